@@ -1,0 +1,2 @@
+"""codesign: harden, compile and verify small neural networks for FPGAs."""
+__version__ = "0.1.0"

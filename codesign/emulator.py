@@ -1,0 +1,118 @@
+"""Bit-accurate numpy emulator of a design spec: batched, integer in, integer out.
+
+Integer matrix products run as float64 BLAS products, which are exact while every partial
+sum stays below 2**53; `_exact_matmul` checks that bound from the operand types before it
+takes the fast path and otherwise multiplies in int64. The only roundings are the explicit
+`fixed.cast` calls, one per layer, as the spec says.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .fixed import FixedType, cast, overflow, to_real
+from .spec import DesignSpec, Layer, SpecError
+
+FLOAT64_EXACT = 2 ** 53
+
+
+def _exact_matmul(x: np.ndarray, w: np.ndarray, x_type: FixedType, w_max: int) -> np.ndarray:
+    """x @ w for int64 operands, exact; float64 BLAS when the worst-case partial sum allows it."""
+    x_max = max(abs(x_type.qmin), abs(x_type.qmax))
+    if w.shape[0] * x_max * max(w_max, 1) < FLOAT64_EXACT:
+        return (x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
+    return x.astype(np.int64) @ w.astype(np.int64)
+
+
+def dense_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """Integer dense layer (also the inner product of conv2d): x (N, n) -> y (N, m) in output type."""
+    t = layer.types
+    w = layer.params["weight"]
+    w2 = w.reshape(-1, w.shape[-1])
+    acc = _exact_matmul(x, w2, t["input"], int(np.abs(w2).max(initial=0)))
+    if "weight_shift" in layer.params:  # ternary weights with a power-of-two scale per output
+        acc = acc << layer.params["weight_shift"].astype(np.int64)
+    acc_frac = t["accum"].frac
+    acc = acc << (acc_frac - t["product"].frac)
+    if "bias" in layer.params:
+        acc = acc + (layer.params["bias"].astype(np.int64) << (acc_frac - t["bias"].frac))
+    acc = overflow(acc, t["accum"])  # a WRAP accumulator: the final sum mod 2**W equals any order's
+    if layer.attrs.get("activation") == "relu":
+        acc = np.maximum(acc, 0)
+    return cast(acc, acc_frac, t["output"])
+
+
+def _same_padding(size: int, k: int, s: int) -> tuple[int, int]:
+    out = -(-size // s)
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d_kernel(x: np.ndarray, layer: Layer, chunk: int = 256) -> np.ndarray:
+    """NHWC integer convolution via im2col, in chunks of samples to bound memory."""
+    kh, kw, cin, cout = layer.params["weight"].shape
+    sh, sw = layer.attrs["strides"]
+    if layer.attrs["padding"] == "same":
+        (pt, pb), (pl, pr) = _same_padding(x.shape[1], kh, sh), _same_padding(x.shape[2], kw, sw)
+        x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    oh, ow, _ = layer.output_shape
+    outs = []
+    for start in range(0, x.shape[0], chunk):
+        xb = x[start:start + chunk]
+        win = np.lib.stride_tricks.sliding_window_view(xb, (kh, kw), axis=(1, 2))  # N,OH',OW',C,kh,kw
+        win = win[:, ::sh, ::sw][:, :oh, :ow]
+        cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * cin)  # (kh, kw, cin) order = Keras
+        outs.append(dense_kernel(cols, layer).reshape(xb.shape[0], oh, ow, cout))
+    return np.concatenate(outs) if outs else np.zeros((0, oh, ow, cout), np.int64)
+
+
+def maxpool2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+    ph, pw = layer.attrs["pool_size"]
+    sh, sw = layer.attrs["strides"]
+    oh, ow, _ = layer.output_shape
+    win = np.lib.stride_tricks.sliding_window_view(x, (ph, pw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
+    return win.max(axis=(-2, -1))
+
+
+KERNELS = {
+    "dense": dense_kernel,
+    "conv2d": conv2d_kernel,
+    "maxpool2d": maxpool2d_kernel,
+    "flatten": lambda x, layer: x.reshape(x.shape[0], -1),
+}
+
+
+class Emulator:
+    """Runs a DesignSpec on integer inputs; `predict` takes uint8 images or reals."""
+
+    def __init__(self, spec: DesignSpec):
+        spec.validate()
+        self.spec = spec
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """uint8 pixels (value p means p/256) or already-integer arrays to input-type integers."""
+        x = np.asarray(x)
+        want = tuple(self.spec.input_shape)
+        if x.shape[1:] != want:
+            if x.ndim >= 2 and int(np.prod(x.shape[1:])) == int(np.prod(want)):
+                x = x.reshape((x.shape[0],) + want)
+            else:
+                raise SpecError(f"input shape {x.shape[1:]} does not match the model input {want}")
+        if x.dtype != np.uint8:
+            raise SpecError(f"emulator input must be uint8 pixels, got {x.dtype}")
+        return cast(x.astype(np.int64), 8, self.spec.input_type)
+
+    def run_int(self, q: np.ndarray, upto: str | None = None) -> np.ndarray:
+        """Integer forward pass; `upto` stops after the named layer (for per-layer checks)."""
+        for layer in self.spec.layers:
+            q = KERNELS[layer.kind](q, layer)
+            if layer.name == upto:
+                break
+        return q
+
+    def run(self, x_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Integer outputs and their real values."""
+        q = self.run_int(self.quantize_input(x_uint8))
+        return q, to_real(q, self.spec.output_type)
+
+    def predict_classes(self, x_uint8: np.ndarray) -> np.ndarray:
+        return np.argmax(self.run(x_uint8)[0], axis=-1)

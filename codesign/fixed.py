@@ -1,0 +1,179 @@
+"""Fixed-point types with ap_fixed semantics, and exact integer casts between them.
+
+Every tensor in a design spec carries a `FixedType`. A value is stored as the integer
+`q` and means `q * 2**-frac`. Casting between types is integer arithmetic only (shift,
+round, saturate or wrap), so the emulator reproduces what Vivado/Vitis `ap_fixed`
+and our RTL compute, bit for bit. The rounding and overflow names are ap_fixed's.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+ROUNDING_MODES = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV")
+OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")
+
+
+class FixedTypeError(ValueError):
+    """A fixed-point type that cannot exist or a value that does not fit one."""
+
+
+@dataclass(frozen=True)
+class FixedType:
+    """ap_fixed<width, integer, rounding, overflow> (signed) or ap_ufixed (unsigned)."""
+
+    width: int
+    integer: int
+    signed: bool = True
+    rounding: str = "TRN"
+    overflow: str = "WRAP"
+
+    def __post_init__(self):
+        if self.width < 1 or self.width > 62:
+            raise FixedTypeError(f"fixed-point width {self.width} is outside 1..62")
+        if self.rounding not in ROUNDING_MODES:
+            raise FixedTypeError(f"rounding mode {self.rounding!r} unknown; use one of {ROUNDING_MODES}")
+        if self.overflow not in OVERFLOW_MODES:
+            raise FixedTypeError(f"overflow mode {self.overflow!r} unknown; use one of {OVERFLOW_MODES}")
+
+    @property
+    def frac(self) -> int:
+        """Fraction bits: the value of integer q is q * 2**-frac."""
+        return self.width - self.integer
+
+    @property
+    def qmin(self) -> int:
+        return -(1 << (self.width - 1)) if self.signed else 0
+
+    @property
+    def qmax(self) -> int:
+        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
+
+    @property
+    def scale(self) -> float:
+        return 2.0 ** -self.frac
+
+    def hls(self) -> str:
+        """The hls4ml precision string, e.g. ``ufixed<8,3,RND_CONV,SAT>``."""
+        base = "fixed" if self.signed else "ufixed"
+        if self.rounding == "TRN" and self.overflow == "WRAP":
+            return f"{base}<{self.width},{self.integer}>"
+        return f"{base}<{self.width},{self.integer},{self.rounding},{self.overflow}>"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "FixedType":
+        return cls(**d)
+
+    @classmethod
+    def parse(cls, text: str) -> "FixedType":
+        """Read ``fixed<W,I[,RND,OVF]>`` / ``ufixed<...>`` as hls4ml writes them."""
+        m = re.fullmatch(r"\s*(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*(\w+)\s*)?(?:,\s*(\w+)\s*)?>\s*", text)
+        if not m:
+            raise FixedTypeError(f"cannot read fixed-point type {text!r}; write e.g. fixed<16,6> or ufixed<8,0,RND,SAT>")
+        return cls(int(m[2]), int(m[3]), signed=not m[1], rounding=m[4] or "TRN", overflow=m[5] or "WRAP")
+
+    def with_(self, **kw) -> "FixedType":
+        return replace(self, **kw)
+
+    def contains(self, q: np.ndarray) -> bool:
+        q = np.asarray(q)
+        return q.size == 0 or (int(q.min()) >= self.qmin and int(q.max()) <= self.qmax)
+
+
+def bits_for_range(lo: int, hi: int, signed: bool) -> int:
+    """Smallest width whose integer range holds [lo, hi]."""
+    if signed:
+        w = 1
+        while not (-(1 << (w - 1)) <= lo and hi <= (1 << (w - 1)) - 1):
+            w += 1
+        return w
+    if lo < 0:
+        raise FixedTypeError("an unsigned type cannot hold negative values")
+    return max(1, int(hi).bit_length())
+
+
+def shift_round(q: np.ndarray, shift: int, rounding: str) -> np.ndarray:
+    """q * 2**-shift rounded to an integer with an ap_fixed rounding mode (shift > 0)."""
+    q = q.astype(np.int64, copy=False)
+    floor = q >> shift
+    rem = q - (floor << shift)
+    half = np.int64(1) << (shift - 1)
+    if rounding == "TRN":
+        return floor
+    if rounding == "TRN_ZERO":
+        return floor + ((q < 0) & (rem != 0))
+    if rounding == "RND":
+        return floor + (rem >= half)
+    if rounding == "RND_MIN_INF":
+        return floor + (rem > half)
+    if rounding == "RND_CONV":
+        return floor + ((rem > half) | ((rem == half) & ((floor & 1) == 1)))
+    if rounding == "RND_ZERO":
+        return floor + ((rem > half) | ((rem == half) & (q < 0)))
+    if rounding == "RND_INF":
+        return floor + ((rem > half) | ((rem == half) & (q >= 0)))
+    raise FixedTypeError(f"rounding mode {rounding!r} unknown")
+
+
+def overflow(q: np.ndarray, t: FixedType) -> np.ndarray:
+    """Bring integers into t's range by saturation or two's-complement wrap."""
+    if t.overflow == "SAT":
+        return np.clip(q, t.qmin, t.qmax)
+    if t.overflow == "SAT_SYM":
+        lo = -t.qmax if t.signed else 0
+        return np.clip(q, lo, t.qmax)
+    mask = (np.int64(1) << t.width) - 1
+    w = q & mask
+    if t.signed:
+        w = np.where(w > t.qmax, w - (np.int64(1) << t.width), w)
+    return w
+
+
+def cast(q: np.ndarray, src_frac: int, dst: FixedType) -> np.ndarray:
+    """Integers with `src_frac` fraction bits cast to type `dst`, as ap_fixed assignment does."""
+    q = np.asarray(q, dtype=np.int64)
+    shift = src_frac - dst.frac
+    if shift > 0:
+        q = shift_round(q, shift, dst.rounding)
+    elif shift < 0:
+        q = q << (-shift)
+    return overflow(q, dst)
+
+
+def quantize_real(x: np.ndarray, t: FixedType) -> np.ndarray:
+    """Real numbers to t's integers (rounding and overflow as t says), via an exact float64 path.
+
+    Only used where the reals are known to be exact in float64 (inputs, extracted weights).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    scaled = np.ldexp(x, t.frac + 8)  # keep 8 guard bits so t's rounding mode decides ties
+    if not np.all(scaled == np.floor(scaled)):
+        # not exact with 8 guard bits: fall back to floor of the finer value, rounding then applies
+        scaled = np.floor(scaled)
+    return cast(scaled.astype(np.int64), t.frac + 8, t)
+
+
+def to_real(q: np.ndarray, t: FixedType) -> np.ndarray:
+    return np.ldexp(np.asarray(q, dtype=np.float64), -t.frac)
+
+
+def exact_integers(values: np.ndarray, max_frac: int = 24) -> tuple[np.ndarray, int]:
+    """Smallest fraction count f with values * 2**f all integers, and those integers.
+
+    Raises if the values are not dyadic within `max_frac` bits (e.g. a non power-of-two
+    quantizer scale), because such weights have no exact fixed-point form.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    for f in range(-8, max_frac + 1):
+        s = np.ldexp(v, f)
+        if np.all(s == np.round(s)):
+            return s.astype(np.int64), f
+    raise FixedTypeError(
+        f"values are not fixed-point numbers with <= {max_frac} fraction bits "
+        f"(e.g. {v.ravel()[np.argmax(np.abs(np.ldexp(v, max_frac) - np.round(np.ldexp(v, max_frac))))]!r}); "
+        "use a power-of-two quantizer scale (alpha=1 or 'auto_po2')")
