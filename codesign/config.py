@@ -1,0 +1,81 @@
+"""Run configuration: one YAML file drives `codesign flow`, read and checked here once.
+
+Every key is known; an unknown key, a wrong type or bad YAML raises `ConfigError` naming the
+key and what is allowed, before any work starts (so a failed run writes nothing half-made).
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+
+BOARDS = {
+    "pynq-z2": {"part": "xc7z020clg400-1", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
+    "pynq-z1": {"part": "xc7z020clg400-1", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
+    "zcu104": {"part": "xczu7ev-ffvc1156-2-e", "LUT": 230400, "FF": 460800, "DSP": 1728, "BRAM36": 312},
+}
+
+DEFAULTS = {
+    "name": "run",
+    "seed": 0,
+    "data": {"dataset": "mnist", "train": None, "test": None},  # None: the dataset's default split
+    "model": {"layers": None},
+    "train": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001, "stochastic": True},
+    "baseline": {"float": True},
+    "board": "pynq-z2",
+    "hls": {"enabled": True, "io_type": "io_parallel", "strategy": "Latency", "reuse_factor": 1,
+            "clock_period_ns": 10.0},
+    "rtl": {"enabled": True, "target_cycles": None, "folding": None, "stalls": True,
+            "synth": True, "samples": None},
+}
+
+
+def _merge(defaults: dict, given: dict, where: str) -> dict:
+    out = copy.deepcopy(defaults)
+    for key, value in given.items():
+        if key not in defaults:
+            raise ConfigError(f"unknown config key {where}{key!r}; allowed: {sorted(defaults)}")
+        if isinstance(defaults[key], dict) and defaults[key] and key != "model":
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key {where}{key!r} must be a mapping, got {type(value).__name__}")
+            out[key] = _merge(defaults[key], value, f"{where}{key}.")
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and check a YAML run config; returns the full config with defaults filled in."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        given = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    return check_config(given, str(path))
+
+
+def check_config(given, source: str = "config") -> dict:
+    if not isinstance(given, dict):
+        raise ConfigError(f"{source} must be a YAML mapping of keys {sorted(DEFAULTS)}")
+    cfg = _merge(DEFAULTS, given, "")
+    if cfg["board"] not in BOARDS:
+        raise ConfigError(f"unknown board {cfg['board']!r}; known boards: {sorted(BOARDS)}")
+    if not isinstance(cfg["model"], dict) or not cfg["model"].get("layers"):
+        raise ConfigError("config needs model.layers: a list of layers (see examples/mnist_mlp.yaml)")
+    from .models import check_layers  # late: models pulls in nothing heavy until built
+
+    check_layers(cfg["model"]["layers"])
+    from .data import DATASETS
+
+    if cfg["data"]["dataset"] not in DATASETS:
+        raise ConfigError(f"unknown dataset {cfg['data']['dataset']!r}; known datasets: {sorted(DATASETS)}")
+    return cfg
+
+
+def dump_config(cfg: dict, path: Path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg, sort_keys=False))

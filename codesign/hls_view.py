@@ -1,0 +1,129 @@
+"""hls4ml view of a design spec: a Vitis HLS project whose every precision comes from the spec.
+
+The spec is rendered as a plain Keras "twin" (Dense/Conv2D with the spec's exact weights as reals,
+ReLU as its own layer), converted by hls4ml with per-layer ``Precision`` for weight, bias, accum
+and result taken from the spec, so hls4ml infers nothing. ``compile()`` builds the C-sim and
+`csim_int` returns its outputs as the spec's output integers (a non-integral value is an error,
+never rounded away). hls4ml's ``bit_exact=True`` pass is not used: on hls4ml 1.3 it raised
+"unexpected input layer chain" on a Sequential QKeras MLP, and the spec already fixes every type.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import numpy as np
+
+from .config import BOARDS
+from .fixed import FixedType, to_real
+from .spec import DesignSpec, Layer
+
+
+def effective_weights(layer: Layer) -> tuple[np.ndarray, FixedType]:
+    """Weights with any per-output power-of-two shift folded in, and a type that holds them."""
+    w = layer.params["weight"].astype(np.int64)
+    wt = layer.types["weight"]
+    if "weight_shift" in layer.params:
+        shift = int(layer.params["weight_shift"].max())
+        w = w << layer.params["weight_shift"].astype(np.int64)
+        wt = FixedType(wt.width + shift, wt.integer + shift, signed=True)
+    return w, wt
+
+
+def keras_twin(spec: DesignSpec):
+    """A float Keras model computing the spec's layers with its exact parameter values."""
+    from tensorflow import keras
+
+    x = inp = keras.Input(tuple(spec.input_shape), name="input_1")
+    for layer in spec.layers:
+        if layer.kind == "flatten":
+            x = keras.layers.Flatten(name=layer.name)(x)
+        elif layer.kind == "maxpool2d":
+            x = keras.layers.MaxPooling2D(tuple(layer.attrs["pool_size"]), tuple(layer.attrs["strides"]),
+                                          name=layer.name)(x)
+        elif layer.kind in ("dense", "conv2d"):
+            w, wt = effective_weights(layer)
+            has_bias = "bias" in layer.params
+            if layer.kind == "dense":
+                k = keras.layers.Dense(w.shape[-1], use_bias=has_bias, name=layer.name)
+            else:
+                k = keras.layers.Conv2D(w.shape[-1], w.shape[:2], strides=tuple(layer.attrs["strides"]),
+                                        padding=layer.attrs["padding"], use_bias=has_bias, name=layer.name)
+            x = k(x)
+            values = [to_real(w, wt).astype(np.float32)]
+            if has_bias:
+                values.append(to_real(layer.params["bias"], layer.types["bias"]).astype(np.float32))
+            k.set_weights(values)
+            if layer.attrs.get("activation") == "relu":
+                x = keras.layers.Activation("relu", name=f"{layer.name}_relu")(x)
+        else:
+            raise ValueError(f"hls4ml view: layer {layer.name!r} kind {layer.kind!r} has no hls4ml mapping")
+    return keras.Model(inp, x, name=spec.name)
+
+
+def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
+    """hls4ml config with every precision set from the spec."""
+    import hls4ml
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        config = hls4ml.utils.config_from_keras_model(twin, granularity="name", backend="Vitis",
+                                                      default_precision="fixed<16,6>")
+    config["Model"]["Strategy"] = cfg_hls.get("strategy", "Latency")
+    config["Model"]["ReuseFactor"] = cfg_hls.get("reuse_factor", 1)
+    names = config["LayerName"]
+    names["input_1"]["Precision"] = {"result": spec.input_type.hls()}
+    for layer in spec.layers:
+        entry = names.setdefault(layer.name, {})
+        if layer.kind in ("dense", "conv2d"):
+            _, wt = effective_weights(layer)
+            acc = layer.types["accum"].hls()
+            entry["Precision"] = {"weight": wt.hls(), "accum": acc, "result": acc}
+            if "bias" in layer.params:
+                entry["Precision"]["bias"] = layer.types["bias"].hls()
+            entry["Strategy"] = config["Model"]["Strategy"]
+            entry["ReuseFactor"] = config["Model"]["ReuseFactor"]
+            # hls4ml gives a Dense/Conv2D without activation a "linear" layer of its own: keep it exact
+            names.setdefault(f"{layer.name}_linear", {})["Precision"] = {"result": acc}
+            if layer.attrs.get("activation") == "relu":
+                names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
+        else:
+            entry["Precision"] = {"result": layer.out_type.hls()}
+    return config
+
+
+class HLSView:
+    """An hls4ml project of a spec in `out_dir`, compiled to a C-sim library."""
+
+    def __init__(self, spec: DesignSpec, out_dir: Path, cfg_hls: dict | None = None, board: str = "pynq-z2"):
+        import hls4ml
+
+        self.spec = spec
+        cfg_hls = cfg_hls or {}
+        self.twin = keras_twin(spec)
+        self.config = hls_config(spec, self.twin, cfg_hls)
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.model = hls4ml.converters.convert_from_keras_model(
+                self.twin, hls_config=self.config, output_dir=str(out_dir), backend="Vitis",
+                part=BOARDS[board]["part"], io_type=cfg_hls.get("io_type", "io_parallel"),
+                clock_period=cfg_hls.get("clock_period_ns", 10.0), project_name="codesign_top")
+
+    def compile(self) -> "HLSView":
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.model.compile()
+        return self
+
+    def csim_int(self, x_int: np.ndarray, batch: int = 500) -> np.ndarray:
+        """C-sim outputs for input-type integers, as output-type integers (exact or an error)."""
+        x = to_real(x_int, self.spec.input_type)
+        outs = []
+        for start in range(0, len(x), batch):
+            with contextlib.redirect_stdout(io.StringIO()):
+                y = self.model.predict(np.ascontiguousarray(x[start:start + batch], dtype=np.float64))
+            outs.append(np.asarray(y, dtype=np.float64).reshape(len(x[start:start + batch]), -1))
+        y = np.concatenate(outs)
+        q = np.ldexp(y, self.spec.output_type.frac)
+        if not np.all(q == np.round(q)):
+            raise ArithmeticError("C-sim returned values that are not integers of the spec's output type "
+                                  f"{self.spec.output_type.hls()}: the hls4ml project does not implement the spec")
+        return q.astype(np.int64)

@@ -1,0 +1,137 @@
+"""Model zoo: QKeras models built from a YAML layer list, and their float32 twins.
+
+A config's ``model.layers`` is a list of one-key-per-kind mappings, for example::
+
+    - flatten: {}
+    - dense: {units: 256, kernel: stochastic_ternary, bias: {bits: 8, integer: 3}}
+    - relu: {bits: 8, integer: 3}
+    - conv2d: {filters: 8, kernel_size: 3, padding: valid, kernel: ternary}
+    - maxpool2d: {pool_size: 2}
+
+A ``kernel``/``bias`` quantizer is ``stochastic_ternary`` (trained stochastically, deterministic
+ternary with a power-of-two scale per output at inference), ``ternary``, or
+``{bits: B, integer: I}`` (QKeras ``quantized_bits(B, I, alpha=1)``). The same list with
+``quantized=False`` builds the float32 model of the same shape, the baseline it is judged against.
+"""
+from __future__ import annotations
+
+from .errors import ConfigError
+
+LAYER_KEYS = {
+    "flatten": {"name"},
+    "dense": {"name", "units", "kernel", "bias"},
+    "conv2d": {"name", "filters", "kernel_size", "strides", "padding", "kernel", "bias"},
+    "relu": {"name", "bits", "integer"},
+    "maxpool2d": {"name", "pool_size", "strides"},
+}
+REQUIRED = {"dense": {"units"}, "conv2d": {"filters", "kernel_size"}, "relu": {"bits", "integer"}}
+QUANTIZER_NAMES = ("stochastic_ternary", "ternary")
+
+
+def _kind_and_args(i: int, entry) -> tuple[str, dict]:
+    if not isinstance(entry, dict) or len(entry) != 1:
+        raise ConfigError(f"model.layers[{i}] must be a one-key mapping like `dense: {{units: 10}}`, got {entry!r}")
+    (kind, args), = entry.items()
+    if kind not in LAYER_KEYS:
+        raise ConfigError(f"model.layers[{i}]: unknown layer {kind!r}; known layers: {sorted(LAYER_KEYS)}")
+    args = args or {}
+    if not isinstance(args, dict):
+        raise ConfigError(f"model.layers[{i}] ({kind}): arguments must be a mapping, got {args!r}")
+    extra = set(args) - LAYER_KEYS[kind]
+    if extra:
+        raise ConfigError(f"model.layers[{i}] ({kind}): unknown key(s) {sorted(extra)}; allowed: {sorted(LAYER_KEYS[kind])}")
+    missing = REQUIRED.get(kind, set()) - set(args)
+    if missing:
+        raise ConfigError(f"model.layers[{i}] ({kind}): missing key(s) {sorted(missing)}")
+    for q in ("kernel", "bias"):
+        if q in args:
+            _check_quantizer(args[q], f"model.layers[{i}] ({kind}).{q}")
+    return kind, args
+
+
+def _check_quantizer(q, where):
+    if isinstance(q, str) and q in QUANTIZER_NAMES:
+        return
+    if isinstance(q, dict) and set(q) <= {"bits", "integer"} and "bits" in q:
+        return
+    raise ConfigError(f"{where}: quantizer {q!r} unknown; use one of {QUANTIZER_NAMES} or {{bits: B, integer: I}}")
+
+
+def check_layers(layers) -> None:
+    if not isinstance(layers, list) or not layers:
+        raise ConfigError("model.layers must be a non-empty list")
+    for i, entry in enumerate(layers):
+        _kind_and_args(i, entry)
+
+
+def _quantizer(q, default):
+    from qkeras import quantized_bits, stochastic_ternary, ternary
+
+    q = default if q is None else q
+    if q == "stochastic_ternary":
+        return stochastic_ternary(alpha="auto_po2")
+    if q == "ternary":
+        return ternary(alpha="auto_po2")
+    return quantized_bits(q["bits"], q.get("integer", 0), alpha=1)
+
+
+def build_model(layers: list, input_shape: tuple, num_classes: int | None = None, quantized: bool = True,
+                seed: int = 0, name: str = "model"):
+    """The Keras model of a layer list: QKeras layers if `quantized`, plain float32 otherwise."""
+    import tensorflow as tf
+    from tensorflow import keras
+    from qkeras import QActivation, QConv2D, QDense, quantized_relu
+
+    check_layers(layers)
+    tf.keras.utils.set_random_seed(seed)
+    x = inp = keras.Input(tuple(input_shape), name="input")
+    counts: dict[str, int] = {}
+    for i, entry in enumerate(layers):
+        kind, a = _kind_and_args(i, entry)
+        counts[kind] = counts.get(kind, 0) + 1
+        lname = a.get("name", f"{kind}_{counts[kind]}")
+        if kind == "flatten":
+            x = keras.layers.Flatten(name=lname)(x)
+        elif kind == "maxpool2d":
+            x = keras.layers.MaxPooling2D(a.get("pool_size", 2), a.get("strides"), name=lname)(x)
+        elif kind == "relu":
+            x = (QActivation(quantized_relu(a["bits"], a["integer"]), name=lname) if quantized
+                 else keras.layers.ReLU(name=lname))(x)
+        elif kind == "dense":
+            if quantized:
+                x = QDense(a["units"], kernel_quantizer=_quantizer(a.get("kernel"), "stochastic_ternary"),
+                           bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}), name=lname)(x)
+            else:
+                x = keras.layers.Dense(a["units"], name=lname)(x)
+        elif kind == "conv2d":
+            if len(x.shape) == 3:  # a single-channel image: add the channel axis
+                x = keras.layers.Reshape(tuple(x.shape[1:]) + (1,), name=f"{lname}_channels")(x)
+            common = dict(kernel_size=a["kernel_size"], strides=a.get("strides", 1), padding=a.get("padding", "valid"),
+                          name=lname)
+            if quantized:
+                x = QConv2D(a["filters"], kernel_quantizer=_quantizer(a.get("kernel"), "stochastic_ternary"),
+                            bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}), **common)(x)
+            else:
+                x = keras.layers.Conv2D(a["filters"], **common)(x)
+    if num_classes is not None and x.shape[-1] != num_classes:
+        raise ConfigError(f"the model ends with {x.shape[-1]} outputs but the dataset has {num_classes} classes; "
+                          "make the last dense layer's units match")
+    return keras.Model(inp, x, name=name)
+
+
+def save_model(model, folder) -> None:
+    from pathlib import Path
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    model.save(Path(folder) / "model.h5")
+
+
+def load_model(folder):
+    from pathlib import Path
+
+    from qkeras.utils import load_qmodel
+
+    path = Path(folder) / "model.h5"
+    if not path.exists():
+        raise FileNotFoundError(f"no Keras model at {path}; the run folder was not built by `codesign flow`")
+    return load_qmodel(str(path), compile=False)
