@@ -1,0 +1,86 @@
+"""The `codesign` command line (typer + rich).
+
+User errors (bad config, missing data, unsupported layer, malformed spec) print one line naming
+the problem and the fix, and exit with code 2; nothing else is caught.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Harden, compile and verify small neural networks for FPGAs.")
+console = Console(stderr=True)
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import warnings
+
+    warnings.filterwarnings("ignore")
+
+
+def _user_errors():
+    from .errors import CodesignError
+    from .fixed import FixedTypeError
+    from .spec import SpecError
+
+    return (CodesignError, SpecError, FixedTypeError)
+
+
+def _fail(e: Exception) -> None:
+    console.print(f"[bold red]error:[/] {e}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def flow(config: Path = typer.Argument(..., help="run config YAML, e.g. examples/mnist_mlp.yaml"),
+         out: Path = typer.Option(..., "--out", help="run folder to create"),
+         no_rtl: bool = typer.Option(False, "--no-rtl", help="skip RTL generation and simulation")):
+    """Data -> train -> design spec -> emulator -> hls4ml C-sim check -> RTL check -> report."""
+    _quiet_tensorflow()
+    from .config import load_config
+    from .flow import run_flow
+
+    try:
+        cfg = load_config(config)
+        if no_rtl:
+            cfg["rtl"]["enabled"] = False
+        with console.status("codesign flow") as status:
+            report = run_flow(cfg, out, log=lambda msg: (status.update(msg), console.log(msg, highlight=False)))
+    except _user_errors() as e:
+        _fail(e)
+    console.print_json(json.dumps({k: report[k] for k in ("accuracy", "bit_exact") if k in report}))
+    console.print(f"report: {out / 'report.json'}")
+
+
+class View(str, Enum):
+    keras = "keras"
+    emulator = "emulator"
+    csim = "csim"
+    rtl = "rtl"
+
+
+@app.command()
+def evaluate(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign flow`"),
+             data: Path = typer.Option(..., "--data", help="npz with uint8 `x` and labels `y`"),
+             view: View = typer.Option(View.emulator, "--view", help="which implementation to run")):
+    """Accuracy of one view of a built run on any npz, printed as JSON."""
+    _quiet_tensorflow()
+    from .evaluate import evaluate_view
+
+    try:
+        result = evaluate_view(run_dir, data, view.value)
+    except _user_errors() as e:
+        _fail(e)
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()

@@ -1,0 +1,52 @@
+"""`codesign evaluate`: accuracy of one view of a built run on an arbitrary labelled npz."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .data import read_npz, to_model_input
+from .errors import DataError
+from .spec import DesignSpec
+
+
+def _run_view(run_dir: Path, spec: DesignSpec, x: np.ndarray, view: str) -> np.ndarray:
+    """Predicted classes of one view for uint8 inputs shaped like the model input."""
+    from .emulator import Emulator
+
+    emu = Emulator(spec)
+    x_int = emu.quantize_input(x)
+    if view == "emulator":
+        return np.argmax(emu.run_int(x_int), -1)
+    if view == "keras":
+        from .models import load_model
+
+        model = load_model(run_dir / "model")
+        xin = to_model_input(x).reshape((len(x),) + tuple(model.input_shape[1:]))
+        return np.argmax(model.predict(xin, batch_size=500, verbose=0), -1)
+    if view == "csim":
+        from .config import load_config
+        from .hls_view import HLSView
+
+        cfg = load_config(run_dir / "config.yaml")
+        with tempfile.TemporaryDirectory(prefix="codesign_csim_") as tmp:
+            hv = HLSView(spec, Path(tmp) / "hls", cfg["hls"], cfg["board"]).compile()
+            return np.argmax(hv.csim_int(x_int), -1)
+    if view == "rtl":
+        from .rtl_step import rtl_outputs
+
+        return np.argmax(rtl_outputs(run_dir, spec, x_int), -1)
+    raise ValueError(f"unknown view {view!r}")
+
+
+def evaluate_view(run_dir, data, view: str) -> dict:
+    run_dir = Path(run_dir)
+    spec = DesignSpec.load(run_dir / "spec")
+    x, y = read_npz(data)
+    want = tuple(spec.input_shape)
+    if x.shape[1:] != want and int(np.prod(x.shape[1:])) != int(np.prod(want)):
+        raise DataError(f"{data}: `x` has samples of shape {x.shape[1:]} but the model takes {want}")
+    x = x.reshape((len(x),) + want)
+    pred = _run_view(run_dir, spec, x, view)
+    return {"view": view, "samples": int(len(y)), "accuracy": float(np.mean(pred == y))}

@@ -1,0 +1,136 @@
+"""`codesign flow`: an ordered list of named steps over one run state, driven by one config.
+
+Like FINN's build_dataflow_steps: data -> train -> spec -> emulator -> hls -> rtl -> report. Each
+step reads what earlier steps put on the `Run` and adds its own results; `report.json` is written
+last, so a run that fails at any step leaves no report (and a stale one is removed at the start).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import dump_config
+from .data import Dataset, load_dataset
+
+
+@dataclass
+class Run:
+    cfg: dict
+    out: Path
+    log: callable = print
+    data: Dataset | None = None
+    model: object = None
+    spec: object = None
+    x_test_int: np.ndarray | None = None
+    emulator_out: np.ndarray | None = None
+    report: dict = field(default_factory=dict)
+    timing: dict = field(default_factory=dict)
+
+    def section(self, name: str) -> dict:
+        return self.report.setdefault(name, {})
+
+
+def step_data(run: Run) -> None:
+    run.data = load_dataset(run.cfg["data"], run.cfg["seed"])
+    run.log(f"data: {run.data.name} {len(run.data.x_train)} train / {len(run.data.x_test)} test")
+
+
+def step_train(run: Run) -> None:
+    from .models import build_model, save_model
+    from .train import keras_accuracy, train_model
+
+    cfg, d = run.cfg, run.data
+    t = cfg["train"]
+    layers = cfg["model"]["layers"]
+    kw = dict(epochs=t["epochs"], batch_size=t["batch_size"], learning_rate=t["learning_rate"], seed=cfg["seed"])
+    run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"], name=cfg["name"])
+    train_model(run.model, d.x_train, d.y_train, stochastic=t["stochastic"],
+                progress=lambda e, n, l: run.log(f"train: epoch {e}/{n} loss {l:.4f}"), **kw)
+    save_model(run.model, run.out / "model")
+    acc = run.section("accuracy")
+    acc["keras"] = keras_accuracy(run.model, d.x_test, d.y_test)
+    run.log(f"train: QKeras test accuracy {acc['keras']:.4f}")
+    if cfg["baseline"]["float"]:
+        base = build_model(layers, d.input_shape, d.num_classes, quantized=False, seed=cfg["seed"])
+        train_model(base, d.x_train, d.y_train, stochastic=False, **kw)
+        acc["float32_baseline"] = keras_accuracy(base, d.x_test, d.y_test)
+        run.log(f"train: float32 model of the same shape {acc['float32_baseline']:.4f}")
+
+
+def step_spec(run: Run) -> None:
+    from .extract import extract_spec
+
+    run.spec = extract_spec(run.model, run.cfg["name"])
+    run.spec.save(run.out / "spec")
+    bits = run.spec.weight_bits()
+    n_params = sum(a.size for l in run.spec.layers for k, a in l.params.items() if k != "weight_shift")
+    comp = run.section("compression")
+    comp.update(weight_bits=bits, baseline_weight_bits=32 * n_params, baseline="float32")
+    comp["ratio"] = comp["model_ratio"] = comp["baseline_weight_bits"] / bits
+    comp["layers"] = {l.name: {"weight_bits": int(sum(a.size * l.types[k].width for k, a in l.params.items()))}
+                      for l in run.spec.layers if l.params}
+    run.log(f"spec: {len(run.spec.layers)} layers, {bits} stored weight bits ({comp['ratio']:.1f}x under float32)")
+
+
+def step_emulator(run: Run) -> None:
+    from .emulator import Emulator
+
+    emu = Emulator(run.spec)
+    run.x_test_int = emu.quantize_input(run.data.x_test)
+    run.emulator_out = emu.run_int(run.x_test_int)
+    acc = float(np.mean(np.argmax(run.emulator_out, -1) == run.data.y_test))
+    run.section("accuracy")["emulator"] = acc
+    run.log(f"emulator: test accuracy {acc:.4f}")
+
+
+def step_hls(run: Run) -> None:
+    from .hls_view import HLSView
+
+    if not run.cfg["hls"]["enabled"]:
+        return
+    view = HLSView(run.spec, run.out / "hls", run.cfg["hls"], run.cfg["board"]).compile()
+    csim = view.csim_int(run.x_test_int)
+    equal = np.all(csim.reshape(len(csim), -1) == run.emulator_out.reshape(len(csim), -1), axis=1)
+    be = run.section("bit_exact")
+    be["samples"] = int(len(equal))
+    be["emulator_vs_csim"] = float(np.mean(equal))
+    run.section("accuracy")["csim"] = float(np.mean(np.argmax(csim, -1) == run.data.y_test))
+    run.log(f"hls: C-sim equals the emulator on {int(equal.sum())}/{len(equal)} test samples")
+
+
+def step_rtl(run: Run) -> None:
+    if run.cfg["rtl"]["enabled"]:
+        from .rtl_step import run_rtl
+
+        run_rtl(run)
+
+
+def write_report(run: Run) -> None:
+    from .report import write_reports
+
+    run.report["timing_s"] = run.timing
+    write_reports(run.report, run.out, run.cfg)
+
+
+STEPS = [("data", step_data), ("train", step_train), ("spec", step_spec), ("emulator", step_emulator),
+         ("hls", step_hls), ("rtl", step_rtl)]
+
+
+def run_flow(cfg: dict, out: Path, log=print) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("report.json", "report.md"):
+        (out / stale).unlink(missing_ok=True)
+    dump_config(cfg, out / "config.yaml")
+    run = Run(cfg, out, log)
+    start = time.time()
+    for name, step in STEPS:
+        t = time.time()
+        step(run)
+        run.timing[name] = round(time.time() - t, 2)
+    run.timing["total"] = round(time.time() - start, 2)
+    write_report(run)
+    return run.report

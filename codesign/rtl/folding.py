@@ -1,0 +1,74 @@
+"""Choose each engine's folding (PE output lanes x SIMD input lanes) and the padding it implies.
+
+Why a search: a dataflow pipeline runs at the pace of its slowest engine, so MAC lanes spent on a
+layer that finishes early are wasted. Given a cycles-per-inference target T, each layer gets the
+fewest lanes with (N/SIMD)*(M/PE) <= T; layers then take about T cycles each and the overall MAC
+utilization (total MACs / lanes / slowest layer's cycles) stays near 1. Neighbouring engines must
+have lane counts where one divides the other (PE of layer l and SIMD of layer l+1), so the stream
+between them needs only a simple split/gather converter (rtl/axis_dwc.sv); a small dynamic program
+over the chain keeps that constraint while minimising total lanes.
+"""
+from __future__ import annotations
+
+import math
+
+DEFAULT_TARGET_CYCLES = 512
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _compatible(pe_prev: int, simd: int) -> bool:
+    return pe_prev % simd == 0 or simd % pe_prev == 0
+
+
+def choose(shapes: list[tuple[int, int]], target_cycles: int) -> list[dict]:
+    """Per layer {pe, simd} dividing (n, m), chain-compatible, each layer within target_cycles if it can be.
+
+    shapes: (n_in, n_out) per dense layer. A layer that cannot reach the target even fully unrolled
+    gets full unrolling. Among equal lane counts the more balanced (smaller max(pe, simd)) wins.
+    """
+    if target_cycles < 1:
+        raise ValueError(f"target_cycles must be >= 1, got {target_cycles}")
+    cands = []
+    for n, m in shapes:
+        opts = [(pe, simd) for pe in _divisors(m) for simd in _divisors(n) if (n // simd) * (m // pe) <= target_cycles]
+        if not opts:
+            opts = [(m, n)]
+        cands.append(opts)
+    # dp over layers: best[(pe, simd)] = (cost, path)
+    best = {c: ((c[0] * c[1], max(c)), [c]) for c in cands[0]}
+    for opts in cands[1:]:
+        nxt = {}
+        for c in opts:
+            prev = [(v[0], v[1]) for k, v in best.items() if _compatible(k[0], c[1])]
+            if not prev:
+                continue
+            (cost, tie), path = min(prev, key=lambda v: v[0])
+            nxt[c] = ((cost + c[0] * c[1], tie + max(c)), path + [c])
+        if not nxt:
+            raise ValueError(f"no chain-compatible folding for shapes {shapes} at {target_cycles} cycles; give one explicitly")
+        best = nxt
+    _, path = min(best.values(), key=lambda v: v[0])
+    return [{"pe": pe, "simd": simd} for pe, simd in path]
+
+
+def padded_dims(shapes: list[tuple[int, int]], folding: list[dict]) -> list[tuple[int, int]]:
+    """(n_padded, m_padded) per layer: n a multiple of SIMD, m of PE and of the next layer's SIMD.
+
+    Padded inputs meet zero weights and padded outputs are dropped, so padding never changes a result.
+    """
+    for l, f in enumerate(folding):
+        if l and not _compatible(folding[l - 1]["pe"], f["simd"]):
+            raise ValueError(f"layer {l}: SIMD {f['simd']} and the previous layer's PE {folding[l - 1]['pe']} "
+                             "must divide one another (the stream converter splits or gathers whole beats)")
+        if f["pe"] < 1 or f["simd"] < 1:
+            raise ValueError(f"layer {l}: pe and simd must be >= 1, got {f}")
+    dims = []
+    for l, ((n, m), f) in enumerate(zip(shapes, folding)):
+        lane = f["pe"] if l + 1 == len(shapes) else max(f["pe"], folding[l + 1]["simd"])
+        mp = math.ceil(m / lane) * lane
+        np_ = dims[-1][1] if l else math.ceil(n / f["simd"]) * f["simd"]
+        dims.append((np_, mp))
+    return dims

