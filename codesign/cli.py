@@ -60,6 +60,26 @@ def flow(config: Path = typer.Argument(..., help="run config YAML, e.g. examples
     console.print(f"report: {out / 'report.json'}")
 
 
+@app.command("compile")
+def compile_model(model: Path = typer.Argument(..., help="a trained QKeras model saved as .h5"),
+                  out: Path = typer.Option(..., "--out", help="folder for the design spec (spec.json + params.npz)")):
+    """Extract the design spec of a trained QKeras model of your own."""
+    _quiet_tensorflow()
+    from .errors import DataError
+    from .extract import extract_spec
+
+    try:
+        if not model.exists():
+            raise DataError(f"model file {model} does not exist")
+        from qkeras.utils import load_qmodel
+
+        spec = extract_spec(load_qmodel(str(model), compile=False))
+        spec.save(out)
+    except _user_errors() as e:
+        _fail(e)
+    console.print(f"spec of {len(spec.layers)} layers, {spec.total_macs()} MACs: {out / 'spec.json'}")
+
+
 class View(str, Enum):
     keras = "keras"
     emulator = "emulator"

@@ -77,6 +77,10 @@ class FixedType:
             raise FixedTypeError(f"cannot read fixed-point type {text!r}; write e.g. fixed<16,6> or ufixed<8,0,RND,SAT>")
         return cls(int(m[2]), int(m[3]), signed=not m[1], rounding=m[4] or "TRN", overflow=m[5] or "WRAP")
 
+    def same_values(self, other: "FixedType") -> bool:
+        """Same set of representable values (rounding/overflow only say how values were produced)."""
+        return (self.width, self.integer, self.signed) == (other.width, other.integer, other.signed)
+
     def with_(self, **kw) -> "FixedType":
         return replace(self, **kw)
 

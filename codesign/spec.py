@@ -113,7 +113,7 @@ class DesignSpec:
                 raise SpecError(f"layer {layer.name!r}: kind {layer.kind!r} unknown; known kinds: {LAYER_KINDS}")
             if tuple(layer.input_shape) != shape:
                 raise SpecError(f"layer {layer.name!r}: input shape {layer.input_shape} != previous output {shape}")
-            if layer.in_type != t:
+            if not layer.in_type.same_values(t):
                 raise SpecError(f"layer {layer.name!r}: input type {layer.in_type.hls()} != previous output {t.hls()}")
             for pname, arr in layer.params.items():
                 if not layer.types[pname].contains(arr):

