@@ -80,6 +80,22 @@ def compile_model(model: Path = typer.Argument(..., help="a trained QKeras model
     console.print(f"spec of {len(spec.layers)} layers, {spec.total_macs()} MACs: {out / 'spec.json'}")
 
 
+@app.command()
+def sim(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign flow`"),
+        samples: int = typer.Option(None, "--samples", help="simulate only the first N test samples")):
+    """Regenerate the RTL of a built run, check it against the emulator under cocotb + Verilator, time it."""
+    _quiet_tensorflow()
+    from .rtl_step import resimulate
+
+    try:
+        with console.status("codesign sim") as status:
+            report = resimulate(run_dir, log=lambda msg: (status.update(msg), console.log(msg, highlight=False)),
+                                samples=samples)
+    except _user_errors() as e:
+        _fail(e)
+    console.print_json(json.dumps({k: report[k] for k in ("bit_exact", "throughput", "resources") if k in report}))
+
+
 class View(str, Enum):
     keras = "keras"
     emulator = "emulator"
