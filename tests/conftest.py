@@ -36,5 +36,5 @@ def mnist_folder():
 def mlp_run(tmp_path_factory, mnist_folder):
     """`codesign flow examples/mnist_mlp.yaml` built once (RTL included when its step is enabled)."""
     out = tmp_path_factory.mktemp("runs") / "mlp"
-    codesign("flow", EXAMPLES / "mnist_mlp.yaml", "--out", out, "--no-rtl")
+    codesign("flow", EXAMPLES / "mnist_mlp.yaml", "--out", out)
     return out, json.loads((out / "report.json").read_text())

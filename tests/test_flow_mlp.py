@@ -21,6 +21,17 @@ def test_mlp_flow_meets_the_spine_bar(mlp_run):
         assert (out / part).exists(), part
 
 
+def test_mlp_rtl_is_bit_exact_fast_and_fits(mlp_run):
+    _, report = mlp_run
+    be, thr = report["bit_exact"], report["throughput"]
+    assert be["rtl_samples"] == 2000 and be["emulator_vs_rtl"] == 1.0  # streamed with random stalls
+    assert report["accuracy"]["rtl"] == report["accuracy"]["emulator"]
+    assert thr["cycles_per_inference"] >= thr["bound_cycles"]
+    assert thr["mac_utilization"] >= 0.9
+    res = report["resources"]
+    assert res["board"] == "pynq-z2" and res["fits"] and res["LUT"] > 0
+
+
 def test_spec_is_integer_and_typed(mlp_run):
     spec = DesignSpec.load(mlp_run[0] / "spec")
     dense = [l for l in spec.layers if l.kind == "dense"]
@@ -33,7 +44,7 @@ def test_spec_is_integer_and_typed(mlp_run):
         assert {"input", "weight", "product", "accum", "output"} <= set(layer.types)
 
 
-@pytest.mark.parametrize("view", ["emulator", "keras", "csim"])
+@pytest.mark.parametrize("view", ["emulator", "keras", "csim", "rtl"])
 def test_evaluate_views_on_an_npz(mlp_run, tmp_path, view, mnist_folder):
     out, report = mlp_run
     d = load_dataset({"dataset": "mnist", "train": None, "test": None}, seed=0)
