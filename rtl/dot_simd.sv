@@ -22,8 +22,8 @@ module dot_simd #(
         wire        [XW-1:0] xr = x[s*XW +: XW];
         wire signed [XW:0]   xs = (X_SIGNED != 0) ? $signed({xr[XW-1], xr}) : $signed({1'b0, xr});
         wire signed [WW-1:0] ws = w[s*WW +: WW];
-        wire signed [DOT_W-1:0] xe = DOT_W'(xs);
         if (WW <= 2) begin : g_addsub
+            wire signed [DOT_W-1:0] xe = DOT_W'(xs);
             // w = w[0] - 2*w[WW-1] (WW == 2) or -w[0] (WW == 1): add, subtract or skip
             if (WW == 2) begin : g_two
                 assign prod[s] = (ws[0] ? xe : '0) - (ws[1] ? (xe <<< 1) : '0);

@@ -33,43 +33,39 @@ module requant #(
     input  logic signed [B_W-1:0]   bias,
     output logic        [OUT_W-1:0] y
 );
-    typedef logic signed [W-1:0] wide_t;
+    localparam logic signed [W-1:0] ONE = 1;
 
     // integer range of an accumulator / output type, as W-bit signed constants
-    function automatic wide_t tmax(input int width, input int signed_);
-        wide_t one = wide_t'(1);
-        return signed_ != 0 ? (one <<< (width - 1)) - one : (one <<< width) - one;
+    // (functions assign their name, not `return`, so yosys' Verilog frontend reads them too)
+    function automatic logic signed [W-1:0] tmax(input int width, input int is_signed);
+        tmax = is_signed != 0 ? (ONE <<< (width - 1)) - ONE : (ONE <<< width) - ONE;
     endfunction
-    function automatic wide_t tmin(input int width, input int signed_, input int ovf);
-        wide_t one = wide_t'(1);
-        if (signed_ == 0) return '0;
-        if (ovf == 2) return -tmax(width, signed_);        // SAT_SYM: symmetric range
-        return -(one <<< (width - 1));
+    function automatic logic signed [W-1:0] tmin(input int width, input int is_signed, input int ovf);
+        if (is_signed == 0) tmin = '0;
+        else if (ovf == 2) tmin = -tmax(width, is_signed);   // SAT_SYM: symmetric range
+        else tmin = -(ONE <<< (width - 1));
     endfunction
     // bring v into a type's range: WRAP keeps the low bits, SAT/SAT_SYM clip
-    function automatic wide_t ovf_fn(input wide_t v, input int width, input int signed_, input int ovf);
-        wide_t hi = tmax(width, signed_);
-        wide_t lo = tmin(width, signed_, ovf);
-        wide_t mask = (wide_t'(1) <<< width) - wide_t'(1);
-        wide_t low;
-        if (ovf == 0) begin
-            low = v & mask;
-            if (signed_ != 0 && low > hi) low = low - (wide_t'(1) <<< width);
-            return low;
-        end
-        if (v > hi) return hi;
-        if (v < lo) return lo;
-        return v;
+    function automatic logic signed [W-1:0] ovf_fn(input logic signed [W-1:0] v, input int width,
+                                                   input int is_signed, input int ovf);
+        logic signed [W-1:0] hi, lo, low;
+        hi = tmax(width, is_signed);
+        lo = tmin(width, is_signed, ovf);
+        low = v & ((ONE <<< width) - ONE);
+        if (is_signed != 0 && low > hi) low = low - (ONE <<< width);
+        if (ovf == 0) ovf_fn = low;
+        else if (v > hi) ovf_fn = hi;
+        else if (v < lo) ovf_fn = lo;
+        else ovf_fn = v;
     endfunction
 
-    wide_t t, a, r;
-    wide_t floor_v;
+    logic signed [W-1:0] t, a, r, floor_v;
     logic half, below, neg, inc;
 
     always_comb begin
-        t = wide_t'(dot);
+        t = {{(W - DOT_W){dot[DOT_W-1]}}, dot};
         t = (t <<< shift) <<< PS;
-        t = t + (wide_t'(bias) <<< BS);
+        t = t + ({{(W - B_W){bias[B_W-1]}}, bias} <<< BS);
         a = ovf_fn(t, ACC_W, ACC_SIGNED, ACC_OVF);
         if (RELU != 0 && a < 0) a = '0;
         floor_v = a;
@@ -80,7 +76,7 @@ module requant #(
         if (OS > 0) begin
             floor_v = a >>> OS;
             half = a[(OS > 0 ? OS - 1 : 0)];
-            below = (a & ((wide_t'(1) <<< (OS > 0 ? OS - 1 : 0)) - wide_t'(1))) != '0;
+            below = (a & ((ONE <<< (OS > 0 ? OS - 1 : 0)) - ONE)) != '0;
             case (RND)
                 1: inc = neg & (half | below);                       // TRN_ZERO
                 2: inc = half;                                       // RND
@@ -90,7 +86,7 @@ module requant #(
                 6: inc = half & (below | floor_v[0]);                // RND_CONV
                 default: inc = 1'b0;                                 // TRN
             endcase
-            r = floor_v + (inc ? wide_t'(1) : '0);
+            r = floor_v + (inc ? ONE : '0);
         end else begin
             r = a <<< (OS < 0 ? -OS : 0);
         end

@@ -81,7 +81,10 @@ def _top_sv(top: str, plans: list[LayerPlan], prefix: str) -> str:
             f"    logic [{p.simd * p.XW - 1}:0] l{i}_in_tdata;",
             f"    logic l{i}_in_tvalid, l{i}_in_tready;",
             f"    logic [{p.pe * p.OUT_W - 1}:0] l{i}_out_tdata;",
-            f"    logic l{i}_out_tvalid, l{i}_out_tready, l{i}_out_tlast;",
+            f"    logic l{i}_out_tvalid, l{i}_out_tready;",
+            "    /* verilator lint_off UNUSEDSIGNAL */  // tlast of inner layers: sample boundaries are implied by counts",
+            f"    logic l{i}_out_tlast;",
+            "    /* verilator lint_on UNUSEDSIGNAL */",
         ]
     lines += [
         "    assign l0_in_tdata = s_axis_tdata;",

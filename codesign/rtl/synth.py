@@ -62,7 +62,7 @@ def synthesize(rtl_dir, board: str = "pynq-z2", top: str = "model_top", timeout:
     for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
         shutil.copyfile(f, work / f.name)
     script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; "
-              f"synth_xilinx -family {b['family']} -top {top}; "
+              f"synth_xilinx -flatten -family {b['family']} -top {top}; "
               "tee -q -o stats.json stat -json")
     t0 = time.time()
     try:

