@@ -71,9 +71,9 @@ def compile_model(model: Path = typer.Argument(..., help="a trained QKeras model
     try:
         if not model.exists():
             raise DataError(f"model file {model} does not exist")
-        from qkeras.utils import load_qmodel
+        from .models import load_model_file
 
-        spec = extract_spec(load_qmodel(str(model), compile=False))
+        spec = extract_spec(load_model_file(model))
         spec.save(out)
     except _user_errors() as e:
         _fail(e)

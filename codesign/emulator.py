@@ -31,14 +31,43 @@ def dense_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
     acc = _exact_matmul(x, w2, t["input"], int(np.abs(w2).max(initial=0)))
     if "weight_shift" in layer.params:  # ternary weights with a power-of-two scale per output
         acc = acc << layer.params["weight_shift"].astype(np.int64)
+    # a WRAP accumulator: the final sum mod 2**W equals any summation order's
+    return _finish(acc, layer, t["product"].frac)
+
+
+def _finish(acc: np.ndarray, layer: Layer, prod_frac: int) -> np.ndarray:
+    """Align to the accumulator, add the bias, wrap to its width, ReLU, cast to the output type."""
+    t = layer.types
     acc_frac = t["accum"].frac
-    acc = acc << (acc_frac - t["product"].frac)
+    acc = acc << (acc_frac - prod_frac)
     if "bias" in layer.params:
         acc = acc + (layer.params["bias"].astype(np.int64) << (acc_frac - t["bias"].frac))
-    acc = overflow(acc, t["accum"])  # a WRAP accumulator: the final sum mod 2**W equals any order's
+    acc = overflow(acc, t["accum"])
     if layer.attrs.get("activation") == "relu":
         acc = np.maximum(acc, 0)
     return cast(acc, acc_frac, t["output"])
+
+
+def kron_matvec(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """Separable FC: Y = sum_r B_r X A_r^T on X = x as (n2 x n1); intermediate T cast to type `mid`.
+
+    Stage 1 is exact (input x factor A products, n1 terms) and then cast to `mid` with its rounding
+    and overflow; stage 2 multiplies `mid` by factor B and sums n2 * R terms exactly.
+    """
+    t, at = layer.attrs, layer.types
+    a, b = layer.params["a"].astype(np.int64), layer.params["b"].astype(np.int64)
+    xm = x.reshape(x.shape[0], t["n2"], t["n1"])
+    x_max = max(abs(at["input"].qmin), abs(at["input"].qmax))
+    exact1 = t["n1"] * x_max * max(int(np.abs(a).max(initial=0)), 1) < FLOAT64_EXACT
+    dt = np.float64 if exact1 else np.int64
+    mid = np.einsum("bij,rkj->brik", xm.astype(dt), a.astype(dt), optimize=True).astype(np.int64)
+    mid = cast(mid, at["input"].frac + at["a"].frac, at["mid"])
+    m_max = max(abs(at["mid"].qmin), abs(at["mid"].qmax))
+    exact2 = t["n2"] * t["rank"] * m_max * max(int(np.abs(b).max(initial=0)), 1) < FLOAT64_EXACT
+    dt = np.float64 if exact2 else np.int64
+    acc = np.einsum("rli,brik->blk", b.astype(dt), mid.astype(dt), optimize=True).astype(np.int64)
+    acc = acc.reshape(x.shape[0], -1)
+    return _finish(acc, layer, at["mid"].frac + at["b"].frac)
 
 
 def _same_padding(size: int, k: int, s: int) -> tuple[int, int]:
@@ -77,6 +106,7 @@ KERNELS = {
     "dense": dense_kernel,
     "conv2d": conv2d_kernel,
     "maxpool2d": maxpool2d_kernel,
+    "kron_dense": kron_matvec,
     "flatten": lambda x, layer: x.reshape(x.shape[0], -1),
 }
 

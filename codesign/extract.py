@@ -22,7 +22,7 @@ from .spec import DesignSpec, Layer
 INPUT_TYPE = FixedType(8, 0, signed=False)
 
 
-def _quantized(quantizer, values: np.ndarray) -> np.ndarray:
+def quantized_values(quantizer, values: np.ndarray) -> np.ndarray:
     """The quantizer's deterministic (inference) output for `values`."""
     import tensorflow as tf
     from tensorflow import keras
@@ -54,9 +54,24 @@ def _ternary_weights(wq: np.ndarray, lname: str):
     return signs, shifts, -emin
 
 
-def _signed_type_for(q: np.ndarray, frac: int) -> FixedType:
+def signed_type_for(q: np.ndarray, frac: int) -> FixedType:
     lo, hi = int(min(q.min(initial=0), 0)), int(max(q.max(initial=0), 0))
     width = bits_for_range(lo, hi, signed=True)
+    return FixedType(width, width - frac, signed=True)
+
+
+def linear_range(cols: np.ndarray, lo_in, hi_in) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (lo, hi) of x @ cols over every x with lo_in <= x <= hi_in (per-input bounds allowed)."""
+    lo_in = np.broadcast_to(np.asarray(lo_in, np.int64).reshape(-1, 1) if np.ndim(lo_in) else lo_in, cols.shape)
+    hi_in = np.broadcast_to(np.asarray(hi_in, np.int64).reshape(-1, 1) if np.ndim(hi_in) else hi_in, cols.shape)
+    pos, neg = np.clip(cols, 0, None), np.clip(cols, None, 0)
+    hi = (pos * hi_in + neg * lo_in).sum(axis=0)
+    lo = (pos * lo_in + neg * hi_in).sum(axis=0)
+    return lo, hi
+
+
+def type_for_range(lo, hi, frac: int) -> FixedType:
+    width = bits_for_range(int(min(np.min(lo), 0)), int(max(np.max(hi), 0)), signed=True)
     return FixedType(width, width - frac, signed=True)
 
 
@@ -67,17 +82,14 @@ def _accum_type(in_t: FixedType, w: np.ndarray, shifts, bias, prod_frac, bias_fr
     if shifts is not None:
         cols = cols << shifts
     cols = cols << (acc_frac - prod_frac)
-    pos, neg = np.clip(cols, 0, None).sum(axis=0), np.clip(cols, None, 0).sum(axis=0)
-    hi = pos * in_t.qmax + neg * in_t.qmin
-    lo = pos * in_t.qmin + neg * in_t.qmax
+    lo, hi = linear_range(cols, in_t.qmin, in_t.qmax)
     if bias is not None:
         b = bias.astype(np.int64) << (acc_frac - bias_frac)
         hi, lo = hi + b, lo + b
-    width = bits_for_range(int(min(lo.min(), 0)), int(max(hi.max(), 0)), signed=True)
-    return FixedType(width, width - acc_frac, signed=True), acc_frac
+    return type_for_range(lo, hi, acc_frac), acc_frac
 
 
-def _relu_type(layer) -> FixedType:
+def relu_type(layer) -> FixedType:
     from qkeras.quantizers import quantized_relu
 
     q = layer.activation
@@ -93,7 +105,7 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, relu_layer) -> Layer
     if kq is None:
         raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}) has no kernel quantizer; "
                                     "give it one (e.g. stochastic_ternary or quantized_bits)")
-    wq = _quantized(kq, layer.kernel.numpy())
+    wq = quantized_values(kq, layer.kernel.numpy())
     params, types = {}, {}
     shifts = None
     if _is_ternary(kq):
@@ -107,21 +119,21 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, relu_layer) -> Layer
             shifts = None
     else:
         w, w_frac = exact_integers(wq)
-        types["weight"] = _signed_type_for(w, w_frac)
+        types["weight"] = signed_type_for(w, w_frac)
     params["weight"] = w
     bias, b_frac = None, 0
     if layer.use_bias:
         if bq is None:
             raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}) has a bias without a "
                                         "bias quantizer; give it one (e.g. quantized_bits(8, 3))")
-        bias, b_frac = exact_integers(_quantized(bq, layer.bias.numpy()))
+        bias, b_frac = exact_integers(quantized_values(bq, layer.bias.numpy()))
         params["bias"] = bias
-        types["bias"] = _signed_type_for(bias, b_frac)
+        types["bias"] = signed_type_for(bias, b_frac)
     wt = types["weight"]
     types["input"] = in_t
     types["product"] = FixedType(in_t.width + wt.width, in_t.integer + wt.integer, signed=True)
     types["accum"], _ = _accum_type(in_t, w, shifts, bias, types["product"].frac, b_frac)
-    types["output"] = _relu_type(relu_layer) if relu_layer is not None else types["accum"]
+    types["output"] = relu_type(relu_layer) if relu_layer is not None else types["accum"]
     attrs = {"activation": "relu" if relu_layer is not None else "linear"}
     if kind == "conv2d":
         attrs.update(strides=list(layer.strides), padding=layer.padding)
@@ -132,6 +144,9 @@ def extract_spec(model, name: str | None = None) -> DesignSpec:
     """The design spec of a trained QKeras model (Sequential-style chain)."""
     from qkeras import QActivation, QConv2D, QDense
     from tensorflow import keras
+
+    from .kron.extract import kron_layer_spec
+    from .kron.layer import KronDense
 
     layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
     input_shape = tuple(model.input_shape[1:])
@@ -160,6 +175,13 @@ def extract_spec(model, name: str | None = None) -> DesignSpec:
                 i += 1
             spec_layer = _weighted_layer(layer, kind, shape, t, out_shape, relu)
             out.append(spec_layer)
+        elif isinstance(layer, KronDense):
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            relu = nxt if isinstance(nxt, QActivation) else None
+            if relu is not None:
+                out_shape = tuple(relu.output_shape[1:])
+                i += 1
+            out.append(kron_layer_spec(layer, shape, t, out_shape, relu))
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
         elif isinstance(layer, keras.layers.MaxPooling2D) and layer.padding == "valid":
@@ -169,7 +191,8 @@ def extract_spec(model, name: str | None = None) -> DesignSpec:
         else:
             raise UnsupportedLayerError(
                 f"layer {layer.name!r} of class {type(layer).__name__} is not supported by the design spec; "
-                "supported: QDense, QConv2D, QActivation(quantized_relu) after them, Flatten, MaxPooling2D(valid)")
+                "supported: QDense, QConv2D, KronDense, QActivation(quantized_relu) after them, Flatten, "
+                "MaxPooling2D(valid)")
         if out:
             shape, t = out[-1].output_shape, out[-1].out_type
         i += 1

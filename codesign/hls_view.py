@@ -57,9 +57,34 @@ def keras_twin(spec: DesignSpec):
             k.set_weights(values)
             if layer.attrs.get("activation") == "relu":
                 x = keras.layers.Activation("relu", name=f"{layer.name}_relu")(x)
+        elif layer.kind == "kron_dense":
+            x = _kron_twin(layer, x)
         else:
             raise ValueError(f"hls4ml view: layer {layer.name!r} kind {layer.kind!r} has no hls4ml mapping")
     return keras.Model(inp, x, name=spec.name)
+
+
+def _kron_twin(layer: Layer, x):
+    """Float KronDense with the spec's factor values (+ a zero bias when the spec has none)."""
+    from tensorflow import keras
+
+    from .kron.layer import KronDense
+
+    at, t = layer.attrs, layer.types
+    if t["mid"].frac < t["input"].frac + t["a"].frac:
+        raise ValueError(f"hls4ml view: layer {layer.name!r} rounds its intermediate (mid {t['mid'].hls()}); "
+                         "nnet_kron_matvec.h accumulates stage 1 in mid_t and needs it exact")
+    k = KronDense([at["n2"], at["n1"]], [at["m2"], at["m1"]], rank=at["rank"], factor_bits=None, bias_bits=None,
+                  name=layer.name)
+    x = k(x)
+    bias = layer.params.get("bias", np.zeros(at["m1"] * at["m2"], np.int64))
+    bias_t = t.get("bias", FixedType(1, 1))
+    k.set_weights([to_real(layer.params["a"], t["a"]).astype(np.float32),
+                   to_real(layer.params["b"], t["b"]).astype(np.float32),
+                   to_real(bias, bias_t).astype(np.float32)])
+    if layer.attrs.get("activation") == "relu":
+        x = keras.layers.Activation("relu", name=f"{layer.name}_relu")(x)
+    return x
 
 
 def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
@@ -87,6 +112,13 @@ def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
             names.setdefault(f"{layer.name}_linear", {})["Precision"] = {"result": acc}
             if layer.attrs.get("activation") == "relu":
                 names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
+        elif layer.kind == "kron_dense":
+            t = layer.types
+            acc = t["accum"].hls()
+            entry["Precision"] = {"a": t["a"].hls(), "b": t["b"].hls(), "mid": t["mid"].hls(), "accum": acc,
+                                  "result": acc, "bias": t.get("bias", FixedType(1, 1)).hls()}
+            if layer.attrs.get("activation") == "relu":
+                names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
         else:
             entry["Precision"] = {"result": layer.out_type.hls()}
     return config
@@ -97,6 +129,11 @@ class HLSView:
 
     def __init__(self, spec: DesignSpec, out_dir: Path, cfg_hls: dict | None = None, board: str = "pynq-z2"):
         import hls4ml
+
+        if any(layer.kind == "kron_dense" for layer in spec.layers):
+            from .kron.hls import register
+
+            register()
 
         self.spec = spec
         cfg_hls = cfg_hls or {}

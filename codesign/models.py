@@ -23,8 +23,10 @@ LAYER_KEYS = {
     "conv2d": {"name", "filters", "kernel_size", "strides", "padding", "kernel", "bias"},
     "relu": {"name", "bits", "integer"},
     "maxpool2d": {"name", "pool_size", "strides"},
+    "kron_dense": {"name", "in_factors", "out_factors", "rank", "kernel", "bias", "sparsity", "condition"},
 }
-REQUIRED = {"dense": {"units"}, "conv2d": {"filters", "kernel_size"}, "relu": {"bits", "integer"}}
+REQUIRED = {"dense": {"units"}, "conv2d": {"filters", "kernel_size"}, "relu": {"bits", "integer"},
+            "kron_dense": {"in_factors", "out_factors"}}
 QUANTIZER_NAMES = ("stochastic_ternary", "ternary")
 
 
@@ -46,6 +48,15 @@ def _kind_and_args(i: int, entry) -> tuple[str, dict]:
     for q in ("kernel", "bias"):
         if q in args:
             _check_quantizer(args[q], f"model.layers[{i}] ({kind}).{q}")
+    if kind == "kron_dense":
+        for key in ("in_factors", "out_factors"):
+            v = args[key]
+            if not (isinstance(v, list) and len(v) == 2 and all(isinstance(n, int) and n > 0 for n in v)):
+                raise ConfigError(f"model.layers[{i}] (kron_dense).{key} must be two positive integers [rows, cols], "
+                                  f"got {v!r}")
+        if isinstance(args.get("kernel"), str):
+            raise ConfigError(f"model.layers[{i}] (kron_dense).kernel: factors take {{bits: B, integer: I}}, "
+                              f"not {args['kernel']!r}")
     return kind, args
 
 
@@ -103,6 +114,15 @@ def build_model(layers: list, input_shape: tuple, num_classes: int | None = None
                            bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}), name=lname)(x)
             else:
                 x = keras.layers.Dense(a["units"], name=lname)(x)
+        elif kind == "kron_dense":
+            from .kron.layer import KronDense
+
+            fq = a.get("kernel", {"bits": 8, "integer": 0})
+            bq = a.get("bias", {"bits": 8, "integer": 3})
+            x = KronDense(a["in_factors"], a["out_factors"], rank=a.get("rank", 1),
+                          factor_bits=fq["bits"] if quantized else None, factor_integer=fq.get("integer", 0),
+                          bias_bits=bq["bits"] if quantized else None, bias_integer=bq.get("integer", 0),
+                          sparsity=a.get("sparsity", 0.0), condition=a.get("condition", 0.0), name=lname)(x)
         elif kind == "conv2d":
             if len(x.shape) == 3:  # a single-channel image: add the channel axis
                 x = keras.layers.Reshape(tuple(x.shape[1:]) + (1,), name=f"{lname}_channels")(x)
@@ -126,12 +146,19 @@ def save_model(model, folder) -> None:
     model.save(Path(folder) / "model.h5")
 
 
+def load_model_file(path):
+    """A saved QKeras model (with codesign's custom layers) from an .h5 file."""
+    from qkeras.utils import load_qmodel
+
+    from .kron.layer import KronDense
+
+    return load_qmodel(str(path), custom_objects={"KronDense": KronDense}, compile=False)
+
+
 def load_model(folder):
     from pathlib import Path
-
-    from qkeras.utils import load_qmodel
 
     path = Path(folder) / "model.h5"
     if not path.exists():
         raise FileNotFoundError(f"no Keras model at {path}; the run folder was not built by `codesign flow`")
-    return load_qmodel(str(path), compile=False)
+    return load_model_file(path)

@@ -11,6 +11,9 @@ Layer kinds and what they compute (all integer, types from ``Layer.types``):
               power-of-two scale per output (QKeras ``alpha='auto_po2'``) stay {-1, 0, +1}:
               the effective weight is W[i, j] * 2**weight_shift[j] in the weight type.
 - ``conv2d``  same with a k x k window (NHWC, 'valid' or 'same' padding, stride s)
+- ``kron_dense`` separable FC: X = x as (n2 x n1); mid_r = cast(X @ A_r^T, mid);
+              acc = sum_r B_r @ mid_r + bias; y = cast(act(acc), output). Params ``a`` (R, m1, n1),
+              ``b`` (R, m2, n2), ``bias`` (m1*m2); attrs n1, n2, m1, m2, rank; types add ``a``, ``b``, ``mid``
 - ``maxpool2d`` y = max over windows (type unchanged)
 - ``flatten`` reshape, row-major (NHWC order, as Keras)
 
@@ -31,7 +34,7 @@ import numpy as np
 from .fixed import FixedType
 
 SPEC_FORMAT = "codesign-spec/1"
-LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "flatten")
+LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "flatten", "kron_dense")
 ACTIVATIONS = ("linear", "relu")
 
 
@@ -61,6 +64,9 @@ class Layer:
         """Multiply-accumulates of one inference of this layer."""
         if self.kind == "dense":
             return int(np.prod(self.params["weight"].shape))
+        if self.kind == "kron_dense":
+            a = self.attrs
+            return int(a["rank"] * (a["n2"] * a["n1"] * a["m1"] + a["m2"] * a["n2"] * a["m1"]))
         if self.kind == "conv2d":
             kh, kw, cin, cout = self.params["weight"].shape
             oh, ow, _ = self.output_shape

@@ -33,6 +33,8 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
             else:
                 logits = model(xb, training=True)
             loss = loss_fn(yb, logits)
+            if model.losses:  # layer penalties (add_loss), e.g. KronDense sparsity and conditioning
+                loss = loss + tf.add_n(model.losses)
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss

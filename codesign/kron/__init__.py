@@ -1,0 +1,1 @@
+"""Separable (Kronecker) fully connected layers: Keras layer, spec extraction, hls4ml extension."""
