@@ -61,18 +61,14 @@ def step_train(run: Run) -> None:
 
 
 def step_spec(run: Run) -> None:
+    from .compression import compression_report
     from .extract import extract_spec
 
     run.spec = extract_spec(run.model, run.cfg["name"])
     run.spec.save(run.out / "spec")
-    bits = run.spec.weight_bits()
-    n_params = sum(a.size for l in run.spec.layers for k, a in l.params.items() if k != "weight_shift")
-    comp = run.section("compression")
-    comp.update(weight_bits=bits, baseline_weight_bits=32 * n_params, baseline="float32")
-    comp["ratio"] = comp["model_ratio"] = comp["baseline_weight_bits"] / bits
-    comp["layers"] = {l.name: {"weight_bits": int(sum(a.size * l.types[k].width for k, a in l.params.items()))}
-                      for l in run.spec.layers if l.params}
-    run.log(f"spec: {len(run.spec.layers)} layers, {bits} stored weight bits ({comp['ratio']:.1f}x under float32)")
+    comp = run.report["compression"] = compression_report(run.spec)
+    run.log(f"spec: {len(run.spec.layers)} layers, {comp['weight_bits']} stored weight bits "
+            f"({comp['ratio']:.1f}x under {comp['baseline']})")
 
 
 def step_emulator(run: Run) -> None:
