@@ -1,0 +1,84 @@
+"""Separable Kronecker FC: the emulator kernel equals the dense layer it stands for, the Keras layer
+equals its Kronecker weight, and the MNIST example flows bit-exact through emulator and hls4ml C-sim."""
+import json
+
+import numpy as np
+import pytest
+
+from codesign.emulator import Emulator
+from codesign.fixed import FixedType
+from codesign.spec import DesignSpec, Layer
+from conftest import EXAMPLES, codesign
+
+
+def _kron_spec(rng, n2, n1, m2, m1, rank, mid=None):
+    t_in = FixedType(8, 0, signed=False)
+    a = rng.integers(-128, 128, (rank, m1, n1))
+    b = rng.integers(-128, 128, (rank, m2, n2))
+    bias = rng.integers(-50, 50, m1 * m2)
+    types = {"input": t_in, "a": FixedType(8, 1), "b": FixedType(8, 1), "bias": FixedType(8, 3),
+             "mid": mid or FixedType(40, 40 - 15), "product": FixedType(48, 26), "accum": FixedType(60, 38),
+             "output": FixedType(60, 38)}
+    layer = Layer("k", "kron_dense", (n1 * n2,), (m1 * m2,),
+                  {"activation": "linear", "n1": n1, "n2": n2, "m1": m1, "m2": m2, "rank": rank}, types,
+                  {"a": a, "b": b, "bias": bias})
+    return DesignSpec("k", (n1 * n2,), t_in, [layer]), a, b, bias
+
+
+@pytest.mark.parametrize("shape", [(4, 6, 3, 5, 1), (7, 3, 2, 4, 3), (28, 28, 16, 16, 2)])
+def test_kron_kernel_equals_its_dense_weight(shape):
+    from codesign.kron.layer import kron_weight
+
+    rng = np.random.default_rng(sum(shape))
+    spec, a, b, bias = _kron_spec(rng, *shape)
+    x = rng.integers(0, 256, (50, shape[0] * shape[1])).astype(np.uint8)
+    got = Emulator(spec).run_int(x.astype(np.int64))
+    w = kron_weight(a, b)  # the integer dense weight the factors stand for
+    # accumulator frac = input 8 + a 7 + b 7 = 22; bias frac 5 -> shift 17; exact Python ints
+    want = x.astype(object) @ w.astype(object) + (bias.astype(object) << 17)
+    assert np.array_equal(got.astype(object), want)
+
+
+def test_kron_mid_rounding_is_applied():
+    rng = np.random.default_rng(3)
+    exact, *_ = _kron_spec(rng, 6, 5, 4, 3, 2)
+    rounded = exact.copy()
+    rounded.layers[0].types["mid"] = FixedType(30, 30 - 6, rounding="TRN")  # drop 9 fraction bits
+    rounded.layers[0].types["product"] = FixedType(38, 38 - 13)
+    x = rng.integers(0, 256, (40, 30))
+    assert not np.array_equal(Emulator(exact).run_int(x) >> 9, Emulator(rounded).run_int(x))
+
+
+def test_keras_layer_matches_kron_weight():
+    import tensorflow as tf
+
+    from codesign.kron.layer import KronDense, kron_weight
+
+    layer = KronDense([6, 4], [3, 5], rank=2, factor_bits=None, bias_bits=None)
+    x = np.random.default_rng(0).random((8, 24)).astype("float32")
+    y = layer(tf.constant(x)).numpy()
+    a, b, bias = (v.numpy() for v in (layer.factor_a, layer.factor_b, layer.bias))
+    np.testing.assert_allclose(y, x @ kron_weight(a, b) + bias, rtol=1e-5, atol=1e-5)  # float view
+
+
+def test_condition_penalty_is_differentiable_and_positive():
+    import tensorflow as tf
+
+    from codesign.kron.layer import log_condition
+
+    f = tf.Variable(np.random.default_rng(1).normal(size=(2, 4, 6)).astype("float32"))
+    with tf.GradientTape() as tape:
+        c = tf.reduce_mean(log_condition(f))
+    g = tape.gradient(c, f)
+    assert float(c) > 0 and np.all(np.isfinite(g.numpy())) and np.abs(g.numpy()).sum() > 0
+
+
+def test_kron_mlp_flow(tmp_path, mnist_folder):
+    out = tmp_path / "kron"
+    codesign("flow", EXAMPLES / "mnist_mlp_kron.yaml", "--out", out)
+    report = json.loads((out / "report.json").read_text())
+    acc, be, comp = report["accuracy"], report["bit_exact"], report["compression"]
+    assert be["samples"] == 2000 and be["emulator_vs_csim"] == 1.0
+    assert acc["emulator"] >= 0.94 and abs(acc["keras"] - acc["emulator"]) <= 0.005
+    assert comp["layers"]["kron_dense_1"]["ratio"] >= 100
+    assert (out / "hls" / "firmware" / "nnet_utils" / "nnet_kron_matvec.h").exists()
