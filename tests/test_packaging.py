@@ -1,0 +1,25 @@
+"""A non-editable install ships hls/, rtl/, sim/ and boards/ inside the package (codesign/_ip/)."""
+import subprocess
+import sys
+import zipfile
+
+from conftest import ROOT
+
+
+def test_wheel_carries_the_ip(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q",
+                    "-w", str(tmp_path)], check=True)
+    (wheel,) = tmp_path.glob("codesign-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for kind in ("hls", "rtl", "sim"):
+        shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / kind).iterdir() if p.is_file()}
+        for rel in shipped:
+            assert f"codesign/_ip/{rel}" in names, rel
+    assert "codesign/cli.py" in names and "codesign/kron/hls.py" in names
+
+
+def test_ip_dir_finds_the_checkout_folders():
+    from codesign.paths import ip_dir
+
+    assert (ip_dir("hls") / "nnet_kron_matvec.h").exists()
+    assert any(ip_dir("rtl").glob("*.sv"))
