@@ -27,11 +27,10 @@ def dense_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
     """Integer dense layer (also the inner product of conv2d): x (N, n) -> y (N, m) in output type."""
     t = layer.types
     w = layer.params["weight"]
-    w2 = w.reshape(-1, w.shape[-1])
+    w2 = w.reshape(-1, w.shape[-1]).astype(np.int64)
+    if "weight_shift" in layer.params:  # ternary weights with a power-of-two scale per output:
+        w2 = w2 << layer.params["weight_shift"].astype(np.int64)  # (x @ W) << s == x @ (W << s)
     acc = _exact_matmul(x, w2, t["input"], int(np.abs(w2).max(initial=0)))
-    if "weight_shift" in layer.params:  # ternary weights with a power-of-two scale per output
-        acc = acc << layer.params["weight_shift"].astype(np.int64)
-    # a WRAP accumulator: the final sum mod 2**W equals any summation order's
     return _finish(acc, layer, t["product"].frac)
 
 
@@ -39,12 +38,16 @@ def _finish(acc: np.ndarray, layer: Layer, prod_frac: int) -> np.ndarray:
     """Align to the accumulator, add the bias, wrap to its width, ReLU, cast to the output type."""
     t = layer.types
     acc_frac = t["accum"].frac
-    acc = acc << (acc_frac - prod_frac)
+    if acc_frac != prod_frac:
+        acc = acc << (acc_frac - prod_frac)
     if "bias" in layer.params:
         acc = acc + (layer.params["bias"].astype(np.int64) << (acc_frac - t["bias"].frac))
-    acc = overflow(acc, t["accum"])
+    # a WRAP accumulator: the final sum mod 2**W equals any summation order's; skip the wrap
+    # (not its effect) when every sum already lies in range, the usual case for a spec'd accumulator
+    if acc.size and (acc.min() < t["accum"].qmin or acc.max() > t["accum"].qmax):
+        acc = overflow(acc, t["accum"])
     if layer.attrs.get("activation") == "relu":
-        acc = np.maximum(acc, 0)
+        np.maximum(acc, 0, out=acc)
     return cast(acc, acc_frac, t["output"])
 
 

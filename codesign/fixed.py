@@ -102,25 +102,27 @@ def bits_for_range(lo: int, hi: int, signed: bool) -> int:
 
 
 def shift_round(q: np.ndarray, shift: int, rounding: str) -> np.ndarray:
-    """q * 2**-shift rounded to an integer with an ap_fixed rounding mode (shift > 0)."""
+    """q * 2**-shift rounded to an integer with an ap_fixed rounding mode (shift > 0).
+
+    Each mode is one biased arithmetic shift, (q + bias) >> shift, with the bias chosen so that
+    ties go where the mode sends them; tests/test_fixed.py checks every mode against exact rationals.
+    """
     q = q.astype(np.int64, copy=False)
-    floor = q >> shift
-    rem = q - (floor << shift)
     half = np.int64(1) << (shift - 1)
     if rounding == "TRN":
-        return floor
-    if rounding == "TRN_ZERO":
-        return floor + ((q < 0) & (rem != 0))
-    if rounding == "RND":
-        return floor + (rem >= half)
-    if rounding == "RND_MIN_INF":
-        return floor + (rem > half)
-    if rounding == "RND_CONV":
-        return floor + ((rem > half) | ((rem == half) & ((floor & 1) == 1)))
-    if rounding == "RND_ZERO":
-        return floor + ((rem > half) | ((rem == half) & (q < 0)))
-    if rounding == "RND_INF":
-        return floor + ((rem > half) | ((rem == half) & (q >= 0)))
+        return q >> shift
+    if rounding == "RND":  # ties toward +inf
+        return (q + half) >> shift
+    if rounding == "RND_MIN_INF":  # ties toward -inf
+        return (q + (half - 1)) >> shift
+    if rounding == "RND_CONV":  # ties to even: add 1 more exactly when the truncated result is odd
+        return (q + (half - 1) + ((q >> shift) & 1)) >> shift
+    if rounding == "RND_ZERO":  # ties toward zero
+        return (q + (half - 1) + (q < 0)) >> shift
+    if rounding == "RND_INF":  # ties away from zero
+        return (q + (half - 1) + (q >= 0)) >> shift
+    if rounding == "TRN_ZERO":  # truncate toward zero
+        return (q + np.where(q < 0, (np.int64(1) << shift) - 1, 0)) >> shift
     raise FixedTypeError(f"rounding mode {rounding!r} unknown")
 
 
