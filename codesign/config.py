@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
+from .robustness import DEFAULTS as ROBUSTNESS_DEFAULTS
 
 BOARDS = {
     "pynq-z2": {"part": "xc7z020clg400-1", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
@@ -25,6 +26,11 @@ DEFAULTS = {
     "model": {"layers": None},
     "train": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001, "stochastic": True},
     "baseline": {"float": True},
+    # hardening while training (codesign/harden): stq null | {layers: all | [names]};
+    # jr.layers {layer name or `logits`: lambda}, projections = random projections per step
+    "harden": {"stq": None, "jr": {"layers": {}, "projections": 1}},
+    # attacks on the trained variants (codesign/robustness.py); runs only when enabled
+    "robustness": ROBUSTNESS_DEFAULTS,
     "board": "pynq-z2",
     "hls": {"enabled": True, "io_type": "io_parallel", "strategy": "Latency", "reuse_factor": 1,
             "clock_period_ns": 10.0},
@@ -70,6 +76,11 @@ def check_config(given, source: str = "config") -> dict:
     from .models import check_layers  # late: models pulls in nothing heavy until built
 
     check_layers(cfg["model"]["layers"])
+    from .harden import check_harden
+    from .robustness import check_robustness
+
+    check_harden(cfg["harden"], cfg["model"]["layers"])
+    check_robustness(cfg["robustness"], cfg["harden"])
     from .data import DATASETS
 
     if cfg["data"]["dataset"] not in DATASETS:

@@ -39,15 +39,19 @@ def step_data(run: Run) -> None:
 
 
 def step_train(run: Run) -> None:
+    from .harden import apply_stq, make_regularizer
     from .models import build_model, save_model
     from .train import keras_accuracy, train_model
 
     cfg, d = run.cfg, run.data
     t = cfg["train"]
-    layers = cfg["model"]["layers"]
+    layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
+    jr = make_regularizer(cfg["harden"])
     kw = dict(epochs=t["epochs"], batch_size=t["batch_size"], learning_rate=t["learning_rate"], seed=cfg["seed"])
     run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"], name=cfg["name"])
-    train_model(run.model, d.x_train, d.y_train, stochastic=t["stochastic"],
+    if jr:
+        run.log(f"train: Jacobian regularization {jr.lambdas}, {jr.projections} projection(s)")
+    train_model(run.model, d.x_train, d.y_train, stochastic=t["stochastic"], regularizer=jr,
                 progress=lambda e, n, l: run.log(f"train: epoch {e}/{n} loss {l:.4f}"), **kw)
     save_model(run.model, run.out / "model")
     acc = run.section("accuracy")
@@ -104,15 +108,27 @@ def step_rtl(run: Run) -> None:
         run_rtl(run)
 
 
+def step_robustness(run: Run) -> None:
+    """Baselines + white/black-box attacks (codesign/robustness.py), only when the config enables it."""
+    if run.cfg["robustness"]["enabled"]:
+        from .robustness import run_robustness
+
+        run_robustness(run)
+
+
 def write_report(run: Run) -> None:
     from .report import write_reports
 
     run.report["timing_s"] = run.timing
     write_reports(run.report, run.out, run.cfg)
+    if "robustness" in run.report:
+        from .robustness import append_markdown
+
+        append_markdown(run.out, run.report, run.cfg)
 
 
 STEPS = [("data", step_data), ("train", step_train), ("spec", step_spec), ("emulator", step_emulator),
-         ("hls", step_hls), ("rtl", step_rtl)]
+         ("hls", step_hls), ("rtl", step_rtl), ("robustness", step_robustness)]
 
 
 def run_flow(cfg: dict, out: Path, log=print) -> dict:

@@ -13,8 +13,13 @@ from .data import to_model_input
 
 
 def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3, seed=0, stochastic=True,
-                progress=None):
-    """Adam on softmax cross-entropy of the logits; returns per-epoch mean loss."""
+                progress=None, regularizer=None):
+    """Adam on softmax cross-entropy of the logits; returns per-epoch mean loss.
+
+    `regularizer` (optional, e.g. `codesign.harden.JacobianRegularizer`) is called as
+    ``logits, penalty, terms = regularizer(model, xb)`` in place of the plain forward pass, inside the
+    same learning-phase scope; the loss becomes cross-entropy + penalty.
+    """
     import tensorflow as tf
     from tensorflow import keras
 
@@ -24,17 +29,24 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
     x = to_model_input(x_uint8)
     y = np.asarray(y, dtype=np.int64)
 
+    def forward(xb, yb):
+        if regularizer is None:
+            loss = loss_fn(yb, model(xb, training=True))
+        else:
+            logits, penalty, _ = regularizer(model, xb)
+            loss = loss_fn(yb, logits) + penalty
+        if model.losses:  # layer penalties (add_loss), e.g. KronDense sparsity and conditioning
+            loss = loss + tf.add_n(model.losses)
+        return loss
+
     @tf.function
     def step(xb, yb):
         with tf.GradientTape() as tape:
             if stochastic:
                 with keras.backend.learning_phase_scope(1):
-                    logits = model(xb, training=True)
+                    loss = forward(xb, yb)
             else:
-                logits = model(xb, training=True)
-            loss = loss_fn(yb, logits)
-            if model.losses:  # layer penalties (add_loss), e.g. KronDense sparsity and conditioning
-                loss = loss + tf.add_n(model.losses)
+                loss = forward(xb, yb)
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss

@@ -1,0 +1,167 @@
+"""Stochastic ternary quantization + per-layer Jacobian regularization.
+
+Jacobian regularization (Hoffman, Roberts & Yaida 2019, "Robust learning with Jacobian
+regularization") adds ``lambda/2 * ||J||_F^2`` to the loss, with the squared Frobenius norm of the
+Jacobian estimated by random unit projections: for v uniform on the unit sphere of the output space
+(dimension C), ``E[C * ||v^T J||^2] = ||J||_F^2``, and ``v^T J`` is one vector-Jacobian product.
+
+Here it is applied per layer: for each chosen layer, J is the Jacobian of that layer's output with
+respect to that layer's input, with its own lambda; the name ``logits`` means the whole model, input
+to logits (the original paper's term). Jacobians go through QKeras' straight-through estimators, so
+the penalty also shapes stochastic-ternary and quantized-activation layers. The regularized model is
+an ordinary (Q)Keras model: nothing is added to the graph, so `extract_spec` takes it as is.
+"""
+from __future__ import annotations
+
+import copy
+import numbers
+
+from ..errors import ConfigError
+
+LOGITS = "logits"
+WEIGHTED = ("dense", "conv2d")
+
+
+def layer_names(layers: list) -> list[str]:
+    """Keras layer names `build_model` gives a layer list (without building it)."""
+    counts: dict[str, int] = {}
+    names = []
+    for entry in layers:
+        (kind, args), = entry.items()
+        counts[kind] = counts.get(kind, 0) + 1
+        names.append((args or {}).get("name", f"{kind}_{counts[kind]}"))
+    return names
+
+
+def _weighted_names(layers: list) -> list[str]:
+    return [n for n, e in zip(layer_names(layers), layers) if next(iter(e)) in WEIGHTED]
+
+
+def apply_stq(layers: list, stq) -> list:
+    """The layer list with stochastic_ternary kernels on the layers `harden.stq.layers` names.
+
+    ``stq: null`` leaves the list as written; ``stq: {layers: all}`` makes every dense/conv kernel
+    stochastic ternary except the last layer's; ``stq: {layers: [dense_1, ...]}`` names them.
+    """
+    if not stq:
+        return layers
+    out = copy.deepcopy(layers)
+    names = layer_names(out)
+    weighted = _weighted_names(out)
+    chosen = stq.get("layers", "all")
+    chosen = weighted[:-1] if chosen == "all" else list(chosen)
+    for entry, name in zip(out, names):
+        (kind, args), = entry.items()
+        if name in chosen:
+            args["kernel"] = "stochastic_ternary"
+    return out
+
+
+def to_q8(layers: list, bits: int = 8) -> list:
+    """The 8-bit twin of a layer list: every ternary kernel becomes quantized_bits(8, 0)."""
+    out = copy.deepcopy(layers)
+    for entry in out:
+        (kind, args), = entry.items()
+        if kind in WEIGHTED and args.get("kernel", "stochastic_ternary") in ("stochastic_ternary", "ternary"):
+            args["kernel"] = {"bits": bits, "integer": 0}
+    return out
+
+
+def check_harden(harden: dict, layers: list) -> None:
+    """Validate `harden:` against the model's layer names; raises ConfigError naming the key."""
+    names = layer_names(layers)
+    weighted = _weighted_names(layers)
+    stq = harden.get("stq")
+    if stq is not None:
+        if not isinstance(stq, dict) or set(stq) - {"layers"}:
+            raise ConfigError(f"harden.stq must be null or a mapping {{layers: all | [layer names]}}, got {stq!r}")
+        chosen = stq.get("layers", "all")
+        if chosen != "all":
+            if not isinstance(chosen, list) or not all(isinstance(n, str) for n in chosen):
+                raise ConfigError(f"harden.stq.layers must be `all` or a list of layer names, got {chosen!r}")
+            bad = [n for n in chosen if n not in weighted]
+            if bad:
+                raise ConfigError(f"harden.stq.layers: {bad} are not dense/conv2d layers of the model; "
+                                  f"choose from {weighted}")
+    jr = harden.get("jr")
+    if not isinstance(jr, dict):
+        raise ConfigError(f"harden.jr must be a mapping {{layers: {{name: lambda}}, projections: N}}, got {jr!r}")
+    lams = jr.get("layers") or {}
+    if not isinstance(lams, dict):
+        raise ConfigError(f"harden.jr.layers must map layer names (or `logits`) to lambdas, got {lams!r}")
+    for name, lam in lams.items():
+        if name != LOGITS and name not in names:
+            raise ConfigError(f"harden.jr.layers: {name!r} is not a layer of the model; "
+                              f"choose from {names + [LOGITS]} (`logits` = input to logits)")
+        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or lam < 0:
+            raise ConfigError(f"harden.jr.layers.{name}: lambda must be a number >= 0, got {lam!r}")
+    p = jr.get("projections")
+    if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+        raise ConfigError(f"harden.jr.projections must be an integer >= 1, got {p!r}")
+
+
+class JacobianRegularizer:
+    """Forward pass plus ``sum_l lambda_l/2 * ||J_l||_F^2`` (random-projection estimate).
+
+    Called as ``logits, penalty, terms = jr(model, x)`` inside the training tape; the model must be a
+    chain of layers (every model `build_model` makes is). `terms` maps each layer to its ||J||_F^2.
+    """
+
+    def __init__(self, layers: dict, projections: int = 1):
+        self.lambdas = {str(k): float(v) for k, v in layers.items() if float(v) > 0}
+        self.projections = int(projections)
+
+    def __bool__(self) -> bool:
+        return bool(self.lambdas)
+
+    @staticmethod
+    def _chain(model):
+        layers = [l for l in model.layers if l.__class__.__name__ != "InputLayer"]
+        for prev, layer in zip([None] + layers[:-1], layers):
+            inbound = layer.inbound_nodes[0].inbound_layers
+            inbound = inbound if isinstance(inbound, list) else [inbound]
+            if len(inbound) != 1 or (prev is not None and inbound[0] is not prev):
+                raise ConfigError(f"Jacobian regularization needs a chain of layers; {layer.name!r} does not "
+                                  "take exactly the previous layer's output")
+        return layers
+
+    def __call__(self, model, x):
+        import tensorflow as tf
+
+        layers = self._chain(model)
+        missing = set(self.lambdas) - {l.name for l in layers} - {LOGITS}
+        if missing:
+            raise ConfigError(f"harden.jr.layers: {sorted(missing)} not in model {[l.name for l in layers]}")
+        ins, outs = {}, {}
+        with tf.GradientTape(persistent=True) as inner:
+            inner.watch(x)
+            h = x
+            for layer in layers:
+                if layer.name in self.lambdas:
+                    inner.watch(h)
+                    ins[layer.name] = h
+                h = layer(h, training=True)
+                outs[layer.name] = h
+        ins[LOGITS], outs[LOGITS] = x, h
+        penalty = tf.constant(0.0)
+        terms = {}
+        for name, lam in self.lambdas.items():
+            src, out = ins[name], outs[name]
+            dim = float(tf.reduce_prod(out.shape[1:]))
+            est = tf.constant(0.0)
+            for _ in range(self.projections):
+                v = tf.random.normal(tf.shape(out))
+                v = v / tf.norm(tf.reshape(v, (tf.shape(v)[0], -1)), axis=1)[(...,) + (None,) * (len(out.shape) - 1)]
+                vjp = inner.gradient(out, src, output_gradients=v)
+                est += dim * tf.reduce_mean(tf.reduce_sum(tf.reshape(vjp, (tf.shape(vjp)[0], -1)) ** 2, axis=1))
+            terms[name] = est / self.projections
+            penalty += 0.5 * lam * terms[name]
+        del inner
+        return h, penalty, terms
+
+
+def make_regularizer(harden: dict | None):
+    """The JacobianRegularizer `harden.jr` asks for, or None when no lambda is set."""
+    jr = (harden or {}).get("jr") or {}
+    reg = JacobianRegularizer(jr.get("layers") or {}, jr.get("projections", 1))
+    return reg if reg else None

@@ -1,0 +1,432 @@
+"""Robustness of a trained model and of its deployed integer design, judged by ART attacks.
+
+White-box: FGSM and PGD (L-inf) through `TensorFlowV2Classifier` (logits, cross-entropy, clip values
+(0, 255/256) because a uint8 pixel p means p/256). Black-box: Square (score-based) and HopSkipJump
+(decision-based) on a subset with the query budget of the config. Every adversarial example is also
+run on the deployed integer emulator exactly as the FPGA would receive it: reals -> uint8 by
+floor(x * 256) clipped to 0..255 -> `Emulator(spec).run_int`.
+
+HopSkipJump searches for the *smallest* L-inf perturbation instead of one within eps; its example is
+projected onto each eps-ball (x + clip(x_adv - x, -eps, eps)) and judged there, which is never
+weaker than counting only found examples within eps.
+
+Gradient masking: when a black-box attack leaves lower accuracy than the best white-box attack on
+the same samples at the same eps, the white-box figure is not a robustness measure; the variant is
+flagged (`gradient_masking.detected`) and `worst_case` (per sample, every attack) is the number to quote.
+
+report.json: ``robustness: {variant: {attack: {epsilon: accuracy}, clean_accuracy, emulator: {attack:
+{epsilon: accuracy}}, emulator_clean_accuracy, worst_case, size_kb, weight_bits, gradient_masking,
+samples}}`` with epsilon keys written as strings ("0.1").
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .data import to_model_input
+from .errors import ConfigError
+
+WHITE_BOX = ("fgsm", "pgd")
+BLACK_BOX = ("square", "hopskipjump")
+ATTACKS = WHITE_BOX + BLACK_BOX
+VARIANTS = ("float", "float_jr", "q8", "stq", "stq_jr")
+CLIP = (0.0, 255.0 / 256.0)
+
+DEFAULTS = {
+    "enabled": False,
+    "variants": list(VARIANTS),
+    "attacks": list(ATTACKS),
+    "epsilons": [0.05, 0.1, 0.2, 0.3],
+    "samples": 500,              # test digits for clean, FGSM and PGD (the first N of the test split)
+    "batch_size": 250,
+    "pgd": {"steps": 20, "step_ratio": 0.25, "random_init": 0},
+    "square": {"samples": 100, "max_queries": 1000, "restarts": 1, "p_init": 0.8},
+    "hopskipjump": {"samples": 20, "max_iter": 10, "max_eval": 1000, "init_eval": 100, "init_size": 100},
+    "masking_tolerance": 0.0,    # flag when black-box accuracy < white-box accuracy - tolerance
+}
+
+
+def eps_key(e: float) -> str:
+    return f"{float(e):g}"
+
+
+def check_robustness(r: dict, harden: dict) -> None:
+    """Validate the `robustness:` section; ConfigError names the key and what is allowed."""
+    for key, allowed in (("variants", VARIANTS), ("attacks", ATTACKS)):
+        v = r[key]
+        if not isinstance(v, list) or not v or set(v) - set(allowed):
+            raise ConfigError(f"robustness.{key} must be a non-empty list drawn from {list(allowed)}, got {v!r}")
+    eps = r["epsilons"]
+    if not isinstance(eps, list) or not eps or not all(isinstance(e, (int, float)) and 0 < e <= 1 for e in eps):
+        raise ConfigError(f"robustness.epsilons must be a non-empty list of L-inf radii in (0, 1], got {eps!r}")
+    for key in ("samples", "batch_size"):
+        if isinstance(r[key], bool) or not isinstance(r[key], int) or r[key] < 1:
+            raise ConfigError(f"robustness.{key} must be a positive integer, got {r[key]!r}")
+    for attack in ("pgd", "square", "hopskipjump"):
+        for k, v in r[attack].items():
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            if not ok or (k in ("samples", "steps", "max_queries", "max_iter", "max_eval") and v < 1):
+                raise ConfigError(f"robustness.{attack}.{k} must be a positive number, got {v!r}")
+    jr_set = bool(((harden or {}).get("jr") or {}).get("layers"))
+    if r["enabled"] and not jr_set and {"float_jr", "stq_jr"} & set(r["variants"]):
+        raise ConfigError("robustness.variants asks for float_jr/stq_jr but harden.jr.layers sets no lambda; "
+                          "add e.g. `harden: {jr: {layers: {logits: 0.1}}}` or drop the *_jr variants")
+
+
+# ---------------------------------------------------------------------------------------------
+# attacks
+
+def image_model(model):
+    """The model taking (H, W, C) images: ART's Square attack needs image-shaped inputs.
+
+    A model on (H, W) inputs (the MLP's 28x28) gets a channel axis in front, reshaped away."""
+    from tensorflow import keras
+
+    shape = tuple(model.input_shape[1:])
+    if len(shape) != 2:
+        return model
+    inp = keras.Input(shape + (1,))
+    return keras.Model(inp, model(keras.layers.Reshape(shape)(inp)), name=f"{model.name}_hwc")
+
+
+class _Compiled:
+    """The model's inference call as one traced tf.function (ART calls the model eagerly, batch by
+    batch; Square and HopSkipJump make thousands of such calls, ~20x faster traced)."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        self.model = model
+        spec = tf.TensorSpec((None,) + tuple(model.input_shape[1:]), tf.float32)
+        self._fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    def __call__(self, x, training=False):
+        import tensorflow as tf
+
+        return self._fn(tf.cast(x, tf.float32))
+
+
+def classifier(model):
+    import tensorflow as tf
+    from art.estimators.classification import TensorFlowV2Classifier
+
+    return TensorFlowV2Classifier(_Compiled(model), nb_classes=int(model.output_shape[-1]),
+                                  input_shape=tuple(model.input_shape[1:]),
+                                  loss_object=tf.keras.losses.CategoricalCrossentropy(from_logits=True),
+                                  clip_values=CLIP)
+
+
+def _onehot(y, n):
+    return np.eye(n, dtype=np.float32)[y]
+
+
+def run_attack(name: str, clf, x: np.ndarray, y: np.ndarray, eps: float | None, r: dict) -> np.ndarray:
+    """Adversarial reals for one attack (HopSkipJump ignores eps: minimal L-inf perturbation)."""
+    from art.attacks.evasion import FastGradientMethod, HopSkipJump, ProjectedGradientDescent, SquareAttack
+
+    yo = _onehot(y, clf.nb_classes)
+    bs = r["batch_size"]
+    if name == "fgsm":
+        atk = FastGradientMethod(clf, norm=np.inf, eps=eps, batch_size=bs)
+    elif name == "pgd":
+        p = r["pgd"]
+        atk = ProjectedGradientDescent(clf, norm=np.inf, eps=eps, eps_step=eps * p["step_ratio"],
+                                       max_iter=int(p["steps"]), num_random_init=int(p.get("random_init", 0)),
+                                       batch_size=bs, verbose=False)
+    elif name == "square":
+        s = r["square"]
+        atk = SquareAttack(clf, norm=np.inf, eps=eps, max_iter=int(s["max_queries"]), nb_restarts=int(s["restarts"]),
+                           p_init=float(s["p_init"]), batch_size=bs, verbose=False)
+    elif name == "hopskipjump":
+        h = r["hopskipjump"]
+        atk = HopSkipJump(clf, norm=np.inf, targeted=False, max_iter=int(h["max_iter"]), max_eval=int(h["max_eval"]),
+                          init_eval=int(h["init_eval"]), init_size=int(h["init_size"]), batch_size=bs, verbose=False)
+        return atk.generate(x=x)
+    else:
+        raise ValueError(f"unknown attack {name!r}")
+    return atk.generate(x=x, y=yo).astype(np.float32)
+
+
+def to_pixels(x_real: np.ndarray) -> np.ndarray:
+    """What the FPGA receives: floor(x * 256) clipped to 0..255, as uint8."""
+    return np.clip(np.floor(np.asarray(x_real, np.float64) * 256.0), 0, 255).astype(np.uint8)
+
+
+def emulator_classes(emu, x_real: np.ndarray) -> np.ndarray:
+    """Classes the deployed integer design gives real inputs (argmax of the integer outputs)."""
+    q = emu.run_int(emu.quantize_input(to_pixels(x_real)))
+    return np.argmax(q.reshape(len(q), -1), axis=-1)
+
+
+def keras_classes(model, x_real: np.ndarray) -> np.ndarray:
+    return np.argmax(model.predict(x_real, batch_size=500, verbose=0), axis=-1)
+
+
+def detect_masking(correct: dict, tolerance: float = 0.0) -> dict:
+    """Black-box beating white-box on the same samples at the same eps.
+
+    `correct[attack][eps]` is a boolean per-sample array; black-box arrays cover a prefix of the
+    white-box samples. Returns {detected, cases: [...]} (a case per black-box attack and eps it wins).
+    """
+    cases = []
+    for bb in BLACK_BOX:
+        for ek, bb_ok in correct.get(bb, {}).items():
+            k = len(bb_ok)
+            wbs = [(wb, float(np.mean(correct[wb][ek][:k]))) for wb in WHITE_BOX if ek in correct.get(wb, {})]
+            if not wbs:
+                continue
+            wb, wb_acc = min(wbs, key=lambda t: t[1])
+            bb_acc = float(np.mean(bb_ok))
+            if bb_acc < wb_acc - tolerance:
+                cases.append({"epsilon": ek, "black_box": bb, "black_box_accuracy": bb_acc, "white_box": wb,
+                              "white_box_accuracy": wb_acc, "samples": int(k)})
+    return {"detected": bool(cases), "cases": cases}
+
+
+def evaluate_model(model, x_uint8: np.ndarray, y: np.ndarray, r: dict, spec=None, log=print) -> dict:
+    """Accuracy under every configured attack and eps, for Keras and (given a spec) the emulator."""
+    n = min(r["samples"], len(x_uint8))
+    model = image_model(model)
+    x = to_model_input(x_uint8[:n]).reshape((n,) + tuple(model.input_shape[1:]))
+    y = np.asarray(y[:n], dtype=np.int64)
+    clf = classifier(model)
+    emu = None
+    if spec is not None:
+        from .emulator import Emulator
+
+        emu = Emulator(spec)
+    out: dict = {"clean_accuracy": float(np.mean(keras_classes(model, x) == y))}
+    if emu is not None:
+        out["emulator_clean_accuracy"] = float(np.mean(emulator_classes(emu, x) == y))
+    correct: dict = {}
+    emu_acc: dict = {}
+    samples = {}
+    for attack in [a for a in ATTACKS if a in r["attacks"]]:
+        k = n if attack in WHITE_BOX else min(n, int(r[attack]["samples"]))
+        samples[attack] = k
+        xs, ys = x[:k], y[:k]
+        correct[attack], emu_acc[attack] = {}, {}
+        hsj = run_attack(attack, clf, xs, ys, None, r) if attack == "hopskipjump" else None
+        for e in r["epsilons"]:
+            ek = eps_key(e)
+            if hsj is not None:
+                xa = np.clip(xs + np.clip(hsj - xs, -e, e), *CLIP).astype(np.float32)
+            else:
+                xa = run_attack(attack, clf, xs, ys, float(e), r)
+            linf = float(np.max(np.abs(xa - xs))) if k else 0.0
+            if linf > e + 1e-6:
+                raise AssertionError(f"{attack} left the eps={e} ball (L-inf {linf})")
+            correct[attack][ek] = keras_classes(model, xa) == ys
+            if emu is not None:
+                emu_acc[attack][ek] = float(np.mean(emulator_classes(emu, xa) == ys))
+        out[attack] = {ek: float(np.mean(v)) for ek, v in correct[attack].items()}
+        log(f"robustness: {attack} " + " ".join(f"eps={ek}: {a:.3f}" for ek, a in out[attack].items()))
+    if emu is not None:
+        out["emulator"] = emu_acc
+    # worst case per sample over every attack, on the samples all attacks ran on
+    k = min(samples.values())
+    out["worst_case"] = {eps_key(e): float(np.mean(np.all([correct[a][eps_key(e)][:k] for a in correct], axis=0)))
+                         for e in r["epsilons"]}
+    out["samples"] = {"clean": n, **samples, "worst_case": k}
+    out["gradient_masking"] = detect_masking(correct, r.get("masking_tolerance", 0.0))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# variants
+
+def variant_layers(variant: str, layers: list, harden: dict) -> tuple[list, bool, bool]:
+    """(layer list, quantized, use JR) of a variant, all from the run's own layer list."""
+    from .harden import apply_stq, to_q8
+
+    stq_layers = apply_stq(layers, (harden or {}).get("stq"))
+    return {"float": (stq_layers, False, False), "float_jr": (stq_layers, False, True),
+            "q8": (to_q8(stq_layers), True, False), "stq": (stq_layers, True, False),
+            "stq_jr": (stq_layers, True, True)}[variant]
+
+
+def main_variant(cfg: dict) -> str:
+    """The variant `codesign flow` itself trains (and sends through spec, emulator, HLS, RTL)."""
+    from .harden import make_regularizer
+
+    return "stq_jr" if make_regularizer(cfg.get("harden")) else "stq"
+
+
+def train_variant(variant: str, cfg: dict, data, log=print):
+    from .harden import make_regularizer
+    from .models import build_model
+    from .train import train_model
+
+    layers, quantized, jr = variant_layers(variant, cfg["model"]["layers"], cfg.get("harden"))
+    t = cfg["train"]
+    model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"],
+                        name=f"{cfg['name']}_{variant}")
+    train_model(model, data.x_train, data.y_train, epochs=t["epochs"], batch_size=t["batch_size"],
+                learning_rate=t["learning_rate"], seed=cfg["seed"], stochastic=quantized and t["stochastic"],
+                regularizer=make_regularizer(cfg.get("harden")) if jr else None,
+                progress=lambda e, n, l: log(f"robustness: train {variant} epoch {e}/{n} loss {l:.4f}"))
+    return model
+
+
+def model_size(model, quantized: bool):
+    """(stored weight bits, spec or None): the design spec's bits for QKeras, 32 per parameter for float."""
+    if not quantized:
+        return 32 * int(model.count_params()), None
+    from .extract import extract_spec
+
+    spec = extract_spec(model, model.name)
+    return int(spec.weight_bits()), spec
+
+
+def evaluate_variants(models: dict, cfg: dict, data, specs: dict | None = None, log=print) -> dict:
+    """{variant: result} for already-trained models; specs given are used, others are extracted."""
+    r = cfg["robustness"]
+    result = {}
+    for variant, model in models.items():
+        quantized = variant_layers(variant, cfg["model"]["layers"], cfg.get("harden"))[1]
+        bits, spec = model_size(model, quantized)
+        if specs and variant in specs:
+            spec = specs[variant]
+        log(f"robustness: evaluating {variant} ({bits / 8192:.1f} KB of weights)")
+        res = evaluate_model(model, data.x_test, data.y_test, r, spec=spec, log=log)
+        res.update(weight_bits=bits, size_kb=round(bits / 8192, 2))
+        ordered = {a: res.pop(a) for a in ATTACKS if a in res}
+        result[variant] = {**ordered, **res}
+    return result
+
+
+def run_robustness(run) -> None:
+    """The flow's robustness step: train the baselines, attack every variant, write plots + tables."""
+    from .models import save_model
+
+    cfg = run.cfg
+    main = main_variant(cfg)
+    models, specs = {}, {}
+    for variant in cfg["robustness"]["variants"]:
+        folder = run.out / "robustness" / variant
+        if variant == main:
+            models[variant], specs[variant] = run.model, run.spec
+            save_model(run.model, folder)
+            continue
+        models[variant] = train_variant(variant, cfg, run.data, run.log)
+        save_model(models[variant], folder)
+    run.report["robustness"] = evaluate_variants(models, cfg, run.data, specs, run.log)
+    plot(run.report["robustness"], run.out / "plots" / "robustness.png")
+
+
+def load_variant_models(run_dir: Path, cfg: dict) -> dict:
+    from .models import load_model
+
+    models = {}
+    for variant in cfg["robustness"]["variants"]:
+        folder = run_dir / "robustness" / variant
+        if not (folder / "model.h5").exists():
+            raise ConfigError(f"{folder / 'model.h5'} is missing: the run was built without the robustness step "
+                              "(set `robustness: {enabled: true}` in its config and run `codesign flow`)")
+        models[variant] = load_model(folder)
+    return models
+
+
+def rerun(run_dir, log=print) -> dict:
+    """`codesign robustness RUN_DIR`: re-evaluate the saved variant models of a built run."""
+    from .config import load_config
+    from .data import load_dataset
+    from .spec import DesignSpec
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "report.json").exists():
+        raise ConfigError(f"{run_dir} has no report.json: not a finished `codesign flow` run folder")
+    cfg = load_config(run_dir / "config.yaml")
+    cfg["robustness"]["enabled"] = True
+    data = load_dataset(cfg["data"], cfg["seed"])
+    models = load_variant_models(run_dir, cfg)
+    specs = {main_variant(cfg): DesignSpec.load(run_dir / "spec")} if (run_dir / "spec").exists() else {}
+    rob = evaluate_variants(models, cfg, data, specs, log)
+    report = json.loads((run_dir / "report.json").read_text())
+    report["robustness"] = rob
+    plot(rob, run_dir / "plots" / "robustness.png")
+    from .report import write_reports
+
+    write_reports(report, run_dir, cfg)
+    append_markdown(run_dir, report, cfg)
+    return rob
+
+
+# ---------------------------------------------------------------------------------------------
+# plots and tables
+
+def plot(rob: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    attacks = [a for a in ATTACKS + ("worst_case",) if any(a in v for v in rob.values())]
+    fig, axes = plt.subplots(1, len(attacks), figsize=(3.6 * len(attacks), 3.2), squeeze=False)
+    for ax, attack in zip(axes[0], attacks):
+        for variant, res in rob.items():
+            if attack not in res:
+                continue
+            eps = [0.0] + [float(e) for e in res[attack]]
+            acc = [res["clean_accuracy"]] + list(res[attack].values())
+            ax.plot(eps, acc, marker="o", label=variant)
+        ax.set_title(attack)
+        ax.set_xlabel("L-inf epsilon")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(rob: dict, cfg: dict) -> str:
+    r = cfg["robustness"]
+    eps = [eps_key(e) for e in r["epsilons"]]
+    p, s, h = r["pgd"], r["square"], r["hopskipjump"]
+    lines = ["## robustness (tables)", "",
+             f"L-inf attacks on the first test digits (clip (0, 255/256)); PGD {p['steps']} steps of "
+             f"{p['step_ratio']}·eps; Square {s['max_queries']} queries; HopSkipJump max_iter {h['max_iter']}, "
+             f"max_eval {h['max_eval']}. `worst_case` = a sample counts only if it survives every attack. "
+             "Emulator = the deployed integer design on floor(x·256) pixels.", "",
+             "| variant | size KB | clean | emulator clean | gradient masking | "
+             + " | ".join(f"worst-case ε={e}" for e in eps) + " |",
+             "|---|---|---|---|---|" + "---|" * len(eps)]
+    for v, res in rob.items():
+        gm = res["gradient_masking"]
+        flag = ("**yes**: " + "; ".join(f"{c['black_box']} {c['black_box_accuracy']:.3f} < {c['white_box']} "
+                                        f"{c['white_box_accuracy']:.3f} at ε={c['epsilon']}" for c in gm["cases"])
+                if gm["detected"] else "no")
+        emu = res.get("emulator_clean_accuracy")
+        lines.append(f"| {v} | {res['size_kb']:.1f} | {res['clean_accuracy']:.3f} | "
+                     f"{'—' if emu is None else f'{emu:.3f}'} | {flag} | "
+                     + " | ".join(f"{res['worst_case'][e]:.3f}" for e in eps) + " |")
+    lines.append("")
+    for attack in [a for a in ATTACKS if a in r["attacks"]]:
+        lines += [f"**{attack}** (Keras model / deployed emulator)", "",
+                  "| variant | samples | " + " | ".join(f"ε={e}" for e in eps) + " |",
+                  "|---|---|" + "---|" * len(eps)]
+        for v, res in rob.items():
+            emu = res.get("emulator", {}).get(attack, {})
+            cells = [f"{res[attack][e]:.3f}" + (f" / {emu[e]:.3f}" if e in emu else "") for e in eps]
+            note = " (gradient masking: not a robustness figure)" if (
+                attack in WHITE_BOX and res["gradient_masking"]["detected"]) else ""
+            lines.append(f"| {v}{note} | {res['samples'][attack]} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["![robust accuracy vs epsilon](plots/robustness.png)", ""]
+    return "\n".join(lines)
+
+
+def append_markdown(out: Path, report: dict, cfg: dict) -> None:
+    """Add the robustness tables to report.md, then rewrite report.json so it stays the last file written."""
+    if "robustness" not in report:
+        return
+    md = Path(out) / "report.md"
+    md.write_text(md.read_text() + "\n" + markdown(report["robustness"], cfg))
+    js = Path(out) / "report.json"
+    js.write_text(js.read_text())
