@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .spec import DesignSpec, Layer
 
-COMPRESSED_KINDS = ("kron_dense",)
+COMPRESSED_KINDS = ("kron_dense", "wings_dense")
 
 
 def stored_bits(layer: Layer) -> int:
@@ -18,6 +18,10 @@ def stored_bits(layer: Layer) -> int:
 
 def dense_equivalent_bits(layer: Layer) -> int:
     """Bits of the dense layer a compressed layer replaces, weights at the factors' width."""
+    if layer.kind == "wings_dense":  # the generated weights' width (WINGs: codesign/wings)
+        n = layer.input_shape[-1] * layer.output_shape[-1]
+        bias = layer.params["bias"].size * layer.types["bias"].width if "bias" in layer.params else 0
+        return n * layer.types["weight"].width + bias
     at = layer.attrs
     width = max(layer.types["a"].width, layer.types["b"].width)
     bias = layer.params["bias"].size * layer.types["bias"].width if "bias" in layer.params else 0
@@ -36,6 +40,11 @@ def compression_report(spec: DesignSpec) -> dict:
     for l in replaced:
         layers[l.name]["dense_equivalent_bits"] = dense_equivalent_bits(l)
         layers[l.name]["ratio"] = layers[l.name]["dense_equivalent_bits"] / layers[l.name]["weight_bits"]
+        if l.kind == "wings_dense":  # also against the float32 dense layer (weights + bias at 32 bits)
+            n_out = l.output_shape[-1]
+            layers[l.name]["float32_bits"] = 32 * (l.input_shape[-1] * n_out + (n_out if "bias" in l.params else 0))
+            layers[l.name]["ratio_float32"] = layers[l.name]["float32_bits"] / layers[l.name]["weight_bits"]
+            layers[l.name]["param_bits"] = {k: int(a.size * l.types[k].width) for k, a in l.params.items()}
     rep_bits = sum(layers[l.name]["weight_bits"] for l in replaced)
     rep_base = sum(layers[l.name]["dense_equivalent_bits"] for l in replaced)
     base = total - rep_bits + rep_base

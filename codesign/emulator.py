@@ -73,6 +73,15 @@ def kron_matvec(x: np.ndarray, layer: Layer) -> np.ndarray:
     return _finish(acc, layer, at["mid"].frac + at["b"].frac)
 
 
+def wings_gen(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """WINGs: generate the integer weights (codesign/wings/gen.py, exact up to its casts), then dense."""
+    from .wings.gen import generate_int
+
+    w = generate_int(layer)
+    acc = _exact_matmul(x, w, layer.types["input"], int(np.abs(w).max(initial=0)))
+    return _finish(acc, layer, layer.types["input"].frac + layer.types["weight"].frac)
+
+
 def _same_padding(size: int, k: int, s: int) -> tuple[int, int]:
     out = -(-size // s)
     total = max((out - 1) * s + k - size, 0)
@@ -110,6 +119,7 @@ KERNELS = {
     "conv2d": conv2d_kernel,
     "maxpool2d": maxpool2d_kernel,
     "kron_dense": kron_matvec,
+    "wings_dense": wings_gen,
     "flatten": lambda x, layer: x.reshape(x.shape[0], -1),
 }
 

@@ -182,6 +182,15 @@ def extract_spec(model, name: str | None = None) -> DesignSpec:
                 out_shape = tuple(relu.output_shape[1:])
                 i += 1
             out.append(kron_layer_spec(layer, shape, t, out_shape, relu))
+        elif type(layer).__name__ == "WingsDense":
+            from .wings.extract import wings_layer_spec
+
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            relu = nxt if isinstance(nxt, QActivation) else None
+            if relu is not None:
+                out_shape = tuple(relu.output_shape[1:])
+                i += 1
+            out.append(wings_layer_spec(layer, shape, t, out_shape, relu))
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
         elif isinstance(layer, keras.layers.MaxPooling2D) and layer.padding == "valid":

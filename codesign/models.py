@@ -24,9 +24,12 @@ LAYER_KEYS = {
     "relu": {"name", "bits", "integer"},
     "maxpool2d": {"name", "pool_size", "strides"},
     "kron_dense": {"name", "in_factors", "out_factors", "rank", "kernel", "bias", "sparsity", "condition"},
+    # WINGs generated dense layer (codesign/wings/layer.py); types: {alpha|beta|z|basis|curve|weight|bias|lut: [W, I]}
+    "wings_dense": {"name", "units", "components", "centres", "coef_sigma", "basis_grid", "in_hw", "pixel_sigma",
+                    "types"},
 }
 REQUIRED = {"dense": {"units"}, "conv2d": {"filters", "kernel_size"}, "relu": {"bits", "integer"},
-            "kron_dense": {"in_factors", "out_factors"}}
+            "kron_dense": {"in_factors", "out_factors"}, "wings_dense": {"units"}}
 QUANTIZER_NAMES = ("stochastic_ternary", "ternary")
 
 
@@ -123,6 +126,13 @@ def build_model(layers: list, input_shape: tuple, num_classes: int | None = None
                           factor_bits=fq["bits"] if quantized else None, factor_integer=fq.get("integer", 0),
                           bias_bits=bq["bits"] if quantized else None, bias_integer=bq.get("integer", 0),
                           sparsity=a.get("sparsity", 0.0), condition=a.get("condition", 0.0), name=lname)(x)
+        elif kind == "wings_dense":  # the generator always runs in fixed point (its float twin is `dense`)
+            if quantized:
+                from .wings.layer import WingsDense
+
+                x = WingsDense(a["units"], **{k: v for k, v in a.items() if k not in ("units", "name")}, name=lname)(x)
+            else:
+                x = keras.layers.Dense(a["units"], name=lname)(x)
         elif kind == "conv2d":
             if len(x.shape) == 3:  # a single-channel image: add the channel axis
                 x = keras.layers.Reshape(tuple(x.shape[1:]) + (1,), name=f"{lname}_channels")(x)
@@ -151,8 +161,9 @@ def load_model_file(path):
     from qkeras.utils import load_qmodel
 
     from .kron.layer import KronDense
+    from .wings.layer import WingsDense
 
-    return load_qmodel(str(path), custom_objects={"KronDense": KronDense}, compile=False)
+    return load_qmodel(str(path), custom_objects={"KronDense": KronDense, "WingsDense": WingsDense}, compile=False)
 
 
 def load_model(folder):

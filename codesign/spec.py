@@ -14,6 +14,13 @@ Layer kinds and what they compute (all integer, types from ``Layer.types``):
 - ``kron_dense`` separable FC: X = x as (n2 x n1); mid_r = cast(X @ A_r^T, mid);
               acc = sum_r B_r @ mid_r + bias; y = cast(act(acc), output). Params ``a`` (R, m1, n1),
               ``b`` (R, m2, n2), ``bias`` (m1*m2); attrs n1, n2, m1, m2, rank; types add ``a``, ``b``, ``mid``
+- ``wings_dense`` dense layer whose weight is generated (WINGs, codesign/wings/gen.py):
+              curve = cast(sum_s alpha[k,s] klut[|j - sv[k,s]|] + beta[k], curve) (RBF SVR per
+              component k over the neuron index j); basis = cast(plut-expansion of z over a pixel
+              grid, basis) or the stored ``basis``; w = cast(basis^T curve, weight); then as ``dense``.
+              Params alpha, beta, sv, klut, z + plut + prow + pcol (or basis), bias; attrs units,
+              components, centres, in_hw, basis_grid; types add alpha, beta, sv, lut (klut, plut),
+              z, curve, basis, weight
 - ``maxpool2d`` y = max over windows (type unchanged)
 - ``flatten`` reshape, row-major (NHWC order, as Keras)
 
@@ -34,7 +41,7 @@ import numpy as np
 from .fixed import FixedType
 
 SPEC_FORMAT = "codesign-spec/1"
-LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "flatten", "kron_dense")
+LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "flatten", "kron_dense", "wings_dense")
 ACTIVATIONS = ("linear", "relu")
 
 
@@ -67,6 +74,8 @@ class Layer:
         if self.kind == "kron_dense":
             a = self.attrs
             return int(a["rank"] * (a["n2"] * a["n1"] * a["m1"] + a["m2"] * a["n2"] * a["m1"]))
+        if self.kind == "wings_dense":  # the dense product; the generator's MACs are not counted here
+            return int(self.input_shape[-1] * self.output_shape[-1])
         if self.kind == "conv2d":
             kh, kw, cin, cout = self.params["weight"].shape
             oh, ow, _ = self.output_shape
