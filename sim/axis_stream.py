@@ -4,7 +4,10 @@ One `ModelStream` drives one model's input stream and drains its output stream; 
 called once per rising edge by a single loop, so several models in one simulation (the unit
 bench) cost one Python wake-up per cycle in total. Values read right after RisingEdge are the
 values the design sampled at that edge, so `valid and ready` read there is a completed transfer.
-Per cycle the work is a few signal reads, one random draw per side, and writes only on change.
+Per cycle the work is a few signal reads, one random draw per side, and writes only on change;
+and when every stream is only waiting (input beat offered but not accepted, no output offered),
+the loop sleeps until tready or tvalid rises instead of waking every clock, which for a
+compute-bound engine skips most cycles (cycle numbers come from simulation time, so counts are exact).
 
 Stalls: the first `probe` samples stream with tvalid and tready held high, to measure the
 stall-free steady state (cycles per inference) and latency; later samples see random tvalid
@@ -83,10 +86,12 @@ class ModelStream:
 
     def step(self, cycle: int) -> None:
         # 1. transfers completed at this edge
+        took = False
         if self.valid and self.s_tready.value:
             if self.i_beat % self.in_per_sample == 0:
                 self.t_in_first.append(cycle)
             self.i_beat += 1
+            took = True
         if self.ready and self.m_tvalid.value:
             self.raw.append(int(self.m_tdata.value))
             last = len(self.raw) % self.out_per_sample == 0
@@ -97,7 +102,8 @@ class ModelStream:
         # 2. what to drive until the next edge
         if self.i_beat < len(self.beats):
             sample = self.i_beat // self.in_per_sample
-            v = 1 if sample < self.probe or self.rng.random() < self.p_valid else 0
+            # AXI-Stream: a raised tvalid stays up until its beat is taken; only a new beat may wait
+            v = 1 if (self.valid and not took) or sample < self.probe or self.rng.random() < self.p_valid else 0
             if v and self.driven != self.i_beat:
                 self.s_tdata.value = self.beats[self.i_beat]
                 self.driven = self.i_beat
@@ -110,6 +116,27 @@ class ModelStream:
         if r != self.ready:
             self.m_tready.value = r
             self.ready = r
+
+    def maybe_idle(self) -> bool:
+        """From the values sampled at this edge: nothing for this stream to do until the design moves."""
+        in_idle = self.i_beat >= len(self.beats) or self.valid
+        return in_idle and not self.m_tvalid.value
+
+    def idle_triggers(self) -> list | None:
+        """In ReadOnly (after the edge): edges that end this stream's wait, or None if it is busy now.
+
+        Waiting: the input beat is offered but the engine's buffer is full (wake when tready rises),
+        and no output beat is offered (wake when tvalid rises). Both only change at clock edges.
+        """
+        trig = []
+        if self.i_beat < len(self.beats):
+            if not (self.valid and not self.s_tready.value):
+                return None
+            trig.append(RisingEdge(self.s_tready))
+        if self.m_tvalid.value:
+            return None
+        trig.append(RisingEdge(self.m_tvalid))
+        return trig
 
     def outputs(self) -> np.ndarray:
         cfg = self.cfg

@@ -17,7 +17,8 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 
 from axis_stream import ModelStream
 
@@ -38,19 +39,35 @@ async def stream_samples(dut):
 
     t0 = time.perf_counter()
     edge = RisingEdge(dut.clk)
+    period = 10
+    start = get_sim_time("ns")
     cycle = 0
     limit = job["max_cycles"]
+    skip = job.get("event_skip", True)
     pending = list(streams)
+    wakeups = 0
     while pending and cycle < limit:
         await edge
-        cycle += 1
+        wakeups += 1
+        cycle = round((get_sim_time("ns") - start) / period)
         for st in pending:
             st.step(cycle)
         if any(st.done for st in pending):
             pending = [st for st in pending if not st.done]
+        if skip and pending and all(st.maybe_idle() for st in pending):
+            await ReadOnly()
+            trig = []
+            for st in pending:
+                t = st.idle_triggers()
+                if t is None:
+                    trig = None
+                    break
+                trig += t
+            if trig:
+                await First(*trig, Timer((limit - cycle) * period, unit="ns"))
     wall = time.perf_counter() - t0
 
-    stats = {"cycles": cycle, "wall_s": wall, "timeout": bool(pending), "models": []}
+    stats = {"cycles": cycle, "wall_s": wall, "wakeups": wakeups, "timeout": bool(pending), "models": []}
     failures = []
     for st, m in zip(streams, job["models"]):
         entry = {"prefix": m.get("prefix", ""), "result": m["result"], "samples": st.samples, "t_in_first": st.t_in_first,
