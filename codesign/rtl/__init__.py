@@ -7,5 +7,8 @@
 from .generate import generate, plan, read_meta
 from .plan import RTLError
 from .simulate import RTLMismatch, SimResult, load_writes, run, simulate
+from .synth import synthesize
+from .toolchain import ToolchainError
 
-__all__ = ["generate", "plan", "read_meta", "simulate", "run", "load_writes", "SimResult", "RTLError", "RTLMismatch"]
+__all__ = ["generate", "plan", "read_meta", "simulate", "run", "load_writes", "synthesize", "SimResult",
+           "RTLError", "RTLMismatch", "ToolchainError"]

@@ -12,7 +12,7 @@ the same build runs the faulty design.
 from __future__ import annotations
 
 import json
-import time
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,10 +135,12 @@ def run(spec: DesignSpec, rtl_dir, x_int, stalls: bool = True, *, expected="emul
                           stalls=stalls, seed=seed, p_valid=p_valid, p_ready=p_ready, probe=probe,
                           max_cycles=budget, work_dir=work_dir, event_skip=event_skip)
     m = stats["models"][0]
+    outputs = np.load(m["result"]) if m["complete"] else None
+    if work_dir is None and m["complete"]:  # a scratch run: keep nothing but what is returned
+        shutil.rmtree(work, ignore_errors=True)
     if not m["complete"]:
         raise RTLMismatch(f"RTL produced {len(m['t_out_last'])} of {s} samples in {stats['cycles']} cycles "
                           f"(hang or lost beats); see {work / 'sim.log'}")
-    outputs = np.load(m["result"])
     thr = _throughput(meta, m["t_in_first"], m["t_out_last"], probe)
     stalled = None
     t_out = m["t_out_last"]
