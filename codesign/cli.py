@@ -118,5 +118,21 @@ def evaluate(run_dir: Path = typer.Argument(..., help="a run folder made by `cod
     sys.stdout.write(json.dumps(result) + "\n")
 
 
+@app.command()
+def robustness(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign flow` with robustness enabled")):
+    """Re-run the attacks on a built run's saved variants; rewrites its robustness section and plot."""
+    _quiet_tensorflow()
+    from .robustness import rerun
+
+    try:
+        with console.status("codesign robustness") as status:
+            rob = rerun(run_dir, log=lambda msg: (status.update(msg), console.log(msg, highlight=False)))
+    except _user_errors() as e:
+        _fail(e)
+    summary = {v: {k: r[k] for k in ("clean_accuracy", "size_kb") if k in r} | {"pgd": r.get("pgd"),
+               "gradient_masking": r["gradient_masking"]["detected"]} for v, r in rob.items()}
+    sys.stdout.write(json.dumps(summary) + "\n")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
