@@ -3,7 +3,7 @@
 - requant: 16 random lane configurations (widths, signedness, every rounding mode, WRAP/SAT/SAT_SYM
   accumulator and output, relu) plus one control lane whose expected values use the wrong rounding
   mode, which must be reported as mismatching (so the bench is shown able to fail).
-- mvau: 6 random single-layer models (ternary / multi-bit weights, shift, bias, shapes that need
+- mvau: 9 random single-layer models (ternary / multi-bit weights, shift, bias, shapes that need
   padding, several foldings) streamed concurrently with random stalls.
 """
 import numpy as np
@@ -77,6 +77,10 @@ def test_mvau_engines_match_emulator(tmp_path):
         (24, 4, dict(ternary=True, shift=True, bias=True, relu=False), [{"pe": 4, "simd": 3}]),
         (5, 3, dict(ternary=False, bias=True, relu=True), [{"pe": 2, "simd": 2}]),       # padded 6 x 4
     ]
+    rng = np.random.default_rng(4)
+    for _ in range(3):  # plus random shapes and foldings (padding wherever the lanes do not divide)
+        n, m = int(rng.integers(1, 41)), int(rng.integers(1, 21))
+        cases.append((n, m, {}, [{"pe": int(rng.integers(1, min(m, 6) + 1)), "simd": int(rng.integers(1, min(n, 8) + 1))}]))
     specs = [_single_layer_spec(100 + i, n, m, **kw) for i, (n, m, kw, _) in enumerate(cases)]
     rng = np.random.default_rng(3)
     xs = [rng.integers(0, 256, (30, s.input_shape[0])) for s in specs]
