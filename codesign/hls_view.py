@@ -59,6 +59,10 @@ def keras_twin(spec: DesignSpec):
                 x = keras.layers.Activation("relu", name=f"{layer.name}_relu")(x)
         elif layer.kind == "kron_dense":
             x = _kron_twin(layer, x)
+        elif layer.kind == "wings_dense":
+            from .wings.hls import twin
+
+            x = twin(layer, x)
         else:
             raise ValueError(f"hls4ml view: layer {layer.name!r} kind {layer.kind!r} has no hls4ml mapping")
     return keras.Model(inp, x, name=spec.name)
@@ -119,6 +123,12 @@ def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
                                   "result": acc, "bias": t.get("bias", FixedType(1, 1)).hls()}
             if layer.attrs.get("activation") == "relu":
                 names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
+        elif layer.kind == "wings_dense":
+            from .wings.hls import precision
+
+            entry["Precision"] = precision(layer)
+            if layer.attrs.get("activation") == "relu":
+                names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
         else:
             entry["Precision"] = {"result": layer.out_type.hls()}
     return config
@@ -134,6 +144,10 @@ class HLSView:
             from .kron.hls import register
 
             register()
+        if any(layer.kind == "wings_dense" for layer in spec.layers):
+            from .wings.hls import register as register_wings
+
+            register_wings()
 
         self.spec = spec
         cfg_hls = cfg_hls or {}

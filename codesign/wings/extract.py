@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedLayerError
-from ..extract import _accum_type, relu_type
+from ..extract import _accum_type, relu_type, type_for_range
 from ..fixed import FixedType
 from ..spec import Layer
 from .gen import generate_int
@@ -18,6 +18,30 @@ from .gen import generate_int
 def _unsigned_for(q: np.ndarray) -> FixedType:
     w = max(1, int(np.max(q, initial=0)).bit_length())
     return FixedType(w, w, signed=False)
+
+
+def _mag(t: FixedType) -> int:
+    return max(abs(t.qmin), t.qmax)
+
+
+def sum_types(types: dict, p: dict) -> dict:
+    """Exact types of the generator's sums (no view may round before the declared casts):
+    ``curve_acc`` (stage 1), ``basis_mid`` / ``basis_acc`` (stage 2, separable: columns then rows),
+    ``weight_acc`` (stage 3). Worst case over any parameter values of their types."""
+    a, lt, b, c = types["alpha"], types["lut"], types["basis"], types["curve"]
+    k, s = p["alpha"].shape
+    frac1 = max(a.frac + lt.frac, types["beta"].frac)
+    hi1 = (s * _mag(a) * lt.qmax << (frac1 - a.frac - lt.frac)) + (_mag(types["beta"]) << (frac1 - types["beta"].frac))
+    out = {"curve_acc": type_for_range(-hi1, hi1, frac1)}
+    if "z" in p:
+        z = types["z"]
+        gr, gc = p["z"].shape[1:]
+        hi2 = gc * _mag(z) * lt.qmax
+        out["basis_mid"] = type_for_range(-hi2, hi2, z.frac + lt.frac)
+        out["basis_acc"] = type_for_range(-gr * hi2 * lt.qmax, gr * hi2 * lt.qmax, z.frac + 2 * lt.frac)
+    hi3 = k * _mag(b) * _mag(c)
+    out["weight_acc"] = type_for_range(-hi3, hi3, b.frac + c.frac)
+    return out
 
 
 def wings_layer_spec(layer, in_shape, in_t: FixedType, out_shape, relu_layer) -> Layer:
@@ -42,6 +66,7 @@ def wings_layer_spec(layer, in_shape, in_t: FixedType, out_shape, relu_layer) ->
              "components": layer.components, "centres": layer.centres, "in_hw": list(layer.in_hw),
              "coef_sigma": layer.coef_sigma, "pixel_sigma": layer.pixel_sigma,
              "basis_grid": list(layer.basis_grid) if layer.basis_grid else None}
+    types.update(sum_types(types, p))
     spec_layer = Layer(layer.name, "wings_dense", tuple(in_shape), tuple(out_shape), attrs, types, p)
     w = generate_int(spec_layer)
     bias = p.get("bias")
