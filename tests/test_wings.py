@@ -1,0 +1,147 @@
+"""WINGs: the integer generator against an independent exact-rational reference, the Keras layer against
+the generator, the PCA + SVR fit, bit flips with canaries, and a small MNIST design through the flow
+(emulator vs hls4ml C-sim on the 2,000-sample test split)."""
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import yaml
+
+from codesign.fixed import FixedType
+from codesign.spec import DesignSpec, Layer
+from conftest import EXAMPLES, codesign
+
+
+def _t(w, i, signed=True):
+    return FixedType(w, i, signed=signed, rounding="RND_CONV", overflow="SAT")
+
+
+def _small_spec(rng, h=6, w=5, n=7, k=3, s=4, gr=3, gc=2):
+    from codesign.wings.extract import sum_types
+
+    types = {"alpha": _t(8, 0), "beta": _t(8, 0), "lut": _t(8, 1, False), "z": _t(8, 1), "basis": _t(6, 1),
+             "curve": _t(7, 0), "weight": _t(5, 1), "bias": _t(8, 3), "input": FixedType(8, 0, signed=False)}
+    types["klut"] = types["plut"] = types["lut"]
+    types.update(sv=FixedType(3, 3, signed=False), prow=FixedType(3, 3, signed=False), pcol=FixedType(3, 3, signed=False))
+    p = {"alpha": rng.integers(-128, 128, (k, s)), "beta": rng.integers(-128, 128, k), "sv": rng.integers(0, n, (k, s)),
+         "klut": np.array([128, 100, 40, 9]), "z": rng.integers(-128, 128, (k, gr, gc)), "plut": np.array([128, 77, 17]),
+         "prow": np.array([1, 3, 5]), "pcol": np.array([1, 3]), "bias": rng.integers(-128, 128, n)}
+    types.update(sum_types(types, p))
+    types["product"] = FixedType(13, 2)
+    types["accum"] = FixedType(32, 20)  # frac 12 = input 8 + weight 4
+    types["output"] = types["accum"]
+    attrs = {"activation": "linear", "units": n, "components": k, "centres": s, "in_hw": [h, w], "basis_grid": [gr, gc],
+             "coef_sigma": 2.0, "pixel_sigma": 1.0}
+    layer = Layer("g", "wings_dense", (h * w,), (n,), attrs, types, p)
+    return DesignSpec("g", (h * w,), types["input"], [layer]), layer
+
+
+def _cast_ref(v: Fraction, t: FixedType) -> int:
+    q = round(v * 2 ** t.frac)  # Fraction.__round__ is half to even = RND_CONV
+    return min(max(q, t.qmin), t.qmax)
+
+
+def test_generator_matches_exact_rational_reference():
+    from codesign.emulator import Emulator
+    from codesign.wings.gen import generate_int
+
+    rng = np.random.default_rng(0)
+    spec, layer = _small_spec(rng)
+    p, t, (h, w), n = layer.params, layer.types, layer.attrs["in_hw"], layer.output_shape[0]
+    real = lambda q, name: Fraction(int(q), 2 ** t[name].frac)  # noqa: E731
+    lut = lambda table, d: real(table[d], "lut") if d < len(table) else Fraction(0)  # noqa: E731
+    k_n, s_n = p["alpha"].shape
+    curve = [[_cast_ref(real(p["beta"][k], "beta") + sum(real(p["alpha"][k, s], "alpha") * lut(p["klut"], abs(j - p["sv"][k, s]))
+                                                           for s in range(s_n)), t["curve"]) for j in range(n)] for k in range(k_n)]
+    basis = [[_cast_ref(sum(lut(p["plut"], abs(r - p["prow"][a])) * real(p["z"][k, a, b], "z") * lut(p["plut"], abs(c - p["pcol"][b]))
+                            for a in range(3) for b in range(2)), t["basis"]) for r in range(h) for c in range(w)] for k in range(k_n)]
+    want = np.array([[_cast_ref(sum(Fraction(basis[k][i] * curve[k][j], 2 ** (t["basis"].frac + t["curve"].frac))
+                                    for k in range(k_n)), t["weight"]) for j in range(n)] for i in range(h * w)])
+    got = generate_int(layer)
+    assert np.array_equal(got, want)
+    assert np.abs(got).max() > 0
+    x = rng.integers(0, 256, (20, h * w))
+    y = Emulator(spec).run_int(x)
+    acc_shift = t["accum"].frac - t["input"].frac - t["weight"].frac
+    ref = (x @ want) * 2 ** acc_shift + p["bias"] * 2 ** (t["accum"].frac - t["bias"].frac)
+    assert acc_shift == 0
+    assert np.array_equal(y, ref)
+
+
+def test_keras_layer_equals_integer_generator():
+    import tensorflow as tf
+
+    from codesign.extract import INPUT_TYPE
+    from codesign.fixed import to_real
+    from codesign.wings.extract import wings_layer_spec
+    from codesign.wings.gen import generate_int
+    from codesign.wings.layer import WingsDense
+
+    layer = WingsDense(40, components=5, centres=8, coef_sigma=3.0, basis_grid=(7, 7), in_hw=(14, 14))
+    x = np.random.default_rng(1).integers(0, 256, (16, 196)).astype(np.float32) / 256
+    layer(tf.constant(x))
+    spec_layer = wings_layer_spec(layer, (196,), INPUT_TYPE, (40,), None)
+    w_int = generate_int(spec_layer)
+    w_keras = layer.generated_float().numpy()
+    assert np.mean(to_real(w_int, spec_layer.types["weight"]) == w_keras) > 0.999  # float32 sum order aside
+    assert spec_layer.kind == "wings_dense" and np.abs(w_int).max() > 0
+
+
+def test_fit_orders_neurons_and_bounds_support_vectors():
+    from codesign.wings.fit import fit_generator
+
+    rng = np.random.default_rng(2)
+    n, n_in = 64, 196
+    phase = rng.permutation(n) / n * 2 * np.pi  # smooth in a hidden order, shuffled
+    basis = rng.normal(size=(3, n_in))
+    w = (np.stack([np.cos(phase), np.sin(phase), np.cos(2 * phase)], 1) @ basis).T + 0.01 * rng.normal(size=(n_in, n))
+    kw = dict(components=4, centres=10, coef_sigma=3.0, basis_grid=None)
+    perm, plain = fit_generator(w, permute=True, **kw), fit_generator(w, permute=False, **kw)
+    assert sorted(perm["order"]) == list(range(n))
+    assert perm["curve_r2"] > 0.8 > plain["curve_r2"]
+    assert perm["alpha"].shape == (4, 10) and perm["explained_variance"] > 0.95
+
+
+def test_bit_flips_and_canaries():
+    from codesign.wings.faults import FlipCampaign, bit_sites, flip_value, summarize
+
+    t = FixedType(8, 1)
+    assert flip_value(-1, 7, t) == 127 and flip_value(5, 0, t) == 4 and flip_value(0, 3, FixedType(4, 4, False)) == 8
+    rng = np.random.default_rng(3)
+    spec, layer = _small_spec(rng)
+    x = rng.integers(0, 256, (60, 30)).astype(np.uint8)
+    from codesign.emulator import Emulator
+
+    y = np.argmax(Emulator(spec).run_int(Emulator(spec).quantize_input(x)), -1)
+    camp = FlipCampaign(spec, "g", x, y, canaries_uint8=x[:5])
+    assert camp.clean_acc == 1.0
+    res = camp.run(40, seed=0)
+    assert np.array_equal(camp.layer.params["alpha"], layer.params["alpha"])  # every flip undone
+    assert all(r["flagged"] for r in res if r["changed"] and r["canary_diff"] is not None and r["changed"] > 50)
+    s = summarize(res)
+    assert s["flips"] == 40 and 0 <= s["detected_all"] <= 1
+    assert len(bit_sites(spec, "g")) == sum(a.size * layer.types[k].width for k, a in layer.params.items())
+
+
+def test_wings_flow_small(tmp_path, mnist_folder):
+    """A small WINGs MLP (784 -> 64 generated -> 10) through `codesign flow`: Keras vs emulator and
+    emulator vs C-sim on the full test split, compression accounting against both baselines."""
+    cfg = yaml.safe_load((EXAMPLES / "mnist_mlp_wings.yaml").read_text())
+    cfg["name"] = "wings_small"
+    cfg["model"]["layers"] = [cfg["model"]["layers"][i] for i in (0, 1, 2, 5)]
+    cfg["model"]["layers"][1]["wings_dense"].update(units=64, components=6, centres=12)
+    cfg["train"]["epochs"] = 4
+    cfg["baseline"] = {"float": False}
+    cfg["rtl"] = {"enabled": False}
+    path = tmp_path / "w.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    codesign("flow", path, "--out", out)
+    report = json.loads((out / "report.json").read_text())
+    acc, be, comp = report["accuracy"], report["bit_exact"], report["compression"]
+    assert be["samples"] == 2000 and be["emulator_vs_csim"] == 1.0
+    assert acc["emulator"] >= 0.85 and abs(acc["keras"] - acc["emulator"]) <= 0.005
+    lay = comp["layers"]["wings_dense_1"]
+    assert lay["ratio"] > 10 and lay["ratio_float32"] == pytest.approx(4 * lay["ratio"], rel=0.01)
+    assert (out / "hls" / "firmware" / "nnet_utils" / "nnet_wings_gen.h").exists()
