@@ -145,3 +145,14 @@ def test_wings_flow_small(tmp_path, mnist_folder):
     lay = comp["layers"]["wings_dense_1"]
     assert lay["ratio"] > 10 and lay["ratio_float32"] == pytest.approx(4 * lay["ratio"], rel=0.01)
     assert (out / "hls" / "firmware" / "nnet_utils" / "nnet_wings_gen.h").exists()
+
+
+def test_sensitivity_rank_and_chooser():
+    from codesign.wings.sensitivity import choose_layers, rank_k
+
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=(30, 2)) @ rng.normal(size=(2, 12)) + 0.5  # mean + rank 2, 12 neurons
+    assert np.allclose(rank_k(w, 2), w) and not np.allclose(rank_k(w, 1), w)
+    rows = [{"layer": "a", "params": 5000, "drop": {4: 0.01}}, {"layer": "b", "params": 90000, "drop": {4: 0.015}},
+            {"layer": "c", "params": 90000, "drop": {4: 0.2}}, {"layer": "d", "params": 100, "drop": {4: 0.0}}]
+    assert choose_layers(rows, 4, max_drop=0.02) == ["b", "a"]
