@@ -23,7 +23,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BASE = yaml.safe_load((ROOT / "examples" / "mnist_mlp_kron.yaml").read_text())
 
-SWEEP = [  # (label, rank, out_factors, sparsity, condition)
+SWEEP = [  # (label, rank, out_factors, sparsity, condition[, bias])
+    ("R=1 16x16 no bias", 1, [16, 16], 1e-4, 1e-3, False),
     ("R=1 16x16", 1, [16, 16], 1e-4, 1e-3),
     ("R=1 8x32", 1, [8, 32], 1e-4, 1e-3),
     ("R=2 16x16", 2, [16, 16], 1e-4, 1e-3),
@@ -37,13 +38,15 @@ ABLATION = [
 ]
 
 
-def layers_for(rank, out_factors, sparsity, condition):
+def layers_for(rank, out_factors, sparsity, condition, bias=True):
     layers = copy.deepcopy(BASE["model"]["layers"])
     if rank is None:  # the dense reference at the factors' bit width
         layers[1] = {"dense": {"units": 256, "kernel": {"bits": 8, "integer": 0}, "bias": {"bits": 8, "integer": 3}}}
         return layers
     kron = layers[1]["kron_dense"]
     kron.update(rank=rank, out_factors=out_factors, sparsity=sparsity, condition=condition)
+    if not bias:  # and the reference it is compared with is then the dense layer without bias
+        kron["bias"] = None
     return layers
 
 

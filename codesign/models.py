@@ -10,7 +10,9 @@ A config's ``model.layers`` is a list of one-key-per-kind mappings, for example:
 
 A ``kernel``/``bias`` quantizer is ``stochastic_ternary`` (trained stochastically, deterministic
 ternary with a power-of-two scale per output at inference), ``ternary``, or
-``{bits: B, integer: I}`` (QKeras ``quantized_bits(B, I, alpha=1)``). The same list with
+``{bits: B, integer: I}`` (QKeras ``quantized_bits(B, I, alpha=1)``); ``bias: null`` drops the bias.
+``kron_dense`` (separable Kronecker FC, codesign/kron) takes ``in_factors: [n2, n1]``,
+``out_factors: [m2, m1]``, ``rank``, factor quantizer ``kernel``, ``sparsity`` and ``condition``. The same list with
 ``quantized=False`` builds the float32 model of the same shape, the baseline it is judged against.
 """
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _kind_and_args(i: int, entry) -> tuple[str, dict]:
     if missing:
         raise ConfigError(f"model.layers[{i}] ({kind}): missing key(s) {sorted(missing)}")
     for q in ("kernel", "bias"):
-        if q in args:
+        if q in args and not (q == "bias" and args[q] is None):  # bias: null -> no bias
             _check_quantizer(args[q], f"model.layers[{i}] ({kind}).{q}")
     if kind == "kron_dense":
         for key in ("in_factors", "out_factors"):
@@ -113,10 +115,12 @@ def build_model(layers: list, input_shape: tuple, num_classes: int | None = None
                  else keras.layers.ReLU(name=lname))(x)
         elif kind == "dense":
             if quantized:
+                has_bias = not ("bias" in a and a["bias"] is None)
                 x = QDense(a["units"], kernel_quantizer=_quantizer(a.get("kernel"), "stochastic_ternary"),
-                           bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}), name=lname)(x)
+                           bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}) if has_bias else None,
+                           use_bias=has_bias, name=lname)(x)
             else:
-                x = keras.layers.Dense(a["units"], name=lname)(x)
+                x = keras.layers.Dense(a["units"], use_bias=not ("bias" in a and a["bias"] is None), name=lname)(x)
         elif kind == "kron_dense":
             from .kron.layer import KronDense
 
@@ -124,7 +128,8 @@ def build_model(layers: list, input_shape: tuple, num_classes: int | None = None
             bq = a.get("bias", {"bits": 8, "integer": 3})
             x = KronDense(a["in_factors"], a["out_factors"], rank=a.get("rank", 1),
                           factor_bits=fq["bits"] if quantized else None, factor_integer=fq.get("integer", 0),
-                          bias_bits=bq["bits"] if quantized else None, bias_integer=bq.get("integer", 0),
+                          bias_bits=bq["bits"] if quantized and bq else None,
+                          bias_integer=bq.get("integer", 0) if bq else 0, use_bias=bq is not None,
                           sparsity=a.get("sparsity", 0.0), condition=a.get("condition", 0.0), name=lname)(x)
         elif kind == "wings_dense":  # the generator always runs in fixed point (its float twin is `dense`)
             if quantized:
