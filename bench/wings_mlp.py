@@ -47,7 +47,10 @@ def main():
     ap.add_argument("--components", type=int, nargs="+", default=[16])
     ap.add_argument("--centres", type=int, default=32)
     ap.add_argument("--coef-sigma", type=float, default=4.0)
+    ap.add_argument("--grid", type=int, nargs=2, default=[14, 14])
+    ap.add_argument("--pixel-sigma", type=float, default=1.0)
     ap.add_argument("--skip-fit", action="store_true")
+    ap.add_argument("--perm-only", action="store_true")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -77,7 +80,8 @@ def main():
     print(json.dumps(res["runs"], indent=1), flush=True)
     f32_bits = 32 * (784 * n + n)
     for k in args.components:
-        wargs = {"units": n, "components": k, "centres": args.centres, "coef_sigma": args.coef_sigma}
+        wargs = {"units": n, "components": k, "centres": args.centres, "coef_sigma": args.coef_sigma,
+                 "basis_grid": args.grid, "pixel_sigma": args.pixel_sigma}
         m = build_model(layers_for({"wings_dense": wargs}, n), d.input_shape, d.num_classes)
         secs = train(m, args.epochs)
         acc, comp, _ = emulate(m, d)
@@ -91,8 +95,9 @@ def main():
             continue
         w = q8.get_layer("dense_1").kernel.numpy()
         wa = {kk: v for kk, v in wargs.items() if kk != "units"}
-        for permute in (True, False):
-            fit = fit_generator(w, components=k, centres=args.centres, coef_sigma=args.coef_sigma, permute=permute)
+        for permute in (True, False)[:1 if args.perm_only else 2]:
+            fit = fit_generator(w, components=k, centres=args.centres, coef_sigma=args.coef_sigma, permute=permute,
+                                basis_grid=args.grid, pixel_sigma=args.pixel_sigma)
             fm = wings_model_from_dense(q8, "dense_1", fit, wa)
             before = keras_accuracy(fm, d.x_test, d.y_test)
             secs = train(fm, args.finetune)
