@@ -1,0 +1,188 @@
+"""Robustness step end to end on real MNIST: a small STQ MLP trained with and without Jacobian
+regularization, attacked white-box (FGSM, PGD) and black-box (Square, HopSkipJump), the deployed
+integer emulator run on the adversarial pixels, report.json/report.md/plot written, and the
+gradient-masking flag checked on a model that really masks its gradients.
+"""
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import codesign
+
+EPS = 0.1
+CONFIG = {
+    "name": "mlp_jr_small",
+    "seed": 0,
+    "data": {"dataset": "mnist", "train": 4000, "test": 500},
+    "model": {"layers": [
+        {"flatten": {}},
+        {"dense": {"units": 128, "kernel": "stochastic_ternary", "bias": {"bits": 8, "integer": 3}}},
+        {"relu": {"bits": 8, "integer": 3}},
+        {"dense": {"units": 64, "kernel": "stochastic_ternary", "bias": {"bits": 8, "integer": 3}}},
+        {"relu": {"bits": 8, "integer": 3}},
+        {"dense": {"units": 10, "kernel": {"bits": 8, "integer": 0}, "bias": {"bits": 8, "integer": 3}}}]},
+    "train": {"epochs": 5, "batch_size": 64, "learning_rate": 0.001},
+    "baseline": {"float": False},
+    "hls": {"enabled": False},
+    "harden": {"stq": {"layers": "all"}, "jr": {"layers": {"logits": 0.1}, "projections": 1}},
+    "robustness": {"enabled": True, "variants": ["float", "stq", "stq_jr"],
+                   "attacks": ["fgsm", "pgd", "square", "hopskipjump"], "epsilons": [0.05, EPS],
+                   "samples": 150, "pgd": {"steps": 10, "step_ratio": 0.25},
+                   "square": {"samples": 60, "max_queries": 150},
+                   "hopskipjump": {"samples": 8, "max_iter": 3, "max_eval": 200, "init_eval": 20, "init_size": 20}},
+}
+
+
+@pytest.fixture(scope="module")
+def jr_run(tmp_path_factory, mnist_folder):
+    folder = tmp_path_factory.mktemp("jr")
+    (folder / "cfg.yaml").write_text(yaml.safe_dump(CONFIG))
+    out = folder / "run"
+    codesign("flow", folder / "cfg.yaml", "--out", out, "--no-rtl")
+    return out, json.loads((out / "report.json").read_text())
+
+
+def test_report_contract(jr_run):
+    out, report = jr_run
+    rob = report["robustness"]
+    assert list(rob) == ["float", "stq", "stq_jr"]
+    for variant, res in rob.items():
+        for attack in ("fgsm", "pgd", "square", "hopskipjump"):
+            assert set(res[attack]) == {"0.05", "0.1"}, (variant, attack)
+            assert all(0.0 <= a <= 1.0 for a in res[attack].values())
+        assert res["samples"] == {"clean": 150, "fgsm": 150, "pgd": 150, "square": 60, "hopskipjump": 8,
+                                  "worst_case": 60}
+        assert isinstance(res["gradient_masking"]["detected"], bool)
+        for e in ("0.05", "0.1"):  # the worst case (first 60 samples) is never above Square on the same 60
+            assert res["worst_case"][e] <= res["square"][e]
+            assert res["pgd"][e] <= res["clean_accuracy"]
+    assert "emulator" not in rob["float"]  # no integer design for the float baseline
+    for v in ("stq", "stq_jr"):
+        assert set(rob[v]["emulator"]) == {"fgsm", "pgd", "square", "hopskipjump"}
+    # stored weights: ternary + 8-bit vs float32, >= 10x
+    assert rob["float"]["size_kb"] / rob["stq_jr"]["size_kb"] >= 10
+    assert rob["stq_jr"]["weight_bits"] == report["compression"]["weight_bits"]
+    assert (out / "plots" / "robustness.png").stat().st_size > 5000
+    md = (out / "report.md").read_text()
+    assert "## robustness (tables)" in md and "| stq_jr |" in md
+    for v in ("float", "stq", "stq_jr"):
+        assert (out / "robustness" / v / "model.h5").exists()
+
+
+def test_jr_improves_pgd_robustness(jr_run):
+    rob = jr_run[1]["robustness"]
+    assert rob["stq_jr"]["pgd"]["0.1"] >= rob["stq"]["pgd"]["0.1"] + 0.15, rob
+    assert rob["stq_jr"]["clean_accuracy"] >= 0.8
+    # the deployed integer design keeps the gain on the adversarial pixels
+    assert rob["stq_jr"]["emulator"]["pgd"]["0.1"] >= rob["stq"]["emulator"]["pgd"]["0.1"] + 0.15
+
+
+def test_hardened_model_flows_through_spec_and_emulator(jr_run):
+    acc = jr_run[1]["accuracy"]
+    assert abs(acc["keras"] - acc["emulator"]) <= 0.005
+    assert jr_run[1]["robustness"]["stq_jr"]["emulator_clean_accuracy"] == pytest.approx(
+        jr_run[1]["robustness"]["stq_jr"]["clean_accuracy"], abs=0.02)
+
+
+def test_emulator_accuracy_comes_from_integer_outputs(jr_run):
+    """Recompute PGD at eps=0.1 (deterministic), push the adversarial reals through floor(x*256) ->
+    uint8 -> Emulator.run_int ourselves, and find the report's number; a spec with the output layer's
+    weights zeroed must give a different number (the figure depends on the integer design)."""
+    from codesign.data import load_dataset
+    from codesign.emulator import Emulator
+    from codesign.models import load_model
+    from codesign.robustness import classifier, image_model, run_attack, to_pixels
+    from codesign.config import load_config
+    from codesign.spec import DesignSpec
+
+    out, report = jr_run
+    cfg = load_config(out / "config.yaml")
+    d = load_dataset(cfg["data"], cfg["seed"])
+    model = image_model(load_model(out / "model"))
+    x = (d.x_test[:150].astype(np.float32) / 256).reshape(150, 28, 28, 1)
+    y = d.y_test[:150]
+    xa = run_attack("pgd", classifier(model), x, y, EPS, cfg["robustness"])
+    pix = to_pixels(xa)
+    assert pix.dtype == np.uint8 and np.all(np.abs(pix.astype(int) - d.x_test[:150, :, :, None]) <= 26)
+    spec = DesignSpec.load(out / "spec")
+    q = Emulator(spec).run_int(Emulator(spec).quantize_input(pix))
+    assert q.dtype.kind == "i"
+    acc = float(np.mean(np.argmax(q, -1) == y))
+    assert acc == report["robustness"]["stq_jr"]["emulator"]["pgd"]["0.1"]
+    broken = spec.copy()
+    last = [l for l in broken.layers if l.params][-1]
+    last.params["weight"] = np.zeros_like(last.params["weight"])
+    qb = Emulator(broken).run_int(Emulator(broken).quantize_input(pix))
+    assert float(np.mean(np.argmax(qb, -1) == y)) != acc
+
+
+def test_to_pixels_is_what_the_fpga_receives():
+    from codesign.robustness import to_pixels
+
+    x = np.array([0.0, 1 / 256, 1 / 256 - 1e-6, 0.5, 255 / 256, 1.3, -0.2])
+    assert to_pixels(x).tolist() == [0, 1, 0, 128, 255, 255, 0]
+
+
+def test_gradient_masking_flag_synthetic():
+    from codesign.robustness import detect_masking
+
+    ok = np.ones(100, bool)
+    beaten = ok.copy()
+    beaten[:20] = False
+    flagged = detect_masking({"pgd": {"0.1": ok}, "fgsm": {"0.1": ok}, "square": {"0.1": beaten[:50]}})
+    assert flagged["detected"] and flagged["cases"][0]["black_box"] == "square"
+    assert flagged["cases"][0]["white_box_accuracy"] == 1.0 and flagged["cases"][0]["black_box_accuracy"] == 0.6
+    # black-box weaker than white-box on the same samples: no flag
+    assert not detect_masking({"pgd": {"0.1": beaten}, "square": {"0.1": ok[:50]}})["detected"]
+    # only the samples the black-box attack ran on are compared (pgd loses on the first 20 too)
+    assert not detect_masking({"pgd": {"0.1": beaten}, "square": {"0.1": beaten[:50]}})["detected"]
+
+
+def test_gradient_masking_flag_on_a_masking_model(jr_run):
+    """A model behind a zero-gradient identity: white-box attacks see zero gradients and do nothing, Square
+    still succeeds, so the flag must be raised and the worst case must not quote PGD."""
+    import tensorflow as tf
+    from tensorflow import keras
+
+    from codesign.config import load_config
+    from codesign.data import load_dataset
+    from codesign.models import load_model
+    from codesign.robustness import evaluate_model
+
+    out, _ = jr_run
+    cfg = load_config(out / "config.yaml")
+    d = load_dataset(cfg["data"], cfg["seed"])
+    inner = load_model(out / "robustness" / "float")
+    inp = keras.Input((28, 28))
+    masked = keras.Model(inp, inner(keras.layers.Lambda(lambda x: 0.0 * x + tf.stop_gradient(x))(inp)))
+    r = dict(cfg["robustness"], attacks=["pgd", "square"], epsilons=[0.2], samples=40,
+             square={"samples": 40, "max_queries": 100, "restarts": 1, "p_init": 0.8})
+    res = evaluate_model(masked, d.x_test, d.y_test, r, log=lambda m: None)
+    assert res["pgd"]["0.2"] == res["clean_accuracy"]  # zero gradients: PGD moved nothing
+    assert res["square"]["0.2"] < res["pgd"]["0.2"]
+    assert res["gradient_masking"]["detected"]
+    assert res["worst_case"]["0.2"] == res["square"]["0.2"]
+
+
+def test_cli_reruns_the_evaluation(jr_run, tmp_path):
+    import shutil
+
+    out, report = jr_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["robustness"].update(variants=["stq", "stq_jr"], attacks=["pgd"])  # a quicker re-run
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    summary = json.loads(codesign("robustness", run).stdout)
+    assert set(summary) == {"stq", "stq_jr"}
+    new = json.loads((run / "report.json").read_text())["robustness"]
+    for v in ("stq", "stq_jr"):  # PGD without random start is deterministic: same numbers again
+        assert new[v]["pgd"] == report["robustness"][v]["pgd"]
+        assert new[v]["emulator"]["pgd"] == report["robustness"][v]["emulator"]["pgd"]
+
+
+def test_cli_robustness_needs_a_built_run(tmp_path):
+    proc = codesign("robustness", tmp_path, check=False)
+    assert proc.returncode == 2 and "report.json" in proc.stderr
