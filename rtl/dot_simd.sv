@@ -16,14 +16,20 @@ module dot_simd #(
     input  logic        [SIMD*WW-1:0] w,
     output logic signed [DOT_W-1:0]   dot
 );
-    logic signed [DOT_W-1:0] prod [0:SIMD-1];
+    // Exact widths, no wider: a product needs PW bits, a sum of SIMD products PW + clog2(SIMD);
+    // only the result is sign-extended to the accumulator's DOT_W (keeps the adder tree narrow).
+    localparam int PW = XW + WW + 1;
+    localparam int CLOG = SIMD > 1 ? $clog2(SIMD) : 0;
+    localparam int SUM_W = (PW + CLOG < DOT_W) ? PW + CLOG : DOT_W;
+
+    logic signed [PW-1:0] prod [0:SIMD-1];
 
     for (genvar s = 0; s < SIMD; s++) begin : g_lane
         wire        [XW-1:0] xr = x[s*XW +: XW];
         wire signed [XW:0]   xs = (X_SIGNED != 0) ? $signed({xr[XW-1], xr}) : $signed({1'b0, xr});
         wire signed [WW-1:0] ws = w[s*WW +: WW];
         if (WW <= 2) begin : g_addsub
-            wire signed [DOT_W-1:0] xe = DOT_W'(xs);
+            wire signed [PW-1:0] xe = PW'(xs);
             // w = w[0] - 2*w[WW-1] (WW == 2) or -w[0] (WW == 1): add, subtract or skip
             if (WW == 2) begin : g_two
                 assign prod[s] = (ws[0] ? xe : '0) - (ws[1] ? (xe <<< 1) : '0);
@@ -31,13 +37,14 @@ module dot_simd #(
                 assign prod[s] = ws[0] ? -xe : '0;
             end
         end else begin : g_mul
-            wire signed [XW+WW:0] p = xs * ws;
-            assign prod[s] = DOT_W'(p);
+            assign prod[s] = xs * ws;
         end
     end
 
+    logic signed [SUM_W-1:0] sum;
     always_comb begin
-        dot = '0;
-        for (int s = 0; s < SIMD; s++) dot = dot + prod[s];
+        sum = '0;
+        for (int s = 0; s < SIMD; s++) sum = sum + SUM_W'(prod[s]);
+        dot = DOT_W'(sum);
     end
 endmodule
