@@ -84,7 +84,7 @@ def _model_entry(meta: dict, work: Path, x: np.ndarray, expected: np.ndarray | N
 
 def run_job(rtl_dir, top: str, sources: list[str], entries_fn, *, stalls: bool, seed: int, p_valid: float,
             p_ready: float, probe: int, max_cycles: int, work_dir=None, event_skip: bool = True,
-            opt: str = "fast") -> tuple[dict, Path]:
+            opt: str = "fast", test_module: str = "test_model") -> tuple[dict, Path]:
     """Build (cached) and run sim/test_model.py on `top`; entries_fn(work) -> job model entries."""
     rtl_dir = Path(rtl_dir).resolve()
     work = Path(work_dir) if work_dir else rtl_dir / "sim_runs" / f"{top}_{uuid.uuid4().hex[:8]}"
@@ -94,7 +94,7 @@ def run_job(rtl_dir, top: str, sources: list[str], entries_fn, *, stalls: bool, 
            "probe": probe, "max_cycles": max_cycles, "stats": str(work / "stats.json"), "event_skip": event_skip}
     (work / "job.json").write_text(json.dumps(job))
     build_dir = toolchain.build([rtl_dir / s for s in sources], top, rtl_dir / "sim_build" / top, opt=opt)
-    toolchain.run_test(top, build_dir, "test_model", rtl_dir, {"CODESIGN_SIM_JOB": str(work / "job.json")},
+    toolchain.run_test(top, build_dir, test_module, rtl_dir, {"CODESIGN_SIM_JOB": str(work / "job.json")},
                        work / "sim.log")
     stats_path = work / "stats.json"
     if not stats_path.exists():

@@ -153,5 +153,5 @@ def run_model_bundle(specs: list[DesignSpec], out_dir, xs: list[np.ndarray], met
 
     budget = max(m["slowest_layer_cycles"] * x.shape[0] * 6 + 20000 for m, x in zip(metas, xs))
     stats, _ = run_job(out, "bundle_top", sources, entries, stalls=stalls, seed=seed, p_valid=0.7, p_ready=0.7,
-                       probe=8, max_cycles=budget, opt="quick")
+                       probe=8, max_cycles=budget, opt="quick", test_module="test_mvau")
     return stats
