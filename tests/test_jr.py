@@ -16,21 +16,27 @@ LAYERS = [{"flatten": {}}, {"dense": {"units": 16, "kernel": "stochastic_ternary
 
 
 def test_projection_estimate_matches_the_exact_frobenius_norm():
-    """Float twin: dense_1's Jacobian is its kernel, so ||J||_F^2 = ||W||_F^2 exactly; input-to-logits
-    is checked against the exact Jacobian from tf's batch_jacobian."""
+    """Float twin: dense_2 (no activation after it) has Jacobian W, so ||J||_F^2 = ||W||_F^2 exactly;
+    dense_1 covers its ReLU (diag(relu') W) and input-to-logits, both checked against tf's exact
+    batch_jacobian."""
     model = build_model(LAYERS, (8, 8), 10, quantized=False)
     x = tf.constant(np.random.default_rng(0).random((64, 8, 8)).astype("float32"))
-    jr = JacobianRegularizer({"dense_1": 1.0, "logits": 2.0}, projections=400)
+    jr = JacobianRegularizer({"dense_1": 1.0, "dense_2": 0.5, "logits": 2.0}, projections=400)
     logits, penalty, terms = jr(model, x)
     np.testing.assert_allclose(logits.numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
-    w = model.get_layer("dense_1").kernel.numpy()
-    assert float(terms["dense_1"]) == pytest.approx(float(np.sum(w ** 2)), rel=0.05)
-    with tf.GradientTape() as tape:
+    w = model.get_layer("dense_2").kernel.numpy()
+    assert float(terms["dense_2"]) == pytest.approx(float(np.sum(w ** 2)), rel=0.05)
+    h = model.get_layer("flatten_1")(x)
+    with tf.GradientTape(persistent=True) as tape:
         tape.watch(x)
+        tape.watch(h)
+        hidden = model.get_layer("relu_1")(model.get_layer("dense_1")(h))
         out = model(x)
-    exact = float(np.mean(np.sum(tape.batch_jacobian(out, x).numpy() ** 2, axis=(1, 2, 3))))
-    assert float(terms["logits"]) == pytest.approx(exact, rel=0.05)
-    assert float(penalty) == pytest.approx(0.5 * float(terms["dense_1"]) + 1.0 * float(terms["logits"]), rel=1e-5)
+    for name, jac in (("dense_1", tape.batch_jacobian(hidden, h)), ("logits", tape.batch_jacobian(out, x))):
+        exact = float(np.mean(np.sum(jac.numpy().reshape(len(x), -1) ** 2, axis=1)))
+        assert float(terms[name]) == pytest.approx(exact, rel=0.05), name
+    assert float(penalty) == pytest.approx(
+        0.5 * float(terms["dense_1"]) + 0.25 * float(terms["dense_2"]) + float(terms["logits"]), rel=1e-5)
 
 
 def test_penalty_has_weight_gradients_and_one_projection_is_unbiased():
@@ -109,6 +115,7 @@ def test_non_chain_models_are_refused():
 
 @pytest.mark.parametrize("harden, robustness, message", [
     ({"jr": {"layers": {"dense_7": 0.1}}}, None, "harden.jr.layers: 'dense_7' is not a layer"),
+    ({"jr": {"layers": {"relu_1": 0.1}}}, None, "harden.jr.layers: 'relu_1' is an activation"),
     ({"jr": {"layers": {"logits": -0.1}}}, None, "lambda must be a number >= 0"),
     ({"jr": {"projections": 0}}, None, "harden.jr.projections"),
     ({"stq": {"layers": ["relu_1"]}}, None, "not dense/conv2d layers"),

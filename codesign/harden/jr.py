@@ -5,9 +5,12 @@ regularization") adds ``lambda/2 * ||J||_F^2`` to the loss, with the squared Fro
 Jacobian estimated by random unit projections: for v uniform on the unit sphere of the output space
 (dimension C), ``E[C * ||v^T J||^2] = ||J||_F^2``, and ``v^T J`` is one vector-Jacobian product.
 
-Here it is applied per layer: for each chosen layer, J is the Jacobian of that layer's output with
-respect to that layer's input, with its own lambda; the name ``logits`` means the whole model, input
-to logits (the original paper's term). Jacobians go through QKeras' straight-through estimators, so
+Here it is applied per layer: for each chosen dense/conv2d layer, J is the Jacobian of the layer's
+output with respect to its input, with its own lambda, where the layer's output is taken after the
+activation that directly follows it (the design spec fuses that activation into the layer too), so
+J = diag(relu') W. The name ``logits`` means the whole model, input to logits (the original paper's
+term). An activation alone is refused: its Jacobian is a 0/1 mask, piecewise constant in every
+weight, so its penalty has zero gradient and would silently do nothing. Jacobians go through QKeras' straight-through estimators, so
 the penalty also shapes stochastic-ternary and quantized-activation layers. The regularized model is
 an ordinary (Q)Keras model: nothing is added to the graph, so `extract_spec` takes it as is.
 """
@@ -20,6 +23,7 @@ from ..errors import ConfigError
 
 LOGITS = "logits"
 WEIGHTED = ("dense", "conv2d")
+ACTIVATIONS = ("QActivation", "ReLU", "Activation")
 
 
 def layer_names(layers: list) -> list[str]:
@@ -90,9 +94,11 @@ def check_harden(harden: dict, layers: list) -> None:
     if not isinstance(lams, dict):
         raise ConfigError(f"harden.jr.layers must map layer names (or `logits`) to lambdas, got {lams!r}")
     for name, lam in lams.items():
-        if name != LOGITS and name not in names:
-            raise ConfigError(f"harden.jr.layers: {name!r} is not a layer of the model; "
-                              f"choose from {names + [LOGITS]} (`logits` = input to logits)")
+        if name != LOGITS and name not in weighted:
+            what = "an activation/reshaping layer (its Jacobian has no gradient w.r.t. any weight)" \
+                if name in names else "not a layer of the model"
+            raise ConfigError(f"harden.jr.layers: {name!r} is {what}; choose from {weighted + [LOGITS]} "
+                              "(a dense/conv2d layer with its activation, or `logits` = input to logits)")
         if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or lam < 0:
             raise ConfigError(f"harden.jr.layers.{name}: lambda must be a number >= 0, got {lam!r}")
     p = jr.get("projections")
@@ -143,6 +149,9 @@ class JacobianRegularizer:
                 h = layer(h, training=True)
                 outs[layer.name] = h
         ins[LOGITS], outs[LOGITS] = x, h
+        for i, layer in enumerate(layers[:-1]):  # a weighted layer's output: after its activation
+            if layer.name in self.lambdas and layers[i + 1].__class__.__name__ in ACTIVATIONS:
+                outs[layer.name] = outs[layers[i + 1].name]
         penalty = tf.constant(0.0)
         terms = {}
         for name, lam in self.lambdas.items():
