@@ -5,7 +5,8 @@
 - `extract.wings_layer_spec`: the spec layer (kind ``wings_dense``), integer parameters + exact types;
 - `fit`: scikit-learn PCA + neuron-order permutation + SVR of a trained dense layer, optional fine-tune;
 - `hls`: hls4ml Extension API registration, C++ in ``hls/nnet_wings_gen.h``;
-- `faults`: single-bit-flip amplification and canary detection.
+- `faults`: single-bit-flip amplification and canary detection;
+- `sensitivity`: per-layer accuracy drop under rank-k PCA reconstruction, and the chooser of layers to compress.
 
 The emulator kernel is ``wings_gen`` (codesign/emulator.py).
 """
