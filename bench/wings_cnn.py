@@ -26,6 +26,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--max-drop", type=float, default=0.02)
+    ap.add_argument("--components", type=int, nargs="+", default=[6, 10])
+    ap.add_argument("--force", action="store_true", help="replace FC 128 even when the chooser does not pick it")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -55,8 +57,8 @@ def main():
     print("chosen:", res["chosen"], flush=True)
     q8_bits = compression_report(extract_spec(q8, "q8"))["weight_bits"]
     names = [l.name for l in f32.layers if getattr(l, "kernel", None) is not None]
-    if "dense_1" in res["chosen"]:
-        for comp in (6, 10):
+    if "dense_1" in res["chosen"] or args.force:
+        for comp in args.components:
             wargs = {"units": 128, "components": comp, "centres": 16, "coef_sigma": 3.0, "basis_grid": [13, 8],
                      "in_hw": [25, 16], "pixel_sigma": 1.0}
             m = build_model(cnn_layers({"wings_dense": wargs}), d.input_shape, d.num_classes)
