@@ -23,20 +23,37 @@ def _compatible(pe_prev: int, simd: int) -> bool:
     return pe_prev % simd == 0 or simd % pe_prev == 0
 
 
-def choose(shapes: list[tuple[int, int]], target_cycles: int) -> list[dict]:
+def _options(shape, target_cycles: int) -> list[tuple[int, int]]:
+    """(pe, simd) of one engine within target_cycles (all of them if none is fast enough: the fastest)."""
+    if isinstance(shape, dict):  # a kron_dense layer: {n1, n2, m1, m2, rank}, one folding for both stages
+        from .kron import kron_cycles, kron_foldings
+        allf = kron_foldings(shape)
+        opts = [f for f in allf if kron_cycles(shape, *f) <= target_cycles]
+        if not opts:
+            best = min(kron_cycles(shape, *f) for f in allf)
+            opts = [f for f in allf if kron_cycles(shape, *f) == best]
+        return opts
+    n, m = shape
+    opts = [(pe, simd) for pe in _divisors(m) for simd in _divisors(n) if (n // simd) * (m // pe) <= target_cycles]
+    return opts or [(m, n)]
+
+
+def _io(shape) -> tuple[int, int]:
+    if isinstance(shape, dict):
+        return shape["n1"] * shape["n2"], shape["m1"] * shape["m2"]
+    return shape
+
+
+def choose(shapes: list, target_cycles: int) -> list[dict]:
     """Per layer {pe, simd} dividing (n, m), chain-compatible, each layer within target_cycles if it can be.
 
-    shapes: (n_in, n_out) per dense layer. A layer that cannot reach the target even fully unrolled
+    shapes: (n_in, n_out) per dense layer, or {n1, n2, m1, m2, rank} for a kron_dense layer (its
+    engine needs PE | m1 and SIMD | n1). A layer that cannot reach the target even fully unrolled
     gets full unrolling. Among equal lane counts the more balanced (smaller max(pe, simd)) wins.
     """
     if target_cycles < 1:
         raise ValueError(f"target_cycles must be >= 1, got {target_cycles}")
-    cands = []
-    for n, m in shapes:
-        opts = [(pe, simd) for pe in _divisors(m) for simd in _divisors(n) if (n // simd) * (m // pe) <= target_cycles]
-        if not opts:
-            opts = [(m, n)]
-        cands.append(opts)
+    cands = [_options(s, target_cycles) for s in shapes]
     # dp over layers: best[(pe, simd)] = (cost, path)
     best = {c: ((c[0] * c[1], max(c)), [c]) for c in cands[0]}
     for opts in cands[1:]:
@@ -54,7 +71,7 @@ def choose(shapes: list[tuple[int, int]], target_cycles: int) -> list[dict]:
     return [{"pe": pe, "simd": simd} for pe, simd in path]
 
 
-def padded_dims(shapes: list[tuple[int, int]], folding: list[dict]) -> list[tuple[int, int]]:
+def padded_dims(shapes: list, folding: list[dict]) -> list[tuple[int, int]]:
     """(n_padded, m_padded) per layer: n a multiple of SIMD, m of PE and of the next layer's SIMD.
 
     Padded inputs meet zero weights and padded outputs are dropped, so padding never changes a result.
@@ -66,9 +83,13 @@ def padded_dims(shapes: list[tuple[int, int]], folding: list[dict]) -> list[tupl
         if f["pe"] < 1 or f["simd"] < 1:
             raise ValueError(f"layer {l}: pe and simd must be >= 1, got {f}")
     dims = []
-    for l, ((n, m), f) in enumerate(zip(shapes, folding)):
+    for l, (shape, f) in enumerate(zip(shapes, folding)):
+        n, m = _io(shape)
         lane = f["pe"] if l + 1 == len(shapes) else max(f["pe"], folding[l + 1]["simd"])
         mp = math.ceil(m / lane) * lane
         np_ = dims[-1][1] if l else math.ceil(n / f["simd"]) * f["simd"]
+        if isinstance(shape, dict) and (np_, mp) != (n, m):  # kron_matvec streams its exact shape
+            raise ValueError(f"layer {l} (kron_dense {n}->{m}) would need padding to {np_}->{mp}: choose lanes that "
+                             "divide its input and output")
         dims.append((np_, mp))
     return dims

@@ -59,6 +59,8 @@ class LayerPlan:
     OUT_W: int
     OUT_SIGNED: int
     OUT_OVF: int
+    kind: str = "dense"
+    module: str = "mvau"
 
     @property
     def sf(self) -> int:
@@ -101,18 +103,26 @@ class LayerPlan:
         d.update({k: getattr(self, k) for k in keys})
         return d
 
+    def mem_names(self) -> dict:
+        """Verilog init parameter -> memory image suffix (file l<i>_<suffix>.mem)."""
+        return {"W_INIT": "w", "P_INIT": "p"}
+
     def to_json(self) -> dict:
         return asdict(self)
 
 
+RTL_LAYER_KINDS = ("dense", "kron_dense")
+
+
 def dense_layers(spec: DesignSpec) -> list[Layer]:
-    """The spec's compute layers; flatten is a no-op on a stream, anything else is not supported."""
+    """The spec's compute layers (dense -> mvau, kron_dense -> kron_matvec); flatten is a no-op on a stream."""
     out = []
     for layer in spec.layers:
         if layer.kind == "flatten":
             continue
-        if layer.kind != "dense":
-            raise RTLError(f"layer {layer.name!r}: the RTL view implements dense layers only, not {layer.kind!r}")
+        if layer.kind not in RTL_LAYER_KINDS:
+            raise RTLError(f"layer {layer.name!r}: the RTL view implements dense layers only "
+                           f"(dense, kron_dense), not {layer.kind!r}")
         out.append(layer)
     if not out:
         raise RTLError(f"spec {spec.name!r} has no dense layer")

@@ -104,3 +104,60 @@ def mnist_like(seed: int = 0) -> DesignSpec:
     spec = DesignSpec("mnist_like", (784,), INPUT_TYPE, layers)
     spec.validate()
     return spec
+
+
+def random_kron(rng: np.random.Generator, name: str, n1: int, n2: int, m1: int, m2: int, rank: int,
+                tin: FixedType, *, relu: bool | None = None, bias: bool | None = None,
+                exact_mid: bool | None = None, exact_output: bool = False,
+                factor_bits: tuple[int, int] | None = None) -> Layer:
+    """One kron_dense layer (codesign/spec.py) with random factors and types.
+
+    Factors A (rank, m1, n1), B (rank, m2, n2) of 2..8 bits (or factor_bits; 2 bits = add/subtract lanes); `mid` either exact (as extraction makes
+    it) or narrower with a random rounding and overflow mode, so the stage-1 cast is exercised too.
+    """
+    relu = bool(rng.integers(2)) if relu is None else relu
+    bias = bool(rng.integers(2)) if bias is None else bias
+    exact_mid = bool(rng.integers(2)) if exact_mid is None else exact_mid
+    aw, bw = factor_bits or (int(rng.integers(2, 9)), int(rng.integers(2, 9)))
+    ta = FixedType(aw, int(rng.integers(0, aw)), True)
+    tb = FixedType(bw, int(rng.integers(0, bw)), True)
+    a = rng.integers(ta.qmin, ta.qmax + 1, (rank, m1, n1)).astype(np.int64)
+    b = rng.integers(tb.qmin, tb.qmax + 1, (rank, m2, n2)).astype(np.int64)
+    types = {"input": tin, "a": ta, "b": tb}
+    xmax = max(abs(tin.qmin), abs(tin.qmax))
+    mid_frac = tin.frac + ta.frac
+    b1 = int(n1 * xmax * int(np.abs(a).max(initial=1)))
+    mw = max(bits_for_range(-b1, b1, True), 2)
+    if exact_mid:
+        tmid = FixedType(mw, mw - mid_frac, True)
+    else:  # round off 0..3 fraction bits and keep fewer integer bits: the cast rounds and overflows
+        drop = int(rng.integers(0, 4))
+        w = max(3, mw - drop - int(rng.integers(0, 3)))
+        tmid = FixedType(w, w - (mid_frac - drop), bool(rng.integers(4)),
+                         rounding=str(rng.choice(ROUNDING_MODES)), overflow=str(rng.choice(OVERFLOW_MODES)))
+    types["mid"] = tmid
+    pfrac = tmid.frac + tb.frac
+    types["product"] = FixedType(tmid.width + tb.width, tmid.width + tb.width - pfrac, True)
+    afrac = pfrac + int(rng.integers(0, 3))
+    params = {"a": a, "b": b}
+    bmax = 0
+    bfrac = afrac
+    if bias:
+        bfrac = afrac - int(rng.integers(0, 3))
+        tbias = FixedType(8, 8 - bfrac, True)
+        types["bias"] = tbias
+        params["bias"] = rng.integers(tbias.qmin, tbias.qmax + 1, m1 * m2).astype(np.int64)
+        bmax = int(np.abs(params["bias"]).max(initial=0))
+    mmax = max(abs(tmid.qmin), abs(tmid.qmax))
+    bound = (rank * n2 * mmax * int(np.abs(b).max(initial=1)) << (afrac - pfrac)) + (bmax << (afrac - bfrac))
+    accw = max(bits_for_range(-bound, bound, True), 2)
+    types["accum"] = FixedType(accw, accw - afrac, True)
+    if exact_output:
+        types["output"] = types["accum"]
+    else:
+        ow = int(rng.integers(3, 11))
+        osh = int(rng.integers(-2, 7))
+        types["output"] = FixedType(ow, ow - (afrac - osh), (not relu) or bool(rng.integers(2)),
+                                    rounding=str(rng.choice(ROUNDING_MODES)), overflow=str(rng.choice(OVERFLOW_MODES)))
+    attrs = {"activation": "relu" if relu else "linear", "n1": n1, "n2": n2, "m1": m1, "m2": m2, "rank": rank}
+    return Layer(name, "kron_dense", (n1 * n2,), (m1 * m2,), attrs, types, params)

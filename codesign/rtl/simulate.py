@@ -22,8 +22,8 @@ import numpy as np
 from ..emulator import Emulator
 from ..spec import DesignSpec
 from . import toolchain
-from .generate import read_meta
-from .plan import dense_layers, param_words, plan_layer, weight_words
+from .generate import LOAD_GROUPS, mem_images, plan_engine, read_meta
+from .plan import dense_layers
 
 
 class RTLMismatch(AssertionError):
@@ -60,10 +60,12 @@ def load_writes(spec: DesignSpec, rtl_dir, top: str = "model_top") -> list[tuple
     rtl_dir = Path(rtl_dir)
     writes = []
     for i, (layer, lp) in enumerate(zip(dense_layers(spec), meta["layers"])):
-        p = plan_layer(layer, lp["pe"], lp["simd"], lp["np_"], lp["mp"])
-        for sel, words, name in ((2 * i, weight_words(layer, p), "w"), (2 * i + 1, param_words(layer, p), "p")):
-            base = _read_mem(rtl_dir / f"{meta['mem_prefix']}l{i}_{name}.mem")
-            writes += [(sel, a, w) for a, (w, b) in enumerate(zip(words, base)) if w != b]
+        p = plan_engine(layer, lp["pe"], lp["simd"], lp["np_"], lp["mp"])
+        images = mem_images(layer, p)
+        for k, group in enumerate(LOAD_GROUPS[p.kind]):
+            words = [w for name in group for w in images[name][0]]
+            base = [w for name in group for w in _read_mem(rtl_dir / f"{meta['mem_prefix']}l{i}_{name}.mem")]
+            writes += [(2 * i + k, a, w) for a, (w, b) in enumerate(zip(words, base)) if w != b]
     return writes
 
 

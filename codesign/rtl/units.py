@@ -139,7 +139,8 @@ def model_bundle(specs: list[DesignSpec], out_dir, foldings: list | None = None)
 
 
 def run_model_bundle(specs: list[DesignSpec], out_dir, xs: list[np.ndarray], metas: list[dict], *,
-                     stalls: bool = True, seed: int = 0, writes: list | None = None, expected: list | None = None) -> dict:
+                     stalls: bool = True, seed: int = 0, writes: list | None = None, expected: list | None = None,
+                     test_module: str = "test_mvau") -> dict:
     """Stream xs[k] through model k of the bundle (all concurrently); stats per model with mismatches."""
     out = Path(out_dir).resolve()
     sources = sorted({s for m in metas for s in m["sources"]}) + ["bundle_top.sv"]
@@ -153,5 +154,5 @@ def run_model_bundle(specs: list[DesignSpec], out_dir, xs: list[np.ndarray], met
 
     budget = max(m["slowest_layer_cycles"] * x.shape[0] * 6 + 20000 for m, x in zip(metas, xs))
     stats, _ = run_job(out, "bundle_top", sources, entries, stalls=stalls, seed=seed, p_valid=0.7, p_ready=0.7,
-                       probe=8, max_cycles=budget, opt="quick", test_module="test_mvau")
+                       probe=8, max_cycles=budget, opt="quick", test_module=test_module)
     return stats
