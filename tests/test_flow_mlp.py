@@ -21,15 +21,14 @@ def test_mlp_flow_meets_the_spine_bar(mlp_run):
         assert (out / part).exists(), part
 
 
-def test_mlp_rtl_is_bit_exact_fast_and_fits(mlp_run):
+def test_mlp_rtl_is_bit_exact_and_busy(mlp_run):
     _, report = mlp_run
     be, thr = report["bit_exact"], report["throughput"]
     assert be["rtl_samples"] == 2000 and be["emulator_vs_rtl"] == 1.0  # streamed with random stalls
     assert report["accuracy"]["rtl"] == report["accuracy"]["emulator"]
     assert thr["cycles_per_inference"] >= thr["bound_cycles"]
     assert thr["mac_utilization"] >= 0.9
-    res = report["resources"]
-    assert res["board"] == "pynq-z2" and res["fits"] and res["LUT"] > 0
+    assert "resources" not in report  # synthesis was switched off: the section is omitted, not faked
 
 
 def test_spec_is_integer_and_typed(mlp_run):
@@ -44,13 +43,24 @@ def test_spec_is_integer_and_typed(mlp_run):
         assert {"input", "weight", "product", "accum", "output"} <= set(layer.types)
 
 
-@pytest.mark.parametrize("view", ["emulator", "keras", "csim", "rtl"])
+@pytest.mark.parametrize("view", ["emulator", "keras", "csim"])
 def test_evaluate_views_on_an_npz(mlp_run, tmp_path, view, mnist_folder):
     out, report = mlp_run
     d = load_dataset({"dataset": "mnist", "train": None, "test": None}, seed=0)
     np.savez(tmp_path / "test.npz", x=d.x_test, y=d.y_test)
     result = json.loads(codesign("evaluate", out, "--data", tmp_path / "test.npz", "--view", view).stdout)
     assert result == {"view": view, "samples": 2000, "accuracy": report["accuracy"][view]}
+
+
+def test_evaluate_rtl_view_on_a_subset(mlp_run, tmp_path):
+    """The RTL view on new data (300 digits, to keep CI short) agrees with the emulator."""
+    out, _ = mlp_run
+    d = load_dataset({"dataset": "mnist", "train": None, "test": None}, seed=0)
+    x, y = d.x_test[-300:], d.y_test[-300:]
+    np.savez(tmp_path / "sub.npz", x=x, y=y)
+    rtl = json.loads(codesign("evaluate", out, "--data", tmp_path / "sub.npz", "--view", "rtl").stdout)
+    emu = json.loads(codesign("evaluate", out, "--data", tmp_path / "sub.npz", "--view", "emulator").stdout)
+    assert rtl["samples"] == 300 and rtl["accuracy"] == emu["accuracy"]
 
 
 def test_evaluate_rejects_wrong_shape(mlp_run, tmp_path):

@@ -1,0 +1,24 @@
+"""The whole flow, synthesis included, on a small real-data design (sklearn digits), then `codesign sim`."""
+import json
+
+from conftest import EXAMPLES, codesign
+
+
+def test_digits_flow_with_synthesis(tmp_path):
+    out = tmp_path / "digits"
+    codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out)
+    report = json.loads((out / "report.json").read_text())
+    acc, be = report["accuracy"], report["bit_exact"]
+    assert acc["emulator"] >= 0.85
+    assert be["emulator_vs_csim"] == 1.0 and be["emulator_vs_rtl"] == 1.0
+    assert be["rtl_samples"] == be["samples"] == 397
+    res = report["resources"]
+    assert res["board"] == "pynq-z2" and res["fits"] and res["LUT"] > 0 and res["DSP"] >= 0
+    assert report["throughput"]["mac_utilization"] >= 0.9
+
+    # `codesign sim` re-verifies the built run's RTL and rewrites the report's RTL sections
+    (out / "report.json").unlink()
+    sim = codesign("sim", out, "--samples", 100)
+    again = json.loads((out / "report.json").read_text())
+    assert again["bit_exact"]["rtl_samples"] == 100 and again["bit_exact"]["emulator_vs_rtl"] == 1.0
+    assert "resources" in again and "cycles_per_inference" in sim.stdout
