@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--pixel-sigma", type=float, default=1.0)
     ap.add_argument("--skip-fit", action="store_true")
     ap.add_argument("--perm-only", action="store_true")
+    ap.add_argument("--seed", type=int, default=0, help="model init and batch order (the data split stays seed 0)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -61,18 +62,19 @@ def main():
 
     d = load_dataset({"dataset": "mnist", "train": None, "test": None}, seed=0)
     n = args.units
-    res = {"network": f"MLP 784-{n}-128-10, hidden/out 8-bit QDense", "epochs": args.epochs, "runs": {}}
+    res = {"network": f"MLP 784-{n}-128-10, hidden/out 8-bit QDense", "epochs": args.epochs, "seed": args.seed,
+           "runs": {}}
 
     def train(model, epochs):
         t = time.time()
-        train_model(model, d.x_train, d.y_train, epochs=epochs, stochastic=False, seed=0)
+        train_model(model, d.x_train, d.y_train, epochs=epochs, stochastic=False, seed=args.seed)
         return time.time() - t
 
     dense = {"dense": {"units": n, "kernel": {"bits": 8, "integer": 0}, "bias": {"bits": 8, "integer": 3}}}
-    f32 = build_model(layers_for(dense, n), d.input_shape, d.num_classes, quantized=False)
+    f32 = build_model(layers_for(dense, n), d.input_shape, d.num_classes, quantized=False, seed=args.seed)
     train(f32, args.epochs)
     res["runs"]["float32"] = {"keras": keras_accuracy(f32, d.x_test, d.y_test)}
-    q8 = build_model(layers_for(dense, n), d.input_shape, d.num_classes)
+    q8 = build_model(layers_for(dense, n), d.input_shape, d.num_classes, seed=args.seed)
     train(q8, args.epochs)
     acc, comp, _ = emulate(q8, d)
     res["runs"]["q8"] = {"keras": keras_accuracy(q8, d.x_test, d.y_test), "emulator": acc,
@@ -82,7 +84,7 @@ def main():
     for k in args.components:
         wargs = {"units": n, "components": k, "centres": args.centres, "coef_sigma": args.coef_sigma,
                  "basis_grid": args.grid, "pixel_sigma": args.pixel_sigma}
-        m = build_model(layers_for({"wings_dense": wargs}, n), d.input_shape, d.num_classes)
+        m = build_model(layers_for({"wings_dense": wargs}, n), d.input_shape, d.num_classes, seed=args.seed)
         secs = train(m, args.epochs)
         acc, comp, _ = emulate(m, d)
         lay = comp["layers"]["wings_dense_1"]
