@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-RTL_KINDS = ("dense", "flatten")
+RTL_KINDS = ("dense", "flatten", "kron_dense")
 
 
 def rtl_unsupported(spec) -> list[str]:

@@ -1,4 +1,5 @@
-"""Write the RTL view of a spec: a generated top that chains `mvau` engines, memory images, the IP.
+"""Write the RTL view of a spec: a generated top that chains engines (`mvau` per dense layer,
+`kron_matvec` per kron_dense layer), memory images, the IP.
 
 The top (`model_top.sv` by default) has an AXI-Stream input (SIMD of the first layer input
 elements per beat, element 0 in the low bits), an AXI-Stream output (PE of the last layer output
