@@ -18,7 +18,10 @@
 // Intermediate buffer: mid for all r and i2 (KP x M1 values) in SIMD banks (bank k % SIMD, word
 // (k / SIMD)*J1F + j1f, PE values a word): stage 1 writes one bank word per finished output fold,
 // stage 2 reads one word of every bank per cycle. One buffer suffices: stage 1 of the next sample
-// writes only after stage 2's last read (reads are issued 3 cycles before writes land).
+// writes only after stage 2's last read (reads are issued 3 cycles before writes land). Between
+// the stages the sequencer idles DRAIN issue slots (0..3) so that no stage-2 read of a mid word
+// comes before stage 1's write of it lands; the generator computes the fewest safe DRAIN from the
+// schedule (codesign/rtl/kron.py drain_cycles); 3 is always safe.
 // Input: AXI-Stream, SIMD elements per beat, N/SIMD beats a sample, double-buffered; the bank is
 // released when stage 1 ends, so the next sample loads during stage 2.
 // Output: AXI-Stream, PE elements per beat, tlast on the sample's last beat.
@@ -64,6 +67,7 @@ module kron_matvec #(
     parameter int OUT_W = 8,
     parameter int OUT_SIGNED = 0,
     parameter int OUT_OVF = 1,
+    parameter int DRAIN = 3,         // idle issue slots between stage 1 and stage 2 (0..3)
     parameter A_INIT = "a.mem",
     parameter B_INIT = "b.mem",
     parameter P_INIT = "p.mem",
@@ -141,9 +145,11 @@ module kron_matvec #(
     logic [MAW-1:0] mraddr;              // mid word kf*J1F + j1f
     logic [PAW-1:0] ob;                  // output beat / parameter word j2*J1F + j1f
 
-    wire drained = !v1 && !v2 && !v3;
+    logic [1:0] dcnt;                                  // enabled idle slots spent in PH_DRAIN
+    wire drained = dcnt == 2'(DRAIN);
     wire s1 = phase == PH_S1;
-    // stage 2 may issue in the cycle the pipe is found drained: its first read follows the last mid write
+    // stage 2 issues in the slot after the last drain slot (all stages move together on en, so the
+    // distance from a mid write to its read is counted in enabled cycles)
     wire s2 = phase == PH_S2 || (phase == PH_DRAIN && drained);
     wire issue1 = en && s1 && full[rbank];
     wire issue2 = en && s2;
@@ -165,6 +171,7 @@ module kron_matvec #(
             rbank <= 1'b0;
             wptr <= '0;
             phase <= PH_S1;
+            dcnt <= '0;
             i1f <= '0; j1f <= '0; i2 <= '0; r <= '0;
             abase <= '0; aaddr <= '0; xbase <= '0; xaddr <= '0;
             kb <= '0; kwbase <= '0; mwaddr <= '0;
@@ -215,10 +222,14 @@ module kron_matvec #(
                 end
                 if (end1) begin
                     rbank <= ~rbank;
-                    phase <= PH_DRAIN;
+                    phase <= DRAIN == 0 ? PH_S2 : PH_DRAIN;
+                    dcnt <= '0;
                 end
             end
-            if (phase == PH_DRAIN && drained) phase <= PH_S2;
+            if (phase == PH_DRAIN) begin
+                if (drained) phase <= PH_S2;
+                else if (en) dcnt <= dcnt + 2'd1;
+            end
             if (issue2) begin
                 kf <= last_kf ? '0 : kf + KC'(1);
                 if (last_kf) begin

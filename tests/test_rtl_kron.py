@@ -1,13 +1,15 @@
 """Unit bench of rtl/kron_matvec.sv against emulator.kron_matvec (sim/test_kron_matvec.py), and its
 place in generated tops.
 
-One Verilator build holds 9 kron_matvec engines side by side: ranks 1-4, shapes where stage 2's
-k = r*n2 + i2 needs padding to SIMD, foldings from fully serial (1x1) to SIMD = n1, 2-bit
-(add/subtract) and multi-bit factors, exact and rounding/overflowing `mid` types, bias, relu, every
-output rounding family; all stream concurrently under random AXI-Stream stalls and every output
-integer is compared. One engine runs a faulty spec (an A bit, a B bit and a bias flipped through
-the load port, no re-verilation) and must equal that spec's emulator, which differs from the
-original's.
+One Verilator build holds 10 kron_matvec engines side by side (8 configurations, a faulty design,
+a control): ranks 1-4, shapes where stage 2's k = r*n2 + i2 needs padding to SIMD, foldings from
+fully serial (1x1) to SIMD = n1, 2-bit (add/subtract) and multi-bit factors, exact and
+rounding/overflowing `mid` types, bias, relu, every output rounding family; all stream concurrently
+under random AXI-Stream stalls and every output integer is compared. One engine runs a faulty spec
+(an A bit, a B bit and a bias flipped through the load port, no re-verilation) and must equal that
+spec's emulator, which differs from the original's. A control engine built one drain slot short of
+what kron.drain_cycles computes must mismatch (the hazard between stage 1's last mid writes and
+stage 2's first reads is real and seen).
 """
 import shutil
 
@@ -18,7 +20,7 @@ from codesign.emulator import Emulator
 from codesign.rtl import generate, load_writes, units
 from codesign.rtl.folding import choose
 from codesign.rtl.generate import plan
-from codesign.rtl.kron import kron_cycles, kron_dims
+from codesign.rtl.kron import KronPlan, kron_cycles, kron_dims
 from codesign.rtl.plan import RTLError
 from codesign.rtl.random_spec import INPUT_TYPE, random_dense, random_kron
 from codesign.rtl.synth import synthesize
@@ -56,36 +58,58 @@ def _faulty(spec: DesignSpec, x: np.ndarray) -> DesignSpec:
     return f
 
 
-def test_kron_engines_match_emulator(tmp_path):
+def _short_drain_control() -> DesignSpec:
+    """CASES[0] (DRAIN 2) with every B entry nonzero, so a stale mid read always shows; built one slot short."""
+    spec = _spec(0, *CASES[0][:5], **CASES[0][7])
+    layer = spec.layers[0]
+    layer.name = "kron_short_drain"
+    b = layer.params["b"]
+    b[b == 0] = 1
+    spec.validate()
+    return spec
+
+
+def test_kron_engines_match_emulator(tmp_path, monkeypatch):
     specs = [_spec(i, *c[:5], **c[7]) for i, c in enumerate(CASES)]
     foldings = [[{"pe": c[5], "simd": c[6]}] for c in CASES]
     # the faulty-design engine: same build, parameters written through the load port
     specs.append(specs[3])
     foldings.append(foldings[3])
+    # control engine: one drain slot fewer than kron.drain_cycles asks; the bench must see the hazard
+    specs.append(_short_drain_control())
+    foldings.append(foldings[0])
+    drain = KronPlan.drain.fget
+    monkeypatch.setattr(KronPlan, "drain", property(lambda p: drain(p) - (p.name == "kron_short_drain")))
     rng = np.random.default_rng(3)
     xs = [rng.integers(0, 256, (24, s.input_shape[0])) for s in specs]
     metas = units.model_bundle(specs, tmp_path, foldings)
-    faulty = _faulty(specs[-1], xs[-1])
-    writes = [None] * (len(specs) - 1) + [load_writes(faulty, tmp_path, top=f"m{len(specs) - 1}")]
-    assert {w[0] for w in writes[-1]} == {0, 1} and len(writes[-1]) == 3  # A word, B word, bias word
-    expected = [Emulator(s).run_int(x) for s, x in zip(specs[:-1], xs[:-1])] + [Emulator(faulty).run_int(xs[-1])]
+    fk = len(specs) - 2
+    faulty = _faulty(specs[fk], xs[fk])
+    writes = [None] * len(specs)
+    writes[fk] = load_writes(faulty, tmp_path, top=f"m{fk}")
+    assert {w[0] for w in writes[fk]} == {0, 1} and len(writes[fk]) == 3  # A word, B word, bias word
+    expected = [Emulator(faulty if k == fk else s).run_int(x) for k, (s, x) in enumerate(zip(specs, xs))]
     stats = units.run_model_bundle(specs, tmp_path, xs, metas, stalls=True, seed=2, writes=writes,
                                    expected=expected, test_module="test_kron_matvec")
+    ctrl = stats["models"].pop()
+    assert ctrl["complete"] and ctrl["mismatched_samples"] > 0, "one drain slot short went unnoticed"
     for k, (m, meta) in enumerate(zip(stats["models"], metas)):
         assert m["complete"], (k, m)
         assert m["mismatched_samples"] == 0, (k, m["first_mismatches"])
         assert m["tlast_errors"] == 0
-        # stall-free back-to-back samples: exactly the engine's schedule (both stages + drain)
+        # stall-free back-to-back samples: exactly the engine's schedule (both stages + 0..3 drain slots)
         t = m["t_out_last"][:8]
         assert t[-1] - t[-2] == meta["layers"][0]["cycles"], (k, np.diff(t).tolist(), meta["layers"][0]["cycles"])
-    outs = np.concatenate([e.reshape(-1) for e in expected])
+    outs = np.concatenate([e.reshape(-1) for e in expected[:-1]])
     assert np.unique(outs).size > 20  # the outputs are not a constant the engines could get right by chance
 
 
 def test_kron_plan_and_folding():
     spec = _spec(0, 28, 28, 16, 16, 2, exact_mid=True)
     d = kron_dims(spec.layers[0])
-    assert kron_cycles(d, 4, 14) == 2 * (28 * 28 * 16 + 16 * 28 * 16) // 56 + 3
+    # the MAC bound exactly: stage 2's first reads need no mid word of stage 1's last rows, so no drain
+    assert kron_cycles(d, 4, 14) == 2 * (28 * 28 * 16 + 16 * 28 * 16) // 56
+    assert kron_cycles(d, 8, 28) == 2 * (28 * 28 * 16 + 16 * 28 * 16) // 224 + 1
     [f] = choose([d], 512)
     assert d["m1"] % f["pe"] == 0 and d["n1"] % f["simd"] == 0 and kron_cycles(d, f["pe"], f["simd"]) <= 512
     with pytest.raises(RTLError, match="PE | m1"):

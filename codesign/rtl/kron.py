@@ -15,7 +15,26 @@ from ..fixed import bits_for_range
 from ..spec import Layer
 from .plan import MAX_EXACT_BITS, OVF_CODES, ROUND_CODES, RTLError, _absmax, _pack_words, _stored_width
 
-DRAIN_CYCLES = 3  # idle issue slots per sample: stage 2 waits for stage 1's last mid write
+MAX_DRAIN = 3  # a mid word is written 3 edges after its last stage-1 issue; read at the issue edge
+
+
+def drain_cycles(d: dict, pe: int, simd: int) -> int:
+    """Fewest idle issue slots between the stages so every stage-2 read of a mid word follows its write.
+
+    Stage 1 issues row k = r*n2 + i2 (J1F*I1F slots: j1f outer, i1f inner) and writes word (k // SIMD,
+    j1f) 3 slots after the row's (j1f, last i1f) issue; stage 2 reads word (kf, j1f) at slot
+    j1f*KF + kf after the drain. The latest writer of a word is the last row of its k fold.
+    """
+    j1f_n, i1f_n = d["m1"] // pe, d["n1"] // simd
+    k = d["rank"] * d["n2"]
+    kf_n = -(-k // simd)
+    need = 0
+    for kf in range(kf_n):
+        k_last = min(k, (kf + 1) * simd) - 1
+        for j in range(j1f_n):
+            written = (k - 1 - k_last) * j1f_n * i1f_n + (j1f_n - 1 - j) * i1f_n  # slots before stage 1 ends
+            need = max(need, MAX_DRAIN - written - (j * kf_n + kf))
+    return need
 
 
 def kron_dims(layer: Layer) -> dict:
@@ -27,7 +46,7 @@ def kron_cycles(d: dict, pe: int, simd: int) -> int:
     """Cycles per sample of a kron_matvec engine with PE x SIMD lanes (both stages + drain)."""
     j1f, i1f = d["m1"] // pe, d["n1"] // simd
     kf = -(-d["rank"] * d["n2"] // simd)
-    return d["rank"] * d["n2"] * j1f * i1f + d["m2"] * j1f * kf + DRAIN_CYCLES
+    return d["rank"] * d["n2"] * j1f * i1f + d["m2"] * j1f * kf + drain_cycles(d, pe, simd)
 
 
 def kron_foldings(d: dict) -> list[tuple[int, int]]:
@@ -123,12 +142,17 @@ class KronPlan:
     def paw(self) -> int:
         return max(1, (self.m // self.pe - 1).bit_length())
 
+    @property
+    def drain(self) -> int:
+        return drain_cycles(asdict(self), self.pe, self.simd)
+
     def rtl_params(self) -> dict:
         keys = ("XW X_SIGNED AW BW MID_W MID_SIGNED UW WU DOT_W OS1 RND1 MID_OVF RW1 B_W PS BS RW "
                 "ACC_W ACC_SIGNED ACC_OVF RELU OS RND OUT_W OUT_SIGNED OUT_OVF").split()
         d = {"N1": self.n1, "N2": self.n2, "M1": self.m1, "M2": self.m2, "R": self.rank, "PE": self.pe,
              "SIMD": self.simd}
         d.update({k: getattr(self, k) for k in keys})
+        d["DRAIN"] = self.drain
         return d
 
     def mem_names(self) -> dict:
