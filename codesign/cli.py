@@ -93,7 +93,8 @@ def sim(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign
                                 samples=samples)
     except _user_errors() as e:
         _fail(e)
-    console.print_json(json.dumps({k: report[k] for k in ("bit_exact", "throughput", "resources") if k in report}))
+    sys.stdout.write(json.dumps({k: report[k] for k in ("bit_exact", "throughput", "resources") if k in report},
+                                indent=1) + "\n")
 
 
 class View(str, Enum):
