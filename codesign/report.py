@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 SECTION_ORDER = ("accuracy", "bit_exact", "throughput", "resources", "compression", "robustness", "timing_s")
+OWN_TABLES = ("robustness",)  # rendered by their step's own markdown (robustness.append_markdown)
 
 
 def _fmt(v) -> str:
@@ -18,7 +19,7 @@ def markdown(report: dict, cfg: dict) -> str:
              f"Dataset `{cfg['data']['dataset']}`, board `{cfg['board']}`.", ""]
     for section in SECTION_ORDER:
         body = report.get(section)
-        if not body:
+        if not body or section in OWN_TABLES:
             continue
         lines += [f"## {section}", "", "| key | value |", "|---|---|"]
         for key, value in body.items():
@@ -26,6 +27,8 @@ def markdown(report: dict, cfg: dict) -> str:
                 value = ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
             lines.append(f"| {key} | {_fmt(value)} |")
         lines.append("")
+    if report.get("notes"):
+        lines += ["## notes", ""] + [f"- {note}" for note in report["notes"]] + [""]
     return "\n".join(lines)
 
 
