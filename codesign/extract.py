@@ -140,12 +140,37 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, relu_layer) -> Layer
     return Layer(layer.name, kind, tuple(in_shape), tuple(out_shape), attrs, types, params)
 
 
+def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, relu) -> Layer:
+    """The spec layer of a weighted Keras layer (with the QActivation fused after it, if any)."""
+    from qkeras import QDense
+
+    from .kron.layer import KronDense
+
+    if isinstance(layer, KronDense):
+        from .kron.extract import kron_layer_spec
+
+        return kron_layer_spec(layer, shape, t, out_shape, relu)
+    if type(layer).__name__ == "WingsDense":
+        from .wings.extract import wings_layer_spec
+
+        return wings_layer_spec(layer, shape, t, out_shape, relu)
+    kind = "dense" if isinstance(layer, QDense) else "conv2d"
+    if kind == "dense" and len(shape) != 1:
+        raise UnsupportedLayerError(f"layer {layer.name!r} (QDense) takes a {len(shape)}-D input; "
+                                    "put a Flatten before it")
+    if layer.get_config().get("activation") not in ("linear", None):
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}) has a fused activation "
+                                    f"{layer.get_config().get('activation')!r}; use a QActivation layer")
+    if kind == "conv2d" and (tuple(layer.dilation_rate) != (1, 1) or layer.data_format != "channels_last"):
+        raise UnsupportedLayerError(f"layer {layer.name!r} (QConv2D): only dilation 1, channels_last")
+    return _weighted_layer(layer, kind, shape, t, out_shape, relu)
+
+
 def extract_spec(model, name: str | None = None) -> DesignSpec:
     """The design spec of a trained QKeras model (Sequential-style chain)."""
     from qkeras import QActivation, QConv2D, QDense
     from tensorflow import keras
 
-    from .kron.extract import kron_layer_spec
     from .kron.layer import KronDense
 
     layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
@@ -158,39 +183,13 @@ def extract_spec(model, name: str | None = None) -> DesignSpec:
         out_shape = tuple(layer.output_shape[1:])
         if isinstance(layer, keras.layers.Reshape) and not out:
             input_shape = shape = out_shape  # channel axis added in front of the first conv
-        elif isinstance(layer, (QDense, QConv2D)):
+        elif isinstance(layer, (QDense, QConv2D, KronDense)) or type(layer).__name__ == "WingsDense":
             nxt = layers[i + 1] if i + 1 < len(layers) else None
             relu = nxt if isinstance(nxt, QActivation) else None
-            kind = "dense" if isinstance(layer, QDense) else "conv2d"
-            if kind == "dense" and len(shape) != 1:
-                raise UnsupportedLayerError(f"layer {layer.name!r} (QDense) takes a {len(shape)}-D input; "
-                                            "put a Flatten before it")
-            if layer.get_config().get("activation") not in ("linear", None):
-                raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}) has a fused activation "
-                                            f"{layer.get_config().get('activation')!r}; use a QActivation layer")
-            if kind == "conv2d" and (tuple(layer.dilation_rate) != (1, 1) or layer.data_format != "channels_last"):
-                raise UnsupportedLayerError(f"layer {layer.name!r} (QConv2D): only dilation 1, channels_last")
-            if relu is not None:
+            if relu is not None:  # fused: the spec layer ends with the activation's output
                 out_shape = tuple(relu.output_shape[1:])
                 i += 1
-            spec_layer = _weighted_layer(layer, kind, shape, t, out_shape, relu)
-            out.append(spec_layer)
-        elif isinstance(layer, KronDense):
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
-            relu = nxt if isinstance(nxt, QActivation) else None
-            if relu is not None:
-                out_shape = tuple(relu.output_shape[1:])
-                i += 1
-            out.append(kron_layer_spec(layer, shape, t, out_shape, relu))
-        elif type(layer).__name__ == "WingsDense":
-            from .wings.extract import wings_layer_spec
-
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
-            relu = nxt if isinstance(nxt, QActivation) else None
-            if relu is not None:
-                out_shape = tuple(relu.output_shape[1:])
-                i += 1
-            out.append(wings_layer_spec(layer, shape, t, out_shape, relu))
+            out.append(_weighted_spec_layer(layer, shape, t, out_shape, relu))
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
         elif isinstance(layer, keras.layers.MaxPooling2D) and layer.padding == "valid":
