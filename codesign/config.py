@@ -24,7 +24,9 @@ DEFAULTS = {
     "seed": 0,
     "data": {"dataset": "mnist", "train": None, "test": None},  # None: the dataset's default split
     "model": {"layers": None},
-    "train": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001, "stochastic": True},
+    # adversarial: null (off) | {epsilon, steps, step_ratio, mix, warmup}: PGD adversarial training on
+    # inputs p/256, keys and defaults in codesign/train.py ADVERSARIAL_DEFAULTS (missing keys filled in)
+    "train": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001, "stochastic": True, "adversarial": None},
     "baseline": {"float": True},
     # hardening while training (codesign/harden): stq null | {layers: all | [names]};
     # jr.layers {layer name or `logits`: lambda}, projections = random projections per step
@@ -76,6 +78,9 @@ def check_config(given, source: str = "config") -> dict:
     from .models import check_layers  # late: models pulls in nothing heavy until built
 
     check_layers(cfg["model"]["layers"])
+    from .train import check_adversarial
+
+    cfg["train"]["adversarial"] = check_adversarial(cfg["train"]["adversarial"])
     from .harden import check_harden
     from .robustness import check_robustness
 

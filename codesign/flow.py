@@ -51,7 +51,9 @@ def step_train(run: Run) -> None:
     run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"], name=cfg["name"])
     if jr:
         run.log(f"train: Jacobian regularization {jr.lambdas}, {jr.projections} projection(s)")
-    train_model(run.model, d.x_train, d.y_train, stochastic=t["stochastic"], regularizer=jr,
+    if t["adversarial"]:
+        run.log(f"train: PGD adversarial training {t['adversarial']}")
+    train_model(run.model, d.x_train, d.y_train, stochastic=t["stochastic"], regularizer=jr, adversarial=t["adversarial"],
                 progress=lambda e, n, l: run.log(f"train: epoch {e}/{n} loss {l:.4f}"), **kw)
     save_model(run.model, run.out / "model")
     acc = run.section("accuracy")

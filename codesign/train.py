@@ -4,61 +4,145 @@ QKeras' stochastic quantizers (``stochastic_ternary``) switch on Keras' *learnin
 ``training=``: ``model.fit`` leaves them deterministic. This loop therefore runs each step inside
 ``learning_phase_scope(1)`` when ``stochastic`` is on, so STQ is really stochastic while training,
 and inference (``model.predict``, extraction) stays deterministic. tests/test_train.py checks both.
+
+PGD adversarial training (Madry et al. 2018), ``adversarial=`` / config ``train.adversarial``: for
+every batch, an L-inf PGD attack on the model input (reals p/256, clipped to [0, 255/256] like the
+attacks of codesign/robustness.py) starts at a uniformly random point of the eps-ball and takes
+`steps` signed-gradient steps of ``step_ratio * eps`` on the cross-entropy, each projected back onto
+the ball and the pixel range. The examples are made inside the same traced step and the same
+learning-phase scope as the weight update (so a stochastic-ternary layer is attacked as it trains);
+they are constants for the update. The loss is ``(1 - mix) * CE(clean) + mix * CE(adversarial)``
+plus the regularizer's penalty (taken on the clean batch) and the layers' own penalties. With
+``warmup: N`` epsilon grows linearly from eps/N in the first epoch to eps at epoch N.
 """
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
 from .data import to_model_input
+from .errors import ConfigError
+
+INPUT_MAX = 255.0 / 256.0  # largest model input: uint8 255 -> 255/256 (data.to_model_input)
+
+# train.adversarial: null (off) or a mapping of these keys; missing keys take these values
+ADVERSARIAL_DEFAULTS = {
+    "epsilon": 0.1,     # L-inf radius on the model input (pixel / 256)
+    "steps": 7,         # PGD steps per batch
+    "step_ratio": 0.25,  # step size as a fraction of epsilon
+    "mix": 0.5,         # weight of the adversarial cross-entropy; 1 - mix on the clean one
+    "warmup": 0,        # epochs over which epsilon ramps linearly up to `epsilon` (0: full from the start)
+}
+
+
+def check_adversarial(adv, where: str = "train.adversarial") -> dict | None:
+    """Validate a `train.adversarial` value; returns it with defaults filled in, or None when off."""
+    if adv is None or adv is False:
+        return None
+    if adv is True:
+        return dict(ADVERSARIAL_DEFAULTS)
+    if not isinstance(adv, dict):
+        raise ConfigError(f"{where} must be null or a mapping of {sorted(ADVERSARIAL_DEFAULTS)}, "
+                          f"got {type(adv).__name__} {adv!r}")
+    unknown = set(adv) - set(ADVERSARIAL_DEFAULTS)
+    if unknown:
+        raise ConfigError(f"unknown config key {where}.{sorted(unknown)[0]!r}; allowed: {sorted(ADVERSARIAL_DEFAULTS)}")
+    out = {**ADVERSARIAL_DEFAULTS, **adv}
+
+    def number(key, ok, what):
+        v = out[key]
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not ok(v):
+            raise ConfigError(f"{where}.{key} must be {what}, got {v!r}")
+
+    number("epsilon", lambda v: 0 < v <= 1, "an L-inf radius in (0, 1] on inputs p/256")
+    number("steps", lambda v: isinstance(v, numbers.Integral) and v >= 1, "an integer >= 1")
+    number("step_ratio", lambda v: 0 < v <= 1, "a number in (0, 1] (step = step_ratio * epsilon)")
+    number("mix", lambda v: 0 < v <= 1, "a number in (0, 1] (weight of the adversarial loss)")
+    number("warmup", lambda v: isinstance(v, numbers.Integral) and v >= 0, "an integer number of epochs >= 0")
+    out["epsilon"], out["step_ratio"], out["mix"] = float(out["epsilon"]), float(out["step_ratio"]), float(out["mix"])
+    out["steps"], out["warmup"] = int(out["steps"]), int(out["warmup"])
+    return out
+
+
+def epsilon_at(adv: dict, epoch: int) -> float:
+    """Training epsilon in epoch `epoch` (1-based): linear warm-up over `warmup` epochs, then constant."""
+    if adv["warmup"] <= 0:
+        return adv["epsilon"]
+    return adv["epsilon"] * min(1.0, epoch / adv["warmup"])
 
 
 def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3, seed=0, stochastic=True,
-                progress=None, regularizer=None):
+                progress=None, regularizer=None, adversarial=None):
     """Adam on softmax cross-entropy of the logits; returns per-epoch mean loss.
 
     `regularizer` (optional, e.g. `codesign.harden.JacobianRegularizer`) is called as
     ``logits, penalty, terms = regularizer(model, xb)`` in place of the plain forward pass, inside the
     same learning-phase scope; the loss becomes cross-entropy + penalty.
+
+    `adversarial` (optional, a `train.adversarial` mapping, see ADVERSARIAL_DEFAULTS): PGD adversarial
+    training as described in the module docstring.
     """
     import tensorflow as tf
     from tensorflow import keras
 
+    adv = check_adversarial(adversarial, "adversarial")
     tf.keras.utils.set_random_seed(seed)
     opt = keras.optimizers.Adam(learning_rate)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     x = to_model_input(x_uint8)
     y = np.asarray(y, dtype=np.int64)
 
-    def forward(xb, yb):
+    def pgd(xb, yb, eps):
+        """L-inf PGD from a random start; the examples carry no gradient to the weights."""
+        lo, hi = tf.maximum(xb - eps, 0.0), tf.minimum(xb + eps, INPUT_MAX)
+        xa = tf.clip_by_value(xb + tf.random.uniform(tf.shape(xb), -eps, eps), lo, hi)
+        for _ in range(adv["steps"]):
+            with tf.GradientTape() as t:
+                t.watch(xa)
+                ce = loss_fn(yb, model(xa, training=True))
+            xa = tf.clip_by_value(xa + adv["step_ratio"] * eps * tf.sign(t.gradient(ce, xa)), lo, hi)
+        return tf.stop_gradient(xa)
+
+    def forward(xb, yb, x_adv):
+        penalty = 0.0
         if regularizer is None:
-            loss = loss_fn(yb, model(xb, training=True))
+            clean = loss_fn(yb, model(xb, training=True)) if not adv or adv["mix"] < 1 else 0.0
         else:
             logits, penalty, _ = regularizer(model, xb)
-            loss = loss_fn(yb, logits) + penalty
+            clean = loss_fn(yb, logits)
+        if adv:
+            loss = (1.0 - adv["mix"]) * clean + adv["mix"] * loss_fn(yb, model(x_adv, training=True)) + penalty
+        else:
+            loss = clean + penalty
         if model.losses:  # layer penalties (add_loss), e.g. KronDense sparsity and conditioning
             loss = loss + tf.add_n(model.losses)
         return loss
 
-    @tf.function
-    def step(xb, yb):
+    def update(xb, yb, eps):
+        x_adv = pgd(xb, yb, eps) if adv else None  # outside the weight tape: nothing of the attack is recorded
         with tf.GradientTape() as tape:
-            if stochastic:
-                with keras.backend.learning_phase_scope(1):
-                    loss = forward(xb, yb)
-            else:
-                loss = forward(xb, yb)
+            loss = forward(xb, yb, x_adv)
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
+    @tf.function
+    def step(xb, yb, eps):
+        if stochastic:
+            with keras.backend.learning_phase_scope(1):
+                return update(xb, yb, eps)
+        return update(xb, yb, eps)
+
     rng = np.random.default_rng(seed)
     history = []
     for epoch in range(epochs):
+        eps = tf.constant(epsilon_at(adv, epoch + 1) if adv else 0.0, tf.float32)
         order = rng.permutation(len(x))
         losses = []
         for start in range(0, len(x), batch_size):
             idx = order[start:start + batch_size]
-            losses.append(float(step(x[idx], y[idx])))
+            losses.append(float(step(x[idx], y[idx], eps)))
         history.append(float(np.mean(losses)))
         if progress:
             progress(epoch + 1, epochs, history[-1])

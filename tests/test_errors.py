@@ -29,6 +29,8 @@ def _assert_clean_failure(proc, out: Path, *needles):
     (lambda c: c["data"].update(dataset="cifar100"), ["unknown dataset 'cifar100'"]),
     (lambda c: c.update(board="de10-nano"), ["unknown board 'de10-nano'", "pynq-z2"]),
     (lambda c: c["train"].update(epochz=3), ["unknown config key train.'epochz'"]),
+    (lambda c: c["train"].update(adversarial={"epsilon": 0.1, "stepz": 7}),
+     ["unknown config key train.adversarial.'stepz'", "step_ratio"]),
     (lambda c: c["model"]["layers"][1]["dense"].update(kernel="binary"), ["quantizer 'binary' unknown"]),
 ])
 def test_bad_config(tmp_path, mutate, needles):
