@@ -26,7 +26,10 @@ DEFAULTS = {
     "model": {"layers": None},
     # adversarial: null (off) | {epsilon, steps, step_ratio, mix, warmup}: PGD adversarial training on
     # inputs p/256, keys and defaults in codesign/train.py ADVERSARIAL_DEFAULTS (missing keys filled in)
-    "train": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001, "stochastic": True, "adversarial": None},
+    # finetune: null | {epochs, learning_rate}: a last phase with stochastic quantizers deterministic
+    # (the deployed network), every variant alike (codesign/train.py train_from_config)
+    "train": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001, "stochastic": True, "adversarial": None,
+              "finetune": None},
     "baseline": {"float": True},
     # hardening while training (codesign/harden): stq null | {layers: all | [names]};
     # jr.layers {layer name or `logits`: lambda}, projections = random projections per step
@@ -78,9 +81,10 @@ def check_config(given, source: str = "config") -> dict:
     from .models import check_layers  # late: models pulls in nothing heavy until built
 
     check_layers(cfg["model"]["layers"])
-    from .train import check_adversarial
+    from .train import check_adversarial, check_finetune
 
     cfg["train"]["adversarial"] = check_adversarial(cfg["train"]["adversarial"])
+    cfg["train"]["finetune"] = check_finetune(cfg["train"]["finetune"])
     from .harden import check_harden
     from .robustness import check_robustness
 

@@ -41,27 +41,28 @@ def step_data(run: Run) -> None:
 def step_train(run: Run) -> None:
     from .harden import apply_stq, make_regularizer
     from .models import build_model, save_model
-    from .train import keras_accuracy, train_model
+    from .train import keras_accuracy, train_from_config
 
     cfg, d = run.cfg, run.data
     t = cfg["train"]
     layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
     jr = make_regularizer(cfg["harden"])
-    kw = dict(epochs=t["epochs"], batch_size=t["batch_size"], learning_rate=t["learning_rate"], seed=cfg["seed"])
     run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"], name=cfg["name"])
     if jr:
         run.log(f"train: Jacobian regularization {jr.lambdas}, {jr.projections} projection(s)")
     if t["adversarial"]:
         run.log(f"train: PGD adversarial training {t['adversarial']}")
-    train_model(run.model, d.x_train, d.y_train, stochastic=t["stochastic"], regularizer=jr, adversarial=t["adversarial"],
-                progress=lambda e, n, l: run.log(f"train: epoch {e}/{n} loss {l:.4f}"), **kw)
+    if t["finetune"]:
+        run.log(f"train: then {t['finetune']['epochs']} deterministic epochs at lr {t['finetune']['learning_rate']}")
+    train_from_config(run.model, d.x_train, d.y_train, t, cfg["seed"], stochastic=t["stochastic"], regularizer=jr,
+                      progress=lambda e, n, l: run.log(f"train: epoch {e}/{n} loss {l:.4f}"))
     save_model(run.model, run.out / "model")
     acc = run.section("accuracy")
     acc["keras"] = keras_accuracy(run.model, d.x_test, d.y_test)
     run.log(f"train: QKeras test accuracy {acc['keras']:.4f}")
     if cfg["baseline"]["float"]:
         base = build_model(layers, d.input_shape, d.num_classes, quantized=False, seed=cfg["seed"])
-        train_model(base, d.x_train, d.y_train, stochastic=False, **kw)
+        train_from_config(base, d.x_train, d.y_train, t, cfg["seed"], stochastic=False)
         acc["float32_baseline"] = keras_accuracy(base, d.x_test, d.y_test)
         run.log(f"train: float32 model of the same shape {acc['float32_baseline']:.4f}")
 

@@ -268,18 +268,18 @@ def main_variant(cfg: dict) -> str:
 
 
 def train_variant(variant: str, cfg: dict, data, log=print):
+    """One variant trained with the config's `train:` recipe (JR only for the *_jr variants)."""
     from .harden import make_regularizer
     from .models import build_model
-    from .train import train_model
+    from .train import train_from_config
 
     layers, quantized, jr = variant_layers(variant, cfg["model"]["layers"], cfg.get("harden"))
     t = cfg["train"]
     model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"],
                         name=f"{cfg['name']}_{variant}")
-    train_model(model, data.x_train, data.y_train, epochs=t["epochs"], batch_size=t["batch_size"],
-                learning_rate=t["learning_rate"], seed=cfg["seed"], stochastic=quantized and t["stochastic"],
-                regularizer=make_regularizer(cfg.get("harden")) if jr else None,
-                progress=lambda e, n, l: log(f"robustness: train {variant} epoch {e}/{n} loss {l:.4f}"))
+    train_from_config(model, data.x_train, data.y_train, t, cfg["seed"], stochastic=quantized and t["stochastic"],
+                      regularizer=make_regularizer(cfg.get("harden")) if jr else None,
+                      progress=lambda e, n, l: log(f"robustness: train {variant} epoch {e}/{n} loss {l:.4f}"))
     return model
 
 

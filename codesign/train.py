@@ -149,6 +149,53 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
     return history
 
 
+# train.finetune: null (off) or a mapping of these keys; missing keys take these values
+FINETUNE_DEFAULTS = {
+    "epochs": 5,             # epochs of the final phase
+    "learning_rate": 3e-4,   # its Adam learning rate (a fresh optimizer)
+}
+
+
+def check_finetune(ft, where: str = "train.finetune") -> dict | None:
+    """Validate a `train.finetune` value; returns it with defaults filled in, or None when off."""
+    if ft is None or ft is False:
+        return None
+    if not isinstance(ft, dict):
+        raise ConfigError(f"{where} must be null or a mapping of {sorted(FINETUNE_DEFAULTS)}, got {ft!r}")
+    unknown = set(ft) - set(FINETUNE_DEFAULTS)
+    if unknown:
+        raise ConfigError(f"unknown config key {where}.{sorted(unknown)[0]!r}; allowed: {sorted(FINETUNE_DEFAULTS)}")
+    out = {**FINETUNE_DEFAULTS, **ft}
+    e, lr = out["epochs"], out["learning_rate"]
+    if isinstance(e, bool) or not isinstance(e, numbers.Integral) or e < 0:
+        raise ConfigError(f"{where}.epochs must be an integer >= 0, got {e!r}")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
+        raise ConfigError(f"{where}.learning_rate must be a number > 0, got {lr!r}")
+    return {"epochs": int(e), "learning_rate": float(lr)}
+
+
+def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, regularizer=None, progress=None):
+    """The `train:` recipe of a config: the main phase, then the optional deterministic fine-tune.
+
+    `train.finetune` adds a last phase at its own learning rate with stochastic quantizers in their
+    deterministic (deployed) form: STQ is trained stochastically, but what is attacked and deployed
+    is the deterministic ternary network, so the last epochs fit and regularize exactly that network
+    (bench/stq_jr_sweep.py measures what this adds). Float and 8-bit models run the same phase (for
+    them it is only more epochs at a lower learning rate), so variants stay trained the same way.
+    Returns the per-epoch losses of both phases.
+    """
+    kw = dict(batch_size=t["batch_size"], regularizer=regularizer, adversarial=t.get("adversarial"))
+    history = train_model(model, x_uint8, y, epochs=t["epochs"], learning_rate=t["learning_rate"], seed=seed,
+                          stochastic=stochastic, progress=progress, **kw)
+    ft = check_finetune(t.get("finetune"))
+    if ft and ft["epochs"]:
+        total = t["epochs"] + ft["epochs"]
+        history += train_model(model, x_uint8, y, epochs=ft["epochs"], learning_rate=ft["learning_rate"],
+                               seed=seed + 1, stochastic=False, **kw,
+                               progress=progress and (lambda e, n, l: progress(t["epochs"] + e, total, l)))
+    return history
+
+
 def keras_accuracy(model, x_uint8, y) -> float:
     logits = model.predict(to_model_input(x_uint8), batch_size=500, verbose=0)
     return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(y)))

@@ -31,6 +31,9 @@ def _assert_clean_failure(proc, out: Path, *needles):
     (lambda c: c["train"].update(epochz=3), ["unknown config key train.'epochz'"]),
     (lambda c: c["train"].update(adversarial={"epsilon": 0.1, "stepz": 7}),
      ["unknown config key train.adversarial.'stepz'", "step_ratio"]),
+    (lambda c: c["train"].update(finetune={"epochs": 5, "lr": 0.001}),
+     ["unknown config key train.finetune.'lr'", "learning_rate"]),
+    (lambda c: c["train"].update(finetune={"epochs": -1}), ["train.finetune.epochs must be an integer >= 0"]),
     (lambda c: c["model"]["layers"][1]["dense"].update(kernel="binary"), ["quantizer 'binary' unknown"]),
 ])
 def test_bad_config(tmp_path, mutate, needles):

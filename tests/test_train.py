@@ -32,3 +32,23 @@ def test_training_learns_digits():
     history = train_model(model, d.x_train, d.y_train, epochs=15, batch_size=32, learning_rate=3e-3)
     assert history[-1] < history[0]
     assert keras_accuracy(model, d.x_test, d.y_test) > 0.8
+
+
+def test_finetune_phase_trains_the_deterministic_network():
+    """train.finetune: extra epochs with STQ in its deployed (deterministic) form lower that network's loss."""
+    from codesign.data import load_digits, to_model_input
+    from codesign.train import train_from_config
+
+    d = load_digits()
+    model = build_model(LAYERS, d.input_shape, 10, seed=1)
+    t = {"epochs": 6, "batch_size": 32, "learning_rate": 3e-3, "adversarial": None, "finetune": None}
+    train_from_config(model, d.x_train, d.y_train, t, seed=1, stochastic=True)
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    x = to_model_input(d.x_train)
+    before = float(ce(d.y_train, model.predict(x, verbose=0)))  # predict: the deterministic ternary network
+    seen = []
+    history = train_from_config(model, d.x_train, d.y_train, dict(t, epochs=0, finetune={"epochs": 4}), seed=1,
+                                stochastic=True, progress=lambda e, n, l: seen.append((e, n)))
+    after = float(ce(d.y_train, model.predict(x, verbose=0)))
+    assert len(history) == 4 and seen[-1] == (4, 4)
+    assert after < 0.9 * before, (before, after)
