@@ -111,18 +111,19 @@ class LayerPlan:
         return asdict(self)
 
 
-RTL_LAYER_KINDS = ("dense", "kron_dense")
+RTL_LAYER_KINDS = ("dense", "kron_dense", "wings_dense")
 
 
 def dense_layers(spec: DesignSpec) -> list[Layer]:
-    """The spec's compute layers (dense -> mvau, kron_dense -> kron_matvec); flatten is a no-op on a stream."""
+    """The spec's compute layers (dense -> mvau, kron_dense -> kron_matvec, wings_dense -> wings_gen);
+    flatten is a no-op on a stream."""
     out = []
     for layer in spec.layers:
         if layer.kind == "flatten":
             continue
         if layer.kind not in RTL_LAYER_KINDS:
             raise RTLError(f"layer {layer.name!r}: the RTL view implements dense layers only "
-                           f"(dense, kron_dense), not {layer.kind!r}")
+                           f"(dense, kron_dense, wings_dense), not {layer.kind!r}")
         out.append(layer)
     if not out:
         raise RTLError(f"spec {spec.name!r} has no dense layer")
@@ -202,5 +203,9 @@ def param_words(layer: Layer, plan: LayerPlan) -> list[int]:
 
 
 def write_mem(path, words: list[int], width: int) -> None:
+    """Hex image, one word a line; no words: a comment only (a memory the engine fills at run time)."""
     digits = max(1, -(-width // 4))
+    if not words:
+        path.write_text("// no stored contents: written at run time by the engine (wings_gen generates it)\n")
+        return
     path.write_text("".join(f"{w:0{digits}x}\n" for w in words))

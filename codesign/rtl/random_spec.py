@@ -161,3 +161,87 @@ def random_kron(rng: np.random.Generator, name: str, n1: int, n2: int, m1: int, 
                                     rounding=str(rng.choice(ROUNDING_MODES)), overflow=str(rng.choice(OVERFLOW_MODES)))
     attrs = {"activation": "relu" if relu else "linear", "n1": n1, "n2": n2, "m1": m1, "m2": m2, "rank": rank}
     return Layer(name, "kron_dense", (n1 * n2,), (m1 * m2,), attrs, types, params)
+
+
+def _gauss_table(sigma: float, t: FixedType, max_len: int) -> np.ndarray:
+    """round(exp(-d^2 / 2 sigma^2) * 2^frac) for d = 0.., cut before its first zero (as WingsDense's lut)."""
+    d = np.arange(max_len, dtype=np.float64)
+    q = np.clip(np.round(np.exp(-d ** 2 / (2.0 * sigma ** 2)) * 2.0 ** t.frac), 0, t.qmax).astype(np.int64)
+    nz = np.nonzero(q == 0)[0]
+    return q[: nz[0]] if nz.size else q
+
+
+def random_wings(rng: np.random.Generator, name: str, h: int, w: int, n: int, k: int, s: int, tin: FixedType, *,
+                 grid: tuple[int, int] | None = (2, 2), relu: bool | None = None, bias: bool | None = None,
+                 modes: bool = False, exact_output: bool = False) -> Layer:
+    """One wings_dense layer (codesign/wings/gen.py) with random generator parameters and types.
+
+    Generator types of random widths (casts RND_CONV + SAT as WingsDense makes them, or with modes=True
+    random rounding/overflow modes for curve, basis and weight); `grid` (gr, gc) builds the basis from
+    z over a pixel grid, None stores it. Parameters are drawn across their types' ranges, so casts
+    round and saturate; the dense part's accumulator is exact for the generated weights (as extraction).
+    """
+    from ..extract import _accum_type
+    from ..wings.extract import sum_types
+    from ..wings.gen import generate_int
+
+    relu = bool(rng.integers(2)) if relu is None else relu
+    bias = bool(rng.integers(2)) if bias is None else bias
+
+    def ft(wb, ib, signed=True, cast=False):
+        if cast and modes:
+            return FixedType(wb, ib, signed, rounding=str(rng.choice(ROUNDING_MODES)),
+                             overflow=str(rng.choice(OVERFLOW_MODES)))
+        return FixedType(wb, ib, signed, rounding="RND_CONV", overflow="SAT")
+
+    lw = int(rng.integers(5, 9))
+    types = {"alpha": ft(int(rng.integers(4, 9)), int(rng.integers(0, 2))),
+             "beta": ft(int(rng.integers(4, 9)), int(rng.integers(0, 3))),
+             "lut": ft(lw, 1, signed=False), "z": ft(int(rng.integers(4, 9)), 1),
+             "basis": ft(int(rng.integers(5, 11)), 1, signed=not (modes and rng.integers(4) == 0), cast=True),
+             "curve": ft(int(rng.integers(6, 13)), int(rng.integers(0, 2)), cast=True),
+             "weight": ft(int(rng.integers(3, 9)), 1, cast=True)}
+    if modes and rng.integers(3) == 0:  # an unsigned curve: negative sums saturate or wrap to its range
+        types["curve"] = ft(types["curve"].width, types["curve"].integer, signed=False, cast=True)
+    t = types
+    klut = _gauss_table(float(rng.uniform(1.0, max(1.5, n / 3))), t["lut"], n)
+    sv = np.sort(rng.integers(0, n, (k, s)), axis=1)
+    rnd = lambda ty, shape, f=1.0: rng.integers(int(ty.qmin * f), int(ty.qmax * f) + 1, shape)  # noqa: E731
+    p = {"alpha": rnd(t["alpha"], (k, s)), "beta": rnd(t["beta"], k), "sv": sv, "klut": klut}
+    types["klut"] = t["lut"]
+    types["sv"] = FixedType(max(1, int(sv.max()).bit_length()), max(1, int(sv.max()).bit_length()), signed=False)
+    attrs = {"units": n, "components": k, "centres": s, "in_hw": [h, w], "coef_sigma": 2.0, "pixel_sigma": 1.0,
+             "basis_grid": list(grid) if grid else None}
+    if grid:
+        gr, gc = grid
+        p["z"] = rnd(t["z"], (k, gr, gc), 0.7)
+        p["plut"] = _gauss_table(float(rng.uniform(0.8, 2.0)), t["lut"], max(h, w))
+        p["prow"] = ((2 * np.arange(gr) + 1) * h) // (2 * gr)
+        p["pcol"] = ((2 * np.arange(gc) + 1) * w) // (2 * gc)
+        types["plut"] = t["lut"]
+        for nm in ("prow", "pcol"):
+            bw = max(1, int(p[nm].max()).bit_length())
+            types[nm] = FixedType(bw, bw, signed=False)
+    else:
+        p["basis"] = rnd(t["basis"], (k, h * w))
+    tw = t["weight"]
+    types["input"] = tin
+    types["product"] = FixedType(tin.width + tw.width, tin.integer + tw.integer, True)
+    if bias:
+        bfrac = tin.frac + tw.frac - int(rng.integers(0, 3))
+        types["bias"] = FixedType(8, 8 - bfrac, True)
+        p["bias"] = rnd(types["bias"], n)
+    types.update(sum_types(types, p))
+    p = {kk: np.asarray(v, np.int64) for kk, v in p.items()}
+    layer = Layer(name, "wings_dense", (h * w,), (n,), dict(attrs, activation="relu" if relu else "linear"), types, p)
+    wq = generate_int(layer)
+    types["accum"], afrac = _accum_type(tin, wq, None, p.get("bias"), types["product"].frac,
+                                        types["bias"].frac if bias else 0)
+    if exact_output:
+        types["output"] = types["accum"]
+    else:
+        ow = int(rng.integers(3, 11))
+        osh = int(rng.integers(-2, 7))
+        types["output"] = FixedType(ow, ow - (afrac - osh), (not relu) or bool(rng.integers(2)),
+                                    rounding=str(rng.choice(ROUNDING_MODES)), overflow=str(rng.choice(OVERFLOW_MODES)))
+    return layer

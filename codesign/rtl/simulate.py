@@ -22,7 +22,7 @@ import numpy as np
 from ..emulator import Emulator
 from ..spec import DesignSpec
 from . import toolchain
-from .generate import LOAD_GROUPS, mem_images, plan_engine, read_meta
+from .generate import load_groups, mem_images, plan_engine, read_meta
 from .plan import dense_layers
 
 
@@ -62,7 +62,7 @@ def load_writes(spec: DesignSpec, rtl_dir, top: str = "model_top") -> list[tuple
     for i, (layer, lp) in enumerate(zip(dense_layers(spec), meta["layers"])):
         p = plan_engine(layer, lp["pe"], lp["simd"], lp["np_"], lp["mp"])
         images = mem_images(layer, p)
-        for k, group in enumerate(LOAD_GROUPS[p.kind]):
+        for k, group in enumerate(load_groups(p)):
             words = [w for name in group for w in images[name][0]]
             base = [w for name in group for w in _read_mem(rtl_dir / f"{meta['mem_prefix']}l{i}_{name}.mem")]
             writes += [(2 * i + k, a, w) for a, (w, b) in enumerate(zip(words, base)) if w != b]
@@ -132,7 +132,8 @@ def run(spec: DesignSpec, rtl_dir, x_int, stalls: bool = True, *, expected="emul
         expected = Emulator(spec).run_int(x.reshape((s,) + tuple(spec.input_shape)))
     if expected is not None:
         expected = np.asarray(expected).reshape(s, -1)
-    budget = int(meta["slowest_layer_cycles"] * s * (6 if stalls else 2) + 50 * meta["slowest_layer_cycles"] + 10000)
+    budget = int(meta["slowest_layer_cycles"] * s * (6 if stalls else 2) + 50 * meta["slowest_layer_cycles"] + 10000
+                 + meta.get("generation_cycles", 0))
     stats, work = run_job(rtl_dir, top, meta["sources"],
                           lambda w: [_model_entry(meta, w, x, expected, writes, "")],
                           stalls=stalls, seed=seed, p_valid=p_valid, p_ready=p_ready, probe=probe,

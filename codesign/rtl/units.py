@@ -152,7 +152,8 @@ def run_model_bundle(specs: list[DesignSpec], out_dir, xs: list[np.ndarray], met
             res.append(_model_entry(m, work, x.reshape(x.shape[0], -1), exp, (writes or [None] * len(specs))[k], f"m{k}_"))
         return res
 
-    budget = max(m["slowest_layer_cycles"] * x.shape[0] * 6 + 20000 for m, x in zip(metas, xs))
+    budget = max(m["slowest_layer_cycles"] * x.shape[0] * 6 + 20000 + m.get("generation_cycles", 0)
+                 for m, x in zip(metas, xs))
     stats, _ = run_job(out, "bundle_top", sources, entries, stalls=stalls, seed=seed, p_valid=0.7, p_ready=0.7,
                        probe=8, max_cycles=budget, opt="quick", test_module=test_module)
     return stats

@@ -1,0 +1,556 @@
+// wings_gen.sv -- WINGs generated dense layer: the engine stores the generator, not the weights.
+//
+// Computes one `wings_dense` layer (codesign/wings/gen.py generate_int, emulator kernel wings_gen,
+// hls/nnet_wings_gen.h) in the same integers:
+//   curve[k, j]    = cast_curve( sum_s alpha[k,s] * klut[|j - sv[k,s]|] + beta[k] )
+//   mid[a, c]      = sum_b z[k,a,b] * plut[|c - pcol[b]|]                (exact, per component k)
+//   basis[k, r*W+c] = cast_basis( sum_a plut[|r - prow[a]|] * mid[a, c] )  (GRID = 1; else stored)
+//   w[i, j]        = cast_weight( sum_k basis[k, i] * curve[k, j] )
+//   y              = requant(x @ w + bias)                                  (mvau)
+// A table read past its length is 0; every sum is exact (widths from codesign/rtl/wings.py, over
+// the whole range of each parameter type, so any value a fault writes stays exact); each cast is a
+// `requant` lane (the spec's rounding and overflow modes, round-half-even + saturate for WINGs).
+//
+// Why generate once into a weight buffer (and not stream): keeping the dense part at its MAC bound
+// while streaming would need K multipliers per MAC lane (each weight is a K-term dot product), i.e.
+// K*PE*SIMD generator multipliers, or K times the cycles with PE*SIMD of them. Generating once
+// after reset / after a load-port write of a generator parameter costs one multiplier per phase
+// plus SIMD in the weight phase and leaves inference at exactly the dense mvau's (N/SIMD)*(M/PE)
+// cycles: generation adds no cycle per inference, only a one-time
+//   K*NO*S + GRID*K*(GR*WD*GC + H*WD*GR) + (M/PE)*(N/SIMD)*PE*K + 4*(phases)   cycles
+// (codesign/rtl/wings.py gen_cycles) during which s_tready is low. The price: the weight buffer
+// is as large as a dense layer's weight memory (on-chip RAM). What WINGs saves here is what is
+// stored, loaded and exposed to parameter faults (the generator: alpha, beta, sv, klut, z, plut,
+// prow, pcol), not the buffer. The buffer is the mvau's own weight memory, written through its load
+// port by the weight phase; its image file is empty (a comment): nothing of w is stored anywhere.
+//
+// Phases (one issue per cycle, pipeline issue -> read -> product -> accumulate -> cast/write, then a
+// drain of 4 cycles before the next phase so no read precedes the write it needs):
+//   CURVE  k, j, s   read {sv, alpha}[k*S+s]        -> curve[j*K+k]
+//   MID    a, c, b   read z[(k*GR+a)*GC+b]          -> mid[a*WD+c]          (per k, GRID only)
+//   ROW    r, c, a   read mid[a*WD+c]               -> basis word k*SF+i/SIMD, lane i%SIMD
+//   WGT    of, sf, p, k  read basis[k*SF+sf] (SIMD lanes), curve[(of*PE+p)*K+k]
+//                    -> weight word of*SF+sf, lane (p, s) = w[sf*SIMD+s, of*PE+p] (mvau layout)
+// Padded inputs (i >= NI) and outputs (j >= NO) get weight 0.
+// Load port wl_* (generator parameters, one word per address, regions in this order):
+//   {sv, alpha} K*S words (alpha low) | z K*GR*GC (GRID) | basis K*SF words of SIMD lanes (!GRID) |
+//   beta K | klut KL | plut PL (GRID) | prow GR (GRID) | pcol GC (GRID)
+// A write restarts generation (inputs are held off until it ends); write between samples, as with
+// mvau. pl_* writes the mvau's bias words directly (no regeneration needed).
+// Input/output: AXI-Stream exactly as mvau (SIMD elements per input beat, PE per output beat).
+module wings_gen #(
+    // ---- dense part (mvau)
+    parameter int N = 16,            // inputs, padded to a multiple of SIMD
+    parameter int M = 8,             // outputs, padded to a multiple of PE
+    parameter int PE = 2,
+    parameter int SIMD = 4,
+    parameter int XW = 8,
+    parameter int X_SIGNED = 0,
+    parameter int WW = 8,            // generated weight, stored two's complement width
+    parameter int DOT_W = 20,
+    parameter int B_W = 8,
+    parameter int PS = 0,
+    parameter int BS = 0,
+    parameter int RW = 40,
+    parameter int ACC_W = 32,
+    parameter int ACC_SIGNED = 1,
+    parameter int ACC_OVF = 0,
+    parameter int RELU = 0,
+    parameter int OS = 0,
+    parameter int RND = 0,
+    parameter int OUT_W = 8,
+    parameter int OUT_SIGNED = 0,
+    parameter int OUT_OVF = 1,
+    // ---- generator shape
+    parameter int NI = 16,           // real inputs (H*WD with GRID)
+    parameter int NO = 8,            // real outputs (units)
+    parameter int K = 2,             // components
+    parameter int S = 4,             // support vectors per component
+    parameter int GRID = 1,          // 1: basis from the pixel grid (z, plut, prow, pcol); 0: stored basis
+    parameter int H = 4,
+    parameter int WD = 4,
+    parameter int GR = 2,
+    parameter int GC = 2,
+    parameter int KL = 3,            // klut length
+    parameter int PL = 3,            // plut length
+    // ---- stored widths (two's complement; indices unsigned)
+    parameter int AL_W = 8,
+    parameter int BE_W = 8,
+    parameter int SV_W = 4,
+    parameter int LU_W = 9,
+    parameter int Z_W = 8,
+    parameter int PR_W = 3,
+    parameter int PC_W = 3,
+    parameter int BA_W = 10,         // basis (stored)
+    parameter int CV_W = 12,         // curve (stored)
+    // ---- exact sum widths: scalar accumulator (curve, mid, basis sums) and weight sums
+    parameter int SA_W = 24,
+    parameter int C_SW = 20,
+    parameter int M_SW = 20,
+    parameter int B_SW = 24,
+    parameter int G_SW = 26,
+    // ---- curve cast (requant: sum << C_PS + beta << C_BS, shift by C_OS)
+    parameter int C_PS = 0,
+    parameter int C_BS = 0,
+    parameter int C_RW = 40,
+    parameter int C_ACC_W = 32,
+    parameter int C_OS = 0,
+    parameter int C_RND = 6,
+    parameter int C_OUT_W = 12,
+    parameter int C_SIGNED = 1,
+    parameter int C_OVF = 1,
+    // ---- basis cast
+    parameter int B_RW = 40,
+    parameter int B_ACC_W = 32,
+    parameter int B_OS = 0,
+    parameter int B_RND = 6,
+    parameter int B_OUT_W = 10,
+    parameter int B_SIGNED = 1,
+    parameter int B_OVF = 1,
+    // ---- weight cast
+    parameter int G_RW = 40,
+    parameter int G_ACC_W = 32,
+    parameter int G_OS = 0,
+    parameter int G_RND = 6,
+    parameter int G_OUT_W = 8,
+    parameter int G_SIGNED = 1,
+    parameter int G_OVF = 1,
+    // ---- memory images
+    parameter W_INIT = "w.mem",      // weight buffer: empty image (generated at run time)
+    parameter P_INIT = "p.mem",
+    parameter SVR_INIT = "svr.mem",
+    parameter Z_INIT = "z.mem",
+    parameter BASIS_INIT = "basis.mem",
+    parameter BETA_INIT = "beta.mem",
+    parameter KLUT_INIT = "klut.mem",
+    parameter PLUT_INIT = "plut.mem",
+    parameter PROW_INIT = "prow.mem",
+    parameter PCOL_INIT = "pcol.mem",
+    // ---- derived
+    parameter int SF = N / SIMD,
+    parameter int NF = M / PE,
+    parameter int R_SVR = K * S,
+    parameter int R_Z = GRID != 0 ? K * GR * GC : 0,
+    parameter int R_BAS = GRID != 0 ? 0 : K * SF,
+    parameter int R_TAB = K + KL + (GRID != 0 ? PL + GR + GC : 0),
+    parameter int GWORDS = R_SVR + R_Z + R_BAS + R_TAB,
+    parameter int WAW = GWORDS > 1 ? $clog2(GWORDS) : 1,
+    parameter int WLD = 16,          // load word: the widest region word (codesign/rtl/wings.py)
+    parameter int PAW = NF > 1 ? $clog2(NF) : 1,
+    parameter int PDW = PE * (1 + B_W)
+) (
+    input  logic                  clk,
+    input  logic                  rst,
+    input  logic [SIMD*XW-1:0]    s_tdata,
+    input  logic                  s_tvalid,
+    output logic                  s_tready,
+    output logic [PE*OUT_W-1:0]   m_tdata,
+    output logic                  m_tvalid,
+    input  logic                  m_tready,
+    output logic                  m_tlast,
+    input  logic                  wl_we,
+    input  logic [WAW-1:0]        wl_addr,
+    input  logic [WLD-1:0]        wl_data,
+    input  logic                  pl_we,
+    input  logic [PAW-1:0]        pl_addr,
+    input  logic [PDW-1:0]        pl_data
+);
+    localparam int MWAW = SF * NF > 1 ? $clog2(SF * NF) : 1;    // mvau weight address width
+    localparam int SVA = R_SVR > 1 ? $clog2(R_SVR) : 1;
+    localparam int ZD = GRID != 0 ? K * GR * GC : 1;
+    localparam int ZA = ZD > 1 ? $clog2(ZD) : 1;
+    localparam int BD = K * SF;                                   // basis words
+    localparam int BAA = BD > 1 ? $clog2(BD) : 1;
+    localparam int CD = M * K;                                    // curve entries (j < M)
+    localparam int CA = CD > 1 ? $clog2(CD) : 1;
+    localparam int MD = GR * WD;                                  // mid entries
+    localparam int MA = MD > 1 ? $clog2(MD) : 1;
+    localparam int KA = K > 1 ? $clog2(K) : 1;
+    localparam int KLA = KL > 1 ? $clog2(KL) : 1;
+    localparam int PLA = PL > 1 ? $clog2(PL) : 1;
+    localparam int GRA = GR > 1 ? $clog2(GR) : 1;
+    localparam int GCA = GC > 1 ? $clog2(GC) : 1;
+    // loop counters: wide enough for every phase's loop bounds (all <= N + M + K + S + H + WD + ...)
+    localparam int BND = N + M + K + S + H + WD + GR + GC + PE;
+    localparam int CTW = $clog2(BND + 1) + 1;
+    localparam int DW0 = SV_W > PR_W ? SV_W : PR_W;
+    localparam int DW1 = DW0 > PC_W ? DW0 : PC_W;
+    localparam int DW = (CTW > DW1 ? CTW : DW1) + 1;              // distance width
+    localparam int OLW = $clog2(SIMD + 1);                        // lane counter
+    localparam int OIW = CTW + OLW + 9;                           // pixel index / row offset
+    localparam int OJW = CTW + 9;                                 // neuron index
+    // load-port region bases
+    localparam int A_Z = R_SVR;
+    localparam int A_BAS = A_Z + R_Z;
+    localparam int A_BETA = A_BAS + R_BAS;
+    localparam int A_KLUT = A_BETA + K;
+    localparam int A_PLUT = A_KLUT + KL;
+    localparam int A_PROW = A_PLUT + (GRID != 0 ? PL : 0);
+    localparam int A_PCOL = A_PROW + (GRID != 0 ? GR : 0);
+    localparam logic [2:0] PH_CURVE = 3'd0, PH_MID = 3'd1, PH_ROW = 3'd2, PH_WGT = 3'd3, PH_DONE = 3'd4;
+
+    // ------------------------------------------------------------------ load port decode
+    wire [WAW:0] la = {1'b0, wl_addr};
+    wire we_svr = wl_we && la < (WAW+1)'(A_Z);
+    wire we_z = wl_we && GRID != 0 && la >= (WAW+1)'(A_Z) && la < (WAW+1)'(A_BAS);
+    wire we_bas_lp = wl_we && GRID == 0 && la >= (WAW+1)'(A_BAS) && la < (WAW+1)'(A_BETA);
+    wire we_beta = wl_we && la >= (WAW+1)'(A_BETA) && la < (WAW+1)'(A_KLUT);
+    wire we_klut = wl_we && la >= (WAW+1)'(A_KLUT) && la < (WAW+1)'(A_PLUT);
+    wire we_plut = wl_we && GRID != 0 && la >= (WAW+1)'(A_PLUT) && la < (WAW+1)'(A_PROW);
+    wire we_prow = wl_we && GRID != 0 && la >= (WAW+1)'(A_PROW) && la < (WAW+1)'(A_PCOL);
+    wire we_pcol = wl_we && GRID != 0 && la >= (WAW+1)'(A_PCOL) && la < (WAW+1)'(GWORDS);
+    wire [WAW:0] off_z0 = la - (WAW+1)'(A_Z);
+    wire [WAW:0] off_bas0 = la - (WAW+1)'(A_BAS);
+    wire [WAW:0] off_beta0 = la - (WAW+1)'(A_BETA);
+    wire [WAW:0] off_klut0 = la - (WAW+1)'(A_KLUT);
+    wire [WAW:0] off_plut0 = la - (WAW+1)'(A_PLUT);
+    wire [WAW:0] off_prow0 = la - (WAW+1)'(A_PROW);
+    wire [WAW:0] off_pcol0 = la - (WAW+1)'(A_PCOL);
+    wire [SVA-1:0] off_svr = SVA'(la);
+    wire [ZA-1:0] off_z = ZA'(off_z0);
+    wire [BAA-1:0] off_bas = BAA'(off_bas0);
+    wire [KA-1:0] off_beta = KA'(off_beta0);
+    wire [KLA-1:0] off_klut = KLA'(off_klut0);
+    wire [PLA-1:0] off_plut = PLA'(off_plut0);
+    wire [GRA-1:0] off_prow = GRA'(off_prow0);
+    wire [GCA-1:0] off_pcol = GCA'(off_pcol0);
+
+    // ------------------------------------------------------------------ small tables (registers)
+    logic [BE_W-1:0] beta_t [0:(1<<KA)-1];
+    logic [LU_W-1:0] klut_t [0:(1<<KLA)-1];
+    logic [LU_W-1:0] plut_t [0:(1<<PLA)-1];
+    logic [PR_W-1:0] prow_t [0:(1<<GRA)-1];
+    logic [PC_W-1:0] pcol_t [0:(1<<GCA)-1];
+    initial begin
+        $readmemh(BETA_INIT, beta_t);
+        $readmemh(KLUT_INIT, klut_t);
+        $readmemh(PLUT_INIT, plut_t);
+        $readmemh(PROW_INIT, prow_t);
+        $readmemh(PCOL_INIT, pcol_t);
+    end
+    always_ff @(posedge clk) begin
+        if (we_beta) beta_t[off_beta] <= BE_W'(wl_data);
+        if (we_klut) klut_t[off_klut] <= LU_W'(wl_data);
+        if (we_plut) plut_t[off_plut] <= LU_W'(wl_data);
+        if (we_prow) prow_t[off_prow] <= PR_W'(wl_data);
+        if (we_pcol) pcol_t[off_pcol] <= PC_W'(wl_data);
+    end
+
+    // ------------------------------------------------------------------ sequencer (issue)
+    logic [2:0] ph;
+    logic drain, done;
+    logic [CTW-1:0] c0, c1, c2, c3;                 // loop counters, c0 innermost
+    logic [KA-1:0] bk;                              // component of the MID/ROW phases
+    logic [SVA-1:0] svr_a;                          // {sv, alpha} word k*S + s
+    logic [ZA-1:0] z_a;                             // z word (k*GR + a)*GC + b
+    logic [MA-1:0] mid_ra;                          // mid a*WD + c
+    logic [BAA-1:0] bas_ra;                         // basis word k*SF + sf
+    logic [CA-1:0] cur_ra;                          // curve (of*PE + p)*K + k
+    logic v1, v2, v3;
+    logic [2:0] ph1, ph2, ph3;
+    logic f1, l1, f2, l2;
+
+    logic [CTW-1:0] lim0, lim1, lim2, lim3;         // last value of each counter in this phase
+    always_comb begin
+        case (ph)
+            PH_CURVE: begin lim0 = CTW'(S - 1);  lim1 = CTW'(NO - 1); lim2 = CTW'(K - 1);  lim3 = '0; end
+            PH_MID:   begin lim0 = CTW'(GC - 1); lim1 = CTW'(WD - 1); lim2 = CTW'(GR - 1); lim3 = '0; end
+            PH_ROW:   begin lim0 = CTW'(GR - 1); lim1 = CTW'(WD - 1); lim2 = CTW'(H - 1);  lim3 = '0; end
+            default:  begin lim0 = CTW'(K - 1);  lim1 = CTW'(PE - 1); lim2 = CTW'(SF - 1); lim3 = CTW'(NF - 1); end
+        endcase
+    end
+    wire e0 = c0 == lim0, e1 = c1 == lim1, e2 = c2 == lim2, e3 = c3 == lim3;
+    wire iss = !done && !drain;
+    wire pipe_empty = !v1 && !v2 && !v3;
+    wire restart = rst || wl_we;
+
+    always_ff @(posedge clk) begin
+        if (restart) begin
+            ph <= PH_CURVE;
+            drain <= 1'b0;
+            done <= 1'b0;
+            {c0, c1, c2, c3} <= '0;
+            bk <= '0;
+            svr_a <= '0;
+            z_a <= '0;
+            mid_ra <= '0;
+            bas_ra <= '0;
+            cur_ra <= '0;
+        end else if (iss) begin
+            c0 <= e0 ? '0 : c0 + CTW'(1);
+            if (e0) c1 <= e1 ? '0 : c1 + CTW'(1);
+            if (e0 && e1) c2 <= e2 ? '0 : c2 + CTW'(1);
+            if (e0 && e1 && e2) c3 <= e3 ? '0 : c3 + CTW'(1);
+            if (e0 && e1 && e2 && e3) drain <= 1'b1;
+            case (ph)
+                PH_CURVE: svr_a <= (e0 && !e1) ? svr_a - SVA'(S - 1) : svr_a + SVA'(1);
+                PH_MID: z_a <= (e0 && !e1) ? z_a - ZA'(GC - 1) : z_a + ZA'(1);
+                PH_ROW: mid_ra <= e0 ? (e1 ? '0 : MA'(c1) + MA'(1)) : mid_ra + MA'(WD);
+                default: begin
+                    bas_ra <= e0 ? (e1 ? (e2 ? '0 : BAA'(c2) + BAA'(1)) : BAA'(c2)) : bas_ra + BAA'(SF);
+                    cur_ra <= (e0 && e1 && !e2) ? cur_ra - CA'(PE * K - 1) : cur_ra + CA'(1);
+                end
+            endcase
+        end else if (drain && pipe_empty) begin
+            drain <= 1'b0;
+            case (ph)
+                PH_CURVE: ph <= GRID != 0 ? PH_MID : PH_WGT;
+                PH_MID: ph <= PH_ROW;
+                PH_ROW: begin
+                    ph <= bk == KA'(K - 1) ? PH_WGT : PH_MID;
+                    bk <= bk + KA'(1);
+                end
+                default: begin
+                    ph <= PH_DONE;
+                    done <= 1'b1;
+                end
+            endcase
+        end
+    end
+
+    // ------------------------------------------------------------------ stage 1: memory read
+    logic [CTW-1:0] x0, x1, x2;                     // c0, c1, c2 of the issued term
+    always_ff @(posedge clk) begin
+        if (restart) v1 <= 1'b0;
+        else v1 <= iss;
+        ph1 <= ph;
+        f1 <= c0 == '0;
+        l1 <= e0;
+        x0 <= c0;
+        x1 <= c1;
+        x2 <= c2;
+    end
+    logic [SV_W+AL_W-1:0] svr_q;
+    wmem #(.DW(SV_W + AL_W), .DEPTH(R_SVR), .AW(SVA), .INIT(SVR_INIT)) u_svr (
+        .clk(clk), .re(1'b1), .raddr(svr_a), .rdata(svr_q),
+        .we(we_svr), .waddr(off_svr), .wdata((SV_W+AL_W)'(wl_data))
+    );
+    logic [Z_W-1:0] z_q;
+    wmem #(.DW(Z_W), .DEPTH(ZD), .AW(ZA), .INIT(Z_INIT)) u_z (
+        .clk(clk), .re(1'b1), .raddr(z_a), .rdata(z_q),
+        .we(we_z), .waddr(off_z), .wdata(Z_W'(wl_data))
+    );
+    // basis: written by the ROW phase (GRID) or the load port (stored basis)
+    logic [SIMD*BA_W-1:0] bas_q, bas_wd;
+    logic bas_we;
+    logic [BAA-1:0] bas_wa;
+    logic [SIMD*BA_W-1:0] bas_gen_wd;
+    logic bas_gen_we;
+    logic [BAA-1:0] bas_gen_wa;
+    assign bas_we = GRID != 0 ? bas_gen_we : we_bas_lp;
+    assign bas_wa = GRID != 0 ? bas_gen_wa : off_bas;
+    assign bas_wd = GRID != 0 ? bas_gen_wd : (SIMD*BA_W)'(wl_data);
+    wmem #(.DW(SIMD * BA_W), .DEPTH(BD), .AW(BAA), .INIT(BASIS_INIT)) u_basis (
+        .clk(clk), .re(1'b1), .raddr(bas_ra), .rdata(bas_q),
+        .we(bas_we), .waddr(bas_wa), .wdata(bas_wd)
+    );
+    // curve and mid: generated, registered reads
+    logic [CV_W-1:0] cur_m [0:(1<<CA)-1];
+    logic [M_SW-1:0] mid_m [0:(1<<MA)-1];
+    logic [CV_W-1:0] cur_q;
+    logic [M_SW-1:0] mid_q;
+    logic cur_we, mid_we;
+    logic [CA-1:0] cur_wa;
+    logic [MA-1:0] mid_wa;
+    logic [CV_W-1:0] cur_wd;
+    logic [M_SW-1:0] mid_wd;
+    always_ff @(posedge clk) begin
+        if (cur_we) cur_m[cur_wa] <= cur_wd;
+        if (mid_we) mid_m[mid_wa] <= mid_wd;
+        cur_q <= cur_m[cur_ra];
+        mid_q <= mid_m[mid_ra];
+    end
+
+    // ------------------------------------------------------------------ stage 2: table lookups, products
+    function automatic logic [DW-1:0] absdiff(input logic [DW-1:0] a, input logic [DW-1:0] b);
+        absdiff = a > b ? a - b : b - a;
+    endfunction
+    wire [DW-1:0] d_curve = absdiff(DW'(x1), DW'(svr_q[AL_W +: SV_W]));
+    wire [DW-1:0] d_mid = absdiff(DW'(x1), DW'(pcol_t[GCA'(x0)]));
+    wire [DW-1:0] d_row = absdiff(DW'(x2), DW'(prow_t[GRA'(x0)]));
+    wire signed [LU_W-1:0] k_lut = d_curve < DW'(KL) ? $signed(klut_t[KLA'(d_curve)]) : '0;
+    wire signed [LU_W-1:0] pm_lut = d_mid < DW'(PL) ? $signed(plut_t[PLA'(d_mid)]) : '0;
+    wire signed [LU_W-1:0] pr_lut = d_row < DW'(PL) ? $signed(plut_t[PLA'(d_row)]) : '0;
+    wire signed [AL_W-1:0] alpha_v = $signed(svr_q[AL_W-1:0]);
+    wire signed [Z_W-1:0] z_v = $signed(z_q);
+    wire signed [M_SW-1:0] mid_v = $signed(mid_q);
+
+    logic signed [SA_W-1:0] p2;
+    logic signed [G_SW-1:0] pg2 [0:SIMD-1];
+    always_ff @(posedge clk) begin
+        if (restart) v2 <= 1'b0;
+        else v2 <= v1;
+        ph2 <= ph1;
+        f2 <= f1;
+        l2 <= l1;
+        case (ph1)
+            PH_CURVE: p2 <= SA_W'(alpha_v) * SA_W'(k_lut);
+            PH_MID: p2 <= SA_W'(z_v) * SA_W'(pm_lut);
+            default: p2 <= SA_W'(mid_v) * SA_W'(pr_lut);
+        endcase
+    end
+    wire signed [CV_W-1:0] cur_v = $signed(cur_q);
+    for (genvar s = 0; s < SIMD; s++) begin : g_gmul
+        wire signed [BA_W-1:0] b_v = $signed(bas_q[s*BA_W +: BA_W]);
+        always_ff @(posedge clk) pg2[s] <= G_SW'(b_v) * G_SW'(cur_v);
+    end
+
+    // ------------------------------------------------------------------ stage 3: accumulate
+    logic signed [SA_W-1:0] acc;
+    logic signed [G_SW-1:0] gacc [0:SIMD-1];
+    always_ff @(posedge clk) begin
+        if (restart) v3 <= 1'b0;
+        else v3 <= v2 && l2;
+        ph3 <= ph2;
+        if (v2) acc <= (f2 ? '0 : acc) + p2;
+    end
+    for (genvar s = 0; s < SIMD; s++) begin : g_gacc
+        always_ff @(posedge clk) if (v2) gacc[s] <= (f2 ? '0 : gacc[s]) + pg2[s];
+    end
+
+    // ------------------------------------------------------------------ stage 4: casts and writes
+    // output-side counters (the pipe emits results in issue order; reset when a phase starts)
+    logic [CTW-1:0] o_j, o_k;                        // CURVE: j, k
+    logic [CA-1:0] o_ca;                             // CURVE: j*K + k
+    logic [MA-1:0] o_ma;                             // MID: a*WD + c
+    logic [OLW-1:0] o_lane;                         // ROW: i % SIMD; WGT: unused
+    logic [BAA-1:0] o_bw;                            // ROW: basis word
+    logic [BAA-1:0] o_bbase;                         // ROW: k*SF
+    logic [OIW-1:0] o_i;                          // ROW: pixel i
+    logic [CTW-1:0] o_p, o_sf;                       // WGT: p, sf
+    logic [MWAW-1:0] o_wa;                           // WGT: weight word of*SF + sf
+    logic [OJW-1:0] o_jj;                             // WGT: j = of*PE + p
+    logic [OIW-1:0] o_i0;                        // WGT: sf*SIMD
+    wire phase_start = !restart && !iss && drain && pipe_empty;
+
+    // curve cast
+    logic [C_OUT_W-1:0] c_y;
+    requant #(
+        .DOT_W(C_SW), .SH_W(1), .B_W(BE_W), .PS(C_PS), .BS(C_BS), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(C_OS), .RND(C_RND), .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF)
+    ) u_ccast (.dot(acc[C_SW-1:0]), .shift(1'b0), .bias(beta_t[KA'(o_k)]), .y(c_y));
+    // basis cast
+    logic [B_OUT_W-1:0] b_y;
+    requant #(
+        .DOT_W(B_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(B_OS), .RND(B_RND), .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF)
+    ) u_bcast (.dot(acc[B_SW-1:0]), .shift(1'b0), .bias(1'b0), .y(b_y));
+    // stored (two's complement) forms: an unsigned type gets a zero sign bit
+    wire [CV_W-1:0] c_st = CV_W'({1'b0, c_y});
+    wire [BA_W-1:0] b_st = BA_W'({1'b0, b_y});
+
+    // weight casts, masked to 0 on padded rows/columns
+    logic [SIMD*WW-1:0] g_lanes;
+    wire col_ok = o_jj < OJW'(NO);
+    for (genvar s = 0; s < SIMD; s++) begin : g_gcast
+        logic [G_OUT_W-1:0] g_y;
+        requant #(
+            .DOT_W(G_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
+            .ACC_OVF(0), .RELU(0), .OS(G_OS), .RND(G_RND), .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF)
+        ) u_gcast (.dot(gacc[s]), .shift(1'b0), .bias(1'b0), .y(g_y));
+        wire row_ok = o_i0 + OIW'(s) < OIW'(NI);
+        assign g_lanes[s*WW +: WW] = (row_ok && col_ok) ? WW'({1'b0, g_y}) : '0;
+    end
+
+    // word assembly: ROW lanes (basis word) and WGT groups (weight word of PE x SIMD lanes)
+    logic [SIMD*BA_W-1:0] bword;
+    logic [PE*SIMD*WW-1:0] wword;
+    logic mv_we;
+    logic [MWAW-1:0] mv_wa;
+    logic [PE*SIMD*WW-1:0] mv_wd;
+    wire w3 = v3 && !restart;
+    wire last_i = o_i == OIW'(NI - 1);
+    // the word with this result in its lane / group (a decoder and 2:1 muxes, no barrel shifter)
+    logic [SIMD*BA_W-1:0] bword_next;
+    logic [PE*SIMD*WW-1:0] wword_next;
+    for (genvar s = 0; s < SIMD; s++) begin : g_blane
+        assign bword_next[s*BA_W +: BA_W] = o_lane == OLW'(s) ? b_st : bword[s*BA_W +: BA_W];
+    end
+    for (genvar q = 0; q < PE; q++) begin : g_wgrp
+        assign wword_next[q*SIMD*WW +: SIMD*WW] = o_p == CTW'(q) ? g_lanes : wword[q*SIMD*WW +: SIMD*WW];
+    end
+
+    always_comb begin
+        cur_we = w3 && ph3 == PH_CURVE;
+        cur_wa = o_ca;
+        cur_wd = c_st;
+        mid_we = w3 && ph3 == PH_MID;
+        mid_wa = o_ma;
+        mid_wd = acc[M_SW-1:0];
+    end
+
+    always_ff @(posedge clk) begin
+        bas_gen_we <= 1'b0;
+        mv_we <= 1'b0;
+        if (restart || phase_start) begin
+            o_j <= '0;
+            o_k <= '0;
+            o_ca <= '0;
+            o_ma <= '0;
+            o_lane <= '0;
+            o_i <= '0;
+            o_p <= '0;
+            o_sf <= '0;
+            o_wa <= '0;
+            o_jj <= '0;
+            o_i0 <= '0;
+            if (restart) o_bbase <= '0;
+            o_bw <= restart ? '0 : o_bbase;
+        end else if (w3) begin
+            case (ph3)
+                PH_CURVE: begin
+                    o_j <= o_j == CTW'(NO - 1) ? '0 : o_j + CTW'(1);
+                    if (o_j == CTW'(NO - 1)) o_k <= o_k + CTW'(1);
+                    o_ca <= o_j == CTW'(NO - 1) ? CA'(o_k) + CA'(1) : o_ca + CA'(K);
+                end
+                PH_MID: o_ma <= o_ma + MA'(1);
+                PH_ROW: begin
+                    o_i <= o_i + OIW'(1);
+                    if (o_lane == OLW'(SIMD - 1) || last_i) begin
+                        bas_gen_we <= 1'b1;
+                        bas_gen_wa <= o_bw;
+                        bas_gen_wd <= bword_next;
+                        o_lane <= '0;
+                        o_bw <= o_bw + BAA'(1);
+                    end else begin
+                        bword <= bword_next;
+                        o_lane <= o_lane + OLW'(1);
+                    end
+                    if (last_i) o_bbase <= o_bbase + BAA'(SF);
+                end
+                default: begin  // PH_WGT
+                    if (o_p == CTW'(PE - 1)) begin
+                        mv_we <= 1'b1;
+                        mv_wa <= o_wa;
+                        mv_wd <= wword_next;
+                        o_p <= '0;
+                        o_wa <= o_wa + MWAW'(1);
+                        o_sf <= o_sf == CTW'(SF - 1) ? '0 : o_sf + CTW'(1);
+                        o_i0 <= o_sf == CTW'(SF - 1) ? '0 : o_i0 + OIW'(SIMD);
+                        o_jj <= o_sf == CTW'(SF - 1) ? o_jj + OJW'(1) : o_jj - OJW'(PE - 1);
+                    end else begin
+                        wword <= wword_next;
+                        o_p <= o_p + CTW'(1);
+                        o_jj <= o_jj + OJW'(1);
+                    end
+                end
+            endcase
+        end
+    end
+
+    // ------------------------------------------------------------------ the dense part: mvau
+    wire mv_s_tready;
+    assign s_tready = done && mv_s_tready;
+    mvau #(
+        .N(N), .M(M), .PE(PE), .SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .SH_W(1),
+        .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
+        .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
+        .W_INIT(W_INIT), .P_INIT(P_INIT)
+    ) u_mvau (
+        .clk(clk), .rst(rst),
+        .s_tdata(s_tdata), .s_tvalid(s_tvalid && done), .s_tready(mv_s_tready),
+        .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready), .m_tlast(m_tlast),
+        .wl_we(mv_we), .wl_addr(mv_wa), .wl_data(mv_wd),
+        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data)
+    );
+endmodule
