@@ -24,15 +24,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore")
 
 
-def _set(cfg: dict, assignment: str) -> None:
-    key, value = assignment.split("=", 1)
-    *path, last = key.split(".")
-    node = cfg
-    for p in path:
-        node = node.setdefault(p, {})
-    node[last] = yaml.safe_load(value)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("config")
@@ -41,14 +32,14 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="override key=value (dotted key)")
     args = ap.parse_args()
 
-    from codesign.config import check_config
+    from codesign.config import apply_override, check_config
     from codesign.flow import run_flow
 
     runs = {}
     for seed in args.seeds:
         given = yaml.safe_load(Path(args.config).read_text())
         for a in args.set:
-            _set(given, a)
+            apply_override(given, a)
         given.update(seed=seed)
         given.setdefault("hls", {})["enabled"] = False
         given.setdefault("rtl", {})["enabled"] = False

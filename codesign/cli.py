@@ -42,14 +42,16 @@ def _fail(e: Exception) -> None:
 @app.command()
 def flow(config: Path = typer.Argument(..., help="run config YAML, e.g. examples/mnist_mlp.yaml"),
          out: Path = typer.Option(..., "--out", help="run folder to create"),
-         no_rtl: bool = typer.Option(False, "--no-rtl", help="skip RTL generation and simulation")):
+         no_rtl: bool = typer.Option(False, "--no-rtl", help="skip RTL generation and simulation"),
+         set_: list[str] = typer.Option([], "--set", help="override a config key: --set train.epochs=5 "
+                                                          "(dotted key, YAML value; repeatable)")):
     """Data -> train -> design spec -> emulator -> hls4ml C-sim check -> RTL check -> report."""
     _quiet_tensorflow()
     from .config import load_config
     from .flow import run_flow
 
     try:
-        cfg = load_config(config)
+        cfg = load_config(config, set_)
         if no_rtl:
             cfg["rtl"]["enabled"] = False
         with console.status("codesign flow") as status:

@@ -58,8 +58,12 @@ def _merge(defaults: dict, given: dict, where: str) -> dict:
     return out
 
 
-def load_config(path: str | Path) -> dict:
-    """Read and check a YAML run config; returns the full config with defaults filled in."""
+def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
+    """Read and check a YAML run config; returns the full config with defaults filled in.
+
+    `overrides` are ``dotted.key=YAML value`` strings (the CLI's ``--set``) applied before the check,
+    so an overridden key is validated like a written one.
+    """
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
@@ -67,7 +71,27 @@ def load_config(path: str | Path) -> dict:
         given = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    for assignment in overrides:
+        apply_override(given, assignment)
     return check_config(given, str(path))
+
+
+def apply_override(cfg: dict, assignment: str) -> None:
+    """Set ``a.b.c=value`` (value parsed as YAML) in a config mapping, creating missing mappings."""
+    key, sep, value = assignment.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {assignment!r}: expected dotted.key=value, e.g. --set train.epochs=5")
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {assignment!r}: the value is not valid YAML: {e}") from None
+    *path, last = key.split(".")
+    node = cfg
+    for part in path:
+        if not isinstance(node.get(part, {}), dict):
+            raise ConfigError(f"--set {assignment!r}: {part!r} is not a mapping in the config")
+        node = node.setdefault(part, {})
+    node[last] = parsed
 
 
 def check_config(given, source: str = "config") -> dict:

@@ -68,3 +68,11 @@ def test_unsupported_layer(tmp_path):
     assert proc.returncode != 0
     assert "'bn'" in proc.stderr and "BatchNormalization" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "spec" / "spec.json").exists()
+
+
+def test_bad_set_override(tmp_path):
+    out = tmp_path / "run"
+    proc = codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out, "--set", "train.epochz=3", check=False)
+    _assert_clean_failure(proc, out, "unknown config key train.'epochz'")
+    proc = codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out, "--set", "train.epochs", check=False)
+    _assert_clean_failure(proc, out, "expected dotted.key=value")
