@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-RTL_KINDS = ("dense", "flatten", "kron_dense")
+RTL_KINDS = ("dense", "flatten", "kron_dense", "wings_dense")
 
 
 def rtl_unsupported(spec) -> list[str]:
@@ -47,6 +47,8 @@ def run_rtl(run) -> None:
     thr["clock_mhz"] = round(1000.0 / run.cfg["hls"]["clock_period_ns"], 3)
     thr["folding"] = meta["folding"]
     thr["mac_lanes"] = meta["mac_lanes"]
+    if meta.get("generation_cycles"):  # wings_gen: one-time weight generation after reset / a parameter load
+        thr["generation_cycles"] = meta["generation_cycles"]
     if result.stalled_cycles_per_inference is not None:
         thr["cycles_per_inference_with_stalls"] = result.stalled_cycles_per_inference
     thr["sim_inferences_per_s"] = round(n / result.wall_s, 1) if result.wall_s else None
