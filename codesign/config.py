@@ -33,7 +33,8 @@ DEFAULTS = {
     "baseline": {"float": True},
     # hardening while training (codesign/harden): stq null | {layers: all | [names]};
     # jr.layers {layer name or `logits`: lambda}, projections = random projections per step
-    "harden": {"stq": None, "jr": {"layers": {}, "projections": 1}},
+    # wings null | {pretrain_epochs, permute}: start wings_dense layers from a PCA + SVR fit (codesign/wings/harden.py)
+    "harden": {"stq": None, "jr": {"layers": {}, "projections": 1}, "wings": None},
     # attacks on the trained variants (codesign/robustness.py); runs only when enabled
     "robustness": ROBUSTNESS_DEFAULTS,
     "board": "pynq-z2",

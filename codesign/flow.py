@@ -47,7 +47,13 @@ def step_train(run: Run) -> None:
     t = cfg["train"]
     layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
     jr = make_regularizer(cfg["harden"])
-    run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"], name=cfg["name"])
+    if cfg["harden"].get("wings"):
+        from .wings.harden import fitted_wings_model
+
+        run.model, run.report["wings_fit"] = fitted_wings_model(cfg, d, layers, run.log)
+    else:
+        run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"],
+                                name=cfg["name"])
     if jr:
         run.log(f"train: Jacobian regularization {jr.lambdas}, {jr.projections} projection(s)")
     if t["adversarial"]:

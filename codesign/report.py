@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SECTION_ORDER = ("accuracy", "bit_exact", "throughput", "resources", "compression", "robustness", "timing_s")
+SECTION_ORDER = ("accuracy", "bit_exact", "throughput", "resources", "compression", "wings_fit", "robustness",
+                 "timing_s")
 OWN_TABLES = ("robustness",)  # rendered by their step's own markdown (robustness.append_markdown)
 
 

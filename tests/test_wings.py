@@ -147,6 +147,30 @@ def test_wings_flow_small(tmp_path, mnist_folder):
     assert (out / "hls" / "firmware" / "nnet_utils" / "nnet_wings_gen.h").exists()
 
 
+def test_wings_fit_step_in_flow(tmp_path, mnist_folder):
+    """harden.wings: pretrain the dense twin, fit PCA + SVR, fine-tune, all inside `codesign flow`."""
+    out = tmp_path / "run"
+    codesign("flow", EXAMPLES / "mnist_mlp_wings.yaml", "--out", out, "--no-rtl",
+             "--set", "model.layers=[{flatten: {}}, {wings_dense: {units: 64, components: 6, centres: 12, "
+             "basis_grid: [10, 10], pixel_sigma: 1.4}}, {relu: {bits: 8, integer: 3}}, {dense: {units: 10, "
+             "kernel: {bits: 8, integer: 0}, bias: {bits: 8, integer: 3}}}]",
+             "--set", "harden.wings={pretrain_epochs: 3}", "--set", "train.epochs=2", "--set", "baseline.float=false")
+    report = json.loads((out / "report.json").read_text())
+    fit, acc = report["wings_fit"], report["accuracy"]
+    assert fit["pretrain_epochs"] == 3 and fit["permute"] is True
+    assert fit["dense_accuracy"] > 0.85 and fit["fitted_accuracy"] > 0.3  # the fit alone already classifies
+    assert 0 < fit["layers"]["wings_dense_1"]["pca_explained_variance"] <= 1
+    assert acc["keras"] >= fit["fitted_accuracy"] and report["bit_exact"]["emulator_vs_csim"] == 1.0
+
+
+def test_wings_fit_needs_a_wings_layer(tmp_path):
+    out = tmp_path / "run"
+    proc = codesign("flow", EXAMPLES / "mnist_mlp.yaml", "--out", out, "--set", "harden.wings={pretrain_epochs: 3}",
+                    check=False)
+    assert proc.returncode == 2 and "harden.wings fits wings_dense layers" in proc.stderr
+    assert not (out / "report.json").exists()
+
+
 def test_sensitivity_rank_and_chooser():
     from codesign.wings.sensitivity import choose_layers, rank_k
 

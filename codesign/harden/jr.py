@@ -104,6 +104,10 @@ def check_harden(harden: dict, layers: list) -> None:
     p = jr.get("projections")
     if isinstance(p, bool) or not isinstance(p, int) or p < 1:
         raise ConfigError(f"harden.jr.projections must be an integer >= 1, got {p!r}")
+    if "wings" in harden:
+        from ..wings.harden import check_wings
+
+        harden["wings"] = check_wings(harden["wings"], layers)
 
 
 class JacobianRegularizer:
