@@ -12,19 +12,21 @@ differs from the original's. A control engine whose weight cast truncates instea
 to even must mismatch (the bench sees the generator's rounding). The generation latency is checked
 against WingsPlan.gen_cycles to the cycle, and the stall-free rate against (N/SIMD)*(M/PE).
 """
-import os
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from codesign.emulator import Emulator
-from codesign.rtl import generate, load_writes, units
+from codesign.rtl import generate, load_writes, read_meta, units
 from codesign.rtl.random_spec import INPUT_TYPE, random_dense, random_wings
 from codesign.rtl.wings import WingsPlan
 from codesign.spec import DesignSpec
 from codesign.wings.faults import flip_value
+from conftest import EXAMPLES, codesign
 
 CASES = [  # (h, w, n, k, s, grid, pe, simd, options)
     (4, 5, 6, 2, 3, (2, 2), 2, 4, {}),
@@ -125,3 +127,46 @@ def test_wings_engine_synthesizes(tmp_path):
     generate(spec, tmp_path, folding=[{"pe": 2, "simd": 4}])
     res = synthesize(tmp_path)
     assert res["fits"] and res["LUT"] > 100, res
+
+
+def _mnist_wings_config(tmp_path, epochs: int, samples: int | None, synth: bool) -> Path:
+    cfg = yaml.safe_load((EXAMPLES / "mnist_mlp_wings.yaml").read_text())
+    cfg["train"]["epochs"] = epochs
+    cfg["baseline"] = {"float": False}
+    cfg["hls"] = {**cfg.get("hls", {}), "enabled": False}
+    cfg["rtl"] = {**cfg.get("rtl", {}), "samples": samples, "synth": synth}
+    path = tmp_path / "mnist_mlp_wings.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _check_wings_rtl(out: Path, samples: int) -> dict:
+    report = json.loads((out / "report.json").read_text())
+    be, thr = report["bit_exact"], report["throughput"]
+    assert be["rtl_samples"] == samples and be["emulator_vs_rtl"] == 1.0, be
+    assert report["accuracy"]["rtl"] >= 0.8
+    meta = read_meta(out / "rtl")
+    assert meta["layers"][0]["module"] == "wings_gen" and meta["layers"][0]["gen"]["K"] == 20
+    # generation is one-time: the stall-free rate is the slowest engine's dense schedule
+    assert thr["cycles_per_inference"] == meta["slowest_layer_cycles"]
+    assert thr["generation_cycles"] == meta["layers"][0]["gen_cycles"] > 0
+    return report
+
+
+def test_mnist_wings_mlp_rtl_subset(tmp_path, mnist_folder):
+    """The MNIST WINGs MLP of examples/mnist_mlp_wings.yaml (K=20, 10x10 grid, 24 SVs; 2 epochs here: the
+    design, not the accuracy, is under test) through the RTL view: 300 test digits, every output integer
+    equal to the emulator's (the -O2 build: at -O0 this design simulates ~30x slower)."""
+    out = tmp_path / "run"
+    codesign("flow", _mnist_wings_config(tmp_path, 2, 300, False), "--out", out)
+    _check_wings_rtl(out, 300)
+
+
+@pytest.mark.slow
+def test_mnist_wings_mlp_rtl_full_split(tmp_path, mnist_folder):
+    """As above on all 2,000 test digits with the example's training and yosys synthesis."""
+    epochs = yaml.safe_load((EXAMPLES / "mnist_mlp_wings.yaml").read_text())["train"]["epochs"]
+    out = tmp_path / "run"
+    codesign("flow", _mnist_wings_config(tmp_path, epochs, None, True), "--out", out)
+    report = _check_wings_rtl(out, 2000)
+    assert report["resources"]["fits"], report["resources"]
