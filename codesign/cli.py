@@ -137,5 +137,22 @@ def robustness(run_dir: Path = typer.Argument(..., help="a run folder made by `c
     sys.stdout.write(json.dumps(summary) + "\n")
 
 
+@app.command()
+def deploy(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign flow` (with RTL)"),
+           out: Path = typer.Option(..., "--out", help="deploy package folder to write (and OUT.zip)"),
+           board: str = typer.Option(None, "--board", help="target board (default: the run config's board)"),
+           vectors: int = typer.Option(16, "--vectors", help="test vectors for the on-board self-test")):
+    """Board package of a built run: RTL + wrapper, Vivado TCL (Zynq + AXI DMA), PYNQ driver, self-test."""
+    from .deploy import deploy as make_package
+
+    try:
+        manifest = make_package(run_dir, out, board=board, vectors=vectors)
+    except _user_errors() as e:
+        _fail(e)
+    s = manifest["stream"]
+    console.print(f"{manifest['board']} ({manifest['part']}): {len(manifest['files'])} files, stream "
+                  f"{s['in_word_bits']}-bit in / {s['out_word_bits']}-bit out: {out} and {out}.zip", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
