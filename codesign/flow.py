@@ -23,6 +23,7 @@ class Run:
     log: callable = print
     data: Dataset | None = None
     model: object = None
+    float_model: object = None  # the float32 baseline, reused as the robustness step's `float` variant
     spec: object = None
     x_test_int: np.ndarray | None = None
     emulator_out: np.ndarray | None = None
@@ -67,8 +68,9 @@ def step_train(run: Run) -> None:
     acc["keras"] = keras_accuracy(run.model, d.x_test, d.y_test)
     run.log(f"train: QKeras test accuracy {acc['keras']:.4f}")
     if cfg["baseline"]["float"]:
-        base = build_model(layers, d.input_shape, d.num_classes, quantized=False, seed=cfg["seed"])
-        train_from_config(base, d.x_train, d.y_train, t, cfg["seed"], stochastic=False)
+        from .robustness import train_variant
+
+        base = run.float_model = train_variant("float", cfg, d, run.log)
         acc["float32_baseline"] = keras_accuracy(base, d.x_test, d.y_test)
         run.log(f"train: float32 model of the same shape {acc['float32_baseline']:.4f}")
 

@@ -279,7 +279,7 @@ def train_variant(variant: str, cfg: dict, data, log=print):
                         name=f"{cfg['name']}_{variant}")
     train_from_config(model, data.x_train, data.y_train, t, cfg["seed"], stochastic=quantized and t["stochastic"],
                       regularizer=make_regularizer(cfg.get("harden")) if jr else None,
-                      progress=lambda e, n, l: log(f"robustness: train {variant} epoch {e}/{n} loss {l:.4f}"))
+                      progress=lambda e, n, l: log(f"train: {variant} epoch {e}/{n} loss {l:.4f}"))
     return model
 
 
@@ -322,6 +322,10 @@ def run_robustness(run) -> None:
         if variant == main:
             models[variant], specs[variant] = run.model, run.spec
             save_model(run.model, folder)
+            continue
+        if variant == "float" and run.float_model is not None:  # the train step's float32 baseline is it
+            models[variant] = run.float_model
+            save_model(run.float_model, folder)
             continue
         models[variant] = train_variant(variant, cfg, run.data, run.log)
         save_model(models[variant], folder)
