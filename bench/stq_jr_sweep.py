@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parent.parent
 
-RECIPES = {  # name: (jr lambdas, epochs, deterministic fine-tune epochs, fine-tune learning rate)
+RECIPES = {  # name: (jr lambdas, epochs, deterministic fine-tune epochs, fine-tune learning rate[, relu override])
     "base": ({"logits": 0.1}, 20, 0, None),
     "l0.2": ({"logits": 0.2}, 20, 0, None),
     "l0.1_ft5": ({"logits": 0.1}, 20, 5, 3e-4),
@@ -38,16 +38,21 @@ RECIPES = {  # name: (jr lambdas, epochs, deterministic fine-tune epochs, fine-t
     "l0.1_e40_ft5": ({"logits": 0.1}, 40, 5, 3e-4),
     "l0.15_e40_ft5": ({"logits": 0.15}, 40, 5, 3e-4),
     "l0.1_e60_ft10": ({"logits": 0.1}, 60, 10, 3e-4),
+    "l0.05_e40": ({"logits": 0.05}, 40, 0, None),
+    "l0.1_tiny_layers_e40": ({"logits": 0.1, "dense_1": 0.0005, "dense_2": 0.0005}, 40, 0, None),
+    "l0.1_e40_relu_i2": ({"logits": 0.1}, 40, 0, None, {"bits": 8, "integer": 2}),
+    "l0.1_e40_relu_b10": ({"logits": 0.1}, 40, 0, None, {"bits": 10, "integer": 3}),
 }
 
 
-def train_recipe(variant, cfg, data, lambdas, epochs, finetune, ft_lr):
+def train_recipe(variant, cfg, data, lambdas, epochs, finetune, ft_lr, relu=None):
     from codesign.harden import make_regularizer
     from codesign.robustness import variant_layers
     from codesign.models import build_model
     from codesign.train import train_from_config
 
-    layers, quantized, _ = variant_layers(variant, cfg["model"]["layers"], cfg["harden"])
+    layers = [{"relu": dict(relu)} if relu and "relu" in e else e for e in cfg["model"]["layers"]]
+    layers, quantized, _ = variant_layers(variant, layers, cfg["harden"])
     t = dict(cfg["train"], epochs=epochs, finetune={"epochs": finetune, "learning_rate": ft_lr} if finetune else None)
     reg = make_regularizer({"jr": {"layers": lambdas, "projections": cfg["harden"]["jr"]["projections"]}})
     model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"])
@@ -88,10 +93,10 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.recipes:
-        lambdas, epochs, finetune, ft_lr = RECIPES[name]
+        lambdas, epochs, finetune, ft_lr, *relu = RECIPES[name]
         for variant in args.variants:
             t0 = time.time()
-            model = train_recipe(variant, cfg, data, lambdas, epochs, finetune, ft_lr)
+            model = train_recipe(variant, cfg, data, lambdas, epochs, finetune, ft_lr, *relu)
             clean, pgd = measure(model, data, cfg, args.pgd_samples)
             row = dict(recipe=name, variant=variant, lambdas=lambdas, epochs=epochs, finetune=finetune,
                        clean=clean, pgd_0_1=pgd, seconds=round(time.time() - t0, 1))
