@@ -7,7 +7,8 @@ Each seed is a full `codesign flow` (HLS and RTL views off: they do not change t
 emulator on adversarial pixels still runs) in OUT/seed<N>; the seed changes initialisation, the
 train/test split and the attack subset alike. Prints a markdown table and writes OUT/table.md and
 OUT/table.json. `--set key=value` overrides config keys (dotted, YAML values), e.g.
-`--set train.epochs=5 --set robustness.samples=200`.
+`--set train.epochs=5 --set robustness.samples=200`. `--merge DIR ...` runs nothing: it tabulates
+the seed<N>/report.json already in those folders (seeds run as separate processes).
 """
 from __future__ import annotations
 
@@ -30,13 +31,23 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", type=Path, default=Path("runs/robustness_seeds"))
     ap.add_argument("--set", action="append", default=[], help="override key=value (dotted key)")
+    ap.add_argument("--merge", type=Path, nargs="+", help="tabulate seed*/report.json of these run folders instead")
     args = ap.parse_args()
 
-    from codesign.config import apply_override, check_config
+    from codesign.config import apply_override, check_config, load_config
     from codesign.flow import run_flow
 
     runs = {}
-    for seed in args.seeds:
+    if args.merge:
+        for folder in args.merge:
+            for rep in sorted(folder.glob("seed*/report.json")):
+                runs[int(rep.parent.name[4:])] = json.loads(rep.read_text())["robustness"]
+        if not runs:
+            raise SystemExit(f"no seed*/report.json in {[str(f) for f in args.merge]}")
+        args.seeds = sorted(runs)
+        runs = {s: runs[s] for s in args.seeds}
+        cfg = load_config(args.merge[0] / f"seed{args.seeds[0]}" / "config.yaml")
+    for seed in [] if args.merge else args.seeds:
         given = yaml.safe_load(Path(args.config).read_text())
         for a in args.set:
             apply_override(given, a)
