@@ -69,7 +69,7 @@ def layers_for(rank, out_factors, sparsity, condition, bias=True):
     return layers
 
 
-def evaluate(label, layers, data, epochs, pgd_samples, jr=0.0, adversarial=None, learning_rate=1e-3):
+def evaluate(label, layers, data, epochs, pgd_samples, jr=0.0, adversarial=None, learning_rate=1e-3, seed=0):
     from codesign.compression import compression_report
     from codesign.emulator import Emulator
     from codesign.extract import extract_spec
@@ -80,9 +80,9 @@ def evaluate(label, layers, data, epochs, pgd_samples, jr=0.0, adversarial=None,
     from codesign.train import train_model
 
     t0 = time.time()
-    model = build_model(layers, data.input_shape, 10, seed=0)
+    model = build_model(layers, data.input_shape, 10, seed=seed)
     reg = make_regularizer({"jr": {"layers": {"logits": jr}, "projections": 1}}) if jr else None
-    train_model(model, data.x_train, data.y_train, epochs=epochs, seed=0, regularizer=reg, adversarial=adversarial,
+    train_model(model, data.x_train, data.y_train, epochs=epochs, seed=seed, regularizer=reg, adversarial=adversarial,
                 learning_rate=learning_rate)
     spec = extract_spec(model)
     emu = Emulator(spec)
@@ -144,6 +144,7 @@ def main():
     ap.add_argument("--sparsity", type=float, default=1e-4, help="L1 penalty weight of every penalized point")
     ap.add_argument("--condition", type=float, default=1e-3, help="condition penalty weight of every penalized point")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate for every model")
+    ap.add_argument("--seed", type=int, default=0, help="initialisation and training seed (the data split stays seed 0)")
     ap.add_argument("--only", nargs="+", default=None,
                     help="labels of the models to run (the reference only when its label is listed)")
     ap.add_argument("--merge", nargs="+", type=Path, default=None,
@@ -158,12 +159,13 @@ def main():
                              "mix": args.adv_mix, "warmup": args.adv_warmup}) if args.adv else None
     recipe = {"command": "python bench/kron_sweep.py " + " ".join(map(shlex.quote, sys.argv[1:])),
               "epochs": args.epochs, "learning_rate": args.lr, "jr": args.jr, "adversarial": adv,
-              "pgd_samples": args.pgd_samples, "sparsity": args.sparsity, "condition": args.condition}
+              "pgd_samples": args.pgd_samples, "sparsity": args.sparsity, "condition": args.condition,
+              "seed": args.seed}
     print(f"recipe: {recipe}", flush=True)
     from codesign.data import load_dataset
 
     data = load_dataset({"dataset": "mnist", "train": None, "test": None}, seed=0)
-    kw = dict(jr=args.jr, adversarial=adv, learning_rate=args.lr)
+    kw = dict(jr=args.jr, adversarial=adv, learning_rate=args.lr, seed=args.seed)
     runs = [(REFERENCE, None, None, 0, 0)] + SWEEP + ([] if args.no_ablation else ablation(args.ablation_of))
     if args.only:
         unknown = set(args.only) - {r[0] for r in runs}
