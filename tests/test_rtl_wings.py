@@ -13,6 +13,7 @@ to even must mismatch (the bench sees the generator's rounding). The generation 
 against WingsPlan.gen_cycles to the cycle, and the stall-free rate against (N/SIMD)*(M/PE).
 """
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -163,6 +164,8 @@ def test_mnist_wings_mlp_rtl_subset(tmp_path, mnist_folder):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("CODESIGN_FULL"), reason="~25 min (RTL at ~6 digits/s + 60 training epochs): "
+                    "beyond the CI budget; run with CODESIGN_FULL=1")
 def test_mnist_wings_mlp_rtl_full_split(tmp_path, mnist_folder):
     """As above on all 2,000 test digits with the example's training and yosys synthesis."""
     epochs = yaml.safe_load((EXAMPLES / "mnist_mlp_wings.yaml").read_text())["train"]["epochs"]
