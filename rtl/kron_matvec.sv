@@ -31,8 +31,9 @@
 // (pl_*): word j2*J1F + j1f, lane p = {1'b0 shift, bias} at bits p*(1+B_W), as mvau.
 // Zero factor entries are not skipped: the factors are dense after training (the L1 penalty leaves
 // few exact zeros), and a skip would break the fixed schedule that keeps every lane busy.
-// Pipeline and stall: as mvau (issue -> read -> dot -> accumulate -> requant/out), all stages on
-// `en` (output register empty or taken).
+// Input buffer: axis_inbuf, as mvau. Pipeline and stall: as mvau (issue -> read -> dot -> accumulate
+// -> requant/out, the stages after the read in mac_pipe), all stages on `en` (output register empty
+// or taken); stage-1 sums leave mac_pipe at stage 3 for the mid cast and write.
 module kron_matvec #(
     parameter int N1 = 4,
     parameter int N2 = 4,
@@ -115,26 +116,24 @@ module kron_matvec #(
     localparam logic [1:0] PH_S1 = 2'd0, PH_DRAIN = 2'd1, PH_S2 = 2'd2;
 
     // ------------------------------------------------------------------ input double buffer
-    logic [SIMD*XW-1:0] ibuf [0:(2<<SCW)-1];
-    logic [1:0] full;
-    logic wbank, rbank;
-    logic [SCW-1:0] wptr;
-    wire wr = s_tvalid && s_tready;
-    wire wr_last = wptr == SCW'(SF - 1);
-    assign s_tready = !full[wbank];
-    always_ff @(posedge clk) if (wr) ibuf[{wbank, wptr}] <= s_tdata;
+    logic full;
+    logic [SIMD*XW-1:0] x1;
+    logic en, end1;
+    logic [SCW-1:0] xaddr;               // input beat i2*I1F + i1f
+    axis_inbuf #(.DW(SIMD * XW), .BEATS(SF), .BAW(SCW)) u_inbuf (
+        .clk(clk), .rst(rst), .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tready(s_tready),
+        .full(full), .re(en), .raddr(xaddr), .rdata(x1), .rdone(end1)
+    );
 
     // ------------------------------------------------------------------ sequencer (stage 0)
     logic [1:0] phase;
-    logic v1, v2, v3;
-    wire en = !m_tvalid || m_tready;
     // stage-1 counters and addresses
     logic [IC-1:0] i1f;
     logic [JC-1:0] j1f;
     logic [N2C-1:0] i2;
     logic [RC-1:0] r;
     logic [AAW-1:0] abase, aaddr;        // A word (r*J1F + j1f)*I1F + i1f
-    logic [SCW-1:0] xbase, xaddr;        // input beat i2*I1F + i1f
+    logic [SCW-1:0] xbase;               // i2*I1F
     logic [SBC-1:0] kb;                  // mid bank of k = r*N2 + i2
     logic [MAW-1:0] kwbase;              // (k / SIMD) * J1F
     logic [MAW-1:0] mwaddr;              // kwbase + j1f
@@ -151,7 +150,7 @@ module kron_matvec #(
     // stage 2 issues in the slot after the last drain slot (all stages move together on en, so the
     // distance from a mid write to its read is counted in enabled cycles)
     wire s2 = phase == PH_S2 || (phase == PH_DRAIN && drained);
-    wire issue1 = en && s1 && full[rbank];
+    wire issue1 = en && s1 && full;
     wire issue2 = en && s2;
     wire issue = issue1 || issue2;
     wire last_i1f = i1f == IC'(I1F - 1);
@@ -161,15 +160,11 @@ module kron_matvec #(
     wire last_kf = kf == KC'(KF - 1);
     wire last_j2 = j2 == M2C'(M2 - 1);
     wire blk1 = last_i1f && last_j1f;                  // end of one (r, i2) row of stage 1
-    wire end1 = issue1 && blk1 && last_i2 && last_r;
+    assign end1 = issue1 && blk1 && last_i2 && last_r;
     wire end2 = issue2 && last_kf && last_j1f && last_j2;
 
     always_ff @(posedge clk) begin
         if (rst) begin
-            full <= 2'b00;
-            wbank <= 1'b0;
-            rbank <= 1'b0;
-            wptr <= '0;
             phase <= PH_S1;
             dcnt <= '0;
             i1f <= '0; j1f <= '0; i2 <= '0; r <= '0;
@@ -177,14 +172,6 @@ module kron_matvec #(
             kb <= '0; kwbase <= '0; mwaddr <= '0;
             kf <= '0; j2 <= '0; bbase <= '0; baddr <= '0; mraddr <= '0; ob <= '0;
         end else begin
-            if (wr) begin
-                wptr <= wr_last ? '0 : wptr + SCW'(1);
-                if (wr_last) wbank <= ~wbank;
-            end
-            for (int b = 0; b < 2; b++) begin
-                if (wr && wr_last && wbank == b[0]) full[b] <= 1'b1;
-                else if (end1 && rbank == b[0]) full[b] <= 1'b0;
-            end
             if (issue1) begin
                 i1f <= last_i1f ? '0 : i1f + IC'(1);
                 if (last_i1f) j1f <= last_j1f ? '0 : j1f + JC'(1);
@@ -221,7 +208,6 @@ module kron_matvec #(
                     end
                 end
                 if (end1) begin
-                    rbank <= ~rbank;
                     phase <= DRAIN == 0 ? PH_S2 : PH_DRAIN;
                     dcnt <= '0;
                 end
@@ -254,28 +240,11 @@ module kron_matvec #(
     end
 
     // ------------------------------------------------------------------ stage 1: memory read
-    logic [SIMD*XW-1:0] x1;
     logic [PE*SIMD*AW-1:0] wa1;
     logic [SIMD*BW-1:0] wb1;
     logic [SIMD*PE*MID_W-1:0] md1;
-    logic st2_1, first1, last1, tlast1;
-    logic [SBC-1:0] kb1;
-    logic [MAW-1:0] mw1;
-    logic [PAW-1:0] ob1;
-    always_ff @(posedge clk) begin
-        if (en) begin
-            x1 <= ibuf[{rbank, xaddr}];
-            st2_1 <= s2;
-            first1 <= s2 ? kf == '0 : i1f == '0;
-            last1 <= s2 ? last_kf : last_i1f;
-            tlast1 <= last_j2 && last_j1f;
-            kb1 <= kb;
-            mw1 <= mwaddr;
-            ob1 <= ob;
-        end
-        if (rst) v1 <= 1'b0;
-        else if (en) v1 <= issue;
-    end
+    logic st2_1;                         // stage 1 holds a stage-2 term (operand select)
+    always_ff @(posedge clk) if (en) st2_1 <= s2;
     wire a_we = wl_we && wl_addr < WAW'(DA);
     wire b_we = wl_we && wl_addr >= WAW'(DA);
     wire [AAW-1:0] a_wa = AAW'(wl_addr);
@@ -288,29 +257,24 @@ module kron_matvec #(
         .clk(clk), .re(en), .raddr(baddr), .rdata(wb1),
         .we(b_we), .waddr(b_wa), .wdata(wl_data[SIMD*BW-1:0])
     );
-    // mid banks: written by stage-1 results (stage 3 below), read by stage-2 issue
+    // mid banks: written by stage-1 results (stage 3 below), read by stage-2 issue; no image (every
+    // word stage 2 reads is written by stage 1 of the same sample first)
     logic mid_we;
     logic [SBC-1:0] kb3;
     logic [MAW-1:0] mw3;
     logic [PE*MID_W-1:0] ymid;
     for (genvar s = 0; s < SIMD; s++) begin : g_bank
-        kron_mid_bank #(.DW(PE * MID_W), .AW(MAW)) u_bank (
+        wmem #(.DW(PE * MID_W), .DEPTH(MD), .AW(MAW), .INIT_EN(0)) u_bank (
             .clk(clk), .re(en), .raddr(mraddr), .rdata(md1[s*PE*MID_W +: PE*MID_W]),
             .we(mid_we && kb3 == SBC'(s)), .waddr(mw3), .wdata(ymid)
         );
     end
 
-    // ------------------------------------------------------------------ stage 2: SIMD dot products
+    // ------------------------------------------------------------------ stages 2-4 (mac_pipe), mid write
     // shared lanes: stage 1 feeds (X, A), stage 2 (mid, B), both widened to signed UW x WU
-    logic signed [DOT_W-1:0] dot1 [0:PE-1];
-    logic signed [DOT_W-1:0] dot2 [0:PE-1];
-    logic v2_st2, first2, last2, tlast2;
-    logic [SBC-1:0] kb2;
-    logic [MAW-1:0] mw2;
-    logic [PAW-1:0] ob2;
+    logic [PE*SIMD*UW-1:0] ux;
+    logic [PE*SIMD*WU-1:0] uw;
     for (genvar p = 0; p < PE; p++) begin : g_pe
-        logic [SIMD*UW-1:0] ux;
-        logic [SIMD*WU-1:0] uw;
         for (genvar s = 0; s < SIMD; s++) begin : g_s
             wire [XW-1:0] xr = x1[s*XW +: XW];
             wire [MID_W-1:0] mr = md1[(s*PE+p)*MID_W +: MID_W];
@@ -318,99 +282,37 @@ module kron_matvec #(
             wire signed [MID_W:0] ms = (MID_SIGNED != 0) ? $signed({mr[MID_W-1], mr}) : $signed({1'b0, mr});
             wire signed [AW-1:0] as_ = wa1[(p*SIMD+s)*AW +: AW];
             wire signed [BW-1:0] bs_ = wb1[s*BW +: BW];
-            assign ux[s*UW +: UW] = st2_1 ? UW'(ms) : UW'(xs);
-            assign uw[s*WU +: WU] = st2_1 ? WU'(bs_) : WU'(as_);
+            assign ux[(p*SIMD+s)*UW +: UW] = st2_1 ? UW'(ms) : UW'(xs);
+            assign uw[(p*SIMD+s)*WU +: WU] = st2_1 ? WU'(bs_) : WU'(as_);
         end
-        dot_simd #(.SIMD(SIMD), .XW(UW), .X_SIGNED(1), .WW(WU), .DOT_W(DOT_W)) u_dot (
-            .x(ux), .w(uw), .dot(dot1[p])
-        );
-        always_ff @(posedge clk) if (en) dot2[p] <= dot1[p];
     end
-    always_ff @(posedge clk) begin
-        if (en) begin
-            v2_st2 <= st2_1;
-            first2 <= first1;
-            last2 <= last1;
-            tlast2 <= tlast1;
-            kb2 <= kb1;
-            mw2 <= mw1;
-            ob2 <= ob1;
-        end
-        if (rst) v2 <= 1'b0;
-        else if (en) v2 <= v1;
-    end
-
-    // ------------------------------------------------------------------ stage 3: accumulate
-    logic signed [DOT_W-1:0] acc [0:PE-1];
-    logic st2_3, tlast3;
-    logic [PDW-1:0] prm3;
-    for (genvar p = 0; p < PE; p++) begin : g_acc
-        always_ff @(posedge clk) if (en && v2) acc[p] <= (first2 ? '0 : acc[p]) + dot2[p];
-    end
-    always_ff @(posedge clk) begin
-        if (en) begin
-            tlast3 <= tlast2;
-            st2_3 <= v2_st2;
-            kb3 <= kb2;
-            mw3 <= mw2;
-        end
-        if (rst) v3 <= 1'b0;
-        else if (en) v3 <= v2 && last2;
-    end
-    wmem #(.DW(PDW), .DEPTH(NB), .AW(PAW), .INIT(P_INIT)) u_pmem (
-        .clk(clk), .re(en), .raddr(ob2), .rdata(prm3),
-        .we(pl_we), .waddr(pl_addr), .wdata(pl_data)
+    logic [PE*DOT_W-1:0] acc;
+    logic v3, st2_3;
+    logic [SBC+MAW-1:0] sb3;
+    assign {kb3, mw3} = sb3;
+    mac_pipe #(
+        .PE(PE), .SIMD(SIMD), .XW(UW), .X_SIGNED(1), .WW(WU), .DOT_W(DOT_W), .SH_W(1),
+        .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
+        .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
+        .P_INIT(P_INIT), .NP(NB), .PAW(PAW), .PDW(PDW), .SBW(SBC + MAW)
+    ) u_mac (
+        .clk(clk), .rst(rst), .en(en),
+        .issue(issue), .first(s2 ? kf == '0 : i1f == '0), .last(s2 ? last_kf : last_i1f),
+        .tlast(last_j2 && last_j1f), .emit(s2), .paddr(ob), .sb({kb, mwaddr}),
+        .x(ux), .w(uw),
+        .acc(acc), .v3(v3), .emit3(st2_3), .sb3(sb3),
+        .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready), .m_tlast(m_tlast),
+        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data)
     );
-
-    // ------------------------------------------------------------------ stage 4: requant, mid write / output
-    logic [PE*OUT_W-1:0] y3;
+    // stage-1 sums: cast to the mid type and written to the mid bank of k (stage-2 sums leave via u_mac)
     for (genvar p = 0; p < PE; p++) begin : g_rq
         requant #(
             .DOT_W(DOT_W), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(RW1),
             .ACC_W(DOT_W), .ACC_SIGNED(1), .ACC_OVF(0), .RELU(0),
             .OS(OS1), .RND(RND1), .OUT_W(MID_W), .OUT_SIGNED(MID_SIGNED), .OUT_OVF(MID_OVF)
         ) u_rq1 (
-            .dot(acc[p]), .shift(1'b0), .bias(1'b0), .y(ymid[p*MID_W +: MID_W])
-        );
-        requant #(
-            .DOT_W(DOT_W), .SH_W(1), .B_W(B_W), .PS(PS), .BS(BS), .W(RW),
-            .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF), .RELU(RELU),
-            .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF)
-        ) u_rq2 (
-            .dot(acc[p]),
-            .shift(prm3[p*(1+B_W)+B_W +: 1]),
-            .bias(prm3[p*(1+B_W) +: B_W]),
-            .y(y3[p*OUT_W +: OUT_W])
+            .dot(acc[p*DOT_W +: DOT_W]), .shift(1'b0), .bias(1'b0), .y(ymid[p*MID_W +: MID_W])
         );
     end
     assign mid_we = en && v3 && !st2_3;
-    always_ff @(posedge clk) begin
-        if (en) begin
-            m_tdata <= y3;
-            m_tlast <= tlast3;
-        end
-        if (rst) m_tvalid <= 1'b0;
-        else if (en) m_tvalid <= v3 && st2_3;
-    end
-endmodule
-
-// One bank of the intermediate (mid) buffer: 1W1R, registered enable-gated read, no initial value
-// (every word stage 2 reads is written by stage 1 of the same sample first).
-module kron_mid_bank #(
-    parameter int DW = 8,
-    parameter int AW = 4
-) (
-    input  logic          clk,
-    input  logic          re,
-    input  logic [AW-1:0] raddr,
-    output logic [DW-1:0] rdata,
-    input  logic          we,
-    input  logic [AW-1:0] waddr,
-    input  logic [DW-1:0] wdata
-);
-    logic [DW-1:0] mem [0:(1<<AW)-1];
-    always_ff @(posedge clk) begin
-        if (we) mem[waddr] <= wdata;
-        if (re) rdata <= mem[raddr];
-    end
 endmodule

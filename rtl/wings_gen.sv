@@ -344,9 +344,7 @@ module wings_gen #(
         .clk(clk), .re(1'b1), .raddr(bas_ra), .rdata(bas_q),
         .we(bas_we), .waddr(bas_wa), .wdata(bas_wd)
     );
-    // curve and mid: generated, registered reads
-    logic [CV_W-1:0] cur_m [0:(1<<CA)-1];
-    logic [M_SW-1:0] mid_m [0:(1<<MA)-1];
+    // curve and mid: generated (written before they are read, so no image), registered reads
     logic [CV_W-1:0] cur_q;
     logic [M_SW-1:0] mid_q;
     logic cur_we, mid_we;
@@ -354,12 +352,14 @@ module wings_gen #(
     logic [MA-1:0] mid_wa;
     logic [CV_W-1:0] cur_wd;
     logic [M_SW-1:0] mid_wd;
-    always_ff @(posedge clk) begin
-        if (cur_we) cur_m[cur_wa] <= cur_wd;
-        if (mid_we) mid_m[mid_wa] <= mid_wd;
-        cur_q <= cur_m[cur_ra];
-        mid_q <= mid_m[mid_ra];
-    end
+    wmem #(.DW(CV_W), .DEPTH(CD), .AW(CA), .INIT_EN(0)) u_curve (
+        .clk(clk), .re(1'b1), .raddr(cur_ra), .rdata(cur_q),
+        .we(cur_we), .waddr(cur_wa), .wdata(cur_wd)
+    );
+    wmem #(.DW(M_SW), .DEPTH(MD), .AW(MA), .INIT_EN(0)) u_mid (
+        .clk(clk), .re(1'b1), .raddr(mid_ra), .rdata(mid_q),
+        .we(mid_we), .waddr(mid_wa), .wdata(mid_wd)
+    );
 
     // ------------------------------------------------------------------ stage 2: table lookups, products
     function automatic logic [DW-1:0] absdiff(input logic [DW-1:0] a, input logic [DW-1:0] b);

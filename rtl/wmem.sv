@@ -4,14 +4,16 @@
 // parameters (bias, weight_shift). Why a write port: the run-time load port writes any word, so a
 // fault campaign flips a bit or a weight update lands without re-verilating or re-synthesising.
 // The registered, enable-gated read is the shape yosys maps to block RAM and lets the engine's
-// pipeline freeze the read data during a stall.
+// pipeline freeze the read data during a stall. INIT_EN = 0 leaves the memory without an image: a
+// buffer that the engine writes before it reads (kron_matvec's mid banks, wings_gen's curve and mid).
 module wmem #(
     parameter int DW = 8,
     /* verilator lint_off UNUSEDPARAM */
     parameter int DEPTH = 16,       // words in use (documentation; the array spans 2**AW)
     /* verilator lint_on UNUSEDPARAM */
     parameter int AW = 4,
-    parameter INIT = "wmem.mem"
+    parameter INIT = "wmem.mem",
+    parameter int INIT_EN = 1       // 0: no $readmemh (INIT unused)
 ) (
     input  logic          clk,
     input  logic          re,
@@ -23,7 +25,9 @@ module wmem #(
 );
     // DEPTH words are used; the array spans the whole address space (2**AW) so no index is out of range
     logic [DW-1:0] mem [0:(1<<AW)-1];
-    initial $readmemh(INIT, mem);
+    if (INIT_EN != 0) begin : g_init
+        initial $readmemh(INIT, mem);
+    end
     always_ff @(posedge clk) begin
         if (we) mem[waddr] <= wdata;
         if (re) rdata <= mem[raddr];

@@ -91,7 +91,8 @@ def test_package_and_manifest(run_and_pkg):
     # RTL: the generated top and the IP it instantiates, not every IP file the generator copies
     assert m["model_top"] == "model_top" and m["top"] == "codesign_axis"
     assert m["rtl_files"][-1] == "codesign_axis.v" and "model_top.sv" in m["rtl_files"]
-    assert set(m["rtl_files"][:-1]) == {"model_top.sv", "mvau.sv", "dot_simd.sv", "requant.sv", "wmem.sv", "axis_dwc.sv"}
+    assert set(m["rtl_files"][:-1]) == {"model_top.sv", "mvau.sv", "axis_inbuf.sv", "mac_pipe.sv", "dot_simd.sv",
+                                    "requant.sv", "wmem.sv", "axis_dwc.sv"}
     assert "kron_matvec.sv" in meta["sources"] and "kron_matvec.sv" not in m["rtl_files"]
     assert m["mem_files"] == sorted(p.name for p in (run / "rtl").glob("l*_*.mem"))
     for f in m["rtl_files"][:-1] + m["mem_files"]:

@@ -20,7 +20,7 @@ from .kron import KronPlan, a_words, b_words, kron_dims, kron_param_words, plan_
 from .plan import LayerPlan, dense_layers, param_words, plan_layer, weight_words, write_mem
 from .wings import plan_wings, wings_images
 
-IP_FILES = ("wmem.sv", "dot_simd.sv", "requant.sv", "mvau.sv", "axis_dwc.sv", "kron_matvec.sv", "wings_gen.sv")
+IP_FILES = ("wmem.sv", "dot_simd.sv", "requant.sv", "axis_inbuf.sv", "mac_pipe.sv", "mvau.sv", "axis_dwc.sv", "kron_matvec.sv", "wings_gen.sv")
 # load-port select 2*layer writes the weight memory: these images in address order (kron: A then B;
 # wings: the generator's parameter regions, WingsPlan.load_groups)
 LOAD_GROUPS = {"dense": (("w",), ("p",)), "kron": (("a", "b"), ("p",))}
