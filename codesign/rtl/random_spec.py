@@ -15,6 +15,18 @@ from ..spec import DesignSpec, Layer
 INPUT_TYPE = FixedType(8, 0, False)
 
 
+def _output_type(rng: np.random.Generator, accum: FixedType, afrac: int, relu: bool, exact_output: bool) -> FixedType:
+    """A layer's output type: the accumulator itself, or random width, shift (accum.frac - output.frac
+    in -2..6), signedness (unsigned only after a ReLU), rounding and overflow mode."""
+    if exact_output:
+        return accum
+    ow = int(rng.integers(3, 11))
+    osh = int(rng.integers(-2, 7))
+    signed = (not relu) or bool(rng.integers(2))
+    return FixedType(ow, ow - (afrac - osh), signed, rounding=str(rng.choice(ROUNDING_MODES)),
+                     overflow=str(rng.choice(OVERFLOW_MODES)))
+
+
 def random_dense(rng: np.random.Generator, name: str, n: int, m: int, tin: FixedType, *,
                  ternary: bool | None = None, shift: bool | None = None, bias: bool | None = None,
                  relu: bool | None = None, exact_output: bool = False,
@@ -54,15 +66,7 @@ def random_dense(rng: np.random.Generator, name: str, n: int, m: int, tin: Fixed
     bound = int(((col << (afrac - pfrac)) + (np.abs(b) << (afrac - bfrac))).max(initial=0))
     aw = max(bits_for_range(-bound, bound, True), 2)
     types["accum"] = FixedType(aw, aw - afrac, True)
-    if exact_output:
-        types["output"] = types["accum"]
-    else:
-        ow = int(rng.integers(3, 11))
-        osh = int(rng.integers(-2, 7))  # accum.frac - output.frac
-        signed = (not relu) or bool(rng.integers(2))
-        types["output"] = FixedType(ow, ow - (afrac - osh), signed,
-                                    rounding=str(rng.choice(ROUNDING_MODES)),
-                                    overflow=str(rng.choice(OVERFLOW_MODES)))
+    types["output"] = _output_type(rng, types["accum"], afrac, relu, exact_output)
     return Layer(name, "dense", (n,), (m,), attrs={"activation": "relu" if relu else "linear"},
                  types=types, params=params)
 
@@ -152,13 +156,7 @@ def random_kron(rng: np.random.Generator, name: str, n1: int, n2: int, m1: int, 
     bound = (rank * n2 * mmax * int(np.abs(b).max(initial=1)) << (afrac - pfrac)) + (bmax << (afrac - bfrac))
     accw = max(bits_for_range(-bound, bound, True), 2)
     types["accum"] = FixedType(accw, accw - afrac, True)
-    if exact_output:
-        types["output"] = types["accum"]
-    else:
-        ow = int(rng.integers(3, 11))
-        osh = int(rng.integers(-2, 7))
-        types["output"] = FixedType(ow, ow - (afrac - osh), (not relu) or bool(rng.integers(2)),
-                                    rounding=str(rng.choice(ROUNDING_MODES)), overflow=str(rng.choice(OVERFLOW_MODES)))
+    types["output"] = _output_type(rng, types["accum"], afrac, relu, exact_output)
     attrs = {"activation": "relu" if relu else "linear", "n1": n1, "n2": n2, "m1": m1, "m2": m2, "rank": rank}
     return Layer(name, "kron_dense", (n1 * n2,), (m1 * m2,), attrs, types, params)
 
@@ -237,11 +235,5 @@ def random_wings(rng: np.random.Generator, name: str, h: int, w: int, n: int, k:
     wq = generate_int(layer)
     types["accum"], afrac = _accum_type(tin, wq, None, p.get("bias"), types["product"].frac,
                                         types["bias"].frac if bias else 0)
-    if exact_output:
-        types["output"] = types["accum"]
-    else:
-        ow = int(rng.integers(3, 11))
-        osh = int(rng.integers(-2, 7))
-        types["output"] = FixedType(ow, ow - (afrac - osh), (not relu) or bool(rng.integers(2)),
-                                    rounding=str(rng.choice(ROUNDING_MODES)), overflow=str(rng.choice(OVERFLOW_MODES)))
+    types["output"] = _output_type(rng, types["accum"], afrac, relu, exact_output)
     return layer
