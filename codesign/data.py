@@ -2,7 +2,8 @@
 
 MNIST comes from Keras' download when online. Offline (or whenever ``CODESIGN_DATA`` is set)
 it is read from ``$CODESIGN_DATA/mnist8k.npz`` (``x`` uint8 N x 28 x 28, ``y`` uint8) and split
-with a seeded permutation into train/test (6,000/2,000 by default). ``digits`` is scikit-learn's
+with a seeded permutation into train/test (6,000/2,000 by default). ``cifar10`` works the same way
+(``cifar10.npz``, ``x`` uint8 N x 32 x 32 x 3; online the Keras download). ``digits`` is scikit-learn's
 8 x 8 digits, scaled from 0..16 to uint8 (v * 16, clipped to 255) so every dataset shares one
 input convention: a uint8 pixel p means p / 256, exactly ``ufixed<8,0>``.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 from .errors import DataError
 
-OFFLINE_FILES = {"mnist": "mnist8k.npz"}
+OFFLINE_FILES = {"mnist": "mnist8k.npz", "cifar10": "cifar10.npz"}
 
 
 @dataclass
@@ -61,24 +62,35 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.int64)
 
 
-def load_mnist(n_train=6000, n_test=2000, seed=0) -> Dataset:
+def _load_keras(name: str, n_train: int, n_test: int, seed: int) -> Dataset:
+    """`name` from $CODESIGN_DATA/<OFFLINE_FILES[name]> when set, else from Keras' download; then split."""
     folder = os.environ.get("CODESIGN_DATA")
+    file = OFFLINE_FILES[name]
     if folder:
-        path = Path(folder) / OFFLINE_FILES["mnist"]
+        path = Path(folder) / file
         if not path.exists():
             raise DataError(f"CODESIGN_DATA={folder} but {path} does not exist; "
-                            f"put {OFFLINE_FILES['mnist']} there or unset CODESIGN_DATA to download MNIST")
+                            f"put {file} there or unset CODESIGN_DATA to download {name}")
         x, y = read_npz(path)
-        return Dataset("mnist", *_split(x, y, n_train, n_test, seed))
+        return Dataset(name, *_split(x, y, n_train, n_test, seed))
     try:
         from tensorflow import keras
 
-        (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
+        (xtr, ytr), (xte, yte) = getattr(keras.datasets, name).load_data()
     except Exception as e:  # no network, no cache
-        raise DataError(f"could not download MNIST ({type(e).__name__}); offline, set CODESIGN_DATA to a folder "
-                        f"holding {OFFLINE_FILES['mnist']}") from None
-    x, y = np.concatenate([xtr, xte]), np.concatenate([ytr, yte]).astype(np.int64)
-    return Dataset("mnist", *_split(x, y, n_train, n_test, seed))
+        raise DataError(f"could not download {name} ({type(e).__name__}); offline, set CODESIGN_DATA to a folder "
+                        f"holding {file}") from None
+    x, y = np.concatenate([xtr, xte]), np.concatenate([ytr, yte]).reshape(-1).astype(np.int64)
+    return Dataset(name, *_split(x, y, n_train, n_test, seed))
+
+
+def load_mnist(n_train=6000, n_test=2000, seed=0) -> Dataset:
+    return _load_keras("mnist", n_train, n_test, seed)
+
+
+def load_cifar10(n_train=50000, n_test=10000, seed=0) -> Dataset:
+    """CIFAR-10: uint8 N x 32 x 32 x 3 (offline file `cifar10.npz` with `x`, `y`), same p/256 convention."""
+    return _load_keras("cifar10", n_train, n_test, seed)
 
 
 def load_digits(n_train=1400, n_test=397, seed=0) -> Dataset:
@@ -89,7 +101,7 @@ def load_digits(n_train=1400, n_test=397, seed=0) -> Dataset:
     return Dataset("digits", *_split(x, d.target.astype(np.int64), n_train, n_test, seed))
 
 
-DATASETS = {"mnist": load_mnist, "digits": load_digits}
+DATASETS = {"mnist": load_mnist, "digits": load_digits, "cifar10": load_cifar10}
 
 
 def load_dataset(cfg_data: dict, seed: int) -> Dataset:
