@@ -13,7 +13,7 @@ import numpy as np
 
 from ..fixed import bits_for_range
 from ..spec import Layer
-from .plan import MAX_EXACT_BITS, OVF_CODES, ROUND_CODES, RTLError, _absmax, _pack_words, _stored_width
+from .plan import MAX_EXACT_BITS, OVF_CODES, ROUND_CODES, RTLError, _absmax, _pack_words, _stored_width, requant_plan
 
 MAX_DRAIN = 3  # a mid word is written 3 edges after its last stage-1 issue; read at the issue edge
 
@@ -170,7 +170,7 @@ def plan_kron(layer: Layer, pe: int, simd: int) -> KronPlan:
         raise RTLError(f"layer {layer.name!r}: kron_matvec needs PE | m1 and SIMD | n1, got PE={pe} (m1={d['m1']}), "
                        f"SIMD={simd} (n1={d['n1']})")
     t = layer.types
-    tin, ta, tb, tmid, tacc, tout = t["input"], t["a"], t["b"], t["mid"], t["accum"], t["output"]
+    tin, ta, tb, tmid, tacc = t["input"], t["a"], t["b"], t["mid"], t["accum"]
     xw, aw, bw = tin.width, _stored_width(ta), _stored_width(tb)
     uw = max(xw + 1 - int(tin.signed), tmid.width + 1 - int(tmid.signed))
     wu = max(aw, bw)
@@ -180,30 +180,15 @@ def plan_kron(layer: Layer, pe: int, simd: int) -> KronPlan:
     dot_w = max(bits_for_range(-b1, b1, True), bits_for_range(-b2, b2, True), uw + wu + 2)
     os1 = tin.frac + ta.frac - tmid.frac
     rw1 = max(dot_w, dot_w - min(os1, 0), tmid.width + 1) + 3
-    prod_frac = tmid.frac + tb.frac
-    ps = tacc.frac - prod_frac
-    if ps < 0:
-        raise RTLError(f"layer {layer.name!r}: accum has fewer fraction bits ({tacc.frac}) than mid x b ({prod_frac})")
-    has_bias = "bias" in layer.params
-    bs = tacc.frac - t["bias"].frac if has_bias else 0
-    if bs < 0:
-        raise RTLError(f"layer {layer.name!r}: accum has fewer fraction bits than bias")
-    b_w = _stored_width(t["bias"]) if has_bias else 1
-    b_max = _absmax(t["bias"]) if has_bias else 0
-    total = ((1 << (dot_w - 1)) << ps) + (b_max << bs)
-    total_w = bits_for_range(-total, total, True)
-    os_ = tacc.frac - tout.frac
-    if max(total_w, rw1, tacc.width - min(os_, 0)) > MAX_EXACT_BITS:
+    rq = requant_plan(layer, tmid.frac + tb.frac, dot_w, prod_name="mid x b")
+    total_w = rq.pop("total_w")
+    if max(total_w, rw1, tacc.width - min(rq["OS"], 0)) > MAX_EXACT_BITS:
         raise RTLError(f"layer {layer.name!r}: exact accumulation needs more than {MAX_EXACT_BITS} bits")
-    rw = max(total_w, tacc.width + 1, tacc.width - min(os_, 0) + 1, tout.width + 1) + 2
     n, m = d["n1"] * d["n2"], d["m1"] * d["m2"]
     return KronPlan(
         name=layer.name, n=n, m=m, np_=n, mp=m, pe=pe, simd=simd, **{k: d[k] for k in ("n1", "n2", "m1", "m2", "rank")},
         XW=xw, X_SIGNED=int(tin.signed), AW=aw, BW=bw, MID_W=tmid.width, MID_SIGNED=int(tmid.signed), UW=uw, WU=wu,
-        DOT_W=dot_w, OS1=os1, RND1=ROUND_CODES[tmid.rounding], MID_OVF=OVF_CODES[tmid.overflow], RW1=rw1,
-        B_W=b_w, PS=ps, BS=bs, RW=rw, ACC_W=tacc.width, ACC_SIGNED=int(tacc.signed), ACC_OVF=OVF_CODES[tacc.overflow],
-        RELU=int(layer.attrs.get("activation", "linear") == "relu"), OS=os_, RND=ROUND_CODES[tout.rounding],
-        OUT_W=tout.width, OUT_SIGNED=int(tout.signed), OUT_OVF=OVF_CODES[tout.overflow],
+        DOT_W=dot_w, OS1=os1, RND1=ROUND_CODES[tmid.rounding], MID_OVF=OVF_CODES[tmid.overflow], RW1=rw1, **rq,
     )
 
 

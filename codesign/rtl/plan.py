@@ -130,44 +130,54 @@ def dense_layers(spec: DesignSpec) -> list[Layer]:
     return out
 
 
+def requant_plan(layer: Layer, prod_frac: int, dot_w: int, sh_max: int = 0, prod_name: str = "product") -> dict:
+    """The accumulate + requant half every engine shares (rtl/mac_pipe.sv): bias width and alignment,
+    product shift PS, the exact register width RW for any DOT_W-bit sum (shifted by up to `sh_max`)
+    plus any bias, and the accumulator/output casts. `total_w` (the exact sum's width) is returned
+    for the caller's range check; RTLError when the spec's fractions cannot be aligned exactly."""
+    t = layer.types
+    tacc, tout = t["accum"], t["output"]
+    ps = tacc.frac - prod_frac
+    if ps < 0:
+        raise RTLError(f"layer {layer.name!r}: accum has fewer fraction bits ({tacc.frac}) than {prod_name} ({prod_frac})")
+    has_bias = "bias" in layer.params
+    bs = tacc.frac - t["bias"].frac if has_bias else 0
+    if bs < 0:
+        raise RTLError(f"layer {layer.name!r}: accum has fewer fraction bits than bias")
+    b_max = _absmax(t["bias"]) if has_bias else 0
+    dot_any = 1 << (dot_w - 1)  # requant is exact for any DOT_W-bit input, not only reachable sums
+    total = (dot_any << (sh_max + ps)) + (b_max << bs)
+    total_w = bits_for_range(-total, total, True)
+    os_ = tacc.frac - tout.frac
+    return dict(
+        total_w=total_w, B_W=_stored_width(t["bias"]) if has_bias else 1, PS=ps, BS=bs,
+        RW=max(total_w, tacc.width + 1, tacc.width - min(os_, 0) + 1, tout.width + 1) + 2,
+        ACC_W=tacc.width, ACC_SIGNED=int(tacc.signed), ACC_OVF=OVF_CODES[tacc.overflow],
+        RELU=int(layer.attrs.get("activation", "linear") == "relu"), OS=os_, RND=ROUND_CODES[tout.rounding],
+        OUT_W=tout.width, OUT_SIGNED=int(tout.signed), OUT_OVF=OVF_CODES[tout.overflow],
+    )
+
+
 def plan_layer(layer: Layer, pe: int, simd: int, np_: int, mp: int) -> LayerPlan:
     """Widths and constants of one engine; raises RTLError when the spec's arithmetic cannot be exact."""
     t = layer.types
     w = layer.params["weight"]
     n, m = w.shape
-    tin, tw, tp, tacc, tout = t["input"], t["weight"], t["product"], t["accum"], t["output"]
-    ps = tacc.frac - tp.frac
-    if ps < 0:
-        raise RTLError(f"layer {layer.name!r}: accum has fewer fraction bits ({tacc.frac}) than product ({tp.frac})")
-    has_bias = "bias" in layer.params
-    bs = tacc.frac - t["bias"].frac if has_bias else 0
-    if bs < 0:
-        raise RTLError(f"layer {layer.name!r}: accum has fewer fraction bits than bias")
+    tin, tw, tp, tacc = t["input"], t["weight"], t["product"], t["accum"]
     has_shift = "weight_shift" in layer.params
     sh_w = t["weight_shift"].width if has_shift else 1
     sh_max = ((1 << sh_w) - 1) if has_shift else 0
-    b_w = _stored_width(t["bias"]) if has_bias else 1
-    b_max = _absmax(t["bias"]) if has_bias else 0
     ww = _stored_width(tw)
     xw = tin.width
     # exact dot product of a column over the type ranges (any weight the type allows, e.g. after a bit flip)
     dot_bound = n * _absmax(tin) * _absmax(tw)
     dot_w = max(bits_for_range(-dot_bound, dot_bound, True), xw + ww + 2)
-    dot_any = 1 << (dot_w - 1)  # requant is exact for any DOT_W-bit input, not only reachable sums
-    total = (dot_any << (sh_max + ps)) + (b_max << bs)
-    total_w = bits_for_range(-total, total, True)
-    os_ = tacc.frac - tout.frac
-    if total_w > MAX_EXACT_BITS or tacc.width - min(os_, 0) > MAX_EXACT_BITS:
+    rq = requant_plan(layer, tp.frac, dot_w, sh_max)
+    total_w = rq.pop("total_w")
+    if total_w > MAX_EXACT_BITS or tacc.width - min(rq["OS"], 0) > MAX_EXACT_BITS:
         raise RTLError(f"layer {layer.name!r}: exact accumulation needs {total_w} bits, more than {MAX_EXACT_BITS}")
-    rw = max(total_w, tacc.width + 1, tacc.width - min(os_, 0) + 1, tout.width + 1) + 2
-    act = layer.attrs.get("activation", "linear")
-    return LayerPlan(
-        name=layer.name, n=n, m=m, np_=np_, mp=mp, pe=pe, simd=simd,
-        XW=xw, X_SIGNED=int(tin.signed), WW=ww, DOT_W=dot_w, SH_W=sh_w, B_W=b_w, PS=ps, BS=bs, RW=rw,
-        ACC_W=tacc.width, ACC_SIGNED=int(tacc.signed), ACC_OVF=OVF_CODES[tacc.overflow],
-        RELU=int(act == "relu"), OS=os_, RND=ROUND_CODES[tout.rounding],
-        OUT_W=tout.width, OUT_SIGNED=int(tout.signed), OUT_OVF=OVF_CODES[tout.overflow],
-    )
+    return LayerPlan(name=layer.name, n=n, m=m, np_=np_, mp=mp, pe=pe, simd=simd,
+                     XW=xw, X_SIGNED=int(tin.signed), WW=ww, DOT_W=dot_w, SH_W=sh_w, **rq)
 
 
 def _pack_words(codes: np.ndarray, bits: int) -> list[int]:
