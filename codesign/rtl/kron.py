@@ -13,7 +13,8 @@ import numpy as np
 
 from ..fixed import bits_for_range
 from ..spec import Layer
-from .plan import MAX_EXACT_BITS, OVF_CODES, ROUND_CODES, RTLError, _absmax, _pack_words, _stored_width, requant_plan
+from .plan import (MAX_EXACT_BITS, OVF_CODES, REQUANT_KEYS, ROUND_CODES, RequantFields, RTLError, _absmax, _pack_words,
+                   _stored_width, requant_plan)
 
 MAX_DRAIN = 3  # a mid word is written 3 edges after its last stage-1 issue; read at the issue edge
 
@@ -56,7 +57,7 @@ def kron_foldings(d: dict) -> list[tuple[int, int]]:
 
 
 @dataclass
-class KronPlan:
+class KronPlan(RequantFields):
     name: str
     n: int
     m: int
@@ -82,19 +83,6 @@ class KronPlan:
     RND1: int
     MID_OVF: int
     RW1: int
-    B_W: int
-    PS: int
-    BS: int
-    RW: int
-    ACC_W: int
-    ACC_SIGNED: int
-    ACC_OVF: int
-    RELU: int
-    OS: int
-    RND: int
-    OUT_W: int
-    OUT_SIGNED: int
-    OUT_OVF: int
     kind: str = "kron"
     module: str = "kron_matvec"
 
@@ -147,8 +135,7 @@ class KronPlan:
         return drain_cycles(asdict(self), self.pe, self.simd)
 
     def rtl_params(self) -> dict:
-        keys = ("XW X_SIGNED AW BW MID_W MID_SIGNED UW WU DOT_W OS1 RND1 MID_OVF RW1 B_W PS BS RW "
-                "ACC_W ACC_SIGNED ACC_OVF RELU OS RND OUT_W OUT_SIGNED OUT_OVF").split()
+        keys = tuple("XW X_SIGNED AW BW MID_W MID_SIGNED UW WU DOT_W OS1 RND1 MID_OVF RW1".split()) + REQUANT_KEYS
         d = {"N1": self.n1, "N2": self.n2, "M1": self.m1, "M2": self.m2, "R": self.rank, "PE": self.pe,
              "SIMD": self.simd}
         d.update({k: getattr(self, k) for k in keys})

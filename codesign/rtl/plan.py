@@ -33,19 +33,9 @@ def _stored_width(t: FixedType) -> int:
 
 
 @dataclass
-class LayerPlan:
-    name: str
-    n: int          # real fan-in
-    m: int          # real outputs
-    np_: int        # padded fan-in (multiple of simd and of the previous lane count)
-    mp: int         # padded outputs (multiple of pe)
-    pe: int
-    simd: int
-    XW: int
-    X_SIGNED: int
-    WW: int
-    DOT_W: int
-    SH_W: int
+class RequantFields:
+    """The accumulate + requant constants of rtl/mac_pipe.sv, shared by every engine's plan
+    (computed by `requant_plan`; names as in the Verilog)."""
     B_W: int
     PS: int
     BS: int
@@ -59,6 +49,25 @@ class LayerPlan:
     OUT_W: int
     OUT_SIGNED: int
     OUT_OVF: int
+
+
+REQUANT_KEYS = tuple(RequantFields.__dataclass_fields__)
+
+
+@dataclass
+class LayerPlan(RequantFields):
+    name: str
+    n: int          # real fan-in
+    m: int          # real outputs
+    np_: int        # padded fan-in (multiple of simd and of the previous lane count)
+    mp: int         # padded outputs (multiple of pe)
+    pe: int
+    simd: int
+    XW: int
+    X_SIGNED: int
+    WW: int
+    DOT_W: int
+    SH_W: int
     kind: str = "dense"
     module: str = "mvau"
 
@@ -97,8 +106,7 @@ class LayerPlan:
 
     def rtl_params(self) -> dict:
         """Verilog parameters of the mvau instance (names as in rtl/mvau.sv)."""
-        keys = ("XW X_SIGNED WW DOT_W SH_W B_W PS BS RW ACC_W ACC_SIGNED ACC_OVF RELU OS RND "
-                "OUT_W OUT_SIGNED OUT_OVF").split()
+        keys = ("XW", "X_SIGNED", "WW", "DOT_W", "SH_W") + REQUANT_KEYS
         d = {"N": self.np_, "M": self.mp, "PE": self.pe, "SIMD": self.simd}
         d.update({k: getattr(self, k) for k in keys})
         return d
