@@ -22,42 +22,41 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parent.parent
 
-RECIPES = {  # name: (jr lambdas, epochs, deterministic fine-tune epochs, fine-tune learning rate[, relu override])
-    "base": ({"logits": 0.1}, 20, 0, None),
-    "l0.2": ({"logits": 0.2}, 20, 0, None),
-    "l0.1_ft5": ({"logits": 0.1}, 20, 5, 3e-4),
-    "l0.1_e40": ({"logits": 0.1}, 40, 0, None),
-    "l0.1_layers": ({"logits": 0.1, "dense_1": 0.01, "dense_2": 0.01}, 20, 0, None),
-    "l0.2_e40_ft5": ({"logits": 0.2}, 40, 5, 3e-4),
-    "l0.1_e40_ft5": ({"logits": 0.1}, 40, 5, 3e-4),
-    "l0.15_e40_ft5": ({"logits": 0.15}, 40, 5, 3e-4),
-    "l0.1_e60_ft10": ({"logits": 0.1}, 60, 10, 3e-4),
-    "l0.05_e40": ({"logits": 0.05}, 40, 0, None),
-    "l0.1_tiny_layers_e40": ({"logits": 0.1, "dense_1": 0.0005, "dense_2": 0.0005}, 40, 0, None),
-    "l0.1_e40_relu_i2": ({"logits": 0.1}, 40, 0, None, {"bits": 8, "integer": 2}),
-    "l0.1_e40_relu_b10": ({"logits": 0.1}, 40, 0, None, {"bits": 10, "integer": 3}),
+def _jr(lambdas: str) -> str:
+    return f"harden.jr.layers={lambdas}"
+
+
+def _ft(epochs: int, lr: float = 3e-4) -> str:
+    return f"train.finetune={{epochs: {epochs}, learning_rate: {lr}}}"
+
+
+# name: config overrides (dotted key=YAML value, as `codesign flow --set`) applied to --config.
+# The first rows were measured on the 20-epoch version of examples/mnist_mlp_stq_jr.yaml.
+RECIPES = {
+    "base": ["train.epochs=20"],
+    "l0.2": ["train.epochs=20", _jr("{logits: 0.2}")],
+    "l0.1_ft5": ["train.epochs=20", _ft(5)],
+    "l0.1_e40": ["train.epochs=40"],
+    "l0.1_layers": ["train.epochs=20", _jr("{logits: 0.1, dense_1: 0.01, dense_2: 0.01}")],
+    "l0.2_e40_ft5": ["train.epochs=40", _jr("{logits: 0.2}"), _ft(5)],
+    "l0.1_e40_ft5": ["train.epochs=40", _ft(5)],
+    "l0.15_e40_ft5": ["train.epochs=40", _jr("{logits: 0.15}"), _ft(5)],
+    "l0.1_e60_ft10": ["train.epochs=60", _ft(10)],
+    "l0.05_e40": ["train.epochs=40", _jr("{logits: 0.05}")],
+    "cnn": [],  # the --config as written (e.g. examples/mnist_cnn_stq_jr.yaml)
+    "l0.1_tiny_layers_e40": ["train.epochs=40", _jr("{logits: 0.1, dense_1: 0.0005, dense_2: 0.0005}")],
 }
 
 
-def train_recipe(variant, cfg, data, lambdas, epochs, finetune, ft_lr, relu=None):
-    from codesign.harden import make_regularizer
-    from codesign.robustness import variant_layers
-    from codesign.models import build_model
-    from codesign.train import train_from_config
+def train_recipe(variant, cfg, data):
+    from codesign.robustness import train_variant
 
-    layers = [{"relu": dict(relu)} if relu and "relu" in e else e for e in cfg["model"]["layers"]]
-    layers, quantized, _ = variant_layers(variant, layers, cfg["harden"])
-    t = dict(cfg["train"], epochs=epochs, finetune={"epochs": finetune, "learning_rate": ft_lr} if finetune else None)
-    reg = make_regularizer({"jr": {"layers": lambdas, "projections": cfg["harden"]["jr"]["projections"]}})
-    model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"])
-    train_from_config(model, data.x_train, data.y_train, t, cfg["seed"], stochastic=quantized, regularizer=reg)
-    return model
+    return train_variant(variant, cfg, data, log=lambda m: None)
 
 
 def measure(model, data, cfg, pgd_samples):
@@ -80,28 +79,36 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default=str(ROOT / "examples" / "mnist_mlp_stq_jr.yaml"))
     ap.add_argument("--recipes", nargs="+", default=list(RECIPES))
+    ap.add_argument("--set", action="append", default=[],
+                    help="extra override key=value for every recipe (dotted key, YAML value)")
+    ap.add_argument("--label", default="", help="suffix for the recipe names of this run (with --set)")
     ap.add_argument("--variants", nargs="+", default=["stq_jr", "float_jr"])
     ap.add_argument("--pgd-samples", type=int, default=500)
     ap.add_argument("--out", type=Path, default=Path("bench_out/stq_jr_sweep"))
     args = ap.parse_args()
 
-    from codesign.config import check_config
+    from codesign.config import load_config
     from codesign.data import load_dataset
+    from codesign.robustness import model_size, variant_layers
 
-    cfg = check_config(yaml.safe_load(Path(args.config).read_text()), args.config)
-    data = load_dataset(cfg["data"], cfg["seed"])
+    unknown = [r for r in args.recipes if r not in RECIPES]
+    if unknown:
+        raise SystemExit(f"unknown recipe {unknown[0]!r}; known: {', '.join(RECIPES)}")
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.recipes:
-        lambdas, epochs, finetune, ft_lr, *relu = RECIPES[name]
+        overrides = RECIPES[name] + args.set
+        cfg = load_config(args.config, overrides)
+        data = load_dataset(cfg["data"], cfg["seed"])
         for variant in args.variants:
             t0 = time.time()
-            model = train_recipe(variant, cfg, data, lambdas, epochs, finetune, ft_lr, *relu)
+            model = train_recipe(variant, cfg, data)
             clean, pgd = measure(model, data, cfg, args.pgd_samples)
-            row = dict(recipe=name, variant=variant, lambdas=lambdas, epochs=epochs, finetune=finetune,
-                       clean=clean, pgd_0_1=pgd, seconds=round(time.time() - t0, 1))
+            bits, _ = model_size(model, variant_layers(variant, cfg["model"]["layers"], cfg["harden"])[1])
+            row = dict(recipe=name + args.label, variant=variant, overrides=overrides, clean=clean, pgd_0_1=pgd,
+                       kbytes=round(bits / 8192, 2), seconds=round(time.time() - t0, 1))
             rows.append(row)
-            print(f"{name:14s} {variant:9s} clean {clean:.4f}  PGD0.1 {pgd:.4f}  ({row['seconds']} s)", flush=True)
+            print(f"{row['recipe']:14s} {variant:9s} {row['kbytes']:7.2f} KB clean {clean:.4f}  PGD0.1 {pgd:.4f}  ({row['seconds']} s)", flush=True)
             (args.out / "results.json").write_text(json.dumps({"config": args.config, "rows": rows}, indent=1))
 
 

@@ -78,6 +78,32 @@ def test_stq_stochastic_while_training_with_jr_and_deterministic_at_inference():
     assert set(np.unique(w)) <= {-1, 0, 1}
 
 
+def test_jacobian_of_deployed_penalizes_the_deterministic_network():
+    """`jacobian_of: deployed`: while STQ samples (learning phase 1) the logits still vary from call to
+    call, but the penalty is the Jacobian of the deterministic ternary network: equal to the sampled
+    regularizer's penalty taken at inference (same projections), and it has weight gradients."""
+    model = build_model(LAYERS, (8, 8), 10)
+    x = tf.constant(np.random.default_rng(0).random((32, 8, 8)).astype("float32"))
+    deployed = JacobianRegularizer({"dense_1": 0.01, "logits": 0.1}, jacobian_of="deployed")
+    sampled = JacobianRegularizer({"dense_1": 0.01, "logits": 0.1})
+    with keras.backend.learning_phase_scope(1):
+        tf.random.set_seed(5)
+        with tf.GradientTape() as tape:
+            logits_a, penalty, terms = deployed(model, x)
+        grads = tape.gradient(penalty, model.trainable_variables)
+        logits_b = deployed(model, x)[0]
+        tf.random.set_seed(5)
+        sampled_terms = sampled(model, x)[2]
+    assert not np.array_equal(logits_a.numpy(), logits_b.numpy()), "the loss pass must stay stochastic"
+    with keras.backend.learning_phase_scope(0):
+        tf.random.set_seed(5)
+        reference = sampled(model, x)[2]
+    for name in ("dense_1", "logits"):
+        assert float(terms[name]) == pytest.approx(float(reference[name]), rel=1e-5), name
+    assert float(sampled_terms["logits"]) != pytest.approx(float(reference["logits"]), rel=1e-3)
+    assert grads[0] is not None and float(tf.norm(grads[0])) > 0
+
+
 def test_jr_lowers_the_input_jacobian():
     from codesign.data import load_digits
 
@@ -120,6 +146,7 @@ def test_non_chain_models_are_refused():
     ({"jr": {"projections": 0}}, None, "harden.jr.projections"),
     ({"stq": {"layers": ["relu_1"]}}, None, "not dense/conv2d layers"),
     ({"jr": {"layres": {}}}, None, "unknown config key harden.jr.'layres'"),
+    ({"jr": {"layers": {"logits": 0.1}, "jacobian_of": "float"}}, None, "harden.jr.jacobian_of must be one of"),
     (None, {"enabled": True}, "harden.jr.layers sets no lambda"),
     (None, {"attacks": ["cw"]}, "robustness.attacks"),
     (None, {"epsilons": [0, 0.1]}, "robustness.epsilons"),

@@ -24,6 +24,11 @@ from ..errors import ConfigError
 LOGITS = "logits"
 WEIGHTED = ("dense", "conv2d")
 ACTIVATIONS = ("QActivation", "ReLU", "Activation")
+# harden.jr.jacobian_of: whose Jacobian is penalized while stochastic quantizers train
+JACOBIAN_OF = {
+    "sampled": "the network with this step's sampled stochastic weights (one pass for loss and penalty)",
+    "deployed": "the deterministic network the design deploys (a second pass; the loss stays on the sampled one)",
+}
 
 
 def layer_names(layers: list) -> list[str]:
@@ -104,6 +109,12 @@ def check_harden(harden: dict, layers: list) -> None:
     p = jr.get("projections")
     if isinstance(p, bool) or not isinstance(p, int) or p < 1:
         raise ConfigError(f"harden.jr.projections must be an integer >= 1, got {p!r}")
+    unknown = set(jr) - {"layers", "projections", "jacobian_of"}
+    if unknown:
+        raise ConfigError(f"unknown config key harden.jr.{sorted(unknown)[0]!r}; "
+                          "allowed: ['jacobian_of', 'layers', 'projections']")
+    if jr.get("jacobian_of", "sampled") not in JACOBIAN_OF:
+        raise ConfigError(f"harden.jr.jacobian_of must be one of {list(JACOBIAN_OF)}, got {jr['jacobian_of']!r}")
     if "wings" in harden:
         from ..wings.harden import check_wings
 
@@ -117,9 +128,10 @@ class JacobianRegularizer:
     chain of layers (every model `build_model` makes is). `terms` maps each layer to its ||J||_F^2.
     """
 
-    def __init__(self, layers: dict, projections: int = 1):
+    def __init__(self, layers: dict, projections: int = 1, jacobian_of: str = "sampled"):
         self.lambdas = {str(k): float(v) for k, v in layers.items() if float(v) > 0}
         self.projections = int(projections)
+        self.jacobian_of = jacobian_of
 
     def __bool__(self) -> bool:
         return bool(self.lambdas)
@@ -136,6 +148,18 @@ class JacobianRegularizer:
         return layers
 
     def __call__(self, model, x):
+        """(logits, penalty, terms). With ``jacobian_of: deployed`` the logits come from the sampled
+        (stochastic) network as usual, and the Jacobians from a second pass with every stochastic
+        quantizer in its deterministic form, i.e. of the network that is deployed."""
+        if self.jacobian_of == "deployed":
+            from tensorflow import keras
+
+            with keras.backend.learning_phase_scope(0):
+                _, penalty, terms = self._jacobians(model, x)
+            return model(x, training=True), penalty, terms
+        return self._jacobians(model, x)
+
+    def _jacobians(self, model, x):
         import tensorflow as tf
 
         layers = self._chain(model)
@@ -176,5 +200,5 @@ class JacobianRegularizer:
 def make_regularizer(harden: dict | None):
     """The JacobianRegularizer `harden.jr` asks for, or None when no lambda is set."""
     jr = (harden or {}).get("jr") or {}
-    reg = JacobianRegularizer(jr.get("layers") or {}, jr.get("projections", 1))
+    reg = JacobianRegularizer(jr.get("layers") or {}, jr.get("projections", 1), jr.get("jacobian_of", "sampled"))
     return reg if reg else None
