@@ -1,5 +1,6 @@
 """Write the RTL view of a spec: a generated top that chains engines (`mvau` per dense layer,
-`kron_matvec` per kron_dense layer, `wings_gen` per wings_dense layer), memory images, the IP.
+`kron_matvec` per kron_dense layer, `wings_gen` per wings_dense layer, `swg` + `mvau` per conv2d
+layer, `maxpool` per maxpool2d layer), memory images, the IP.
 
 The top (`model_top.sv` by default) has an AXI-Stream input (SIMD of the first layer input
 elements per beat, element 0 in the low bits), an AXI-Stream output (PE of the last layer output
@@ -16,21 +17,46 @@ from pathlib import Path
 from ..paths import ip_dir
 from ..spec import DesignSpec
 from . import folding as fold
+from .conv import SvLiteral, conv_geometry, conv_standin, plan_conv, plan_pool
 from .kron import KronPlan, a_words, b_words, kron_dims, kron_param_words, plan_kron
 from .plan import LayerPlan, dense_layers, param_words, plan_layer, weight_words, write_mem
 from .wings import plan_wings, wings_images
 
-IP_FILES = ("wmem.sv", "dot_simd.sv", "requant.sv", "axis_inbuf.sv", "mac_pipe.sv", "mvau.sv", "axis_dwc.sv", "kron_matvec.sv", "wings_gen.sv")
+IP_FILES = ("wmem.sv", "dot_simd.sv", "requant.sv", "axis_inbuf.sv", "mac_pipe.sv", "mvau.sv", "axis_dwc.sv", "kron_matvec.sv",
+            "wings_gen.sv", "swg.sv", "maxpool.sv")
 # load-port select 2*layer writes the weight memory: these images in address order (kron: A then B;
 # wings: the generator's parameter regions, WingsPlan.load_groups)
-LOAD_GROUPS = {"dense": (("w",), ("p",)), "kron": (("a", "b"), ("p",))}
+LOAD_GROUPS = {"dense": (("w",), ("p",)), "conv": (("w",), ("p",)), "kron": (("a", "b"), ("p",))}
 
 
 def load_groups(p) -> tuple:
-    return p.load_groups() if p.kind == "wings" else LOAD_GROUPS[p.kind]
+    return p.load_groups() if p.kind in ("wings", "pool") else LOAD_GROUPS[p.kind]
+
+
+# The chain's view of any engine: elements a beat in (a pixel for conv/pool, SIMD otherwise) and
+# elements of one sample's stream in and out (a whole image for conv/pool; padded vectors otherwise).
+def in_lanes(p) -> int:
+    return getattr(p, "in_lanes", p.simd)
+
+
+def stream_in(p) -> int:
+    return getattr(p, "stream_in", p.np_)
+
+
+def stream_out(p) -> int:
+    return getattr(p, "stream_out", p.mp)
 
 
 def _shape(layer):
+    if layer.kind in ("conv2d", "maxpool2d"):
+        h, w, cin = layer.input_shape
+        oh, ow, cout = layer.output_shape
+        d = {"kind": "conv" if layer.kind == "conv2d" else "pool", "cin": int(cin),
+             "stream_in": int(h * w * cin), "stream_out": int(oh * ow * cout)}
+        if layer.kind == "conv2d":
+            g = conv_geometry(layer)
+            d.update(n=g["kh"] * g["kw"] * g["cin"], m=g["cout"], geometry=g)
+        return d
     if layer.kind == "kron_dense":
         return kron_dims(layer)
     if layer.kind == "wings_dense":
@@ -45,10 +71,18 @@ def mem_images(layer, p) -> dict:
     if p.kind == "kron":
         return {"a": (a_words(layer, p), p.pe * p.simd * p.AW), "b": (b_words(layer, p), p.simd * p.BW),
                 "p": (kron_param_words(layer, p), p.p_word)}
+    if p.kind == "pool":
+        return {}
+    if p.kind == "conv":
+        layer = conv_standin(layer)
     return {"w": (weight_words(layer, p), p.w_word), "p": (param_words(layer, p), p.p_word)}
 
 
 def plan_engine(layer, pe: int, simd: int, np_: int, mp: int):
+    if layer.kind == "conv2d":
+        return plan_conv(layer, pe, simd)
+    if layer.kind == "maxpool2d":
+        return plan_pool(layer)
     if layer.kind == "kron_dense":
         return plan_kron(layer, pe, simd)
     if layer.kind == "wings_dense":
@@ -57,20 +91,31 @@ def plan_engine(layer, pe: int, simd: int, np_: int, mp: int):
 META = "rtl_meta.json"
 
 
+def _pool_folding(layer) -> dict:
+    c = int(layer.input_shape[-1])
+    return {"pe": c, "simd": c}
+
+
 def _folding_list(layers, folding) -> list[dict]:
+    """One {pe, simd} per engine; maxpool engines (one pixel a beat, no lanes to choose) may be left out."""
     if isinstance(folding, dict):
-        missing = [l.name for l in layers if l.name not in folding]
+        missing = [l.name for l in layers if l.name not in folding and l.kind != "maxpool2d"]
         if missing:
             raise ValueError(f"folding has no entry for layers {missing}")
-        return [dict(folding[l.name]) for l in layers]
+        return [_pool_folding(l) if l.kind == "maxpool2d" else dict(folding[l.name]) for l in layers]
     folding = list(folding)
+    macs = [l for l in layers if l.kind != "maxpool2d"]
+    if len(folding) == len(macs) and len(macs) != len(layers):
+        it = iter(folding)
+        folding = [_pool_folding(l) if l.kind == "maxpool2d" else next(it) for l in layers]
     if len(folding) != len(layers):
-        raise ValueError(f"folding has {len(folding)} entries for {len(layers)} dense layers")
-    return [dict(f) for f in folding]
+        raise ValueError(f"folding has {len(folding)} entries for {len(layers)} engine layers "
+                         f"({len(macs)} without maxpool)")
+    return [_pool_folding(l) if l.kind == "maxpool2d" else dict(f) for l, f in zip(layers, folding)]
 
 
 def plan(spec: DesignSpec, folding=None, target_cycles: int | None = None) -> list[LayerPlan]:
-    """LayerPlans of every dense layer for an explicit folding or one chosen for target_cycles."""
+    """Plans of every engine layer for an explicit folding or one chosen for target_cycles."""
     spec.validate()
     layers = dense_layers(spec)
     shapes = [_shape(l) for l in layers]
@@ -78,15 +123,65 @@ def plan(spec: DesignSpec, folding=None, target_cycles: int | None = None) -> li
         folding = fold.choose(shapes, target_cycles or fold.DEFAULT_TARGET_CYCLES)
     else:
         folding = _folding_list(layers, folding)
-    for l, f in zip(layers, folding):  # kron_matvec's own constraints first: a clearer message than padding's
+    for l, f in zip(layers, folding):  # the engines' own constraints first: a clearer message than padding's
         if l.kind == "kron_dense":
             plan_kron(l, f["pe"], f["simd"])
+        if l.kind == "conv2d":
+            plan_conv(l, f["pe"], f["simd"])
+        if l.kind == "maxpool2d":
+            plan_pool(l)
     dims = fold.padded_dims(shapes, folding)
     return [plan_engine(l, f["pe"], f["simd"], np_, mp) for l, f, (np_, mp) in zip(layers, folding, dims)]
 
 
 def _sv_params(d: dict, indent: str) -> str:
-    return (",\n" + indent).join(f".{k}({v})" if not isinstance(v, str) else f'.{k}("{v}")' for k, v in d.items())
+    return (",\n" + indent).join(f".{k}({v})" if not isinstance(v, str) or isinstance(v, SvLiteral)
+                                  else f'.{k}("{v}")' for k, v in d.items())
+
+
+def _tlast_counter(beats: int) -> list[str]:
+    """tlast of the top from a beat counter (conv engines mark a pixel's end, not the image's)."""
+    cw = max(1, (beats - 1).bit_length())
+    return [
+        f"    logic [{cw - 1}:0] tl_cnt;  // output beats of the current sample ({beats} a sample)",
+        "    always_ff @(posedge clk) begin",
+        "        if (rst) tl_cnt <= '0;",
+        f"        else if (m_axis_tvalid && m_axis_tready) tl_cnt <= tl_cnt == {cw}'d{beats - 1} ? '0 : tl_cnt + {cw}'d1;",
+        "    end",
+        f"    assign m_axis_tlast = tl_cnt == {cw}'d{beats - 1};",
+    ]
+
+
+def _engine_sv(i: int, p, prefix: str) -> list[str]:
+    """The instance(s) of layer i between l<i>_in_* and l<i>_out_*, with its load-port slices."""
+    out = f".m_tdata(l{i}_out_tdata), .m_tvalid(l{i}_out_tvalid), .m_tready(l{i}_out_tready), .m_tlast(l{i}_out_tlast)"
+    if p.kind == "pool":
+        return [f"    {p.module} #(\n        {_sv_params(p.rtl_params(), '        ')}\n    ) u_l{i} (",
+                "        .clk(clk), .rst(rst),",
+                f"        .s_tdata(l{i}_in_tdata), .s_tvalid(l{i}_in_tvalid), .s_tready(l{i}_in_tready),",
+                f"        {out}", "    );"]
+    lines, src = [], f"l{i}_in"
+    if p.kind == "conv":  # window generator: pixels in, K*K*Cin windows out at the mvau's SIMD
+        src = f"l{i}_win"
+        lines += [
+            f"    logic [{p.simd * p.XW - 1}:0] {src}_tdata;",
+            f"    logic {src}_tvalid, {src}_tready;",
+            f"    swg #(\n        {_sv_params(p.swg_params(), '        ')}\n    ) u_l{i}_swg (",
+            "        .clk(clk), .rst(rst),",
+            f"        .s_tdata(l{i}_in_tdata), .s_tvalid(l{i}_in_tvalid), .s_tready(l{i}_in_tready),",
+            f"        .m_tdata({src}_tdata), .m_tvalid({src}_tvalid), .m_tready({src}_tready)",
+            "    );",
+        ]
+    params = dict(p.rtl_params(), **{k: f"{prefix}l{i}_{v}.mem" for k, v in p.mem_names().items()})
+    return lines + [
+        f"    {p.module} #(\n        {_sv_params(params, '        ')}\n    ) u_l{i} (",
+        "        .clk(clk), .rst(rst),",
+        f"        .s_tdata({src}_tdata), .s_tvalid({src}_tvalid), .s_tready({src}_tready),",
+        f"        {out},",
+        f"        .wl_we(wl_we && wl_sel == 8'd{2 * i}), .wl_addr(wl_addr[{p.waw - 1}:0]), .wl_data(wl_data[{p.w_word - 1}:0]),",
+        f"        .pl_we(wl_we && wl_sel == 8'd{2 * i + 1}), .pl_addr(wl_addr[{p.paw - 1}:0]), .pl_data(wl_data[{p.p_word - 1}:0])",
+        "    );",
+    ]
 
 
 def _top_sv(top: str, plans: list, prefix: str) -> str:
@@ -95,15 +190,15 @@ def _top_sv(top: str, plans: list, prefix: str) -> str:
     ld = max(max(p.w_word, p.p_word) for p in plans)
     lines = [
         f"// {top}.sv -- GENERATED by codesign.rtl.generate; do not edit.",
-        "// Chains one engine per layer (mvau: dense, kron_matvec: kron_dense, wings_gen: wings_dense) with AXI-Stream,",
-        "// converting lane counts",
-        "// between engines (axis_dwc) where a layer's PE differs from the next layer's SIMD. Load port:",
+        "// Chains one engine per layer (mvau: dense, kron_matvec: kron_dense, wings_gen: wings_dense, swg + mvau:",
+        "// conv2d, maxpool: maxpool2d) with AXI-Stream, converting lane counts",
+        "// between engines (axis_dwc) where a layer's PE differs from the next layer's input lanes. Load port:",
         "// wl_sel = 2*layer selects that engine's weight (kron: factor A then B; wings: generator parameters) memory,",
-        "// 2*layer+1 its bias/shift memory.",
+        "// 2*layer+1 its bias/shift memory (a maxpool has none).",
         f"module {top} (",
         "    input  logic clk,",
         "    input  logic rst,",
-        f"    input  logic [{first.simd * first.XW - 1}:0] s_axis_tdata,",
+        f"    input  logic [{in_lanes(first) * first.XW - 1}:0] s_axis_tdata,",
         "    input  logic s_axis_tvalid,",
         "    output logic s_axis_tready,",
         f"    output logic [{last.pe * last.OUT_W - 1}:0] m_axis_tdata,",
@@ -118,9 +213,9 @@ def _top_sv(top: str, plans: list, prefix: str) -> str:
     ]
     for i, p in enumerate(plans):
         lines += [
-            f"    // layer {i}: {p.name} ({p.module}) {p.n}x{p.m} (padded {p.np_}x{p.mp}), PE={p.pe} SIMD={p.simd}, "
-            f"{p.cycles} cycles/sample",
-            f"    logic [{p.simd * p.XW - 1}:0] l{i}_in_tdata;",
+            f"    // layer {i}: {p.name} ({p.kind}: {p.module}) {stream_in(p)} -> {stream_out(p)} elements a sample, "
+            f"PE={p.pe} SIMD={p.simd}, {p.cycles} cycles/sample",
+            f"    logic [{in_lanes(p) * p.XW - 1}:0] l{i}_in_tdata;",
             f"    logic l{i}_in_tvalid, l{i}_in_tready;",
             f"    logic [{p.pe * p.OUT_W - 1}:0] l{i}_out_tdata;",
             f"    logic l{i}_out_tvalid, l{i}_out_tready;",
@@ -134,19 +229,10 @@ def _top_sv(top: str, plans: list, prefix: str) -> str:
         "    assign s_axis_tready = l0_in_tready;",
     ]
     for i, p in enumerate(plans):
-        params = dict(p.rtl_params(), **{k: f"{prefix}l{i}_{v}.mem" for k, v in p.mem_names().items()})
-        lines += [
-            f"    {p.module} #(\n        {_sv_params(params, '        ')}\n    ) u_l{i} (",
-            "        .clk(clk), .rst(rst),",
-            f"        .s_tdata(l{i}_in_tdata), .s_tvalid(l{i}_in_tvalid), .s_tready(l{i}_in_tready),",
-            f"        .m_tdata(l{i}_out_tdata), .m_tvalid(l{i}_out_tvalid), .m_tready(l{i}_out_tready), .m_tlast(l{i}_out_tlast),",
-            f"        .wl_we(wl_we && wl_sel == 8'd{2 * i}), .wl_addr(wl_addr[{p.waw - 1}:0]), .wl_data(wl_data[{p.w_word - 1}:0]),",
-            f"        .pl_we(wl_we && wl_sel == 8'd{2 * i + 1}), .pl_addr(wl_addr[{p.paw - 1}:0]), .pl_data(wl_data[{p.p_word - 1}:0])",
-            "    );",
-        ]
+        lines += _engine_sv(i, p, prefix)
         if i + 1 < len(plans):
             q = plans[i + 1]
-            if p.pe == q.simd:
+            if p.pe == in_lanes(q):
                 lines += [
                     f"    assign l{i + 1}_in_tdata = l{i}_out_tdata;",
                     f"    assign l{i + 1}_in_tvalid = l{i}_out_tvalid;",
@@ -154,7 +240,7 @@ def _top_sv(top: str, plans: list, prefix: str) -> str:
                 ]
             else:
                 lines += [
-                    f"    axis_dwc #(.EW({p.OUT_W}), .IN_N({p.pe}), .OUT_N({q.simd})) u_dwc{i} (",
+                    f"    axis_dwc #(.EW({p.OUT_W}), .IN_N({p.pe}), .OUT_N({in_lanes(q)})) u_dwc{i} (",
                     "        .clk(clk), .rst(rst),",
                     f"        .s_tdata(l{i}_out_tdata), .s_tvalid(l{i}_out_tvalid), .s_tready(l{i}_out_tready),",
                     f"        .m_tdata(l{i + 1}_in_tdata), .m_tvalid(l{i + 1}_in_tvalid), .m_tready(l{i + 1}_in_tready)",
@@ -165,10 +251,9 @@ def _top_sv(top: str, plans: list, prefix: str) -> str:
         f"    assign m_axis_tdata = l{n}_out_tdata;",
         f"    assign m_axis_tvalid = l{n}_out_tvalid;",
         f"    assign l{n}_out_tready = m_axis_tready;",
-        f"    assign m_axis_tlast = l{n}_out_tlast;",
-        "endmodule",
-        "",
     ]
+    lines += _tlast_counter(stream_out(last) // last.pe) if last.kind == "conv" else [f"    assign m_axis_tlast = l{n}_out_tlast;"]
+    lines += ["endmodule", ""]
     return "\n".join(lines)
 
 
@@ -199,19 +284,19 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
         "spec": spec.name,
         "sources": list(IP_FILES) + [f"{top}.sv"],
         "mem_prefix": prefix,
-        "in_beat": plans[0].simd,
+        "in_beat": in_lanes(plans[0]),
         "in_width": plans[0].XW,
-        "in_padded": plans[0].np_,
+        "in_padded": stream_in(plans[0]),
         "out_beat": plans[-1].pe,
         "out_width": plans[-1].OUT_W,
         "out_signed": plans[-1].OUT_SIGNED,
-        "out_padded": plans[-1].mp,
-        "outputs": plans[-1].m,
+        "out_padded": stream_out(plans[-1]),
+        "outputs": plans[-1].stream_out if plans[-1].kind in ("conv", "pool") else plans[-1].m,
         "layers": [dict(p.to_json(), cycles=p.cycles, lanes=p.lanes, macs=l.macs()) for l, p in zip(layers, plans)],
         "folding": [{"pe": p.pe, "simd": p.simd} for p in plans],
         "total_macs": total_macs,
         "mac_lanes": lanes,
-        "bound_cycles": total_macs / lanes,
+        "bound_cycles": total_macs / lanes if lanes else 0.0,  # 0: a maxpool-only design has no MAC lanes
         "slowest_layer_cycles": max(p.cycles for p in plans),
         # wings_gen engines generate their weights once after reset (concurrently): no input before then
         "generation_cycles": max([p.gen_cycles for p in plans if p.kind == "wings"], default=0),

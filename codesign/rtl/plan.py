@@ -119,22 +119,27 @@ class LayerPlan(RequantFields):
         return asdict(self)
 
 
-RTL_LAYER_KINDS = ("dense", "kron_dense", "wings_dense")
+RTL_LAYER_KINDS = ("dense", "kron_dense", "wings_dense", "conv2d", "maxpool2d")
+IMAGE_KINDS = ("conv2d", "maxpool2d")
 
 
 def dense_layers(spec: DesignSpec) -> list[Layer]:
-    """The spec's compute layers (dense -> mvau, kron_dense -> kron_matvec, wings_dense -> wings_gen);
-    flatten is a no-op on a stream."""
+    """The spec's engine layers in stream order (dense -> mvau, kron_dense -> kron_matvec, wings_dense ->
+    wings_gen, conv2d -> swg + mvau, maxpool2d -> maxpool); flatten is a no-op on a stream. Their index
+    is the `layer` of the load port (wl_sel = 2*layer), so a maxpool takes an index and has no memory."""
     out = []
     for layer in spec.layers:
         if layer.kind == "flatten":
             continue
         if layer.kind not in RTL_LAYER_KINDS:
-            raise RTLError(f"layer {layer.name!r}: the RTL view implements dense layers only "
-                           f"(dense, kron_dense, wings_dense), not {layer.kind!r}")
+            raise RTLError(f"layer {layer.name!r}: the RTL view implements {', '.join(RTL_LAYER_KINDS)} layers, "
+                           f"not {layer.kind!r}")
+        if layer.kind in IMAGE_KINDS and out and out[-1].kind not in IMAGE_KINDS:
+            raise RTLError(f"layer {layer.name!r}: a {layer.kind} after a {out[-1].kind} layer; the RTL streams "
+                           "images through conv2d/maxpool2d engines before the dense part, not after it")
         out.append(layer)
     if not out:
-        raise RTLError(f"spec {spec.name!r} has no dense layer")
+        raise RTLError(f"spec {spec.name!r} has no layer the RTL view implements")
     return out
 
 

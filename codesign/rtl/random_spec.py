@@ -237,3 +237,47 @@ def random_wings(rng: np.random.Generator, name: str, h: int, w: int, n: int, k:
                                         types["bias"].frac if bias else 0)
     types["output"] = _output_type(rng, types["accum"], afrac, relu, exact_output)
     return layer
+
+
+def conv_out(size: int, k: int, stride: int, padding: str) -> int:
+    """Output height/width of a conv2d (Keras rule, as the spec's shapes)."""
+    return -(-size // stride) if padding == "same" else (size - k) // stride + 1
+
+
+def random_conv(rng: np.random.Generator, name: str, in_shape: tuple, cout: int, k, tin: FixedType, *,
+                strides=(1, 1), padding: str = "valid", **kw) -> Layer:
+    """One conv2d layer: a random dense layer of its im2col columns (K*K*Cin -> Cout, same types and
+    accumulator sizing) with the weights reshaped to (kh, kw, cin, cout), as the emulator reads them."""
+    h, w, cin = in_shape
+    kh, kw_ = (k, k) if isinstance(k, int) else k
+    d = random_dense(rng, name, kh * kw_ * cin, cout, tin, **kw)
+    oh, ow = conv_out(h, kh, strides[0], padding), conv_out(w, kw_, strides[1], padding)
+    params = dict(d.params, weight=d.params["weight"].reshape(kh, kw_, cin, cout))
+    attrs = dict(d.attrs, strides=list(strides), padding=padding)
+    return Layer(name, "conv2d", (h, w, cin), (oh, ow, cout), attrs=attrs, types=d.types, params=params)
+
+
+def random_pool(name: str, in_shape: tuple, pool, tin: FixedType) -> Layer:
+    """A maxpool2d layer with strides = pool size (valid, floor division), type unchanged."""
+    ph, pw = (pool, pool) if isinstance(pool, int) else pool
+    h, w, c = in_shape
+    return Layer(name, "maxpool2d", (h, w, c), (h // ph, w // pw, c), attrs={"pool_size": [ph, pw], "strides": [ph, pw]},
+                 types={"input": tin, "output": tin}, params={})
+
+
+def random_cnn(seed: int, in_shape=(10, 10, 1), filters=(4, 6), classes: int = 5) -> DesignSpec:
+    """conv3x3 -> maxpool2 -> conv3x3 -> maxpool2 -> flatten -> dense, random types (the MNIST CNN's
+    shape in small): the chain of window generators, pools, width converters and a dense tail."""
+    rng = np.random.default_rng(seed)
+    layers, t, shape = [], INPUT_TYPE, tuple(in_shape)
+    for i, f in enumerate(filters):
+        conv = random_conv(rng, f"conv{i}", shape, f, 3, t, relu=True)
+        pool = random_pool(f"pool{i}", conv.output_shape, 2, conv.out_type)
+        layers += [conv, pool]
+        t, shape = pool.out_type, pool.output_shape
+    n = int(np.prod(shape))
+    layers.append(Layer("flatten", "flatten", shape, (n,), types={"input": t, "output": t}))
+    layers.append(random_dense(rng, "dense", n, classes, t, relu=False, exact_output=True))
+    spec = DesignSpec(f"random_cnn_{seed}", tuple(in_shape), INPUT_TYPE, layers)
+    spec.validate()
+    return spec

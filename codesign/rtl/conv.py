@@ -1,0 +1,227 @@
+"""From conv2d and maxpool2d layers of the spec to the plans of their engines (rtl/swg.sv + rtl/mvau.sv,
+rtl/maxpool.sv).
+
+Why a conv layer is a dense layer behind a window generator: the emulator computes conv2d as
+dense_kernel on im2col columns in (kh, kw, cin) order, so the same mvau (its weights reshaped to
+(KH*KW*Cin, Cout), same bias/shift/requant) is exact if it sees exactly those columns; rtl/swg.sv
+makes them from the NHWC pixel stream. Padding ('same') and strides become bit masks over the
+zero-padded image's rows and columns (where data lies, where a window ends), computed here once from
+the emulator's own padding rule, so the RTL holds no arithmetic on image coordinates.
+Maxpool engines have no parameters and no MAC lanes; their masks mark the rows and columns of each
+non-overlapping window.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..emulator import _same_padding
+from ..spec import Layer
+from .plan import LayerPlan, RTLError, plan_layer
+
+
+def _mask(bits) -> int:
+    return sum(1 << i for i, b in enumerate(bits) if b)
+
+
+class SvLiteral(str):
+    """A Verilog parameter value written as is (not as a quoted string)."""
+
+
+def sv_mask(value: int, width: int) -> SvLiteral:
+    """A Verilog sized hex literal of a bit-mask parameter."""
+    return SvLiteral(f"{width}'h{value:x}")
+
+
+def conv_geometry(layer: Layer) -> dict:
+    """Padded image size, pads and the swg masks of a conv2d layer (emulator.conv2d_kernel's rule)."""
+    kh, kw, cin, cout = layer.params["weight"].shape
+    h, w, _ = layer.input_shape
+    oh, ow, _ = layer.output_shape
+    sh, sw = layer.attrs.get("strides", (1, 1))
+    if layer.attrs.get("padding", "valid") == "same":
+        (pt, pb), (pl, pr) = _same_padding(h, kh, sh), _same_padding(w, kw, sw)
+    else:
+        pt = pb = pl = pr = 0
+    hp, wp = h + pt + pb, w + pl + pr
+    if (oh - 1) * sh + kh > hp or (ow - 1) * sw + kw > wp:
+        raise RTLError(f"layer {layer.name!r}: output {oh}x{ow} does not fit the padded input {hp}x{wp} "
+                       f"with kernel {kh}x{kw} and strides {sh}x{sw}")
+    if wp < 2:
+        raise RTLError(f"layer {layer.name!r}: the window generator needs a padded input at least 2 wide, got {wp}")
+    return dict(kh=kh, kw=kw, cin=cin, cout=cout, h=h, w=w, oh=oh, ow=ow, hp=hp, wp=wp,
+                row_data=_mask(pt <= y < pt + h for y in range(hp)),
+                col_data=_mask(pl <= x < pl + w for x in range(wp)),
+                row_win=_mask(y >= kh - 1 and (y - kh + 1) % sh == 0 and (y - kh + 1) // sh < oh for y in range(hp)),
+                col_win=_mask(x >= kw - 1 and (x - kw + 1) % sw == 0 and (x - kw + 1) // sw < ow for x in range(wp)))
+
+
+def conv_standin(layer: Layer) -> Layer:
+    """The dense layer the conv's mvau computes: weights (KH*KW*Cin, Cout) in im2col order, same types."""
+    kh, kw, cin, cout = layer.params["weight"].shape
+    params = dict(layer.params, weight=layer.params["weight"].reshape(kh * kw * cin, cout))
+    return Layer(layer.name, "dense", (kh * kw * cin,), (cout,),
+                 attrs={"activation": layer.attrs.get("activation", "linear")}, types=dict(layer.types), params=params)
+
+
+def conv_cycles(g: dict, pe: int, simd: int) -> int:
+    """Cycles per image of a conv engine (swg + mvau), stall-free, images back to back.
+
+    The window generator needs one cycle per padded position and SF = ceil(K*K*Cin/SIMD) per window
+    (SF-1 more than a plain position). The mvau needs SF*NF per window but idles while the generator
+    walks the positions between an image's last window and the next image's first (`warm`: the KH-1
+    rows above the first window), less the one window of work it holds meanwhile. Checked to the
+    cycle on the unit bench's single-conv tops (tests/test_rtl_conv.py)."""
+    sf = -(-g["kh"] * g["kw"] * g["cin"] // simd)
+    nf = g["cout"] // pe
+    wp, pos = g["wp"], g["hp"] * g["wp"]
+    rows = [y for y in range(g["hp"]) if g["row_win"] >> y & 1]
+    cols = [x for x in range(wp) if g["col_win"] >> x & 1]
+    warm = rows[0] * wp + cols[0] + pos - 1 - (rows[-1] * wp + cols[-1])
+    swg = pos + g["oh"] * g["ow"] * (sf - 1)
+    mvau = g["oh"] * g["ow"] * sf * nf
+    return max(swg, mvau + max(0, warm - sf * nf))
+
+
+@dataclass
+class ConvPlan(LayerPlan):
+    """A conv2d layer: an swg (window generator) feeding an mvau of the reshaped weights."""
+    cin: int = 1
+    h: int = 1
+    w: int = 1
+    oh: int = 1
+    ow: int = 1
+    kh: int = 1
+    kw: int = 1
+    hp: int = 1
+    wp: int = 1
+    row_data: int = 0
+    col_data: int = 0
+    row_win: int = 0
+    col_win: int = 0
+    kind: str = "conv"
+    module: str = "mvau"
+
+    @property
+    def cycles(self) -> int:
+        """Per image, stall-free (`conv_cycles`: the mvau's SF*NF per window or the window generator's rate)."""
+        return conv_cycles(dict(asdict(self), cout=self.m), self.pe, self.simd)
+
+    @property
+    def waw(self) -> int:
+        return max(1, (self.sf * self.nf - 1).bit_length())
+
+    @property
+    def in_lanes(self) -> int:
+        return self.cin
+
+    @property
+    def stream_in(self) -> int:
+        return self.h * self.w * self.cin
+
+    @property
+    def stream_out(self) -> int:
+        return self.oh * self.ow * self.m
+
+    def swg_params(self) -> dict:
+        """Verilog parameters of the swg instance (masks as sized literals)."""
+        return {"C": self.cin, "XW": self.XW, "KH": self.kh, "KW": self.kw, "HP": self.hp, "WP": self.wp,
+                "SIMD": self.simd, "NP": self.np_,
+                "ROW_DATA": sv_mask(self.row_data, self.hp), "COL_DATA": sv_mask(self.col_data, self.wp),
+                "ROW_WIN": sv_mask(self.row_win, self.hp), "COL_WIN": sv_mask(self.col_win, self.wp)}
+
+
+def plan_conv(layer: Layer, pe: int, simd: int) -> ConvPlan:
+    """Widths of the conv's mvau (as a dense layer of its im2col columns) plus the swg geometry."""
+    g = conv_geometry(layer)
+    n, m = g["kh"] * g["kw"] * g["cin"], g["cout"]
+    if m % pe:
+        raise RTLError(f"layer {layer.name!r}: PE {pe} must divide the {m} output channels (the output stream is "
+                       "NHWC pixels, no padded channels); choose a divisor of the filter count")
+    np_ = -(-n // simd) * simd
+    base = plan_layer(conv_standin(layer), pe, simd, np_, m)
+    geo = {k: g[k] for k in ("cin", "h", "w", "oh", "ow", "kh", "kw", "hp", "wp",
+                             "row_data", "col_data", "row_win", "col_win")}
+    mv = {k: v for k, v in asdict(base).items() if k not in ("kind", "module")}
+    return ConvPlan(**mv, **geo)
+
+
+@dataclass
+class PoolPlan:
+    """A maxpool2d layer: rtl/maxpool.sv, one pixel (C elements) a beat in and out, no parameters."""
+    name: str
+    c: int
+    h: int
+    w: int
+    oh: int
+    ow: int
+    ph: int
+    pw: int
+    XW: int
+    OUT_SIGNED: int
+    row_keep: int
+    row_first: int
+    row_last: int
+    row_end: int
+    col_keep: int
+    col_first: int
+    col_last: int
+    kind: str = "pool"
+    module: str = "maxpool"
+
+    # the chain's view of an engine (lanes, widths, memory ports): a pool has no MACs and no memories
+    pe = property(lambda self: self.c)
+    simd = property(lambda self: self.c)
+    in_lanes = property(lambda self: self.c)
+    OUT_W = property(lambda self: self.XW)
+    lanes = property(lambda self: 0)
+    cycles = property(lambda self: self.h * self.w)
+    waw = property(lambda self: 1)
+    paw = property(lambda self: 1)
+    w_word = property(lambda self: 1)
+    p_word = property(lambda self: 1)
+    n = property(lambda self: self.h * self.w * self.c)
+    m = property(lambda self: self.oh * self.ow * self.c)
+    np_ = n
+    mp = m
+    stream_in = n
+    stream_out = m
+
+    def rtl_params(self) -> dict:
+        return {"C": self.c, "XW": self.XW, "SIGNED": self.OUT_SIGNED, "H": self.h, "W": self.w, "OW": self.ow,
+                "ROW_KEEP": sv_mask(self.row_keep, self.h), "ROW_FIRST": sv_mask(self.row_first, self.h),
+                "ROW_LAST": sv_mask(self.row_last, self.h), "ROW_END": sv_mask(self.row_end, self.h),
+                "COL_KEEP": sv_mask(self.col_keep, self.w), "COL_FIRST": sv_mask(self.col_first, self.w),
+                "COL_LAST": sv_mask(self.col_last, self.w)}
+
+    def mem_names(self) -> dict:
+        return {}
+
+    def load_groups(self) -> tuple:
+        return ()
+
+    def to_json(self) -> dict:
+        return dict(asdict(self), np_=self.np_, mp=self.mp, pe=self.pe, simd=self.simd)
+
+
+def plan_pool(layer: Layer) -> PoolPlan:
+    """Masks of one maxpool engine; RTLError for pooling the streaming engine does not implement."""
+    ph, pw = layer.attrs["pool_size"]
+    sh, sw = layer.attrs.get("strides") or (ph, pw)
+    if (sh, sw) != (ph, pw):
+        raise RTLError(f"layer {layer.name!r}: the RTL maxpool implements non-overlapping windows (strides = "
+                       f"pool_size), not pool {ph}x{pw} with strides {sh}x{sw}; use strides = pool_size")
+    if layer.attrs.get("padding", "valid") != "valid":
+        raise RTLError(f"layer {layer.name!r}: the RTL maxpool implements padding 'valid' only; use padding='valid'")
+    h, w, c = layer.input_shape
+    oh, ow, _ = layer.output_shape
+    tin, tout = layer.types["input"], layer.types["output"]
+    if (tin.width, tin.signed) != (tout.width, tout.signed):
+        raise RTLError(f"layer {layer.name!r}: maxpool keeps its type; input {tin.hls()} != output {tout.hls()}")
+    rows, cols = np.arange(h), np.arange(w)
+    return PoolPlan(name=layer.name, c=c, h=h, w=w, oh=oh, ow=ow, ph=ph, pw=pw, XW=tin.width, OUT_SIGNED=int(tin.signed),
+                    row_keep=_mask(rows < oh * ph), row_first=_mask((rows < oh * ph) & (rows % ph == 0)),
+                    row_last=_mask((rows < oh * ph) & (rows % ph == ph - 1)), row_end=_mask(rows == oh * ph - 1),
+                    col_keep=_mask(cols < ow * pw), col_first=_mask((cols < ow * pw) & (cols % pw == 0)),
+                    col_last=_mask((cols < ow * pw) & (cols % pw == pw - 1)))

@@ -1,0 +1,87 @@
+// maxpool.sv -- streaming max pooling over non-overlapping PH x PW windows (strides = pool size),
+// NHWC pixel stream in and out (one pixel of C elements per beat), as emulator.maxpool2d_kernel.
+//
+// Why a row of partial maxima: pixels arrive row-major, so a window's PH rows are PW-pixel runs
+// spread over PH image rows. A register keeps the running max of the current run; at a run's end it
+// folds into acc[ox] (one pixel per output column: one output row of state, no image buffering);
+// at the run that ends a window's last row the window max leaves as an output beat. Rows and
+// columns past OH*PH / OW*PW (floor division, e.g. row 10 of 11) are taken and dropped. Lanes
+// compare as SIGNED says (the input type's sign). One input pixel a cycle; an image takes H*W cycles.
+// The row/column roles come as bit masks from the generator (codesign/rtl/conv.py).
+module maxpool #(
+    parameter int C = 16,
+    parameter int XW = 8,
+    parameter int SIGNED = 0,
+    parameter int H = 26,
+    parameter int W = 26,
+    parameter int OW = 13,
+    parameter logic [H-1:0] ROW_KEEP = '1,   // rows inside some window
+    parameter logic [H-1:0] ROW_FIRST = '1,  // first row of a window (starts acc)
+    parameter logic [H-1:0] ROW_LAST = '1,   // last row of a window (emits)
+    parameter logic [H-1:0] ROW_END = '1,    // the last row of the image's last output row (tlast)
+    parameter logic [W-1:0] COL_KEEP = '1,
+    parameter logic [W-1:0] COL_FIRST = '1,
+    parameter logic [W-1:0] COL_LAST = '1,
+    parameter int PW = C * XW
+) (
+    input  logic          clk,
+    input  logic          rst,
+    input  logic [PW-1:0] s_tdata,
+    input  logic          s_tvalid,
+    output logic          s_tready,
+    output logic [PW-1:0] m_tdata,
+    output logic          m_tvalid,
+    input  logic          m_tready,
+    output logic          m_tlast
+);
+    localparam int YW = H > 1 ? $clog2(H) : 1;
+    localparam int XAW = W > 1 ? $clog2(W) : 1;
+    localparam int OXW = OW > 1 ? $clog2(OW) : 1;
+
+    function automatic logic [PW-1:0] vmax(input logic [PW-1:0] a, input logic [PW-1:0] b);
+        logic [PW-1:0] r;
+        for (int c = 0; c < C; c++) begin
+            if (SIGNED != 0) r[c*XW +: XW] = $signed(a[c*XW +: XW]) > $signed(b[c*XW +: XW]) ? a[c*XW +: XW] : b[c*XW +: XW];
+            else r[c*XW +: XW] = a[c*XW +: XW] > b[c*XW +: XW] ? a[c*XW +: XW] : b[c*XW +: XW];
+        end
+        return r;
+    endfunction
+
+    logic [YW-1:0] y;
+    logic [XAW-1:0] x;
+    logic [OXW-1:0] ox;
+    logic [PW-1:0] hmax;
+    logic [PW-1:0] acc [0:(1<<OXW)-1];
+    wire take = s_tvalid && s_tready;
+    wire keep = ROW_KEEP[y] && COL_KEEP[x];
+    wire [PW-1:0] hm = COL_FIRST[x] ? s_tdata : vmax(hmax, s_tdata);     // running max of this run
+    wire [PW-1:0] v = ROW_FIRST[y] ? hm : vmax(acc[ox], hm);            // window max so far
+    wire row_end = x == XAW'(W - 1);
+    assign s_tready = !m_tvalid || m_tready;
+
+    always_ff @(posedge clk) begin
+        if (rst) begin
+            y <= '0;
+            x <= '0;
+            ox <= '0;
+            m_tvalid <= 1'b0;
+        end else begin
+            if (m_tvalid && m_tready) m_tvalid <= 1'b0;
+            if (take) begin
+                x <= row_end ? '0 : x + XAW'(1);
+                if (row_end) y <= y == YW'(H - 1) ? '0 : y + YW'(1);
+                if (row_end) ox <= '0;
+                else if (keep && COL_LAST[x]) ox <= ox + OXW'(1);
+                if (keep && COL_LAST[x] && ROW_LAST[y]) m_tvalid <= 1'b1;
+            end
+        end
+        if (take && keep) begin
+            hmax <= hm;
+            if (COL_LAST[x]) acc[ox] <= v;
+            if (COL_LAST[x] && ROW_LAST[y]) begin
+                m_tdata <= v;
+                m_tlast <= ROW_END[y] && ox == OXW'(OW - 1);
+            end
+        end
+    end
+endmodule

@@ -1,0 +1,135 @@
+"""Unit bench of the conv2d engine (rtl/swg.sv + rtl/mvau.sv) against emulator.conv2d_kernel and of
+rtl/maxpool.sv against emulator.maxpool2d_kernel (sim/test_conv.py), and their place in generated tops.
+
+One Verilator build holds 14 model tops side by side: 7 conv layers (3x3, 2x2, 1x1 and 3x2 kernels,
+'valid' and 'same' padding, strides 1 and 2, unsigned and signed inputs, foldings from fully serial to
+one window a beat, a SIMD that does not divide K*K*Cin so the last window beat is zero-padded),
+3 maxpools (signed and unsigned lanes, 2x2, 3x2 and 1x4 windows with the rows/columns that floor
+division drops), a small CNN chain (conv-pool-conv-pool-flatten-dense, folding chosen by the
+generator, width converters between engines), a faulty design and a control; all stream concurrently
+under random AXI-Stream stalls and every output integer is compared. The faulty engine is conv case 0
+with one weight bit flipped through the load port (no re-verilation): it must equal the faulty spec's
+emulator, which differs from the original's. The control is conv case 0 with its kernel stored
+transposed (window order (kw, kh, cin) instead of Keras' (kh, kw, cin)): the bench must see it.
+"""
+import numpy as np
+import pytest
+
+from codesign.emulator import Emulator
+from codesign.fixed import FixedType
+from codesign.rtl import RTLError, generate
+import importlib
+from codesign.rtl.folding import choose
+from codesign.rtl.generate import plan
+from codesign.rtl.random_spec import INPUT_TYPE, random_cnn, random_conv, random_pool
+from codesign.spec import DesignSpec
+from rtl_bundles import run_with_fault_and_control
+
+gen_mod = importlib.import_module("codesign.rtl.generate")  # the module (codesign.rtl.generate is the function)
+SIGNED_IN = FixedType(6, 3, True)
+CONV_CASES = [  # (in_shape, cout, kernel, strides, padding, pe, simd, options)
+    ((6, 6, 1), 4, 3, (1, 1), "valid", 2, 3, {}),
+    ((5, 7, 3), 6, 2, (1, 1), "same", 3, 4, dict(relu=True)),                # K*K*Cin = 12, SF 3
+    ((7, 7, 2), 4, 3, (2, 2), "valid", 4, 18, {}),                           # stride 2, one window a beat
+    ((6, 5, 4), 8, 3, (2, 2), "same", 1, 1, dict(bias=True)),                # fully serial, same + stride 2
+    ((5, 5, 2), 3, 1, (1, 1), "valid", 3, 2, dict(tin=SIGNED_IN)),           # 1x1 kernel, signed input
+    ((4, 6, 3), 5, (3, 2), (1, 1), "same", 5, 9, dict(ternary=True)),         # 3x2 kernel
+    ((6, 6, 2), 4, 3, (1, 1), "valid", 4, 5, dict(tin=SIGNED_IN)),           # 18 -> 20: last beat padded
+]
+POOL_CASES = [  # (in_shape, pool, input type)
+    ((6, 6, 3), 2, FixedType(5, 2, True)),
+    ((7, 5, 2), (3, 2), FixedType(8, 3, False)),                            # row 6 and column 4 dropped
+    ((5, 8, 4), (1, 4), FixedType(4, 4, True)),
+]
+FAULT_CASE = 0
+
+
+def _conv_spec(i: int, in_shape, cout, k, strides, padding, tin=INPUT_TYPE, **kw) -> DesignSpec:
+    rng = np.random.default_rng(400 + i)
+    layer = random_conv(rng, "conv0", in_shape, cout, k, tin, strides=strides, padding=padding, **kw)
+    spec = DesignSpec(f"conv_{i}", in_shape, tin, [layer])
+    spec.validate()
+    return spec
+
+
+def _pool_spec(i: int, in_shape, pool, tin) -> DesignSpec:
+    spec = DesignSpec(f"pool_{i}", in_shape, tin, [random_pool("pool0", in_shape, pool, tin)])
+    spec.validate()
+    return spec
+
+
+def _faulty(spec: DesignSpec, x: np.ndarray) -> DesignSpec:
+    """Flip bit 1 of the conv weight that moves output channel 1 most."""
+    f = spec.copy()
+    layer = f.layers[0]
+    w, t = layer.params["weight"], layer.types["weight"]
+    code = (int(w[1, 2, 0, 1]) ^ 2) & ((1 << t.width) - 1)
+    w[1, 2, 0, 1] = code - (1 << t.width) if t.signed and code > t.qmax else code
+    f.validate()
+    assert np.any(Emulator(f).run_int(x) != Emulator(spec).run_int(x))
+    return f
+
+
+def _inputs(rng, spec: DesignSpec, samples: int) -> np.ndarray:
+    t = spec.input_type
+    return rng.integers(t.qmin, t.qmax + 1, (samples,) + tuple(spec.input_shape))
+
+
+def test_conv_and_pool_engines_match_emulator(tmp_path, monkeypatch):
+    specs = [_conv_spec(i, *c[:5], **c[7]) for i, c in enumerate(CONV_CASES)]
+    foldings = [[{"pe": c[5], "simd": c[6]}] for c in CONV_CASES]
+    specs += [_pool_spec(i, *c) for i, c in enumerate(POOL_CASES)]
+    foldings += [[{"pe": c[0][2], "simd": c[0][2]}] for c in POOL_CASES]
+    specs.append(random_cnn(3, (12, 12, 1)))
+    foldings.append(None)                      # the generator's choice for the default target
+    specs.append(specs[FAULT_CASE])            # the faulty-design engine: same build, load-port writes
+    foldings.append(foldings[FAULT_CASE])
+    ctrl = specs[FAULT_CASE].copy()            # control: kernel stored as (kw, kh, cin), not Keras' (kh, kw, cin)
+    ctrl.layers[0].name = "conv_kw_kh_control"
+    specs.append(ctrl)
+    foldings.append(foldings[FAULT_CASE])
+    standin = gen_mod.conv_standin
+
+    def transposed(layer):
+        d = standin(layer)
+        if layer.name == "conv_kw_kh_control":
+            d.params["weight"] = layer.params["weight"].transpose(1, 0, 2, 3).reshape(d.params["weight"].shape)
+        return d
+    monkeypatch.setattr(gen_mod, "conv_standin", transposed)
+    rng = np.random.default_rng(6)
+    xs = [_inputs(rng, s, 10) for s in specs]
+    models, metas, fk, writes, _ = run_with_fault_and_control(specs, foldings, xs, _faulty, tmp_path, "test_conv",
+                                                              "a transposed kernel window went unnoticed")
+    assert len(writes) == 1 and writes[0][0] == 0  # one word of the conv's weight memory
+    for k, (m, meta) in enumerate(zip(models, metas)):
+        t = m["t_out_last"][:8]  # stall-free back-to-back images: a single engine runs at its planned rate
+        if len(meta["layers"]) == 1:
+            assert t[-1] - t[-2] == meta["layers"][0]["cycles"], (k, np.diff(t).tolist(), meta["layers"][0]["cycles"])
+
+
+def test_cnn_top_chains_engines(tmp_path):
+    spec = random_cnn(1, (12, 12, 1))
+    meta = generate(spec, tmp_path, target_cycles=200)
+    top = (tmp_path / "model_top.sv").read_text()
+    assert top.count("swg #") == 2 and top.count("mvau #") == 3 and top.count("maxpool #") == 2
+    assert meta["total_macs"] == spec.total_macs() and meta["in_beat"] == 1 and meta["in_padded"] == 144
+    assert [l["kind"] for l in meta["layers"]] == ["conv", "pool", "conv", "pool", "dense"]
+    # a conv engine's cycles: at least OH*OW*(K*K*Cin/SIMD)*(Cout/PE) and its window generator's HP*WP + OH*OW*(SF-1)
+    c0 = meta["layers"][0]
+    sf = c0["np_"] // c0["simd"]
+    assert c0["cycles"] >= max(100 * sf * (c0["mp"] // c0["pe"]), 144 + 100 * (sf - 1))
+
+
+def test_conv_folding_and_errors():
+    spec = _conv_spec(0, *CONV_CASES[0][:5])
+    shapes = [gen_mod._shape(spec.layers[0])]
+    # 16 cycles are out of reach: the window generator walks 36 positions an image. At PE 2 the mvau
+    # (32 cycles) would also idle 12 while the generator walks the next image's first two rows: 44
+    [f] = choose(shapes, 16)
+    assert f == {"pe": 4, "simd": 9}
+    with pytest.raises(RTLError, match="PE 3 must divide the 4 output channels"):
+        plan(spec, [{"pe": 3, "simd": 3}])
+    pool = _pool_spec(0, (6, 6, 3), 2, INPUT_TYPE)
+    pool.layers[0].attrs["strides"] = [1, 1]
+    with pytest.raises(RTLError, match="strides = pool_size"):
+        plan(pool)
