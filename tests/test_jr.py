@@ -123,6 +123,9 @@ def test_layer_lists_for_variants():
     assert names == ["flatten_1", "dense_1", "relu_1", "dense_2"]
     q8 = to_q8(LAYERS)
     assert q8[1]["dense"]["kernel"] == {"bits": 8, "integer": 0} and LAYERS[1]["dense"]["kernel"] == "stochastic_ternary"
+    narrow = to_q8([{"dense": {"units": 4, "kernel": {"bits": 4, "integer": 0}}},
+                    {"dense": {"units": 2, "kernel": {"bits": 8, "integer": 1}}}])
+    assert [e["dense"]["kernel"] for e in narrow] == [{"bits": 8, "integer": 0}, {"bits": 8, "integer": 1}]
     plain = [{"flatten": {}}, {"dense": {"units": 16, "kernel": {"bits": 8}}}, {"relu": {"bits": 8, "integer": 3}},
              {"dense": {"units": 10, "kernel": {"bits": 8}}}]
     stq = apply_stq(plain, {"layers": "all"})

@@ -67,11 +67,13 @@ def apply_stq(layers: list, stq) -> list:
 
 
 def to_q8(layers: list, bits: int = 8) -> list:
-    """The 8-bit twin of a layer list: every ternary kernel becomes quantized_bits(8, 0)."""
+    """The 8-bit twin of a layer list: every ternary or narrower kernel becomes quantized_bits(8, 0)
+    (a kernel already 8 bits wide keeps its integer bits), so `q8` is the all-8-bit network."""
     out = copy.deepcopy(layers)
     for entry in out:
         (kind, args), = entry.items()
-        if kind in WEIGHTED and args.get("kernel", "stochastic_ternary") in ("stochastic_ternary", "ternary"):
+        kernel = args.get("kernel", "stochastic_ternary")
+        if kind in WEIGHTED and (kernel in ("stochastic_ternary", "ternary") or kernel.get("bits", bits) < bits):
             args["kernel"] = {"bits": bits, "integer": 0}
     return out
 
