@@ -117,6 +117,13 @@ class ConvPlan(LayerPlan):
         return self.cin
 
     @property
+    def fifo_depth(self) -> int:
+        """Pixels of rtl/axis_fifo.sv in front of the swg when another engine feeds it: the (KH-1) rows
+        and KW pixels the next image's first window needs, rounded up to a power of two."""
+        need = (self.kh - 1) * self.w + self.kw + 2
+        return 1 << (need - 1).bit_length()
+
+    @property
     def stream_in(self) -> int:
         return self.h * self.w * self.cin
 

@@ -23,7 +23,7 @@ from .plan import LayerPlan, dense_layers, param_words, plan_layer, weight_words
 from .wings import plan_wings, wings_images
 
 IP_FILES = ("wmem.sv", "dot_simd.sv", "requant.sv", "axis_inbuf.sv", "mac_pipe.sv", "mvau.sv", "axis_dwc.sv", "kron_matvec.sv",
-            "wings_gen.sv", "swg.sv", "maxpool.sv")
+            "wings_gen.sv", "swg.sv", "maxpool.sv", "axis_fifo.sv")
 # load-port select 2*layer writes the weight memory: these images in address order (kron: A then B;
 # wings: the generator's parameter regions, WingsPlan.load_groups)
 LOAD_GROUPS = {"dense": (("w",), ("p",)), "conv": (("w",), ("p",)), "kron": (("a", "b"), ("p",))}
@@ -162,13 +162,25 @@ def _engine_sv(i: int, p, prefix: str) -> list[str]:
                 f"        {out}", "    );"]
     lines, src = [], f"l{i}_in"
     if p.kind == "conv":  # window generator: pixels in, K*K*Cin windows out at the mvau's SIMD
+        pix = f"l{i}_in"
+        if i and p.fifo_depth:  # fed by another engine: let it run ahead by the rows the first window needs
+            pix = f"l{i}_fifo"
+            lines += [
+                f"    logic [{p.cin * p.XW - 1}:0] {pix}_tdata;",
+                f"    logic {pix}_tvalid, {pix}_tready;",
+                f"    axis_fifo #(.DW({p.cin * p.XW}), .DEPTH({p.fifo_depth})) u_l{i}_fifo (",
+                "        .clk(clk), .rst(rst),",
+                f"        .s_tdata(l{i}_in_tdata), .s_tvalid(l{i}_in_tvalid), .s_tready(l{i}_in_tready),",
+                f"        .m_tdata({pix}_tdata), .m_tvalid({pix}_tvalid), .m_tready({pix}_tready)",
+                "    );",
+            ]
         src = f"l{i}_win"
         lines += [
             f"    logic [{p.simd * p.XW - 1}:0] {src}_tdata;",
             f"    logic {src}_tvalid, {src}_tready;",
             f"    swg #(\n        {_sv_params(p.swg_params(), '        ')}\n    ) u_l{i}_swg (",
             "        .clk(clk), .rst(rst),",
-            f"        .s_tdata(l{i}_in_tdata), .s_tvalid(l{i}_in_tvalid), .s_tready(l{i}_in_tready),",
+            f"        .s_tdata({pix}_tdata), .s_tvalid({pix}_tvalid), .s_tready({pix}_tready),",
             f"        .m_tdata({src}_tdata), .m_tvalid({src}_tvalid), .m_tready({src}_tready)",
             "    );",
         ]
