@@ -144,9 +144,8 @@ def load_run(run_dir: Path):
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     missing = rtl_unsupported(spec)
     if missing:
-        raise DeployError(f"cannot deploy {run_dir}: it has no RTL because the RTL view covers dense, kron_dense "
-                          f"and wings_dense layers only, not yet {', '.join(missing)}; "
-                          "deploy a dense model instead (e.g. examples/mnist_mlp.yaml)")
+        raise DeployError(f"cannot deploy {run_dir}: it has no RTL because the RTL engines cannot implement "
+                          f"{', '.join(missing)}; change those layers or deploy another model (e.g. examples/mnist_mlp.yaml)")
     rtl_dir = run_dir / "rtl"
     if not (rtl_dir / "rtl_meta.json").exists():
         raise DeployError(f"cannot deploy {run_dir}: it has no RTL (built with --no-rtl or rtl.enabled: false); "

@@ -10,12 +10,25 @@ from pathlib import Path
 
 import numpy as np
 
-RTL_KINDS = ("dense", "flatten", "kron_dense", "wings_dense")
+RTL_KINDS = ("dense", "flatten", "kron_dense", "wings_dense", "conv2d", "maxpool2d")
 
 
 def rtl_unsupported(spec) -> list[str]:
-    """Layers the RTL view does not cover yet (conv2d and maxpool2d engines are not written)."""
-    return [f"{l.name} ({l.kind})" for l in spec.layers if l.kind not in RTL_KINDS]
+    """Layers the RTL view cannot implement, each with the reason (a kind without an engine, or a
+    maxpool the streaming engine does not do: overlapping windows, padding)."""
+    from .rtl.conv import plan_pool
+    from .rtl.plan import RTLError
+
+    out = []
+    for l in spec.layers:
+        if l.kind not in RTL_KINDS:
+            out.append(f"{l.name} ({l.kind})")
+        elif l.kind == "maxpool2d":
+            try:
+                plan_pool(l)
+            except RTLError as e:
+                out.append(f"{l.name} ({l.kind}: {str(e).split(': ', 1)[-1]})")
+    return out
 
 
 def run_rtl(run) -> None:
@@ -25,7 +38,7 @@ def run_rtl(run) -> None:
     cfg = run.cfg["rtl"]
     missing = rtl_unsupported(run.spec)
     if missing:
-        reason = f"RTL covers dense layers only; not yet {', '.join(missing)}"
+        reason = f"no RTL view: the engines cannot implement {', '.join(missing)}"
         run.report.setdefault("notes", []).append(reason)
         run.log(f"rtl: skipped: {reason}")
         return
@@ -80,7 +93,7 @@ def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray) -> np.ndarray:
 
     missing = rtl_unsupported(spec)
     if missing:
-        raise CodesignError(f"this run has no RTL view: RTL covers dense layers only; not yet {', '.join(missing)}")
+        raise CodesignError(f"this run has no RTL view: the engines cannot implement {', '.join(missing)}")
     rtl_dir = Path(run_dir) / "rtl"
     if not (rtl_dir / "rtl_meta.json").exists():
         raise CodesignError(f"{rtl_dir} holds no generated RTL; rebuild the run without --no-rtl")

@@ -473,7 +473,7 @@ def test_errors(run_and_pkg, tmp_path):
                         "has no RTL", f"codesign sim {no_rtl}")
     _assert_clean_error(codesign("deploy", run, "--out", out, "--board", "de10-nano", check=False), out,
                         "unknown board 'de10-nano'", "pynq-z2")
-    # a spec with a layer the RTL does not cover (as a CNN run's): named, and no package
+    # a spec with a layer the RTL engines cannot implement (a 'same'-padded maxpool): named, and no package
     cnn = tmp_path / "cnn"
     shutil.copytree(no_rtl, cnn)
     doc = json.loads((cnn / "spec" / "spec.json").read_text())
@@ -481,11 +481,11 @@ def test_errors(run_and_pkg, tmp_path):
     doc["input"]["shape"] = [8, 8, 1]
     doc["layers"][0]["input_shape"] = [8, 8, 1]
     doc["layers"].insert(0, {"name": "max_pooling2d", "kind": "maxpool2d", "input_shape": [8, 8, 1],
-                             "output_shape": [8, 8, 1], "attrs": {"pool_size": [1, 1], "strides": [1, 1]},
+                             "output_shape": [8, 8, 1], "attrs": {"pool_size": [1, 1], "strides": [1, 1], "padding": "same"},
                              "types": {"input": t, "output": t}, "params": {}})
     (cnn / "spec" / "spec.json").write_text(json.dumps(doc))
     _assert_clean_error(codesign("deploy", cnn, "--out", out, check=False), out,
-                        "max_pooling2d (maxpool2d)", "covers dense", "examples/mnist_mlp.yaml")
+                        "max_pooling2d (maxpool2d", "padding 'valid' only", "examples/mnist_mlp.yaml")
     # stale RTL: memory images that no longer implement spec/
     stale = tmp_path / "stale"
     shutil.copytree(run, stale, ignore=shutil.ignore_patterns("sim_build", "hls", "model"))
