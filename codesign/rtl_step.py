@@ -42,13 +42,17 @@ def run_rtl(run) -> None:
         run.report.setdefault("notes", []).append(reason)
         run.log(f"rtl: skipped: {reason}")
         return
+    from .rtl.toolchain import OPT_LEVELS
+    if cfg.get("opt", "fast") not in OPT_LEVELS:
+        raise ValueError(f"rtl.opt must be one of {sorted(OPT_LEVELS)}, got {cfg['opt']!r}")
     rtl_dir = run.out / "rtl"
     meta = generate(run.spec, rtl_dir, folding=cfg["folding"], target_cycles=cfg["target_cycles"])
     n = cfg["samples"] or len(run.x_test_int)
     expected = run.emulator_out[:n]
     run.log(f"rtl: folding {meta['folding']}, simulating {n} samples (stalls {'on' if cfg['stalls'] else 'off'})")
+    # opt: "fast" (-O2 model) for the full split; "quick" (-O0) compiles ~5x faster and suits a few hundred samples
     result = rtl_run(run.spec, rtl_dir, run.x_test_int[:n], stalls=cfg["stalls"], expected=expected,
-                     work_dir=run.out / "sim")
+                     work_dir=run.out / "sim", opt=cfg.get("opt", "fast"))
     equal = np.all(result.outputs.reshape(n, -1) == expected.reshape(n, -1), axis=1)
     be = run.section("bit_exact")
     be["rtl_samples"] = int(n)
