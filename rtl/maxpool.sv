@@ -39,12 +39,10 @@ module maxpool #(
     localparam int OXW = OW > 1 ? $clog2(OW) : 1;
 
     function automatic logic [PW-1:0] vmax(input logic [PW-1:0] a, input logic [PW-1:0] b);
-        logic [PW-1:0] r;
         for (int c = 0; c < C; c++) begin
-            if (SIGNED != 0) r[c*XW +: XW] = $signed(a[c*XW +: XW]) > $signed(b[c*XW +: XW]) ? a[c*XW +: XW] : b[c*XW +: XW];
-            else r[c*XW +: XW] = a[c*XW +: XW] > b[c*XW +: XW] ? a[c*XW +: XW] : b[c*XW +: XW];
+            if (SIGNED != 0) vmax[c*XW +: XW] = $signed(a[c*XW +: XW]) > $signed(b[c*XW +: XW]) ? a[c*XW +: XW] : b[c*XW +: XW];
+            else vmax[c*XW +: XW] = a[c*XW +: XW] > b[c*XW +: XW] ? a[c*XW +: XW] : b[c*XW +: XW];
         end
-        return r;
     endfunction
 
     logic [YW-1:0] y;
