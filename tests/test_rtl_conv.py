@@ -13,13 +13,14 @@ emulator, which differs from the original's. The control is conv case 0 with its
 transposed (window order (kw, kh, cin) instead of Keras' (kh, kw, cin)): the bench must see it.
 Stall-free, every top delivers an image every `slowest_layer_cycles` (checked to the cycle).
 """
+import importlib
+
 import numpy as np
 import pytest
 
 from codesign.emulator import Emulator
 from codesign.fixed import FixedType
 from codesign.rtl import RTLError, generate
-import importlib
 from codesign.rtl.folding import choose
 from codesign.rtl.generate import plan
 from codesign.rtl.random_spec import INPUT_TYPE, random_cnn, random_conv, random_pool
