@@ -119,6 +119,11 @@ def check_config(given, source: str = "config") -> dict:
 
     if cfg["data"]["dataset"] not in DATASETS:
         raise ConfigError(f"unknown dataset {cfg['data']['dataset']!r}; known datasets: {sorted(DATASETS)}")
+    from .rtl.toolchain import OPT_LEVELS
+
+    if cfg["rtl"]["opt"] not in OPT_LEVELS:
+        raise ConfigError(f"rtl.opt must be one of {sorted(OPT_LEVELS)} (Verilator build optimisation), "
+                          f"got {cfg['rtl']['opt']!r}")
     return cfg
 
 

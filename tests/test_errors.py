@@ -35,6 +35,7 @@ def _assert_clean_failure(proc, out: Path, *needles):
      ["unknown config key train.finetune.'lr'", "learning_rate"]),
     (lambda c: c["train"].update(finetune={"epochs": -1}), ["train.finetune.epochs must be an integer >= 0"]),
     (lambda c: c["model"]["layers"][1]["dense"].update(kernel="binary"), ["quantizer 'binary' unknown"]),
+    (lambda c: c.setdefault("rtl", {}).update(opt="O3"), ["rtl.opt must be one of", "quick"]),
 ])
 def test_bad_config(tmp_path, mutate, needles):
     out = tmp_path / "run"
