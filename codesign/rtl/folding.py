@@ -44,25 +44,24 @@ def _cost(shape, opt) -> int:
     return 0 if _kind(shape) == "pool" else opt[0] * opt[1]
 
 
+def _within(foldings: list, cycles, target_cycles: int) -> list[tuple[int, int]]:
+    """The foldings whose `cycles(pe, simd)` meet the target, or the fastest ones if none does."""
+    per = {f: cycles(*f) for f in foldings}
+    opts = [f for f in foldings if per[f] <= target_cycles]
+    fastest = min(per.values())
+    return opts or [f for f in foldings if per[f] == fastest]
+
+
 def _options(shape, target_cycles: int) -> list[tuple[int, int]]:
     """(pe, simd) of one engine within target_cycles (all of them if none is fast enough: the fastest)."""
     if _kind(shape) == "pool":
         return [(shape["cin"], shape["cin"])]
     if _kind(shape) == "conv":
         allf = [(pe, simd) for pe in _divisors(shape["m"]) for simd in _divisors(shape["n"])]
-        opts = [f for f in allf if conv_cycles(shape, *f) <= target_cycles]
-        if not opts:
-            best = min(conv_cycles(shape, *f) for f in allf)
-            opts = [f for f in allf if conv_cycles(shape, *f) == best]
-        return opts
+        return _within(allf, lambda pe, simd: conv_cycles(shape, pe, simd), target_cycles)
     if isinstance(shape, dict):  # a kron_dense layer: {n1, n2, m1, m2, rank}, one folding for both stages
         from .kron import kron_cycles, kron_foldings
-        allf = kron_foldings(shape)
-        opts = [f for f in allf if kron_cycles(shape, *f) <= target_cycles]
-        if not opts:
-            best = min(kron_cycles(shape, *f) for f in allf)
-            opts = [f for f in allf if kron_cycles(shape, *f) == best]
-        return opts
+        return _within(kron_foldings(shape), lambda pe, simd: kron_cycles(shape, pe, simd), target_cycles)
     n, m = shape
     opts = [(pe, simd) for pe in _divisors(m) for simd in _divisors(n) if (n // simd) * (m // pe) <= target_cycles]
     return opts or [(m, n)]
