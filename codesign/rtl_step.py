@@ -10,18 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-RTL_KINDS = ("dense", "flatten", "kron_dense", "wings_dense", "conv2d", "maxpool2d")
-
 
 def rtl_unsupported(spec) -> list[str]:
     """Layers the RTL view cannot implement, each with the reason (a kind without an engine, or a
     maxpool the streaming engine does not do: overlapping windows, padding)."""
     from .rtl.conv import plan_pool
-    from .rtl.plan import RTLError
+    from .rtl.plan import RTL_LAYER_KINDS, RTLError
 
     out = []
     for l in spec.layers:
-        if l.kind not in RTL_KINDS:
+        if l.kind not in RTL_LAYER_KINDS + ("flatten",):  # flatten: a no-op on the stream
             out.append(f"{l.name} ({l.kind})")
         elif l.kind == "maxpool2d":
             try:
