@@ -152,48 +152,48 @@ def _tlast_counter(beats: int) -> list[str]:
     ]
 
 
+def _wires(name: str, width: int) -> list[str]:
+    """Declarations of an AXI-Stream link `name`_tdata/_tvalid/_tready."""
+    return [f"    logic [{width - 1}:0] {name}_tdata;", f"    logic {name}_tvalid, {name}_tready;"]
+
+
+def _ports(side: str, name: str) -> str:
+    return f".{side}_tdata({name}_tdata), .{side}_tvalid({name}_tvalid), .{side}_tready({name}_tready)"
+
+
+def _instance(head: str, inst: str, src: str, tail: list[str]) -> list[str]:
+    """One AXI-Stream block of the top: `head` (module and parameters) `inst` (clk, rst, s_* = `src`, then
+    the `tail` port lines)."""
+    return [f"    {head} {inst} (", "        .clk(clk), .rst(rst),", f"        {_ports('s', src)},",
+            *[f"        {t}" for t in tail], "    );"]
+
+
+def _param_head(module: str, params: dict) -> str:
+    return f"{module} #(\n        {_sv_params(params, '        ')}\n    )"
+
+
 def _engine_sv(i: int, p, prefix: str) -> list[str]:
     """The instance(s) of layer i between l<i>_in_* and l<i>_out_*, with its load-port slices."""
-    out = f".m_tdata(l{i}_out_tdata), .m_tvalid(l{i}_out_tvalid), .m_tready(l{i}_out_tready), .m_tlast(l{i}_out_tlast)"
+    out = f"{_ports('m', f'l{i}_out')}, .m_tlast(l{i}_out_tlast)"
     if p.kind == "pool":
-        return [f"    {p.module} #(\n        {_sv_params(p.rtl_params(), '        ')}\n    ) u_l{i} (",
-                "        .clk(clk), .rst(rst),",
-                f"        .s_tdata(l{i}_in_tdata), .s_tvalid(l{i}_in_tvalid), .s_tready(l{i}_in_tready),",
-                f"        {out}", "    );"]
+        return _instance(_param_head(p.module, p.rtl_params()), f"u_l{i}", f"l{i}_in", [out])
     lines, src = [], f"l{i}_in"
     if p.kind == "conv":  # window generator: pixels in, K*K*Cin windows out at the mvau's SIMD
         pix = f"l{i}_in"
         if i and p.fifo_depth:  # fed by another engine: let it run ahead by the rows the first window needs
             pix = f"l{i}_fifo"
-            lines += [
-                f"    logic [{p.cin * p.XW - 1}:0] {pix}_tdata;",
-                f"    logic {pix}_tvalid, {pix}_tready;",
-                f"    axis_fifo #(.DW({p.cin * p.XW}), .DEPTH({p.fifo_depth})) u_l{i}_fifo (",
-                "        .clk(clk), .rst(rst),",
-                f"        .s_tdata(l{i}_in_tdata), .s_tvalid(l{i}_in_tvalid), .s_tready(l{i}_in_tready),",
-                f"        .m_tdata({pix}_tdata), .m_tvalid({pix}_tvalid), .m_tready({pix}_tready)",
-                "    );",
-            ]
+            lines += _wires(pix, p.cin * p.XW) + _instance(
+                f"axis_fifo #(.DW({p.cin * p.XW}), .DEPTH({p.fifo_depth}))", f"u_l{i}_fifo", f"l{i}_in",
+                [_ports("m", pix)])
         src = f"l{i}_win"
-        lines += [
-            f"    logic [{p.simd * p.XW - 1}:0] {src}_tdata;",
-            f"    logic {src}_tvalid, {src}_tready;",
-            f"    swg #(\n        {_sv_params(p.swg_params(), '        ')}\n    ) u_l{i}_swg (",
-            "        .clk(clk), .rst(rst),",
-            f"        .s_tdata({pix}_tdata), .s_tvalid({pix}_tvalid), .s_tready({pix}_tready),",
-            f"        .m_tdata({src}_tdata), .m_tvalid({src}_tvalid), .m_tready({src}_tready)",
-            "    );",
-        ]
+        lines += _wires(src, p.simd * p.XW) + _instance(_param_head("swg", p.swg_params()), f"u_l{i}_swg", pix,
+                                                        [_ports("m", src)])
     params = dict(p.rtl_params(), **{k: f"{prefix}l{i}_{v}.mem" for k, v in p.mem_names().items()})
-    return lines + [
-        f"    {p.module} #(\n        {_sv_params(params, '        ')}\n    ) u_l{i} (",
-        "        .clk(clk), .rst(rst),",
-        f"        .s_tdata({src}_tdata), .s_tvalid({src}_tvalid), .s_tready({src}_tready),",
-        f"        {out},",
-        f"        .wl_we(wl_we && wl_sel == 8'd{2 * i}), .wl_addr(wl_addr[{p.waw - 1}:0]), .wl_data(wl_data[{p.w_word - 1}:0]),",
-        f"        .pl_we(wl_we && wl_sel == 8'd{2 * i + 1}), .pl_addr(wl_addr[{p.paw - 1}:0]), .pl_data(wl_data[{p.p_word - 1}:0])",
-        "    );",
-    ]
+    return lines + _instance(_param_head(p.module, params), f"u_l{i}", src, [
+        f"{out},",
+        f".wl_we(wl_we && wl_sel == 8'd{2 * i}), .wl_addr(wl_addr[{p.waw - 1}:0]), .wl_data(wl_data[{p.w_word - 1}:0]),",
+        f".pl_we(wl_we && wl_sel == 8'd{2 * i + 1}), .pl_addr(wl_addr[{p.paw - 1}:0]), .pl_data(wl_data[{p.p_word - 1}:0])",
+    ])
 
 
 def _top_sv(top: str, plans: list, prefix: str) -> str:
@@ -227,10 +227,8 @@ def _top_sv(top: str, plans: list, prefix: str) -> str:
         lines += [
             f"    // layer {i}: {p.name} ({p.kind}: {p.module}) {stream_in(p)} -> {stream_out(p)} elements a sample, "
             f"PE={p.pe} SIMD={p.simd}, {p.cycles} cycles/sample",
-            f"    logic [{in_lanes(p) * p.XW - 1}:0] l{i}_in_tdata;",
-            f"    logic l{i}_in_tvalid, l{i}_in_tready;",
-            f"    logic [{p.pe * p.OUT_W - 1}:0] l{i}_out_tdata;",
-            f"    logic l{i}_out_tvalid, l{i}_out_tready;",
+            *_wires(f"l{i}_in", in_lanes(p) * p.XW),
+            *_wires(f"l{i}_out", p.pe * p.OUT_W),
             "    /* verilator lint_off UNUSEDSIGNAL */  // tlast of inner layers: sample boundaries are implied by counts",
             f"    logic l{i}_out_tlast;",
             "    /* verilator lint_on UNUSEDSIGNAL */",
@@ -251,13 +249,8 @@ def _top_sv(top: str, plans: list, prefix: str) -> str:
                     f"    assign l{i}_out_tready = l{i + 1}_in_tready;",
                 ]
             else:
-                lines += [
-                    f"    axis_dwc #(.EW({p.OUT_W}), .IN_N({p.pe}), .OUT_N({in_lanes(q)})) u_dwc{i} (",
-                    "        .clk(clk), .rst(rst),",
-                    f"        .s_tdata(l{i}_out_tdata), .s_tvalid(l{i}_out_tvalid), .s_tready(l{i}_out_tready),",
-                    f"        .m_tdata(l{i + 1}_in_tdata), .m_tvalid(l{i + 1}_in_tvalid), .m_tready(l{i + 1}_in_tready)",
-                    "    );",
-                ]
+                lines += _instance(f"axis_dwc #(.EW({p.OUT_W}), .IN_N({p.pe}), .OUT_N({in_lanes(q)}))", f"u_dwc{i}",
+                                   f"l{i}_out", [_ports("m", f"l{i + 1}_in")])
     n = len(plans) - 1
     lines += [
         f"    assign m_axis_tdata = l{n}_out_tdata;",
