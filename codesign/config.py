@@ -32,9 +32,10 @@ DEFAULTS = {
               "finetune": None},
     "baseline": {"float": True},
     # hardening while training (codesign/harden): stq null | {layers: all | [names]};
-    # jr.layers {layer name or `logits`: lambda}, projections = random projections per step; jacobian_of sampled | deployed
+    # jr.layers {layer name or `logits`: lambda}, projections = random projections per step; jacobian_of sampled | deployed;
+    # warmup = epochs over which every lambda ramps linearly up to its value (0: full from the first step)
     # wings null | {pretrain_epochs, permute}: start wings_dense layers from a PCA + SVR fit (codesign/wings/harden.py)
-    "harden": {"stq": None, "jr": {"layers": {}, "projections": 1, "jacobian_of": "sampled"}, "wings": None},
+    "harden": {"stq": None, "jr": {"layers": {}, "projections": 1, "jacobian_of": "sampled", "warmup": 0}, "wings": None},
     # attacks on the trained variants (codesign/robustness.py); runs only when enabled
     "robustness": ROBUSTNESS_DEFAULTS,
     "board": "pynq-z2",

@@ -73,12 +73,13 @@ def epsilon_at(adv: dict, epoch: int) -> float:
 
 
 def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3, seed=0, stochastic=True,
-                progress=None, regularizer=None, adversarial=None):
+                progress=None, regularizer=None, adversarial=None, warm_up=True):
     """Adam on softmax cross-entropy of the logits; returns per-epoch mean loss.
 
     `regularizer` (optional, e.g. `codesign.harden.JacobianRegularizer`) is called as
     ``logits, penalty, terms = regularizer(model, xb)`` in place of the plain forward pass, inside the
-    same learning-phase scope; the loss becomes cross-entropy + penalty.
+    same learning-phase scope; the loss becomes cross-entropy + penalty, the penalty times
+    ``regularizer.scale_at(epoch)`` (its lambda warm-up) when `warm_up` is on, else in full.
 
     `adversarial` (optional, a `train.adversarial` mapping, see ADVERSARIAL_DEFAULTS): PGD adversarial
     training as described in the module docstring.
@@ -104,12 +105,13 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
             xa = tf.clip_by_value(xa + adv["step_ratio"] * eps * tf.sign(t.gradient(ce, xa)), lo, hi)
         return tf.stop_gradient(xa)
 
-    def forward(xb, yb, x_adv):
+    def forward(xb, yb, x_adv, jr_scale):
         penalty = 0.0
         if regularizer is None:
             clean = loss_fn(yb, model(xb, training=True)) if not adv or adv["mix"] < 1 else 0.0
         else:
             logits, penalty, _ = regularizer(model, xb)
+            penalty = jr_scale * penalty
             clean = loss_fn(yb, logits)
         if adv:
             loss = (1.0 - adv["mix"]) * clean + adv["mix"] * loss_fn(yb, model(x_adv, training=True)) + penalty
@@ -119,30 +121,32 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
             loss = loss + tf.add_n(model.losses)
         return loss
 
-    def update(xb, yb, eps):
+    def update(xb, yb, eps, jr_scale):
         x_adv = pgd(xb, yb, eps) if adv else None  # outside the weight tape: nothing of the attack is recorded
         with tf.GradientTape() as tape:
-            loss = forward(xb, yb, x_adv)
+            loss = forward(xb, yb, x_adv, jr_scale)
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
     @tf.function
-    def step(xb, yb, eps):
+    def step(xb, yb, eps, jr_scale):
         if stochastic:
             with keras.backend.learning_phase_scope(1):
-                return update(xb, yb, eps)
-        return update(xb, yb, eps)
+                return update(xb, yb, eps, jr_scale)
+        return update(xb, yb, eps, jr_scale)
 
     rng = np.random.default_rng(seed)
     history = []
     for epoch in range(epochs):
         eps = tf.constant(epsilon_at(adv, epoch + 1) if adv else 0.0, tf.float32)
+        jr_scale = tf.constant(regularizer.scale_at(epoch + 1) if regularizer is not None and warm_up else 1.0,
+                               tf.float32)
         order = rng.permutation(len(x))
         losses = []
         for start in range(0, len(x), batch_size):
             idx = order[start:start + batch_size]
-            losses.append(float(step(x[idx], y[idx], eps)))
+            losses.append(float(step(x[idx], y[idx], eps, jr_scale)))
         history.append(float(np.mean(losses)))
         if progress:
             progress(epoch + 1, epochs, history[-1])
@@ -191,7 +195,7 @@ def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, r
     if ft and ft["epochs"]:
         total = t["epochs"] + ft["epochs"]
         history += train_model(model, x_uint8, y, epochs=ft["epochs"], learning_rate=ft["learning_rate"],
-                               seed=seed + 1, stochastic=False, **kw,
+                               seed=seed + 1, stochastic=False, warm_up=False, **kw,
                                progress=progress and (lambda e, n, l: progress(t["epochs"] + e, total, l)))
     return history
 

@@ -104,6 +104,24 @@ def test_jacobian_of_deployed_penalizes_the_deterministic_network():
     assert grads[0] is not None and float(tf.norm(grads[0])) > 0
 
 
+def test_lambda_warmup_ramps_the_penalty_in_the_main_phase_only():
+    """`harden.jr.warmup: 4`: the penalty counts 1/4, 2/4, 3/4 of itself in the first three epochs,
+    in full from the fourth, and in full in the deterministic fine-tune phase. The Jacobian is
+    replaced by a constant 1000 so each epoch's mean loss shows the factor it was given."""
+    from codesign.data import load_digits
+    from codesign.train import train_from_config
+
+    jr = make_regularizer({"jr": {"layers": {"logits": 1.0}, "projections": 1, "warmup": 4}})
+    assert [jr.scale_at(e) for e in (1, 2, 4, 9)] == [0.25, 0.5, 1.0, 1.0]
+    jr._jacobians = lambda model, x: (model(x, training=True), tf.constant(1000.0), {})
+    d = load_digits()
+    model = build_model(LAYERS, d.input_shape, 10)
+    t = {"epochs": 5, "batch_size": 64, "learning_rate": 3e-3, "finetune": {"epochs": 1, "learning_rate": 1e-3}}
+    history = train_from_config(model, d.x_train, d.y_train, t, seed=0, stochastic=True, regularizer=jr)
+    for h, p in zip(history, (250, 500, 750, 1000, 1000, 1000)):  # cross-entropy is under 3
+        assert p <= h < p + 3, history
+
+
 def test_jr_lowers_the_input_jacobian():
     from codesign.data import load_digits
 
@@ -150,6 +168,7 @@ def test_non_chain_models_are_refused():
     ({"stq": {"layers": ["relu_1"]}}, None, "not dense/conv2d layers"),
     ({"jr": {"layres": {}}}, None, "unknown config key harden.jr.'layres'"),
     ({"jr": {"layers": {"logits": 0.1}, "jacobian_of": "float"}}, None, "harden.jr.jacobian_of must be one of"),
+    ({"jr": {"layers": {"logits": 0.1}, "warmup": 2.5}}, None, "harden.jr.warmup must be an integer"),
     (None, {"enabled": True}, "harden.jr.layers sets no lambda"),
     (None, {"attacks": ["cw"]}, "robustness.attacks"),
     (None, {"epsilons": [0, 0.1]}, "robustness.epsilons"),

@@ -110,6 +110,9 @@ def check_harden(harden: dict, layers: list) -> None:
     p = jr.get("projections")
     if isinstance(p, bool) or not isinstance(p, int) or p < 1:
         raise ConfigError(f"harden.jr.projections must be an integer >= 1, got {p!r}")
+    w = jr.get("warmup", 0)
+    if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 0:
+        raise ConfigError(f"harden.jr.warmup must be an integer number of epochs >= 0, got {w!r}")
     if jr["jacobian_of"] not in JACOBIAN_OF:  # unknown jr keys are refused by the config merge already
         raise ConfigError(f"harden.jr.jacobian_of must be one of {list(JACOBIAN_OF)}, got {jr['jacobian_of']!r}")
     if "wings" in harden:
@@ -125,10 +128,16 @@ class JacobianRegularizer:
     chain of layers (every model `build_model` makes is). `terms` maps each layer to its ||J||_F^2.
     """
 
-    def __init__(self, layers: dict, projections: int = 1, jacobian_of: str = "sampled"):
+    def __init__(self, layers: dict, projections: int = 1, jacobian_of: str = "sampled", warmup: int = 0):
         self.lambdas = {str(k): float(v) for k, v in layers.items() if float(v) > 0}
         self.projections = int(projections)
         self.jacobian_of = jacobian_of
+        self.warmup = int(warmup)
+
+    def scale_at(self, epoch: int) -> float:
+        """Factor on every lambda in epoch `epoch` (1-based) of the main training phase: a linear
+        warm-up over `warmup` epochs (the network first fits the data, then is flattened), then 1."""
+        return 1.0 if self.warmup <= 0 else min(1.0, epoch / self.warmup)
 
     def __bool__(self) -> bool:
         return bool(self.lambdas)
@@ -197,5 +206,6 @@ class JacobianRegularizer:
 def make_regularizer(harden: dict | None):
     """The JacobianRegularizer `harden.jr` asks for, or None when no lambda is set."""
     jr = (harden or {}).get("jr") or {}
-    reg = JacobianRegularizer(jr.get("layers") or {}, jr.get("projections", 1), jr.get("jacobian_of", "sampled"))
+    reg = JacobianRegularizer(jr.get("layers") or {}, jr.get("projections", 1), jr.get("jacobian_of", "sampled"),
+                              jr.get("warmup", 0))
     return reg if reg else None
