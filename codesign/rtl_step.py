@@ -14,18 +14,15 @@ import numpy as np
 def rtl_unsupported(spec) -> list[str]:
     """Layers the RTL view cannot implement, each with the reason (a kind without an engine, or a
     maxpool the streaming engine does not do: overlapping windows, padding)."""
-    from .rtl.conv import plan_pool
-    from .rtl.plan import RTL_LAYER_KINDS, RTLError
+    from .rtl.conv import pool_unsupported
+    from .rtl.plan import RTL_LAYER_KINDS
 
     out = []
     for l in spec.layers:
         if l.kind not in RTL_LAYER_KINDS + ("flatten",):  # flatten: a no-op on the stream
             out.append(f"{l.name} ({l.kind})")
-        elif l.kind == "maxpool2d":
-            try:
-                plan_pool(l)
-            except RTLError as e:
-                out.append(f"{l.name} ({l.kind}: {str(e).split(': ', 1)[-1]})")
+        elif l.kind == "maxpool2d" and pool_unsupported(l):
+            out.append(f"{l.name} ({l.kind}: {pool_unsupported(l)})")
     return out
 
 

@@ -212,15 +212,24 @@ class PoolPlan:
         return dict(asdict(self), np_=self.np_, mp=self.mp, pe=self.pe, simd=self.simd)
 
 
-def plan_pool(layer: Layer) -> PoolPlan:
-    """Masks of one maxpool engine; RTLError for pooling the streaming engine does not implement."""
+def pool_unsupported(layer: Layer) -> str | None:
+    """Why the streaming maxpool engine cannot implement this pooling (with the fix), or None."""
     ph, pw = layer.attrs["pool_size"]
     sh, sw = layer.attrs.get("strides") or (ph, pw)
     if (sh, sw) != (ph, pw):
-        raise RTLError(f"layer {layer.name!r}: the RTL maxpool implements non-overlapping windows (strides = "
-                       f"pool_size), not pool {ph}x{pw} with strides {sh}x{sw}; use strides = pool_size")
+        return (f"the RTL maxpool implements non-overlapping windows (strides = pool_size), not pool {ph}x{pw} "
+                f"with strides {sh}x{sw}; use strides = pool_size")
     if layer.attrs.get("padding", "valid") != "valid":
-        raise RTLError(f"layer {layer.name!r}: the RTL maxpool implements padding 'valid' only; use padding='valid'")
+        return "the RTL maxpool implements padding 'valid' only; use padding='valid'"
+    return None
+
+
+def plan_pool(layer: Layer) -> PoolPlan:
+    """Masks of one maxpool engine; RTLError for pooling the streaming engine does not implement."""
+    reason = pool_unsupported(layer)
+    if reason:
+        raise RTLError(f"layer {layer.name!r}: {reason}")
+    ph, pw = layer.attrs["pool_size"]
     h, w, c = layer.input_shape
     oh, ow, _ = layer.output_shape
     tin, tout = layer.types["input"], layer.types["output"]
