@@ -28,8 +28,9 @@ DEFAULTS = {
     # inputs p/256, keys and defaults in codesign/train.py ADVERSARIAL_DEFAULTS (missing keys filled in)
     # finetune: null | {epochs, learning_rate}: a last phase with stochastic quantizers deterministic
     # (the deployed network), every variant alike (codesign/train.py train_from_config)
+    # ema: null | momentum in (0, 1): each phase ends on the exponential moving average of its weights
     "train": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001, "stochastic": True, "adversarial": None,
-              "finetune": None},
+              "finetune": None, "ema": None},
     "baseline": {"float": True},
     # hardening while training (codesign/harden): stq null | {layers: all | [names]};
     # jr.layers {layer name or `logits`: lambda}, projections = random projections per step; jacobian_of sampled | deployed;
@@ -107,10 +108,11 @@ def check_config(given, source: str = "config") -> dict:
     from .models import check_layers  # late: models pulls in nothing heavy until built
 
     check_layers(cfg["model"]["layers"])
-    from .train import check_adversarial, check_finetune
+    from .train import check_adversarial, check_ema, check_finetune
 
     cfg["train"]["adversarial"] = check_adversarial(cfg["train"]["adversarial"])
     cfg["train"]["finetune"] = check_finetune(cfg["train"]["finetune"])
+    cfg["train"]["ema"] = check_ema(cfg["train"]["ema"])
     from .harden import check_harden
     from .robustness import check_robustness
 

@@ -72,8 +72,17 @@ def epsilon_at(adv: dict, epoch: int) -> float:
     return adv["epsilon"] * min(1.0, epoch / adv["warmup"])
 
 
+def check_ema(ema, where: str = "train.ema") -> float | None:
+    """Validate a `train.ema` value: null (off) or the moving average's momentum in (0, 1)."""
+    if ema is None:
+        return None
+    if isinstance(ema, bool) or not isinstance(ema, numbers.Real) or not 0 < ema < 1:
+        raise ConfigError(f"{where} must be null or a momentum in (0, 1) such as 0.99, got {ema!r}")
+    return float(ema)
+
+
 def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3, seed=0, stochastic=True,
-                progress=None, regularizer=None, adversarial=None, warm_up=True):
+                progress=None, regularizer=None, adversarial=None, warm_up=True, ema=None):
     """Adam on softmax cross-entropy of the logits; returns per-epoch mean loss.
 
     `regularizer` (optional, e.g. `codesign.harden.JacobianRegularizer`) is called as
@@ -83,13 +92,19 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
 
     `adversarial` (optional, a `train.adversarial` mapping, see ADVERSARIAL_DEFAULTS): PGD adversarial
     training as described in the module docstring.
+
+    `ema` (optional momentum, config `train.ema`): Keras' optimizer keeps an exponential moving average
+    of every trainable variable, and the model ends on those averages. With stochastic ternary kernels
+    the deployed (deterministic) quantizer then rounds averaged float weights rather than the last
+    step's, which are moved by the noise of sampled-weight gradients.
     """
     import tensorflow as tf
     from tensorflow import keras
 
     adv = check_adversarial(adversarial, "adversarial")
     tf.keras.utils.set_random_seed(seed)
-    opt = keras.optimizers.Adam(learning_rate)
+    ema = check_ema(ema, "ema")
+    opt = keras.optimizers.Adam(learning_rate, use_ema=ema is not None, ema_momentum=ema or 0.99)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     x = to_model_input(x_uint8)
     y = np.asarray(y, dtype=np.int64)
@@ -150,6 +165,8 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
         history.append(float(np.mean(losses)))
         if progress:
             progress(epoch + 1, epochs, history[-1])
+    if ema is not None:
+        opt.finalize_variable_values(model.trainable_variables)
     return history
 
 
@@ -188,7 +205,7 @@ def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, r
     them it is only more epochs at a lower learning rate), so variants stay trained the same way.
     Returns the per-epoch losses of both phases.
     """
-    kw = dict(batch_size=t["batch_size"], regularizer=regularizer, adversarial=t.get("adversarial"))
+    kw = dict(batch_size=t["batch_size"], regularizer=regularizer, adversarial=t.get("adversarial"), ema=t.get("ema"))
     history = train_model(model, x_uint8, y, epochs=t["epochs"], learning_rate=t["learning_rate"], seed=seed,
                           stochastic=stochastic, progress=progress, **kw)
     ft = check_finetune(t.get("finetune"))

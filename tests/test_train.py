@@ -52,3 +52,39 @@ def test_finetune_phase_trains_the_deterministic_network():
     after = float(ce(d.y_train, model.predict(x, verbose=0)))
     assert len(history) == 4 and seen[-1] == (4, 4)
     assert after < 0.9 * before, (before, after)
+
+
+def test_ema_ends_on_the_moving_average_of_the_weights():
+    """train.ema: the trajectory is the plain one, and the model ends on the exponential moving average
+    of its weights after each step (initialised at the starting weights), computed here independently
+    from a run without EMA. Full-batch steps, so the per-epoch callback sees every step."""
+    from codesign.data import load_digits
+
+    d = load_digits()
+    n, steps, m = len(d.x_train), 6, 0.7
+    plain = build_model(LAYERS, d.input_shape, 10, quantized=False, seed=4)
+    trajectory = [[w.numpy() for w in plain.trainable_variables]]
+    train_model(plain, d.x_train, d.y_train, epochs=steps, batch_size=n, learning_rate=1e-2, seed=4, stochastic=False,
+                progress=lambda e, k, l: trajectory.append([w.numpy() for w in plain.trainable_variables]))
+    expected = trajectory[0]
+    for weights in trajectory[1:]:
+        expected = [m * a + (1 - m) * w for a, w in zip(expected, weights)]
+    averaged = build_model(LAYERS, d.input_shape, 10, quantized=False, seed=4)
+    train_model(averaged, d.x_train, d.y_train, epochs=steps, batch_size=n, learning_rate=1e-2, seed=4,
+                stochastic=False, ema=m)
+    for got, want, last in zip(averaged.trainable_variables, expected, trajectory[-1]):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-4, atol=1e-6)  # float weights: a float view
+        assert not np.allclose(want, last, rtol=1e-3)  # the average is not simply the last step's weights
+
+
+def test_ema_config_errors():
+    import pytest
+
+    from codesign.config import load_config
+    from codesign.errors import ConfigError
+    from conftest import EXAMPLES
+
+    assert load_config(EXAMPLES / "mnist_mlp.yaml", ["train.ema=0.99"])["train"]["ema"] == 0.99
+    for bad in ("1.0", "true", "fast"):
+        with pytest.raises(ConfigError, match="train.ema must be null or a momentum in"):
+            load_config(EXAMPLES / "mnist_mlp.yaml", [f"train.ema={bad}"])
