@@ -21,8 +21,8 @@ def rtl_unsupported(spec) -> list[str]:
     for l in spec.layers:
         if l.kind not in RTL_LAYER_KINDS + ("flatten",):  # flatten: a no-op on the stream
             out.append(f"{l.name} ({l.kind})")
-        elif l.kind == "maxpool2d" and pool_unsupported(l):
-            out.append(f"{l.name} ({l.kind}: {pool_unsupported(l)})")
+        elif l.kind == "maxpool2d" and (reason := pool_unsupported(l)):
+            out.append(f"{l.name} ({l.kind}: {reason})")
     return out
 
 

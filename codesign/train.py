@@ -65,11 +65,15 @@ def check_adversarial(adv, where: str = "train.adversarial") -> dict | None:
     return out
 
 
+def warmup_factor(epoch: int, warmup: int) -> float:
+    """Linear warm-up: epoch/warmup in epoch `epoch` (1-based) of the first `warmup` epochs, then 1
+    (always 1 when `warmup` is 0). Shared by PGD training's epsilon and the JR lambdas."""
+    return 1.0 if warmup <= 0 else min(1.0, epoch / warmup)
+
+
 def epsilon_at(adv: dict, epoch: int) -> float:
     """Training epsilon in epoch `epoch` (1-based): linear warm-up over `warmup` epochs, then constant."""
-    if adv["warmup"] <= 0:
-        return adv["epsilon"]
-    return adv["epsilon"] * min(1.0, epoch / adv["warmup"])
+    return adv["epsilon"] * warmup_factor(epoch, adv["warmup"])
 
 
 def check_ema(ema, where: str = "train.ema") -> float | None:

@@ -137,7 +137,9 @@ class JacobianRegularizer:
     def scale_at(self, epoch: int) -> float:
         """Factor on every lambda in epoch `epoch` (1-based) of the main training phase: a linear
         warm-up over `warmup` epochs (the network first fits the data, then is flattened), then 1."""
-        return 1.0 if self.warmup <= 0 else min(1.0, epoch / self.warmup)
+        from ..train import warmup_factor
+
+        return warmup_factor(epoch, self.warmup)
 
     def __bool__(self) -> bool:
         return bool(self.lambdas)
