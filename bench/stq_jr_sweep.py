@@ -58,10 +58,13 @@ RECIPES = {
 }
 
 
-def train_recipe(variant, cfg, data):
+def train_recipe(variant, cfg, data, trained):
+    """`variant` trained, or taken from `trained` (a distillation teacher already is)."""
     from codesign.robustness import train_variant
 
-    return train_variant(variant, cfg, data, log=lambda m: None)
+    if variant not in trained:
+        trained[variant] = train_variant(variant, cfg, data, log=lambda m: None, trained=trained)
+    return trained[variant]
 
 
 def measure(model, data, cfg, pgd_samples):
@@ -105,9 +108,10 @@ def main():
         overrides = RECIPES[name] + args.set
         cfg = load_config(args.config, overrides)
         data = load_dataset(cfg["data"], cfg["seed"])
+        trained = {}
         for variant in args.variants:
             t0 = time.time()
-            model = train_recipe(variant, cfg, data)
+            model = train_recipe(variant, cfg, data, trained)
             clean, pgd = measure(model, data, cfg, args.pgd_samples)
             bits, _ = model_size(model, variant_layers(variant, cfg["model"]["layers"], cfg["harden"])[1])
             row = dict(recipe=name + args.label, variant=variant, overrides=overrides, clean=clean, pgd_0_1=pgd,

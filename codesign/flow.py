@@ -23,7 +23,9 @@ class Run:
     log: callable = print
     data: Dataset | None = None
     model: object = None
-    float_model: object = None  # the float32 baseline, reused as the robustness step's `float` variant
+    # variant name -> model the train step trained besides `model`: the float32 baseline (`float`), the
+    # distillation teacher (`float_jr`); the robustness step reuses them instead of training them again
+    variants: dict = field(default_factory=dict)
     spec: object = None
     x_test_int: np.ndarray | None = None
     emulator_out: np.ndarray | None = None
@@ -40,14 +42,15 @@ def step_data(run: Run) -> None:
 
 
 def step_train(run: Run) -> None:
-    from .harden import apply_stq, make_regularizer
+    from .harden import apply_stq
     from .models import build_model, save_model
+    from .robustness import training_regularizer
     from .train import keras_accuracy, train_from_config
 
     cfg, d = run.cfg, run.data
     t = cfg["train"]
     layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
-    jr = make_regularizer(cfg["harden"])
+    jr = training_regularizer(cfg, d, quantized=True, log=run.log, trained=run.variants)
     if cfg["harden"].get("wings"):
         from .wings.harden import fitted_wings_model
 
@@ -56,7 +59,10 @@ def step_train(run: Run) -> None:
         run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"],
                                 name=cfg["name"])
     if jr:
-        run.log(f"train: Jacobian regularization {jr.lambdas}, {jr.projections} projection(s)")
+        run.log(f"train: Jacobian regularization {cfg['harden']['jr']['layers']}, "
+                f"{cfg['harden']['jr']['projections']} projection(s)")
+    if jr and cfg["harden"]["distill"]:
+        run.log(f"train: distillation from the float + JR model {cfg['harden']['distill']}")
     if t["adversarial"]:
         run.log(f"train: PGD adversarial training {t['adversarial']}")
     if t["finetune"]:
@@ -70,7 +76,7 @@ def step_train(run: Run) -> None:
     if cfg["baseline"]["float"]:
         from .robustness import train_variant
 
-        base = run.float_model = train_variant("float", cfg, d, run.log)
+        base = run.variants["float"] = train_variant("float", cfg, d, run.log)
         acc["float32_baseline"] = keras_accuracy(base, d.x_test, d.y_test)
         run.log(f"train: float32 model of the same shape {acc['float32_baseline']:.4f}")
 

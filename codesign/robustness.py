@@ -267,9 +267,27 @@ def main_variant(cfg: dict) -> str:
     return "stq_jr" if make_regularizer(cfg.get("harden")) else "stq"
 
 
-def train_variant(variant: str, cfg: dict, data, log=print):
-    """One variant trained with the config's `train:` recipe (JR only for the *_jr variants)."""
+def training_regularizer(cfg: dict, data, quantized: bool, log=print, trained: dict | None = None):
+    """What a model's training adds to its cross-entropy: the config's JR (None without lambdas), and,
+    for a quantized model when `harden.distill` is on, distillation from the `float_jr` variant
+    (codesign/harden/distill.py), taken from `trained` (variant -> model) or trained here and put there."""
     from .harden import make_regularizer
+    from .harden.distill import TEACHER, Distillation
+
+    jr = make_regularizer(cfg.get("harden"))
+    distill = (cfg.get("harden") or {}).get("distill")
+    if not (jr and quantized and distill):
+        return jr
+    trained = {} if trained is None else trained
+    if TEACHER not in trained:
+        log(f"train: the distillation teacher first ({TEACHER})")
+        trained[TEACHER] = train_variant(TEACHER, cfg, data, log, trained)
+    return Distillation(trained[TEACHER], jr, **distill)
+
+
+def train_variant(variant: str, cfg: dict, data, log=print, trained: dict | None = None):
+    """One variant trained with the config's `train:` recipe (JR only for the *_jr variants; `stq_jr`
+    distilled from `float_jr` when `harden.distill` is on, the teacher taken from `trained` if there)."""
     from .models import build_model
     from .train import train_from_config
 
@@ -278,7 +296,7 @@ def train_variant(variant: str, cfg: dict, data, log=print):
     model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"],
                         name=f"{cfg['name']}_{variant}")
     train_from_config(model, data.x_train, data.y_train, t, cfg["seed"], stochastic=quantized and t["stochastic"],
-                      regularizer=make_regularizer(cfg.get("harden")) if jr else None,
+                      regularizer=training_regularizer(cfg, data, quantized, log, trained) if jr else None,
                       progress=lambda e, n, l: log(f"train: {variant} epoch {e}/{n} loss {l:.4f}"))
     return model
 
@@ -323,11 +341,9 @@ def run_robustness(run) -> None:
             models[variant], specs[variant] = run.model, run.spec
             save_model(run.model, folder)
             continue
-        if variant == "float" and run.float_model is not None:  # the train step's float32 baseline is it
-            models[variant] = run.float_model
-            save_model(run.float_model, folder)
-            continue
-        models[variant] = train_variant(variant, cfg, run.data, run.log)
+        if variant not in run.variants:  # else the train step's float32 baseline or distillation teacher
+            run.variants[variant] = train_variant(variant, cfg, run.data, run.log, run.variants)
+        models[variant] = run.variants[variant]
         save_model(models[variant], folder)
     run.report["robustness"] = evaluate_variants(models, cfg, run.data, specs, run.log)
     plot(run.report["robustness"], run.out / "plots" / "robustness.png")

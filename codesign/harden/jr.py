@@ -115,6 +115,13 @@ def check_harden(harden: dict, layers: list) -> None:
         raise ConfigError(f"harden.jr.warmup must be an integer number of epochs >= 0, got {w!r}")
     if jr["jacobian_of"] not in JACOBIAN_OF:  # unknown jr keys are refused by the config merge already
         raise ConfigError(f"harden.jr.jacobian_of must be one of {list(JACOBIAN_OF)}, got {jr['jacobian_of']!r}")
+    if harden.get("distill") is not None:
+        from .distill import check_distill
+
+        harden["distill"] = check_distill(harden["distill"])
+        if harden["distill"] and not any(float(v) > 0 for v in lams.values()):
+            raise ConfigError("harden.distill needs Jacobian regularization: its teacher is the float + JR model, "
+                              "so give harden.jr.layers a lambda > 0 (e.g. {logits: 0.1}) or set distill: null")
     if "wings" in harden:
         from ..wings.harden import check_wings
 

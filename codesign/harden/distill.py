@@ -1,0 +1,105 @@
+"""Robust distillation from the float + JR network into the quantized one (config `harden.distill`).
+
+Why: a stochastic-ternary MLP trained with the same Jacobian penalty as its float32 twin ends up far
+less robust than it (bench/stq_jr_sweep.py: 8-bit kernels with the same JR match float + JR, ternary
+kernels trail it by ~11 PGD points), so the penalty alone does not find the flat network the ternary
+weights could express. Adversarially robust distillation (Goldblum et al. 2020, "Adversarially
+Robust Distillation") hands the student the robust teacher's *function* instead: the student is
+pulled toward the teacher's soft labels at points of the eps-ball where it disagrees with them most.
+
+The teacher is the config's `float_jr` variant (the same layers in float32, trained with the same
+recipe and JR), trained first. Each training step adds
+
+    weight * T^2 * KL(softmax(teacher(x) / T) || softmax(student(x') / T))
+
+to the JR loss, where x' starts at a uniformly random point of the L-inf ball of radius `epsilon`
+around x and takes one signed-gradient step of `epsilon` that increases that KL (projected back onto
+the ball and the pixel range); ``epsilon: 0`` distils on the clean inputs. x' is a constant for the
+weight update, and is made in the same learning-phase scope, so a stochastic-ternary student is
+attacked with this step's sampled weights. JR's lambda warm-up (`harden.jr.warmup`) scales this term too.
+"""
+from __future__ import annotations
+
+import numbers
+
+from ..errors import ConfigError
+
+# harden.distill: null (off) or a mapping of these keys; missing keys take these values
+DISTILL_DEFAULTS = {
+    "weight": 10.0,       # factor on T^2 * KL(teacher || student)
+    "temperature": 1.0,   # softmax temperature T of both
+    "epsilon": 0.1,       # L-inf radius of the student's inputs x' (pixel / 256); 0: clean inputs
+}
+TEACHER = "float_jr"   # the variant that teaches (codesign/robustness.py variant_layers)
+STUDENT = "stq_jr"     # the variant that learns from it (and `codesign flow`'s own model when JR is on)
+
+
+def check_distill(d, where: str = "harden.distill") -> dict | None:
+    """Validate a `harden.distill` value; returns it with defaults filled in, or None when off."""
+    if d is None or d is False:
+        return None
+    if d is True:
+        return dict(DISTILL_DEFAULTS)
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where} must be null or a mapping of {sorted(DISTILL_DEFAULTS)}, got {d!r}")
+    unknown = set(d) - set(DISTILL_DEFAULTS)
+    if unknown:
+        raise ConfigError(f"unknown config key {where}.{sorted(unknown)[0]!r}; allowed: {sorted(DISTILL_DEFAULTS)}")
+    out = {**DISTILL_DEFAULTS, **d}
+    for key, ok, what in (("weight", lambda v: v > 0, "a number > 0"),
+                          ("temperature", lambda v: v > 0, "a number > 0"),
+                          ("epsilon", lambda v: 0 <= v <= 1, "an L-inf radius in [0, 1] on inputs p/256")):
+        v = out[key]
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not ok(v):
+            raise ConfigError(f"{where}.{key} must be {what}, got {v!r}")
+        out[key] = float(v)
+    return out
+
+
+class Distillation:
+    """The JR regularizer plus the distillation term; called like it, as
+    ``logits, penalty, terms = distillation(model, x)`` inside the training tape (`terms['distill']`
+    is the KL). The teacher is only read."""
+
+    def __init__(self, teacher, regularizer, weight: float, temperature: float, epsilon: float):
+        self.teacher, self.regularizer = teacher, regularizer
+        self.weight, self.temperature, self.epsilon = float(weight), float(temperature), float(epsilon)
+
+    def scale_at(self, epoch: int) -> float:
+        return self.regularizer.scale_at(epoch)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def _kl(self, p_teacher, student_logits):
+        import tensorflow as tf
+
+        log_q = tf.nn.log_softmax(student_logits / self.temperature)
+        p = tf.clip_by_value(p_teacher, 1e-12, 1.0)
+        return tf.reduce_mean(tf.reduce_sum(p_teacher * (tf.math.log(p) - log_q), axis=-1))
+
+    def student_inputs(self, model, x, p_teacher):
+        """x' of the module docstring: random start in the eps-ball, one signed step up the KL."""
+        import tensorflow as tf
+
+        from ..train import INPUT_MAX
+
+        eps = self.epsilon
+        if eps == 0:
+            return x
+        lo, hi = tf.maximum(x - eps, 0.0), tf.minimum(x + eps, INPUT_MAX)
+        xa = tf.clip_by_value(x + tf.random.uniform(tf.shape(x), -eps, eps), lo, hi)
+        with tf.GradientTape() as tape:
+            tape.watch(xa)
+            kl = self._kl(p_teacher, model(xa, training=True))
+        return tf.stop_gradient(tf.clip_by_value(xa + eps * tf.sign(tape.gradient(kl, xa)), lo, hi))
+
+    def __call__(self, model, x):
+        import tensorflow as tf
+
+        logits, penalty, terms = self.regularizer(model, x)
+        p_teacher = tf.stop_gradient(tf.nn.softmax(self.teacher(x, training=False) / self.temperature))
+        x_student = self.student_inputs(model, x, p_teacher)
+        student = logits if x_student is x else model(x_student, training=True)
+        terms = dict(terms, distill=self._kl(p_teacher, student))
+        return logits, penalty + self.weight * self.temperature ** 2 * terms["distill"], terms
