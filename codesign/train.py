@@ -23,6 +23,7 @@ import numpy as np
 
 from .data import to_model_input
 from .errors import ConfigError
+from .options import check_number, optional_block
 
 INPUT_MAX = 255.0 / 256.0  # largest model input: uint8 255 -> 255/256 (data.to_model_input)
 
@@ -38,30 +39,14 @@ ADVERSARIAL_DEFAULTS = {
 
 def check_adversarial(adv, where: str = "train.adversarial") -> dict | None:
     """Validate a `train.adversarial` value; returns it with defaults filled in, or None when off."""
-    if adv is None or adv is False:
+    out = optional_block(adv, ADVERSARIAL_DEFAULTS, where)
+    if out is None:
         return None
-    if adv is True:
-        return dict(ADVERSARIAL_DEFAULTS)
-    if not isinstance(adv, dict):
-        raise ConfigError(f"{where} must be null or a mapping of {sorted(ADVERSARIAL_DEFAULTS)}, "
-                          f"got {type(adv).__name__} {adv!r}")
-    unknown = set(adv) - set(ADVERSARIAL_DEFAULTS)
-    if unknown:
-        raise ConfigError(f"unknown config key {where}.{sorted(unknown)[0]!r}; allowed: {sorted(ADVERSARIAL_DEFAULTS)}")
-    out = {**ADVERSARIAL_DEFAULTS, **adv}
-
-    def number(key, ok, what):
-        v = out[key]
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not ok(v):
-            raise ConfigError(f"{where}.{key} must be {what}, got {v!r}")
-
-    number("epsilon", lambda v: 0 < v <= 1, "an L-inf radius in (0, 1] on inputs p/256")
-    number("steps", lambda v: isinstance(v, numbers.Integral) and v >= 1, "an integer >= 1")
-    number("step_ratio", lambda v: 0 < v <= 1, "a number in (0, 1] (step = step_ratio * epsilon)")
-    number("mix", lambda v: 0 < v <= 1, "a number in (0, 1] (weight of the adversarial loss)")
-    number("warmup", lambda v: isinstance(v, numbers.Integral) and v >= 0, "an integer number of epochs >= 0")
-    out["epsilon"], out["step_ratio"], out["mix"] = float(out["epsilon"]), float(out["step_ratio"]), float(out["mix"])
-    out["steps"], out["warmup"] = int(out["steps"]), int(out["warmup"])
+    check_number(out, "epsilon", lambda v: 0 < v <= 1, "an L-inf radius in (0, 1] on inputs p/256", where)
+    check_number(out, "steps", lambda v: v >= 1, "an integer >= 1", where, integer=True)
+    check_number(out, "step_ratio", lambda v: 0 < v <= 1, "a number in (0, 1] (step = step_ratio * epsilon)", where)
+    check_number(out, "mix", lambda v: 0 < v <= 1, "a number in (0, 1] (weight of the adversarial loss)", where)
+    check_number(out, "warmup", lambda v: v >= 0, "an integer number of epochs >= 0", where, integer=True)
     return out
 
 
@@ -183,20 +168,12 @@ FINETUNE_DEFAULTS = {
 
 def check_finetune(ft, where: str = "train.finetune") -> dict | None:
     """Validate a `train.finetune` value; returns it with defaults filled in, or None when off."""
-    if ft is None or ft is False:
+    out = optional_block(ft, FINETUNE_DEFAULTS, where)
+    if out is None:
         return None
-    if not isinstance(ft, dict):
-        raise ConfigError(f"{where} must be null or a mapping of {sorted(FINETUNE_DEFAULTS)}, got {ft!r}")
-    unknown = set(ft) - set(FINETUNE_DEFAULTS)
-    if unknown:
-        raise ConfigError(f"unknown config key {where}.{sorted(unknown)[0]!r}; allowed: {sorted(FINETUNE_DEFAULTS)}")
-    out = {**FINETUNE_DEFAULTS, **ft}
-    e, lr = out["epochs"], out["learning_rate"]
-    if isinstance(e, bool) or not isinstance(e, numbers.Integral) or e < 0:
-        raise ConfigError(f"{where}.epochs must be an integer >= 0, got {e!r}")
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
-        raise ConfigError(f"{where}.learning_rate must be a number > 0, got {lr!r}")
-    return {"epochs": int(e), "learning_rate": float(lr)}
+    check_number(out, "epochs", lambda v: v >= 0, "an integer >= 0", where, integer=True)
+    check_number(out, "learning_rate", lambda v: v > 0, "a number > 0", where)
+    return out
 
 
 def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, regularizer=None, progress=None):

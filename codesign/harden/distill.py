@@ -20,9 +20,7 @@ attacked with this step's sampled weights. JR's lambda warm-up (`harden.jr.warmu
 """
 from __future__ import annotations
 
-import numbers
-
-from ..errors import ConfigError
+from ..options import check_number, optional_block
 
 # harden.distill: null (off) or a mapping of these keys; missing keys take these values
 DISTILL_DEFAULTS = {
@@ -36,23 +34,12 @@ STUDENT = "stq_jr"     # the variant that learns from it (and `codesign flow`'s 
 
 def check_distill(d, where: str = "harden.distill") -> dict | None:
     """Validate a `harden.distill` value; returns it with defaults filled in, or None when off."""
-    if d is None or d is False:
+    out = optional_block(d, DISTILL_DEFAULTS, where)
+    if out is None:
         return None
-    if d is True:
-        return dict(DISTILL_DEFAULTS)
-    if not isinstance(d, dict):
-        raise ConfigError(f"{where} must be null or a mapping of {sorted(DISTILL_DEFAULTS)}, got {d!r}")
-    unknown = set(d) - set(DISTILL_DEFAULTS)
-    if unknown:
-        raise ConfigError(f"unknown config key {where}.{sorted(unknown)[0]!r}; allowed: {sorted(DISTILL_DEFAULTS)}")
-    out = {**DISTILL_DEFAULTS, **d}
-    for key, ok, what in (("weight", lambda v: v > 0, "a number > 0"),
-                          ("temperature", lambda v: v > 0, "a number > 0"),
-                          ("epsilon", lambda v: 0 <= v <= 1, "an L-inf radius in [0, 1] on inputs p/256")):
-        v = out[key]
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not ok(v):
-            raise ConfigError(f"{where}.{key} must be {what}, got {v!r}")
-        out[key] = float(v)
+    check_number(out, "weight", lambda v: v > 0, "a number > 0", where)
+    check_number(out, "temperature", lambda v: v > 0, "a number > 0", where)
+    check_number(out, "epsilon", lambda v: 0 <= v <= 1, "an L-inf radius in [0, 1] on inputs p/256", where)
     return out
 
 

@@ -14,9 +14,9 @@ The accuracies before and after the swap and the fit quality go to report.json `
 from __future__ import annotations
 
 import copy
-import numbers
 
 from ..errors import ConfigError
+from ..options import check_number, optional_block
 
 DEFAULTS = {"pretrain_epochs": 30, "permute": True}
 FIT_ARGS = ("components", "centres", "coef_sigma", "basis_grid", "in_hw", "pixel_sigma", "types")
@@ -24,19 +24,10 @@ FIT_ARGS = ("components", "centres", "coef_sigma", "basis_grid", "in_hw", "pixel
 
 def check_wings(wings, layers: list) -> dict | None:
     """Validate `harden.wings` (null or a mapping of DEFAULTS' keys) against the model's layers."""
-    if wings is None or wings is False:
+    out = optional_block(wings, DEFAULTS, "harden.wings")
+    if out is None:
         return None
-    if wings is True:
-        wings = {}
-    if not isinstance(wings, dict):
-        raise ConfigError(f"harden.wings must be null or a mapping of {sorted(DEFAULTS)}, got {wings!r}")
-    unknown = set(wings) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"unknown config key harden.wings.{sorted(unknown)[0]!r}; allowed: {sorted(DEFAULTS)}")
-    out = {**DEFAULTS, **wings}
-    e = out["pretrain_epochs"]
-    if isinstance(e, bool) or not isinstance(e, numbers.Integral) or e < 1:
-        raise ConfigError(f"harden.wings.pretrain_epochs must be an integer >= 1, got {e!r}")
+    check_number(out, "pretrain_epochs", lambda v: v >= 1, "an integer >= 1", "harden.wings", integer=True)
     if not isinstance(out["permute"], bool):
         raise ConfigError(f"harden.wings.permute must be true or false, got {out['permute']!r}")
     if not any("wings_dense" in entry for entry in layers):
