@@ -61,6 +61,23 @@ def epsilon_at(adv: dict, epoch: int) -> float:
     return adv["epsilon"] * warmup_factor(epoch, adv["warmup"])
 
 
+def linf_pgd(loss_of, x, eps, steps: int, step):
+    """L-inf PGD on model inputs: a uniformly random start in the eps-ball around x, then `steps`
+    signed-gradient steps of size `step` up `loss_of(x')`, each projected back onto the ball and the
+    pixel range [0, INPUT_MAX]. The result carries no gradient (a constant for the weight update).
+    Shared by PGD adversarial training and the distillation inputs (codesign/harden/distill.py)."""
+    import tensorflow as tf
+
+    lo, hi = tf.maximum(x - eps, 0.0), tf.minimum(x + eps, INPUT_MAX)
+    xa = tf.clip_by_value(x + tf.random.uniform(tf.shape(x), -eps, eps), lo, hi)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(xa)
+            loss = loss_of(xa)
+        xa = tf.clip_by_value(xa + step * tf.sign(tape.gradient(loss, xa)), lo, hi)
+    return tf.stop_gradient(xa)
+
+
 def check_ema(ema, where: str = "train.ema") -> float | None:
     """Validate a `train.ema` value: null (off) or the moving average's momentum in (0, 1)."""
     if ema is None:
@@ -99,15 +116,8 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
     y = np.asarray(y, dtype=np.int64)
 
     def pgd(xb, yb, eps):
-        """L-inf PGD from a random start; the examples carry no gradient to the weights."""
-        lo, hi = tf.maximum(xb - eps, 0.0), tf.minimum(xb + eps, INPUT_MAX)
-        xa = tf.clip_by_value(xb + tf.random.uniform(tf.shape(xb), -eps, eps), lo, hi)
-        for _ in range(adv["steps"]):
-            with tf.GradientTape() as t:
-                t.watch(xa)
-                ce = loss_fn(yb, model(xa, training=True))
-            xa = tf.clip_by_value(xa + adv["step_ratio"] * eps * tf.sign(t.gradient(ce, xa)), lo, hi)
-        return tf.stop_gradient(xa)
+        return linf_pgd(lambda xa: loss_fn(yb, model(xa, training=True)), xb, eps, adv["steps"],
+                        adv["step_ratio"] * eps)
 
     def forward(xb, yb, x_adv, jr_scale):
         penalty = 0.0

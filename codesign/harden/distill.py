@@ -28,8 +28,7 @@ DISTILL_DEFAULTS = {
     "temperature": 1.0,   # softmax temperature T of both
     "epsilon": 0.1,       # L-inf radius of the student's inputs x' (pixel / 256); 0: clean inputs
 }
-TEACHER = "float_jr"   # the variant that teaches (codesign/robustness.py variant_layers)
-STUDENT = "stq_jr"     # the variant that learns from it (and `codesign flow`'s own model when JR is on)
+TEACHER = "float_jr"   # the variant that teaches (codesign/robustness.py variant_layers); stq_jr learns
 
 
 def check_distill(d, where: str = "harden.distill") -> dict | None:
@@ -67,19 +66,11 @@ class Distillation:
 
     def student_inputs(self, model, x, p_teacher):
         """x' of the module docstring: random start in the eps-ball, one signed step up the KL."""
-        import tensorflow as tf
+        from ..train import linf_pgd
 
-        from ..train import INPUT_MAX
-
-        eps = self.epsilon
-        if eps == 0:
+        if self.epsilon == 0:
             return x
-        lo, hi = tf.maximum(x - eps, 0.0), tf.minimum(x + eps, INPUT_MAX)
-        xa = tf.clip_by_value(x + tf.random.uniform(tf.shape(x), -eps, eps), lo, hi)
-        with tf.GradientTape() as tape:
-            tape.watch(xa)
-            kl = self._kl(p_teacher, model(xa, training=True))
-        return tf.stop_gradient(tf.clip_by_value(xa + eps * tf.sign(tape.gradient(kl, xa)), lo, hi))
+        return linf_pgd(lambda xa: self._kl(p_teacher, model(xa, training=True)), x, self.epsilon, 1, self.epsilon)
 
     def __call__(self, model, x):
         import tensorflow as tf
