@@ -53,13 +53,15 @@ def test_term_is_the_kl_to_the_teacher_on_clean_inputs():
     assert float(d(student, x)[2]["distill"]) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_student_inputs_stay_in_the_ball_and_raise_the_kl():
-    """epsilon 0.1: x' lies in the L-inf ball and the pixel range, and the student disagrees with the
-    teacher more at x' than at x (the step goes up the KL)."""
+@pytest.mark.parametrize("steps, step_ratio", [(1, 1.0), (3, 0.4)])
+def test_student_inputs_stay_in_the_ball_and_raise_the_kl(steps, step_ratio):
+    """epsilon 0.1, one full step or three smaller ones: x' lies in the L-inf ball and the pixel range,
+    and the student disagrees with the teacher more at x' than at x (the steps go up the KL)."""
     teacher = build_model(LAYERS, (8, 8), 10, quantized=False, seed=1)
     student = build_model(LAYERS, (8, 8), 10, quantized=False, seed=2)
     x = tf.constant(np.random.default_rng(0).random((64, 8, 8)).astype("float32") * INPUT_MAX)
-    d = Distillation(teacher, make_regularizer(JR), weight=1.0, temperature=1.0, epsilon=0.1)
+    d = Distillation(teacher, make_regularizer(JR), weight=1.0, temperature=1.0, epsilon=0.1,
+                     steps=steps, step_ratio=step_ratio)
     p = tf.nn.softmax(teacher(x))
     xa = d.student_inputs(student, x, p).numpy()
     gap = np.abs(xa - x.numpy())
@@ -110,7 +112,8 @@ def test_flow_trains_the_teacher_once_and_reports_it_as_float_jr(tmp_path, mnist
     assert report["robustness"]["stq_jr"]["size_kb"] < report["robustness"]["float_jr"]["size_kb"] / 10
     assert (out / "robustness" / "float_jr" / "model.h5").exists()
     saved = yaml.safe_load((out / "config.yaml").read_text())
-    assert saved["harden"]["distill"] == {"weight": 5.0, "temperature": 1.0, "epsilon": 0.1}
+    assert saved["harden"]["distill"] == {"weight": 5.0, "temperature": 1.0, "epsilon": 0.1,
+                                         "steps": 1, "step_ratio": 1.0}
 
 
 @pytest.mark.parametrize("distill, jr, message", [
@@ -118,6 +121,8 @@ def test_flow_trains_the_teacher_once_and_reports_it_as_float_jr(tmp_path, mnist
     ({"weight": 0}, JR["jr"], "harden.distill.weight must be a number > 0"),
     ({"epsilon": 2}, JR["jr"], "harden.distill.epsilon must be an L-inf radius"),
     ({"temperature": "hot"}, JR["jr"], "harden.distill.temperature must be a number > 0"),
+    ({"steps": 0}, JR["jr"], "harden.distill.steps must be an integer >= 1"),
+    ({"step_ratio": 1.5}, JR["jr"], "harden.distill.step_ratio must be a number in (0, 1]"),
     ("yes", JR["jr"], "harden.distill must be null or a mapping"),
     ({}, {"layers": {}}, "harden.distill needs Jacobian regularization"),
 ])

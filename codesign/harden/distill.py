@@ -13,8 +13,9 @@ recipe and JR), trained first. Each training step adds
     weight * T^2 * KL(softmax(teacher(x) / T) || softmax(student(x') / T))
 
 to the JR loss, where x' starts at a uniformly random point of the L-inf ball of radius `epsilon`
-around x and takes one signed-gradient step of `epsilon` that increases that KL (projected back onto
-the ball and the pixel range); ``epsilon: 0`` distils on the clean inputs. x' is a constant for the
+around x and takes `steps` signed-gradient steps of `step_ratio * epsilon` (default: one step of
+`epsilon`) that increase that KL, each projected back onto the ball and the pixel range;
+``epsilon: 0`` distils on the clean inputs. x' is a constant for the
 weight update, and is made in the same learning-phase scope, so a stochastic-ternary student is
 attacked with this step's sampled weights. JR's lambda warm-up (`harden.jr.warmup`) scales this term too.
 """
@@ -27,6 +28,8 @@ DISTILL_DEFAULTS = {
     "weight": 10.0,       # factor on T^2 * KL(teacher || student)
     "temperature": 1.0,   # softmax temperature T of both
     "epsilon": 0.1,       # L-inf radius of the student's inputs x' (pixel / 256); 0: clean inputs
+    "steps": 1,           # signed-gradient steps that make x' (after its random start)
+    "step_ratio": 1.0,    # each step's size as a fraction of epsilon
 }
 TEACHER = "float_jr"   # the variant that teaches (codesign/robustness.py variant_layers); stq_jr learns
 
@@ -39,6 +42,8 @@ def check_distill(d, where: str = "harden.distill") -> dict | None:
     check_number(out, "weight", lambda v: v > 0, "a number > 0", where)
     check_number(out, "temperature", lambda v: v > 0, "a number > 0", where)
     check_number(out, "epsilon", lambda v: 0 <= v <= 1, "an L-inf radius in [0, 1] on inputs p/256", where)
+    check_number(out, "steps", lambda v: v >= 1, "an integer >= 1", where, integer=True)
+    check_number(out, "step_ratio", lambda v: 0 < v <= 1, "a number in (0, 1] (step = step_ratio * epsilon)", where)
     return out
 
 
@@ -47,9 +52,11 @@ class Distillation:
     ``logits, penalty, terms = distillation(model, x)`` inside the training tape (`terms['distill']`
     is the KL). The teacher is only read."""
 
-    def __init__(self, teacher, regularizer, weight: float, temperature: float, epsilon: float):
+    def __init__(self, teacher, regularizer, weight: float, temperature: float, epsilon: float,
+                 steps: int = 1, step_ratio: float = 1.0):
         self.teacher, self.regularizer = teacher, regularizer
         self.weight, self.temperature, self.epsilon = float(weight), float(temperature), float(epsilon)
+        self.steps, self.step = int(steps), float(step_ratio) * float(epsilon)
 
     def scale_at(self, epoch: int) -> float:
         return self.regularizer.scale_at(epoch)
@@ -65,12 +72,13 @@ class Distillation:
         return tf.reduce_mean(tf.reduce_sum(p_teacher * (tf.math.log(p) - log_q), axis=-1))
 
     def student_inputs(self, model, x, p_teacher):
-        """x' of the module docstring: random start in the eps-ball, one signed step up the KL."""
+        """x' of the module docstring: random start in the eps-ball, `steps` signed steps up the KL."""
         from ..train import linf_pgd
 
         if self.epsilon == 0:
             return x
-        return linf_pgd(lambda xa: self._kl(p_teacher, model(xa, training=True)), x, self.epsilon, 1, self.epsilon)
+        return linf_pgd(lambda xa: self._kl(p_teacher, model(xa, training=True)), x, self.epsilon,
+                         self.steps, self.step)
 
     def __call__(self, model, x):
         import tensorflow as tf
