@@ -30,3 +30,10 @@ def check_number(block: dict, key: str, ok, what: str, where: str, integer: bool
     if isinstance(v, bool) or not isinstance(v, kind) or not ok(v):
         raise ConfigError(f"{where}.{key} must be {what}, got {v!r}")
     block[key] = int(v) if integer else float(v)
+
+
+def check_pgd_steps(block: dict, where: str) -> None:
+    """The `steps` and `step_ratio` keys of a block that makes inputs by L-inf PGD
+    (`codesign.train.linf_pgd`: `train.adversarial`, `harden.distill`)."""
+    check_number(block, "steps", lambda v: v >= 1, "an integer >= 1", where, integer=True)
+    check_number(block, "step_ratio", lambda v: 0 < v <= 1, "a number in (0, 1] (step = step_ratio * epsilon)", where)

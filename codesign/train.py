@@ -23,7 +23,7 @@ import numpy as np
 
 from .data import to_model_input
 from .errors import ConfigError
-from .options import check_number, optional_block
+from .options import check_number, check_pgd_steps, optional_block
 
 INPUT_MAX = 255.0 / 256.0  # largest model input: uint8 255 -> 255/256 (data.to_model_input)
 
@@ -43,8 +43,7 @@ def check_adversarial(adv, where: str = "train.adversarial") -> dict | None:
     if out is None:
         return None
     check_number(out, "epsilon", lambda v: 0 < v <= 1, "an L-inf radius in (0, 1] on inputs p/256", where)
-    check_number(out, "steps", lambda v: v >= 1, "an integer >= 1", where, integer=True)
-    check_number(out, "step_ratio", lambda v: 0 < v <= 1, "a number in (0, 1] (step = step_ratio * epsilon)", where)
+    check_pgd_steps(out, where)
     check_number(out, "mix", lambda v: 0 < v <= 1, "a number in (0, 1] (weight of the adversarial loss)", where)
     check_number(out, "warmup", lambda v: v >= 0, "an integer number of epochs >= 0", where, integer=True)
     return out

@@ -21,7 +21,7 @@ attacked with this step's sampled weights. JR's lambda warm-up (`harden.jr.warmu
 """
 from __future__ import annotations
 
-from ..options import check_number, optional_block
+from ..options import check_number, check_pgd_steps, optional_block
 
 # harden.distill: null (off) or a mapping of these keys; missing keys take these values
 DISTILL_DEFAULTS = {
@@ -42,8 +42,7 @@ def check_distill(d, where: str = "harden.distill") -> dict | None:
     check_number(out, "weight", lambda v: v > 0, "a number > 0", where)
     check_number(out, "temperature", lambda v: v > 0, "a number > 0", where)
     check_number(out, "epsilon", lambda v: 0 <= v <= 1, "an L-inf radius in [0, 1] on inputs p/256", where)
-    check_number(out, "steps", lambda v: v >= 1, "an integer >= 1", where, integer=True)
-    check_number(out, "step_ratio", lambda v: 0 < v <= 1, "a number in (0, 1] (step = step_ratio * epsilon)", where)
+    check_pgd_steps(out, where)
     return out
 
 
