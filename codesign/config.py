@@ -36,7 +36,7 @@ DEFAULTS = {
     # jr.layers {layer name or `logits`: lambda}, projections = random projections per step; jacobian_of sampled | deployed;
     # warmup = epochs over which every lambda ramps linearly up to its value (0: full from the first step)
     # wings null | {pretrain_epochs, permute}: start wings_dense layers from a PCA + SVR fit (codesign/wings/harden.py)
-    # distill null | {weight, temperature, epsilon}: the JR-trained quantized model also learns the float + JR
+    # distill null | {weight, temperature, epsilon, steps, step_ratio}: the JR-trained quantized model also learns the float + JR
     # model's soft labels on perturbed inputs (codesign/harden/distill.py DISTILL_DEFAULTS)
     "harden": {"stq": None, "jr": {"layers": {}, "projections": 1, "jacobian_of": "sampled", "warmup": 0}, "wings": None,
                "distill": None},
