@@ -52,7 +52,7 @@ class Distillation:
     is the KL). The teacher is only read."""
 
     def __init__(self, teacher, regularizer, weight: float, temperature: float, epsilon: float,
-                 steps: int = 1, step_ratio: float = 1.0):
+                 steps: int = DISTILL_DEFAULTS["steps"], step_ratio: float = DISTILL_DEFAULTS["step_ratio"]):
         self.teacher, self.regularizer = teacher, regularizer
         self.weight, self.temperature, self.epsilon = float(weight), float(temperature), float(epsilon)
         self.steps, self.step = int(steps), float(step_ratio) * float(epsilon)
