@@ -72,20 +72,25 @@ def summarize(runs: dict, cfg: dict):
 
     eps = [eps_key(e) for e in cfg["robustness"]["epsilons"]]
     variants = list(next(iter(runs.values())))
-    cols = ["clean_accuracy"] + [f"{a}@{e}" for a in ATTACKS + ("worst_case",) if a in next(iter(runs.values()))[variants[0]]
+    first = next(iter(runs.values()))
+    present = lambda a: any(a in first[v] for v in variants)  # noqa: E731 - pgd_emulator: quantized variants only
+    cols = ["clean_accuracy"] + [f"{a}@{e}" for a in ATTACKS + ("worst_case", "emulator_worst_case") if present(a)
                                  for e in eps]
     table = {}
     for v in variants:
-        table[v] = {"size_kb": runs[next(iter(runs))][v]["size_kb"],
+        table[v] = {"size_kb": first[v]["size_kb"],
                     "gradient_masking_seeds": sum(r[v]["gradient_masking"]["detected"] for r in runs.values())}
         for c in cols:
+            if c != "clean_accuracy" and c.split("@")[0] not in first[v]:
+                continue
             vals = [r[v][c] if c == "clean_accuracy" else r[v][c.split("@")[0]][c.split("@")[1]] for r in runs.values()]
             table[v][c] = {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "values": vals}
     lines = [f"| variant | size KB | masking (seeds) | " + " | ".join(c.replace("_accuracy", "") for c in cols) + " |",
              "|---|---|---|" + "---|" * len(cols)]
     for v, row in table.items():
         lines.append(f"| {v} | {row['size_kb']:.1f} | {row['gradient_masking_seeds']}/{len(runs)} | "
-                     + " | ".join(f"{row[c]['mean']:.3f} ± {row[c]['std']:.3f}" for c in cols) + " |")
+                     + " | ".join(f"{row[c]['mean']:.3f} ± {row[c]['std']:.3f}" if c in row else "—" for c in cols)
+                     + " |")
     return table, lines
 
 
