@@ -60,7 +60,7 @@ RECIPES = {
 
 def train_recipe(variant, cfg, data, trained):
     """`variant` trained, or taken from `trained` (a distillation teacher already is)."""
-    from codesign.robustness import train_variant
+    from codesign.variants import train_variant
 
     if variant not in trained:
         trained[variant] = train_variant(variant, cfg, data, log=lambda m: None, trained=trained)
@@ -97,7 +97,7 @@ def main():
 
     from codesign.config import load_config
     from codesign.data import load_dataset
-    from codesign.robustness import model_size, variant_layers
+    from codesign.variants import model_size, variant_layers
 
     unknown = [r for r in args.recipes if r not in RECIPES]
     if unknown:

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
-from .robustness import DEFAULTS as ROBUSTNESS_DEFAULTS
+from .attack_settings import DEFAULTS as ROBUSTNESS_DEFAULTS
 
 BOARDS = {
     "pynq-z2": {"part": "xc7z020clg400-1", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
@@ -117,7 +117,7 @@ def check_config(given, source: str = "config") -> dict:
     cfg["train"]["finetune"] = check_finetune(cfg["train"]["finetune"])
     cfg["train"]["ema"] = check_ema(cfg["train"]["ema"])
     from .harden import check_harden
-    from .robustness import check_robustness
+    from .attack_settings import check_robustness
 
     check_harden(cfg["harden"], cfg["model"]["layers"])
     check_robustness(cfg["robustness"], cfg["harden"])

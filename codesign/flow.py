@@ -7,33 +7,13 @@ last, so a run that fails at any step leaves no report (and a stale one is remov
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .config import dump_config
-from .data import Dataset, load_dataset
-
-
-@dataclass
-class Run:
-    cfg: dict
-    out: Path
-    log: callable = print
-    data: Dataset | None = None
-    model: object = None
-    # variant name -> model the train step trained besides `model`: the float32 baseline (`float`), the
-    # distillation teacher (`float_jr`); the robustness step reuses them instead of training them again
-    variants: dict = field(default_factory=dict)
-    spec: object = None
-    x_test_int: np.ndarray | None = None
-    emulator_out: np.ndarray | None = None
-    report: dict = field(default_factory=dict)
-    timing: dict = field(default_factory=dict)
-
-    def section(self, name: str) -> dict:
-        return self.report.setdefault(name, {})
+from .data import load_dataset
+from .run import Run
 
 
 def step_data(run: Run) -> None:
@@ -44,8 +24,8 @@ def step_data(run: Run) -> None:
 def step_train(run: Run) -> None:
     from .harden import apply_stq
     from .models import build_model, save_model
-    from .robustness import training_regularizer
     from .train import keras_accuracy, train_from_config
+    from .variants import training_regularizer
 
     cfg, d = run.cfg, run.data
     t = cfg["train"]
@@ -74,7 +54,7 @@ def step_train(run: Run) -> None:
     acc["keras"] = keras_accuracy(run.model, d.x_test, d.y_test)
     run.log(f"train: QKeras test accuracy {acc['keras']:.4f}")
     if cfg["baseline"]["float"]:
-        from .robustness import train_variant
+        from .variants import train_variant
 
         base = run.variants["float"] = train_variant("float", cfg, d, run.log)
         acc["float32_baseline"] = keras_accuracy(base, d.x_test, d.y_test)

@@ -35,6 +35,17 @@ REQUIRED = {"dense": {"units"}, "conv2d": {"filters", "kernel_size"}, "relu": {"
 QUANTIZER_NAMES = ("stochastic_ternary", "ternary")
 
 
+def layer_names(layers: list) -> list[str]:
+    """Keras layer names `build_model` gives a layer list (without building it)."""
+    counts: dict[str, int] = {}
+    names = []
+    for entry in layers:
+        (kind, args), = entry.items()
+        counts[kind] = counts.get(kind, 0) + 1
+        names.append((args or {}).get("name", f"{kind}_{counts[kind]}"))
+    return names
+
+
 def _kind_and_args(i: int, entry) -> tuple[str, dict]:
     if not isinstance(entry, dict) or len(entry) != 1:
         raise ConfigError(f"model.layers[{i}] must be a one-key mapping like `dense: {{units: 10}}`, got {entry!r}")

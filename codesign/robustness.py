@@ -31,71 +31,16 @@ samples}}`` with epsilon keys written as strings ("0.1").
 """
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import numpy as np
 
+from .attack_settings import (ATTACKS, BLACK_BOX, CLIP, DEFAULTS, EMULATOR_ATTACKS, STRONG, VARIANTS,  # noqa: F401
+                              WHITE_BOX, check_robustness, eps_key)
 from .data import to_model_input
 from .errors import ConfigError
-
-WHITE_BOX = ("fgsm", "pgd", "apgd_ce", "apgd_dlr")
-BLACK_BOX = ("square", "hopskipjump")
-EMULATOR_ATTACKS = ("pgd_emulator",)  # scored on the integer design; needs the variant's spec
-ATTACKS = WHITE_BOX + BLACK_BOX + EMULATOR_ATTACKS
-STRONG = ("apgd_ce", "apgd_dlr", "square")  # compared with PGD for the masking flag
-VARIANTS = ("float", "float_jr", "q8", "stq", "stq_jr")
-CLIP = (0.0, 255.0 / 256.0)
-
-DEFAULTS = {
-    "enabled": False,
-    "variants": list(VARIANTS),
-    "attacks": ["fgsm", "pgd", "apgd_ce", "apgd_dlr", "square", "hopskipjump", "pgd_emulator"],
-    "epsilons": [0.05, 0.1, 0.2, 0.3],
-    "samples": 500,              # test digits for clean, FGSM and PGD (the first N of the test split)
-    "batch_size": 250,
-    "pgd": {"steps": 20, "step_ratio": 0.25, "random_init": 0},
-    "apgd": {"steps": 100, "restarts": 1},          # APGD-CE and APGD-DLR on the first `samples` digits
-    "pgd_emulator": {"steps": 50, "step_ratio": 0.1},  # random start, scored on the integer emulator
-    "square": {"samples": 200, "max_queries": 5000, "restarts": 1, "p_init": 0.8},
-    "hopskipjump": {"samples": 20, "max_iter": 10, "max_eval": 1000, "init_eval": 100, "init_size": 100},
-    "masking_tolerance": 0.0,    # flag when black-box accuracy < white-box accuracy - tolerance
-    "masking_margin": 0.02,      # flag when the APGD/Square worst case < PGD - margin (same samples)
-}
-
-
-def eps_key(e: float) -> str:
-    return f"{float(e):g}"
-
-
-def check_robustness(r: dict, harden: dict) -> None:
-    """Validate the `robustness:` section; ConfigError names the key and what is allowed."""
-    for key, allowed in (("variants", VARIANTS), ("attacks", ATTACKS)):
-        v = r[key]
-        if not isinstance(v, list) or not v or set(v) - set(allowed):
-            raise ConfigError(f"robustness.{key} must be a non-empty list drawn from {list(allowed)}, got {v!r}")
-    if not set(r["attacks"]) - set(EMULATOR_ATTACKS):
-        raise ConfigError(f"robustness.attacks needs at least one attack on the Keras model besides "
-                          f"{list(EMULATOR_ATTACKS)}, e.g. [pgd, apgd_ce, square]")
-    eps = r["epsilons"]
-    if not isinstance(eps, list) or not eps or not all(isinstance(e, (int, float)) and 0 < e <= 1 for e in eps):
-        raise ConfigError(f"robustness.epsilons must be a non-empty list of L-inf radii in (0, 1], got {eps!r}")
-    for key in ("samples", "batch_size"):
-        if isinstance(r[key], bool) or not isinstance(r[key], int) or r[key] < 1:
-            raise ConfigError(f"robustness.{key} must be a positive integer, got {r[key]!r}")
-    for attack in ("pgd", "apgd", "pgd_emulator", "square", "hopskipjump"):
-        if not isinstance(r[attack], dict):
-            raise ConfigError(f"robustness.{attack} must be a mapping of its settings, got {r[attack]!r}")
-        for k, v in r[attack].items():
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-            if not ok or (k in ("samples", "steps", "max_queries", "max_iter", "max_eval", "restarts") and v < 1):
-                raise ConfigError(f"robustness.{attack}.{k} must be a positive number, got {v!r}")
-    jr_set = bool(((harden or {}).get("jr") or {}).get("layers"))
-    if r["enabled"] and not jr_set and {"float_jr", "stq_jr"} & set(r["variants"]):
-        raise ConfigError("robustness.variants asks for float_jr/stq_jr but harden.jr.layers sets no lambda; "
-                          "add e.g. `harden: {jr: {layers: {logits: 0.1}}}` or drop the *_jr variants")
-
+from .variants import main_variant, model_size, train_variant, variant_layers
 
 # ---------------------------------------------------------------------------------------------
 # attacks
@@ -349,70 +294,6 @@ def evaluate_model(model, x_uint8: np.ndarray, y: np.ndarray, r: dict, spec=None
     out["samples"] = {"clean": n, **samples, "worst_case": k}
     out["gradient_masking"] = detect_masking(correct, r.get("masking_tolerance", 0.0), r.get("masking_margin"))
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# variants
-
-def variant_layers(variant: str, layers: list, harden: dict) -> tuple[list, bool, bool]:
-    """(layer list, quantized, use JR) of a variant, all from the run's own layer list."""
-    from .harden import apply_stq, to_q8
-
-    stq_layers = apply_stq(layers, (harden or {}).get("stq"))
-    return {"float": (stq_layers, False, False), "float_jr": (stq_layers, False, True),
-            "q8": (to_q8(stq_layers), True, False), "stq": (stq_layers, True, False),
-            "stq_jr": (stq_layers, True, True)}[variant]
-
-
-def main_variant(cfg: dict) -> str:
-    """The variant `codesign flow` itself trains (and sends through spec, emulator, HLS, RTL)."""
-    from .harden import make_regularizer
-
-    return "stq_jr" if make_regularizer(cfg.get("harden")) else "stq"
-
-
-def training_regularizer(cfg: dict, data, quantized: bool, log=print, trained: dict | None = None):
-    """What a model's training adds to its cross-entropy: the config's JR (None without lambdas), and,
-    for a quantized model when `harden.distill` is on, distillation from the `float_jr` variant
-    (codesign/harden/distill.py), taken from `trained` (variant -> model) or trained here and put there."""
-    from .harden import make_regularizer
-    from .harden.distill import TEACHER, Distillation
-
-    jr = make_regularizer(cfg.get("harden"))
-    distill = (cfg.get("harden") or {}).get("distill")
-    if not (jr and quantized and distill):
-        return jr
-    trained = {} if trained is None else trained
-    if TEACHER not in trained:
-        log(f"train: the distillation teacher first ({TEACHER})")
-        trained[TEACHER] = train_variant(TEACHER, cfg, data, log, trained)
-    return Distillation(trained[TEACHER], jr, **distill)
-
-
-def train_variant(variant: str, cfg: dict, data, log=print, trained: dict | None = None):
-    """One variant trained with the config's `train:` recipe (JR only for the *_jr variants; `stq_jr`
-    distilled from `float_jr` when `harden.distill` is on, the teacher taken from `trained` if there)."""
-    from .models import build_model
-    from .train import train_from_config
-
-    layers, quantized, jr = variant_layers(variant, cfg["model"]["layers"], cfg.get("harden"))
-    t = cfg["train"]
-    model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"],
-                        name=f"{cfg['name']}_{variant}")
-    train_from_config(model, data.x_train, data.y_train, t, cfg["seed"], stochastic=quantized and t["stochastic"],
-                      regularizer=training_regularizer(cfg, data, quantized, log, trained) if jr else None,
-                      progress=lambda e, n, l: log(f"train: {variant} epoch {e}/{n} loss {l:.4f}"))
-    return model
-
-
-def model_size(model, quantized: bool):
-    """(stored weight bits, spec or None): the design spec's bits for QKeras, 32 per parameter for float."""
-    if not quantized:
-        return 32 * int(model.count_params()), None
-    from .extract import extract_spec
-
-    spec = extract_spec(model, model.name)
-    return int(spec.weight_bits()), spec
 
 
 def evaluate_variants(models: dict, cfg: dict, data, specs: dict | None = None, log=print) -> dict:

@@ -105,8 +105,8 @@ def resimulate(run_dir: Path, log=print, samples: int | None = None) -> dict:
     from .config import load_config
     from .data import load_dataset
     from .emulator import Emulator
-    from .flow import Run
     from .report import write_reports
+    from .run import Run
     from .spec import DesignSpec
 
     run_dir = Path(run_dir)

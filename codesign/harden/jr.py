@@ -20,6 +20,7 @@ import copy
 import numbers
 
 from ..errors import ConfigError
+from ..models import layer_names
 
 LOGITS = "logits"
 WEIGHTED = ("dense", "conv2d")
@@ -28,17 +29,6 @@ ACTIVATIONS = ("QActivation", "ReLU", "Activation")
 # network with this step's sampled weights (one pass for loss and penalty), or `deployed`, the
 # deterministic network the design deploys (a second pass; the loss stays on the sampled one)
 JACOBIAN_OF = ("sampled", "deployed")
-
-
-def layer_names(layers: list) -> list[str]:
-    """Keras layer names `build_model` gives a layer list (without building it)."""
-    counts: dict[str, int] = {}
-    names = []
-    for entry in layers:
-        (kind, args), = entry.items()
-        counts[kind] = counts.get(kind, 0) + 1
-        names.append((args or {}).get("name", f"{kind}_{counts[kind]}"))
-    return names
 
 
 def _weighted_names(layers: list) -> list[str]:

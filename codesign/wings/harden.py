@@ -38,7 +38,7 @@ def check_wings(wings, layers: list) -> dict | None:
 
 def dense_twin_layers(layers: list) -> tuple[list, dict]:
     """The layer list with each wings_dense as a same-named 8-bit dense layer, and {name: wings args}."""
-    from ..harden import layer_names
+    from ..models import layer_names
 
     out = copy.deepcopy(layers)
     wings = {}

@@ -1,0 +1,68 @@
+"""The variants a robustness table compares (float, float_jr, q8, stq, stq_jr), trained with the
+run's own `train:` recipe: which layers, quantized or not, JR or not, and distillation from float_jr.
+
+Training of every variant lives here, beside codesign/train.py (the loop) and codesign/harden/ (the
+penalties); the attacks that judge the variants live in codesign/robustness.py.
+"""
+from __future__ import annotations
+
+
+def variant_layers(variant: str, layers: list, harden: dict) -> tuple[list, bool, bool]:
+    """(layer list, quantized, use JR) of a variant, all from the run's own layer list."""
+    from .harden import apply_stq, to_q8
+
+    stq_layers = apply_stq(layers, (harden or {}).get("stq"))
+    return {"float": (stq_layers, False, False), "float_jr": (stq_layers, False, True),
+            "q8": (to_q8(stq_layers), True, False), "stq": (stq_layers, True, False),
+            "stq_jr": (stq_layers, True, True)}[variant]
+
+
+def main_variant(cfg: dict) -> str:
+    """The variant `codesign flow` itself trains (and sends through spec, emulator, HLS, RTL)."""
+    from .harden import make_regularizer
+
+    return "stq_jr" if make_regularizer(cfg.get("harden")) else "stq"
+
+
+def training_regularizer(cfg: dict, data, quantized: bool, log=print, trained: dict | None = None):
+    """What a model's training adds to its cross-entropy: the config's JR (None without lambdas), and,
+    for a quantized model when `harden.distill` is on, distillation from the `float_jr` variant
+    (codesign/harden/distill.py), taken from `trained` (variant -> model) or trained here and put there."""
+    from .harden import make_regularizer
+    from .harden.distill import TEACHER, Distillation
+
+    jr = make_regularizer(cfg.get("harden"))
+    distill = (cfg.get("harden") or {}).get("distill")
+    if not (jr and quantized and distill):
+        return jr
+    trained = {} if trained is None else trained
+    if TEACHER not in trained:
+        log(f"train: the distillation teacher first ({TEACHER})")
+        trained[TEACHER] = train_variant(TEACHER, cfg, data, log, trained)
+    return Distillation(trained[TEACHER], jr, **distill)
+
+
+def train_variant(variant: str, cfg: dict, data, log=print, trained: dict | None = None):
+    """One variant trained with the config's `train:` recipe (JR only for the *_jr variants; `stq_jr`
+    distilled from `float_jr` when `harden.distill` is on, the teacher taken from `trained` if there)."""
+    from .models import build_model
+    from .train import train_from_config
+
+    layers, quantized, jr = variant_layers(variant, cfg["model"]["layers"], cfg.get("harden"))
+    t = cfg["train"]
+    model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"],
+                        name=f"{cfg['name']}_{variant}")
+    train_from_config(model, data.x_train, data.y_train, t, cfg["seed"], stochastic=quantized and t["stochastic"],
+                      regularizer=training_regularizer(cfg, data, quantized, log, trained) if jr else None,
+                      progress=lambda e, n, l: log(f"train: {variant} epoch {e}/{n} loss {l:.4f}"))
+    return model
+
+
+def model_size(model, quantized: bool):
+    """(stored weight bits, spec or None): the design spec's bits for QKeras, 32 per parameter for float."""
+    if not quantized:
+        return 32 * int(model.count_params()), None
+    from .extract import extract_spec
+
+    spec = extract_spec(model, model.name)
+    return int(spec.weight_bits()), spec
