@@ -46,7 +46,7 @@ DEFAULTS = {
     "hls": {"enabled": True, "io_type": "io_parallel", "strategy": "Latency", "reuse_factor": 1,
             "clock_period_ns": 10.0},
     "rtl": {"enabled": True, "target_cycles": None, "folding": None, "stalls": True,
-            "synth": True, "samples": None, "opt": "fast"},
+            "synth": True, "samples": None, "opt": "quick", "cocotb_samples": 256},
 }
 
 

@@ -1,11 +1,11 @@
-"""The flow's RTL step: generate the SystemVerilog of the spec, simulate the test split under
-cocotb + Verilator with stalls, compare every output integer with the emulator, time it, and
-estimate resources with yosys. Results go to report.json `bit_exact`, `accuracy.rtl`,
+"""The flow's RTL step: generate the SystemVerilog of the spec, simulate the whole test split on the
+fast C++ harness (codesign/rtl/harness.py) and a sample under cocotb + Verilator with random
+stalls, compare every output integer with the emulator, time it, and estimate resources with yosys
+(in the background, on the other core). Results go to report.json `bit_exact`, `accuracy.rtl`,
 `throughput` and `resources` (omitted, with the reason logged, when yosys cannot run).
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,14 @@ def rtl_unsupported(spec) -> list[str]:
 
 
 def run_rtl(run) -> None:
+    """Generate the RTL, then on both cores at once: yosys (background), the cocotb stall/protocol
+    sample (random valid/ready stalls on the first `cocotb_samples` samples) while the fast C++
+    harness builds, then the harness on every test sample; every output integer is compared."""
+    import threading
+
     from .rtl import generate
     from .rtl import run as rtl_run
+    from .rtl.harness import Harness
 
     cfg = run.cfg["rtl"]
     missing = rtl_unsupported(run.spec)
@@ -40,52 +46,105 @@ def run_rtl(run) -> None:
     rtl_dir = run.out / "rtl"
     meta = generate(run.spec, rtl_dir, folding=cfg["folding"], target_cycles=cfg["target_cycles"])
     n = cfg["samples"] or len(run.x_test_int)
-    expected = run.emulator_out[:n]
-    run.log(f"rtl: folding {meta['folding']}, simulating {n} samples (stalls {'on' if cfg['stalls'] else 'off'})")
-    # opt: "fast" (-O2 model) for the full split; "quick" (-O0) compiles ~5x faster and suits a few hundred samples
-    result = rtl_run(run.spec, rtl_dir, run.x_test_int[:n], stalls=cfg["stalls"], expected=expected,
-                     work_dir=run.out / "sim", opt=cfg.get("opt", "fast"))
-    equal = np.all(result.outputs.reshape(n, -1) == expected.reshape(n, -1), axis=1)
+    k = min(n, cfg["cocotb_samples"])
+    expected = run.emulator_out[:n].reshape(n, -1)
+    synth = _start_synthesis(run, rtl_dir) if cfg["synth"] else None
+    resources = None
+    try:
+        built: dict = {}
+
+        def build_harness():  # verilating + compiling in a thread: the subprocess leaves the GIL free
+            try:
+                built["harness"] = Harness(rtl_dir)
+            except BaseException as e:  # noqa: BLE001 -- re-raised in the main thread below
+                built["error"] = e
+
+        builder = threading.Thread(target=build_harness)
+        builder.start()
+        run.log(f"rtl: folding {meta['folding']}; cocotb on {k} samples (stalls {'on' if cfg['stalls'] else 'off'}), "
+                f"the C++ harness on all {n}")
+        try:
+            cocotb = rtl_run(run.spec, rtl_dir, run.x_test_int[:k], stalls=cfg["stalls"], expected=expected[:k],
+                             work_dir=run.out / "sim", opt=cfg["opt"]) if k else None
+        except BaseException:
+            builder.join()
+            if "harness" in built:
+                built["harness"].close()
+            raise
+        builder.join()
+        if "error" in built:
+            raise built["error"]
+        with built["harness"] as h:
+            fast = h.run(run.x_test_int[:n])
+        if synth is not None:
+            resources = _finish_synthesis(run, synth)
+    finally:
+        if synth is not None:
+            synth.cancel()  # a failed simulation: stop yosys too (no-op when it has finished)
+    equal = np.all(fast.outputs == expected, axis=1)
+    if cocotb is not None:
+        equal[:k] &= np.all(cocotb.outputs.reshape(k, -1) == expected[:k], axis=1)
     be = run.section("bit_exact")
     be["rtl_samples"] = int(n)
+    be["rtl_samples_fast"] = int(n)
+    be["rtl_samples_cocotb"] = int(k)
     be["emulator_vs_rtl"] = float(np.mean(equal))
-    run.section("accuracy")["rtl"] = float(np.mean(np.argmax(result.outputs.reshape(n, -1), -1)
-                                                    == run.data.y_test[:n]))
+    be["rtl_tlast_errors"] = int(fast.tlast_errors)
+    run.section("accuracy")["rtl"] = float(np.mean(np.argmax(fast.outputs, -1) == run.data.y_test[:n]))
     thr = run.section("throughput")
-    thr.update(result.throughput)
+    thr.update(fast.throughput(meta["bound_cycles"]))
     thr["clock_mhz"] = round(1000.0 / run.cfg["hls"]["clock_period_ns"], 3)
     thr["folding"] = meta["folding"]
     thr["mac_lanes"] = meta["mac_lanes"]
     if meta.get("generation_cycles"):  # wings_gen: one-time weight generation after reset / a parameter load
         thr["generation_cycles"] = meta["generation_cycles"]
-    if result.stalled_cycles_per_inference is not None:
-        thr["cycles_per_inference_with_stalls"] = result.stalled_cycles_per_inference
-    thr["sim_inferences_per_s"] = round(n / result.wall_s, 1) if result.wall_s else None
-    run.log(f"rtl: {int(equal.sum())}/{n} samples equal the emulator; "
+    if cocotb is not None and cocotb.stalled_cycles_per_inference is not None:
+        thr["cycles_per_inference_with_stalls"] = cocotb.stalled_cycles_per_inference
+    thr["sim_inferences_per_s"] = round(n / fast.wall_s, 1)
+    if cocotb is not None and cocotb.wall_s:
+        thr["sim_inferences_per_s_cocotb"] = round(k / cocotb.wall_s, 1)
+    run.log(f"rtl: C++ harness: {int(np.all(fast.outputs == expected, axis=1).sum())}/{n} samples equal the emulator "
+            f"({thr['sim_inferences_per_s']:.0f} inferences/s); cocotb with stalls: "
+            f"{k - (cocotb.mismatched_samples or 0) if cocotb else 0}/{k}; "
             f"{thr['cycles_per_inference']:.0f} cycles/inference vs bound {thr['bound_cycles']:.0f}")
-    if cfg["synth"]:
-        _resources(run, rtl_dir)
+    if fast.tlast_errors:
+        run.report.setdefault("notes", []).append(f"rtl: tlast misplaced on {fast.tlast_errors} output beats")
+    if resources is not None:
+        run.report["resources"] = r = resources
+        run.log(f"rtl: yosys {r['LUT']} LUT, {r['FF']} FF, {r['DSP']} DSP, {r['BRAM36']} BRAM36, fits {r['board']}: {r['fits']}")
 
 
-def _resources(run, rtl_dir: Path) -> None:
-    from .rtl.synth import synthesize
+def _start_synthesis(run, rtl_dir: Path):
+    from .rtl.synth import SynthJob
     from .rtl.toolchain import ToolchainError
 
     try:
-        run.report["resources"] = synthesize(rtl_dir, board=run.cfg["board"])
+        return SynthJob(rtl_dir, board=run.cfg["board"])
     except ToolchainError as e:
-        reason = f"resources omitted: yosys could not run ({str(e).splitlines()[0]})"
-        run.report.setdefault("notes", []).append(reason)
-        run.log(f"rtl: {reason}")
-        return
-    r = run.report["resources"]
-    run.log(f"rtl: yosys {r['LUT']} LUT, {r['FF']} FF, {r['DSP']} DSP, {r['BRAM36']} BRAM36, fits {r['board']}: {r['fits']}")
+        _note_no_resources(run, e)
+        return None
+
+
+def _finish_synthesis(run, job) -> dict | None:
+    from .rtl.toolchain import ToolchainError
+
+    try:
+        return job.result()
+    except ToolchainError as e:
+        _note_no_resources(run, e)
+        return None
+
+
+def _note_no_resources(run, e) -> None:
+    reason = f"resources omitted: yosys could not run ({str(e).splitlines()[0]})"
+    run.report.setdefault("notes", []).append(reason)
+    run.log(f"rtl: {reason}")
 
 
 def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray) -> np.ndarray:
-    """Output integers of a built run's RTL for new inputs (no stalls, no expected values)."""
+    """Output integers of a built run's RTL for new inputs (the fast C++ harness, no stalls)."""
     from .errors import CodesignError
-    from .rtl import run as rtl_run
+    from .rtl.harness import Harness
 
     missing = rtl_unsupported(spec)
     if missing:
@@ -93,9 +152,8 @@ def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray) -> np.ndarray:
     rtl_dir = Path(run_dir) / "rtl"
     if not (rtl_dir / "rtl_meta.json").exists():
         raise CodesignError(f"{rtl_dir} holds no generated RTL; rebuild the run without --no-rtl")
-    with tempfile.TemporaryDirectory(prefix="codesign_rtl_") as tmp:
-        result = rtl_run(spec, rtl_dir, x_int, stalls=False, expected=None, work_dir=Path(tmp))
-    return result.outputs.reshape(len(x_int), -1)
+    with Harness(rtl_dir) as h:
+        return h.run(x_int).outputs
 
 
 def resimulate(run_dir: Path, log=print, samples: int | None = None) -> dict:

@@ -42,46 +42,72 @@ def count_resources(cells: dict) -> dict:
     return {"LUT": int(lut), "FF": int(ff), "DSP": int(dsp), "BRAM36": bram}
 
 
+class SynthJob:
+    """A yosys synth_xilinx run started in the background (the flow simulates meanwhile on the other
+    core); `result()` waits for it and returns what `synthesize` returns."""
+
+    def __init__(self, rtl_dir, board: str = "pynq-z2", top: str = "model_top", timeout: float = 3600,
+                 keep_log: bool = True):
+        if board not in BOARDS:
+            raise ValueError(f"unknown board {board!r}; known: {sorted(BOARDS)}")
+        self.board, self.top, self.timeout, self.keep_log = board, top, timeout, keep_log
+        b = BOARDS[board]
+        self.rtl_dir = rtl_dir = Path(rtl_dir).resolve()
+        meta = read_meta(rtl_dir, top)
+        self.work = work = rtl_dir / "synth" / top
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        for f in meta["sources"]:
+            shutil.copyfile(rtl_dir / f, work / f)
+        for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
+            shutil.copyfile(f, work / f.name)
+        script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; "
+                  f"synth_xilinx -flatten -family {b['family']} -top {top}; "
+                  "tee -q -o stats.json stat -json")
+        self.t0 = time.time()
+        self._err = open(work / "yosys.stderr", "w")
+        self.proc = subprocess.Popen([_yosys(), "-q", "-l", "yosys.log", "-p", script], cwd=work,
+                                     stdout=subprocess.DEVNULL, stderr=self._err, text=True)
+
+    def cancel(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if not self._err.closed:
+            self._err.close()
+
+    def result(self) -> dict:
+        """Wait for yosys; {board, LUT, FF, DSP, BRAM36, fits}. Raises ToolchainError when it failed or timed out."""
+        top, work, b = self.top, self.work, BOARDS[self.board]
+        try:
+            self.proc.wait(timeout=max(1.0, self.timeout - (time.time() - self.t0)))
+        except subprocess.TimeoutExpired as e:
+            self.cancel()
+            raise ToolchainError(f"yosys synth_xilinx of {top} did not finish in {self.timeout:.0f} s") from e
+        self.cancel()  # finished: closes the stderr file
+        stats = work / "stats.json"
+        if self.proc.returncode != 0 or not stats.exists():
+            log = work / "yosys.log"
+            tail = log.read_text()[-3000:] if log.exists() else (work / "yosys.stderr").read_text()[-3000:]
+            raise ToolchainError(f"yosys synth_xilinx of {top} failed (exit {self.proc.returncode}):\n{tail}")
+        doc = json.loads(stats.read_text())
+        mod = doc["modules"].get(f"\\{top}") or next(iter(doc["modules"].values()))
+        cells = mod.get("num_cells_by_type", {})
+        res = count_resources(cells)
+        fits = all(res[k] <= b[k] for k in ("LUT", "FF", "DSP", "BRAM36"))
+        out = {"board": self.board, **res, "fits": fits}
+        (self.rtl_dir / f"{top}_resources.json").write_text(json.dumps(
+            dict(out, part=b["part"], cells=cells, yosys_seconds=round(time.time() - self.t0, 1)), indent=1))
+        if not self.keep_log:
+            shutil.rmtree(work, ignore_errors=True)
+        return out
+
+
 def synthesize(rtl_dir, board: str = "pynq-z2", top: str = "model_top", timeout: float = 3600,
                keep_log: bool = True) -> dict:
     """Run yosys synth_xilinx on a generated top; return {board, LUT, FF, DSP, BRAM36, fits} (+ details).
 
     Raises ToolchainError when yosys is missing, fails or times out (the caller omits the section).
     """
-    if board not in BOARDS:
-        raise ValueError(f"unknown board {board!r}; known: {sorted(BOARDS)}")
-    b = BOARDS[board]
-    rtl_dir = Path(rtl_dir).resolve()
-    meta = read_meta(rtl_dir, top)
-    work = rtl_dir / "synth" / top
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    for f in meta["sources"]:
-        shutil.copyfile(rtl_dir / f, work / f)
-    for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
-        shutil.copyfile(f, work / f.name)
-    script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; "
-              f"synth_xilinx -flatten -family {b['family']} -top {top}; "
-              "tee -q -o stats.json stat -json")
-    t0 = time.time()
-    try:
-        proc = subprocess.run([_yosys(), "-q", "-l", "yosys.log", "-p", script], cwd=work,
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        raise ToolchainError(f"yosys synth_xilinx of {top} did not finish in {timeout:.0f} s") from e
-    stats = work / "stats.json"
-    if proc.returncode != 0 or not stats.exists():
-        log = (work / "yosys.log").read_text()[-3000:] if (work / "yosys.log").exists() else proc.stderr[-3000:]
-        raise ToolchainError(f"yosys synth_xilinx of {top} failed (exit {proc.returncode}):\n{log}")
-    doc = json.loads(stats.read_text())
-    mod = doc["modules"].get(f"\\{top}") or next(iter(doc["modules"].values()))
-    cells = mod.get("num_cells_by_type", {})
-    res = count_resources(cells)
-    fits = all(res[k] <= b[k] for k in ("LUT", "FF", "DSP", "BRAM36"))
-    out = {"board": board, **res, "fits": fits}
-    (rtl_dir / f"{top}_resources.json").write_text(json.dumps(
-        dict(out, part=b["part"], cells=cells, yosys_seconds=round(time.time() - t0, 1)), indent=1))
-    if not keep_log:
-        shutil.rmtree(work, ignore_errors=True)
-    return out
+    return SynthJob(rtl_dir, board, top, timeout, keep_log).result()
