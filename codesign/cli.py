@@ -35,7 +35,9 @@ def _user_errors():
 
 
 def _fail(e: Exception) -> None:
-    console.print(f"[bold red]error:[/] {e}", highlight=False)
+    """One line on any terminal (rich would wrap it at the terminal's width), exit code 2."""
+    sys.stderr.write("error: " + " ".join(str(e).split()) + "\n")
+    sys.stderr.flush()
     raise typer.Exit(2)
 
 

@@ -65,6 +65,7 @@ class ModelStream:
         self.t_in_first: list[int] = []
         self.t_out_last: list[int] = []
         self.tlast_errors = 0
+        self.extra_beats = 0  # output beats after the last expected one (a protocol error)
         self.valid = 0
         self.ready = 0
         self.s_tvalid.value = 0
@@ -92,7 +93,9 @@ class ModelStream:
                 self.t_in_first.append(cycle)
             self.i_beat += 1
             took = True
-        if self.ready and self.m_tvalid.value:
+        if self.ready and self.m_tvalid.value and self.done:
+            self.extra_beats += 1
+        elif self.ready and self.m_tvalid.value:
             self.raw.append(int(self.m_tdata.value))
             last = len(self.raw) % self.out_per_sample == 0
             if int(self.m_tlast.value) != int(last):
@@ -112,7 +115,8 @@ class ModelStream:
         if v != self.valid:
             self.s_tvalid.value = v
             self.valid = v
-        r = 1 if len(self.t_out_last) < self.probe or self.rng.random() < self.p_ready else 0
+        # once every expected beat is out, tready stays high so an extra beat shows at once
+        r = 1 if self.done or len(self.t_out_last) < self.probe or self.rng.random() < self.p_ready else 0
         if r != self.ready:
             self.m_tready.value = r
             self.ready = r

@@ -3,7 +3,8 @@
 Driven by codesign.rtl.units.run_requant_bundle through CODESIGN_SIM_JOB: per lane a .npy of rows
 (dot, shift, bias, expected) where `expected` is the emulator's dense_kernel epilogue for that lane's
 types (accumulator overflow, relu, rounding mode, output overflow). Every lane gets every row of its
-own vectors; the bench counts mismatches per lane and fails on any.
+own vectors; the bench counts mismatches per lane into the stats, and the caller judges them (the
+unit test's control lane must mismatch, every other lane must not).
 """
 import json
 import os
@@ -47,5 +48,3 @@ async def requant_lanes(dut):
     stats = {"lanes": {p: {"vectors": int(v.shape[0]), "mismatches": len(bad[p]), "first": bad[p][:3]}
                        for p, v in ((lane["prefix"], vec) for lane, vec, *_ in lanes)}}
     Path(job["stats"]).write_text(json.dumps(stats))
-    failed = {p: st for p, st in stats["lanes"].items() if st["mismatches"]}
-    assert not failed, f"requant lanes differ from the emulator: {failed}"

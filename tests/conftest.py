@@ -13,15 +13,32 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
-def codesign(*args, env=None, check=True, timeout=1800):
-    """Run the installed `codesign` command (the public entry point) and return the completed process."""
-    e = dict(os.environ)
+def codesign(*args, env=None, check=True, timeout=1800, launcher=("-m", "codesign")):
+    """Run the installed `codesign` command (the public entry point) and return the completed process.
+
+    COLUMNS=80: the terminal every user may have, where an error must still print as one line."""
+    e = dict(os.environ, COLUMNS="80")
     e.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "codesign", *map(str, args)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, *launcher, *map(str, args)], capture_output=True, text=True,
                           env=e, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"codesign {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc
+
+
+def assert_user_error(proc, *needles) -> str:
+    """A bad-input failure as the README promises: exit code 2, no traceback, and the error as ONE line
+    (the last line of stderr, at an 80-column terminal) that holds every needle. Returns that line."""
+    err = proc.stderr.rstrip("\n")
+    assert proc.returncode == 2, (proc.returncode, err[-3000:])
+    assert "Traceback" not in err, err[-3000:]
+    lines = err.splitlines()
+    errors = [i for i, line in enumerate(lines) if line.startswith("error: ")]
+    assert errors == [len(lines) - 1], err[-3000:]  # one error line, and nothing after it
+    line = lines[-1]
+    for needle in needles:
+        assert needle in line, line
+    return line
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
-"""The whole flow, synthesis included, on a small real-data design (sklearn digits), then `codesign sim`."""
+"""The whole flow, synthesis included, on a small real-data design (sklearn digits), then `codesign sim`;
+and both commands failing (exit 2, one line, no report written) on RTL that breaks the stream protocol."""
 import json
 
-from conftest import EXAMPLES, codesign
+from broken_rtl import patched_cli
+from conftest import EXAMPLES, assert_user_error, codesign
+from codesign.rtl.toolchain import OPT_LEVELS
 
 
 def test_digits_flow_with_synthesis(tmp_path):
@@ -25,3 +28,21 @@ def test_digits_flow_with_synthesis(tmp_path):
     assert again["bit_exact"]["rtl_samples"] == 100 and again["bit_exact"]["emulator_vs_rtl"] == 1.0
     assert again["bit_exact"]["rtl_samples_cocotb"] == 100
     assert "resources" in again and "cycles_per_inference" in sim.stdout
+
+    # the same run's RTL regenerated with tlast misplaced: `codesign sim` fails and leaves the report alone
+    before = (out / "report.json").read_bytes()
+    proc = patched_cli("misplace_tlast", "sim", out, "--samples", 20,
+                       env={"CODESIGN_VERILATOR_MAKEVARS": OPT_LEVELS["quick"]})
+    assert_user_error(proc, "tlast misplaced on", "sim.log")
+    assert (out / "report.json").read_bytes() == before
+
+
+def test_flow_fails_on_lost_output_beat(tmp_path):
+    """A flow whose generated top loses one output beat stops at the RTL step: exit 2, one line naming
+    the hang / lost beats, and no report.json."""
+    out = tmp_path / "digits"
+    proc = patched_cli("lose_first_beat", "flow", EXAMPLES / "digits_mlp.yaml", "--out", out,
+                       "--set", "train.epochs=1", "--set", "hls.enabled=false", "--set", "rtl.samples=20",
+                       "--set", "rtl.synth=false", "--set", "rtl.opt=quick")
+    assert_user_error(proc, "RTL simulation of model_top", "(hang or lost beats)")
+    assert not (out / "report.json").exists()

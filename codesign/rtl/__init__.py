@@ -6,9 +6,9 @@
 """
 from .generate import generate, plan, read_meta
 from .plan import RTLError
-from .simulate import RTLMismatch, SimResult, load_writes, run, simulate
+from .simulate import RTLMismatch, RTLStreamError, SimResult, load_writes, run, simulate
 from .synth import synthesize
 from .toolchain import ToolchainError
 
 __all__ = ["generate", "plan", "read_meta", "simulate", "run", "load_writes", "synthesize", "SimResult",
-           "RTLError", "RTLMismatch", "ToolchainError"]
+           "RTLError", "RTLMismatch", "RTLStreamError", "ToolchainError"]

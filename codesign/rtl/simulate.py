@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..emulator import Emulator
+from ..errors import CodesignError
 from ..spec import DesignSpec
 from . import toolchain
 from .generate import load_groups, mem_images, plan_engine, read_meta
@@ -28,6 +29,12 @@ from .plan import dense_layers
 
 class RTLMismatch(AssertionError):
     """The RTL's output integers differ from the expected (emulator) integers."""
+
+
+class RTLStreamError(CodesignError):
+    """The RTL broke the AXI-Stream contract under the bench: tlast misplaced, output beats lost or
+    extra, or no complete output within the cycle budget (a hang). A failure wherever RTL runs (flow,
+    `codesign sim`, `evaluate --view rtl`, fault campaigns), never a normal return."""
 
 
 @dataclass
@@ -86,18 +93,25 @@ def _model_entry(meta: dict, work: Path, x: np.ndarray, expected: np.ndarray | N
 
 def run_job(rtl_dir, top: str, sources: list[str], entries_fn, *, stalls: bool, seed: int, p_valid: float,
             p_ready: float, probe: int, max_cycles: int, work_dir=None, event_skip: bool = True,
-            opt: str = "fast", test_module: str = "test_model") -> tuple[dict, Path]:
-    """Build (cached) and run sim/test_model.py on `top`; entries_fn(work) -> job model entries."""
+            opt: str = "fast", test_module: str = "test_model", drain_cycles: int = 100) -> tuple[dict, Path]:
+    """Build (cached) and run sim/test_model.py on `top`; entries_fn(work) -> job model entries.
+
+    Raises RTLStreamError when the bench saw a protocol error (its one-line reason, and the log);
+    output mismatches are returned in the stats for the caller to judge."""
     rtl_dir = Path(rtl_dir).resolve()
     work = Path(work_dir) if work_dir else rtl_dir / "sim_runs" / f"{top}_{uuid.uuid4().hex[:8]}"
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     job = {"models": entries_fn(work), "seed": seed, "stalls": stalls, "p_valid": p_valid, "p_ready": p_ready,
-           "probe": probe, "max_cycles": max_cycles, "stats": str(work / "stats.json"), "event_skip": event_skip}
+           "probe": probe, "max_cycles": max_cycles, "stats": str(work / "stats.json"), "event_skip": event_skip,
+           "drain_cycles": drain_cycles}
     (work / "job.json").write_text(json.dumps(job))
     build_dir = toolchain.build([rtl_dir / s for s in sources], top, rtl_dir / "sim_build" / top, opt=opt)
-    toolchain.run_test(top, build_dir, test_module, rtl_dir, {"CODESIGN_SIM_JOB": str(work / "job.json")},
-                       work / "sim.log")
+    try:
+        toolchain.run_test(top, build_dir, test_module, rtl_dir, {"CODESIGN_SIM_JOB": str(work / "job.json")},
+                           work / "sim.log")
+    except toolchain.SimulationFailed as e:
+        raise RTLStreamError(f"RTL simulation of {top} in {rtl_dir} failed: {e.reason} (log: {work / 'sim.log'})") from e
     stats_path = work / "stats.json"
     if not stats_path.exists():
         tail = (work / "sim.log").read_text()[-3000:] if (work / "sim.log").exists() else ""
@@ -137,14 +151,12 @@ def run(spec: DesignSpec, rtl_dir, x_int, stalls: bool = True, *, expected="emul
     stats, work = run_job(rtl_dir, top, meta["sources"],
                           lambda w: [_model_entry(meta, w, x, expected, writes, "")],
                           stalls=stalls, seed=seed, p_valid=p_valid, p_ready=p_ready, probe=probe,
-                          max_cycles=budget, work_dir=work_dir, event_skip=event_skip, opt=opt)
+                          max_cycles=budget, work_dir=work_dir, event_skip=event_skip, opt=opt,
+                          drain_cycles=2 * meta["slowest_layer_cycles"] + 100)
     m = stats["models"][0]
-    outputs = np.load(m["result"]) if m["complete"] else None
-    if work_dir is None and m["complete"]:  # a scratch run: keep nothing but what is returned
+    outputs = np.load(m["result"])  # run_job raised unless every sample came out with tlast in place
+    if work_dir is None:  # a scratch run: keep nothing but what is returned
         shutil.rmtree(work, ignore_errors=True)
-    if not m["complete"]:
-        raise RTLMismatch(f"RTL produced {len(m['t_out_last'])} of {s} samples in {stats['cycles']} cycles "
-                          f"(hang or lost beats); see {work / 'sim.log'}")
     thr = _throughput(meta, m["t_in_first"], m["t_out_last"], probe)
     stalled = None
     t_out = m["t_out_last"]

@@ -90,8 +90,33 @@ def build(sources: list[Path], top: str, build_dir: Path, extra_args: list[str] 
     return build_dir
 
 
+class SimulationFailed(ToolchainError):
+    """A cocotb test failed; `reason` is its first failure message (from the results XML)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def failure_reasons(results_xml: Path) -> list[str]:
+    """First line of every failed or errored test case's message in a cocotb results XML."""
+    from xml.etree import ElementTree
+
+    out = []
+    for case in ElementTree.parse(results_xml).getroot().iter("testcase"):
+        for bad in list(case.iter("failure")) + list(case.iter("error")):
+            msg = (bad.get("message") or "").strip()
+            out.append(msg.splitlines()[0] if msg else f"{case.get('name')} failed without a message")
+    return out
+
+
 def run_test(top: str, build_dir: Path, test_module: str, test_dir: Path, env: dict, log_file: Path) -> Path:
-    """Run a cocotb test module from sim/ against a built model; returns the results xml path."""
+    """Run a cocotb test module from sim/ against a built model; returns the results xml path.
+
+    A failing cocotb test raises SimulationFailed (its message in `reason`), whether or not the
+    runner itself exits: under pytest cocotb's runner calls sys.exit on a failure, outside it returns
+    normally, and neither may pass for success. A run that leaves no results raises ToolchainError.
+    """
     verilator_env()
     from cocotb_tools.runner import get_runner
 
@@ -100,12 +125,18 @@ def run_test(top: str, build_dir: Path, test_module: str, test_dir: Path, env: d
         sys.path.insert(0, sdir)
     runner = get_runner("verilator")
     results = Path(log_file).with_suffix(".xml")
+    results.unlink(missing_ok=True)
     try:
-        return runner.test(test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
-                           build_dir=build_dir, test_dir=test_dir,
-                           extra_env=env, results_xml=str(results), log_file=log_file)
-    except SystemExit as e:  # under pytest a failing cocotb test exits; its results still tell the story
-        if results.exists():
-            return results
+        runner.test(test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+                    build_dir=build_dir, test_dir=test_dir,
+                    extra_env=env, results_xml=str(results), log_file=log_file)
+    except SystemExit:  # the verdict is read from the results below, whatever the runner's exit
+        pass
+    if not results.exists():
         tail = Path(log_file).read_text()[-3000:] if Path(log_file).exists() else ""
-        raise ToolchainError(f"cocotb run of {test_module} on {top} failed:\n{tail}") from e
+        raise ToolchainError(f"cocotb run of {test_module} on {top} wrote no results:\n{tail}")
+    reasons = failure_reasons(results)
+    if reasons:
+        raise SimulationFailed(f"cocotb test {test_module} on {top} failed: {reasons[0]} (log: {log_file})",
+                               reasons[0])
+    return results
