@@ -102,7 +102,7 @@ def test_wings_dense_chain_generates_one_top(tmp_path):
     meta = generate(spec, tmp_path)
     top = (tmp_path / "model_top.sv").read_text()
     assert top.count("wings_gen #") == 1 and top.count("mvau #") == 1
-    assert meta["generation_cycles"] > 0 and meta["total_macs"] == spec.total_macs()
+    assert meta["generation_cycles"] > 0 and meta["total_macs"] == 16 * 6 + 6 * 3  # by hand: 16 -> 6 -> 3
     assert "//" in (tmp_path / "l0_w.mem").read_text()  # no stored weight image: generated at run time
 
 
