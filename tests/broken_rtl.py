@@ -10,7 +10,6 @@ writing the top, so the flow and `codesign sim` simulate a design with that prot
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from conftest import codesign
@@ -61,7 +60,6 @@ def break_top(rtl_dir: Path, edit, top: str = "model_top") -> None:
 
 
 _LAUNCH = """
-import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 import broken_rtl

@@ -1,9 +1,8 @@
 """The CNN example through `codesign flow`: conv + pooling layers in the spec, emulator, hls4ml C-sim and
-the RTL view (swg + mvau conv engines, maxpool engines) on 200 test digits (-O0 model: the -O2 build
-of this design alone takes ~3.5 min on 2 busy cores); a conv weight bit flipped
-through the load port of that build. The full split with yosys runs behind CODESIGN_FULL=1."""
+the RTL view (swg + mvau conv engines, maxpool engines) on 200 test digits in the flow (-O0 model: the -O2
+build of this design alone takes ~3.5 min on 2 busy cores), then on all 2,000 through `codesign sim` on
+the same build (slow); a conv weight bit flipped through the load port of that build."""
 import json
-import os
 
 import numpy as np
 import pytest
@@ -13,7 +12,8 @@ from codesign.data import load_dataset
 from codesign.emulator import Emulator
 from codesign.rtl import RTLError, load_writes, read_meta, run
 from codesign.spec import DesignSpec
-from conftest import EXAMPLES, codesign, example_config
+from conftest import codesign, example_config
+from worst_case import assert_accumulators_hold
 
 RTL_SAMPLES = 200
 
@@ -22,8 +22,9 @@ RTL_SAMPLES = 200
 def cnn_run(tmp_path_factory, mnist_folder):
     tmp = tmp_path_factory.mktemp("cnn")
     out = tmp / "cnn"
-    codesign("flow", example_config(tmp, "mnist_cnn.yaml", rtl={"samples": RTL_SAMPLES, "synth": False,
-                                                                         "opt": "quick"}), "--out", out)
+    # no float32 twin: nothing here asserts it, and it would double the training time
+    codesign("flow", example_config(tmp, "mnist_cnn.yaml", rtl={"samples": RTL_SAMPLES, "synth": False, "opt": "quick"},
+                                    baseline={"float": False}), "--out", out)
     return out, json.loads((out / "report.json").read_text())
 
 
@@ -71,6 +72,12 @@ def test_cnn_flow(cnn_run):
     _check_rtl(out, report, RTL_SAMPLES)
 
 
+def test_cnn_accumulators_hold_every_input(cnn_run):
+    """README: accumulators hold every input of the input type; brute-forced per output channel from the
+    integer weights of both convs and the dense layer (tests/worst_case.py)."""
+    assert assert_accumulators_hold(DesignSpec.load(cnn_run[0] / "spec")) == 3
+
+
 def test_cnn_rtl_conv_weight_fault(cnn_run):
     """One bit of the second conv's weights flipped through the load port of the flow's build: the RTL then
     differs from the fault-free emulator and equals the faulty spec's, integer by integer."""
@@ -104,11 +111,11 @@ def test_cnn_overlapping_pool_is_refused(cnn_run):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("CODESIGN_FULL"), reason="RTL on all 2,000 digits + yosys (~10 min): "
-                    "beyond the CI budget; run with CODESIGN_FULL=1")
-def test_cnn_rtl_full_split(tmp_path, mnist_folder):
-    out = tmp_path / "cnn"
-    codesign("flow", EXAMPLES / "mnist_cnn.yaml", "--out", out)
+def test_cnn_rtl_full_split(cnn_run):
+    """`codesign sim` on the module's CNN run: the same build streams all 2,000 test digits with stalls,
+    every output integer equal to the emulator's (yosys on this design is left to CODESIGN_FULL=1 runs
+    of the example; tests/test_flow_small.py synthesizes a small design in CI)."""
+    out, _ = cnn_run
+    codesign("sim", out)
     report = json.loads((out / "report.json").read_text())
     _check_rtl(out, report, 2000)
-    assert report["resources"]["fits"], report["resources"]

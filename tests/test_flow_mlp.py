@@ -6,7 +6,7 @@ import pytest
 
 from codesign.data import load_dataset
 from codesign.spec import DesignSpec
-from conftest import codesign
+from conftest import assert_user_error, codesign
 
 
 def test_mlp_flow_meets_the_spine_bar(mlp_run):
@@ -66,4 +66,18 @@ def test_evaluate_rtl_view_on_a_subset(mlp_run, tmp_path):
 def test_evaluate_rejects_wrong_shape(mlp_run, tmp_path):
     np.savez(tmp_path / "bad.npz", x=np.zeros((3, 8, 8), np.uint8), y=np.zeros(3, np.uint8))
     proc = codesign("evaluate", mlp_run[0], "--data", tmp_path / "bad.npz", check=False)
-    assert proc.returncode != 0 and "(8, 8)" in proc.stderr and "(28, 28)" in proc.stderr
+    assert_user_error(proc, "(8, 8)", "(28, 28)")
+
+
+def test_compile_cli_gives_the_flows_spec(mlp_run, tmp_path):
+    """`codesign compile` on the run's saved .h5 (a user's own QKeras model) makes the spec the flow made."""
+    out, _ = mlp_run
+    proc = codesign("compile", out / "model" / "model.h5", "--out", tmp_path / "spec")
+    assert "spec of 4 layers" in " ".join(proc.stderr.split()), proc.stderr
+    mine, flows = DesignSpec.load(tmp_path / "spec"), DesignSpec.load(out / "spec")
+    assert tuple(mine.input_shape) == tuple(flows.input_shape) and mine.input_type == flows.input_type
+    assert [(l.name, l.kind, l.types) for l in mine.layers] == [(l.name, l.kind, l.types) for l in flows.layers]
+    for a, b in zip(mine.layers, flows.layers):
+        assert sorted(a.params) == sorted(b.params)
+        for k in a.params:
+            assert np.array_equal(a.params[k], b.params[k]), (a.name, k)

@@ -9,7 +9,8 @@ from codesign.rtl.toolchain import OPT_LEVELS
 
 def test_digits_flow_with_synthesis(tmp_path):
     out = tmp_path / "digits"
-    codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out, "--set", "hls.clock_period_ns=5.0")
+    codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out, "--set", "hls.clock_period_ns=5.0",
+             "--set", "baseline.float=false")
     report = json.loads((out / "report.json").read_text())
     assert report["throughput"]["clock_mhz"] == 200.0  # the --set override reached the run
     acc, be = report["accuracy"], report["bit_exact"]

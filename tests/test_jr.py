@@ -176,7 +176,7 @@ def test_non_chain_models_are_refused():
 def test_config_errors_name_the_key(tmp_path, harden, robustness, message):
     import yaml
 
-    from conftest import EXAMPLES, codesign
+    from conftest import EXAMPLES, assert_user_error, codesign
 
     cfg = yaml.safe_load((EXAMPLES / "mnist_mlp.yaml").read_text())
     if harden is not None:
@@ -191,5 +191,5 @@ def test_config_errors_name_the_key(tmp_path, harden, robustness, message):
     assert message in str(e.value)
     if message.startswith("harden.jr.layers:"):  # and through the CLI: exit 2, nothing written
         proc = codesign("flow", tmp_path / "bad.yaml", "--out", tmp_path / "run", check=False)
-        assert proc.returncode == 2 and message in proc.stderr
+        assert_user_error(proc, message)
         assert not (tmp_path / "run" / "report.json").exists()

@@ -77,8 +77,8 @@ def test_kron_mlp_flow(tmp_path, mnist_folder):
     out = tmp_path / "kron"
     # CI time: RTL on the first 500 digits with stalls (all 2,000: `codesign flow examples/mnist_mlp_kron.yaml`),
     # yosys left to the small-design flow test
-    codesign("flow", example_config(tmp_path, "mnist_mlp_kron.yaml", rtl={"synth": False, "samples": 500}),
-             "--out", out)
+    codesign("flow", example_config(tmp_path, "mnist_mlp_kron.yaml", rtl={"synth": False, "samples": 500},
+                                    baseline={"float": False}), "--out", out)
     report = json.loads((out / "report.json").read_text())
     acc, be, comp = report["accuracy"], report["bit_exact"], report["compression"]
     assert be["samples"] == 2000 and be["emulator_vs_csim"] == 1.0

@@ -11,10 +11,12 @@ def test_wheel_carries_the_ip(tmp_path):
                     "-w", str(tmp_path)], check=True)
     (wheel,) = tmp_path.glob("codesign-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for kind in ("hls", "rtl", "sim"):
-        shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / kind).iterdir() if p.is_file()}
-        for rel in shipped:
-            assert f"codesign/_ip/{rel}" in names, rel
+    for kind in ("hls", "rtl", "sim", "boards"):
+        shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / kind).rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts}
+        assert shipped, kind
+        missing = sorted(rel for rel in shipped if f"codesign/_ip/{rel}" not in names)
+        assert not missing, missing
     assert "codesign/cli.py" in names and "codesign/kron/hls.py" in names
 
 
@@ -23,3 +25,4 @@ def test_ip_dir_finds_the_checkout_folders():
 
     assert (ip_dir("hls") / "nnet_kron_matvec.h").exists()
     assert any(ip_dir("rtl").glob("*.sv"))
+    assert (ip_dir("boards") / "boards.json").exists()

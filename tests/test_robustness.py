@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import codesign
+from conftest import assert_user_error, codesign
 
 EPS = 0.1
 CONFIG = {
@@ -197,4 +197,4 @@ def test_cli_reruns_the_evaluation(jr_run, tmp_path):
 
 def test_cli_robustness_needs_a_built_run(tmp_path):
     proc = codesign("robustness", tmp_path, check=False)
-    assert proc.returncode == 2 and "report.json" in proc.stderr
+    assert_user_error(proc, "report.json")

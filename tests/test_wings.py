@@ -10,7 +10,7 @@ import yaml
 
 from codesign.fixed import FixedType
 from codesign.spec import DesignSpec, Layer
-from conftest import EXAMPLES, codesign
+from conftest import EXAMPLES, assert_user_error, codesign
 
 
 def _t(w, i, signed=True):
@@ -140,21 +140,23 @@ def test_bit_flips_and_canaries():
     assert len(bit_sites(spec, "g")) == sum(a.size * layer.types[k].width for k, a in layer.params.items())
 
 
-def test_wings_flow_small(tmp_path, mnist_folder):
-    """A small WINGs MLP (784 -> 64 generated -> 10) through `codesign flow`: Keras vs emulator and
-    emulator vs C-sim on the full test split, compression accounting against both baselines."""
-    cfg = yaml.safe_load((EXAMPLES / "mnist_mlp_wings.yaml").read_text())
-    cfg["name"] = "wings_small"
-    cfg["model"]["layers"] = [cfg["model"]["layers"][i] for i in (0, 1, 2, 5)]
-    cfg["model"]["layers"][1]["wings_dense"].update(units=64, components=6, centres=12)
-    cfg["train"]["epochs"] = 4
-    cfg["baseline"] = {"float": False}
-    cfg["rtl"] = {"enabled": False}
-    path = tmp_path / "w.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    out = tmp_path / "run"
-    codesign("flow", path, "--out", out)
-    report = json.loads((out / "report.json").read_text())
+@pytest.fixture(scope="module")
+def wings_run(tmp_path_factory, mnist_folder):
+    """examples/mnist_mlp_wings.yaml with a small WINGs layer (784 -> 64 generated -> 10) through
+    `codesign flow` once: harden.wings pretrains the dense twin, fits PCA + SVR, fine-tunes; C-sim on."""
+    out = tmp_path_factory.mktemp("wings") / "run"
+    codesign("flow", EXAMPLES / "mnist_mlp_wings.yaml", "--out", out, "--no-rtl",
+             "--set", "model.layers=[{flatten: {}}, {wings_dense: {units: 64, components: 6, centres: 12, "
+             "basis_grid: [10, 10], pixel_sigma: 1.4}}, {relu: {bits: 8, integer: 3}}, {dense: {units: 10, "
+             "kernel: {bits: 8, integer: 0}, bias: {bits: 8, integer: 3}}}]",
+             "--set", "harden.wings={pretrain_epochs: 3}", "--set", "train.epochs=2", "--set", "baseline.float=false")
+    return out, json.loads((out / "report.json").read_text())
+
+
+def test_wings_flow_views_and_compression(wings_run):
+    """Keras vs emulator and emulator vs C-sim on the full test split, compression accounting against
+    both baselines counted here from the saved spec."""
+    out, report = wings_run
     acc, be, comp = report["accuracy"], report["bit_exact"], report["compression"]
     assert be["samples"] == 2000 and be["emulator_vs_csim"] == 1.0
     assert acc["emulator"] >= 0.6 and abs(acc["keras"] - acc["emulator"]) <= 0.005
@@ -169,15 +171,9 @@ def test_wings_flow_small(tmp_path, mnist_folder):
     assert (out / "hls" / "firmware" / "nnet_utils" / "nnet_wings_gen.h").exists()
 
 
-def test_wings_fit_step_in_flow(tmp_path, mnist_folder):
+def test_wings_fit_step_in_flow(wings_run):
     """harden.wings: pretrain the dense twin, fit PCA + SVR, fine-tune, all inside `codesign flow`."""
-    out = tmp_path / "run"
-    codesign("flow", EXAMPLES / "mnist_mlp_wings.yaml", "--out", out, "--no-rtl",
-             "--set", "model.layers=[{flatten: {}}, {wings_dense: {units: 64, components: 6, centres: 12, "
-             "basis_grid: [10, 10], pixel_sigma: 1.4}}, {relu: {bits: 8, integer: 3}}, {dense: {units: 10, "
-             "kernel: {bits: 8, integer: 0}, bias: {bits: 8, integer: 3}}}]",
-             "--set", "harden.wings={pretrain_epochs: 3}", "--set", "train.epochs=2", "--set", "baseline.float=false")
-    report = json.loads((out / "report.json").read_text())
+    _, report = wings_run
     fit, acc = report["wings_fit"], report["accuracy"]
     assert fit["pretrain_epochs"] == 3 and fit["permute"] is True
     assert fit["dense_accuracy"] > 0.85 and fit["fitted_accuracy"] > 0.3  # the fit alone already classifies
@@ -189,7 +185,7 @@ def test_wings_fit_needs_a_wings_layer(tmp_path):
     out = tmp_path / "run"
     proc = codesign("flow", EXAMPLES / "mnist_mlp.yaml", "--out", out, "--set", "harden.wings={pretrain_epochs: 3}",
                     check=False)
-    assert proc.returncode == 2 and "harden.wings fits wings_dense layers" in proc.stderr
+    assert_user_error(proc, "harden.wings fits wings_dense layers")
     assert not (out / "report.json").exists()
 
 
