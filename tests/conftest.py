@@ -12,8 +12,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
+# Fixtures that build a whole MNIST flow (minutes each on CI's 2 cores): every test using one is `slow`,
+# so `pytest -m "not slow"` stays a fast loop without anyone having to remember the marker.
+HEAVY_FIXTURES = {"mlp_run", "cnn_run", "jr_run", "wings_run"}
 
-def codesign(*args, env=None, check=True, timeout=1800, launcher=("-m", "codesign")):
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def codesign(*args, env=None, check=True, timeout=1200, launcher=("-m", "codesign")):
     """Run the installed `codesign` command (the public entry point) and return the completed process.
 
     COLUMNS=80: the terminal every user may have, where an error must still print as one line."""

@@ -36,6 +36,7 @@ def _train(cfg, d):
     return model
 
 
+@pytest.mark.slow
 def test_adversarial_training_raises_pgd_accuracy():
     d = load_digits()
     plain = _config(epochs=10, batch_size=32, learning_rate=0.003)
@@ -51,6 +52,7 @@ def test_adversarial_training_raises_pgd_accuracy():
     assert clean_plain - clean_robust < 0.05, (clean_plain, clean_robust)
 
 
+@pytest.mark.slow
 def test_adversarial_with_jr_stq_and_conv():
     """Generic: a stochastic-ternary CNN with Jacobian regularization and full-adversarial loss trains."""
     from codesign.harden import make_regularizer

@@ -36,6 +36,7 @@ def test_npz_without_labels(tmp_path):
         read_npz(tmp_path / "x.npz")
 
 
+@pytest.mark.slow
 def test_cifar10_config_runs_on_a_cifar_shaped_file(tmp_path):
     """examples/cifar10_cnn_wings.yaml (for users online) through `codesign flow`, shortened, on a synthetic
     CIFAR-shaped cifar10.npz (there is no CIFAR-10 offline here): 32x32x3 uint8 inputs reach every layer,

@@ -70,6 +70,7 @@ def test_student_inputs_stay_in_the_ball_and_raise_the_kl(steps, step_ratio):
     assert float(d._kl(p, student(xa))) > float(d._kl(p, student(x)))
 
 
+@pytest.mark.slow
 def test_training_with_the_term_pulls_the_student_to_its_teacher(mnist_folder):
     """Real MNIST digits through the training loop: a float student trained with the distillation
     term on clean inputs (a large weight) ends with a far smaller KL to its teacher on test digits than
@@ -92,6 +93,7 @@ def test_training_with_the_term_pulls_the_student_to_its_teacher(mnist_folder):
     assert kls[0] < 0.5 * kls[1], kls
 
 
+@pytest.mark.slow
 def test_flow_trains_the_teacher_once_and_reports_it_as_float_jr(tmp_path, mnist_folder):
     from conftest import codesign
 

@@ -30,8 +30,8 @@ def test_mlp_stq_jr_example_trains_robust_and_small(tmp_path, mnist_folder):
     print("example figures:", figures)
     # one seed on 300 digits, so the bounds are looser than the goals the 3-seed table meets (PGD >= 0.75,
     # within 3 points of float + JR; README): measured here 0.81 vs 0.80, Square 0.86, clean -0.45, 4.3 min
+    # (the minutes are printed, not asserted: wall time on a shared machine says nothing about the code)
     assert stq_jr >= 0.70 and stq_jr >= float_jr - 0.08, figures
     assert rob["stq_jr"]["square"]["0.1"] >= rob["stq_jr"]["pgd"]["0.1"] - 0.05, figures
     assert acc["emulator"] >= acc["float32_baseline"] - 0.02, figures  # clean, all 2,000 digits
     assert report["compression"]["ratio"] >= 10
-    assert minutes < 10, figures

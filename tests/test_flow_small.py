@@ -2,11 +2,14 @@
 and both commands failing (exit 2, one line, no report written) on RTL that breaks the stream protocol."""
 import json
 
+import pytest
+
 from broken_rtl import patched_cli
 from conftest import EXAMPLES, assert_user_error, codesign
 from codesign.rtl.toolchain import OPT_LEVELS
 
 
+@pytest.mark.slow
 def test_digits_flow_with_synthesis(tmp_path):
     out = tmp_path / "digits"
     codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out, "--set", "hls.clock_period_ns=5.0",

@@ -73,6 +73,7 @@ def test_condition_penalty_is_differentiable_and_positive():
     assert float(c) > 0 and np.all(np.isfinite(g.numpy())) and np.abs(g.numpy()).sum() > 0
 
 
+@pytest.mark.slow
 def test_kron_mlp_flow(tmp_path, mnist_folder):
     out = tmp_path / "kron"
     # CI time: RTL on the first 500 digits with stalls (all 2,000: `codesign flow examples/mnist_mlp_kron.yaml`),

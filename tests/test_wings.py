@@ -6,7 +6,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import yaml
 
 from codesign.fixed import FixedType
 from codesign.spec import DesignSpec, Layer
