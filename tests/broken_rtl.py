@@ -60,6 +60,7 @@ def break_top(rtl_dir: Path, edit, top: str = "model_top") -> None:
 
 
 _LAUNCH = """
+import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 import broken_rtl
