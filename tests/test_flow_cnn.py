@@ -1,7 +1,7 @@
 """The CNN example through `codesign flow`: conv + pooling layers in the spec, emulator, hls4ml C-sim and
-the RTL view (swg + mvau conv engines, maxpool engines) on 200 test digits in the flow (-O0 model: the -O2
-build of this design alone takes ~3.5 min on 2 busy cores), then on all 2,000 through `codesign sim` on
-the same build (slow); a conv weight bit flipped through the load port of that build."""
+the RTL view (swg + mvau conv engines, maxpool engines): every output integer of all 2,000 test digits on
+the C++ harness and of 200 under cocotb with random stalls (-O0 model: the -O2 build of this design alone
+takes ~3.5 min on 2 busy cores); a conv weight bit flipped through the load port of that build."""
 import json
 
 import numpy as np
@@ -15,7 +15,7 @@ from codesign.spec import DesignSpec
 from conftest import codesign, example_config
 from worst_case import assert_accumulators_hold
 
-RTL_SAMPLES = 200
+COCOTB_SAMPLES = 200  # with random stalls under cocotb; the C++ harness runs all 2,000
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def cnn_run(tmp_path_factory, mnist_folder):
     tmp = tmp_path_factory.mktemp("cnn")
     out = tmp / "cnn"
     # no float32 twin: nothing here asserts it, and it would double the training time
-    codesign("flow", example_config(tmp, "mnist_cnn.yaml", rtl={"samples": RTL_SAMPLES, "synth": False, "opt": "quick"},
+    codesign("flow", example_config(tmp, "mnist_cnn.yaml", rtl={"cocotb_samples": COCOTB_SAMPLES, "synth": False, "opt": "quick"},
                                     baseline={"float": False}), "--out", out)
     return out, json.loads((out / "report.json").read_text())
 
@@ -69,7 +69,8 @@ def test_cnn_flow(cnn_run):
     assert be["samples"] == 2000 and be["emulator_vs_csim"] == 1.0
     spec = json.loads((out / "spec" / "spec.json").read_text())
     assert [l["kind"] for l in spec["layers"]][:3] == ["conv2d", "maxpool2d", "conv2d"]
-    _check_rtl(out, report, RTL_SAMPLES)
+    _check_rtl(out, report, 2000)
+    assert be["rtl_samples_cocotb"] == COCOTB_SAMPLES
 
 
 def test_cnn_accumulators_hold_every_input(cnn_run):
@@ -108,14 +109,3 @@ def test_cnn_overlapping_pool_is_refused(cnn_run):
     from codesign.rtl import generate
     with pytest.raises(RTLError, match=r"'maxpool2d_1'.*use strides = pool_size"):
         generate(spec, out / "rtl_bad")
-
-
-@pytest.mark.slow
-def test_cnn_rtl_full_split(cnn_run):
-    """`codesign sim` on the module's CNN run: the same build streams all 2,000 test digits with stalls,
-    every output integer equal to the emulator's (yosys on this design is left to CODESIGN_FULL=1 runs
-    of the example; tests/test_flow_small.py synthesizes a small design in CI)."""
-    out, _ = cnn_run
-    codesign("sim", out)
-    report = json.loads((out / "report.json").read_text())
-    _check_rtl(out, report, 2000)

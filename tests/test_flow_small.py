@@ -41,12 +41,17 @@ def test_digits_flow_with_synthesis(tmp_path):
     assert (out / "report.json").read_bytes() == before
 
 
-def test_flow_fails_on_lost_output_beat(tmp_path):
-    """A flow whose generated top loses one output beat stops at the RTL step: exit 2, one line naming
-    the hang / lost beats, and no report.json."""
+@pytest.mark.parametrize("edit, cocotb_samples, needle", [
+    ("lose_first_beat", 20, "(hang or lost beats)"),           # caught by the cocotb stall/protocol sample
+    ("misplace_tlast", 0, "(C++ harness, 20 samples) failed: tlast misplaced on"),  # by the C++ harness alone
+])
+def test_flow_fails_on_a_protocol_error(tmp_path, edit, cocotb_samples, needle):
+    """A flow whose generated top breaks the output stream stops at the RTL step: exit 2, one line
+    naming the error, and no report.json."""
     out = tmp_path / "digits"
-    proc = patched_cli("lose_first_beat", "flow", EXAMPLES / "digits_mlp.yaml", "--out", out,
-                       "--set", "train.epochs=1", "--set", "hls.enabled=false", "--set", "rtl.samples=20",
-                       "--set", "rtl.synth=false", "--set", "rtl.opt=quick")
-    assert_user_error(proc, "RTL simulation of model_top", "(hang or lost beats)")
+    proc = patched_cli(edit, "flow", EXAMPLES / "digits_mlp.yaml", "--out", out,
+                       "--set", "train.epochs=1", "--set", "rtl.samples=20", "--set", f"rtl.cocotb_samples={cocotb_samples}",
+                       "--set", "rtl.synth=false", "--set", "rtl.opt=quick", "--set", "baseline.float=false",
+                       "--set", f"hls.enabled={'true' if cocotb_samples else 'false'}")  # C-sim once: the fast loop touches it
+    assert_user_error(proc, "RTL simulation of model_top", needle)
     assert not (out / "report.json").exists()

@@ -76,14 +76,14 @@ def test_condition_penalty_is_differentiable_and_positive():
 @pytest.mark.slow
 def test_kron_mlp_flow(tmp_path, mnist_folder):
     out = tmp_path / "kron"
-    # CI time: RTL on the first 500 digits with stalls (all 2,000: `codesign flow examples/mnist_mlp_kron.yaml`),
-    # yosys left to the small-design flow test
-    codesign("flow", example_config(tmp_path, "mnist_mlp_kron.yaml", rtl={"synth": False, "samples": 500},
+    # RTL: all 2,000 digits on the C++ harness, the first 256 under cocotb with stalls; yosys left to the
+    # small-design flow test
+    codesign("flow", example_config(tmp_path, "mnist_mlp_kron.yaml", rtl={"synth": False},
                                     baseline={"float": False}), "--out", out)
     report = json.loads((out / "report.json").read_text())
     acc, be, comp = report["accuracy"], report["bit_exact"], report["compression"]
     assert be["samples"] == 2000 and be["emulator_vs_csim"] == 1.0
-    assert be["rtl_samples"] == 500 and be["emulator_vs_rtl"] == 1.0
+    assert be["rtl_samples"] == 2000 and be["emulator_vs_rtl"] == 1.0
     assert acc["emulator"] >= 0.94 and abs(acc["keras"] - acc["emulator"]) <= 0.005
     assert comp["layers"]["kron_dense_1"]["ratio"] >= 100
     assert (out / "hls" / "firmware" / "nnet_utils" / "nnet_kron_matvec.h").exists()

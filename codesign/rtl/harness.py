@@ -162,6 +162,10 @@ class HarnessError(RuntimeError):
     """The harness process failed or the RTL did not deliver every sample."""
 
 
+class HarnessStreamTimeout(HarnessError):
+    """The RTL did not deliver every sample within the cycle budget (a hang or lost beats)."""
+
+
 def _nwords(bits: int) -> int:
     return max(1, -(-bits // 32))
 
@@ -409,6 +413,20 @@ class Harness:
         self.write(writes)
         return len(writes)
 
+    def run_checked(self, x_int, max_cycles: int | None = None) -> HarnessRun:
+        """`run` with the stream protocol enforced: a misplaced tlast, a hang or lost beats raise
+        RTLStreamError (exit 2 in the CLI), as under cocotb; never a count left in a report."""
+        from .simulate import RTLStreamError
+
+        try:
+            r = self.run(x_int, max_cycles)
+        except HarnessStreamTimeout as e:
+            raise RTLStreamError(f"RTL simulation of {self.top} (C++ harness) failed: {e}") from e
+        if r.tlast_errors:
+            raise RTLStreamError(f"RTL simulation of {self.top} (C++ harness, {r.samples} samples) failed: "
+                                 f"tlast misplaced on {r.tlast_errors} output beats")
+        return r
+
     def run(self, x_int, max_cycles: int | None = None) -> HarnessRun:
         """Stream x_int (one row per sample, integers of the input type) back to back; every output
         integer and the cycle of each sample's first input / last output beat. Raises HarnessError
@@ -434,7 +452,7 @@ class Harness:
         t_in = np.frombuffer(self._read(8 * s), "<u8").astype(np.int64)
         t_out = np.frombuffer(self._read(8 * s), "<u8").astype(np.int64)
         if timeout:
-            raise HarnessError(f"RTL produced {done} of {s} samples in {cycles} cycles (hang or lost beats)")
+            raise HarnessStreamTimeout(f"RTL produced {done} of {s} samples in {cycles} cycles (hang or lost beats)")
         y = unpack_words(out, m["out_beat"], m["out_width"], bool(m["out_signed"]))
         y = y.reshape(s, m["out_padded"])[:, :m["outputs"]]
         return HarnessRun(outputs=y, t_in_first=t_in, t_out_last=t_out, cycles=int(cycles),
@@ -491,7 +509,7 @@ def run(spec_or_rtl_dir, x_int, *, writes=None, top: str = "model_top", folding=
             return run(tmp, x_int, writes=writes, top=top)
     with Harness(spec_or_rtl_dir, top) as h:
         h.write(writes or [])
-        return h.run(x_int).outputs
+        return h.run_checked(x_int).outputs
 
 
 __all__ = ["Harness", "HarnessRun", "HarnessError", "build", "run", "pack_words", "unpack_words",
