@@ -4,7 +4,8 @@ tests/test_deploy.py: an AXI DMA as seen from the fabric.
 CODESIGN_DEPLOY_JOB names a job.json: `buffers`, a list of send buffers, each a list of input words
 (tdata ints, packed by the package's own driver); MM2S raises tlast on each buffer's last word.
 S2MM-like sink: every output word and its tlast are recorded. tvalid/tready stall at random. Results go
-to the job's `result` json: words and the indices of beats that carried tlast.
+to the job's `result` json: words and the indices of beats that carried tlast. Fails on missing
+words, a tkeep not all ones, or words beyond the last expected one (watched for `drain_cycles`).
 """
 import json
 import os
@@ -54,6 +55,14 @@ async def dma_streams(dut):
                 lasts.append(len(words) - 1)
             keep = int(dut.m_axis_tkeep.value)
             assert keep == (1 << len(dut.m_axis_tkeep)) - 1, f"tkeep {keep:#x} not all ones"
+    # drain: tready held high a while longer; a wrapper that sends words beyond the last sample's is caught
+    dut.s_axis_tvalid.value = 0
+    dut.m_axis_tready.value = 1
+    extra = 0
+    for _ in range(job.get("drain_cycles", 200)):
+        await RisingEdge(dut.aclk)
+        extra += int(dut.m_axis_tvalid.value)
     Path(job["result"]).write_text(json.dumps({"words": [str(w) for w in words], "lasts": lasts,
-                                               "cycles": cycles, "inputs_taken": i}))
+                                               "cycles": cycles, "inputs_taken": i, "extra_words": extra}))
     assert len(words) == expect_out, f"only {len(words)}/{expect_out} output words after {cycles} cycles"
+    assert not extra, f"{extra} output words after the last expected one"
