@@ -138,3 +138,23 @@ def test_csim_equals_emulator_and_qkeras(tmp_path, build, input_type):
         assert np.array_equal(np.argmax(keras_out, -1), np.argmax(ours, -1))
     else:
         assert np.array_equal(to_real(ours, spec.output_type), keras_out.astype(np.float64))
+
+
+def test_evaluate_takes_real_inputs_and_checks_shapes(tmp_path):
+    """`codesign evaluate` quantizes real-valued `x` as the spec's input type says; a channels-first array of the
+    same size is refused with one line, not reshaped."""
+    m = cnn_bn()
+    (tmp_path / "run" / "model").mkdir(parents=True)
+    m.save(tmp_path / "run" / "model" / "model.h5")
+    codesign("compile", tmp_path / "run" / "model" / "model.h5", "--out", tmp_path / "run" / "spec")
+    x = np.random.default_rng(4).normal(0, 2, (200, 8, 8, 2)).astype(np.float32)
+    y = np.argmax(m.predict(x, verbose=0), -1)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    import json
+
+    for view in ("emulator", "keras"):
+        out = json.loads(codesign("evaluate", tmp_path / "run", "--data", tmp_path / "d.npz", "--view", view).stdout)
+        assert out == {"view": view, "samples": 200, "accuracy": 1.0}
+    np.savez(tmp_path / "cf.npz", x=x.transpose(0, 3, 1, 2), y=y)
+    proc = codesign("evaluate", tmp_path / "run", "--data", tmp_path / "cf.npz", check=False)
+    assert proc.returncode == 2 and "(2, 8, 8)" in proc.stderr and "(8, 8, 2)" in proc.stderr
