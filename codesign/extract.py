@@ -378,12 +378,15 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                 if not builtin and not isinstance(nxt, QActivation):
                     raise UnsupportedLayerError(f"{_where(nxt)} after {_where(layer)}: only a "
                                                 "QActivation('quantized_relu(bits, integer)') may follow it")
-                if fused != ("linear", None) or post.get(layer.name):
+                after = activation_of(nxt, _plain_activation(nxt)) if builtin else None
+                if fused == ("relu", None) and after is not None:  # relu then a quantizer: relu, cast to its type
+                    after = ("relu", after[1])
+                elif fused != ("linear", None) or post.get(layer.name):
                     raise UnsupportedLayerError(f"{_where(nxt)} follows {_where(layer)}, which has an activation "
                                                 "already; remove one of the two")
                 act_layer, source = nxt, nxt.name
                 if builtin:
-                    fused, act_layer = activation_of(nxt, _plain_activation(nxt)), None
+                    fused, act_layer = after, None
                 out_shape = tuple(nxt.output_shape[1:])
                 i += 1
             out.append(_weighted_spec_layer(layer, shape, t, out_shape, act_layer, fused))
