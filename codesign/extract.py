@@ -48,8 +48,8 @@ def _ternary_weights(wq: np.ndarray, lname: str):
         return np.zeros(wq.shape, np.int64), np.zeros(wq.shape[-1], np.int64), 0
     exps = np.log2(nonzero)
     if not np.all(exps == np.round(exps)) or not np.all((np.abs(cols) == mags) | (cols == 0)):
-        raise UnsupportedLayerError(f"layer {lname!r}: ternary weights are not {{-s, 0, +s}} with a power-of-two s "
-                                    "per output; use alpha='auto_po2' or alpha=1")
+        raise UnsupportedLayerError(f"{lname}: ternary weights are not {{-s, 0, +s}} with a power-of-two s per "
+                                    "output (alpha='auto' gives a float scale); use alpha='auto_po2' or alpha=1")
     emin = int(exps.min())
     shifts = np.where(mags > 0, np.round(np.log2(np.where(mags > 0, mags, 2.0 ** emin))) - emin, 0).astype(np.int64)
     signs = np.sign(wq).astype(np.int64)
@@ -219,7 +219,7 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: Fix
     params, types = {}, {}
     shifts = None
     if _is_ternary(kq):
-        w, shifts, w_frac = _ternary_weights(wq, layer.name)
+        w, shifts, w_frac = _ternary_weights(wq, _where(layer))
         types["weight"] = FixedType(2, 2 - w_frac, signed=True)
         if shifts.max(initial=0) > 0:
             params["weight_shift"] = shifts
@@ -406,7 +406,7 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
             raise UnsupportedLayerError(f"{_where(layer)}: an activation is supported right after a QDense/QConv2D "
                                         "(or on the model input); move it there or fuse it into the layer")
         else:
-            raise UnsupportedLayerError(f"{_where(layer)} is not supported by the design spec; supported: {SUPPORTED}")
+            raise UnsupportedLayerError(f"{_where(layer)} is not supported by the design spec{_hint(layer)}")
         if out:
             shape, t = out[-1].output_shape, out[-1].out_type
         i += 1
@@ -418,6 +418,28 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
     spec = DesignSpec(name or model.name, input_shape, in_type, out, meta)
     spec.validate()
     return Extraction(spec, sources, post)
+
+
+UNSUPPORTED_HINTS = {
+    "BatchNormalization": "a batch norm after a layer is not supported yet; use QDenseBatchnorm / QConv2DBatchnorm "
+                          "(folded exactly as QKeras folds it)",
+    "QBatchNormalization": "a batch norm after a layer is not supported yet; use QDenseBatchnorm / QConv2DBatchnorm "
+                           "(folded exactly as QKeras folds it)",
+    "MaxPooling2D": "padding='same' is not supported yet; use padding='valid'",
+    "AveragePooling2D": "average pooling is not supported yet; use MaxPooling2D(padding='valid')",
+    "GlobalAveragePooling2D": "global pooling is not supported yet; use Flatten (+ QDense)",
+    "GlobalMaxPooling2D": "global pooling is not supported yet; use Flatten (+ QDense)",
+    "QConv1D": "1-D convolution is not supported yet; use QConv2D with a (k, 1) kernel on an (n, 1, c) input",
+    "QDepthwiseConv2D": "depthwise convolution is not supported yet; use QConv2D",
+    "QSeparableConv2D": "separable convolution is not supported yet; use QConv2D",
+    "Dense": "a float Dense has no exact fixed-point form; use QDense with kernel/bias quantizers",
+    "Conv2D": "a float Conv2D has no exact fixed-point form; use QConv2D with kernel/bias quantizers",
+}
+
+
+def _hint(layer) -> str:
+    hint = UNSUPPORTED_HINTS.get(type(layer).__name__)
+    return f": {hint}" if hint else f"; supported: {SUPPORTED}"
 
 
 def _is_builtin(layer) -> bool:

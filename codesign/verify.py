@@ -56,14 +56,14 @@ def draw_inputs(spec: DesignSpec, n: int = 500, seed: int = 0) -> np.ndarray:
 
 
 def check_against_model(model, spec: DesignSpec, sources: dict, post: dict, x_int: np.ndarray,
-                        batch: int = 250) -> dict:
+                        batch: int = 250, limit: int = CHECK_SAMPLES) -> dict:
     """Compare every spec layer with its Keras source on input-type integers `x_int`; raise on the first
     layer that differs. Returns {layers, samples, exact_layers, tolerance_layers}."""
     from tensorflow import keras
 
     from .emulator import KERNELS
 
-    x_int = np.asarray(x_int[:CHECK_SAMPLES], dtype=np.int64)
+    x_int = np.asarray(x_int[:limit], dtype=np.int64)
     names = [sources[l.name] for l in spec.layers]
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
     in_shape = tuple(model.input_shape[1:])

@@ -158,3 +158,64 @@ def test_evaluate_takes_real_inputs_and_checks_shapes(tmp_path):
     np.savez(tmp_path / "cf.npz", x=x.transpose(0, 3, 1, 2), y=y)
     proc = codesign("evaluate", tmp_path / "run", "--data", tmp_path / "cf.npz", check=False)
     assert proc.returncode == 2 and "(2, 8, 8)" in proc.stderr and "(8, 8, 2)" in proc.stderr
+
+
+def _chain(*layers, shape=(8, 8, 2)):
+    from tensorflow import keras
+
+    i = keras.Input(shape)
+    x = i
+    for layer in layers:
+        x = layer(x)
+    return _randomize(keras.Model(i, x))
+
+
+def _q():
+    from qkeras import quantized_bits
+
+    return dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1))
+
+
+def _rejected_models():
+    """(model, text the one-line error must contain) for each layer/quantizer the spec cannot hold yet."""
+    from qkeras import (QActivation, QConv1D, QConv2D, QDense, QDepthwiseConv2D, QSeparableConv2D, binary,
+                        quantized_bits, quantized_relu, ternary)
+    from tensorflow import keras
+
+    L = keras.layers
+    i = keras.Input((8, 8, 2))
+    a = QConv2D(2, 3, padding="same", name="ca", **_q())(i)
+    b = QConv2D(2, 3, padding="same", name="cb", **_q())(i)
+    skip = keras.Model(i, L.Add(name="add")([a, b]))
+    return [
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.BatchNormalization(name="bn")), "'bn' (BatchNormalization)"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.MaxPooling2D(2, padding="same", name="mp")), "padding='same'"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.AveragePooling2D(2, name="ap")), "'ap' (AveragePooling2D)"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.GlobalAveragePooling2D(name="gp")), "global pooling"),
+        (_chain(QConv1D(2, 3, name="c1", **_q()), shape=(8, 2)), "'c1' (QConv1D)"),
+        (_chain(QDepthwiseConv2D(3, name="dw", depthwise_quantizer=quantized_bits(6, 0, alpha=1))), "'dw' (QDepthwiseConv2D)"),
+        (_chain(QSeparableConv2D(2, 3, name="sc")), "'sc' (QSeparableConv2D)"),
+        (skip, "merges 2 inputs"),
+        (_chain(L.Flatten(), QDense(4, kernel_quantizer=quantized_bits(6, 0, alpha="auto"), use_bias=False, name="fa")),
+         "'fa' (QDense): kernel quantizer quantized_bits(alpha='auto')"),
+        (_chain(L.Flatten(), QDense(4, kernel_quantizer=ternary(alpha="auto"), use_bias=False, name="ft")), "'ft' (QDense): ternary"),
+        (_chain(L.Flatten(), QDense(4, name="fb", **_q()), QActivation(binary(), name="bin")), "'bin' (QActivation)"),
+        (_chain(L.Flatten(), QDense(4, name="fl", **_q()), QActivation(quantized_relu(4, 0, negative_slope=0.25),
+                                                                      name="leaky")), "negative_slope=0.25"),
+        (_chain(L.Flatten(), QDense(4, name="fu", **_q()),
+                QActivation(quantized_relu(4, 0, relu_upper_bound=0.5, is_quantized_clip=False), name="ub")),
+         "relu_upper_bound=0.5"),
+        (_chain(L.Flatten(), QDense(4, name="fs", **_q()), L.Activation("sigmoid", name="sig")), "'sigmoid'"),
+    ]
+
+
+def test_unsupported_layers_are_rejected_with_one_clear_line():
+    """Every layer/quantizer the spec cannot hold yet stops extraction naming layer, class, what and the fix."""
+    from codesign.errors import UnsupportedLayerError
+    from codesign.extract import extract_spec
+
+    for model, needle in _rejected_models():
+        with pytest.raises(UnsupportedLayerError) as e:
+            extract_spec(model)
+        msg = str(e.value)
+        assert needle in msg and "\n" not in msg and "<" not in msg.replace("fixed<", ""), msg
