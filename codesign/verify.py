@@ -49,9 +49,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 def draw_inputs(spec: DesignSpec, n: int = 500, seed: int = 0) -> np.ndarray:
     """Input-type integers drawn uniformly over the input type's whole range (plus its two extremes)."""
     t = spec.input_type
+    lo = -t.qmax if t.overflow == "SAT_SYM" and t.signed else t.qmin  # a symmetric quantizer never gives qmin
     rng = np.random.default_rng(seed)
-    x = rng.integers(t.qmin, t.qmax + 1, size=(n,) + tuple(spec.input_shape), dtype=np.int64)
-    x[0], x[1 % n] = t.qmin, t.qmax
+    x = rng.integers(lo, t.qmax + 1, size=(n,) + tuple(spec.input_shape), dtype=np.int64)
+    x[0], x[1 % n] = lo, t.qmax
     return x
 
 

@@ -219,3 +219,25 @@ def test_unsupported_layers_are_rejected_with_one_clear_line():
             extract_spec(model)
         msg = str(e.value)
         assert needle in msg and "\n" not in msg and "<" not in msg.replace("fixed<", ""), msg
+
+
+def test_more_quantizers_equal_qkeras(tmp_path):
+    """Per-output power-of-two scales (quantized_bits and ternary alpha='auto_po2'), quantized_po2 weights, a
+    symmetric quantized_bits activation and an unsigned one: the compile's layer-by-layer check passes (bit-exact)."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_po2, ternary
+    from tensorflow import keras
+
+    from codesign.compile import compile_file
+
+    b = quantized_bits(8, 3, alpha=1)
+    i = keras.Input((12,))
+    x = QActivation(quantized_bits(8, 1, symmetric=1), name="in_q")(i)
+    x = QDense(10, kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"), bias_quantizer=b, name="po2scale")(x)
+    x = QActivation(quantized_bits(6, 2, symmetric=1), name="sym")(x)
+    x = QDense(8, kernel_quantizer=quantized_po2(4, 1), bias_quantizer=b, name="po2")(x)
+    x = QActivation(quantized_bits(5, 2, keep_negative=0), name="unsigned")(x)
+    x = QDense(6, kernel_quantizer=ternary(alpha="auto_po2"), bias_quantizer=b, name="tern")(x)
+    m = _randomize(keras.Model(i, x, name="quantizers"), seed=5)
+    m.save(tmp_path / "m.h5")
+    summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    assert "input fixed<8,2,RND_CONV,SAT_SYM>" in summary and "3/3 layers bit-exact" in summary
