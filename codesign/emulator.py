@@ -141,7 +141,7 @@ class Emulator:
         x = np.asarray(x)
         want = tuple(self.spec.input_shape)
         if x.shape[1:] != want:
-            squeeze = lambda s: tuple(d for d in s if d != 1)  # noqa: E731
+            squeeze = lambda s: tuple(d for d in s if d != 1)
             if x.ndim < 2 or squeeze(x.shape[1:]) != squeeze(want):
                 raise SpecError(f"input samples have shape {x.shape[1:]} but the model takes {want} "
                                 "(channels last); reshape or transpose the data to that shape")

@@ -48,9 +48,9 @@ def evaluate_view(run_dir, data, view: str) -> dict:
     spec = DesignSpec.load(run_dir / "spec")
     x, y = read_npz(data, reals=True)
     want = tuple(spec.input_shape)
-    squeeze = lambda s: tuple(d for d in s if d != 1)  # noqa: E731 - only size-1 axes may differ
+    squeeze = lambda s: tuple(d for d in s if d != 1)  # only size-1 axes may differ
     if x.shape[1:] != want and squeeze(x.shape[1:]) != squeeze(want):
         raise DataError(f"{data}: `x` has samples of shape {x.shape[1:]} but the model takes {want} (channels "
                         "last); reshape or transpose the data to that shape")
     pred = _run_view(run_dir, spec, x, view)
-    return {"view": view, "samples": int(len(y)), "accuracy": float(np.mean(pred == y))}
+    return {"view": view, "samples": len(y), "accuracy": float(np.mean(pred == y))}

@@ -94,6 +94,6 @@ def check_against_model(model, spec: DesignSpec, sources: dict, post: dict, x_in
                     f"{start + int(idx[0])} output {tuple(int(v) for v in idx[1:])}: spec {ours[tuple(idx)]!r}, "
                     f"Keras {theirs[tuple(idx)]!r} (tolerance {tol:g}); this layer's extraction is wrong, "
                     "please report it with the model")
-    return {"layers": len(spec.layers), "samples": int(len(x_int)),
+    return {"layers": len(spec.layers), "samples": len(x_int),
             "exact_layers": sum(1 for l in spec.layers if tolerance(l) == 0 and l.name not in post),
             "max_abs_diff": worst}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import codesign
 
 
@@ -32,7 +31,7 @@ def mlp_fused(seed=0):
     from qkeras import QActivation, QDense, quantized_bits
     from tensorflow import keras
 
-    q = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 2, alpha=1))
+    q = {"kernel_quantizer": quantized_bits(6, 0, alpha=1), "bias_quantizer": quantized_bits(6, 2, alpha=1)}
     i = keras.Input((16,), name="features")
     x = QDense(12, activation="quantized_relu(4,0)", name="d1", **q)(i)
     x = keras.layers.Dropout(0.2, name="drop")(x)
@@ -51,7 +50,7 @@ def cnn_bn(seed=0):
     from qkeras import QActivation, QConv2D, QConv2DBatchnorm, QDense, quantized_bits
     from tensorflow import keras
 
-    q = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1))
+    q = {"kernel_quantizer": quantized_bits(6, 0, alpha=1), "bias_quantizer": quantized_bits(8, 3, alpha=1)}
     i = keras.Input((8, 8, 2), name="img")
     x = QActivation("quantized_bits(6,2)", name="in_q")(i)
     x = QConv2DBatchnorm(4, (3, 3), name="cbn", **q)(x)
@@ -173,13 +172,23 @@ def _chain(*layers, shape=(8, 8, 2)):
 def _q():
     from qkeras import quantized_bits
 
-    return dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1))
+    return {"kernel_quantizer": quantized_bits(6, 0, alpha=1), "bias_quantizer": quantized_bits(8, 3, alpha=1)}
 
 
 def _rejected_models():
     """(model, text the one-line error must contain) for each layer/quantizer the spec cannot hold yet."""
-    from qkeras import (QActivation, QConv1D, QConv2D, QDense, QDepthwiseConv2D, QSeparableConv2D, binary,
-                        quantized_bits, quantized_relu, ternary)
+    from qkeras import (
+        QActivation,
+        QConv1D,
+        QConv2D,
+        QDense,
+        QDepthwiseConv2D,
+        QSeparableConv2D,
+        binary,
+        quantized_bits,
+        quantized_relu,
+        ternary,
+    )
     from tensorflow import keras
 
     L = keras.layers
