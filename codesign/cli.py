@@ -65,23 +65,26 @@ def flow(config: Path = typer.Argument(..., help="run config YAML, e.g. examples
 
 
 @app.command("compile")
-def compile_model(model: Path = typer.Argument(..., help="a trained QKeras model saved as .h5"),
-                  out: Path = typer.Option(..., "--out", help="folder for the design spec (spec.json + params.npz)")):
-    """Extract the design spec of a trained QKeras model of your own."""
+def compile_model(model: Path = typer.Argument(..., help="a trained QKeras model: .h5, or .json + weights .h5"),
+                  out: Path = typer.Option(..., "--out", help="folder for the design spec (spec.json + params.npz)"),
+                  input_type: str = typer.Option(None, "--input-type",
+                                                 help="input fixed-point type, e.g. 'fixed<16,6,RND_CONV,SAT>' "
+                                                      "(default: the model's input QActivation, else ufixed<8,0> = "
+                                                      "uint8 pixels p/256)"),
+                  data: Path = typer.Option(None, "--data", help="npz whose `x` (reals, or uint8 pixels p/256) the "
+                                                                 "spec is checked on against Keras (default: inputs "
+                                                                 "drawn over the input type)"),
+                  weights: Path = typer.Option(None, "--weights", help="weights .h5 of a .json model (default: "
+                                                                       "<stem>_weights.h5 next to it)")):
+    """Extract the design spec of a trained QKeras model of your own, checked layer by layer against Keras."""
     _quiet_tensorflow()
-    from .errors import DataError
-    from .extract import extract_spec
+    from .compile import compile_file
 
     try:
-        if not model.exists():
-            raise DataError(f"model file {model} does not exist")
-        from .models import load_model_file
-
-        spec = extract_spec(load_model_file(model))
-        spec.save(out)
+        summary = compile_file(model, out, input_type=input_type, data=data, weights=weights)
     except _user_errors() as e:
         _fail(e)
-    console.print(f"spec of {len(spec.layers)} layers, {spec.total_macs()} MACs: {out / 'spec.json'}")
+    sys.stdout.write(summary + "\n")
 
 
 @app.command()

@@ -45,8 +45,8 @@ def _split(x, y, n_train, n_test, seed):
     return x[tr], y[tr], x[te], y[te]
 
 
-def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """An npz with uint8 `x` and integer `y`; one clear error if it is not that."""
+def read_npz(path: str | Path, reals: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """An npz with uint8 `x` (or, with `reals`, float `x` too) and integer `y`; one clear error if it is not that."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"data file {path} does not exist")
@@ -55,8 +55,9 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         if missing:
             raise DataError(f"{path} lacks array(s) {sorted(missing)}; it needs `x` (uint8 images) and `y` (labels)")
         x, y = npz["x"], npz["y"]
-    if x.dtype != np.uint8:
-        raise DataError(f"{path}: `x` must be uint8 pixels (p means p/256), got {x.dtype}")
+    if x.dtype != np.uint8 and not (reals and np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"{path}: `x` must be uint8 pixels (p means p/256){' or real values' if reals else ''}, "
+                        f"got {x.dtype}")
     if len(x) != len(y):
         raise DataError(f"{path}: `x` has {len(x)} samples but `y` has {len(y)}")
     return x, y.astype(np.int64)

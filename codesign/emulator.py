@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fixed import FixedType, cast, overflow, to_real
+from .fixed import FixedType, cast, overflow, quantize_real, to_real
 from .spec import DesignSpec, Layer, SpecError
 
 FLOAT64_EXACT = 2 ** 53
@@ -125,24 +125,32 @@ KERNELS = {
 
 
 class Emulator:
-    """Runs a DesignSpec on integer inputs; `predict` takes uint8 images or reals."""
+    """Runs a DesignSpec on integer inputs; `run` / `predict` take reals (or uint8 pixels) and quantize them."""
 
     def __init__(self, spec: DesignSpec):
         spec.validate()
         self.spec = spec
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        """uint8 pixels (value p means p/256) or already-integer arrays to input-type integers."""
+        """Model inputs to input-type integers, as the spec's input type says.
+
+        uint8 arrays are pixels, p meaning p/256 (a convenience for images: p/255 is never assumed);
+        float arrays are real values, read as float32 (as Keras reads them) and rounded/saturated by the
+        input type's modes (a QKeras quantized_bits input: round half to even, saturate). Samples must
+        have the model's input shape; only size-1 axes may differ (a (28, 28) image for (28, 28, 1))."""
         x = np.asarray(x)
         want = tuple(self.spec.input_shape)
         if x.shape[1:] != want:
-            if x.ndim >= 2 and int(np.prod(x.shape[1:])) == int(np.prod(want)):
-                x = x.reshape((x.shape[0],) + want)
-            else:
-                raise SpecError(f"input shape {x.shape[1:]} does not match the model input {want}")
-        if x.dtype != np.uint8:
-            raise SpecError(f"emulator input must be uint8 pixels, got {x.dtype}")
-        return cast(x.astype(np.int64), 8, self.spec.input_type)
+            squeeze = lambda s: tuple(d for d in s if d != 1)
+            if x.ndim < 2 or squeeze(x.shape[1:]) != squeeze(want):
+                raise SpecError(f"input samples have shape {x.shape[1:]} but the model takes {want} "
+                                "(channels last); reshape or transpose the data to that shape")
+            x = x.reshape((x.shape[0],) + want)
+        if x.dtype == np.uint8:
+            return cast(x.astype(np.int64), 8, self.spec.input_type)
+        if not np.issubdtype(x.dtype, np.floating):
+            raise SpecError(f"emulator input must be real values (float) or uint8 pixels (p/256), got {x.dtype}")
+        return quantize_real(x.astype(np.float32), self.spec.input_type)
 
     def run_int(self, q: np.ndarray, upto: str | None = None) -> np.ndarray:
         """Integer forward pass; `upto` stops after the named layer (for per-layer checks)."""
@@ -152,10 +160,14 @@ class Emulator:
                 break
         return q
 
-    def run(self, x_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Integer outputs and their real values."""
-        q = self.run_int(self.quantize_input(x_uint8))
+    def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Integer outputs and their real values, for real-valued (or uint8 pixel) inputs."""
+        q = self.run_int(self.quantize_input(x))
         return q, to_real(q, self.spec.output_type)
 
-    def predict_classes(self, x_uint8: np.ndarray) -> np.ndarray:
-        return np.argmax(self.run(x_uint8)[0], axis=-1)
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Real-valued outputs for real-valued (or uint8 pixel) inputs."""
+        return self.run(x)[1]
+
+    def predict_classes(self, x: np.ndarray) -> np.ndarray:
+        return np.argmax(self.run(x)[0], axis=-1)

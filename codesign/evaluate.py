@@ -12,18 +12,21 @@ from .spec import DesignSpec
 
 
 def _run_view(run_dir: Path, spec: DesignSpec, x: np.ndarray, view: str) -> np.ndarray:
-    """Predicted classes of one view for uint8 inputs shaped like the model input."""
+    """Predicted classes of one view for real-valued (or uint8 pixel) inputs shaped like the model input;
+    every view but Keras gets them quantized as the spec's input type says (`Emulator.quantize_input`)."""
     from .emulator import Emulator
 
     emu = Emulator(spec)
     x_int = emu.quantize_input(x)
+    x = x.reshape((len(x),) + tuple(spec.input_shape))
     if view == "emulator":
         return np.argmax(emu.run_int(x_int), -1)
     if view == "keras":
         from .models import load_model
 
         model = load_model(run_dir / "model")
-        xin = to_model_input(x).reshape((len(x),) + tuple(model.input_shape[1:]))
+        xin = to_model_input(x) if x.dtype == np.uint8 else x.astype(np.float32)
+        xin = xin.reshape((len(x),) + tuple(model.input_shape[1:]))
         return np.argmax(model.predict(xin, batch_size=500, verbose=0), -1)
     if view == "csim":
         from .config import load_config
@@ -43,10 +46,11 @@ def _run_view(run_dir: Path, spec: DesignSpec, x: np.ndarray, view: str) -> np.n
 def evaluate_view(run_dir, data, view: str) -> dict:
     run_dir = Path(run_dir)
     spec = DesignSpec.load(run_dir / "spec")
-    x, y = read_npz(data)
+    x, y = read_npz(data, reals=True)
     want = tuple(spec.input_shape)
-    if x.shape[1:] != want and int(np.prod(x.shape[1:])) != int(np.prod(want)):
-        raise DataError(f"{data}: `x` has samples of shape {x.shape[1:]} but the model takes {want}")
-    x = x.reshape((len(x),) + want)
+    squeeze = lambda s: tuple(d for d in s if d != 1)  # only size-1 axes may differ
+    if x.shape[1:] != want and squeeze(x.shape[1:]) != squeeze(want):
+        raise DataError(f"{data}: `x` has samples of shape {x.shape[1:]} but the model takes {want} (channels "
+                        "last); reshape or transpose the data to that shape")
     pred = _run_view(run_dir, spec, x, view)
-    return {"view": view, "samples": int(len(y)), "accuracy": float(np.mean(pred == y))}
+    return {"view": view, "samples": len(y), "accuracy": float(np.mean(pred == y))}

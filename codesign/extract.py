@@ -13,6 +13,8 @@ Anything else stops with `UnsupportedLayerError` naming the layer and its class.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .errors import UnsupportedLayerError
@@ -46,8 +48,8 @@ def _ternary_weights(wq: np.ndarray, lname: str):
         return np.zeros(wq.shape, np.int64), np.zeros(wq.shape[-1], np.int64), 0
     exps = np.log2(nonzero)
     if not np.all(exps == np.round(exps)) or not np.all((np.abs(cols) == mags) | (cols == 0)):
-        raise UnsupportedLayerError(f"layer {lname!r}: ternary weights are not {{-s, 0, +s}} with a power-of-two s "
-                                    "per output; use alpha='auto_po2' or alpha=1")
+        raise UnsupportedLayerError(f"{lname}: ternary weights are not {{-s, 0, +s}} with a power-of-two s per "
+                                    "output (alpha='auto' gives a float scale); use alpha='auto_po2' or alpha=1")
     emin = int(exps.min())
     shifts = np.where(mags > 0, np.round(np.log2(np.where(mags > 0, mags, 2.0 ** emin))) - emin, 0).astype(np.int64)
     signs = np.sign(wq).astype(np.int64)
@@ -89,27 +91,135 @@ def _accum_type(in_t: FixedType, w: np.ndarray, shifts, bias, prod_frac, bias_fr
     return type_for_range(lo, hi, acc_frac), acc_frac
 
 
-def relu_type(layer) -> FixedType:
+def _act_name(act) -> str | None:
+    """'linear' / 'relu' / 'softmax' for Keras' own activation functions (or their names), else None."""
+    if act is None:
+        return "linear"
+    if isinstance(act, str):
+        return act if act in ("linear", "relu", "softmax") else None
+    name = getattr(act, "__name__", None)
+    return name if name in ("linear", "relu", "softmax") and not hasattr(act, "bits") else None
+
+
+def quantizer_of(layer):
+    """The activation object a layer applies: a QActivation's parsed quantizer (also for the string
+    form ``QActivation("quantized_relu(4,0)")``), a Keras Activation's function, or a fused activation."""
+    from qkeras import QActivation
+
+    if isinstance(layer, QActivation):
+        return layer.quantizer
+    return getattr(layer, "activation", None)
+
+
+def _where(layer) -> str:
+    return f"layer {layer.name!r} ({type(layer).__name__})"
+
+
+def quantizer_type(q, where: str) -> FixedType:
+    """The fixed-point type a QKeras activation quantizer's outputs are (rounding/overflow included).
+
+    quantized_relu(B, I): round(x * 2**(B-I)) half to even (tf.round), clipped to [0, 2**B - 1]
+    -> ufixed<B, I, RND_CONV, SAT>; quantized_bits(B, I) (alpha 1): the same with a sign bit ->
+    fixed<B, I+1, RND_CONV, SAT> (SAT_SYM when symmetric), or ufixed<B, I> with keep_negative=0.
+    """
+    from qkeras.quantizers import quantized_bits, quantized_relu
+
+    if isinstance(q, quantized_relu):
+        if q.use_sigmoid or q.use_stochastic_rounding:
+            raise UnsupportedLayerError(f"{where}: {q} uses sigmoid or stochastic rounding, which has no exact "
+                                        "fixed-point form; use quantized_relu(bits, integer)")
+        if q.negative_slope:
+            raise UnsupportedLayerError(f"{where}: {q} has negative_slope={q.negative_slope}, not supported yet; "
+                                        "use quantized_relu(bits, integer) without a slope")
+        if not q.is_quantized_clip and q.relu_upper_bound is not None:
+            raise UnsupportedLayerError(f"{where}: quantized_relu with relu_upper_bound={q.relu_upper_bound} and "
+                                        "is_quantized_clip=False clips at a bound that is no fixed-point type; "
+                                        "drop relu_upper_bound (is_quantized_clip=True clips at the type's maximum)")
+        return FixedType(int(q.bits), int(q.integer), signed=False, rounding="RND_CONV", overflow="SAT")
+    if isinstance(q, quantized_bits):
+        if q.alpha not in (None, 1, 1.0) or q.use_stochastic_rounding or int(q.bits) - int(q.keep_negative) < 1:
+            raise UnsupportedLayerError(f"{where}: activation {q} with alpha={q.alpha!r} or stochastic rounding "
+                                        "has no exact fixed-point form; use quantized_bits(bits, integer, alpha=1)")
+        bits, integer = int(q.bits), int(q.integer)
+        if q.keep_negative:
+            return FixedType(bits, integer + 1, signed=True, rounding="RND_CONV",
+                             overflow="SAT_SYM" if q.symmetric else "SAT")
+        return FixedType(bits, integer, signed=False, rounding="RND_CONV", overflow="SAT")
+    shown = getattr(q, "__name__", None) or type(q).__name__
+    raise UnsupportedLayerError(f"{where}: activation {shown!r} is not supported; use quantized_relu(bits, integer), "
+                                "quantized_bits(bits, integer), 'relu' or 'linear'")
+
+
+def activation_of(layer, act=None) -> tuple[str, FixedType | None]:
+    """(spec activation, output type or None = the accumulator) of an activation layer or fused activation.
+
+    A float 'relu' on an exact accumulator is exact, so its output type is the accumulator's."""
+    act = quantizer_of(layer) if act is None else act
+    name = _act_name(act)
+    if name in ("linear", "relu"):
+        return name, None
+    if name == "softmax":
+        raise UnsupportedLayerError(f"{_where(layer)}: softmax is supported only as the model's last layer "
+                                    "(dropped from the spec, argmax unchanged)")
     from qkeras.quantizers import quantized_relu
 
-    q = layer.activation
-    if isinstance(q, quantized_relu) and q.negative_slope == 0 and not q.use_sigmoid and not q.use_stochastic_rounding:
-        bits, integer = int(q.bits), int(q.integer)
-        return FixedType(bits, integer, signed=False, rounding="RND_CONV", overflow="SAT")
-    raise UnsupportedLayerError(f"layer {layer.name!r} (QActivation {q!r}): only quantized_relu(bits, integer) "
-                                "without negative slope, sigmoid or stochastic rounding is supported")
+    t = quantizer_type(act, _where(layer))
+    return ("relu" if isinstance(act, quantized_relu) else "linear"), t
 
 
-def _weighted_layer(layer, kind, in_shape, in_t, out_shape, relu_layer) -> Layer:
+def relu_type(layer) -> FixedType:
+    """Output type of the activation layer fused after a weighted layer (kron/wings extraction)."""
+    act, t = activation_of(layer)
+    if act != "relu" or t is None:
+        raise UnsupportedLayerError(f"{_where(layer)}: only quantized_relu(bits, integer) may follow this layer")
+    return t
+
+
+def _weights_and_bias(layer):
+    """(kernel, bias or None) as the layer's quantizers output them at inference.
+
+    QConv2DBatchnorm / QDenseBatchnorm fold the batch norm first, exactly as their ``call`` does at
+    inference (``get_folded_weights``: inv = gamma * rsqrt(moving_variance + eps), kernel * inv,
+    inv * (bias - moving_mean) + beta, in float32), and then quantize the folded values, so the
+    integers are the quantizers' outputs of the folded weights."""
     kq, bq = layer.kernel_quantizer_internal, layer.bias_quantizer_internal
+    folded = _is_batchnorm_folded(layer)
+    if folded:
+        kernel, bias = (np.asarray(v) for v in layer.get_folded_weights())
+    else:
+        kernel, bias = layer.kernel.numpy(), (layer.bias.numpy() if layer.use_bias else None)
     if kq is None:
-        raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}) has no kernel quantizer; "
-                                    "give it one (e.g. stochastic_ternary or quantized_bits)")
-    wq = quantized_values(kq, layer.kernel.numpy())
+        raise UnsupportedLayerError(f"{_where(layer)} has no kernel quantizer; give it one "
+                                    "(e.g. kernel_quantizer=quantized_bits(8, 0, alpha=1))")
+    if bias is not None and bq is None:
+        raise UnsupportedLayerError(f"{_where(layer)} has a {'folded batch-norm ' if folded else ''}bias without a "
+                                    "bias quantizer; give it one (e.g. bias_quantizer=quantized_bits(8, 3, alpha=1))")
+    _check_alpha(kq, layer, "kernel")
+    if bias is not None:
+        _check_alpha(bq, layer, "bias")
+    wq = quantized_values(kq, kernel)
+    bqv = quantized_values(bq, bias) if bias is not None else None
+    return kq, wq, bqv
+
+
+def _is_batchnorm_folded(layer) -> bool:
+    return type(layer).__name__ in ("QConv2DBatchnorm", "QDenseBatchnorm")
+
+
+def _check_alpha(q, layer, what: str) -> None:
+    """A quantized_bits with alpha='auto' has a float scale per output: no exact fixed-point form."""
+    alpha = getattr(q, "alpha", None)
+    if isinstance(alpha, str) and not _is_ternary(q) and alpha != "auto_po2":
+        raise UnsupportedLayerError(f"{_where(layer)}: {what} quantizer {type(q).__name__}(alpha={alpha!r}) has a "
+                                    "float scale per output, no exact fixed-point form; use alpha=1 or 'auto_po2'")
+
+
+def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: FixedType | None) -> Layer:
+    kq, wq, bqv = _weights_and_bias(layer)
     params, types = {}, {}
     shifts = None
     if _is_ternary(kq):
-        w, shifts, w_frac = _ternary_weights(wq, layer.name)
+        w, shifts, w_frac = _ternary_weights(wq, _where(layer))
         types["weight"] = FixedType(2, 2 - w_frac, signed=True)
         if shifts.max(initial=0) > 0:
             params["weight_shift"] = shifts
@@ -118,92 +228,234 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, relu_layer) -> Layer
         else:
             shifts = None
     else:
-        w, w_frac = exact_integers(wq)
+        w, w_frac = _exact(wq, layer, "kernel")
         types["weight"] = signed_type_for(w, w_frac)
     params["weight"] = w
     bias, b_frac = None, 0
-    if layer.use_bias:
-        if bq is None:
-            raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}) has a bias without a "
-                                        "bias quantizer; give it one (e.g. quantized_bits(8, 3))")
-        bias, b_frac = exact_integers(quantized_values(bq, layer.bias.numpy()))
+    if bqv is not None:
+        bias, b_frac = _exact(bqv, layer, "bias")
         params["bias"] = bias
         types["bias"] = signed_type_for(bias, b_frac)
     wt = types["weight"]
     types["input"] = in_t
     types["product"] = FixedType(in_t.width + wt.width, in_t.integer + wt.integer, signed=True)
     types["accum"], _ = _accum_type(in_t, w, shifts, bias, types["product"].frac, b_frac)
-    types["output"] = relu_type(relu_layer) if relu_layer is not None else types["accum"]
-    attrs = {"activation": "relu" if relu_layer is not None else "linear"}
+    types["output"] = out_t if out_t is not None else types["accum"]
+    attrs = {"activation": act}
     if kind == "conv2d":
         attrs.update(strides=list(layer.strides), padding=layer.padding)
     return Layer(layer.name, kind, tuple(in_shape), tuple(out_shape), attrs, types, params)
 
 
-def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, relu) -> Layer:
-    """The spec layer of a weighted Keras layer (with the QActivation fused after it, if any)."""
-    from qkeras import QDense
+def _exact(values, layer, what):
+    from .fixed import FixedTypeError
 
+    try:
+        return exact_integers(values)
+    except FixedTypeError as e:
+        raise UnsupportedLayerError(f"{_where(layer)}: {what} {e}") from None
+
+
+QDENSE_CLASSES = ("QDense", "QDenseBatchnorm")
+QCONV2D_CLASSES = ("QConv2D", "QConv2DBatchnorm")
+
+
+def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, act_layer, fused: tuple) -> Layer:
+    """The spec layer of a weighted Keras layer, with its activation (fused, or the next layer's)."""
     from .kron.layer import KronDense
 
     if isinstance(layer, KronDense):
         from .kron.extract import kron_layer_spec
 
-        return kron_layer_spec(layer, shape, t, out_shape, relu)
+        return kron_layer_spec(layer, shape, t, out_shape, act_layer)
     if type(layer).__name__ == "WingsDense":
         from .wings.extract import wings_layer_spec
 
-        return wings_layer_spec(layer, shape, t, out_shape, relu)
-    kind = "dense" if isinstance(layer, QDense) else "conv2d"
+        return wings_layer_spec(layer, shape, t, out_shape, act_layer)
+    cls = type(layer).__name__
+    kind = "dense" if cls in QDENSE_CLASSES else "conv2d"
     if kind == "dense" and len(shape) != 1:
-        raise UnsupportedLayerError(f"layer {layer.name!r} (QDense) takes a {len(shape)}-D input; "
-                                    "put a Flatten before it")
-    if layer.get_config().get("activation") not in ("linear", None):
-        raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}) has a fused activation "
-                                    f"{layer.get_config().get('activation')!r}; use a QActivation layer")
+        raise UnsupportedLayerError(f"{_where(layer)} takes a {len(shape)}-D input; put a Flatten before it")
     if kind == "conv2d" and (tuple(layer.dilation_rate) != (1, 1) or layer.data_format != "channels_last"):
-        raise UnsupportedLayerError(f"layer {layer.name!r} (QConv2D): only dilation 1, channels_last")
-    return _weighted_layer(layer, kind, shape, t, out_shape, relu)
+        raise UnsupportedLayerError(f"{_where(layer)}: dilation {tuple(layer.dilation_rate)}, data_format "
+                                    f"{layer.data_format!r} not supported; use dilation 1, channels_last")
+    act, out_t = fused
+    return _weighted_layer(layer, kind, shape, t, out_shape, act, out_t)
 
 
-def extract_spec(model, name: str | None = None) -> DesignSpec:
-    """The design spec of a trained QKeras model (Sequential-style chain)."""
-    from qkeras import QActivation, QConv2D, QDense
-    from tensorflow import keras
-
+def _is_weighted(layer) -> bool:
     from .kron.layer import KronDense
 
-    layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
+    name = type(layer).__name__
+    return isinstance(layer, KronDense) or name in QDENSE_CLASSES + QCONV2D_CLASSES + ("WingsDense",)
+
+
+def _is_activation_layer(layer) -> bool:
+    from qkeras import QActivation
+    from tensorflow import keras
+
+    return isinstance(layer, (QActivation, keras.layers.Activation, keras.layers.ReLU, keras.layers.Softmax))
+
+
+def _plain_activation(layer):
+    """The activation function of a Keras Activation / ReLU / Softmax layer (ReLU only in its plain form)."""
+    from tensorflow import keras
+
+    if isinstance(layer, keras.layers.ReLU):
+        c = layer.get_config()
+        if c.get("max_value") is not None or float(c.get("negative_slope", 0)) or float(c.get("threshold", 0)):
+            raise UnsupportedLayerError(f"{_where(layer)}: max_value/negative_slope/threshold are not supported; "
+                                        "use ReLU() or a QActivation('quantized_relu(bits, integer)')")
+        return "relu"
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    return quantizer_of(layer)
+
+
+SUPPORTED = ("QDense, QConv2D, QDenseBatchnorm, QConv2DBatchnorm, KronDense, WingsDense (with a fused or following "
+             "QActivation/Activation/ReLU), Flatten, MaxPooling2D(valid), Dropout, Reshape or QActivation on the "
+             "input, a final softmax")
+
+
+@dataclass
+class Extraction:
+    """A spec and, per spec layer, the Keras layer whose output it equals (for the check against Keras);
+    ``post`` names a function Keras applies after it that the spec leaves out (a dropped softmax)."""
+
+    spec: DesignSpec
+    sources: dict
+    post: dict
+
+
+def extract(model, name: str | None = None, input_type: FixedType | None = None) -> Extraction:
+    """The design spec of a trained QKeras model (Sequential-style chain) and its Keras sources.
+
+    The input type is, in order: a QActivation on the input (the model quantizes its own input), the
+    `input_type` declared by the caller, or ``ufixed<8,0>`` (uint8 pixels p mean p/256)."""
+    from qkeras import QActivation
+    from tensorflow import keras
+
+    _check_chain(model)
+    layers = [l for l in model.layers
+              if not isinstance(l, (keras.layers.InputLayer, keras.layers.Dropout))]
     input_shape = tuple(model.input_shape[1:])
-    shape, t = input_shape, INPUT_TYPE
-    out: list[Layer] = []
+    declared = None
+    notes = []
     i = 0
+    while i < len(layers):  # the input's own layers: a channel-adding Reshape, an input quantizer
+        layer = layers[i]
+        if isinstance(layer, keras.layers.Reshape):
+            input_shape = tuple(layer.output_shape[1:])
+        elif isinstance(layer, QActivation) and declared is None:
+            declared = quantizer_type(layer.quantizer, _where(layer) + " on the input")
+        else:
+            break
+        i += 1
+    if declared is not None and input_type is not None and not declared.same_values(input_type):
+        raise UnsupportedLayerError(f"the model quantizes its input to {declared.hls()} but the input type "
+                                    f"{input_type.hls()} was declared; drop the declaration or make them equal")
+    in_type = declared or input_type or INPUT_TYPE
+    shape, t = input_shape, in_type
+    out: list[Layer] = []
+    sources, post = {}, {}
     while i < len(layers):
         layer = layers[i]
+        last = i == len(layers) - 1
         out_shape = tuple(layer.output_shape[1:])
-        if isinstance(layer, keras.layers.Reshape) and not out:
-            input_shape = shape = out_shape  # channel axis added in front of the first conv
-        elif isinstance(layer, (QDense, QConv2D, KronDense)) or type(layer).__name__ == "WingsDense":
+        if _is_weighted(layer):
             nxt = layers[i + 1] if i + 1 < len(layers) else None
-            relu = nxt if isinstance(nxt, QActivation) else None
-            if relu is not None:  # fused: the spec layer ends with the activation's output
-                out_shape = tuple(relu.output_shape[1:])
+            builtin = _is_builtin(layer)
+            fused, source, act_layer = ("linear", None), layer.name, None
+            if builtin:
+                fn = getattr(layer, "activation", None)
+                if _act_name(fn) == "softmax" and last:
+                    notes.append(f"the softmax of the last layer {layer.name!r} is not in the spec: its output "
+                                 "is the logits (argmax unchanged)")
+                    post[layer.name] = "softmax"
+                else:
+                    fused = activation_of(layer, fn)
+            if nxt is not None and _is_activation_layer(nxt) and _act_name(_plain_activation(nxt)) != "softmax":
+                if not builtin and not isinstance(nxt, QActivation):
+                    raise UnsupportedLayerError(f"{_where(nxt)} after {_where(layer)}: only a "
+                                                "QActivation('quantized_relu(bits, integer)') may follow it")
+                after = activation_of(nxt, _plain_activation(nxt)) if builtin else None
+                if fused == ("relu", None) and after is not None:  # relu then a quantizer: relu, cast to its type
+                    after = ("relu", after[1])
+                elif fused != ("linear", None) or post.get(layer.name):
+                    raise UnsupportedLayerError(f"{_where(nxt)} follows {_where(layer)}, which has an activation "
+                                                "already; remove one of the two")
+                act_layer, source = nxt, nxt.name
+                if builtin:
+                    fused, act_layer = after, None
+                out_shape = tuple(nxt.output_shape[1:])
                 i += 1
-            out.append(_weighted_spec_layer(layer, shape, t, out_shape, relu))
+            out.append(_weighted_spec_layer(layer, shape, t, out_shape, act_layer, fused))
+            sources[layer.name] = source
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
+            sources[layer.name] = layer.name
         elif isinstance(layer, keras.layers.MaxPooling2D) and layer.padding == "valid":
             out.append(Layer(layer.name, "maxpool2d", shape, out_shape,
                              {"pool_size": list(layer.pool_size), "strides": list(layer.strides)},
                              {"input": t, "output": t}))
+            sources[layer.name] = layer.name
+        elif last and _is_activation_layer(layer) and _act_name(_plain_activation(layer)) == "softmax":
+            notes.append(f"the final softmax {layer.name!r} is not in the spec: the spec outputs the logits "
+                         "(argmax unchanged)")
+        elif _is_activation_layer(layer):
+            raise UnsupportedLayerError(f"{_where(layer)}: an activation is supported right after a QDense/QConv2D "
+                                        "(or on the model input); move it there or fuse it into the layer")
         else:
-            raise UnsupportedLayerError(
-                f"layer {layer.name!r} of class {type(layer).__name__} is not supported by the design spec; "
-                "supported: QDense, QConv2D, KronDense, QActivation(quantized_relu) after them, Flatten, "
-                "MaxPooling2D(valid)")
+            raise UnsupportedLayerError(f"{_where(layer)} is not supported by the design spec{_hint(layer)}")
         if out:
             shape, t = out[-1].output_shape, out[-1].out_type
         i += 1
-    spec = DesignSpec(name or model.name, input_shape, INPUT_TYPE, out, {"source": "qkeras"})
+    if not out:
+        raise UnsupportedLayerError(f"model {model.name!r} has no layer the design spec can hold; supported: {SUPPORTED}")
+    meta = {"source": "qkeras"}
+    if notes:
+        meta["notes"] = notes
+    spec = DesignSpec(name or model.name, input_shape, in_type, out, meta)
     spec.validate()
-    return spec
+    return Extraction(spec, sources, post)
+
+
+UNSUPPORTED_HINTS = {
+    "BatchNormalization": "a batch norm after a layer is not supported yet; use QDenseBatchnorm / QConv2DBatchnorm "
+                          "(folded exactly as QKeras folds it)",
+    "QBatchNormalization": "a batch norm after a layer is not supported yet; use QDenseBatchnorm / QConv2DBatchnorm "
+                           "(folded exactly as QKeras folds it)",
+    "MaxPooling2D": "padding='same' is not supported yet; use padding='valid'",
+    "AveragePooling2D": "average pooling is not supported yet; use MaxPooling2D(padding='valid')",
+    "GlobalAveragePooling2D": "global pooling is not supported yet; use Flatten (+ QDense)",
+    "GlobalMaxPooling2D": "global pooling is not supported yet; use Flatten (+ QDense)",
+    "QConv1D": "1-D convolution is not supported yet; use QConv2D with a (k, 1) kernel on an (n, 1, c) input",
+    "QDepthwiseConv2D": "depthwise convolution is not supported yet; use QConv2D",
+    "QSeparableConv2D": "separable convolution is not supported yet; use QConv2D",
+    "Dense": "a float Dense has no exact fixed-point form; use QDense with kernel/bias quantizers",
+    "Conv2D": "a float Conv2D has no exact fixed-point form; use QConv2D with kernel/bias quantizers",
+}
+
+
+def _hint(layer) -> str:
+    hint = UNSUPPORTED_HINTS.get(type(layer).__name__)
+    return f": {hint}" if hint else f"; supported: {SUPPORTED}"
+
+
+def _is_builtin(layer) -> bool:
+    return type(layer).__name__ in QDENSE_CLASSES + QCONV2D_CLASSES
+
+
+def _check_chain(model) -> None:
+    """Each layer must take exactly the previous layer's output (a Sequential-style chain)."""
+    for layer in model.layers:
+        for node in getattr(layer, "_inbound_nodes", []):
+            inbound = node.inbound_layers
+            if isinstance(inbound, (list, tuple)) and len(inbound) > 1:
+                raise UnsupportedLayerError(f"{_where(layer)} merges {len(inbound)} inputs (a skip connection); "
+                                            "the design spec holds a chain of layers only: remove the branch")
+
+
+def extract_spec(model, name: str | None = None, input_type: FixedType | None = None) -> DesignSpec:
+    """The design spec of a trained QKeras model (see `extract`)."""
+    return extract(model, name, input_type).spec

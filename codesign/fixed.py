@@ -152,16 +152,23 @@ def cast(q: np.ndarray, src_frac: int, dst: FixedType) -> np.ndarray:
 
 
 def quantize_real(x: np.ndarray, t: FixedType) -> np.ndarray:
-    """Real numbers to t's integers (rounding and overflow as t says), via an exact float64 path.
+    """Real numbers to t's integers, rounded and brought into range exactly as t's modes say.
 
-    Only used where the reals are known to be exact in float64 (inputs, extracted weights).
-    """
+    x * 2**frac is exact in float64 (a power-of-two scale), and each rounding mode is decided on
+    its exact fractional part, so the result is the correctly rounded integer for every float input
+    (RND_CONV is round-half-to-even, as QKeras' tf.round)."""
     x = np.asarray(x, dtype=np.float64)
-    scaled = np.ldexp(x, t.frac + 8)  # keep 8 guard bits so t's rounding mode decides ties
-    if not np.all(scaled == np.floor(scaled)):
-        # not exact with 8 guard bits: fall back to floor of the finer value, rounding then applies
-        scaled = np.floor(scaled)
-    return cast(scaled.astype(np.int64), t.frac + 8, t)
+    if not np.all(np.isfinite(x)):
+        raise FixedTypeError("inputs contain NaN or infinity; they have no fixed-point value")
+    s = np.clip(np.ldexp(x, t.frac), -2.0 ** 62, 2.0 ** 62)
+    fl = np.floor(s)
+    r = s - fl  # exact
+    up = {"TRN": np.zeros_like(r, bool), "RND": r >= 0.5, "RND_MIN_INF": r > 0.5,
+          "RND_ZERO": (r > 0.5) | ((r == 0.5) & (s < 0)), "RND_INF": (r > 0.5) | ((r == 0.5) & (s > 0)),
+          "RND_CONV": (r > 0.5) | ((r == 0.5) & (np.mod(fl, 2) == 1)),
+          "TRN_ZERO": (r > 0) & (s < 0)}[t.rounding]
+    q = (fl + up).astype(np.int64)
+    return overflow(q, t)
 
 
 def to_real(q: np.ndarray, t: FixedType) -> np.ndarray:

@@ -63,9 +63,15 @@ def step_train(run: Run) -> None:
 
 def step_spec(run: Run) -> None:
     from .compression import compression_report
-    from .extract import extract_spec
+    from .emulator import Emulator
+    from .extract import extract
+    from .verify import check_against_model
 
-    run.spec = extract_spec(run.model, run.cfg["name"])
+    ex = extract(run.model, run.cfg["name"])
+    run.spec = ex.spec
+    check = check_against_model(run.model, run.spec, ex.sources, ex.post, Emulator(run.spec).quantize_input(run.data.x_test))
+    run.log(f"spec: equals the Keras model layer by layer on {check['samples']} test samples "
+            f"({check['exact_layers']}/{check['layers']} layers bit-exact)")
     run.spec.save(run.out / "spec")
     comp = run.report["compression"] = compression_report(run.spec)
     run.log(f"spec: {len(run.spec.layers)} layers, {comp['weight_bits']} stored weight bits "

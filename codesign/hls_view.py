@@ -57,6 +57,8 @@ def keras_twin(spec: DesignSpec):
             k.set_weights(values)
             if layer.attrs.get("activation") == "relu":
                 x = keras.layers.Activation("relu", name=f"{layer.name}_relu")(x)
+            elif not layer.out_type.same_values(layer.types["accum"]):  # a quantized_bits activation: a cast
+                x = keras.layers.Activation("linear", name=f"{layer.name}_cast")(x)
         elif layer.kind == "kron_dense":
             x = _kron_twin(layer, x)
         elif layer.kind == "wings_dense":
@@ -116,6 +118,8 @@ def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
             names.setdefault(f"{layer.name}_linear", {})["Precision"] = {"result": acc}
             if layer.attrs.get("activation") == "relu":
                 names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
+            elif not layer.out_type.same_values(layer.types["accum"]):
+                names.setdefault(f"{layer.name}_cast", {})["Precision"] = {"result": layer.out_type.hls()}
         elif layer.kind == "kron_dense":
             t = layer.types
             acc = t["accum"].hls()

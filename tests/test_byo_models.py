@@ -1,0 +1,252 @@
+"""Bring your own QKeras model: models built here, compiled through the public entry points, and every
+spec checked against QKeras (codesign/verify.py) and, per model, against the hls4ml C-sim.
+
+Each model combines several layer kinds so the C-sim builds stay few."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import codesign
+
+
+def _randomize(model, seed=0, scale=0.5):
+    rng = np.random.default_rng(seed)
+    ws = []
+    for w in model.weights:
+        name = w.name
+        if "moving_variance" in name:
+            ws.append(rng.uniform(0.5, 2.0, w.shape).astype(np.float32))
+        elif "gamma" in name:
+            ws.append(rng.uniform(0.5, 1.5, w.shape).astype(np.float32))
+        elif "iteration" in name:
+            ws.append(np.zeros(w.shape, w.dtype.as_numpy_dtype))
+        else:
+            ws.append(rng.normal(0, scale, w.shape).astype(np.float32))
+    model.set_weights(ws)
+    return model
+
+
+def mlp_fused(seed=0):
+    """String-form QActivation, fused quantized_relu, Dropout, Activation('relu'), ReLU, final softmax."""
+    from qkeras import QActivation, QDense, quantized_bits
+    from tensorflow import keras
+
+    q = {"kernel_quantizer": quantized_bits(6, 0, alpha=1), "bias_quantizer": quantized_bits(6, 2, alpha=1)}
+    i = keras.Input((16,), name="features")
+    x = QDense(12, activation="quantized_relu(4,0)", name="d1", **q)(i)
+    x = keras.layers.Dropout(0.2, name="drop")(x)
+    x = QDense(10, name="d2", **q)(x)
+    x = QActivation("quantized_relu(5,1)", name="a2")(x)
+    x = QDense(8, name="d3", **q)(x)
+    x = keras.layers.Activation("relu", name="r3")(x)
+    x = QDense(6, name="d4", **q)(x)
+    x = keras.layers.ReLU(name="r4")(x)
+    x = QDense(5, activation="softmax", name="logits", **q)(x)
+    return _randomize(keras.Model(i, x, name="mlp_fused"), seed)
+
+
+def cnn_bn(seed=0):
+    """A signed quantized input (QActivation on the input), QConv2DBatchnorm, QConv2D 'same', maxpool, QDenseBatchnorm."""
+    from qkeras import QActivation, QConv2D, QConv2DBatchnorm, QDense, quantized_bits
+    from tensorflow import keras
+
+    q = {"kernel_quantizer": quantized_bits(6, 0, alpha=1), "bias_quantizer": quantized_bits(8, 3, alpha=1)}
+    i = keras.Input((8, 8, 2), name="img")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    x = QConv2DBatchnorm(4, (3, 3), name="cbn", **q)(x)
+    x = QActivation("quantized_relu(6,2)", name="cbn_relu")(x)
+    x = QConv2D(4, (3, 3), padding="same", activation="quantized_relu(6,2)", name="c2", **q)(x)
+    x = keras.layers.MaxPooling2D((2, 2), name="pool")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    x = QDense(5, name="out", **q)(x)
+    return _randomize(keras.Model(i, x, name="cnn_bn"), seed)
+
+
+def test_qconv2d_batchnorm_compiles_bit_exact(tmp_path):
+    """The issue's silent wrong answer: QConv2DBatchnorm's folded batch norm is in the spec, equal to QKeras."""
+    from codesign.compile import compile_file
+    from codesign.emulator import Emulator
+    from codesign.spec import DesignSpec
+
+    m = cnn_bn()
+    m.save(tmp_path / "m.h5")
+    summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    assert "input fixed<6,3,RND_CONV,SAT>" in summary
+    spec = DesignSpec.load(tmp_path / "spec")
+    x = np.random.default_rng(1).normal(0, 2, (300, 8, 8, 2)).astype(np.float32)
+    ours = Emulator(spec).predict(x)
+    assert np.array_equal(ours, m.predict(x, verbose=0).astype(np.float64))
+
+
+def test_broken_extraction_is_caught(tmp_path, monkeypatch):
+    """An extractor that drops the folded batch norm (what the issue's bug did) stops compile at that layer."""
+    import codesign.extract as ex
+    from codesign.compile import compile_file
+    from codesign.verify import ExtractionMismatchError
+
+    m = cnn_bn()
+    m.save(tmp_path / "m.h5")
+    monkeypatch.setattr(ex, "_is_batchnorm_folded", lambda layer: False)
+    with pytest.raises(ExtractionMismatchError, match="at layer 'cbn'"):
+        compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    assert not (tmp_path / "spec").exists()
+
+
+def test_dropped_bias_is_caught(tmp_path, monkeypatch):
+    import codesign.extract as ex
+    from codesign.compile import compile_file
+    from codesign.verify import ExtractionMismatchError
+
+    mlp_fused().save(tmp_path / "m.h5")
+    real = ex._weights_and_bias
+    monkeypatch.setattr(ex, "_weights_and_bias",
+                        lambda layer: real(layer)[:2] + ((None,) if layer.name == "d3" else real(layer)[2:]))
+    with pytest.raises(ExtractionMismatchError, match="at layer 'd3'"):
+        compile_file(tmp_path / "m.h5", tmp_path / "spec")
+
+
+def test_compile_cli_fused_activations(tmp_path):
+    """The CLI compiles the zoo's usual layer mix unmodified; summary on stdout, notes the dropped softmax."""
+    mlp_fused().save(tmp_path / "m.h5")
+    proc = codesign("compile", tmp_path / "m.h5", "--out", tmp_path / "spec", "--input-type", "fixed<10,4,RND_CONV,SAT>")
+    assert "4/5 layers bit-exact" in proc.stdout and "softmax" in proc.stdout
+
+
+@pytest.mark.parametrize("build, input_type", [(mlp_fused, "fixed<10,4,RND_CONV,SAT>"), (cnn_bn, None)],
+                         ids=["mlp_fused", "cnn_bn"])
+def test_csim_equals_emulator_and_qkeras(tmp_path, build, input_type):
+    """One C-sim build per model: hls4ml C-sim == emulator == QKeras on real-valued inputs, bit for bit."""
+    from codesign.compile import compile_file
+    from codesign.emulator import Emulator
+    from codesign.fixed import to_real
+    from codesign.hls_view import HLSView
+    from codesign.spec import DesignSpec
+
+    m = build()
+    m.save(tmp_path / "m.h5")
+    compile_file(tmp_path / "m.h5", tmp_path / "spec", input_type=input_type)
+    spec = DesignSpec.load(tmp_path / "spec")
+    emu = Emulator(spec)
+    x = np.random.default_rng(2).normal(0, 2, (300,) + tuple(m.input_shape[1:])).astype(np.float32)
+    x_int = emu.quantize_input(x)
+    ours = emu.run_int(x_int)
+    csim = HLSView(spec, tmp_path / "hls").compile().csim_int(x_int)
+    assert np.array_equal(csim.reshape(ours.shape), ours)
+    keras_out = m.predict(to_real(x_int, spec.input_type).astype(np.float32).reshape(x.shape), verbose=0)
+    if spec.meta.get("notes"):  # a dropped softmax: the argmax is what stays
+        assert np.array_equal(np.argmax(keras_out, -1), np.argmax(ours, -1))
+    else:
+        assert np.array_equal(to_real(ours, spec.output_type), keras_out.astype(np.float64))
+
+
+def test_evaluate_takes_real_inputs_and_checks_shapes(tmp_path):
+    """`codesign evaluate` quantizes real-valued `x` as the spec's input type says; a channels-first array of the
+    same size is refused with one line, not reshaped."""
+    m = cnn_bn()
+    (tmp_path / "run" / "model").mkdir(parents=True)
+    m.save(tmp_path / "run" / "model" / "model.h5")
+    codesign("compile", tmp_path / "run" / "model" / "model.h5", "--out", tmp_path / "run" / "spec")
+    x = np.random.default_rng(4).normal(0, 2, (200, 8, 8, 2)).astype(np.float32)
+    y = np.argmax(m.predict(x, verbose=0), -1)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    import json
+
+    for view in ("emulator", "keras"):
+        out = json.loads(codesign("evaluate", tmp_path / "run", "--data", tmp_path / "d.npz", "--view", view).stdout)
+        assert out == {"view": view, "samples": 200, "accuracy": 1.0}
+    np.savez(tmp_path / "cf.npz", x=x.transpose(0, 3, 1, 2), y=y)
+    proc = codesign("evaluate", tmp_path / "run", "--data", tmp_path / "cf.npz", check=False)
+    assert proc.returncode == 2 and "(2, 8, 8)" in proc.stderr and "(8, 8, 2)" in proc.stderr
+
+
+def _chain(*layers, shape=(8, 8, 2)):
+    from tensorflow import keras
+
+    i = keras.Input(shape)
+    x = i
+    for layer in layers:
+        x = layer(x)
+    return _randomize(keras.Model(i, x))
+
+
+def _q():
+    from qkeras import quantized_bits
+
+    return {"kernel_quantizer": quantized_bits(6, 0, alpha=1), "bias_quantizer": quantized_bits(8, 3, alpha=1)}
+
+
+def _rejected_models():
+    """(model, text the one-line error must contain) for each layer/quantizer the spec cannot hold yet."""
+    from qkeras import (
+        QActivation,
+        QConv1D,
+        QConv2D,
+        QDense,
+        QDepthwiseConv2D,
+        QSeparableConv2D,
+        binary,
+        quantized_bits,
+        quantized_relu,
+        ternary,
+    )
+    from tensorflow import keras
+
+    L = keras.layers
+    i = keras.Input((8, 8, 2))
+    a = QConv2D(2, 3, padding="same", name="ca", **_q())(i)
+    b = QConv2D(2, 3, padding="same", name="cb", **_q())(i)
+    skip = keras.Model(i, L.Add(name="add")([a, b]))
+    return [
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.BatchNormalization(name="bn")), "'bn' (BatchNormalization)"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.MaxPooling2D(2, padding="same", name="mp")), "padding='same'"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.AveragePooling2D(2, name="ap")), "'ap' (AveragePooling2D)"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.GlobalAveragePooling2D(name="gp")), "global pooling"),
+        (_chain(QConv1D(2, 3, name="c1", **_q()), shape=(8, 2)), "'c1' (QConv1D)"),
+        (_chain(QDepthwiseConv2D(3, name="dw", depthwise_quantizer=quantized_bits(6, 0, alpha=1))), "'dw' (QDepthwiseConv2D)"),
+        (_chain(QSeparableConv2D(2, 3, name="sc")), "'sc' (QSeparableConv2D)"),
+        (skip, "merges 2 inputs"),
+        (_chain(L.Flatten(), QDense(4, kernel_quantizer=quantized_bits(6, 0, alpha="auto"), use_bias=False, name="fa")),
+         "'fa' (QDense): kernel quantizer quantized_bits(alpha='auto')"),
+        (_chain(L.Flatten(), QDense(4, kernel_quantizer=ternary(alpha="auto"), use_bias=False, name="ft")), "'ft' (QDense): ternary"),
+        (_chain(L.Flatten(), QDense(4, name="fb", **_q()), QActivation(binary(), name="bin")), "'bin' (QActivation)"),
+        (_chain(L.Flatten(), QDense(4, name="fl", **_q()), QActivation(quantized_relu(4, 0, negative_slope=0.25),
+                                                                      name="leaky")), "negative_slope=0.25"),
+        (_chain(L.Flatten(), QDense(4, name="fu", **_q()),
+                QActivation(quantized_relu(4, 0, relu_upper_bound=0.5, is_quantized_clip=False), name="ub")),
+         "relu_upper_bound=0.5"),
+        (_chain(L.Flatten(), QDense(4, name="fs", **_q()), L.Activation("sigmoid", name="sig")), "'sigmoid'"),
+    ]
+
+
+def test_unsupported_layers_are_rejected_with_one_clear_line():
+    """Every layer/quantizer the spec cannot hold yet stops extraction naming layer, class, what and the fix."""
+    from codesign.errors import UnsupportedLayerError
+    from codesign.extract import extract_spec
+
+    for model, needle in _rejected_models():
+        with pytest.raises(UnsupportedLayerError) as e:
+            extract_spec(model)
+        msg = str(e.value)
+        assert needle in msg and "\n" not in msg and "<" not in msg.replace("fixed<", ""), msg
+
+
+def test_more_quantizers_equal_qkeras(tmp_path):
+    """Per-output power-of-two scales (quantized_bits and ternary alpha='auto_po2'), quantized_po2 weights, a
+    symmetric quantized_bits activation and an unsigned one: the compile's layer-by-layer check passes (bit-exact)."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_po2, ternary
+    from tensorflow import keras
+
+    from codesign.compile import compile_file
+
+    b = quantized_bits(8, 3, alpha=1)
+    i = keras.Input((12,))
+    x = QActivation(quantized_bits(8, 1, symmetric=1), name="in_q")(i)
+    x = QDense(10, kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"), bias_quantizer=b, name="po2scale")(x)
+    x = QActivation(quantized_bits(6, 2, symmetric=1), name="sym")(x)
+    x = QDense(8, kernel_quantizer=quantized_po2(4, 1), bias_quantizer=b, name="po2")(x)
+    x = QActivation(quantized_bits(5, 2, keep_negative=0), name="unsigned")(x)
+    x = QDense(6, kernel_quantizer=ternary(alpha="auto_po2"), bias_quantizer=b, name="tern")(x)
+    m = _randomize(keras.Model(i, x, name="quantizers"), seed=5)
+    m.save(tmp_path / "m.h5")
+    summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    assert "input fixed<8,2,RND_CONV,SAT_SYM>" in summary and "3/3 layers bit-exact" in summary
