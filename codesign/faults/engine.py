@@ -67,7 +67,7 @@ class Engine:
         self.pred = np.argmax(q.reshape(self.n, -1), -1)
         self.correct = self.pred == self.y
         self.clean_correct = int(self.correct.sum())
-        self._weff, self._bounds, self._nz, self._amax = {}, {}, {}, {}
+        self._weff, self._bounds, self._nz, self._amax, self._prefix = {}, {}, {}, {}, {}
         self.certify = certify
 
     # ------------------------------------------------------------------------------ helpers
@@ -180,6 +180,49 @@ class Engine:
         return self._amax[li]
 
     # ------------------------------------------------------------------------------ fast dense path
+    def _weight_pairs(self, li: int, i: np.ndarray, j: np.ndarray, dacc: np.ndarray, amax):
+        """(f, sample, x value) pairs a flip of W[i[f], j[f]] (accumulator change x * dacc[f]) may need.
+
+        Only samples with x != 0 change. With certified margins A[n, j] (`_certified_change`) and
+        no possible wrap, a sample whose A[n, j] is at least the largest output change any input could
+        cause (tau) is certified without looking at it: per column the samples are sorted by A, so
+        each fault takes the prefix A < tau."""
+        layer = self.spec.layers[li]
+        t = layer.types
+        if amax is None or t["output"].overflow == "WRAP":
+            return self._nonzero_pairs(li, i)
+        ctx = self._prefix.get(li)
+        if ctx is None:
+            cap = np.int64(1) << 40
+            order = np.argsort(np.minimum(amax, cap), axis=0, kind="stable").T  # (m, N) samples by A
+            keys = (np.arange(amax.shape[1], dtype=np.int64)[:, None] << 41) + np.take_along_axis(
+                np.minimum(amax, cap), order.T, axis=0).T
+            ctx = self._prefix[li] = (order.reshape(-1), keys.reshape(-1), cap,
+                                      self.acc[li].min(axis=0), self.acc[li].max(axis=0))
+        order, keys, cap, amin, amaxacc = ctx
+        xm = max(abs(t["input"].qmin), abs(t["input"].qmax))
+        reach = np.abs(dacc) * xm
+        tau = np.minimum(self._cast_bound(reach, layer), cap)
+        safe = (amaxacc[j] + reach <= t["accum"].qmax) & (amin[j] - reach >= t["accum"].qmin)
+        out = []
+        if (~safe).any():
+            fu = np.nonzero(~safe)[0]
+            f, n, xv = self._nonzero_pairs(li, i[fu])
+            out.append((fu[f], n, xv))
+        fs = np.nonzero(safe)[0]
+        if fs.size:
+            start = j[fs] * self.n
+            cnt = np.searchsorted(keys, (j[fs] << 41) + tau[fs]) - start
+            f = np.repeat(np.arange(len(fs)), cnt)
+            pos = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + start[f]
+            n = order[pos]
+            xv = self.inputs[li][n, i[fs][f]]
+            nz = xv != 0
+            out.append((fs[f[nz]], n[nz], xv[nz]))
+        if not out:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return tuple(np.concatenate([o[q] for o in out]) for q in range(3))
+
     def _nonzero_pairs(self, li: int, i: np.ndarray):
         """For input columns i[f]: (f, sample, x value) of every sample where x[sample, i[f]] != 0."""
         if li not in self._nz:
@@ -206,6 +249,8 @@ class Engine:
         shift = layer.params["weight_shift"].astype(np.int64) if "weight_shift" in layer.params else np.zeros(m, np.int64)
         bias_al = (layer.params["bias"].astype(np.int64) << (acc_frac - t["bias"].frac)) if "bias" in layer.params \
             else np.zeros(m, np.int64)
+        k, dense_next = self._next_dense(li)
+        amax = self._certified_change(li, k)
         acc, parts = self.acc[li], []  # (fault, sample, new pre-activation) of every pair that can change
         for p in FAST_PARAMS:
             sel = np.nonzero(params == p)[0]
@@ -216,9 +261,10 @@ class Engine:
             new = flip_array(old, d["bit"][sel], tp.width, tp.signed)
             js = j[sel]
             if p == "weight":  # only samples with x[:, i] != 0 see the change
-                f, n, xv = self._nonzero_pairs(li, idx[sel] // m)
+                dacc = ((new - old) << shift[js]) << align
+                f, n, xv = self._weight_pairs(li, idx[sel] // m, js, dacc, amax)
                 f_sel = sel[f]
-                parts.append((f_sel, n, acc[n, j[f_sel]] + ((xv * ((new - old) << shift[js])[f]) << align)))
+                parts.append((f_sel, n, acc[n, j[f_sel]] + xv * dacc[f]))
                 continue
             f = np.repeat(sel, self.n)
             n = np.tile(np.arange(self.n), len(sel))
@@ -235,25 +281,41 @@ class Engine:
         fi, rows, y_new, dy_all = fi[keep], rows[keep], y_new[keep], dy_all[keep]
         gain = np.zeros(len(sites), np.int64)
         changed = np.zeros(len(sites), np.int64)
-        k, dense_next = self._next_dense(li)
-        amax = self._certified_change(li, k)
         if amax is not None:  # skip pairs whose prediction provably cannot change
             keep = np.nonzero(np.abs(dy_all) > amax[rows, j[fi]])[0]
             fi, rows, y_new, dy_all = fi[keep], rows[keep], y_new[keep], dy_all[keep]
-        for s in range(0, len(rows), ROW_CHUNK):
-            r, f, dy, yn = rows[s:s + ROW_CHUNK], fi[s:s + ROW_CHUNK], dy_all[s:s + ROW_CHUNK], y_new[s:s + ROW_CHUNK]
+        # many faults set the same output value of the same neuron on the same sample: run each
+        # distinct (sample, column, new value) once and share its prediction
+        uniq, inv = self._distinct(rows, j[fi], y_new, layer)
+        pred = np.empty(len(uniq), np.int64)
+        for s in range(0, len(uniq), ROW_CHUNK):
+            u = uniq[s:s + ROW_CHUNK]
+            r, jj, yn = rows[u], j[fi[u]], y_new[u]
             if dense_next:
-                nxt = self.spec.layers[k]
-                q = epilogue(self.acc[k][r] + dy[:, None] * self._weff_acc(k)[j[f]], nxt)
+                dy = yn - self.outs[li][r, jj]
+                q = epilogue(self.acc[k][r] + dy[:, None] * self._weff_acc(k)[jj], self.spec.layers[k])
                 out = self.forward_rows(k + 1, q)
             else:
                 q = self.outs[li][r].copy()
-                q[np.arange(len(r)), j[f]] = yn
+                q[np.arange(len(r)), jj] = yn
                 out = self.forward_rows(li + 1, q)
-            pred = np.argmax(out.reshape(len(r), -1), -1)
-            gain += np.bincount(f, (pred == self.y[r]).astype(np.int64) - self.correct[r], minlength=len(sites)).astype(np.int64)
-            changed += np.bincount(f, pred != self.pred[r], minlength=len(sites)).astype(np.int64)
+            pred[s:s + ROW_CHUNK] = np.argmax(out.reshape(len(r), -1), -1)
+        pred = pred[inv]
+        gain += np.bincount(fi, (pred == self.y[rows]).astype(np.int64) - self.correct[rows],
+                            minlength=len(sites)).astype(np.int64)
+        changed += np.bincount(fi, pred != self.pred[rows], minlength=len(sites)).astype(np.int64)
         return gain, changed
+
+    def _distinct(self, rows: np.ndarray, j: np.ndarray, y_new: np.ndarray, layer):
+        """Indices of the distinct (sample, column, value) triples and each pair's triple number."""
+        t = layer.types["output"]
+        span = t.qmax - t.qmin + 1
+        m = layer.output_shape[-1]
+        if not len(rows) or self.n * m * span >= 1 << 62:
+            return np.arange(len(rows)), np.arange(len(rows))
+        key = (rows * m + j) * span + (y_new - t.qmin)
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        return first, inv
 
     # ------------------------------------------------------------------------------ generic path
     def _generic(self, sites) -> tuple[int, int]:
