@@ -100,13 +100,15 @@ def fault_rows(engine, faults: list) -> dict:
     }
 
 
-def plan(campaign: str, total: int, *, flips: int, count: int, seed: int, seeds: int) -> tuple[dict, list]:
+def plan(campaign: str, total: int, *, flips: int, count: int, seed: int, seeds: int,
+         chunk: int | None = None) -> tuple[dict, list]:
     """The campaign's identity (plan.json) and its chunks [(chunk, payload)]."""
     if campaign not in CAMPAIGNS:
         raise ConfigError(f"campaign {campaign!r} unknown; use one of {', '.join(CAMPAIGNS)}")
     if campaign == "exhaustive":
-        chunks = [(k, (s, min(s + CHUNK, total))) for k, s in enumerate(range(0, total, CHUNK))]
-        return {"campaign": campaign, "sites": total, "faults": total}, chunks
+        size = chunk or CHUNK
+        chunks = [(k, (s, min(s + size, total))) for k, s in enumerate(range(0, total, size))]
+        return {"campaign": campaign, "sites": total, "faults": total, "chunk": size}, chunks
     if campaign == "random":
         if flips < 1 or flips > total:
             raise ConfigError(f"--flips {flips}: give 1..{total} bits per fault")
@@ -116,9 +118,17 @@ def plan(campaign: str, total: int, *, flips: int, count: int, seed: int, seeds:
         if flips == 1:
             faults = [(int(s),) for s in rng.choice(total, min(count, total), replace=False)]
         else:
-            faults = [tuple(sorted(int(s) for s in rng.choice(total, flips, replace=False))) for _ in range(count)]
-        chunks = [(k, faults[s:s + RANDOM_CHUNK]) for k, s in enumerate(range(0, len(faults), RANDOM_CHUNK))]
-        return {"campaign": campaign, "sites": total, "faults": len(faults), "flips": flips, "seed": seed,
+            faults, seen = [], set()  # distinct faults: a fault is one row
+            for _ in range(50 * count):
+                f = tuple(sorted(int(s) for s in rng.choice(total, flips, replace=False)))
+                if f not in seen:
+                    seen.add(f)
+                    faults.append(f)
+                if len(faults) == count:
+                    break
+        size = chunk or RANDOM_CHUNK
+        chunks = [(k, faults[s:s + size]) for k, s in enumerate(range(0, len(faults), size))]
+        return {"campaign": campaign, "sites": total, "faults": len(faults), "flips": flips, "seed": seed, "chunk": size,
                 "digest": plan_digest([fault_key(f) for f in faults])}, chunks
     if seeds < 1:
         raise ConfigError(f"--seeds {seeds}: give at least 1")
@@ -128,12 +138,13 @@ def plan(campaign: str, total: int, *, flips: int, count: int, seed: int, seeds:
 
 def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count: int = 1000, seed: int = 0,
                  seeds: int = 5, max_flips: int = 200, target: float = 0.11, workers: int = 1,
-                 scheduler: str | None = None, fresh: bool = False, log=print, update_report: bool = True) -> dict:
+                 scheduler: str | None = None, fresh: bool = False, log=print, update_report: bool = True,
+                 chunk: int | None = None) -> dict:
     """Run (or resume) a campaign on a built run; returns its report section."""
     run_dir = Path(run_dir).resolve()
     cfg, spec, _, _, _ = load_run(run_dir)
     total = SiteMap(spec).total
-    ident, chunks = plan(campaign, total, flips=flips, count=count, seed=seed, seeds=seeds)
+    ident, chunks = plan(campaign, total, flips=flips, count=count, seed=seed, seeds=seeds, chunk=chunk)
     if campaign == "bfa":
         ident.update(max_flips=max_flips, target=target)
     store = RowStore(run_dir / "faults" / campaign, ident, fresh=fresh)
@@ -143,18 +154,19 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
         f"{'faults' if campaign != 'bfa' else 'seeds'} in {len(chunks)} chunks, {len(chunks) - len(todo)} already done")
     job = {"run_dir": str(run_dir), "key": plan_digest([json.dumps(ident, sort_keys=True)]), "campaign": campaign,
            "max_flips": max_flips, "target": target}
-    ran = [0]
-    t0 = time.perf_counter()
+    last = [time.perf_counter()]
 
     def on_rows(chunk, rows):
         store.write(chunk, rows)
-        ran[0] += len(rows["fault"])
+        now = time.perf_counter()
+        _timing(store, len(rows["fault"]), now - last[0])
+        last[0] = now
         log(f"faults: chunk {chunk + 1}/{len(chunks)} done ({len(rows['fault'])} rows)")
 
     from .executor import execute
 
     execute(job, todo, on_rows, workers=workers, scheduler=scheduler)
-    timing = _timing(store, ran[0], time.perf_counter() - t0)
+    timing = _timing(store, 0, 0.0)
     section = summarize(run_dir, store, timing, campaign)
     if update_report:
         _write_section(run_dir, cfg, campaign, section)
@@ -163,7 +175,8 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
 
 
 def _timing(store: RowStore, faults: int, seconds: float) -> dict:
-    """Wall seconds and faults run, summed over every invocation that ran chunks of this campaign."""
+    """Wall seconds and faults run, summed over every chunk any invocation ran (a chunk's seconds run
+    from the previous chunk's end, or the campaign's start, to its own end)."""
     path = store.folder / "timing.json"
     t = json.loads(path.read_text()) if path.exists() else {"faults": 0, "seconds": 0.0}
     if faults:
