@@ -139,7 +139,8 @@ def plan(campaign: str, total: int, *, flips: int, count: int, seed: int, seeds:
 def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count: int = 1000, seed: int = 0,
                  seeds: int = 5, max_flips: int = 200, target: float = 0.11, workers: int = 1,
                  scheduler: str | None = None, fresh: bool = False, log=print, update_report: bool = True,
-                 chunk: int | None = None) -> dict:
+                 chunk: int | None = None, detect: bool = False, rtl: bool = False, rtl_faults: int = 2000,
+                 rtl_samples: int = 20) -> dict:
     """Run (or resume) a campaign on a built run; returns its report section."""
     run_dir = Path(run_dir).resolve()
     cfg, spec, _, _, _ = load_run(run_dir)
@@ -168,10 +169,36 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     execute(job, todo, on_rows, workers=workers, scheduler=scheduler)
     timing = _timing(store, 0, 0.0)
     section = summarize(run_dir, store, timing, campaign)
+    if detect:
+        section["detection"] = detection(run_dir, log)
+    if rtl:
+        from .rtl import crosscheck
+
+        _, _, x, _, _ = load_run(run_dir)
+        section["rtl"] = crosscheck(run_dir, spec, x, faults=rtl_faults, samples=rtl_samples, seed=seed, log=log)
     if update_report:
         _write_section(run_dir, cfg, campaign, section)
         plot_campaign(run_dir, store.read(), campaign, spec)
     return section
+
+
+def detection(run_dir: Path, log=print) -> dict:
+    """Detection over the rows of this run's single/multi-bit campaign (random, else exhaustive) and
+    of its bfa campaign, whichever exist."""
+    from .detect import detection_section
+
+    _, spec, x, y, d = load_run(run_dir)
+    rows = {}
+    for name in ("random", "exhaustive", "bfa"):
+        folder = run_dir / "faults" / name
+        if (folder / "plan.json").exists():
+            rows[name] = RowStore(folder, json.loads((folder / "plan.json").read_text())).read()
+    from .engine import Engine
+
+    clean = Engine(spec, x, y).clean_correct / len(y)
+    log("faults: detection (canaries, checksums, fault-free inferences)")
+    return detection_section(spec, d, x, rows.get("random") or rows.get("exhaustive"), rows.get("bfa"),
+                             clean, HARMFUL)
 
 
 def _timing(store: RowStore, faults: int, seconds: float) -> dict:
@@ -217,6 +244,10 @@ def _write_section(run_dir: Path, cfg: dict, campaign: str, section: dict) -> No
 
     report = json.loads((run_dir / "report.json").read_text())
     faults = report.get("faults", {})
+    section = dict(section)
+    for sub in ("detection", "rtl"):
+        if sub in section:
+            faults[sub] = section.pop(sub)
     if campaign == "bfa":
         faults["bfa"] = section
     else:
