@@ -77,12 +77,12 @@ def test_engine_equals_naive_on_every_parameter(spec):
 
 def test_engine_certified_skips_match_naive_on_trained_mlp(mlp_run):
     """On the trained MNIST MLP (large margins: certification skips most samples) the rows equal the
-    naive path's on 200 random single-bit faults over all 2,000 test digits."""
+    naive path's on 60 random single-bit faults over all 2,000 test digits."""
     from codesign.faults.campaign import load_run
 
     _, spec, x, y, _ = load_run(mlp_run[0])
     eng = Engine(spec, x, y)
-    faults = [(int(s),) for s in np.random.default_rng(0).choice(eng.sites.total, 200, replace=False)]
+    faults = [(int(s),) for s in np.random.default_rng(0).choice(eng.sites.total, 60, replace=False)]
     faults += [(eng.sites.site("dense_1", "weight", 784 * 128 // 2 + 7, 1),)]  # a centre pixel: samples see it
     fast, naive = eng.run(faults), eng.naive(faults)
     assert np.array_equal(fast["correct"], naive["correct"]) and np.array_equal(fast["changed"], naive["changed"])
@@ -172,3 +172,49 @@ def test_dask_local_cluster_gives_the_local_rows(tiny_run, tmp_path):
                        log=lambda m: None, update_report=False)
     a, b = _rows(runs["local"] / "faults" / "random"), _rows(runs["dask"] / "faults" / "random")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_detection_flags_every_flip_and_never_the_clean_design(tiny_run):
+    from codesign.data import load_dataset
+    from codesign.faults.detect import Detector, canary_inputs, false_alarms
+
+    spec = DesignSpec.load(tiny_run / "spec")
+    d = load_dataset({"dataset": "digits", "train": None, "test": None}, 0)
+    det = Detector(spec, canary_inputs(d.x_train, 8), groups=8)
+    faults = [(int(s),) for s in np.random.default_rng(0).choice(det.sites.total, 150, replace=False)]
+    res = det.check(faults)
+    assert res["checksum"].all()  # a CRC catches every single-bit flip
+    assert 0 < res["canary"].sum() < len(faults)  # canaries catch some, not the flips they never exercise
+    assert not det.canary_alarm(spec) and not det.checksum_alarm(spec)
+    assert false_alarms(det, Emulator(spec).quantize_input(d.x_test), 1200, batch=400) == (0, 1200)
+
+
+def test_bfa_flips_are_reverified_on_the_integer_emulator(mlp_run):
+    """Three BFA steps on the trained MNIST MLP: the attack loss rises, and every row's accuracy is
+    the integer emulator's on the design with that many committed flips (recomputed here)."""
+    from codesign.faults import bfa
+    from codesign.faults.campaign import load_run
+
+    _, spec, x, y, d = load_run(mlp_run[0])
+    xa = Emulator(spec).quantize_input(d.x_train[:64])
+    rows = list(bfa.bfa_attack(spec, xa, x, y, seed=0, target=0.11, max_flips=3, top_k=2))
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert rows[0]["attack_loss"] < rows[1]["attack_loss"] < rows[2]["attack_loss"]
+    sites = [r["site"] for r in rows]
+    for k, r in enumerate(rows):
+        pred = np.argmax(Emulator(apply(spec, sites[:k + 1])).run_int(x), -1)
+        assert r["accuracy"] == float(np.mean(pred == y))
+    rand = list(bfa.random_flips(spec, x, y, seed=0, flips=3))
+    assert len(rand) == 3 and rand[-1]["accuracy"] > rows[-1]["accuracy"] - 0.5
+
+
+def test_rtl_crosscheck_equals_emulator_under_faults(mlp_run):
+    """Stratified faults (every parameter and bit position) written through the load port of one
+    Verilator build: RTL output integers equal the emulator's on every sample."""
+    from codesign.faults.campaign import load_run
+    from codesign.faults.rtl import crosscheck
+
+    _, spec, x, _, _ = load_run(mlp_run[0])
+    sec = crosscheck(mlp_run[0], spec, x, faults=40, samples=4, log=lambda m: None)
+    assert sec["equal_fraction"] == 1.0 and sec["restored_design_equal"]
+    assert sec["faults_changing_outputs"] > 0 and sec["cells"] == sum(b.width for b in SiteMap(spec).blocks)

@@ -78,6 +78,8 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
     store = RowStore(run_dir / "faults" / "rtl", {"campaign": "rtl", "faults": len(fl), "samples": int(len(x)),
                                                    "seed": seed}, fresh=True)
     equal = np.zeros(len(fl), bool)
+    visible = np.zeros(len(fl), bool)  # the fault changed some output integer (the check can see it)
+    clean_out = Emulator(spec).run_int(x).reshape(len(x), -1)
     rtl_s = run_s = 0.0
     log(f"faults: RTL cross-check, {len(fl)} stratified faults x {len(x)} samples")
     with Harness(rtl_dir) as h:
@@ -100,13 +102,14 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
             rtl_s += time.perf_counter() - t
             ref = Emulator(faulty).run_int(x).reshape(len(x), -1)
             equal[k] = np.array_equal(y.reshape(len(x), -1), ref)
+            visible[k] = not np.array_equal(ref, clean_out)
         h.set_spec(spec)
         clean_ok = np.array_equal(h.run(x).outputs.reshape(len(x), -1), Emulator(spec).run_int(x).reshape(len(x), -1))
     d = sm.decode([f[0] for f in fl])
     store.write(0, {"fault": [fault_key(f) for f in fl], "site": np.array([f[0] for f in fl], np.int64),
                     "layer": [sm.blocks[b].layer_name for b in d["block"]], "param": [sm.blocks[b].param for b in d["block"]],
-                    "index": d["index"], "bit": d["bit"], "equal": equal})
-    return {"faults": len(fl), "equal_fraction": float(equal.mean()), "faults_per_s": len(fl) / rtl_s,
+                    "index": d["index"], "bit": d["bit"], "equal": equal, "visible": visible})
+    return {"faults": len(fl), "equal_fraction": float(equal.mean()), "faults_changing_outputs": int(visible.sum()), "faults_per_s": len(fl) / rtl_s,
             "samples_per_fault": int(len(x)), "restored_design_equal": bool(clean_ok),
             "stream_s": run_s, "load_and_stream_s": rtl_s,
             "cells": len({(sm.blocks[b].layer_name, sm.blocks[b].param, int(bit)) for b, bit in zip(d["block"], d["bit"])})}
