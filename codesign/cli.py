@@ -159,5 +159,46 @@ def deploy(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
                   f"{s['in_word_bits']}-bit in / {s['out_word_bits']}-bit out: {out} and {out}.zip", highlight=False)
 
 
+class Campaign(str, Enum):
+    exhaustive = "exhaustive"
+    random = "random"
+    bfa = "bfa"
+
+
+@app.command()
+def faults(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign flow`"),
+           campaign: Campaign = typer.Option(Campaign.exhaustive, "--campaign", help="which faults to inject"),
+           flips: int = typer.Option(1, "--flips", help="random: bits flipped per fault"),
+           count: int = typer.Option(1000, "--faults", help="random: number of faults"),
+           seeds: int = typer.Option(5, "--seeds", help="bfa: attack seeds (each with its random-flip baseline)"),
+           seed: int = typer.Option(0, "--seed", help="first random seed"),
+           max_flips: int = typer.Option(200, "--max-flips", help="bfa: stop after this many flips"),
+           views: str = typer.Option("emulator", "--views", help="emulator, or emulator,rtl to cross-check on the RTL"),
+           scheduler: str = typer.Option(None, "--scheduler", help="dask.distributed scheduler address (default: local)"),
+           workers: int = typer.Option(1, "--workers", help="local worker processes (1: this process)"),
+           fresh: bool = typer.Option(False, "--fresh", help="discard this campaign's earlier rows instead of resuming"),
+           detect: bool = typer.Option(False, "--detect", help="also measure canary + checksum detection and false alarms"),
+           rtl_faults: int = typer.Option(2000, "--rtl-faults", help="--views rtl: stratified faults run on RTL and emulator"),
+           rtl_samples: int = typer.Option(20, "--rtl-samples", help="--views rtl: test digits per fault")):
+    """Bit-flip campaign on a built run's stored integers: rows in RUN/faults/, report.json `faults`, plots."""
+    from .faults.campaign import run_campaign
+
+    try:
+        wanted = [v.strip() for v in views.split(",") if v.strip()]
+        bad = [v for v in wanted if v not in ("emulator", "rtl")]
+        if bad or "emulator" not in wanted:
+            from .errors import ConfigError
+
+            raise ConfigError(f"--views {views!r}: give emulator or emulator,rtl")
+        with console.status("codesign faults") as status:
+            section = run_campaign(run_dir, campaign.value, flips=flips, count=count, seed=seed, seeds=seeds,
+                                   max_flips=max_flips, workers=workers, scheduler=scheduler, fresh=fresh,
+                                   detect=detect, rtl="rtl" in wanted, rtl_faults=rtl_faults, rtl_samples=rtl_samples,
+                                   log=lambda msg: (status.update(msg), console.log(msg, highlight=False)))
+    except _user_errors() as e:
+        _fail(e)
+    sys.stdout.write(json.dumps(section) + "\n")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()

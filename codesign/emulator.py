@@ -36,19 +36,31 @@ def dense_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
 
 def _finish(acc: np.ndarray, layer: Layer, prod_frac: int) -> np.ndarray:
     """Align to the accumulator, add the bias, wrap to its width, ReLU, cast to the output type."""
+    return epilogue(accumulate(acc, layer, prod_frac), layer)
+
+
+def accumulate(acc: np.ndarray, layer: Layer, prod_frac: int) -> np.ndarray:
+    """Sums of products (prod_frac fraction bits) aligned to the accumulator, bias added (before any wrap)."""
     t = layer.types
     acc_frac = t["accum"].frac
     if acc_frac != prod_frac:
         acc = acc << (acc_frac - prod_frac)
     if "bias" in layer.params:
         acc = acc + (layer.params["bias"].astype(np.int64) << (acc_frac - t["bias"].frac))
+    return acc
+
+
+def epilogue(acc: np.ndarray, layer: Layer) -> np.ndarray:
+    """Elementwise: wrap/saturate an `accumulate` result to the accumulator, ReLU, cast to the output
+    type. Elementwise, so a fault campaign can finish single changed columns with it."""
+    t = layer.types
     # a WRAP accumulator: the final sum mod 2**W equals any summation order's; skip the wrap
     # (not its effect) when every sum already lies in range, the usual case for a spec'd accumulator
     if acc.size and (acc.min() < t["accum"].qmin or acc.max() > t["accum"].qmax):
         acc = overflow(acc, t["accum"])
     if layer.attrs.get("activation") == "relu":
-        np.maximum(acc, 0, out=acc)
-    return cast(acc, acc_frac, t["output"])
+        acc = np.maximum(acc, 0)
+    return cast(acc, t["accum"].frac, t["output"])
 
 
 def kron_matvec(x: np.ndarray, layer: Layer) -> np.ndarray:
@@ -73,11 +85,12 @@ def kron_matvec(x: np.ndarray, layer: Layer) -> np.ndarray:
     return _finish(acc, layer, at["mid"].frac + at["b"].frac)
 
 
-def wings_gen(x: np.ndarray, layer: Layer) -> np.ndarray:
-    """WINGs: generate the integer weights (codesign/wings/gen.py, exact up to its casts), then dense."""
+def wings_gen(x: np.ndarray, layer: Layer, w: np.ndarray | None = None) -> np.ndarray:
+    """WINGs: generate the integer weights (codesign/wings/gen.py, exact up to its casts), then dense.
+    `w`: the already generated weights (a fault campaign generates them once per design)."""
     from .wings.gen import generate_int
 
-    w = generate_int(layer)
+    w = generate_int(layer) if w is None else w
     acc = _exact_matmul(x, w, layer.types["input"], int(np.abs(w).max(initial=0)))
     return _finish(acc, layer, layer.types["input"].frac + layer.types["weight"].frac)
 

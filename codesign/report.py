@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 SECTION_ORDER = ("accuracy", "bit_exact", "throughput", "resources", "compression", "wings_fit", "robustness",
-                 "timing_s")
+                 "faults", "timing_s")
 OWN_TABLES = ("robustness",)  # rendered by their step's own markdown (robustness.append_markdown)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..emulator import Emulator
+from ..faults.model import flip_value  # noqa: F401  (re-exported: the stored-integer flip of codesign/faults)
 from ..spec import DesignSpec
 
 
@@ -30,14 +31,6 @@ def bit_sites(spec: DesignSpec, layer_name: str, params=None) -> list[tuple[str,
         w = layer.types[p].width
         sites.extend((p, i, b) for i in range(arr.size) for b in range(w))
     return sites
-
-
-def flip_value(v: int, bit: int, t) -> int:
-    """v with one bit flipped in its t.width-bit two's-complement (or unsigned) form."""
-    u = (int(v) & ((1 << t.width) - 1)) ^ (1 << bit)
-    if t.signed and u >= 1 << (t.width - 1):
-        u -= 1 << t.width
-    return u
 
 
 class FlipCampaign:

@@ -1,0 +1,202 @@
+"""Bit-flip attack (Rakin et al., ICCV 2019, progressive bit search) on the integer design.
+
+Loss: cross-entropy against the clean design's own predictions on one attack batch (training
+digits chosen by the seed). Each iteration:
+  1. gradient of the loss w.r.t. every attackable weight through the float twin of the integer
+     design: the forward pass is the integer emulator's own (exact activations), the backward pass
+     treats each layer's cast as the identity (straight-through) and its ReLU by the sign of the
+     integer pre-activation;
+  2. per layer, rank every stored bit by gradient x the bit flip's signed change of the real weight
+     (first-order loss increase) and try the top k on the integer design (exact attack loss);
+  3. commit the layer's flip that raises the loss most; re-verify on the integer emulator over the
+     whole test split (the accuracy in the row is that emulator run's).
+Stop when accuracy <= target (11 % for ten classes) or after max_flips. As a baseline, the same
+number of random bit flips over every stored bit, committed one at a time.
+
+Attackable: the weights of the dense layers after the last layer that is not dense or flatten (the
+float twin back-propagates through dense layers only; conv2d, kron_dense and wings_dense
+parameters are not attacked here).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..emulator import KERNELS, Emulator, accumulate, _exact_matmul
+from ..fixed import to_real
+from .model import SiteMap, apply, flip_array
+
+TOP_K = 5
+ATTACK_BATCH = 128
+
+
+def attackable(spec) -> list[int]:
+    idx = []
+    for li in range(len(spec.layers) - 1, -1, -1):
+        kind = spec.layers[li].kind
+        if kind == "dense":
+            idx.append(li)
+        elif kind != "flatten":
+            break
+    if not idx:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"spec {spec.name!r}: bfa attacks dense-layer weights and this design ends in none")
+    return sorted(idx)
+
+
+def _forward(spec, x, start: int):
+    """Integer forward pass keeping, for dense layers from `start` on, their input and pre-activation."""
+    saved, q = {}, x
+    for li, layer in enumerate(spec.layers):
+        if li >= start and layer.kind == "dense":
+            w = layer.params["weight"].astype(np.int64)
+            if "weight_shift" in layer.params:
+                w = w << layer.params["weight_shift"].astype(np.int64)
+            acc = accumulate(_exact_matmul(q, w, layer.types["input"], int(np.abs(w).max(initial=0))), layer,
+                             layer.types["product"].frac)
+            saved[li] = (q, acc)
+        q = KERNELS[layer.kind](q, layer)
+    return q, saved
+
+
+def _loss(logits_int, spec, target) -> float:
+    z = to_real(logits_int.reshape(len(target), -1), spec.output_type)
+    z = z - z.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(target)), target]))
+
+
+def gradients(spec, x, target, layers: list[int]) -> dict:
+    """d loss / d real weight of each attackable dense layer (straight-through float twin)."""
+    out, saved = _forward(spec, x, layers[0])
+    z = to_real(out.reshape(len(x), -1), spec.output_type)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    delta = p
+    delta[np.arange(len(x)), target] -= 1
+    delta /= len(x)  # d loss / d output (real)
+    grads = {}
+    for li in sorted(layers, reverse=True):
+        layer = spec.layers[li]
+        t = layer.types
+        q, acc = saved[li]
+        if layer.attrs.get("activation") == "relu":
+            delta = delta * (acc > 0)
+        xr = to_real(q, t["input"])
+        grads[li] = xr.T @ delta
+        w = layer.params["weight"].astype(np.float64) * 2.0 ** -t["weight"].frac
+        if "weight_shift" in layer.params:
+            w = w * 2.0 ** layer.params["weight_shift"][None, :]
+        delta = delta @ w.T
+    return grads
+
+
+def bfa_attack(spec, x_attack, x_test, y_test, *, seed: int, target: float, max_flips: int, top_k: int = TOP_K):
+    """Progressive bit search; yields one dict per committed flip (site, accuracy, attack loss)."""
+    sm = SiteMap(spec)
+    layers = attackable(spec)
+    clean = spec
+    ytarget = np.argmax(Emulator(clean).run_int(x_attack).reshape(len(x_attack), -1), -1)
+    cur, sites = spec, []
+    for step in range(1, max_flips + 1):
+        grads = gradients(cur, x_attack, ytarget, layers)
+        best = None
+        for li in layers:
+            layer = cur.layers[li]
+            t = layer.types["weight"]
+            w = layer.params["weight"].astype(np.int64)
+            scale = 2.0 ** -t.frac * (2.0 ** layer.params["weight_shift"][None, :] if "weight_shift" in layer.params else 1.0)
+            bits = np.arange(t.width)
+            new = flip_array(w[..., None], bits, t.width, t.signed)  # (n, m, width)
+            score = grads[li][..., None] * (new - w[..., None]) * np.asarray(scale)[..., None]
+            flat = score.reshape(-1)
+            for k in np.argsort(-flat)[:top_k]:
+                idx, bit = divmod(int(k), t.width)
+                site = sm.site(layer.name, "weight", idx, bit)
+                cand = apply(cur, [site], sm)
+                loss = _loss(Emulator(cand).run_int(x_attack), cand, ytarget)
+                if best is None or loss > best[0]:
+                    best = (loss, site, cand)
+        loss, site, cur = best
+        sites.append(site)
+        pred = np.argmax(Emulator(cur).run_int(x_test).reshape(len(x_test), -1), -1)  # re-verified: integer emulator
+        acc = float(np.mean(pred == y_test))
+        yield {"step": step, "site": site, "accuracy": acc, "attack_loss": loss}
+        if acc <= target:
+            return
+
+
+def random_flips(spec, x_test, y_test, *, seed: int, flips: int):
+    """The baseline: `flips` distinct random stored bits, committed one at a time."""
+    sm = SiteMap(spec)
+    order = np.random.default_rng(10_000 + seed).choice(sm.total, flips, replace=False)
+    cur = spec
+    for step, site in enumerate(order, 1):
+        cur = apply(cur, [int(site)], sm)
+        pred = np.argmax(Emulator(cur).run_int(x_test).reshape(len(x_test), -1), -1)
+        yield {"step": step, "site": int(site), "accuracy": float(np.mean(pred == y_test)), "attack_loss": np.nan}
+
+
+def bfa_rows(ctx, *, seed: int, max_flips: int, target: float) -> dict:
+    """One seed of the bfa campaign: its attack's rows, then as many random flips as rows."""
+    eng = ctx.engine
+    d = ctx.data
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(d.x_train), min(ATTACK_BATCH, len(d.x_train)), replace=False)
+    x_attack = Emulator(ctx.spec).quantize_input(d.x_train[pick])
+    rows = list(bfa_attack(ctx.spec, x_attack, eng.x, eng.y, seed=seed, target=target, max_flips=max_flips))
+    for r in rows:
+        r["method"] = "bfa"
+    base = list(random_flips(ctx.spec, eng.x, eng.y, seed=seed, flips=len(rows)))
+    for r in base:
+        r["method"] = "random"
+    rows += base
+    sm = eng.sites
+    desc = [sm.describe(r["site"]) for r in rows]
+    return {"fault": [f"{r['method']}-{seed}-{r['step']}" for r in rows], "seed": np.full(len(rows), seed),
+            "method": [r["method"] for r in rows], "step": np.array([r["step"] for r in rows], np.int64),
+            "site": np.array([r["site"] for r in rows], np.int64),
+            "layer": [x[0] for x in desc], "param": [x[1] for x in desc],
+            "index": np.array([x[2] for x in desc], np.int64), "bit": np.array([x[3] for x in desc], np.int64),
+            "accuracy": np.array([r["accuracy"] for r in rows]),
+            "attack_loss": np.array([r["attack_loss"] for r in rows], np.float64),
+            "clean_accuracy": np.full(len(rows), eng.clean_correct / eng.n),
+            "reached": np.full(len(rows), bool(rows) and rows[len(base) - 1]["accuracy"] <= target)}
+
+
+def summarize_bfa(rows: dict) -> dict:
+    """flips_mean/std over seeds (flips to reach the target, or max_flips if never), random baseline's
+    accuracy after the same number of flips."""
+    seeds = sorted(set(rows["seed"].tolist()))
+    flips, rand_acc, reached = [], [], []
+    for s in seeds:
+        b = (rows["seed"] == s) & (rows["method"] == "bfa")
+        r = (rows["seed"] == s) & (rows["method"] == "random")
+        flips.append(int(rows["step"][b].max()))
+        rand_acc.append(float(rows["accuracy"][r][np.argmax(rows["step"][r])]))
+        reached.append(bool(rows["reached"][b][0]))
+    return {"flips_mean": float(np.mean(flips)), "flips_std": float(np.std(flips)), "flips": flips,
+            "seeds": len(seeds), "reached_target": reached, "clean_accuracy": float(rows["clean_accuracy"][0]),
+            "random_flips_accuracy": float(np.mean(rand_acc))}
+
+
+def plot_bfa(rows: dict, path, name: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    clean = float(rows["clean_accuracy"][0])
+    for method, color in (("bfa", "tab:red"), ("random", "tab:blue")):
+        for k, s in enumerate(sorted(set(rows["seed"].tolist()))):
+            sel = (rows["seed"] == s) & (rows["method"] == method)
+            order = np.argsort(rows["step"][sel])
+            ax.plot(np.r_[0, rows["step"][sel][order]], np.r_[clean, rows["accuracy"][sel][order]], color=color,
+                    alpha=0.7, label=f"{name} {method}" if k == 0 else None)
+    ax.set_xlabel("bit flips")
+    ax.set_ylabel("test accuracy (integer emulator)")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

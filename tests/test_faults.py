@@ -1,0 +1,220 @@
+"""Fault campaigns (codesign/faults): the stored-integer fault model, the incremental engine against
+the naive path on every layer and parameter kind, and `codesign faults` end to end on a small run
+(rows, resume after an interruption, report section, plots, Dask LocalCluster = local rows)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from codesign.emulator import Emulator
+from codesign.faults.engine import Engine
+from codesign.faults.model import SiteMap, apply, flip_value
+from codesign.fixed import FixedType
+from codesign.rtl.random_spec import INPUT_TYPE, mnist_like, random_cnn, random_dense, random_kron, random_mlp, random_wings
+from codesign.spec import DesignSpec
+
+from conftest import EXAMPLES, codesign
+
+
+def _chain(name, first, rng, classes=5):
+    tail = random_dense(rng, "out", first.output_shape[-1], classes, first.out_type, relu=False, exact_output=True)
+    spec = DesignSpec(name, first.input_shape, INPUT_TYPE, [first, tail])
+    spec.validate()
+    return spec
+
+
+def _specs():
+    rng = np.random.default_rng(7)
+    yield random_mlp(1, [24, 16, 12, 6])
+    yield random_mlp(2, [20, 12, 5], ternary=True, shift=True)
+    yield random_cnn(0, filters=(3, 4))
+    yield _chain("kron", random_kron(rng, "k", 4, 5, 3, 4, 2, INPUT_TYPE), rng)
+    yield _chain("wings", random_wings(rng, "g", 5, 4, 9, 3, 4, INPUT_TYPE, grid=(2, 2)), rng)
+    yield _chain("wings_basis", random_wings(rng, "g", 4, 4, 8, 2, 3, INPUT_TYPE, grid=None), rng)
+
+
+def test_fault_sites_are_the_stored_integers():
+    t = FixedType(8, 1)
+    assert flip_value(-1, 7, t) == 127 and flip_value(5, 0, t) == 4 and flip_value(0, 3, FixedType(4, 4, False)) == 8
+    tern = FixedType(2, -2)  # a ternary weight as the RTL memory holds it: 00, 01, 11; 10 is the unused code
+    assert [flip_value(0, 1, tern), flip_value(1, 1, tern), flip_value(-1, 0, tern)] == [-2, -1, -2]
+    spec = mnist_like(0)
+    sm = SiteMap(spec)
+    assert sm.total == spec.weight_bits()  # every stored bit is a site, and only those
+    site = sm.site("dense1", "weight", 300, 1)
+    assert sm.describe(site) == ("dense1", "weight", 300, 1)
+    faulty = apply(spec, [site])
+    w0, w1 = spec.layer("dense1").params["weight"].reshape(-1), faulty.layer("dense1").params["weight"].reshape(-1)
+    assert np.count_nonzero(w0 != w1) == 1 and w1[300] == flip_value(w0[300], 1, spec.layer("dense1").types["weight"])
+    faulty.validate()
+    assert all(np.array_equal(a, b) for a, b in zip(*(l.params.values() for l in (spec.layers[1], apply(spec, [site, site]).layers[1]))))
+
+
+@pytest.mark.parametrize("spec", list(_specs()), ids=lambda s: s.name)
+def test_engine_equals_naive_on_every_parameter(spec):
+    """Faults on every stored parameter of every layer kind (single- and multi-bit): the incremental
+    engine's correct/changed counts equal copying the spec and running the whole emulator."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (150,) + tuple(spec.input_shape)).astype(np.uint8)
+    xi = Emulator(spec).quantize_input(x)
+    y = np.argmax(Emulator(spec).run_int(xi).reshape(150, -1), -1)
+    y[::3] = rng.integers(0, spec.output_shape[-1], len(y[::3]))  # some wrong labels: gains show too
+    eng = Engine(spec, xi, y)
+    sm = eng.sites
+    faults = []
+    for b in sm.blocks:  # every (layer, parameter), its top and bottom bits and random ones
+        for bit in {0, b.width - 1, int(rng.integers(b.width))}:
+            for idx in rng.choice(b.size, min(3, b.size), replace=False):
+                faults.append((b.start + int(idx) * b.width + bit,))
+    faults += [tuple(sorted(rng.choice(sm.total, 3, replace=False).tolist())) for _ in range(4)]
+    fast, naive = eng.run(faults), eng.naive(faults)
+    assert np.array_equal(fast["correct"], naive["correct"]) and np.array_equal(fast["changed"], naive["changed"])
+    assert (naive["changed"] > 0).any()  # the comparison sees faults that matter
+
+
+def test_engine_certified_skips_match_naive_on_trained_mlp(mlp_run):
+    """On the trained MNIST MLP (large margins: certification skips most samples) the rows equal the
+    naive path's on 60 random single-bit faults over all 2,000 test digits."""
+    from codesign.faults.campaign import load_run
+
+    _, spec, x, y, _ = load_run(mlp_run[0])
+    eng = Engine(spec, x, y)
+    faults = [(int(s),) for s in np.random.default_rng(0).choice(eng.sites.total, 60, replace=False)]
+    faults += [(eng.sites.site("dense_1", "weight", 784 * 128 // 2 + 7, 1),)]  # a centre pixel: samples see it
+    fast, naive = eng.run(faults), eng.naive(faults)
+    assert np.array_equal(fast["correct"], naive["correct"]) and np.array_equal(fast["changed"], naive["changed"])
+    assert any(a is not None for a in eng._amax.values())  # the certified path was taken
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A run folder without training (no TensorFlow): a random 64-16-10 design on sklearn's digits."""
+    import yaml
+
+    out = tmp_path_factory.mktemp("faults") / "tiny"
+    random_mlp(3, [64, 16, 10], ternary=True, shift=True).save(out / "spec")
+    cfg = yaml.safe_load((EXAMPLES / "digits_mlp.yaml").read_text())
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (out / "report.json").write_text("{}")
+    return out
+
+
+def _rows(folder):
+    from codesign.faults.store import RowStore
+
+    return RowStore(folder, json.loads((folder / "plan.json").read_text())).read()
+
+
+def test_cli_exhaustive_campaign_report_and_plots(tiny_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    proc = codesign("faults", run, "--campaign", "exhaustive")
+    section = json.loads(proc.stdout)
+    rep = json.loads((run / "report.json").read_text())["faults"]
+    sm = SiteMap(DesignSpec.load(run / "spec"))
+    assert section["faults"] == rep["faults"] == sm.total
+    assert rep["faults_per_s"] > 0 and rep["naive_faults_per_s"] > 0 and 0 <= rep["accuracy_drop"]["harmful_fraction"] <= 1
+    rows = _rows(run / "faults" / "exhaustive")
+    assert np.array_equal(np.sort(rows["site"]), np.arange(sm.total))
+    assert (run / "plots" / "faults_sensitivity.png").stat().st_size > 0
+    bad = codesign("faults", run, "--campaign", "nope", check=False)
+    assert bad.returncode == 2
+    notrun = codesign("faults", tmp_path, check=False)
+    assert notrun.returncode == 2 and "not a finished" in " ".join(notrun.stderr.split())
+
+
+def test_resume_after_interruption_runs_no_fault_twice(tiny_run, tmp_path):
+    from codesign.faults import campaign as C
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(msg):
+        if "chunk 1/" in msg:
+            raise Stop
+
+    with pytest.raises(Stop):
+        C.run_campaign(run, "random", count=600, flips=2, chunk=200, log=stop_after_first, update_report=False)
+    assert len(list((run / "faults" / "random").glob("part-*.parquet"))) == 1
+    logs = []
+    C.run_campaign(run, "random", count=600, flips=2, chunk=200, log=logs.append, update_report=False)
+    assert any("1 already done" in m for m in logs) and sum("done (" in m for m in logs) == 2
+    rows = _rows(run / "faults" / "random")
+    assert len(rows["fault"]) == 600 == len(set(rows["fault"]))
+    timing = json.loads((run / "faults" / "random" / "timing.json").read_text())
+    assert timing["faults"] == 600  # 200 before the stop + 400 after: none run twice
+    fresh = tmp_path / "fresh"
+    shutil.copytree(tiny_run, fresh)
+    C.run_campaign(fresh, "random", count=600, flips=2, chunk=200, log=lambda m: None, update_report=False)
+    ref = _rows(fresh / "faults" / "random")
+    for k in ref:
+        assert np.array_equal(rows[k], ref[k]), k
+
+
+def test_dask_local_cluster_gives_the_local_rows(tiny_run, tmp_path):
+    from distributed import LocalCluster
+
+    from codesign.faults import campaign as C
+
+    runs = {}
+    for name in ("local", "dask"):
+        runs[name] = tmp_path / name
+        shutil.copytree(tiny_run, runs[name])
+    C.run_campaign(runs["local"], "random", count=1500, chunk=500, log=lambda m: None, update_report=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        C.run_campaign(runs["dask"], "random", count=1500, chunk=500, scheduler=cluster.scheduler_address,
+                       log=lambda m: None, update_report=False)
+    a, b = _rows(runs["local"] / "faults" / "random"), _rows(runs["dask"] / "faults" / "random")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_detection_flags_every_flip_and_never_the_clean_design(tiny_run):
+    from codesign.data import load_dataset
+    from codesign.faults.detect import Detector, canary_inputs, false_alarms
+
+    spec = DesignSpec.load(tiny_run / "spec")
+    d = load_dataset({"dataset": "digits", "train": None, "test": None}, 0)
+    det = Detector(spec, canary_inputs(d.x_train, 8), groups=8)
+    faults = [(int(s),) for s in np.random.default_rng(0).choice(det.sites.total, 150, replace=False)]
+    res = det.check(faults)
+    assert res["checksum"].all()  # a CRC catches every single-bit flip
+    assert 0 < res["canary"].sum() < len(faults)  # canaries catch some, not the flips they never exercise
+    assert not det.canary_alarm(spec) and not det.checksum_alarm(spec)
+    assert false_alarms(det, Emulator(spec).quantize_input(d.x_test), 1200, batch=400) == (0, 1200)
+
+
+def test_bfa_flips_are_reverified_on_the_integer_emulator(mlp_run):
+    """Three BFA steps on the trained MNIST MLP: the attack loss rises, and every row's accuracy is
+    the integer emulator's on the design with that many committed flips (recomputed here)."""
+    from codesign.faults import bfa
+    from codesign.faults.campaign import load_run
+
+    _, spec, x, y, d = load_run(mlp_run[0])
+    xa = Emulator(spec).quantize_input(d.x_train[:64])
+    rows = list(bfa.bfa_attack(spec, xa, x, y, seed=0, target=0.11, max_flips=3, top_k=2))
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert rows[0]["attack_loss"] < rows[1]["attack_loss"] < rows[2]["attack_loss"]
+    sites = [r["site"] for r in rows]
+    for k, r in enumerate(rows):
+        pred = np.argmax(Emulator(apply(spec, sites[:k + 1])).run_int(x), -1)
+        assert r["accuracy"] == float(np.mean(pred == y))
+    rand = list(bfa.random_flips(spec, x, y, seed=0, flips=3))
+    assert len(rand) == 3 and rand[-1]["accuracy"] > rows[-1]["accuracy"] - 0.5
+
+
+def test_rtl_crosscheck_equals_emulator_under_faults(mlp_run):
+    """Stratified faults (every parameter and bit position) written through the load port of one
+    Verilator build: RTL output integers equal the emulator's on every sample."""
+    from codesign.faults.campaign import load_run
+    from codesign.faults.rtl import crosscheck
+
+    _, spec, x, _, _ = load_run(mlp_run[0])
+    sec = crosscheck(mlp_run[0], spec, x, faults=40, samples=4, log=lambda m: None)
+    assert sec["equal_fraction"] == 1.0 and sec["restored_design_equal"]
+    assert sec["faults_changing_outputs"] > 0 and sec["cells"] == sum(b.width for b in SiteMap(spec).blocks)
