@@ -93,7 +93,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
             if undo is None:
                 h.set_spec(faulty)
             t_run = time.perf_counter()
-            y = h.run(x).outputs
+            y = h.run_checked(x).outputs  # a protocol error fails the campaign, as everywhere RTL runs
             run_s += time.perf_counter() - t_run
             if undo is not None:
                 h.write([undo])
@@ -104,7 +104,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
             equal[k] = np.array_equal(y.reshape(len(x), -1), ref)
             visible[k] = not np.array_equal(ref, clean_out)
         h.set_spec(spec)
-        clean_ok = np.array_equal(h.run(x).outputs.reshape(len(x), -1), Emulator(spec).run_int(x).reshape(len(x), -1))
+        clean_ok = np.array_equal(h.run_checked(x).outputs.reshape(len(x), -1), Emulator(spec).run_int(x).reshape(len(x), -1))
     d = sm.decode([f[0] for f in fl])
     store.write(0, {"fault": [fault_key(f) for f in fl], "site": np.array([f[0] for f in fl], np.int64),
                     "layer": [sm.blocks[b].layer_name for b in d["block"]], "param": [sm.blocks[b].param for b in d["block"]],
