@@ -29,7 +29,10 @@ def dense_equivalent_bits(layer: Layer) -> int:
 
 
 def compression_report(spec: DesignSpec) -> dict:
-    layers = {l.name: {"kind": l.kind, "weight_bits": stored_bits(l)} for l in spec.layers if l.params}
+    # float32_bits: the layer's parameters as float32 (a wings_dense layer: the dense layer it generates, below)
+    layers = {l.name: {"kind": l.kind, "weight_bits": stored_bits(l),
+                       "float32_bits": 32 * sum(a.size for k, a in l.params.items() if k != "weight_shift")}
+              for l in spec.layers if l.params}
     total = sum(v["weight_bits"] for v in layers.values())
     replaced = [l for l in spec.layers if l.kind in COMPRESSED_KINDS]
     if not replaced:

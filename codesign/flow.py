@@ -124,7 +124,7 @@ def write_report(run: Run) -> None:
 
     run.report["timing_s"] = run.timing
     write_reports(run.report, run.out, run.cfg)
-    if "robustness" in run.report:
+    if "robustness" in run.report:  # report.md's robustness tables are the step's own (robustness.markdown)
         from .robustness import append_markdown
 
         append_markdown(run.out, run.report, run.cfg)
@@ -137,7 +137,7 @@ STEPS = [("data", step_data), ("train", step_train), ("spec", step_spec), ("emul
 def run_flow(cfg: dict, out: Path, log=print) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("report.json", "report.md"):
+    for stale in ("report.json", "report.md", "report.html"):
         (out / stale).unlink(missing_ok=True)
     dump_config(cfg, out / "config.yaml")
     run = Run(cfg, out, log)

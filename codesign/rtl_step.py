@@ -96,6 +96,7 @@ def run_rtl(run) -> None:
     thr["clock_mhz"] = round(1000.0 / run.cfg["hls"]["clock_period_ns"], 3)
     thr["folding"] = meta["folding"]
     thr["mac_lanes"] = meta["mac_lanes"]
+    thr["layers"] = layer_cycles(run.spec, meta)
     if meta.get("generation_cycles"):  # wings_gen: one-time weight generation after reset / a parameter load
         thr["generation_cycles"] = meta["generation_cycles"]
     if cocotb is not None and cocotb.stalled_cycles_per_inference is not None:
@@ -110,6 +111,20 @@ def run_rtl(run) -> None:
     if resources is not None:
         run.report["resources"] = r = resources
         run.log(f"rtl: yosys {r['LUT']} LUT, {r['FF']} FF, {r['DSP']} DSP, {r['BRAM36']} BRAM36, fits {r['board']}: {r['fits']}")
+
+
+def layer_cycles(spec, meta: dict) -> dict:
+    """Per layer engine: its folding, cycles per sample, MAC bound (MACs / lanes) and MAC utilization
+    (MACs / (lanes x cycles): what zero padding and a pool's idle lanes cost), from the RTL plan."""
+    from .rtl.plan import dense_layers
+
+    out = {}
+    for layer, p in zip(dense_layers(spec), meta["layers"]):
+        bound = p["macs"] / p["lanes"] if p["lanes"] else 0.0
+        out[layer.name] = {"kind": layer.kind, "pe": p["pe"], "simd": p["simd"], "macs": p["macs"],
+                           "lanes": p["lanes"], "cycles": p["cycles"], "bound_cycles": bound,
+                           "mac_utilization": bound / p["cycles"] if p["cycles"] else 0.0}
+    return out
 
 
 def _start_synthesis(run, rtl_dir: Path):
