@@ -80,3 +80,15 @@ def mlp_run(tmp_path_factory, mnist_folder):
     tmp = tmp_path_factory.mktemp("runs")
     codesign("flow", example_config(tmp, "mnist_mlp.yaml", rtl={"synth": False}), "--out", tmp / "mlp")
     return tmp / "mlp", json.loads((tmp / "mlp" / "report.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory):
+    """examples/digits_mlp.yaml on small settings (5 epochs, RTL on 64 digits with a -O0 model, yosys on,
+    no C-sim, no float baseline): a real run folder for the report and notebook tests."""
+    tmp = tmp_path_factory.mktemp("digits_small")
+    out = tmp / "digits"
+    codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out, "--set", "train.epochs=5",
+             "--set", "baseline.float=false", "--set", "hls.enabled=false", "--set", "rtl.samples=64",
+             "--set", "rtl.opt=quick")
+    return out, json.loads((out / "report.json").read_text())

@@ -1,0 +1,271 @@
+"""Markdown pages generated from the code and from bench/results/*.json, so no figure in the docs is
+copied by hand.
+
+- `results/data/<file>.md`: one page per bench/results JSON (its command, note, and every table in it);
+  a flow report saved there (a JSON with `accuracy`) is rendered by codesign.report, like a run's report.md.
+- `reference/cli.md`: every `codesign` command with its arguments and options, read from the typer app.
+- `reference/config.md`: every config key with its default (codesign/config.py DEFAULTS) and the comment
+  written above it in the source.
+- A written page can include a generated table with a line `<!-- results: FILE.json [robustness] -->`
+  (expanded by `expand`; docs/hooks.py runs it on every page).
+
+Run as a script to write the pages into a folder for inspection: `python docs/gen_results.py OUT_DIR`.
+mkdocs builds them through docs/hooks.py without writing into docs/.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+INCLUDE = re.compile(r"^<!-- results: (?P<file>[\w.\-]+\.json)(?: (?P<layout>\w+))? -->$", re.M)
+
+
+# ---------------------------------------------------------------------------------------------
+# cells and tables
+
+def cell(v) -> str:
+    if isinstance(v, dict) and "mean" in v and "std" in v:
+        return f"{v['mean']:.3f}±{v['std']:.3f}"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10000 else str(v)
+    if v is None:
+        return "—"
+    if isinstance(v, (list, dict)):
+        v = json.dumps(v)
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v and not ("mean" in v and "std" in v):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def records_table(records: list[dict], first: str | None = None) -> str:
+    """A list of flat dicts (sweep rows) as one table, columns in order of first appearance."""
+    flat = [_flat(r) for r in records]
+    cols = []
+    for r in flat:
+        cols += [k for k in r if k not in cols]
+    if first and first in cols:
+        cols.remove(first)
+        cols.insert(0, first)
+    return md_table(cols, [[r.get(c) for c in cols] for r in flat])
+
+
+def _is_records(v) -> bool:
+    return isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
+
+
+def _is_row_map(v) -> bool:
+    """{name: {flat numbers}}: a table with one row per name."""
+    return isinstance(v, dict) and len(v) > 1 and all(isinstance(x, dict) for x in v.values()) and all(
+        all(not isinstance(y, (list,)) for y in _flat(x).values()) for x in v.values())
+
+
+def render_value(obj, level: int = 3) -> str:
+    """Any JSON value as markdown: scalars as a key/value table, lists of records and maps of
+    records as tables, anything else as nested headings."""
+    if _is_records(obj):
+        return records_table(obj)
+    if not isinstance(obj, dict):
+        return f"{cell(obj)}\n"
+    out = []
+    scalars = {k: v for k, v in obj.items() if not isinstance(v, (dict, list)) or (
+        isinstance(v, list) and not _is_records(v))}
+    texts = {k: v for k, v in scalars.items() if isinstance(v, str) and len(v) > 80}
+    for k, v in texts.items():
+        out.append(f"**{k}**: {v.replace('|', '/')}\n" if k != "command" else f"**{k}**:\n\n```\n{v}\n```\n")
+    rest = {k: v for k, v in scalars.items() if k not in texts}
+    if rest:
+        out.append(md_table(["key", "value"], [[k, v] for k, v in rest.items()]))
+    for k, v in obj.items():
+        if k in scalars:
+            continue
+        out.append(f"{'#' * level} {k}\n")
+        if _is_row_map(v):
+            rows = {name: _flat(r) for name, r in v.items()}
+            cols = []
+            for r in rows.values():
+                cols += [c for c in r if c not in cols]
+            out.append(md_table([k] + cols, [[name] + [r.get(c) for c in cols] for name, r in rows.items()]))
+        else:
+            out.append(render_value(v, min(level + 1, 6)))
+    return "\n".join(out)
+
+
+def robustness_summary(d: dict) -> str:
+    """The 3-seed robustness table as the docs quote it: mean ± std over seeds of clean, PGD, Square
+    and worst-case accuracy (bench/robustness_table.py writes the JSON)."""
+    n = len(d.get("seeds", [])) or "?"
+    cols = [("clean", "clean_accuracy"), ("PGD 0.05", "pgd@0.05"), ("PGD 0.1", "pgd@0.1"), ("PGD 0.2", "pgd@0.2"),
+            ("Square 0.1", "square@0.1"), ("worst 0.05", "worst_case@0.05"), ("worst 0.1", "worst_case@0.1"),
+            ("worst 0.2", "worst_case@0.2")]
+    rows = [[v, f"{r['size_kb']:.2f}", f"{r['gradient_masking_seeds']}/{n}"] + [r.get(key) for _, key in cols]
+            for v, r in d["table"].items()]
+    return md_table(["variant", "KB", "masking"] + [c for c, _ in cols], rows)
+
+
+LAYOUTS = {"robustness": robustness_summary}
+
+
+def data_page(path: Path) -> str:
+    d = json.loads(path.read_text())
+    title = f"# `{path.name}`\n\nGenerated from `bench/results/{path.name}`"
+    if isinstance(d, dict) and "accuracy" in d and ("compression" in d or "bit_exact" in d):
+        from codesign.report import markdown
+
+        body = markdown(d, {"name": path.stem, "data": {"dataset": "mnist"}, "board": "pynq-z2"})
+        body = re.sub(r"^!\[.*\]\(plots/.*\)\n", "", body, flags=re.M)  # figures: report.html of a run only
+        body = re.sub(r"^#", "##", body, flags=re.M)
+        return f"{title}, a flow run's report.json rendered as report.md.\n\n{body}"
+    body = ""
+    if isinstance(d, dict) and "table" in d and "seeds" in d:
+        body += "## Summary (mean ± std over seeds)\n\n" + robustness_summary(d) + "\n## Everything in the file\n\n"
+    return f"{title}.\n\n{body}{render_value(d, 2)}"
+
+
+def expand(markdown: str) -> str:
+    """Replace `<!-- results: FILE.json [layout] -->` lines by the generated table."""
+    def sub(m):
+        path = RESULTS / m["file"]
+        if not path.exists():
+            raise FileNotFoundError(f"docs include a missing results file: {path}")
+        d = json.loads(path.read_text())
+        table = LAYOUTS[m["layout"]](d) if m["layout"] else render_value(d)
+        return f"{table}\n*Generated from [`{m['file']}`](data/{path.stem}.md).*\n"
+
+    return INCLUDE.sub(sub, markdown)
+
+
+def results_index(files: list[Path]) -> str:
+    lines = ["# Result files", "", "Every JSON under `bench/results/` (written by the `bench/` scripts), one page each, "
+             "generated at docs build time.", "", "| file | what |", "|---|---|"]
+    for p in files:
+        d = json.loads(p.read_text())
+        what = ""
+        if isinstance(d, dict):
+            what = d.get("note") or d.get("network") or d.get("config") or (d.get("recipe") or {}).get("command") or ""
+            if not what and "accuracy" in d:
+                what = "a flow run's report.json"
+        what = str(what).replace("|", "/").replace("\n", " ")
+        lines.append(f"| [`{p.name}`]({p.stem}.md) | {what[:140] + ('…' if len(what) > 140 else '')} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# references generated from the code
+
+def cli_reference() -> str:
+    import typer
+
+    from codesign.cli import app
+
+    group = typer.main.get_command(app)
+    lines = ["# CLI reference", "", "Generated from the typer app in `codesign/cli.py`; `codesign COMMAND --help` "
+             "prints the same.", "", f"{group.help}", "", "| command | what it does |", "|---|---|"]
+    ctx = type(group).context_class(group, info_name="codesign")
+    names = group.list_commands(ctx)
+    for name in names:
+        cmd = group.get_command(ctx, name)
+        lines.append(f"| [`{name}`](#{name}) | {(cmd.help or '').splitlines()[0]} |")
+    for name in names:
+        cmd = group.get_command(ctx, name)
+        sub = type(cmd).context_class(cmd, info_name=name, parent=ctx)
+        usage = " ".join(cmd.collect_usage_pieces(sub))
+        lines += ["", f"## {name}", "", f"```\ncodesign {name} {usage}\n```", "", (cmd.help or "").strip(), ""]
+        rows = []
+        for p in cmd.params:
+            record = p.get_help_record(sub)  # (names <type>, help [required] [default: ...]), as --help prints it
+            if record:
+                rows.append([f"`{record[0]}`", p.param_type_name, record[1].replace("|", "\\|")])
+        if rows:
+            lines.append("| name | kind | help |")
+            lines.append("|---|---|---|")
+            lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _config_comments() -> dict:
+    """Comment lines written above each top-level key of DEFAULTS in codesign/config.py."""
+    import inspect
+
+    import codesign.config as config
+
+    src = inspect.getsource(config)
+    block = src[src.index("DEFAULTS = {"):]
+    comments, pending = {}, []
+    for line in block.splitlines()[1:]:
+        if line.startswith("}"):
+            break
+        if m := re.match(r"^    # ?(.*)$", line):
+            pending.append(m.group(1))
+        elif m := re.match(r'^    "(\w+)":', line):
+            comments[m.group(1)] = pending
+            pending = []
+    return comments
+
+
+def config_reference() -> str:
+    from codesign.config import BOARDS, DEFAULTS
+
+    comments = _config_comments()
+    lines = ["# Config reference", "", "Generated from `codesign/config.py` (`DEFAULTS` and the comments above each "
+             "key). A run config is YAML; every key is optional except `model.layers`, an unknown key is an error, "
+             "and `codesign flow --set key=value` overrides any dotted key.", ""]
+    for key, default in DEFAULTS.items():
+        lines += [f"## `{key}`", ""]
+        if comments.get(key):
+            lines += ["```text"] + comments[key] + ["```", ""]
+        if isinstance(default, dict) and default and key != "model":
+            rows = [[f"`{key}.{k}`", f"`{json.dumps(v)}`"] for k, v in _flat(default).items()]
+            lines += ["| key | default |", "|---|---|"] + ["| " + " | ".join(r) + " |" for r in rows] + [""]
+        else:
+            lines += [f"Default: `{json.dumps(default)}`", ""]
+    from codesign.harden.distill import DISTILL_DEFAULTS
+    from codesign.train import ADVERSARIAL_DEFAULTS
+
+    for title, d in (("`train.adversarial` (when set)", ADVERSARIAL_DEFAULTS),
+                     ("`harden.distill` (when set)", DISTILL_DEFAULTS)):
+        lines += [f"## {title}", "", "| key | default |", "|---|---|"]
+        lines += [f"| `{k}` | `{json.dumps(v)}` |" for k, v in d.items()] + [""]
+    lines += ["## Boards", "", "| board | " + " | ".join(next(iter(BOARDS.values()))) + " |",
+              "|---|" + "---|" * len(next(iter(BOARDS.values())))]
+    lines += [f"| `{b}` | " + " | ".join(cell(v) for v in caps.values()) + " |" for b, caps in BOARDS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def pages() -> dict[str, str]:
+    """docs path -> markdown of every generated page."""
+    files = sorted(RESULTS.glob("*.json"))
+    out = {f"results/data/{p.stem}.md": data_page(p) for p in files}
+    out["results/data/index.md"] = results_index(files)
+    out["reference/cli.md"] = cli_reference()
+    out["reference/config.md"] = config_reference()
+    return out
+
+
+if __name__ == "__main__":
+    dest = Path(sys.argv[1] if len(sys.argv) > 1 else "docs_generated")
+    for rel, text in pages().items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_text(text)
+    print(f"{len(pages())} pages in {dest}")

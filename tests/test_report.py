@@ -1,0 +1,83 @@
+"""report.md and report.html of real runs (the digits example with RTL and yosys, the MNIST MLP with C-sim
+and RTL), and the layouts of the sections other steps write (faults, lock, timing), checked on a real
+run's report with those sections added in the shape DESIGN.md section 4 fixes."""
+import copy
+import json
+
+import pytest
+
+from report_checks import check_report_html
+
+
+def test_digits_report_renders_every_section(digits_run):
+    out, report = digits_run
+    sections = check_report_html(out, expect_figures=("throughput", "resources", "compression"))
+    assert {"accuracy", "bit_exact", "throughput", "resources", "compression"} <= set(sections)
+    # per-layer engine figures come from the RTL plan: cycles, MAC bound and utilization of each engine
+    layers = report["throughput"]["layers"]
+    assert list(layers) == [n for n in report["compression"]["layers"]]
+    for name, l in layers.items():
+        assert l["lanes"] == l["pe"] * l["simd"] and l["bound_cycles"] == pytest.approx(l["macs"] / l["lanes"])
+        assert l["cycles"] <= report["throughput"]["cycles_per_inference"], (name, l)
+        assert 0 < l["mac_utilization"] <= 1
+    md = (out / "report.md").read_text()
+    for fig in ("throughput_layers.png", "resources_board.png", "compression_bits.png"):
+        assert f"](plots/{fig})" in md and (out / "plots" / fig).stat().st_size > 5000
+    # the summary states the agreement and the resources against the board, from report.json's numbers
+    res = report["resources"]
+    assert f"{res['LUT']:,} LUT" in md and "all integers equal: rtl 64/64" in md
+
+
+def test_mlp_report_renders_views_and_compression(mlp_run):
+    out, report = mlp_run
+    check_report_html(out, expect_figures=("compression", "throughput"))
+    md = (out / "report.md").read_text()
+    n = report["bit_exact"]["samples"]
+    assert f"| emulator = csim | {n:,} / {n:,} | 100.00% | yes |" in md
+    # stored bits vs float32 per layer: the float32 column is 32 bits per parameter of the spec
+    for name, layer in report["compression"]["layers"].items():
+        assert layer["float32_bits"] % 32 == 0 and layer["float32_bits"] > layer["weight_bits"], (name, layer)
+
+
+def _contract_sections() -> dict:
+    """faults / lock / timing shaped as DESIGN.md section 4 and issues 14/15 fix them (numbers made up: the
+    steps that measure them are not part of this test), plus a section no layout knows."""
+    return {
+        "timing": {"fmax_mhz": 142.3, "target_mhz": 100.0, "part": "xc7z020clg400-1", "tool": "vivado 2023.2",
+                   "met": True},
+        "faults": {"campaign": "random", "faults": 5000, "seconds": 0.8, "faults_per_s": 6250.0,
+                   "naive_faults_per_s": 90.0, "speedup": 69.4,
+                   "accuracy_drop": {"mean": 0.004, "max": 0.31, "harmful_fraction": 0.02},
+                   "rtl": {"faults": 50, "equal_fraction": 1.0, "faults_per_s": 55.0, "samples_per_fault": 100},
+                   "bfa": {"flips_mean": 9.2, "flips_std": 1.3, "seeds": 5, "random_flips_accuracy": 0.93},
+                   "detection": {"rate": 1.0, "harmful_rate": 1.0, "bfa_rate": 0.999, "false_alarms": 0,
+                                 "clean_inferences": 10000, "overhead": {"LUT": 310, "FF": 120}}},
+        "lock": {"layers": ["dense_1"], "neurons": 16, "key_bits": 16, "accuracy_unlocked": 0.95,
+                 "accuracy_with_key": 0.948, "accuracy_without_key": 0.1, "accuracy_random_key_best": 0.2,
+                 "accuracy_random_key_mean": 0.11, "head_start": {"0.01": 2.0, "0.1": 5.5},
+                 "attacks": {"fine_tune": 0.4}, "overhead": {"cycles_per_inference": 0, "LUT": 40, "FF": 16}},
+        "brand_new_step": {"widgets": 3, "detail": {"a": 0.5}},
+    }
+
+
+def test_contract_sections_render_with_their_figures(digits_run, tmp_path):
+    from codesign.report import write_reports
+
+    out, report = digits_run
+    extended = copy.deepcopy(report)
+    extended.update(_contract_sections())
+    write_reports(extended, tmp_path, {"name": "digits", "data": {"dataset": "digits"}, "board": "pynq-z2"})
+    assert json.loads((tmp_path / "report.json").read_text()) == extended  # rendering changes no number
+    sections = check_report_html(tmp_path, expect_figures=("faults", "lock", "throughput"))
+    assert sections["brand_new_step"]["rows"] >= 3  # a section without a layout still shows, as key/value rows
+    md = (tmp_path / "report.md").read_text()
+    assert "Fmax 142.3 MHz against a target of 100 MHz on xc7z020clg400-1 (vivado 2023.2): met." in md
+    assert "| detection.overhead.LUT | 310 |" in md and "| fine_tune | 0.4 |" in md
+    # a failed check is a warning on the page, not a quiet number
+    bad = copy.deepcopy(extended)
+    bad["timing"]["met"] = False
+    bad["bit_exact"]["emulator_vs_rtl"] = 0.5
+    write_reports(bad, tmp_path, {"name": "digits", "data": {"dataset": "digits"}, "board": "pynq-z2"})
+    html = (tmp_path / "report.html").read_text()
+    assert "timing not met" in html and "rtl: 50.00% of the samples differ from the emulator" in html
+    assert "MISMATCH" in html
