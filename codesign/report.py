@@ -224,8 +224,8 @@ def _compression(c: dict, report: dict) -> Section:
                               [[n, v.get("kind", ""), fmt(v.get("weight_bits"))] + [fmt(v.get(k)) for k in extra]
                                for n, v in layers.items()], "per layer"))
         parts = {n: v["param_bits"] for n, v in layers.items() if isinstance(v.get("param_bits"), dict)}
-        for n, pb in parts.items():
-            s.tables.append(Table(["parameter", "stored bits"], [[k, fmt(b)] for k, b in pb.items()],
+        for n, pb in parts.items():  # one row: a generator's parameters side by side
+            s.tables.append(Table(["parameter"] + list(pb), [["stored bits"] + [fmt(b) for b in pb.values()]],
                                   f"{n}: stored bits per parameter"))
     s.add_figure("compression_bits.png", "stored bits per layer, before and after hardening",
                  report_plots.stored_bits(c))

@@ -56,9 +56,11 @@ def stored_bits(compression: dict) -> bytes | None:
         _bar_labels(ax, bars)
     ax.set_xticks(range(len(names)), names, rotation=20 if len(names) > 4 else 0, fontsize=8)
     ax.set_yscale("log")
+    top = max(v.get(k, 0) for v in layers.values() for _, k in series)
+    ax.set_ylim(top=top * 30)  # room above the bars for the legend (log scale)
     ax.set_ylabel("bits")
     ax.set_title("stored parameter bits per layer")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", ncol=len(series))
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
@@ -85,7 +87,8 @@ def layer_cycles(throughput: dict) -> bytes | None:
     ax.set_xticks(list(xs), names, rotation=20 if len(names) > 3 else 0, fontsize=8)
     ax.set_ylabel("cycles per inference")
     ax.set_title("cycles per layer engine")
-    ax.legend(fontsize=7)
+    ax.set_ylim(0, max(cycles + bound + [throughput.get("cycles_per_inference") or 0]) * 1.35)  # room for the legend
+    ax.legend(fontsize=7, loc="upper center", ncol=2)
     ax.grid(axis="y", alpha=0.3)
     util = [layers[n]["mac_utilization"] for n in names]
     bars = ax2.bar(list(xs), util, 0.6, color=PALETTE[4])

@@ -35,7 +35,7 @@ def cell(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
     if isinstance(v, int):
-        return f"{v:,}" if abs(v) >= 10000 else str(v)
+        return f"{v:,}" if abs(v) >= 1000 else str(v)
     if v is None:
         return "—"
     if isinstance(v, (list, dict)):
@@ -81,24 +81,35 @@ def _is_row_map(v) -> bool:
         all(not isinstance(y, (list,)) for y in _flat(x).values()) for x in v.values())
 
 
+def _flat_record(r: dict) -> bool:
+    """A record that fits a table row: no nested records, no long text."""
+    return all(not _is_records(v) and not (isinstance(v, str) and len(v) > 80) for v in _flat(r).values())
+
+
 def render_value(obj, level: int = 3) -> str:
     """Any JSON value as markdown: scalars as a key/value table, lists of records and maps of
     records as tables, anything else as nested headings."""
     if _is_records(obj):
-        return records_table(obj)
+        if all(_flat_record(r) for r in obj):
+            return records_table(obj)
+        return "\n".join(f"{'#' * level} part {i + 1}\n\n{render_value(r, min(level + 1, 6))}" for i, r in enumerate(obj))
     if not isinstance(obj, dict):
         return f"{cell(obj)}\n"
     out = []
     scalars = {k: v for k, v in obj.items() if not isinstance(v, (dict, list)) or (
-        isinstance(v, list) and not _is_records(v))}
+        isinstance(v, list) and not _is_records(v) and not any(isinstance(x, str) and len(x) > 80 for x in v))}
+    commands = {k: v for k, v in obj.items() if isinstance(v, list) and v and all(isinstance(x, str) for x in v)
+                and k not in scalars}  # lists of long strings: commands, one per line
     texts = {k: v for k, v in scalars.items() if isinstance(v, str) and len(v) > 80}
     for k, v in texts.items():
         out.append(f"**{k}**: {v.replace('|', '/')}\n" if k != "command" else f"**{k}**:\n\n```\n{v}\n```\n")
+    for k, v in commands.items():
+        out.append(f"**{k}**:\n\n```\n" + "\n".join(v) + "\n```\n")
     rest = {k: v for k, v in scalars.items() if k not in texts}
     if rest:
         out.append(md_table(["key", "value"], [[k, v] for k, v in rest.items()]))
     for k, v in obj.items():
-        if k in scalars:
+        if k in scalars or k in commands:
             continue
         out.append(f"{'#' * level} {k}\n")
         if _is_row_map(v):
