@@ -14,6 +14,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from .progress import StepProgress
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Harden, compile and verify small neural networks for FPGAs.")
 console = Console(stderr=True)
@@ -56,8 +58,8 @@ def flow(config: Path = typer.Argument(..., help="run config YAML, e.g. examples
         cfg = load_config(config, set_)
         if no_rtl:
             cfg["rtl"]["enabled"] = False
-        with console.status("codesign flow") as status:
-            report = run_flow(cfg, out, log=lambda msg: (status.update(msg), console.log(msg, highlight=False)))
+        with StepProgress(console, "codesign flow") as progress:
+            report = run_flow(cfg, out, log=progress.log)
     except _user_errors() as e:
         _fail(e)
     console.print_json(json.dumps({k: report[k] for k in ("accuracy", "bit_exact") if k in report}))
@@ -95,8 +97,8 @@ def sim(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign
     from .rtl_step import resimulate
 
     try:
-        with console.status("codesign sim") as status:
-            report = resimulate(run_dir, log=lambda msg: (status.update(msg), console.log(msg, highlight=False)),
+        with StepProgress(console, "codesign sim") as progress:
+            report = resimulate(run_dir, log=progress.log,
                                 samples=samples)
     except _user_errors() as e:
         _fail(e)
@@ -133,8 +135,8 @@ def robustness(run_dir: Path = typer.Argument(..., help="a run folder made by `c
     from .robustness import rerun
 
     try:
-        with console.status("codesign robustness") as status:
-            rob = rerun(run_dir, log=lambda msg: (status.update(msg), console.log(msg, highlight=False)))
+        with StepProgress(console, "codesign robustness") as progress:
+            rob = rerun(run_dir, log=progress.log)
     except _user_errors() as e:
         _fail(e)
     summary = {v: {k: r[k] for k in ("clean_accuracy", "size_kb") if k in r} | {"pgd": r.get("pgd"),

@@ -55,9 +55,12 @@ def stored_bits(compression: dict) -> bytes | None:
         bars = ax.bar(xs, vals, width, label=label, color=PALETTE[i])
         _bar_labels(ax, bars)
     ax.set_xticks(range(len(names)), names, rotation=20 if len(names) > 4 else 0, fontsize=8)
-    ax.set_yscale("log")
-    top = max(v.get(k, 0) for v in layers.values() for _, k in series)
-    ax.set_ylim(top=top * 30)  # room above the bars for the legend (log scale)
+    values = [v[k] for v in layers.values() for _, k in series if v.get(k)]
+    if max(values) / min(values) > 30:  # bits span decades (float32 vs ternary): log scale
+        ax.set_yscale("log")
+        ax.set_ylim(min(values) / 3, max(values) * 30)  # room above the bars for the legend
+    else:
+        ax.set_ylim(0, max(values) * 1.3)
     ax.set_ylabel("bits")
     ax.set_title("stored parameter bits per layer")
     ax.legend(fontsize=8, loc="upper center", ncol=len(series))

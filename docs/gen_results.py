@@ -258,9 +258,10 @@ def config_reference() -> str:
                      ("`harden.distill` (when set)", DISTILL_DEFAULTS)):
         lines += [f"## {title}", "", "| key | default |", "|---|---|"]
         lines += [f"| `{k}` | `{json.dumps(v)}` |" for k, v in d.items()] + [""]
-    lines += ["## Boards", "", "| board | " + " | ".join(next(iter(BOARDS.values()))) + " |",
-              "|---|" + "---|" * len(next(iter(BOARDS.values())))]
-    lines += [f"| `{b}` | " + " | ".join(cell(v) for v in caps.values()) + " |" for b, caps in BOARDS.items()]
+    cols = [c for c in ("part", "LUT", "FF", "DSP", "BRAM36", "URAM") if any(c in b for b in BOARDS.values())]
+    lines += ["## Boards", "", "`board:` names one of these (part and capacity as the resource estimate uses them).", "",
+              "| board | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    lines += [f"| `{b}` | " + " | ".join(cell(caps.get(c)) for c in cols) + " |" for b, caps in BOARDS.items()]
     return "\n".join(lines) + "\n"
 
 
