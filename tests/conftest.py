@@ -84,11 +84,12 @@ def mlp_run(tmp_path_factory, mnist_folder):
 
 @pytest.fixture(scope="session")
 def digits_run(tmp_path_factory):
-    """examples/digits_mlp.yaml on small settings (5 epochs, RTL on 64 digits with a -O0 model, yosys on,
-    no C-sim, no float baseline): a real run folder for the report and notebook tests."""
+    """examples/digits_mlp.yaml on small settings (5 epochs, RTL on 64 digits with a -O0 model, no yosys,
+    no C-sim, no float baseline): a real run folder for the report and notebook tests. (The report of a
+    run with yosys is checked in tests/test_flow_small.py.)"""
     tmp = tmp_path_factory.mktemp("digits_small")
     out = tmp / "digits"
     codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out, "--set", "train.epochs=5",
              "--set", "baseline.float=false", "--set", "hls.enabled=false", "--set", "rtl.samples=64",
-             "--set", "rtl.opt=quick")
+             "--set", "rtl.opt=quick", "--set", "rtl.synth=false")
     return out, json.loads((out / "report.json").read_text())

@@ -109,3 +109,14 @@ def test_cnn_overlapping_pool_is_refused(cnn_run):
     from codesign.rtl import generate
     with pytest.raises(RTLError, match=r"'maxpool2d_1'.*use strides = pool_size"):
         generate(spec, out / "rtl_bad")
+
+
+def test_cnn_report_html(cnn_run):
+    """report.html of the CNN: conv/pool engines in the per-layer cycles figure, every section filled."""
+    from report_checks import check_report_html
+
+    out, report = cnn_run
+    check_report_html(out, expect_figures=("throughput", "compression"))
+    layers = report["throughput"]["layers"]
+    assert [l["kind"] for l in layers.values()] == ["conv2d", "maxpool2d", "conv2d", "maxpool2d", "dense"]
+    assert max(l["cycles"] for l in layers.values()) == report["throughput"]["cycles_per_inference"] == 784

@@ -15,6 +15,9 @@ def test_digits_flow_with_synthesis(tmp_path):
     codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", out, "--set", "hls.clock_period_ns=5.0",
              "--set", "baseline.float=false")
     report = json.loads((out / "report.json").read_text())
+    from report_checks import check_report_html  # report.html: every section filled, every figure decodes
+
+    check_report_html(out, expect_figures=("throughput", "resources", "compression"))
     assert report["throughput"]["clock_mhz"] == 200.0  # the --set override reached the run
     acc, be = report["accuracy"], report["bit_exact"]
     assert acc["emulator"] >= 0.85
