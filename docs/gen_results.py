@@ -245,7 +245,7 @@ def config_reference() -> str:
     for key, default in DEFAULTS.items():
         lines += [f"## `{key}`", ""]
         if comments.get(key):
-            lines += ["```text"] + comments[key] + ["```", ""]
+            lines += ["  \n".join(comments[key]), ""]  # markdown hard breaks: the comment's lines kept, long ones wrap
         if isinstance(default, dict) and default and key != "model":
             rows = [[f"`{key}.{k}`", f"`{json.dumps(v)}`"] for k, v in _flat(default).items()]
             lines += ["| key | default |", "|---|---|"] + ["| " + " | ".join(r) + " |" for r in rows] + [""]
