@@ -38,7 +38,7 @@ class StepProgress:
         self.progress.stop()
 
     def log(self, message: str) -> None:
-        self.progress.console.log(message, highlight=False)
+        self.progress.console.log(message, highlight=False, _stack_offset=2)  # the caller, not this line
         m = COUNTED.match(message)
         if m:
             label, done, total = m["label"], int(m["done"]), int(m["total"])
