@@ -166,7 +166,7 @@ def _throughput(thr: dict, report: dict) -> Section:
     layers = thr.get("layers") or {}
     if layers:
         s.tables.append(Table(["engine", "kind", "PE x SIMD", "MACs", "lanes", "cycles", "bound", "utilization"],
-                              [[n, l.get("kind", ""), f"{l.get('pe', '?')} x {l.get('simd', '?')}", fmt(l["macs"]),
+                              [[n, l.get("kind", ""), f"{l['pe']} x {l['simd']}" if "pe" in l else "—", fmt(l["macs"]),
                                 fmt(l["lanes"]), fmt(l["cycles"]), fmt(l["bound_cycles"]), fmt(l["mac_utilization"])]
                                for n, l in layers.items()], "per layer engine"))
     elif thr.get("folding"):

@@ -76,7 +76,7 @@ def layer_cycles(throughput: dict) -> bytes | None:
     plt = _pyplot()
     names = list(layers)
     cycles = [layers[n]["cycles"] for n in names]
-    bound = [layers[n]["bound_cycles"] for n in names]
+    bound = [layers[n]["bound_cycles"] or 0 for n in names]  # None: a maxpool engine (no MAC lanes)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(max(7.0, 1.6 * len(names) + 4), 3.4),
                                   gridspec_kw={"width_ratios": [3, 2]})
     xs = range(len(names))
@@ -93,7 +93,7 @@ def layer_cycles(throughput: dict) -> bytes | None:
     ax.set_ylim(0, max(cycles + bound + [throughput.get("cycles_per_inference") or 0]) * 1.35)  # room for the legend
     ax.legend(fontsize=7, loc="upper center", ncol=2)
     ax.grid(axis="y", alpha=0.3)
-    util = [layers[n]["mac_utilization"] for n in names]
+    util = [layers[n]["mac_utilization"] or 0 for n in names]
     bars = ax2.bar(list(xs), util, 0.6, color=PALETTE[4])
     _bar_labels(ax2, bars, "{:.2f}")
     ax2.set_xticks(list(xs), names, rotation=20 if len(names) > 3 else 0, fontsize=8)

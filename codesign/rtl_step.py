@@ -120,7 +120,11 @@ def layer_cycles(spec, meta: dict) -> dict:
 
     out = {}
     for layer, p in zip(dense_layers(spec), meta["layers"]):
-        bound = p["macs"] / p["lanes"] if p["lanes"] else 0.0
+        if not p["lanes"]:  # a maxpool engine: no MAC lanes, so no bound and no utilization (null)
+            out[layer.name] = {"kind": layer.kind, "macs": 0, "lanes": 0, "cycles": p["cycles"],
+                               "bound_cycles": None, "mac_utilization": None}
+            continue
+        bound = p["macs"] / p["lanes"]
         out[layer.name] = {"kind": layer.kind, "pe": p["pe"], "simd": p["simd"], "macs": p["macs"],
                            "lanes": p["lanes"], "cycles": p["cycles"], "bound_cycles": bound,
                            "mac_utilization": bound / p["cycles"] if p["cycles"] else 0.0}

@@ -19,7 +19,7 @@ def test_digits_report_renders_every_section(digits_run):
     for name, l in layers.items():
         assert l["lanes"] == l["pe"] * l["simd"] and l["bound_cycles"] == pytest.approx(l["macs"] / l["lanes"])
         assert l["cycles"] <= report["throughput"]["cycles_per_inference"], (name, l)
-        assert 0 < l["mac_utilization"] <= 1
+        assert 0 < l["mac_utilization"] <= 1  # dense engines only here (a maxpool has null)
     md = (out / "report.md").read_text()
     for fig in ("throughput_layers.png", "compression_bits.png"):
         assert f"](plots/{fig})" in md and (out / "plots" / fig).stat().st_size > 5000
