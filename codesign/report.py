@@ -27,7 +27,7 @@ VIEW_NAMES = {"keras": "Keras (QKeras model)", "emulator": "emulator (integers)"
 OWN_MARKDOWN = ("robustness",)
 # files in plots/ that report.py draws itself (anything else there belongs to the step named by its prefix)
 OWN_PLOTS = ("compression_bits.png", "throughput_layers.png", "resources_board.png",
-             "lock_accuracy.png", "lock_head_start.png", "faults_summary.png", "timing_s_steps.png")
+             "lock_accuracy.png", "lock_head_start.png", "timing_s_steps.png")
 
 
 @dataclass
@@ -298,13 +298,14 @@ def _robustness(rob: dict, report: dict, cfg: dict) -> Section:
 
 
 def _faults(f: dict, report: dict) -> Section:
+    """Tables only: the campaign draws its own figures (plots/faults_*.png: sensitivity map, BFA vs random)."""
     s = Section("faults", "Fault campaigns (bit flips)")
     if "faults" in f and "campaign" in f:
         line = f"{f['campaign']} campaign: {fmt(f['faults'])} single-bit faults"
         if f.get("faults_per_s"):
             line += f" at {fmt(f['faults_per_s'])} faults/s"
         if f.get("speedup"):
-            line += f", {fmt(f['speedup'])}x faster than re-running every inference"
+            line += f", {f['speedup']:.1f}x faster than re-running every inference"
         s.text.append(line + ".")
     for key, title in (("accuracy_drop", "accuracy drop per fault"), ("rtl", "RTL cross-check"),
                        ("bfa", "bit-flip attack (BFA)"), ("detection", "detection")):
@@ -317,14 +318,6 @@ def _faults(f: dict, report: dict) -> Section:
     rtl = f.get("rtl") or {}
     if isinstance(rtl.get("equal_fraction"), (int, float)) and rtl["equal_fraction"] != 1.0:
         s.warnings.append(f"RTL and emulator disagree on {pct(1 - rtl['equal_fraction'])} of the faulty designs")
-    bars = {}
-    for key, sub in (("accuracy_drop", ("mean", "max", "harmful_fraction")),
-                     ("detection", ("rate", "harmful_rate", "bfa_rate"))):
-        for k in sub:
-            if isinstance((f.get(key) or {}).get(k), (int, float)):
-                bars[f"{key} {k}"] = f[key][k]
-    s.add_figure("faults_summary.png", "fault campaign: accuracy drop and detection",
-                 report_plots.grouped_bars("faults", bars, "fraction"))
     return s
 
 

@@ -120,6 +120,10 @@ def test_cli_exhaustive_campaign_report_and_plots(tiny_run, tmp_path):
     rows = _rows(run / "faults" / "exhaustive")
     assert np.array_equal(np.sort(rows["site"]), np.arange(sm.total))
     assert (run / "plots" / "faults_sensitivity.png").stat().st_size > 0
+    from report_checks import check_report_html  # report.html shows the campaign with its sensitivity map
+
+    check_report_html(run, expect_figures=("faults",))
+    assert "faults_sensitivity.png" in (run / "report.md").read_text()
     bad = codesign("faults", run, "--campaign", "nope", check=False)
     assert bad.returncode == 2
     notrun = codesign("faults", tmp_path, check=False)

@@ -67,7 +67,8 @@ def test_contract_sections_render_with_their_figures(digits_run, tmp_path):
     extended.update(_contract_sections())
     write_reports(extended, tmp_path, {"name": "digits", "data": {"dataset": "digits"}, "board": "pynq-z2"})
     assert json.loads((tmp_path / "report.json").read_text()) == extended  # rendering changes no number
-    sections = check_report_html(tmp_path, expect_figures=("faults", "lock", "throughput"))
+    sections = check_report_html(tmp_path, expect_figures=("lock", "throughput"))
+    assert sections["faults"]["rows"] >= 10  # the campaign draws its own figures (tests/test_faults.py)
     assert sections["brand_new_step"]["rows"] >= 3  # a section without a layout still shows, as key/value rows
     md = (tmp_path / "report.md").read_text()
     assert "Fmax 142.3 MHz against a target of 100.0 MHz on xc7z020clg400-1 (vivado 2023.2): met." in md
