@@ -24,7 +24,7 @@ def screenshot(html: Path, png: Path, width: int = 1200, height: int = 4000) -> 
         proc = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                                f"--user-data-dir={profile}", f"--window-size={width},{height}",
                                f"--screenshot={png}", html.resolve().as_uri()],
-                              capture_output=True, text=True, timeout=180)
+                              capture_output=True, text=True, timeout=180, check=False)
     if proc.returncode != 0 or not png.exists() or png.stat().st_size < 10_000:
         sys.exit(f"chromium failed on {html}: {proc.stderr[-2000:]}")
 

@@ -8,10 +8,19 @@ non-interactive console (CI, a pipe) rich draws no live bars and the log lines a
 from __future__ import annotations
 
 import re
+from typing import Self
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 COUNTED = re.compile(r"^(?P<label>[A-Za-z][\w\- ]*?:(?: [A-Za-z][\w\-+ ]*?)?) (?P<done>\d+)/(?P<total>\d+)(?:\s|$)")
 
@@ -27,7 +36,7 @@ class StepProgress:
         self.tasks: dict[str, TaskID] = {}
         self.status: TaskID | None = None
 
-    def __enter__(self) -> "StepProgress":
+    def __enter__(self) -> Self:
         self.progress.start()
         self.status = self.progress.add_task(self.title, total=None)
         return self

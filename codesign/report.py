@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def fmt(v) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
-        if v != v:
+        if math.isnan(v):
             return "n/a"
         if abs(v) >= 1000:
             return f"{v:,.0f}"
@@ -391,12 +392,12 @@ def summary(report: dict, cfg: dict) -> list[tuple[str, str, str]]:
                      "ok" if ok else "bad"))
     c = report.get("compression") or {}
     if "ratio" in c:
-        rows.append(("compression", f"{c['ratio']:.1f}x fewer stored bits than {c.get('baseline', 'the baseline')} "
-                     f"({c['weight_bits'] / 8192:,.2f} KB)", ""))
+        rows.append(("compression", (f"{c['ratio']:.1f}x fewer stored bits than {c.get('baseline', 'the baseline')} "
+                     f"({c['weight_bits'] / 8192:,.2f} KB)"), ""))
     thr = report.get("throughput") or {}
     if thr.get("cycles_per_inference"):
-        rows.append(("cycles per inference", f"{thr['cycles_per_inference']:,.0f} vs bound {thr['bound_cycles']:,.1f} "
-                     f"(MAC utilization {thr.get('mac_utilization', 0):.2f}), latency {fmt(thr.get('latency_cycles'))} cycles",
+        rows.append(("cycles per inference", (f"{thr['cycles_per_inference']:,.0f} vs bound {thr['bound_cycles']:,.1f} "
+                     f"(MAC utilization {thr.get('mac_utilization', 0):.2f}), latency {fmt(thr.get('latency_cycles'))} cycles"),
                      ""))
     res = report.get("resources") or {}
     if res:
@@ -407,8 +408,8 @@ def summary(report: dict, cfg: dict) -> list[tuple[str, str, str]]:
                      "ok" if res.get("fits") else "bad"))
     t = report.get("timing") or {}
     if "fmax_mhz" in t:
-        rows.append(("timing", f"Fmax {fmt(t['fmax_mhz'])} MHz vs target {fmt(t.get('target_mhz'))} MHz: "
-                     f"{'met' if t.get('met') else 'not met'}", "ok" if t.get("met") else "bad"))
+        rows.append(("timing", (f"Fmax {fmt(t['fmax_mhz'])} MHz vs target {fmt(t.get('target_mhz'))} MHz: "
+                     f"{'met' if t.get('met') else 'not met'}"), "ok" if t.get("met") else "bad"))
     lk = report.get("lock") or {}
     if "accuracy_with_key" in lk:
         rows.append(("lock", f"with key {fmt(lk['accuracy_with_key'])}, without {fmt(lk.get('accuracy_without_key'))}", ""))

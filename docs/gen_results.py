@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-INCLUDE = re.compile(r"^<!-- results: (?P<file>[\w.\-]+\.json)(?: (?P<layout>\w+))? -->$", re.M)
+INCLUDE = re.compile(r"^<!-- results: (?P<file>[\w.\-]+\.json)(?: (?P<layout>\w+))? -->$", re.MULTILINE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,8 +145,8 @@ def data_page(path: Path) -> str:
         from codesign.report import markdown
 
         body = markdown(d, {"name": path.stem, "data": {"dataset": "mnist"}, "board": "pynq-z2"})
-        body = re.sub(r"^!\[.*\]\(plots/.*\)\n", "", body, flags=re.M)  # figures: report.html of a run only
-        body = re.sub(r"^#", "##", body, flags=re.M)
+        body = re.sub(r"^!\[.*\]\(plots/.*\)\n", "", body, flags=re.MULTILINE)  # figures: report.html of a run only
+        body = re.sub(r"^#", "##", body, flags=re.MULTILINE)
         return f"{title}, a flow run's report.json rendered as report.md.\n\n{body}"
     body = ""
     if isinstance(d, dict) and "table" in d and "seeds" in d:
@@ -168,8 +168,8 @@ def expand(markdown: str) -> str:
 
 
 def results_index(files: list[Path]) -> str:
-    lines = ["# Result files", "", "Every JSON under `bench/results/` (written by the `bench/` scripts), one page each, "
-             "generated at docs build time.", "", "| file | what |", "|---|---|"]
+    lines = ["# Result files", "", ("Every JSON under `bench/results/` (written by the `bench/` scripts), one page each, "
+             "generated at docs build time."), "", "| file | what |", "|---|---|"]
     for p in files:
         d = json.loads(p.read_text())
         what = ""
@@ -191,8 +191,8 @@ def cli_reference() -> str:
     from codesign.cli import app
 
     group = typer.main.get_command(app)
-    lines = ["# CLI reference", "", "Generated from the typer app in `codesign/cli.py`; `codesign COMMAND --help` "
-             "prints the same.", "", f"{group.help}", "", "| command | what it does |", "|---|---|"]
+    lines = ["# CLI reference", "", ("Generated from the typer app in `codesign/cli.py`; `codesign COMMAND --help` "
+             "prints the same."), "", f"{group.help}", "", "| command | what it does |", "|---|---|"]
     ctx = type(group).context_class(group, info_name="codesign")
     names = group.list_commands(ctx)
     for name in names:
@@ -219,7 +219,7 @@ def _config_comments() -> dict:
     """Comment lines written above each top-level key of DEFAULTS in codesign/config.py."""
     import inspect
 
-    import codesign.config as config
+    from codesign import config
 
     src = inspect.getsource(config)
     block = src[src.index("DEFAULTS = {"):]
@@ -239,9 +239,9 @@ def config_reference() -> str:
     from codesign.config import BOARDS, DEFAULTS
 
     comments = _config_comments()
-    lines = ["# Config reference", "", "Generated from `codesign/config.py` (`DEFAULTS` and the comments above each "
+    lines = ["# Config reference", "", ("Generated from `codesign/config.py` (`DEFAULTS` and the comments above each "
              "key). A run config is YAML; every key is optional except `model.layers`, an unknown key is an error, "
-             "and `codesign flow --set key=value` overrides any dotted key.", ""]
+             "and `codesign flow --set key=value` overrides any dotted key."), ""]
     for key, default in DEFAULTS.items():
         lines += [f"## `{key}`", ""]
         if comments.get(key):

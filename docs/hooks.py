@@ -9,8 +9,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import gen_results  # noqa: E402  (docs/gen_results.py, importable once docs/ is on the path)
-from mkdocs.structure.files import File  # noqa: E402
+import gen_results
+from mkdocs.structure.files import File
 
 
 def on_files(files, config):

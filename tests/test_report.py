@@ -5,7 +5,6 @@ import copy
 import json
 
 import pytest
-
 from report_checks import check_report_html
 
 
@@ -62,7 +61,7 @@ def _contract_sections() -> dict:
 def test_contract_sections_render_with_their_figures(digits_run, tmp_path):
     from codesign.report import write_reports
 
-    out, report = digits_run
+    _, report = digits_run
     extended = copy.deepcopy(report)
     extended.update(_contract_sections())
     write_reports(extended, tmp_path, {"name": "digits", "data": {"dataset": "digits"}, "board": "pynq-z2"})
