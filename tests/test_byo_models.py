@@ -254,3 +254,32 @@ def test_more_quantizers_equal_qkeras(tmp_path):
     m.save(tmp_path / "m.h5")
     summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
     assert "input fixed<8,2,RND_CONV,SAT_SYM>" in summary and "3/3 layers bit-exact" in summary
+
+
+def test_quantize_real_rounds_every_float_exactly():
+    """Real inputs -> input-type integers: each rounding mode on exact rationals, ties and near-ties included,
+    and RND_CONV equal to QKeras' quantized_bits on float32 inputs."""
+    import math
+    from fractions import Fraction
+
+    from codesign.fixed import ROUNDING_MODES, FixedType, quantize_real
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 3, 400), np.arange(-40, 41) / 8 + 1 / 16,  # exact ties at frac 3
+                        np.nextafter(np.arange(-8, 9) / 8 + 1 / 16, 10), np.nextafter(np.arange(-8, 9) / 8 + 1 / 16, -10)])
+    ref_round = {"TRN": math.floor, "TRN_ZERO": lambda v: math.trunc(v),
+                 "RND": lambda v: math.floor(v + Fraction(1, 2)), "RND_MIN_INF": lambda v: math.ceil(v - Fraction(1, 2)),
+                 "RND_ZERO": lambda v: math.ceil(v - Fraction(1, 2)) if v > 0 else math.floor(v + Fraction(1, 2)),
+                 "RND_INF": lambda v: math.floor(v + Fraction(1, 2)) if v > 0 else math.ceil(v - Fraction(1, 2)),
+                 "RND_CONV": round}
+    for mode in ROUNDING_MODES:
+        t = FixedType(10, 4, rounding=mode, overflow="SAT")
+        want = [min(max(ref_round[mode](Fraction(float(v)) * 2 ** t.frac), t.qmin), t.qmax) for v in x]
+        assert quantize_real(x, t).tolist() == want, mode
+    from qkeras import quantized_bits
+
+    from codesign.extract import quantized_values
+
+    x32 = x.astype(np.float32)
+    t = FixedType(8, 3, rounding="RND_CONV", overflow="SAT")
+    assert np.array_equal(quantize_real(x32, t) * t.scale, quantized_values(quantized_bits(8, 2, alpha=1), x32))
