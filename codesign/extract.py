@@ -216,6 +216,9 @@ def _check_alpha(q, layer, what: str) -> None:
 
 def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: FixedType | None) -> Layer:
     kq, wq, bqv = _weights_and_bias(layer)
+    conv1d = type(layer).__name__ in QCONV1D_CLASSES
+    if conv1d:  # a (k, cin, cout) kernel slides over (n, 1, c) as a (k, 1) conv2d: the same sums, same order
+        wq = wq.reshape(wq.shape[0], 1, *wq.shape[1:])
     params, types = {}, {}
     shifts = None
     if _is_ternary(kq):
@@ -243,7 +246,8 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: Fix
     types["output"] = out_t if out_t is not None else types["accum"]
     attrs = {"activation": act}
     if kind == "conv2d":
-        attrs.update(strides=list(layer.strides), padding=layer.padding)
+        strides = [int(layer.strides[0]), 1] if conv1d else list(layer.strides)
+        attrs.update(strides=strides, padding=layer.padding)
     return Layer(layer.name, kind, tuple(in_shape), tuple(out_shape), attrs, types, params)
 
 
@@ -258,6 +262,7 @@ def _exact(values, layer, what):
 
 QDENSE_CLASSES = ("QDense", "QDenseBatchnorm")
 QCONV2D_CLASSES = ("QConv2D", "QConv2DBatchnorm")
+QCONV1D_CLASSES = ("QConv1D",)
 
 
 def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, act_layer, fused: tuple) -> Layer:
@@ -276,7 +281,7 @@ def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, act_layer, fused
     kind = "dense" if cls in QDENSE_CLASSES else "conv2d"
     if kind == "dense" and len(shape) != 1:
         raise UnsupportedLayerError(f"{_where(layer)} takes a {len(shape)}-D input; put a Flatten before it")
-    if kind == "conv2d" and (tuple(layer.dilation_rate) != (1, 1) or layer.data_format != "channels_last"):
+    if kind == "conv2d" and (set(layer.dilation_rate) != {1} or layer.data_format != "channels_last"):
         raise UnsupportedLayerError(f"{_where(layer)}: dilation {tuple(layer.dilation_rate)}, data_format "
                                     f"{layer.data_format!r} not supported; use dilation 1, channels_last")
     act, out_t = fused
@@ -287,7 +292,7 @@ def _is_weighted(layer) -> bool:
     from .kron.layer import KronDense
 
     name = type(layer).__name__
-    return isinstance(layer, KronDense) or name in QDENSE_CLASSES + QCONV2D_CLASSES + ("WingsDense",)
+    return isinstance(layer, KronDense) or name in QDENSE_CLASSES + QCONV2D_CLASSES + QCONV1D_CLASSES + ("WingsDense",)
 
 
 def _is_activation_layer(layer) -> bool:
@@ -312,8 +317,8 @@ def _plain_activation(layer):
     return quantizer_of(layer)
 
 
-SUPPORTED = ("QDense, QConv2D, QDenseBatchnorm, QConv2DBatchnorm, KronDense, WingsDense (with a fused or following "
-             "QActivation/Activation/ReLU), Flatten, MaxPooling2D(valid), Dropout, Reshape or QActivation on the "
+SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, KronDense, WingsDense (with a fused or following "
+             "QActivation/Activation/ReLU), Flatten, MaxPooling1D/2D(valid), Dropout, Reshape or QActivation on the "
              "input, a final softmax")
 
 
@@ -362,6 +367,10 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         layer = layers[i]
         last = i == len(layers) - 1
         out_shape = tuple(layer.output_shape[1:])
+        if type(layer).__name__ in QCONV1D_CLASSES + ("MaxPooling1D",):
+            out_shape = _image(out_shape)
+            if not out:
+                input_shape = shape = _image(shape)
         if _is_weighted(layer):
             nxt = layers[i + 1] if i + 1 < len(layers) else None
             builtin = _is_builtin(layer)
@@ -388,11 +397,18 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                 if builtin:
                     fused, act_layer = after, None
                 out_shape = tuple(nxt.output_shape[1:])
+                if type(layer).__name__ in QCONV1D_CLASSES:
+                    out_shape = _image(out_shape)
                 i += 1
             out.append(_weighted_spec_layer(layer, shape, t, out_shape, act_layer, fused))
             sources[layer.name] = source
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
+            sources[layer.name] = layer.name
+        elif isinstance(layer, keras.layers.MaxPooling1D) and layer.padding == "valid":
+            out.append(Layer(layer.name, "maxpool2d", shape, out_shape,
+                             {"pool_size": [int(layer.pool_size[0]), 1], "strides": [int(layer.strides[0]), 1]},
+                             {"input": t, "output": t}))
             sources[layer.name] = layer.name
         elif isinstance(layer, keras.layers.MaxPooling2D) and layer.padding == "valid":
             out.append(Layer(layer.name, "maxpool2d", shape, out_shape,
@@ -429,7 +445,7 @@ UNSUPPORTED_HINTS = {
     "AveragePooling2D": "average pooling is not supported yet; use MaxPooling2D(padding='valid')",
     "GlobalAveragePooling2D": "global pooling is not supported yet; use Flatten (+ QDense)",
     "GlobalMaxPooling2D": "global pooling is not supported yet; use Flatten (+ QDense)",
-    "QConv1D": "1-D convolution is not supported yet; use QConv2D with a (k, 1) kernel on an (n, 1, c) input",
+    "MaxPooling1D": "padding='same' is not supported yet; use padding='valid'",
     "QDepthwiseConv2D": "depthwise convolution is not supported yet; use QConv2D",
     "QSeparableConv2D": "separable convolution is not supported yet; use QConv2D",
     "Dense": "a float Dense has no exact fixed-point form; use QDense with kernel/bias quantizers",
@@ -443,7 +459,12 @@ def _hint(layer) -> str:
 
 
 def _is_builtin(layer) -> bool:
-    return type(layer).__name__ in QDENSE_CLASSES + QCONV2D_CLASSES
+    return type(layer).__name__ in QDENSE_CLASSES + QCONV2D_CLASSES + QCONV1D_CLASSES
+
+
+def _image(shape: tuple) -> tuple:
+    """A 1-D sequence (n, c) as the (n, 1, c) image the conv2d / maxpool2d kinds slide over (same memory order)."""
+    return (shape[0], 1, shape[1]) if len(shape) == 2 else tuple(shape)
 
 
 def _check_chain(model) -> None:

@@ -27,13 +27,16 @@ def _randomize(model, seed=0, scale=0.5):
 
 
 def mlp_fused(seed=0):
-    """String-form QActivation, fused quantized_relu, Dropout, Activation('relu'), ReLU, final softmax."""
-    from qkeras import QActivation, QDense, quantized_bits
+    """QConv1D + MaxPooling1D, string-form QActivation, fused quantized_relu, Dropout, Activation('relu'), ReLU,
+    a fused final softmax."""
+    from qkeras import QActivation, QConv1D, QDense, quantized_bits
     from tensorflow import keras
 
     q = {"kernel_quantizer": quantized_bits(6, 0, alpha=1), "bias_quantizer": quantized_bits(6, 2, alpha=1)}
-    i = keras.Input((16,), name="features")
-    x = QDense(12, activation="quantized_relu(4,0)", name="d1", **q)(i)
+    i = keras.Input((10, 2), name="sequence")
+    x = QConv1D(3, 3, activation="quantized_relu(4,0)", name="c1", **q)(i)
+    x = keras.layers.MaxPooling1D(2, name="pool1")(x)
+    x = keras.layers.Flatten(name="flat")(x)
     x = keras.layers.Dropout(0.2, name="drop")(x)
     x = QDense(10, name="d2", **q)(x)
     x = QActivation("quantized_relu(5,1)", name="a2")(x)
@@ -109,7 +112,7 @@ def test_compile_cli_fused_activations(tmp_path):
     """The CLI compiles the zoo's usual layer mix unmodified; summary on stdout, notes the dropped softmax."""
     mlp_fused().save(tmp_path / "m.h5")
     proc = codesign("compile", tmp_path / "m.h5", "--out", tmp_path / "spec", "--input-type", "fixed<10,4,RND_CONV,SAT>")
-    assert "4/5 layers bit-exact" in proc.stdout and "softmax" in proc.stdout
+    assert "6/7 layers bit-exact" in proc.stdout and "softmax" in proc.stdout
 
 
 @pytest.mark.parametrize("build, input_type", [(mlp_fused, "fixed<10,4,RND_CONV,SAT>"), (cnn_bn, None)],
@@ -201,7 +204,8 @@ def _rejected_models():
         (_chain(QConv2D(2, 3, name="c", **_q()), L.MaxPooling2D(2, padding="same", name="mp")), "padding='same'"),
         (_chain(QConv2D(2, 3, name="c", **_q()), L.AveragePooling2D(2, name="ap")), "'ap' (AveragePooling2D)"),
         (_chain(QConv2D(2, 3, name="c", **_q()), L.GlobalAveragePooling2D(name="gp")), "global pooling"),
-        (_chain(QConv1D(2, 3, name="c1", **_q()), shape=(8, 2)), "'c1' (QConv1D)"),
+        (_chain(QConv1D(2, 3, name="c1", **_q()), L.MaxPooling1D(2, padding="same", name="mp1"), shape=(8, 2)),
+         "'mp1' (MaxPooling1D) is not supported by the design spec: padding='same'"),
         (_chain(QDepthwiseConv2D(3, name="dw", depthwise_quantizer=quantized_bits(6, 0, alpha=1))), "'dw' (QDepthwiseConv2D)"),
         (_chain(QSeparableConv2D(2, 3, name="sc")), "'sc' (QSeparableConv2D)"),
         (skip, "merges 2 inputs"),
@@ -250,3 +254,32 @@ def test_more_quantizers_equal_qkeras(tmp_path):
     m.save(tmp_path / "m.h5")
     summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
     assert "input fixed<8,2,RND_CONV,SAT_SYM>" in summary and "3/3 layers bit-exact" in summary
+
+
+def test_quantize_real_rounds_every_float_exactly():
+    """Real inputs -> input-type integers: each rounding mode on exact rationals, ties and near-ties included,
+    and RND_CONV equal to QKeras' quantized_bits on float32 inputs."""
+    import math
+    from fractions import Fraction
+
+    from codesign.fixed import ROUNDING_MODES, FixedType, quantize_real
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 3, 400), np.arange(-40, 41) / 8 + 1 / 16,  # exact ties at frac 3
+                        np.nextafter(np.arange(-8, 9) / 8 + 1 / 16, 10), np.nextafter(np.arange(-8, 9) / 8 + 1 / 16, -10)])
+    ref_round = {"TRN": math.floor, "TRN_ZERO": lambda v: math.trunc(v),
+                 "RND": lambda v: math.floor(v + Fraction(1, 2)), "RND_MIN_INF": lambda v: math.ceil(v - Fraction(1, 2)),
+                 "RND_ZERO": lambda v: math.ceil(v - Fraction(1, 2)) if v > 0 else math.floor(v + Fraction(1, 2)),
+                 "RND_INF": lambda v: math.floor(v + Fraction(1, 2)) if v > 0 else math.ceil(v - Fraction(1, 2)),
+                 "RND_CONV": round}
+    for mode in ROUNDING_MODES:
+        t = FixedType(10, 4, rounding=mode, overflow="SAT")
+        want = [min(max(ref_round[mode](Fraction(float(v)) * 2 ** t.frac), t.qmin), t.qmax) for v in x]
+        assert quantize_real(x, t).tolist() == want, mode
+    from qkeras import quantized_bits
+
+    from codesign.extract import quantized_values
+
+    x32 = x.astype(np.float32)
+    t = FixedType(8, 3, rounding="RND_CONV", overflow="SAT")
+    assert np.array_equal(quantize_real(x32, t) * t.scale, quantized_values(quantized_bits(8, 2, alpha=1), x32))
