@@ -18,19 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UnsupportedLayerError
-from .fixed import FixedType, bits_for_range, exact_integers
+from .fixed import FixedType, exact_integers
+from .qtypes import (accum_type, act_name, activation_of, linear_range, quantized_values,  # noqa: F401
+                     quantizer_of, quantizer_type, relu_type, signed_type_for, type_for_range, where)
 from .spec import DesignSpec, Layer
 
 INPUT_TYPE = FixedType(8, 0, signed=False)
-
-
-def quantized_values(quantizer, values: np.ndarray) -> np.ndarray:
-    """The quantizer's deterministic (inference) output for `values`."""
-    import tensorflow as tf
-    from tensorflow import keras
-
-    with keras.backend.learning_phase_scope(0):
-        return np.asarray(quantizer(tf.constant(values, dtype=tf.float32)), dtype=np.float64)
 
 
 def _is_ternary(quantizer) -> bool:
@@ -56,125 +49,6 @@ def _ternary_weights(wq: np.ndarray, lname: str):
     return signs, shifts, -emin
 
 
-def signed_type_for(q: np.ndarray, frac: int) -> FixedType:
-    lo, hi = int(min(q.min(initial=0), 0)), int(max(q.max(initial=0), 0))
-    width = bits_for_range(lo, hi, signed=True)
-    return FixedType(width, width - frac, signed=True)
-
-
-def linear_range(cols: np.ndarray, lo_in, hi_in) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (lo, hi) of x @ cols over every x with lo_in <= x <= hi_in (per-input bounds allowed)."""
-    lo_in = np.broadcast_to(np.asarray(lo_in, np.int64).reshape(-1, 1) if np.ndim(lo_in) else lo_in, cols.shape)
-    hi_in = np.broadcast_to(np.asarray(hi_in, np.int64).reshape(-1, 1) if np.ndim(hi_in) else hi_in, cols.shape)
-    pos, neg = np.clip(cols, 0, None), np.clip(cols, None, 0)
-    hi = (pos * hi_in + neg * lo_in).sum(axis=0)
-    lo = (pos * lo_in + neg * hi_in).sum(axis=0)
-    return lo, hi
-
-
-def type_for_range(lo, hi, frac: int) -> FixedType:
-    width = bits_for_range(int(min(np.min(lo), 0)), int(max(np.max(hi), 0)), signed=True)
-    return FixedType(width, width - frac, signed=True)
-
-
-def _accum_type(in_t: FixedType, w: np.ndarray, shifts, bias, prod_frac, bias_frac) -> tuple[FixedType, int]:
-    """Exact accumulator for every input in in_t's range: (type, accum frac)."""
-    acc_frac = max(prod_frac, bias_frac if bias is not None else prod_frac)
-    cols = w.reshape(-1, w.shape[-1]).astype(np.int64)
-    if shifts is not None:
-        cols = cols << shifts
-    cols = cols << (acc_frac - prod_frac)
-    lo, hi = linear_range(cols, in_t.qmin, in_t.qmax)
-    if bias is not None:
-        b = bias.astype(np.int64) << (acc_frac - bias_frac)
-        hi, lo = hi + b, lo + b
-    return type_for_range(lo, hi, acc_frac), acc_frac
-
-
-def _act_name(act) -> str | None:
-    """'linear' / 'relu' / 'softmax' for Keras' own activation functions (or their names), else None."""
-    if act is None:
-        return "linear"
-    if isinstance(act, str):
-        return act if act in ("linear", "relu", "softmax") else None
-    name = getattr(act, "__name__", None)
-    return name if name in ("linear", "relu", "softmax") and not hasattr(act, "bits") else None
-
-
-def quantizer_of(layer):
-    """The activation object a layer applies: a QActivation's parsed quantizer (also for the string
-    form ``QActivation("quantized_relu(4,0)")``), a Keras Activation's function, or a fused activation."""
-    from qkeras import QActivation
-
-    if isinstance(layer, QActivation):
-        return layer.quantizer
-    return getattr(layer, "activation", None)
-
-
-def _where(layer) -> str:
-    return f"layer {layer.name!r} ({type(layer).__name__})"
-
-
-def quantizer_type(q, where: str) -> FixedType:
-    """The fixed-point type a QKeras activation quantizer's outputs are (rounding/overflow included).
-
-    quantized_relu(B, I): round(x * 2**(B-I)) half to even (tf.round), clipped to [0, 2**B - 1]
-    -> ufixed<B, I, RND_CONV, SAT>; quantized_bits(B, I) (alpha 1): the same with a sign bit ->
-    fixed<B, I+1, RND_CONV, SAT> (SAT_SYM when symmetric), or ufixed<B, I> with keep_negative=0.
-    """
-    from qkeras.quantizers import quantized_bits, quantized_relu
-
-    if isinstance(q, quantized_relu):
-        if q.use_sigmoid or q.use_stochastic_rounding:
-            raise UnsupportedLayerError(f"{where}: {q} uses sigmoid or stochastic rounding, which has no exact "
-                                        "fixed-point form; use quantized_relu(bits, integer)")
-        if q.negative_slope:
-            raise UnsupportedLayerError(f"{where}: {q} has negative_slope={q.negative_slope}, not supported yet; "
-                                        "use quantized_relu(bits, integer) without a slope")
-        if not q.is_quantized_clip and q.relu_upper_bound is not None:
-            raise UnsupportedLayerError(f"{where}: quantized_relu with relu_upper_bound={q.relu_upper_bound} and "
-                                        "is_quantized_clip=False clips at a bound that is no fixed-point type; "
-                                        "drop relu_upper_bound (is_quantized_clip=True clips at the type's maximum)")
-        return FixedType(int(q.bits), int(q.integer), signed=False, rounding="RND_CONV", overflow="SAT")
-    if isinstance(q, quantized_bits):
-        if q.alpha not in (None, 1, 1.0) or q.use_stochastic_rounding or int(q.bits) - int(q.keep_negative) < 1:
-            raise UnsupportedLayerError(f"{where}: activation {q} with alpha={q.alpha!r} or stochastic rounding "
-                                        "has no exact fixed-point form; use quantized_bits(bits, integer, alpha=1)")
-        bits, integer = int(q.bits), int(q.integer)
-        if q.keep_negative:
-            return FixedType(bits, integer + 1, signed=True, rounding="RND_CONV",
-                             overflow="SAT_SYM" if q.symmetric else "SAT")
-        return FixedType(bits, integer, signed=False, rounding="RND_CONV", overflow="SAT")
-    shown = getattr(q, "__name__", None) or type(q).__name__
-    raise UnsupportedLayerError(f"{where}: activation {shown!r} is not supported; use quantized_relu(bits, integer), "
-                                "quantized_bits(bits, integer), 'relu' or 'linear'")
-
-
-def activation_of(layer, act=None) -> tuple[str, FixedType | None]:
-    """(spec activation, output type or None = the accumulator) of an activation layer or fused activation.
-
-    A float 'relu' on an exact accumulator is exact, so its output type is the accumulator's."""
-    act = quantizer_of(layer) if act is None else act
-    name = _act_name(act)
-    if name in ("linear", "relu"):
-        return name, None
-    if name == "softmax":
-        raise UnsupportedLayerError(f"{_where(layer)}: softmax is supported only as the model's last layer "
-                                    "(dropped from the spec, argmax unchanged)")
-    from qkeras.quantizers import quantized_relu
-
-    t = quantizer_type(act, _where(layer))
-    return ("relu" if isinstance(act, quantized_relu) else "linear"), t
-
-
-def relu_type(layer) -> FixedType:
-    """Output type of the activation layer fused after a weighted layer (kron/wings extraction)."""
-    act, t = activation_of(layer)
-    if act != "relu" or t is None:
-        raise UnsupportedLayerError(f"{_where(layer)}: only quantized_relu(bits, integer) may follow this layer")
-    return t
-
-
 def _weights_and_bias(layer):
     """(kernel, bias or None) as the layer's quantizers output them at inference.
 
@@ -189,10 +63,10 @@ def _weights_and_bias(layer):
     else:
         kernel, bias = layer.kernel.numpy(), (layer.bias.numpy() if layer.use_bias else None)
     if kq is None:
-        raise UnsupportedLayerError(f"{_where(layer)} has no kernel quantizer; give it one "
+        raise UnsupportedLayerError(f"{where(layer)} has no kernel quantizer; give it one "
                                     "(e.g. kernel_quantizer=quantized_bits(8, 0, alpha=1))")
     if bias is not None and bq is None:
-        raise UnsupportedLayerError(f"{_where(layer)} has a {'folded batch-norm ' if folded else ''}bias without a "
+        raise UnsupportedLayerError(f"{where(layer)} has a {'folded batch-norm ' if folded else ''}bias without a "
                                     "bias quantizer; give it one (e.g. bias_quantizer=quantized_bits(8, 3, alpha=1))")
     _check_alpha(kq, layer, "kernel")
     if bias is not None:
@@ -210,7 +84,7 @@ def _check_alpha(q, layer, what: str) -> None:
     """A quantized_bits with alpha='auto' has a float scale per output: no exact fixed-point form."""
     alpha = getattr(q, "alpha", None)
     if isinstance(alpha, str) and not _is_ternary(q) and alpha != "auto_po2":
-        raise UnsupportedLayerError(f"{_where(layer)}: {what} quantizer {type(q).__name__}(alpha={alpha!r}) has a "
+        raise UnsupportedLayerError(f"{where(layer)}: {what} quantizer {type(q).__name__}(alpha={alpha!r}) has a "
                                     "float scale per output, no exact fixed-point form; use alpha=1 or 'auto_po2'")
 
 
@@ -222,7 +96,7 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: Fix
     params, types = {}, {}
     shifts = None
     if _is_ternary(kq):
-        w, shifts, w_frac = _ternary_weights(wq, _where(layer))
+        w, shifts, w_frac = _ternary_weights(wq, where(layer))
         types["weight"] = FixedType(2, 2 - w_frac, signed=True)
         if shifts.max(initial=0) > 0:
             params["weight_shift"] = shifts
@@ -242,7 +116,7 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: Fix
     wt = types["weight"]
     types["input"] = in_t
     types["product"] = FixedType(in_t.width + wt.width, in_t.integer + wt.integer, signed=True)
-    types["accum"], _ = _accum_type(in_t, w, shifts, bias, types["product"].frac, b_frac)
+    types["accum"], _ = accum_type(in_t, w, shifts, bias, types["product"].frac, b_frac)
     types["output"] = out_t if out_t is not None else types["accum"]
     attrs = {"activation": act}
     if kind == "conv2d":
@@ -257,7 +131,7 @@ def _exact(values, layer, what):
     try:
         return exact_integers(values)
     except FixedTypeError as e:
-        raise UnsupportedLayerError(f"{_where(layer)}: {what} {e}") from None
+        raise UnsupportedLayerError(f"{where(layer)}: {what} {e}") from None
 
 
 QDENSE_CLASSES = ("QDense", "QDenseBatchnorm")
@@ -280,9 +154,9 @@ def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, act_layer, fused
     cls = type(layer).__name__
     kind = "dense" if cls in QDENSE_CLASSES else "conv2d"
     if kind == "dense" and len(shape) != 1:
-        raise UnsupportedLayerError(f"{_where(layer)} takes a {len(shape)}-D input; put a Flatten before it")
+        raise UnsupportedLayerError(f"{where(layer)} takes a {len(shape)}-D input; put a Flatten before it")
     if kind == "conv2d" and (set(layer.dilation_rate) != {1} or layer.data_format != "channels_last"):
-        raise UnsupportedLayerError(f"{_where(layer)}: dilation {tuple(layer.dilation_rate)}, data_format "
+        raise UnsupportedLayerError(f"{where(layer)}: dilation {tuple(layer.dilation_rate)}, data_format "
                                     f"{layer.data_format!r} not supported; use dilation 1, channels_last")
     act, out_t = fused
     return _weighted_layer(layer, kind, shape, t, out_shape, act, out_t)
@@ -309,7 +183,7 @@ def _plain_activation(layer):
     if isinstance(layer, keras.layers.ReLU):
         c = layer.get_config()
         if c.get("max_value") is not None or float(c.get("negative_slope", 0)) or float(c.get("threshold", 0)):
-            raise UnsupportedLayerError(f"{_where(layer)}: max_value/negative_slope/threshold are not supported; "
+            raise UnsupportedLayerError(f"{where(layer)}: max_value/negative_slope/threshold are not supported; "
                                         "use ReLU() or a QActivation('quantized_relu(bits, integer)')")
         return "relu"
     if isinstance(layer, keras.layers.Softmax):
@@ -352,7 +226,7 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         if isinstance(layer, keras.layers.Reshape):
             input_shape = tuple(layer.output_shape[1:])
         elif isinstance(layer, QActivation) and declared is None:
-            declared = quantizer_type(layer.quantizer, _where(layer) + " on the input")
+            declared = quantizer_type(layer.quantizer, where(layer) + " on the input")
         else:
             break
         i += 1
@@ -377,21 +251,21 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
             fused, source, act_layer = ("linear", None), layer.name, None
             if builtin:
                 fn = getattr(layer, "activation", None)
-                if _act_name(fn) == "softmax" and last:
+                if act_name(fn) == "softmax" and last:
                     notes.append(f"the softmax of the last layer {layer.name!r} is not in the spec: its output "
                                  "is the logits (argmax unchanged)")
                     post[layer.name] = "softmax"
                 else:
                     fused = activation_of(layer, fn)
-            if nxt is not None and _is_activation_layer(nxt) and _act_name(_plain_activation(nxt)) != "softmax":
+            if nxt is not None and _is_activation_layer(nxt) and act_name(_plain_activation(nxt)) != "softmax":
                 if not builtin and not isinstance(nxt, QActivation):
-                    raise UnsupportedLayerError(f"{_where(nxt)} after {_where(layer)}: only a "
+                    raise UnsupportedLayerError(f"{where(nxt)} after {where(layer)}: only a "
                                                 "QActivation('quantized_relu(bits, integer)') may follow it")
                 after = activation_of(nxt, _plain_activation(nxt)) if builtin else None
                 if fused == ("relu", None) and after is not None:  # relu then a quantizer: relu, cast to its type
                     after = ("relu", after[1])
                 elif fused != ("linear", None) or post.get(layer.name):
-                    raise UnsupportedLayerError(f"{_where(nxt)} follows {_where(layer)}, which has an activation "
+                    raise UnsupportedLayerError(f"{where(nxt)} follows {where(layer)}, which has an activation "
                                                 "already; remove one of the two")
                 act_layer, source = nxt, nxt.name
                 if builtin:
@@ -415,14 +289,14 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                              {"pool_size": list(layer.pool_size), "strides": list(layer.strides)},
                              {"input": t, "output": t}))
             sources[layer.name] = layer.name
-        elif last and _is_activation_layer(layer) and _act_name(_plain_activation(layer)) == "softmax":
+        elif last and _is_activation_layer(layer) and act_name(_plain_activation(layer)) == "softmax":
             notes.append(f"the final softmax {layer.name!r} is not in the spec: the spec outputs the logits "
                          "(argmax unchanged)")
         elif _is_activation_layer(layer):
-            raise UnsupportedLayerError(f"{_where(layer)}: an activation is supported right after a QDense/QConv2D "
+            raise UnsupportedLayerError(f"{where(layer)}: an activation is supported right after a QDense/QConv2D "
                                         "(or on the model input); move it there or fuse it into the layer")
         else:
-            raise UnsupportedLayerError(f"{_where(layer)} is not supported by the design spec{_hint(layer)}")
+            raise UnsupportedLayerError(f"{where(layer)} is not supported by the design spec{_hint(layer)}")
         if out:
             shape, t = out[-1].output_shape, out[-1].out_type
         i += 1
@@ -473,7 +347,7 @@ def _check_chain(model) -> None:
         for node in getattr(layer, "_inbound_nodes", []):
             inbound = node.inbound_layers
             if isinstance(inbound, (list, tuple)) and len(inbound) > 1:
-                raise UnsupportedLayerError(f"{_where(layer)} merges {len(inbound)} inputs (a skip connection); "
+                raise UnsupportedLayerError(f"{where(layer)} merges {len(inbound)} inputs (a skip connection); "
                                             "the design spec holds a chain of layers only: remove the branch")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedLayerError
-from ..extract import linear_range, quantized_values, relu_type, signed_type_for, type_for_range
+from ..qtypes import linear_range, quantized_values, relu_type, signed_type_for, type_for_range
 from ..fixed import FixedType, exact_integers
 from ..spec import Layer
 

@@ -179,7 +179,7 @@ def random_wings(rng: np.random.Generator, name: str, h: int, w: int, n: int, k:
     z over a pixel grid, None stores it. Parameters are drawn across their types' ranges, so casts
     round and saturate; the dense part's accumulator is exact for the generated weights (as extraction).
     """
-    from ..extract import _accum_type
+    from ..qtypes import accum_type
     from ..wings.extract import sum_types
     from ..wings.gen import generate_int
 
@@ -233,7 +233,7 @@ def random_wings(rng: np.random.Generator, name: str, h: int, w: int, n: int, k:
     p = {kk: np.asarray(v, np.int64) for kk, v in p.items()}
     layer = Layer(name, "wings_dense", (h * w,), (n,), dict(attrs, activation="relu" if relu else "linear"), types, p)
     wq = generate_int(layer)
-    types["accum"], afrac = _accum_type(tin, wq, None, p.get("bias"), types["product"].frac,
+    types["accum"], afrac = accum_type(tin, wq, None, p.get("bias"), types["product"].frac,
                                         types["bias"].frac if bias else 0)
     types["output"] = _output_type(rng, types["accum"], afrac, relu, exact_output)
     return layer

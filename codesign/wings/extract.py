@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedLayerError
-from ..extract import _accum_type, relu_type, type_for_range
+from ..qtypes import accum_type, relu_type, type_for_range
 from ..fixed import FixedType
 from ..spec import Layer
 from .gen import generate_int
@@ -70,6 +70,6 @@ def wings_layer_spec(layer, in_shape, in_t: FixedType, out_shape, relu_layer) ->
     spec_layer = Layer(layer.name, "wings_dense", tuple(in_shape), tuple(out_shape), attrs, types, p)
     w = generate_int(spec_layer)
     bias = p.get("bias")
-    types["accum"], _ = _accum_type(in_t, w, None, bias, types["product"].frac, t["bias"].frac)
+    types["accum"], _ = accum_type(in_t, w, None, bias, types["product"].frac, t["bias"].frac)
     types["output"] = relu_type(relu_layer) if relu_layer is not None else types["accum"]
     return spec_layer
