@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import time
+
 import numpy as np
 
 
@@ -44,7 +46,10 @@ def run_rtl(run) -> None:
         run.log(f"rtl: skipped: {reason}")
         return
     rtl_dir = run.out / "rtl"
+    t0 = time.time()
+    parts = {}  # wall seconds of the RTL step's parts (the cocotb run, the harness build and yosys overlap)
     meta = generate(run.spec, rtl_dir, folding=cfg["folding"], target_cycles=cfg["target_cycles"])
+    parts["generate"] = round(time.time() - t0, 2)
     n = cfg["samples"] or len(run.x_test_int)
     k = min(n, cfg["cocotb_samples"])
     expected = run.emulator_out[:n].reshape(n, -1)
@@ -55,7 +60,9 @@ def run_rtl(run) -> None:
 
         def build_harness():  # verilating + compiling in a thread: the subprocess leaves the GIL free
             try:
+                t = time.time()
                 built["harness"] = Harness(rtl_dir)
+                parts["harness_build"] = round(time.time() - t, 2)
             except BaseException as e:  # noqa: BLE001 -- re-raised in the main thread below
                 built["error"] = e
 
@@ -63,6 +70,7 @@ def run_rtl(run) -> None:
         builder.start()
         run.log(f"rtl: folding {meta['folding']}; cocotb on {k} samples (stalls {'on' if cfg['stalls'] else 'off'}), "
                 f"the C++ harness on all {n}")
+        t = time.time()
         try:
             cocotb = rtl_run(run.spec, rtl_dir, run.x_test_int[:k], stalls=cfg["stalls"], expected=expected[:k],
                              work_dir=run.out / "sim", opt=cfg["opt"]) if k else None
@@ -71,13 +79,18 @@ def run_rtl(run) -> None:
             if "harness" in built:
                 built["harness"].close()
             raise
+        parts["cocotb"] = round(time.time() - t, 2)
         builder.join()
         if "error" in built:
             raise built["error"]
         with built["harness"] as h:
             fast = h.run_checked(run.x_test_int[:n])
+        parts["harness_run"] = round(fast.wall_s, 2)
         if synth is not None:
+            t = time.time()
             resources = _finish_synthesis(run, synth)
+            parts["synth_wait"] = round(time.time() - t, 2)
+            parts["yosys"] = round(time.time() - synth.t0, 2)
     finally:
         if synth is not None:
             synth.cancel()  # a failed simulation: stop yosys too (no-op when it has finished)
@@ -108,9 +121,11 @@ def run_rtl(run) -> None:
             f"({thr['sim_inferences_per_s']:.0f} inferences/s); cocotb with stalls: "
             f"{k - (cocotb.mismatched_samples or 0) if cocotb else 0}/{k}; "
             f"{thr['cycles_per_inference']:.0f} cycles/inference vs bound {thr['bound_cycles']:.0f}")
+    run.timing["rtl_parts"] = parts
     if resources is not None:
         run.report["resources"] = r = resources
-        run.log(f"rtl: yosys {r['LUT']} LUT, {r['FF']} FF, {r['DSP']} DSP, {r['BRAM36']} BRAM36, fits {r['board']}: {r['fits']}")
+        run.log(f"rtl: yosys {r['LUT']} LUT, {r['FF']} FF, {r['DSP']} DSP, {r['BRAM36']} BRAM36, fits {r['board']}: "
+                f"{r['fits']} ({r['binding']} binds at {r['binding_fraction']:.0%})")
 
 
 def layer_cycles(spec, meta: dict) -> dict:

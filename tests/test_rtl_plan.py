@@ -55,3 +55,32 @@ def test_unsupported_layer_is_refused():
     spec.layers[0].kind = "upsample2d"  # a kind no engine implements
     with pytest.raises(RTLError, match="not .upsample2d."):
         dense_layers(spec)
+
+
+def _kron_mlp(seed: int = 0):
+    """The Kronecker example's shapes (784 =28x28 -> 256 =16x16 rank 2 -> 128 -> 10), random integers."""
+    import numpy as np
+
+    from codesign.rtl.random_spec import INPUT_TYPE, random_dense, random_kron
+    from codesign.spec import DesignSpec
+
+    rng = np.random.default_rng(seed)
+    k = random_kron(rng, "kron0", 28, 28, 16, 16, 2, INPUT_TYPE, relu=True, factor_bits=(8, 8))
+    d1 = random_dense(rng, "dense1", 256, 128, k.out_type, relu=True, ternary=True)
+    d2 = random_dense(rng, "dense2", 128, 10, d1.out_type, relu=False, exact_output=True)
+    spec = DesignSpec("kron_like", (784,), INPUT_TYPE, [k, d1, d2])
+    spec.validate()
+    return spec
+
+
+@pytest.mark.parametrize("make, target, slowest", [(mnist_like, 512, 512), (mnist_like, 256, 256),
+                                                   (_kron_mlp, 512, 352)])
+def test_chooser_keeps_every_engine_busy(make, target, slowest):
+    """MAC utilization (MACs / lanes / slowest engine) >= 0.95 at the MLP's default and a faster target and
+    the Kronecker MLP's default, whose engine only takes 352 or 704 cycles: the dense layers are balanced to
+    352 (zero-padded where no divisor lands there) rather than the kron engine idling at 512."""
+    spec = make(0)
+    plans = plan(spec, target_cycles=target)
+    cycles = max(p.cycles for p in plans)
+    util = spec.total_macs() / sum(p.lanes for p in plans) / cycles
+    assert cycles == slowest and util >= 0.95, ([(p.pe, p.simd, p.cycles) for p in plans], util)

@@ -62,7 +62,7 @@ def _options(shape, target_cycles: int) -> list[tuple[int, int]]:
     if isinstance(shape, dict):  # a kron_dense layer: {n1, n2, m1, m2, rank}, one folding for both stages
         from .kron import kron_cycles, kron_foldings
         return _within(kron_foldings(shape), lambda pe, simd: kron_cycles(shape, pe, simd), target_cycles)
-    n, m = shape
+    n, m = shape[:2]
     opts = [(pe, simd) for pe in _divisors(m) for simd in _divisors(n) if (n // simd) * (m // pe) <= target_cycles]
     return opts or [(m, n)]
 
@@ -73,34 +73,173 @@ def _io(shape) -> tuple[int, int]:
         return shape["stream_in"], shape["stream_out"]
     if isinstance(shape, dict):
         return shape["n1"] * shape["n2"], shape["m1"] * shape["m2"]
-    return shape
+    return shape[:2]
 
 
-def choose(shapes: list, target_cycles: int) -> list[dict]:
-    """Per layer {pe, simd} dividing (n, m), chain-compatible, each layer within target_cycles if it can be.
+def _distinct_folds(n: int) -> list[int]:
+    """Lane counts that give each distinct fold count ceil(n / lanes) (the smallest such count)."""
+    return sorted({-(-n // f) for f in {-(-n // s) for s in range(1, n + 1)}})
 
-    shapes: (n_in, n_out) per dense layer, {n1, n2, m1, m2, rank} for a kron_dense layer (its
-    engine needs PE | m1 and SIMD | n1), or a conv/pool dict (`codesign.rtl.generate._shape`). A layer that cannot reach the target even fully unrolled
-    gets full unrolling. Among equal lane counts the more balanced (smaller max(pe, simd)) wins.
+
+def _padded_options(shape, cap: int) -> list[tuple[int, int]]:
+    """A dense engine's (pe, simd) within `cap` cycles when its dimensions may be zero-padded: the
+    divisor foldings plus, for every input fold count, the fewest output lanes that meet the cap.
+    Padding costs a few idle lanes but lets a layer land just under the cap instead of far below it."""
+    n, m = shape[:2]
+    opts = set(_options(shape, cap))
+    if len(shape) > 2 and not shape[2]:  # an engine that streams its exact shape
+        return sorted(opts)
+    for simd in _distinct_folds(n):
+        sf = -(-n // simd)
+        if sf > cap:
+            continue
+        nf = cap // sf
+        pe = -(-m // nf)
+        for q in {pe, *[d for d in _divisors(m) if d >= pe][:1]}:  # the fewest lanes, and the next divisor
+            opts.add((q, simd))
+    if not opts:
+        return [(m, n)]
+    fewest = min(p * s for p, s in opts)
+    return sorted(o for o in opts if o[0] * o[1] <= 1.25 * fewest or (m % o[0] == 0 and n % o[1] == 0))
+
+
+def _engine_cycles(shape, pe: int, simd: int, n_pad: int, m_pad: int) -> int:
+    k = _kind(shape)
+    if k == "conv":
+        return conv_cycles(shape, pe, simd)
+    if k == "pool":
+        return shape["stream_in"] // shape["cin"]
+    if k == "kron":
+        from .kron import kron_cycles
+        return kron_cycles(shape, pe, simd)
+    return (n_pad // simd) * (m_pad // pe)
+
+
+def _nominal_cycles(shape, c) -> int:
+    n, m = _io(shape)
+    return _engine_cycles(shape, c[0], c[1], -(-n // c[1]) * c[1], -(-m // c[0]) * c[0])
+
+
+def _exact_stream(shape) -> bool:
+    """Engines whose input stream cannot be padded (image streams, kron_matvec's exact shape)."""
+    return _kind(shape) != "dense"
+
+
+def _chain(shapes: list, cap: int, pad: bool) -> list[tuple[int, int]] | None:
+    """Fewest total lanes with every engine within `cap` cycles (exactly, padding included), chain-compatible.
+
+    Dynamic program over the chain; a state is (pe, simd, padded inputs) of the last engine placed,
+    whose own cycles are known once the next engine's input lanes fix its padded outputs."""
+    opts = [(_padded_options(s, cap) if pad and _kind(s) == "dense" else _options(s, cap)) for s in shapes]
+    # an engine that cannot meet the cap even fully unrolled runs at its fastest (its options say so)
+    limit = [cap if any(_nominal_cycles(s, c) <= cap for c in o) else float("inf") for s, o in zip(shapes, opts)]
+    n0 = _io(shapes[0])[0]
+    best = {}
+    for c in opts[0]:
+        np_ = n0 if _exact_stream(shapes[0]) else -(-n0 // c[1]) * c[1]
+        best[(c, np_)] = ((_cost(shapes[0], c), max(c)), [c])
+    for li in range(1, len(shapes) + 1):
+        prev_shape = shapes[li - 1]
+        m_prev = _io(prev_shape)[1]
+        nxt = {}
+        for (pc, np_prev), (cost, path) in best.items():
+            for c in (opts[li] if li < len(shapes) else [None]):
+                if c is None:  # after the last engine: its outputs padded to its PE
+                    lane = pc[0]
+                else:
+                    shape = shapes[li]
+                    lanes_in = _in_lanes(shape, c)
+                    if not _compatible(pc[0], lanes_in):
+                        continue
+                    lane = max(pc[0], lanes_in)
+                mp_prev = m_prev if _exact_stream(prev_shape) else -(-m_prev // lane) * lane
+                if mp_prev != m_prev and c is not None and _exact_stream(shapes[li]):
+                    continue  # a conv/pool/kron engine reads an unpadded stream
+                if _kind(prev_shape) == "kron" and mp_prev != m_prev:
+                    continue
+                cyc = _engine_cycles(prev_shape, pc[0], pc[1], np_prev, mp_prev)
+                if cyc > limit[li - 1]:
+                    continue
+                if c is None:
+                    key, val = ("end",), (cost, path)
+                else:
+                    if _exact_stream(shape):
+                        np_ = _io(shape)[0]
+                    else:
+                        np_ = mp_prev
+                        if _kind(prev_shape) in ("conv", "pool") and np_ % c[1]:
+                            continue
+                    key = (c, np_)
+                    val = ((cost[0] + _cost(shape, c), cost[1] + max(c)), path + [c])
+                if key not in nxt or val[0] < nxt[key][0]:
+                    nxt[key] = val
+        if not nxt:
+            return None
+        best = nxt
+    return best[("end",)][1]
+
+
+def chain_cycles(shapes: list, folding: list[dict]) -> list[int]:
+    """Stall-free cycles per sample of every engine for a folding (padding included)."""
+    dims = padded_dims(shapes, folding)
+    return [_engine_cycles(s, f["pe"], f["simd"], np_, mp) for s, f, (np_, mp) in zip(shapes, folding, dims)]
+
+
+def _caps(shapes: list, target_cycles: int) -> list[int]:
+    """Cycle caps worth trying: the target and every cycle count a fixed-shape engine (conv, kron) can
+    take below it (the pipeline's pace is its slowest engine: the others are balanced to it)."""
+    caps = {target_cycles}
+    for s in shapes:
+        if _kind(s) in ("conv", "kron"):
+            caps.update(c for c in (_engine_cycles(s, pe, simd, 0, 0) for pe, simd in _all_foldings(s))
+                        if c <= target_cycles)
+    return sorted(caps, reverse=True)
+
+
+def _all_foldings(shape) -> list[tuple[int, int]]:
+    if _kind(shape) == "conv":
+        return [(pe, simd) for pe in _divisors(shape["m"]) for simd in _divisors(shape["n"])]
+    from .kron import kron_foldings
+    return kron_foldings(shape)
+
+
+def choose(shapes: list, target_cycles: int, macs: list[int] | None = None, pad: bool = True) -> list[dict]:
+    """Per layer {pe, simd}, chain-compatible, the pipeline within target_cycles, every engine busy.
+
+    shapes: (n_in, n_out) per dense layer ((n_in, n_out, False) for one that must not be padded),
+    {n1, n2, m1, m2, rank} for a kron_dense layer (its engine needs PE | m1 and SIMD | n1), or a
+    conv/pool dict (`codesign.rtl.generate._shape`). For every cycle cap C from the target down to the
+    cycle counts the fixed-shape engines can take, the fewest lanes with every engine within C (dense
+    layers zero-padded where that lands them closer to C); the cap with the highest MAC utilization
+    (macs / lanes / slowest engine's cycles) wins, the slower of two within 0.005 of each other. With
+    macs None (or pad False) it is the fewest lanes at the target, as before. A layer that cannot
+    reach the target even fully unrolled gets full unrolling.
     """
     if target_cycles < 1:
         raise ValueError(f"target_cycles must be >= 1, got {target_cycles}")
-    cands = [_options(s, target_cycles) for s in shapes]
-    # dp over layers: best[(pe, simd)] = (cost, path)
-    best = {c: ((_cost(shapes[0], c), max(c)), [c]) for c in cands[0]}
-    for shape, opts in zip(shapes[1:], cands[1:]):
-        nxt = {}
-        for c in opts:
-            prev = [(v[0], v[1]) for k, v in best.items() if _compatible(k[0], _in_lanes(shape, c))]
-            if not prev:
-                continue
-            (cost, tie), path = min(prev, key=lambda v: v[0])
-            nxt[c] = ((cost + _cost(shape, c), tie + max(c)), path + [c])
-        if not nxt:
+    if macs is None or not pad:
+        path = _chain(shapes, target_cycles, pad=False)
+        if path is None:
             raise ValueError(f"no chain-compatible folding for shapes {shapes} at {target_cycles} cycles; give one explicitly")
-        best = nxt
-    _, path = min(best.values(), key=lambda v: v[0])
-    return [{"pe": pe, "simd": simd} for pe, simd in path]
+        return [{"pe": pe, "simd": simd} for pe, simd in path]
+    scored = []
+    for cap in _caps(shapes, target_cycles):
+        for padded in (False, True):
+            path = _chain(shapes, cap, pad=padded)
+            if path is None:
+                continue
+            folding = [{"pe": pe, "simd": simd} for pe, simd in path]
+            try:
+                slowest = max(chain_cycles(shapes, folding))
+            except ValueError:
+                continue
+            lanes = sum(_cost(s, c) for s, c in zip(shapes, path))
+            util = sum(macs) / lanes / slowest if lanes and slowest else 0.0
+            scored.append((util, slowest, -lanes, folding))
+    if not scored:
+        raise ValueError(f"no chain-compatible folding for shapes {shapes} at {target_cycles} cycles; give one explicitly")
+    top = max(u for u, *_ in scored)
+    return max((s for s in scored if s[0] >= top - 0.005), key=lambda s: (s[1], s[2]))[3]
 
 
 def padded_dims(shapes: list, folding: list[dict]) -> list[tuple[int, int]]:

@@ -59,8 +59,8 @@ def _shape(layer):
         return d
     if layer.kind == "kron_dense":
         return kron_dims(layer)
-    if layer.kind == "wings_dense":
-        return (int(layer.input_shape[-1]), int(layer.output_shape[-1]))
+    if layer.kind == "wings_dense":  # the generator's geometry is not padded by the chooser
+        return (int(layer.input_shape[-1]), int(layer.output_shape[-1]), False)
     return tuple(layer.params["weight"].shape)
 
 
@@ -120,7 +120,7 @@ def plan(spec: DesignSpec, folding=None, target_cycles: int | None = None) -> li
     layers = dense_layers(spec)
     shapes = [_shape(l) for l in layers]
     if folding is None:
-        folding = fold.choose(shapes, target_cycles or fold.DEFAULT_TARGET_CYCLES)
+        folding = fold.choose(shapes, target_cycles or fold.DEFAULT_TARGET_CYCLES, macs=[l.macs() for l in layers])
     else:
         folding = _folding_list(layers, folding)
     for l, f in zip(layers, folding):  # the engines' own constraints first: a clearer message than padding's

@@ -96,7 +96,10 @@ class SynthJob:
         cells = mod.get("num_cells_by_type", {})
         res = count_resources(cells)
         fits = all(res[k] <= b[k] for k in ("LUT", "FF", "DSP", "BRAM36"))
-        out = {"board": self.board, **res, "fits": fits}
+        # the resource closest to the board's capacity: what limits a faster folding
+        binding = max(("LUT", "FF", "DSP", "BRAM36"), key=lambda k: res[k] / b[k])
+        out = {"board": self.board, **res, "fits": fits, "binding": binding,
+               "binding_fraction": round(res[binding] / b[binding], 3)}
         (self.rtl_dir / f"{top}_resources.json").write_text(json.dumps(
             dict(out, part=b["part"], cells=cells, yosys_seconds=round(time.time() - self.t0, 1)), indent=1))
         if not self.keep_log:
