@@ -42,12 +42,31 @@ def count_resources(cells: dict) -> dict:
     return {"LUT": int(lut), "FF": int(ff), "DSP": int(dsp), "BRAM36": bram}
 
 
+def hierarchy_cells(doc: dict, top: str) -> dict:
+    """Cell counts of `top` with every submodule instance expanded (yosys `stat -json`: a module's
+    cells include instances of other modules, listed under the module's name)."""
+    mods = {name.lstrip("\\"): m.get("num_cells_by_type", {}) for name, m in doc["modules"].items()}
+    memo: dict = {}
+
+    def total(name: str) -> dict:
+        if name not in memo:
+            out: dict = {}
+            for cell, n in mods[name].items():
+                sub = cell.lstrip("\\")
+                for c, k in (total(sub).items() if sub in mods else [(cell, 1)]):
+                    out[c] = out.get(c, 0) + n * k
+            memo[name] = out
+        return memo[name]
+
+    return total(top if top in mods else next(iter(mods)))
+
+
 class SynthJob:
     """A yosys synth_xilinx run started in the background (the flow simulates meanwhile on the other
     core); `result()` waits for it and returns what `synthesize` returns."""
 
     def __init__(self, rtl_dir, board: str = "pynq-z2", top: str = "model_top", timeout: float = 3600,
-                 keep_log: bool = True):
+                 keep_log: bool = True, flat: bool = False):
         if board not in BOARDS:
             raise ValueError(f"unknown board {board!r}; known: {sorted(BOARDS)}")
         self.board, self.top, self.timeout, self.keep_log = board, top, timeout, keep_log
@@ -62,9 +81,10 @@ class SynthJob:
             shutil.copyfile(rtl_dir / f, work / f)
         for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
             shutil.copyfile(f, work / f.name)
+        self.flat = flat
         script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; "
-                  f"synth_xilinx -flatten -family {b['family']} -top {top}; "
-                  "tee -q -o stats.json stat -json")
+                  f"synth_xilinx {'-flatten ' if flat else ''}-family {b['family']} -top {top}; "
+                  f"tee -q -o stats.json stat -json -top {top}")
         self.t0 = time.time()
         self._err = open(work / "yosys.stderr", "w")
         self.proc = subprocess.Popen([_yosys(), "-q", "-l", "yosys.log", "-p", script], cwd=work,
@@ -91,9 +111,7 @@ class SynthJob:
             log = work / "yosys.log"
             tail = log.read_text()[-3000:] if log.exists() else (work / "yosys.stderr").read_text()[-3000:]
             raise ToolchainError(f"yosys synth_xilinx of {top} failed (exit {self.proc.returncode}):\n{tail}")
-        doc = json.loads(stats.read_text())
-        mod = doc["modules"].get(f"\\{top}") or next(iter(doc["modules"].values()))
-        cells = mod.get("num_cells_by_type", {})
+        cells = hierarchy_cells(json.loads(stats.read_text()), top)
         res = count_resources(cells)
         fits = all(res[k] <= b[k] for k in ("LUT", "FF", "DSP", "BRAM36"))
         # the resource closest to the board's capacity: what limits a faster folding
@@ -101,16 +119,17 @@ class SynthJob:
         out = {"board": self.board, **res, "fits": fits, "binding": binding,
                "binding_fraction": round(res[binding] / b[binding], 3)}
         (self.rtl_dir / f"{top}_resources.json").write_text(json.dumps(
-            dict(out, part=b["part"], cells=cells, yosys_seconds=round(time.time() - self.t0, 1)), indent=1))
+            dict(out, part=b["part"], cells=cells, flat=self.flat, yosys_seconds=round(time.time() - self.t0, 1)),
+            indent=1))
         if not self.keep_log:
             shutil.rmtree(work, ignore_errors=True)
         return out
 
 
 def synthesize(rtl_dir, board: str = "pynq-z2", top: str = "model_top", timeout: float = 3600,
-               keep_log: bool = True) -> dict:
+               keep_log: bool = True, flat: bool = False) -> dict:
     """Run yosys synth_xilinx on a generated top; return {board, LUT, FF, DSP, BRAM36, fits} (+ details).
 
     Raises ToolchainError when yosys is missing, fails or times out (the caller omits the section).
     """
-    return SynthJob(rtl_dir, board, top, timeout, keep_log).result()
+    return SynthJob(rtl_dir, board, top, timeout, keep_log, flat).result()

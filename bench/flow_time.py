@@ -1,0 +1,121 @@
+"""Wall time of each `codesign flow` step for the examples, beside the previous implementation.
+
+    python bench/flow_time.py [--examples mnist_mlp,mnist_cnn,mnist_mlp_kron,mnist_mlp_wings]
+                              [--set train.epochs=2 ...] [--no-previous] [--runs runs/flow_time]
+
+Each example runs through the public CLI (`codesign flow`), and its report.json `timing_s` gives the
+wall seconds of every step and of the RTL step's parts (generate, cocotb stall sample, C++ harness
+build and run, yosys; the harness build and yosys overlap the cocotb run). Then, on the same
+generated RTL, the previous implementation of the RTL step where one exists: every test sample under
+cocotb with stalls (the old bulk check, -O2 model) and yosys `synth_xilinx -flatten` (the old
+script), timed the same way. CPU seconds of the children are recorded too: the machine is shared,
+so wall time depends on what else runs. Results: bench/results/flow_time.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+EXAMPLES = ["mnist_mlp", "mnist_cnn", "mnist_mlp_kron", "mnist_mlp_wings"]
+
+
+def _cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def run_flow(name: str, out: Path, sets: list[str]) -> dict:
+    cmd = [sys.executable, "-m", "codesign", "flow", str(ROOT / "examples" / f"{name}.yaml"), "--out", str(out)]
+    for s in sets:
+        cmd += ["--set", s]
+    t, c, load0 = time.time(), _cpu_children(), _load()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"codesign flow {name} failed:\n{proc.stderr[-3000:]}")
+    report = json.loads((out / "report.json").read_text())
+    return {"wall_s": round(time.time() - t, 1), "cpu_s": round(_cpu_children() - c, 1),
+            "load_avg_1min": [load0, _load()], "steps_s": report.get("timing_s", {}),
+            "bit_exact": report.get("bit_exact"), "throughput": {k: report.get("throughput", {}).get(k) for k in
+                                                                 ("cycles_per_inference", "bound_cycles", "mac_utilization",
+                                                                  "sim_inferences_per_s", "sim_inferences_per_s_cocotb")},
+            "resources": report.get("resources")}
+
+
+def previous_rtl(run_dir: Path) -> dict:
+    """The old RTL step on the same RTL: cocotb on every test sample (stalls, -O2 model), flat yosys."""
+    from codesign.config import load_config
+    from codesign.data import load_dataset
+    from codesign.emulator import Emulator
+    from codesign.rtl import run as cocotb_run
+    from codesign.rtl.synth import SynthJob
+    from codesign.spec import DesignSpec
+
+    cfg = load_config(run_dir / "config.yaml")
+    spec = DesignSpec.load(run_dir / "spec")
+    data = load_dataset(cfg["data"], cfg["seed"])
+    emu = Emulator(spec)
+    x = emu.quantize_input(data.x_test)
+    out = {}
+    if cfg["rtl"]["synth"]:
+        t, c = time.time(), _cpu_children()
+        job = SynthJob(run_dir / "rtl", board=cfg["board"], top="model_top", flat=True)  # runs beside cocotb
+    t1, c1 = time.time(), _cpu_children()
+    r = cocotb_run(spec, run_dir / "rtl", x, stalls=True, work_dir=run_dir / "sim_previous", opt="fast")
+    out["cocotb_all_samples"] = {"wall_s": round(time.time() - t1, 1), "samples": r.samples,
+                                 "mismatched": r.mismatched_samples, "inferences_per_s": round(r.inferences_per_s, 1)}
+    if cfg["rtl"]["synth"]:
+        res = job.result()
+        out["yosys_flat"] = {"wall_s": round(time.time() - t, 1), "cpu_s_children_all": round(_cpu_children() - c, 1),
+                             "resources": res}
+    out["cpu_s"] = round(_cpu_children() - c1, 1)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--examples", default=",".join(EXAMPLES))
+    ap.add_argument("--set", action="append", default=[], help="config override for every example (dotted=value)")
+    ap.add_argument("--no-previous", action="store_true", help="skip the previous implementation's RTL step")
+    ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "flow_time")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "flow_time.json")
+    args = ap.parse_args()
+    results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+               "note": "wall seconds on a machine shared with other jobs: see load_avg_1min (start, end) and cpu_s",
+               "overrides": args.set, "examples": {}}
+    if args.out.exists():  # keep other examples' rows from an earlier call
+        results["examples"] = json.loads(args.out.read_text()).get("examples", {})
+    for name in args.examples.split(","):
+        out = args.runs / name
+        row = {"flow": run_flow(name, out, args.set)}
+        if not args.no_previous:
+            row["previous_rtl"] = previous_rtl(out)
+        results["examples"][name] = row
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1))
+        s = row["flow"]["steps_s"]
+        line = " ".join(f"{k} {v}" for k, v in s.items() if not isinstance(v, dict))
+        print(f"{name}: {line}; rtl parts {s.get('rtl_parts')}")
+        if "previous_rtl" in row:
+            p = row["previous_rtl"]
+            print(f"  previous: cocotb on all samples {p['cocotb_all_samples']['wall_s']} s "
+                  f"({p['cocotb_all_samples']['inferences_per_s']} inf/s), yosys -flatten "
+                  f"{p.get('yosys_flat', {}).get('wall_s')} s")
+    print(f"results: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
