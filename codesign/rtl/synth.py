@@ -20,6 +20,12 @@ from .toolchain import ToolchainError
 BOARDS = {
     "pynq-z2": {"part": "xc7z020clg400-1", "family": "xc7", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
 }
+# Modules synthesized once per unique parameter set and counted once per instance: an engine's PE
+# lanes are identical dot_simd / requant instances (8 of each in the MNIST MLP's first layer), whose
+# ports all carry live data, so flattening them buys no optimisation and multiplies the work of
+# techmap, opt and ABC. Everything else is flattened, so constant or unused engine ports still
+# simplify away as in a fully flat run (`flat=True`: the previous script).
+KEEP_HIERARCHY = ("dot_simd", "requant")
 # LUTs a distributed-RAM / shift-register primitive occupies
 LUTRAM_LUTS = {"RAM32X1S": 1, "RAM32X1D": 2, "RAM64X1S": 1, "RAM64X1D": 2, "RAM128X1S": 2, "RAM128X1D": 4,
                "RAM256X1S": 4, "RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8, "SRL16E": 1, "SRLC32E": 1}
@@ -82,8 +88,9 @@ class SynthJob:
         for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
             shutil.copyfile(f, work / f.name)
         self.flat = flat
-        script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; "
-                  f"synth_xilinx {'-flatten ' if flat else ''}-family {b['family']} -top {top}; "
+        keep = "" if flat else f"setattr -mod -set keep_hierarchy 1 {' '.join(f'*{m}*' for m in KEEP_HIERARCHY)}; "
+        script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; hierarchy -top {top}; {keep}"
+                  f"synth_xilinx -flatten -family {b['family']} -top {top}; "
                   f"tee -q -o stats.json stat -json -top {top}")
         self.t0 = time.time()
         self._err = open(work / "yosys.stderr", "w")
