@@ -38,6 +38,16 @@ def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
 
+def collect(out: Path) -> dict:
+    """The timing and checks of a finished run folder (report.json)."""
+    report = json.loads((out / "report.json").read_text())
+    return {"steps_s": report.get("timing_s", {}), "bit_exact": report.get("bit_exact"),
+            "throughput": {k: report.get("throughput", {}).get(k) for k in
+                           ("cycles_per_inference", "bound_cycles", "mac_utilization", "sim_inferences_per_s",
+                            "sim_inferences_per_s_cocotb")},
+            "resources": report.get("resources")}
+
+
 def run_flow(name: str, out: Path, sets: list[str]) -> dict:
     cmd = [sys.executable, "-m", "codesign", "flow", str(ROOT / "examples" / f"{name}.yaml"), "--out", str(out)]
     for s in sets:
@@ -46,13 +56,8 @@ def run_flow(name: str, out: Path, sets: list[str]) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"codesign flow {name} failed:\n{proc.stderr[-3000:]}")
-    report = json.loads((out / "report.json").read_text())
     return {"wall_s": round(time.time() - t, 1), "cpu_s": round(_cpu_children() - c, 1),
-            "load_avg_1min": [load0, _load()], "steps_s": report.get("timing_s", {}),
-            "bit_exact": report.get("bit_exact"), "throughput": {k: report.get("throughput", {}).get(k) for k in
-                                                                 ("cycles_per_inference", "bound_cycles", "mac_utilization",
-                                                                  "sim_inferences_per_s", "sim_inferences_per_s_cocotb")},
-            "resources": report.get("resources")}
+            "load_avg_1min": [load0, _load()], **collect(out)}
 
 
 def previous_rtl(run_dir: Path) -> dict:
@@ -91,6 +96,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="config override for every example (dotted=value)")
     ap.add_argument("--no-previous", action="store_true", help="skip the previous implementation's RTL step")
     ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "flow_time")
+    ap.add_argument("--reuse", action="store_true", help="read RUNS/<example>/report.json where it exists "
+                    "instead of running the flow again")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "flow_time.json")
     args = ap.parse_args()
     results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
@@ -100,7 +107,8 @@ def main() -> None:
         results["examples"] = json.loads(args.out.read_text()).get("examples", {})
     for name in args.examples.split(","):
         out = args.runs / name
-        row = {"flow": run_flow(name, out, args.set)}
+        reuse = args.reuse and (out / "report.json").exists()
+        row = {"flow": dict(collect(out), reused=str(out)) if reuse else run_flow(name, out, args.set)}
         if not args.no_previous:
             row["previous_rtl"] = previous_rtl(out)
         results["examples"][name] = row
