@@ -90,9 +90,13 @@ class SynthJob:
         for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
             shutil.copyfile(f, work / f.name)
         self.flat = flat
-        keep = "" if flat else f"setattr -mod -set keep_hierarchy 1 {' '.join(f'*{m}*' for m in KEEP_HIERARCHY)}; "
+        mods = " ".join(f"*{m}*" for m in KEEP_HIERARCHY)
+        keep = "" if flat else f"setattr -mod -set keep_hierarchy 1 {mods}; "
+        # then flatten the mapped lanes too: registers fed by the same lane output bit (a dot product's
+        # sign extension) merge as they do in a flat run
+        merge = "" if flat else f"setattr -mod -unset keep_hierarchy {mods}; flatten; opt_merge; opt_clean; "
         script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; hierarchy -top {top}; {keep}"
-                  f"synth_xilinx -flatten -family {b['family']} -top {top}; "
+                  f"synth_xilinx -flatten -family {b['family']} -top {top}; {merge}"
                   f"tee -q -o stats.json stat -json -top {top}")
         self.t0 = time.time()
         self._err = open(work / "yosys.stderr", "w")
