@@ -6,9 +6,8 @@ stalls, compare every output integer with the emulator, time it, and estimate re
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import time
+from pathlib import Path
 
 import numpy as np
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from codesign.emulator import Emulator
-from codesign.rtl import generate
-from codesign.rtl import harness
+from codesign.rtl import generate, harness
 from codesign.rtl.random_spec import random_mlp
 
 # first layer 16 lanes of 8 bits: a 128-bit input port and a >64-bit load-port word (Verilator's wide

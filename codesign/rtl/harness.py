@@ -34,6 +34,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -226,7 +227,7 @@ _VERSION: list[str] = []
 def _verilator_version() -> str:
     if not _VERSION:
         exe = toolchain.verilator_env()
-        _VERSION.append(subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip())
+        _VERSION.append(subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout.strip())
     return _VERSION[0]
 
 
@@ -253,7 +254,7 @@ def build(rtl_dir, top: str = "model_top", log=None) -> Path:
         cmd = [exe_env, "--cc", "--exe", "--build", "-j", "2", *VERILATOR_ARGS, "--top-module", top,
                "-Mdir", "obj", "-o", "harness", *meta["sources"], "harness.cpp"]
         t0 = time.time()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp, check=False)
         if proc.returncode != 0 or not (tmp / "obj" / "harness").exists():
             raise toolchain.ToolchainError(f"Verilator build of the {top} harness failed:\n"
                                            f"{(proc.stdout + proc.stderr)[-3000:]}")
@@ -351,7 +352,7 @@ class Harness:
         self.proc = subprocess.Popen([str(self.exe)], cwd=self.rtl_dir, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def __enter__(self) -> "Harness":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -512,5 +513,14 @@ def run(spec_or_rtl_dir, x_int, *, writes=None, top: str = "model_top", folding=
         return h.run_checked(x_int).outputs
 
 
-__all__ = ["Harness", "HarnessRun", "HarnessError", "build", "run", "pack_words", "unpack_words",
-           "load_images", "spec_images"]
+__all__ = [
+    "Harness",
+    "HarnessError",
+    "HarnessRun",
+    "build",
+    "load_images",
+    "pack_words",
+    "run",
+    "spec_images",
+    "unpack_words",
+]

@@ -99,7 +99,7 @@ class SynthJob:
                   f"synth_xilinx -flatten -family {b['family']} -top {top}; {merge}"
                   f"tee -q -o stats.json stat -json -top {top}")
         self.t0 = time.time()
-        self._err = open(work / "yosys.stderr", "w")
+        self._err = open(work / "yosys.stderr", "w")  # noqa: SIM115 -- stays open while yosys runs; closed by cancel()
         self.proc = subprocess.Popen([_yosys(), "-q", "-l", "yosys.log", "-p", script], cwd=work,
                                      stdout=subprocess.DEVNULL, stderr=self._err, text=True)
 
