@@ -179,11 +179,10 @@ def test_dask_local_cluster_gives_the_local_rows(tiny_run, tmp_path):
 
 
 def test_detection_flags_every_flip_and_never_the_clean_design(tiny_run):
-    from codesign.data import load_dataset
+    from codesign.faults.campaign import load_run
     from codesign.faults.detect import Detector, canary_inputs, false_alarms
 
-    spec = DesignSpec.load(tiny_run / "spec")
-    d = load_dataset({"dataset": "digits", "train": None, "test": None}, 0)
+    _, spec, _, _, d = load_run(tiny_run)
     det = Detector(spec, canary_inputs(d.x_train, 8), groups=8)
     faults = [(int(s),) for s in np.random.default_rng(0).choice(det.sites.total, 150, replace=False)]
     res = det.check(faults)

@@ -27,6 +27,12 @@ HARMFUL = 0.005        # an accuracy drop of at least half a point counts as har
 NAIVE_SAMPLE = 10      # faults timed on the naive path for the speedup
 
 
+def model_input(x: np.ndarray, spec) -> np.ndarray:
+    """uint8 samples reshaped to the design's input shape (e.g. 8 x 8 digits for a 64-input design)."""
+    want = tuple(spec.input_shape)
+    return x.reshape((len(x),) + want) if x.shape[1:] != want and x[0].size == int(np.prod(want)) else x
+
+
 def load_run(run_dir: Path):
     """(config, spec, quantized test inputs, test labels, raw uint8 test inputs) of a finished run."""
     from ..config import load_config
@@ -42,6 +48,7 @@ def load_run(run_dir: Path):
     spec = DesignSpec.load(run_dir / "spec")
     d = load_dataset(cfg["data"], cfg["seed"])
     emu = Emulator(spec)
+    d.x_train, d.x_test = model_input(d.x_train, spec), model_input(d.x_test, spec)
     return cfg, spec, emu.quantize_input(d.x_test), d.y_test, d
 
 
