@@ -8,15 +8,22 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES, codesign
 
 from codesign.emulator import Emulator
 from codesign.faults.engine import Engine
 from codesign.faults.model import SiteMap, apply, flip_value
 from codesign.fixed import FixedType
-from codesign.rtl.random_spec import INPUT_TYPE, mnist_like, random_cnn, random_dense, random_kron, random_mlp, random_wings
+from codesign.rtl.random_spec import (
+    INPUT_TYPE,
+    mnist_like,
+    random_cnn,
+    random_dense,
+    random_kron,
+    random_mlp,
+    random_wings,
+)
 from codesign.spec import DesignSpec
-
-from conftest import EXAMPLES, codesign
 
 
 def _chain(name, first, rng, classes=5):

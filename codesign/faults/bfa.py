@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..emulator import KERNELS, Emulator, accumulate, _exact_matmul
+from ..emulator import KERNELS, Emulator, _exact_matmul, accumulate
 from ..fixed import to_real
 from .model import SiteMap, apply, flip_array
 

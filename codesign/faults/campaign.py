@@ -61,7 +61,7 @@ class Context:
     data: object
 
     @classmethod
-    def open(cls, job: dict) -> "Context":
+    def open(cls, job: dict) -> Context:
         from .engine import Engine
 
         _, spec, x, y, d = load_run(Path(job["run_dir"]))
@@ -241,7 +241,7 @@ def summarize(run_dir: Path, store: RowStore, timing: dict, campaign: str) -> di
     eng.naive(sample)
     naive_fps = len(sample) / (time.perf_counter() - t)
     fps = timing["faults"] / timing["seconds"] if timing["seconds"] else None
-    return {"campaign": campaign, "faults": int(len(acc)), "seconds": round(timing["seconds"], 2),
+    return {"campaign": campaign, "faults": len(acc), "seconds": round(timing["seconds"], 2),
             "faults_per_s": fps, "naive_faults_per_s": naive_fps,
             "speedup": fps / naive_fps if fps else None, "clean_accuracy": clean,
             "accuracy_drop": {"mean": float(drop.mean()), "max": float(drop.max()),

@@ -83,7 +83,7 @@ def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows:
     """Detection rates over a campaign's faults (max_faults of its rows, seeded sample, and the design
     after every BFA flip) and false alarms over `inferences` fault-free inferences."""
     det = Detector(ctx_spec, canary_inputs(data.x_train))
-    out = {"canaries": int(len(det.canaries)), "checksum_groups": det.groups, "checksum_bits": det.checksum_bits}
+    out = {"canaries": len(det.canaries), "checksum_groups": det.groups, "checksum_bits": det.checksum_bits}
     if random_rows:
         n = len(random_rows["fault"])
         pick = np.sort(np.random.default_rng(0).choice(n, min(max_faults, n), replace=False))

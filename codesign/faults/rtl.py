@@ -7,7 +7,6 @@ elements, so each (layer, parameter, bit) is exercised.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -75,7 +74,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
     sm = SiteMap(spec)
     fl = stratified(sm, faults, seed)
     x = np.asarray(x_int)[:samples]
-    store = RowStore(run_dir / "faults" / "rtl", {"campaign": "rtl", "faults": len(fl), "samples": int(len(x)),
+    store = RowStore(run_dir / "faults" / "rtl", {"campaign": "rtl", "faults": len(fl), "samples": len(x),
                                                    "seed": seed}, fresh=True)
     equal = np.zeros(len(fl), bool)
     visible = np.zeros(len(fl), bool)  # the fault changed some output integer (the check can see it)
@@ -110,6 +109,6 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
                     "layer": [sm.blocks[b].layer_name for b in d["block"]], "param": [sm.blocks[b].param for b in d["block"]],
                     "index": d["index"], "bit": d["bit"], "equal": equal, "visible": visible})
     return {"faults": len(fl), "equal_fraction": float(equal.mean()), "faults_changing_outputs": int(visible.sum()), "faults_per_s": len(fl) / rtl_s,
-            "samples_per_fault": int(len(x)), "restored_design_equal": bool(clean_ok),
+            "samples_per_fault": len(x), "restored_design_equal": bool(clean_ok),
             "stream_s": run_s, "load_and_stream_s": rtl_s,
             "cells": len({(sm.blocks[b].layer_name, sm.blocks[b].param, int(bit)) for b, bit in zip(d["block"], d["bit"])})}
