@@ -39,13 +39,13 @@ def main():
     build_s = time.perf_counter() - t
     rng = np.random.default_rng(0)
     faults = [(int(s),) for s in rng.choice(eng.sites.total, args.faults, replace=False)]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     fast = eng.run(faults)
-    fast_s = time.perf_counter() - t
+    fast_s, fast_cpu = time.perf_counter() - t, time.process_time() - c
     sample = faults[:args.naive]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     naive = eng.naive(sample)
-    naive_s = time.perf_counter() - t
+    naive_s, naive_cpu = time.perf_counter() - t, time.process_time() - c
     for k in naive:
         if not np.array_equal(naive[k], fast[k][:len(sample)]):
             raise SystemExit(f"engine and naive path disagree on {k}: a bug")
@@ -55,12 +55,16 @@ def main():
            "faults_per_s": len(faults) / fast_s, "naive_faults": len(sample), "naive_s": naive_s,
            "naive_faults_per_s": len(sample) / naive_s,
            "speedup": (len(faults) / fast_s) / (len(sample) / naive_s),
+           # CPU seconds of this process (all its threads): what the wall figures would be on an idle machine
+           "engine_cpu_s": fast_cpu, "naive_cpu_s": naive_cpu, "faults_per_cpu_s": len(faults) / fast_cpu,
+           "naive_faults_per_cpu_s": len(sample) / naive_cpu,
            "harmful_fraction": float(np.mean((eng.clean_correct - fast["correct"]) / eng.n >= 0.005))}
     print(json.dumps(res, indent=1), flush=True)
     if args.exhaustive:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         sec = run_campaign(args.run_dir, "exhaustive", fresh=True, workers=args.workers, log=lambda m: None)
         res["exhaustive"] = {"faults": sec["faults"], "wall_s": time.perf_counter() - t,
+                             "cpu_s_this_process": time.process_time() - c, "load_avg_1min": os.getloadavg()[0],
                              "campaign_s": sec["seconds"], "faults_per_s": sec["faults_per_s"],
                              "workers": args.workers, "accuracy_drop": sec["accuracy_drop"]}
         print(json.dumps(res["exhaustive"], indent=1), flush=True)
