@@ -286,6 +286,12 @@ class Engine:
             fi, rows, y_new, dy_all = fi[keep], rows[keep], y_new[keep], dy_all[keep]
         # many faults set the same output value of the same neuron on the same sample: run each
         # distinct (sample, column, new value) once and share its prediction
+        if li == len(self.spec.layers) - 1 and self.outs[li].ndim == 2:  # the output layer: argmax directly
+            pred = self._argmax_replaced(rows, j[fi], y_new)
+            gain += np.bincount(fi, (pred == self.y[rows]).astype(np.int64) - self.correct[rows],
+                                minlength=len(sites)).astype(np.int64)
+            changed += np.bincount(fi, pred != self.pred[rows], minlength=len(sites)).astype(np.int64)
+            return gain, changed
         uniq, inv = self._distinct(rows, j[fi], y_new, layer)
         pred = np.empty(len(uniq), np.int64)
         for s in range(0, len(uniq), ROW_CHUNK):
@@ -305,6 +311,20 @@ class Engine:
                             minlength=len(sites)).astype(np.int64)
         changed += np.bincount(fi, pred != self.pred[rows], minlength=len(sites)).astype(np.int64)
         return gain, changed
+
+    def _argmax_replaced(self, r: np.ndarray, j: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """np.argmax of output row r with entry j replaced by v (first index wins ties), from each row's
+        best and second-best (value, first index) of the fault-free outputs."""
+        if not hasattr(self, "_top2"):
+            out = self.logits.reshape(self.n, -1)
+            i1 = np.argmax(out, -1)
+            rest = out.copy()
+            rest[np.arange(self.n), i1] = np.iinfo(np.int64).min
+            i2 = np.argmax(rest, -1)
+            self._top2 = (out[np.arange(self.n), i1], i1, out[np.arange(self.n), i2], i2)
+        v1, i1, v2, i2 = self._top2
+        ov, oi = np.where(j == i1[r], v2[r], v1[r]), np.where(j == i1[r], i2[r], i1[r])  # best of the others
+        return np.where(v > ov, j, np.where(v == ov, np.minimum(j, oi), oi))
 
     def _distinct(self, rows: np.ndarray, j: np.ndarray, y_new: np.ndarray, layer):
         """Indices of the distinct (sample, column, value) triples and each pair's triple number."""
