@@ -177,7 +177,7 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     timing = _timing(store, 0, 0.0)
     section = summarize(run_dir, store, timing, campaign)
     if detect:
-        section["detection"] = detection(run_dir, log)
+        section["detection"] = detection(run_dir, campaign, log)
     if rtl:
         from .rtl import crosscheck
 
@@ -192,9 +192,9 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     return section
 
 
-def detection(run_dir: Path, log=print) -> dict:
-    """Detection over the rows of this run's single/multi-bit campaign (random, else exhaustive) and
-    of its bfa campaign, whichever exist."""
+def detection(run_dir: Path, campaign: str, log=print) -> dict:
+    """Detection over the rows of this campaign (a bfa campaign: the run's random, else exhaustive
+    rows) and of the run's bfa campaign, whichever exist."""
     from .detect import detection_section
 
     _, spec, x, y, d = load_run(run_dir)
@@ -207,7 +207,8 @@ def detection(run_dir: Path, log=print) -> dict:
 
     clean = Engine(spec, x, y).clean_correct / len(y)
     log("faults: detection (canaries, checksums, fault-free inferences)")
-    return detection_section(spec, d, x, rows.get("random") or rows.get("exhaustive"), rows.get("bfa"),
+    flips = rows.get(campaign) if campaign != "bfa" else (rows.get("random") or rows.get("exhaustive"))
+    return detection_section(spec, d, x, flips, rows.get("bfa"),
                              clean, HARMFUL)
 
 

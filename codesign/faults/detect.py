@@ -80,13 +80,14 @@ def false_alarms(det: Detector, x_int: np.ndarray, inferences: int, batch: int =
 
 def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows: dict | None,
                       clean_accuracy: float, harmful: float, inferences: int = 10_000, max_faults: int = 2000) -> dict:
-    """Detection rates over a campaign's faults (max_faults of its rows, seeded sample, and the design
-    after every BFA flip) and false alarms over `inferences` fault-free inferences."""
+    """Detection rates over a campaign's faults (a seeded sample of max_faults rows plus up to
+    max_faults harmful ones, and the design after every BFA flip) and false alarms over `inferences` fault-free inferences."""
     det = Detector(ctx_spec, canary_inputs(data.x_train))
     out = {"canaries": len(det.canaries), "checksum_groups": det.groups, "checksum_bits": det.checksum_bits}
     if random_rows:
         n = len(random_rows["fault"])
-        pick = np.sort(np.random.default_rng(0).choice(n, min(max_faults, n), replace=False))
+        harm = np.nonzero(clean_accuracy - random_rows["accuracy"] >= harmful)[0][:max_faults]
+        pick = np.union1d(np.random.default_rng(0).choice(n, min(max_faults, n), replace=False), harm)
         faults = [tuple(int(s) for s in k.split("+")) for k in random_rows["fault"][pick]]
         res = det.check(faults)
         flag = res["canary"] | res["checksum"]
