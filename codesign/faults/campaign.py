@@ -303,11 +303,13 @@ def plot_campaign(run_dir: Path, rows: dict, campaign: str, spec) -> None:
     clean = json.loads((Path(run_dir) / "report.json").read_text())["faults"]["clean_accuracy"]
     labels, drop, _ = sensitivity(rows, clean)
     fig, ax = plt.subplots(figsize=(1.2 + 0.5 * drop.shape[1], 0.9 + 0.4 * len(labels)))
-    im = ax.imshow(np.nan_to_num(drop * 100, nan=0.0), aspect="auto", cmap="magma_r")
+    cmap = plt.get_cmap("magma_r").copy()
+    cmap.set_bad("lightgrey")  # bit positions a parameter does not have
+    im = ax.imshow(np.ma.masked_invalid(drop * 100), aspect="auto", cmap=cmap)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xticks(range(drop.shape[1]))
     ax.set_xlabel("bit position (0 = LSB)")
-    ax.set_title(f"{spec.name}: mean accuracy drop (points), {campaign}")
+    ax.set_title(f"{spec.name} ({campaign}): mean drop, points", fontsize=9)
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
     fig.savefig(out / "faults_sensitivity.png", dpi=120)
