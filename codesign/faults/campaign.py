@@ -193,7 +193,7 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
 
 
 def detection(run_dir: Path, campaign: str, log=print) -> dict:
-    """Detection over the rows of this campaign (a bfa campaign: the run's random, else exhaustive
+    """Detection over the rows of this campaign (a bfa campaign: the run's exhaustive, else random
     rows) and of the run's bfa campaign, whichever exist."""
     from .detect import detection_section
 
@@ -207,7 +207,7 @@ def detection(run_dir: Path, campaign: str, log=print) -> dict:
 
     clean = Engine(spec, x, y).clean_correct / len(y)
     log("faults: detection (canaries, checksums, fault-free inferences)")
-    flips = rows.get(campaign) if campaign != "bfa" else (rows.get("random") or rows.get("exhaustive"))
+    flips = rows.get(campaign) if campaign != "bfa" else (rows.get("exhaustive") or rows.get("random"))
     return detection_section(spec, d, x, flips, rows.get("bfa"),
                              clean, HARMFUL)
 
