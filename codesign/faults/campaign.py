@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError
-from .model import SiteMap, fault_key, flip_array
+from .context import Context, fault_rows, load_run, model_input  # noqa: F401 - load_run: the run a campaign reads
+from .model import SiteMap, fault_key
 from .store import RowStore, plan_digest
 
 CAMPAIGNS = ("exhaustive", "random", "bfa")
@@ -25,86 +25,6 @@ CHUNK = 16384          # single-bit faults per chunk (one Parquet file each)
 RANDOM_CHUNK = 1024    # multi-bit faults per chunk
 HARMFUL = 0.005        # an accuracy drop of at least half a point counts as harmful
 NAIVE_SAMPLE = 10      # faults timed on the naive path for the speedup
-
-
-def model_input(x: np.ndarray, spec) -> np.ndarray:
-    """uint8 samples reshaped to the design's input shape (e.g. 8 x 8 digits for a 64-input design)."""
-    want = tuple(spec.input_shape)
-    return x.reshape((len(x),) + want) if x.shape[1:] != want and x[0].size == int(np.prod(want)) else x
-
-
-def load_run(run_dir: Path):
-    """(config, spec, quantized test inputs, test labels, raw uint8 test inputs) of a finished run."""
-    from ..config import load_config
-    from ..data import load_dataset
-    from ..emulator import Emulator
-    from ..spec import DesignSpec
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "report.json").exists() or not (run_dir / "spec" / "spec.json").exists():
-        raise ConfigError(f"{run_dir} is not a finished `codesign flow` run folder (no report.json or spec/); "
-                          "build one with `codesign flow CONFIG --out RUN_DIR`")
-    cfg = load_config(run_dir / "config.yaml")
-    spec = DesignSpec.load(run_dir / "spec")
-    d = load_dataset(cfg["data"], cfg["seed"])
-    emu = Emulator(spec)
-    d.x_train, d.x_test = model_input(d.x_train, spec), model_input(d.x_test, spec)
-    return cfg, spec, emu.quantize_input(d.x_test), d.y_test, d
-
-
-@dataclass
-class Context:
-    """What a worker needs for a campaign's chunks: the engine on the run's test split."""
-    job: dict
-    spec: object
-    engine: object
-    data: object
-
-    @classmethod
-    def open(cls, job: dict) -> Context:
-        from .engine import Engine
-
-        _, spec, x, y, d = load_run(Path(job["run_dir"]))
-        return cls(job, spec, Engine(spec, x, y), d)
-
-    def run_chunk(self, chunk: int, payload) -> dict:
-        if self.job["campaign"] == "bfa":
-            from .bfa import bfa_rows
-
-            return bfa_rows(self, seed=int(payload), max_flips=self.job["max_flips"], target=self.job["target"])
-        faults = [(s,) for s in range(*payload)] if self.job["campaign"] == "exhaustive" else \
-            [tuple(f) for f in payload]
-        return fault_rows(self.engine, faults)
-
-
-def fault_rows(engine, faults: list) -> dict:
-    """Rows of faults (tuples of sites): what was flipped and what it cost on the test split."""
-    res = engine.run(faults)
-    sm: SiteMap = engine.sites
-    single = np.array([len(f) == 1 for f in faults])
-    site = np.array([f[0] if len(f) == 1 else -1 for f in faults], np.int64)
-    d = sm.decode(np.where(single, site, 0))
-    names = np.array([b.layer_name for b in sm.blocks], dtype=object)[d["block"]]
-    params = np.array([b.param for b in sm.blocks], dtype=object)[d["block"]]
-    old = np.zeros(len(faults), np.int64)
-    new = np.zeros(len(faults), np.int64)
-    for bi in np.unique(d["block"]):
-        b = sm.blocks[int(bi)]
-        sel = np.nonzero(d["block"] == bi)[0]
-        t = engine.spec.layers[b.layer].types[b.param]
-        old[sel] = engine.spec.layers[b.layer].params[b.param].reshape(-1)[d["index"][sel]]
-        new[sel] = flip_array(old[sel], d["bit"][sel], t.width, t.signed)
-    blank = ~single
-    return {
-        "fault": [fault_key(f) for f in faults],
-        "flips": np.array([len(f) for f in faults], np.int64),
-        "site": site,
-        "layer": np.where(blank, "", names).astype(str), "param": np.where(blank, "", params).astype(str),
-        "index": np.where(blank, -1, d["index"]), "bit": np.where(blank, -1, d["bit"]),
-        "old": np.where(blank, 0, old), "new": np.where(blank, 0, new),
-        "correct": res["correct"], "changed": res["changed"],
-        "accuracy": res["correct"] / engine.n,
-    }
 
 
 def plan(campaign: str, total: int, *, flips: int, count: int, seed: int, seeds: int,

@@ -12,7 +12,7 @@ _CONTEXT: dict = {}  # per worker process: (run_dir, campaign key) -> Campaign c
 
 
 def _context(job: dict):
-    from .campaign import Context
+    from .context import Context
 
     key = (job["run_dir"], job["key"])
     if key not in _CONTEXT:
