@@ -106,6 +106,25 @@ def sim(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign
                                 indent=1) + "\n")
 
 
+@app.command()
+def pnr(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign flow` (with RTL)"),
+        mhz: float = typer.Option(None, "--mhz", help="target clock in MHz (default: the run's hls.clock_period_ns)")):
+    """Place and route a built run's RTL for an ECP5 (yosys + nextpnr); print and store the routed timing."""
+    from .rtl.toolchain import ToolchainError
+    from .rtl_step import route
+
+    try:
+        with console.status("codesign pnr") as status:
+            timing = route(run_dir, log=lambda msg: (status.update(msg), console.log(msg, highlight=False)),
+                           target=mhz)
+    except _user_errors() as e:
+        _fail(e)
+    except ToolchainError as e:
+        console.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(1)
+    sys.stdout.write(json.dumps({"timing": timing}, indent=1) + "\n")
+
+
 class View(str, Enum):
     keras = "keras"
     emulator = "emulator"

@@ -45,8 +45,10 @@ DEFAULTS = {
     "board": "pynq-z2",
     "hls": {"enabled": True, "io_type": "io_parallel", "strategy": "Latency", "reuse_factor": 1,
             "clock_period_ns": 10.0},
+    # pnr: also place and route the RTL for an ECP5 with yosys + nextpnr (codesign/rtl/pnr.py) and report
+    # the routed Fmax against the clock of hls.clock_period_ns (report.json `timing`); minutes for small designs
     "rtl": {"enabled": True, "target_cycles": None, "folding": None, "stalls": True,
-            "synth": True, "samples": None, "opt": "quick", "cocotb_samples": 256},
+            "synth": True, "pnr": False, "samples": None, "opt": "quick", "cocotb_samples": 256},
 }
 
 
@@ -125,6 +127,8 @@ def check_config(given, source: str = "config") -> dict:
 
     if cfg["data"]["dataset"] not in DATASETS:
         raise ConfigError(f"unknown dataset {cfg['data']['dataset']!r}; known datasets: {sorted(DATASETS)}")
+    if not isinstance(cfg["rtl"]["pnr"], bool):
+        raise ConfigError(f"rtl.pnr must be true or false (place and route with nextpnr-ecp5), got {cfg['rtl']['pnr']!r}")
     from .rtl.toolchain import OPT_LEVELS
 
     if cfg["rtl"]["opt"] not in OPT_LEVELS:

@@ -117,7 +117,7 @@ def _record_simulation(run, meta: dict, fast, cocotb, expected: np.ndarray) -> N
     run.section("accuracy")["rtl"] = float(np.mean(np.argmax(fast.outputs, -1) == run.data.y_test[:n]))
     thr = run.section("throughput")
     thr.update(fast.throughput(meta["bound_cycles"]))
-    thr["clock_mhz"] = round(1000.0 / run.cfg["hls"]["clock_period_ns"], 3)
+    thr["clock_mhz"] = target_mhz(run.cfg)
     thr["folding"] = meta["folding"]
     thr["mac_lanes"] = meta["mac_lanes"]
     thr["layers"] = layer_cycles(run.spec, meta)
@@ -132,7 +132,8 @@ def _record_simulation(run, meta: dict, fast, cocotb, expected: np.ndarray) -> N
             f"({thr['sim_inferences_per_s']:.0f} inferences/s); cocotb with stalls: "
             f"{k - (cocotb.mismatched_samples or 0) if cocotb else 0}/{k}; "
             f"{thr['cycles_per_inference']:.0f} cycles/inference vs bound {thr['bound_cycles']:.0f}")
-
+    if cfg.get("pnr"):  # (configs built by hand may leave it out)
+        _timing(run, rtl_dir)
 
 
 def layer_cycles(spec, meta: dict) -> dict:
@@ -180,6 +181,55 @@ def _note_no_resources(run, e) -> None:
     run.log(f"rtl: {reason}")
 
 
+def target_mhz(cfg: dict) -> float:
+    """The clock the design is meant to run at: the HLS clock period of the config."""
+    return round(1000.0 / cfg["hls"]["clock_period_ns"], 3)
+
+
+def _timing(run, rtl_dir: Path) -> None:
+    """report.json `timing` from a real place and route; omitted (reason noted) when the tools cannot run."""
+    from .rtl.pnr import place_and_route
+    from .rtl.toolchain import ToolchainError
+
+    run.log(f"rtl: place and route (yosys synth_ecp5 + nextpnr-ecp5) at {target_mhz(run.cfg):g} MHz")
+    try:
+        run.report["timing"] = place_and_route(rtl_dir, target_mhz=target_mhz(run.cfg))
+    except ToolchainError as e:
+        reason = f"timing omitted: place and route could not run ({str(e).splitlines()[0]})"
+        run.report.setdefault("notes", []).append(reason)
+        run.log(f"rtl: {reason}")
+        return
+    t = run.report["timing"]
+    run.log(f"rtl: routed Fmax {t['fmax_mhz']} MHz on {t['part']} (target {t['target_mhz']:g} MHz, met: {t['met']})")
+
+
+def route(run_dir: Path, log=print, target: float | None = None) -> dict:
+    """`codesign pnr RUN_DIR`: place and route a built run's generated RTL; set its report's `timing`."""
+    import json
+
+    from .config import load_config
+    from .errors import CodesignError
+    from .report import write_reports
+    from .rtl.pnr import place_and_route
+
+    run_dir = Path(run_dir)
+    rtl_dir = run_dir / "rtl"
+    if not (rtl_dir / "rtl_meta.json").exists():
+        raise CodesignError(f"{rtl_dir} holds no generated RTL; build the run with rtl.enabled: true first")
+    if target is not None and not target > 0:
+        raise CodesignError(f"--mhz must be a positive clock in MHz, got {target}")
+    cfg = load_config(run_dir / "config.yaml")
+    mhz = target if target is not None else target_mhz(cfg)
+    log(f"pnr: yosys synth_ecp5 + nextpnr-ecp5 of {rtl_dir} at {mhz:g} MHz")
+    timing = place_and_route(rtl_dir, target_mhz=mhz)
+    report_path = run_dir / "report.json"
+    if report_path.exists():
+        report = json.loads(report_path.read_text())
+        report["timing"] = timing
+        write_reports(report, run_dir, cfg)
+    return timing
+
+
 def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray) -> np.ndarray:
     """Output integers of a built run's RTL for new inputs (the fast C++ harness, no stalls)."""
     from .errors import CodesignError
@@ -218,7 +268,7 @@ def resimulate(run_dir: Path, log=print, samples: int | None = None) -> dict:
     run.emulator_out = emu.run_int(run.x_test_int)
     report_path = run_dir / "report.json"
     run.report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    for stale in ("throughput", "resources"):
+    for stale in ("throughput", "resources", "timing"):  # of the RTL regenerated below (timing: again if rtl.pnr)
         run.report.pop(stale, None)
     run_rtl(run)
     write_reports(run.report, run_dir, cfg)

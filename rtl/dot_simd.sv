@@ -1,50 +1,94 @@
-// dot_simd.sv -- SIMD-wide partial dot product of one PE lane: sum_s x[s] * w[s].
+// dot_simd.sv -- SIMD-wide partial dot product of one PE lane: sum_s x[s] * w[s], pipelined.
 //
 // Weights of 1 or 2 bits (ternary {-1,0,+1}; the 2-bit code -2 a bit flip can produce is exact too)
 // need no multiplier: a 2-bit two's complement w = w0 - 2*w1, so the product is an add, a subtract of
 // x shifted by one, or a skip. Wider weights use a signed multiplier (a DSP48 on a 7-series part).
 // Inputs are unsigned or signed (X_SIGNED); products are exact in DOT_W bits (the generator sizes
 // DOT_W from the input and weight types and the layer's fan-in, so no sum can wrap).
+//
+// Why pipelined: a SIMD=49 add/subtract tree in one cycle was the critical path of a placed and
+// routed design (36.9 MHz on an ECP5). The products (level 0: an add/subtract counts as one level,
+// a multiplier as LVL) and the clog2(SIMD) levels of the binary adder tree are cut by a register
+// after every LVL levels, giving STAGES register stages (0 when LVL = 0: combinational, as
+// before); the caller registers the output and delays its control by STAGES. Every register advances on `en`
+// (the engine's freeze-the-pipe stall), so throughput is one product vector a cycle at any depth.
 module dot_simd #(
     parameter int SIMD = 4,
     parameter int XW = 8,
     parameter int X_SIGNED = 0,
     parameter int WW = 2,
-    parameter int DOT_W = 16
+    parameter int DOT_W = 16,
+    parameter int LVL = 0           // adder levels (products count as one) between registers; 0: none
 ) (
+    input  logic                      clk,
+    input  logic                      en,
     input  logic        [SIMD*XW-1:0] x,
     input  logic        [SIMD*WW-1:0] w,
     output logic signed [DOT_W-1:0]   dot
 );
-    // Exact widths, no wider: a product needs PW bits, a sum of SIMD products PW + clog2(SIMD);
-    // only the result is sign-extended to the accumulator's DOT_W (keeps the adder tree narrow).
+    // Exact widths, no wider: a product needs PW bits, a sum of 2^l products PW + l bits (capped at
+    // SUM_W); only the result is sign-extended to the accumulator's DOT_W (keeps the adder tree narrow).
     localparam int PW = XW + WW + 1;
-    localparam int CLOG = SIMD > 1 ? $clog2(SIMD) : 0;
-    localparam int SUM_W = (PW + CLOG < DOT_W) ? PW + CLOG : DOT_W;
+    localparam int T = SIMD > 1 ? $clog2(SIMD) : 0;      // adder-tree levels
+    localparam int SUM_W = (PW + T < DOT_W) ? PW + T : DOT_W;
+    localparam int NW = SUM_W;                           // storage width of every tree node
+    // a multiplier (WW > 2) fills a whole stage, an add/subtract product counts as one adder level
+    localparam int PL = WW <= 2 ? 1 : (LVL > 0 ? LVL : 1);
+    /* verilator lint_off UNUSEDPARAM */
+    // registers after the levels l < T with (PL + l) % LVL == 0; mirrored by mac_pipe and codesign/rtl/pipeline.py
+    localparam int STAGES = LVL > 0 ? (PL + T - 1) / LVL - (PL - 1) / LVL : 0;
+    /* verilator lint_on UNUSEDPARAM */
 
-    logic signed [PW-1:0] prod [0:SIMD-1];
-
-    for (genvar s = 0; s < SIMD; s++) begin : g_lane
-        wire        [XW-1:0] xr = x[s*XW +: XW];
-        wire signed [XW:0]   xs = (X_SIGNED != 0) ? $signed({xr[XW-1], xr}) : $signed({1'b0, xr});
-        wire signed [WW-1:0] ws = w[s*WW +: WW];
-        if (WW <= 2) begin : g_addsub
-            wire signed [PW-1:0] xe = PW'(xs);
-            // w = w[0] - 2*w[WW-1] (WW == 2) or -w[0] (WW == 1): add, subtract or skip
-            if (WW == 2) begin : g_two
-                assign prod[s] = (ws[0] ? xe : '0) - (ws[1] ? (xe <<< 1) : '0);
-            end else begin : g_one
-                assign prod[s] = ws[0] ? -xe : '0;
+    // level l holds ceil(SIMD / 2^l) nodes in g_lvl[l].q (after the level's register, if any), each
+    // stored sign-extended in NW bits; level 0 holds the products
+    for (genvar l = 0; l <= T; l++) begin : g_lvl
+        localparam int N = (SIMD + (1 << l) - 1) >> l;              // nodes at level l
+        localparam int LW = (PW + l < SUM_W) ? PW + l : SUM_W;      // exact width of a level-l sum
+        wire [N*NW-1:0] d;                                          // the level's sums
+        wire [N*NW-1:0] q;
+        if (l == 0) begin : g_prod
+            for (genvar s = 0; s < SIMD; s++) begin : g_lane
+                wire        [XW-1:0] xr = x[s*XW +: XW];
+                wire signed [XW:0]   xs = (X_SIGNED != 0) ? $signed({xr[XW-1], xr}) : $signed({1'b0, xr});
+                wire signed [WW-1:0] ws = w[s*WW +: WW];
+                wire signed [PW-1:0] prod;
+                if (WW <= 2) begin : g_addsub
+                    wire signed [PW-1:0] xe = PW'(xs);
+                    // w = w[0] - 2*w[WW-1] (WW == 2) or -w[0] (WW == 1): add, subtract or skip
+                    if (WW == 2) begin : g_two
+                        assign prod = (ws[0] ? xe : '0) - (ws[1] ? (xe <<< 1) : '0);
+                    end else begin : g_one
+                        assign prod = ws[0] ? -xe : '0;
+                    end
+                end else begin : g_mul
+                    assign prod = xs * ws;
+                end
+                assign d[s*NW +: NW] = NW'(prod);
             end
-        end else begin : g_mul
-            assign prod[s] = xs * ws;
+        end else begin : g_add
+            localparam int NP = (SIMD + (1 << (l - 1)) - 1) >> (l - 1);   // nodes at level l-1
+            for (genvar i = 0; i < N; i++) begin : g_node
+                wire signed [LW-1:0] a = LW'($signed(g_lvl[l-1].q[2*i*NW +: NW]));
+                wire signed [LW-1:0] b;
+                if (2*i + 1 < NP) begin : g_pair
+                    assign b = LW'($signed(g_lvl[l-1].q[(2*i+1)*NW +: NW]));
+                end else begin : g_odd
+                    assign b = '0;
+                end
+                wire signed [LW-1:0] sum = a + b;
+                assign d[i*NW +: NW] = NW'(sum);
+            end
+        end
+        // a register after level l when LVL levels (the products weigh PL) have passed since the last
+        // one (never after the last level: the caller's output register follows it)
+        if (LVL > 0 && l < T && (PL + l) % LVL == 0) begin : g_reg
+            logic [N*NW-1:0] r;
+            always_ff @(posedge clk) if (en) r <= d;
+            assign q = r;
+        end else begin : g_wire
+            assign q = d;
         end
     end
 
-    logic signed [SUM_W-1:0] sum;
-    always_comb begin
-        sum = '0;
-        for (int s = 0; s < SIMD; s++) sum = sum + SUM_W'(prod[s]);
-        dot = DOT_W'(sum);
-    end
+    assign dot = DOT_W'($signed(g_lvl[T].q[NW-1:0]));
 endmodule

@@ -19,9 +19,9 @@
 // (k / SIMD)*J1F + j1f, PE values a word): stage 1 writes one bank word per finished output fold,
 // stage 2 reads one word of every bank per cycle. One buffer suffices: stage 1 of the next sample
 // writes only after stage 2's last read (reads are issued 3 cycles before writes land). Between
-// the stages the sequencer idles DRAIN issue slots (0..3) so that no stage-2 read of a mid word
+// the stages the sequencer idles DRAIN issue slots (0..15) so that no stage-2 read of a mid word
 // comes before stage 1's write of it lands; the generator computes the fewest safe DRAIN from the
-// schedule (codesign/rtl/kron.py drain_cycles); 3 is always safe.
+// schedule (codesign/rtl/kron.py drain_cycles); 3 + mac_pipe's extra stages DS is always safe.
 // Input: AXI-Stream, SIMD elements per beat, N/SIMD beats a sample, double-buffered; the bank is
 // released when stage 1 ends, so the next sample loads during stage 2.
 // Output: AXI-Stream, PE elements per beat, tlast on the sample's last beat.
@@ -68,7 +68,9 @@ module kron_matvec #(
     parameter int OUT_W = 8,
     parameter int OUT_SIGNED = 0,
     parameter int OUT_OVF = 1,
-    parameter int DRAIN = 3,         // idle issue slots between stage 1 and stage 2 (0..3)
+    parameter int DRAIN = 3,         // idle issue slots between stage 1 and stage 2 (0..15)
+    parameter int DOT_LVL = 2,       // mac_pipe's adder-tree levels a cycle
+    parameter int OP_REG = 1,        // mac_pipe's operand register
     parameter A_INIT = "a.mem",
     parameter B_INIT = "b.mem",
     parameter P_INIT = "p.mem",
@@ -144,8 +146,8 @@ module kron_matvec #(
     logic [MAW-1:0] mraddr;              // mid word kf*J1F + j1f
     logic [PAW-1:0] ob;                  // output beat / parameter word j2*J1F + j1f
 
-    logic [1:0] dcnt;                                  // enabled idle slots spent in PH_DRAIN
-    wire drained = dcnt == 2'(DRAIN);
+    logic [3:0] dcnt;                                  // enabled idle slots spent in PH_DRAIN
+    wire drained = dcnt == 4'(DRAIN);
     wire s1 = phase == PH_S1;
     // stage 2 issues in the slot after the last drain slot (all stages move together on en, so the
     // distance from a mid write to its read is counted in enabled cycles)
@@ -214,7 +216,7 @@ module kron_matvec #(
             end
             if (phase == PH_DRAIN) begin
                 if (drained) phase <= PH_S2;
-                else if (en) dcnt <= dcnt + 2'd1;
+                else if (en) dcnt <= dcnt + 4'd1;
             end
             if (issue2) begin
                 kf <= last_kf ? '0 : kf + KC'(1);
@@ -294,7 +296,7 @@ module kron_matvec #(
         .PE(PE), .SIMD(SIMD), .XW(UW), .X_SIGNED(1), .WW(WU), .DOT_W(DOT_W), .SH_W(1),
         .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
-        .P_INIT(P_INIT), .NP(NB), .PAW(PAW), .PDW(PDW), .SBW(SBC + MAW)
+        .P_INIT(P_INIT), .NP(NB), .PAW(PAW), .PDW(PDW), .SBW(SBC + MAW), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG)
     ) u_mac (
         .clk(clk), .rst(rst), .en(en),
         .issue(issue), .first(s2 ? kf == '0 : i1f == '0), .last(s2 ? last_kf : last_i1f),

@@ -4,8 +4,15 @@
 // The engine's sequencer issues one term a cycle (stage 0: `issue` with its control bits) and reads
 // its operands from its own memories with re = `en`; they arrive here at stage 1 (`x`, `w`, lane p at
 // p*SIMD*XW / p*SIMD*WW, so each PE lane may have its own inputs). Pipeline:
-//   stage 1 (operands) -> 2 (dot_simd, registered) -> 3 (accumulate over first..last; parameter word
-//   `paddr` read) -> 4 (requant with {shift, bias} of lane p at bits p*(SH_W+B_W), output register).
+//   stage 1 (operands) -> [OP_REG: operand register] -> [dot_simd's own STAGES] -> 2 (dot product
+//   registered; parameter word `paddr` read) -> 3 (accumulate over first..last; parameter word
+//   registered) -> 4 (requant up to the accumulator type with {shift, bias} of lane p at bits
+//   p*(SH_W+B_W)) -> 5 (rounding, output overflow, output register).
+// Why the extra stages: placed and routed, the memory outputs and the whole adder tree in one cycle
+// limited the clock (36.9 MHz on an ECP5 for an MNIST MLP); the operand register takes the memories'
+// clock-to-out off the tree and DOT_LVL cuts the tree (and a multiplier off it). They add DS
+// cycles of latency (codesign/rtl/pipeline.py mac_extra_stages) and no cycle per term: the pipe
+// still takes one term a cycle.
 // Every stage advances on `en` (output register empty or taken), a freeze-the-pipe stall that keeps
 // the control simple. `emit` marks the terms whose sums go to the stream (m_tvalid); the others
 // still come out at stage 3 (`acc`, `v3`, `emit3` low) for the engine to use (kron_matvec's mid).
@@ -35,7 +42,9 @@ module mac_pipe #(
     parameter int NP = 4,                        // parameter words (output beats of a sample)
     parameter int PAW = NP > 1 ? $clog2(NP) : 1,
     parameter int PDW = PE * (SH_W + B_W),
-    parameter int SBW = 1
+    parameter int SBW = 1,
+    parameter int DOT_LVL = 2,                   // adder-tree levels a cycle in dot_simd (0: whole tree)
+    parameter int OP_REG = 1                     // 1: register the operands before the products
 ) (
     input  logic                  clk,
     input  logic                  rst,
@@ -85,6 +94,43 @@ module mac_pipe #(
         else if (en) v1 <= issue;
     end
 
+    // ------------------------------------------------------------------ operand register (OP_REG)
+    // stages between 1 and 2: the operand register and dot_simd's STAGES (same formula)
+    localparam int T = SIMD > 1 ? $clog2(SIMD) : 0;
+    localparam int PL = WW <= 2 ? 1 : (DOT_LVL > 0 ? DOT_LVL : 1);
+    localparam int DS = OP_REG + (DOT_LVL > 0 ? (PL + T - 1) / DOT_LVL - (PL - 1) / DOT_LVL : 0);
+    logic [PE*SIMD*XW-1:0] xo;
+    logic [PE*SIMD*WW-1:0] wo;
+    if (OP_REG != 0) begin : g_opreg
+        always_ff @(posedge clk) if (en) begin
+            xo <= x;
+            wo <= w;
+        end
+    end else begin : g_opwire
+        assign xo = x;
+        assign wo = w;
+    end
+
+    // ------------------------------------------------------------------ the term's control, delayed by DS
+    localparam int CW = 4 + PAW + SBW;
+    wire [CW-1:0] c1 = {first1, last1, tlast1, emit1, pa1, sb1};
+    wire [CW-1:0] cd;
+    wire vd;
+    if (DS > 0) begin : g_delay
+        logic [DS*CW-1:0] cq;
+        logic [DS-1:0] vq;
+        always_ff @(posedge clk) begin
+            if (en) cq <= (cq << CW) | (DS*CW)'(c1);
+            if (rst) vq <= '0;
+            else if (en) vq <= (vq << 1) | DS'(v1);
+        end
+        assign cd = cq[(DS-1)*CW +: CW];
+        assign vd = vq[DS-1];
+    end else begin : g_nodelay
+        assign cd = c1;
+        assign vd = v1;
+    end
+
     // ------------------------------------------------------------------ stage 2: SIMD dot products
     logic signed [DOT_W-1:0] dot1 [0:PE-1];
     logic signed [DOT_W-1:0] dot2 [0:PE-1];
@@ -92,22 +138,15 @@ module mac_pipe #(
     logic [PAW-1:0] pa2;
     logic [SBW-1:0] sb2;
     for (genvar p = 0; p < PE; p++) begin : g_pe
-        dot_simd #(.SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W)) u_dot (
-            .x(x[p*SIMD*XW +: SIMD*XW]), .w(w[p*SIMD*WW +: SIMD*WW]), .dot(dot1[p])
+        dot_simd #(.SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .LVL(DOT_LVL)) u_dot (
+            .clk(clk), .en(en), .x(xo[p*SIMD*XW +: SIMD*XW]), .w(wo[p*SIMD*WW +: SIMD*WW]), .dot(dot1[p])
         );
         always_ff @(posedge clk) if (en) dot2[p] <= dot1[p];
     end
     always_ff @(posedge clk) begin
-        if (en) begin
-            first2 <= first1;
-            last2 <= last1;
-            tlast2 <= tlast1;
-            emit2 <= emit1;
-            pa2 <= pa1;
-            sb2 <= sb1;
-        end
+        if (en) {first2, last2, tlast2, emit2, pa2, sb2} <= cd;
         if (rst) v2 <= 1'b0;
-        else if (en) v2 <= v1;
+        else if (en) v2 <= vd;
     end
 
     // ------------------------------------------------------------------ stage 3: accumulate
@@ -127,31 +166,63 @@ module mac_pipe #(
         if (rst) v3 <= 1'b0;
         else if (en) v3 <= v2 && last2;
     end
+    // the parameter word is read one stage early (address pa of stage 1's delayed control) and
+    // registered, so the memory's clock-to-out (5.8 ns for an ECP5 block RAM) is not on the requant path
+    logic [PDW-1:0] prm2;
     wmem #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT)) u_pmem (
-        .clk(clk), .re(en), .raddr(pa2), .rdata(prm3),
+        .clk(clk), .re(en), .raddr(cd[SBW +: PAW]), .rdata(prm2),
         .we(pl_we), .waddr(pl_addr), .wdata(pl_data)
     );
+    always_ff @(posedge clk) if (en) prm3 <= prm2;
 
-    // ------------------------------------------------------------------ stage 4: requant + output
-    logic [PE*OUT_W-1:0] y3;
+    // ------------------------------------------------------------------ stage 4: requant up to the accumulator type
+    // (the lane is cut in two by a register: shift, bias and accumulator overflow here, rounding and
+    // the output overflow in stage 5; one stage of latency, no cycle per output)
+    localparam int AX_W = ACC_W + 1;                 // a, sign- or zero-extended (requant's dot is signed)
+    logic [PE*ACC_W-1:0] a3;
+    logic [PE*AX_W-1:0] a4;
+    logic v4, tlast4, emit4;
     for (genvar p = 0; p < PE; p++) begin : g_rq
         requant #(
             .DOT_W(DOT_W), .SH_W(SH_W), .B_W(B_W), .PS(PS), .BS(BS), .W(RW),
             .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF), .RELU(RELU),
-            .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF)
-        ) u_rq (
+            .OS(0), .RND(0), .OUT_W(ACC_W), .OUT_SIGNED(ACC_SIGNED), .OUT_OVF(0), .PART(1)
+        ) u_rq_acc (
             .dot(acc_r[p]),
             .shift(prm3[p*(SH_W+B_W)+B_W +: SH_W]),
             .bias(prm3[p*(SH_W+B_W) +: B_W]),
-            .y(y3[p*OUT_W +: OUT_W])
+            .y(a3[p*ACC_W +: ACC_W])
+        );
+        always_ff @(posedge clk) if (en) begin
+            a4[p*AX_W +: AX_W] <= {ACC_SIGNED != 0 ? a3[p*ACC_W + ACC_W - 1] : 1'b0, a3[p*ACC_W +: ACC_W]};
+        end
+    end
+    always_ff @(posedge clk) begin
+        if (en) begin
+            tlast4 <= tlast3;
+            emit4 <= emit3;
+        end
+        if (rst) v4 <= 1'b0;
+        else if (en) v4 <= v3;
+    end
+
+    // ------------------------------------------------------------------ stage 5: rounding, output overflow, output
+    logic [PE*OUT_W-1:0] y4;
+    for (genvar p = 0; p < PE; p++) begin : g_rq_out
+        requant #(
+            .DOT_W(AX_W), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(RW),
+            .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF), .RELU(RELU),
+            .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF), .PART(2)
+        ) u_rq_out (
+            .dot(a4[p*AX_W +: AX_W]), .shift(1'b0), .bias(1'b0), .y(y4[p*OUT_W +: OUT_W])
         );
     end
     always_ff @(posedge clk) begin
         if (en) begin
-            m_tdata <= y3;
-            m_tlast <= tlast3;
+            m_tdata <= y4;
+            m_tlast <= tlast4;
         end
         if (rst) m_tvalid <= 1'b0;
-        else if (en) m_tvalid <= v3 && emit3;
+        else if (en) m_tvalid <= v4 && emit4;
     end
 endmodule

@@ -12,7 +12,7 @@
 // Weights: wmem word `of*SF + sf` holds lane (p, s) at bits ((p*SIMD)+s)*WW; params word `of` holds
 //         lane p's {weight_shift, bias} at bits p*(SH_W+B_W). Both writable through the load ports.
 // Pipeline: issue (addresses) -> read (memories) -> dot (SIMD products) -> accumulate -> requant/out,
-// the stages after the read in mac_pipe. Every stage advances on `en` (output register empty or
+// the stages after the read in mac_pipe (DOT_LVL, OP_REG: its extra stages, latency only). Every stage advances on `en` (output register empty or
 // taken), a freeze-the-pipe stall that keeps the control simple; the write side of the input buffer
 // runs independently of it.
 module mvau #(
@@ -42,6 +42,8 @@ module mvau #(
     parameter int OUT_OVF = 1,
     parameter W_INIT = "w.mem",
     parameter P_INIT = "p.mem",
+    parameter int DOT_LVL = 2,       // mac_pipe's adder-tree levels a cycle (codesign/rtl/pipeline.py)
+    parameter int OP_REG = 1,        // mac_pipe's operand register
     parameter int SF = N / SIMD,
     parameter int NF = M / PE,
     parameter int WAW = SF * NF > 1 ? $clog2(SF * NF) : 1,   // weight address width
@@ -111,7 +113,7 @@ module mvau #(
         .PE(PE), .SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .SH_W(SH_W),
         .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
-        .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1)
+        .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG)
     ) u_mac (
         .clk(clk), .rst(rst), .en(en),
         .issue(issue), .first(sf == '0), .last(last_sf), .tlast(last_of), .emit(1'b1), .paddr(of), .sb(1'b0),

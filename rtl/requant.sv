@@ -9,6 +9,9 @@
 // Why one lane per module: the MVAU instantiates PE of them; keeping the arithmetic here, purely
 // combinational, lets a unit bench sweep every rounding/overflow mode without the engine around it.
 // All widths are chosen by the generator (codesign/rtl) so that t cannot overflow W bits.
+// PART splits the lane for a pipeline register in the middle (mac_pipe): 1 computes only a (the
+// accumulator value, y = a in OUT_W = ACC_W bits), 2 only r and y from a = dot (the caller passes a
+// sign- or zero-extended to DOT_W = ACC_W + 1 bits); 0 (default) is the whole lane.
 // Rounding codes: 0 TRN, 1 TRN_ZERO, 2 RND, 3 RND_ZERO, 4 RND_INF, 5 RND_MIN_INF, 6 RND_CONV.
 // Overflow codes: 0 WRAP, 1 SAT, 2 SAT_SYM.
 module requant #(
@@ -26,7 +29,8 @@ module requant #(
     parameter int RND = 0,
     parameter int OUT_W = 8,
     parameter int OUT_SIGNED = 0,
-    parameter int OUT_OVF = 1
+    parameter int OUT_OVF = 1,
+    parameter int PART = 0          // 0: whole lane; 1: up to a; 2: from a (see above)
 ) (
     input  logic signed [DOT_W-1:0] dot,
     input  logic        [SH_W-1:0]  shift,
@@ -64,10 +68,14 @@ module requant #(
 
     always_comb begin
         t = {{(W - DOT_W){dot[DOT_W-1]}}, dot};
-        t = (t <<< shift) <<< PS;
-        t = t + ({{(W - B_W){bias[B_W-1]}}, bias} <<< BS);
-        a = ovf_fn(t, ACC_W, ACC_SIGNED, ACC_OVF);
-        if (RELU != 0 && a < 0) a = '0;
+        if (PART == 2) begin
+            a = t;
+        end else begin
+            t = (t <<< shift) <<< PS;
+            t = t + ({{(W - B_W){bias[B_W-1]}}, bias} <<< BS);
+            a = ovf_fn(t, ACC_W, ACC_SIGNED, ACC_OVF);
+            if (RELU != 0 && a < 0) a = '0;
+        end
         floor_v = a;
         half = 1'b0;
         below = 1'b0;
@@ -91,6 +99,6 @@ module requant #(
             r = a <<< (OS < 0 ? -OS : 0);
         end
         r = ovf_fn(r, OUT_W, OUT_SIGNED, OUT_OVF);
-        y = r[OUT_W-1:0];
+        y = PART == 1 ? a[OUT_W-1:0] : r[OUT_W-1:0];
     end
 endmodule

@@ -61,6 +61,8 @@ module wings_gen #(
     parameter int OUT_W = 8,
     parameter int OUT_SIGNED = 0,
     parameter int OUT_OVF = 1,
+    parameter int DOT_LVL = 2,       // the mvau's adder-tree levels a cycle (codesign/rtl/pipeline.py)
+    parameter int OP_REG = 1,        // the mvau's operand register
     // ---- generator shape
     parameter int NI = 16,           // real inputs (H*WD with GRID)
     parameter int NO = 8,            // real outputs (units)
@@ -545,7 +547,7 @@ module wings_gen #(
         .N(N), .M(M), .PE(PE), .SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .SH_W(1),
         .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
-        .W_INIT(W_INIT), .P_INIT(P_INIT)
+        .W_INIT(W_INIT), .P_INIT(P_INIT), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG)
     ) u_mvau (
         .clk(clk), .rst(rst),
         .s_tdata(s_tdata), .s_tvalid(s_tvalid && done), .s_tready(mv_s_tready),

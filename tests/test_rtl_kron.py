@@ -87,7 +87,7 @@ def test_kron_engines_match_emulator(tmp_path, monkeypatch):
                                                              "test_kron_matvec", "one drain slot short went unnoticed")
     assert {w[0] for w in writes} == {0, 1} and len(writes) == 3  # A word, B word, bias word
     for k, (m, meta) in enumerate(zip(models, metas)):
-        # stall-free back-to-back samples: exactly the engine's schedule (both stages + 0..3 drain slots)
+        # stall-free back-to-back samples: exactly the engine's schedule (both stages + the drain slots)
         t = m["t_out_last"][:8]
         assert t[-1] - t[-2] == meta["layers"][0]["cycles"], (k, np.diff(t).tolist(), meta["layers"][0]["cycles"])
 
@@ -97,7 +97,13 @@ def test_kron_plan_and_folding():
     d = kron_dims(spec.layers[0])
     # the MAC bound exactly: stage 2's first reads need no mid word of stage 1's last rows, so no drain
     assert kron_cycles(d, 4, 14) == 2 * (28 * 28 * 16 + 16 * 28 * 16) // 56
-    assert kron_cycles(d, 8, 28) == 2 * (28 * 28 * 16 + 16 * 28 * 16) // 224 + 1
+    # with SIMD 28 stage 2's first reads need words of stage 1's last rows: 5 drain slots, the 1 of an
+    # unpipelined MAC plus mac_pipe's 4 extra stages (operand register; multi-bit factors: a multiplier
+    # stage, and 2 adder-tree stages), so this folding pays 5 cycles a sample for its 100+ MHz
+    assert d["wu"] > 2
+    assert kron_cycles(d, 8, 28) == 2 * (28 * 28 * 16 + 16 * 28 * 16) // 224 + 5
+    # the folding the MNIST example picks (target 512 cycles) stays at the MAC bound
+    assert kron_cycles(d, 16, 7) == 2 * (28 * 28 * 16 + 16 * 28 * 16) // 112
     [f] = choose([d], 512)
     assert d["m1"] % f["pe"] == 0 and d["n1"] % f["simd"] == 0 and kron_cycles(d, f["pe"], f["simd"]) <= 512
     with pytest.raises(RTLError, match="PE | m1"):

@@ -15,15 +15,21 @@ from ..fixed import bits_for_range
 from ..spec import Layer
 from .plan import (MAX_EXACT_BITS, OVF_CODES, REQUANT_KEYS, ROUND_CODES, RequantFields, RTLError, _absmax, _pack_words,
                    _stored_width, requant_plan)
+from .pipeline import mac_extra_stages, pipeline_params
 
-MAX_DRAIN = 3  # a mid word is written 3 edges after its last stage-1 issue; read at the issue edge
+MAX_DRAIN = 3  # without extra MAC stages a mid word is written 3 edges after its last stage-1 issue; read at the issue edge
+
+
+def max_drain(simd: int, wu: int) -> int:
+    """Edges from a row's last stage-1 issue to its mid write: 3 plus mac_pipe's extra stages."""
+    return MAX_DRAIN + mac_extra_stages(simd, wu)
 
 
 def drain_cycles(d: dict, pe: int, simd: int) -> int:
     """Fewest idle issue slots between the stages so every stage-2 read of a mid word follows its write.
 
     Stage 1 issues row k = r*n2 + i2 (J1F*I1F slots: j1f outer, i1f inner) and writes word (k // SIMD,
-    j1f) 3 slots after the row's (j1f, last i1f) issue; stage 2 reads word (kf, j1f) at slot
+    j1f) max_drain(SIMD, wu) slots after the row's (j1f, last i1f) issue; stage 2 reads word (kf, j1f) at slot
     j1f*KF + kf after the drain. The latest writer of a word is the last row of its k fold.
     """
     j1f_n, i1f_n = d["m1"] // pe, d["n1"] // simd
@@ -34,13 +40,15 @@ def drain_cycles(d: dict, pe: int, simd: int) -> int:
         k_last = min(k, (kf + 1) * simd) - 1
         for j in range(j1f_n):
             written = (k - 1 - k_last) * j1f_n * i1f_n + (j1f_n - 1 - j) * i1f_n  # slots before stage 1 ends
-            need = max(need, MAX_DRAIN - written - (j * kf_n + kf))
+            need = max(need, max_drain(simd, d["wu"]) - written - (j * kf_n + kf))
     return need
 
 
 def kron_dims(layer: Layer) -> dict:
+    """Shape of the factorisation, plus wu (the MAC lanes' weight width, which sets their pipeline depth)."""
     a = layer.attrs
-    return {"n1": int(a["n1"]), "n2": int(a["n2"]), "m1": int(a["m1"]), "m2": int(a["m2"]), "rank": int(a["rank"])}
+    return {"n1": int(a["n1"]), "n2": int(a["n2"]), "m1": int(a["m1"]), "m2": int(a["m2"]), "rank": int(a["rank"]),
+            "wu": max(_stored_width(layer.types["a"]), _stored_width(layer.types["b"]))}
 
 
 def kron_cycles(d: dict, pe: int, simd: int) -> int:
@@ -108,7 +116,7 @@ class KronPlan(RequantFields):
 
     @property
     def cycles(self) -> int:
-        return kron_cycles(asdict(self), self.pe, self.simd)
+        return kron_cycles(dict(asdict(self), wu=self.WU), self.pe, self.simd)
 
     @property
     def lanes(self) -> int:
@@ -132,7 +140,7 @@ class KronPlan(RequantFields):
 
     @property
     def drain(self) -> int:
-        return drain_cycles(asdict(self), self.pe, self.simd)
+        return drain_cycles(dict(asdict(self), wu=self.WU), self.pe, self.simd)
 
     def rtl_params(self) -> dict:
         keys = tuple("XW X_SIGNED AW BW MID_W MID_SIGNED UW WU DOT_W OS1 RND1 MID_OVF RW1".split()) + REQUANT_KEYS
@@ -140,6 +148,7 @@ class KronPlan(RequantFields):
              "SIMD": self.simd}
         d.update({k: getattr(self, k) for k in keys})
         d["DRAIN"] = self.drain
+        d.update(pipeline_params())
         return d
 
     def mem_names(self) -> dict:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..fixed import FixedType, bits_for_range
 from ..spec import DesignSpec, Layer, SpecError
+from .pipeline import pipeline_params
 
 ROUND_CODES = {"TRN": 0, "TRN_ZERO": 1, "RND": 2, "RND_ZERO": 3, "RND_INF": 4, "RND_MIN_INF": 5, "RND_CONV": 6}
 OVF_CODES = {"WRAP": 0, "SAT": 1, "SAT_SYM": 2}
@@ -109,6 +110,7 @@ class LayerPlan(RequantFields):
         keys = ("XW", "X_SIGNED", "WW", "DOT_W", "SH_W") + REQUANT_KEYS
         d = {"N": self.np_, "M": self.mp, "PE": self.pe, "SIMD": self.simd}
         d.update({k: getattr(self, k) for k in keys})
+        d.update(pipeline_params())
         return d
 
     def mem_names(self) -> dict:

@@ -40,7 +40,7 @@ def requant_bundle(layers: list[Layer], out_dir) -> list[LayerPlan]:
     for k, p in enumerate(plans):
         ports += [f"    input  logic [{p.DOT_W - 1}:0] r{k}_dot", f"    input  logic [{p.SH_W - 1}:0] r{k}_shift",
                   f"    input  logic [{p.B_W - 1}:0] r{k}_bias", f"    output logic [{p.OUT_W - 1}:0] r{k}_y"]
-        prm = {k2: v for k2, v in p.rtl_params().items() if k2 not in ("N", "M", "PE", "SIMD", "XW", "X_SIGNED", "WW", "RW")}
+        prm = {k2: v for k2, v in p.rtl_params().items() if k2 not in ("N", "M", "PE", "SIMD", "XW", "X_SIGNED", "WW", "RW", "DOT_LVL", "OP_REG")}
         prm["W"] = p.RW
         body.append(f"    requant #({', '.join(f'.{a}({b})' for a, b in prm.items())}) u_r{k} (\n"
                     f"        .dot(r{k}_dot), .shift(r{k}_shift), .bias(r{k}_bias), .y(r{k}_y));")
