@@ -100,6 +100,8 @@ def run_rtl(run) -> None:
         run.report["resources"] = r = resources
         run.log(f"rtl: yosys {r['LUT']} LUT, {r['FF']} FF, {r['DSP']} DSP, {r['BRAM36']} BRAM36, fits {r['board']}: "
                 f"{r['fits']} ({r['binding']} binds at {r['binding_fraction']:.0%})")
+    if cfg.get("pnr"):  # (configs built by hand may leave it out)
+        _timing(run, rtl_dir)
 
 
 def _record_simulation(run, meta: dict, fast, cocotb, expected: np.ndarray) -> None:
@@ -132,8 +134,6 @@ def _record_simulation(run, meta: dict, fast, cocotb, expected: np.ndarray) -> N
             f"({thr['sim_inferences_per_s']:.0f} inferences/s); cocotb with stalls: "
             f"{k - (cocotb.mismatched_samples or 0) if cocotb else 0}/{k}; "
             f"{thr['cycles_per_inference']:.0f} cycles/inference vs bound {thr['bound_cycles']:.0f}")
-    if cfg.get("pnr"):  # (configs built by hand may leave it out)
-        _timing(run, rtl_dir)
 
 
 def layer_cycles(spec, meta: dict) -> dict:
