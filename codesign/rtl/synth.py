@@ -14,12 +14,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from ..boards import BOARDS  # the board catalogue, boards/boards.json
 from .generate import read_meta
 from .toolchain import ToolchainError
 
-BOARDS = {
-    "pynq-z2": {"part": "xc7z020clg400-1", "family": "xc7", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
-}
 # LUTs a distributed-RAM / shift-register primitive occupies
 LUTRAM_LUTS = {"RAM32X1S": 1, "RAM32X1D": 2, "RAM64X1S": 1, "RAM64X1D": 2, "RAM128X1S": 2, "RAM128X1D": 4,
                "RAM256X1S": 4, "RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8, "SRL16E": 1, "SRLC32E": 1}
