@@ -132,6 +132,9 @@ def test_package_and_manifest(run_and_pkg):
     assert np.array_equal(emu.run_int(emu.quantize_input(v["x"])).reshape(20, -1), v["expected"])
     readme = (pkg / "README.md").read_text()
     assert "vivado -mode batch -source vivado/build.tcl" in readme and "check.py" in readme
+    # PYNQ >= 2.7 keeps pynq in a venv that plain `sudo python3` does not see
+    assert "sudo -E python3 check.py" in readme and "sudo python3" not in readme
+    assert "check.py --backend sim" in readme
 
 
 # ---------------------------------------------------------------- the TCL, parsed
