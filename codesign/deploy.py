@@ -4,12 +4,15 @@ The package (a folder, and the same as PKG.zip):
 
   manifest.json          board, part, spec hash, stream layout, cycles per inference, files + sha256
   README.md              how to build the bitstream and run the self-test on the board
-  rtl/                   the run's generated top, the rtl/ IP it instantiates, its .mem images, and
-                         <wrapper>.v: the DMA side of the top (boards/rtl/codesign_axis.v.in)
-  vivado/build.tcl       boards/vivado/build.tcl.in for the board: IP packaging, Zynq PS + AXI DMA
-                         block design, synthesis, implementation, .bit + .hwh into pynq/
+  rtl/                   the run's generated top, the rtl/ IP it instantiates, its .mem images,
+                         <wrapper>.v: the DMA side of the top (boards/rtl/codesign_axis.v.in), and
+                         codesign_axil.v: the model's load port + soft reset as AXI-Lite registers
+  vivado/build.tcl       boards/vivado/build.tcl.in for the board of the catalogue (codesign/boards.py):
+                         IP packaging, Zynq PS + AXI DMA block design, synthesis, implementation,
+                         .bit + .hwh into pynq/; stops on Synth 8-4445 and on failed timing
   pynq/                  copied to the board: codesign_driver.py, check.py, test_vectors.npz,
-                         manifest.json (the driver reads the stream layout from it)
+                         manifest.json (the driver reads the stream layout from it), and the sim
+                         backend (sim_backend.py, sim_dma_bench.py: the package's RTL under Verilator)
 
 Stream layout on the DMA (one DMA word per AXI-Stream beat of the generated top, see
 codesign.rtl.generate): an input beat holds `in_beat` elements of `in_width` bits, element 0 in the
