@@ -438,7 +438,7 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
                                                     "info": 0x10, "writes": 0x14}},
             "bitstream": {"bit": f"pynq/{BIT_NAME}.bit", "hwh": f"pynq/{BIT_NAME}.hwh",
                           "built": False, "note": "written by vivado/build.tcl, not by codesign deploy"},
-            "test_vectors": {"file": "pynq/test_vectors.npz", "samples": int(len(vec["x_int"])),
+            "test_vectors": {"file": "pynq/test_vectors.npz", "samples": len(vec["x_int"]),
                              "source": f"first samples of the {cfg['data']['dataset']} test split (seed {cfg['seed']})",
                              "expected": "emulator output integers",
                              "rtl_simulation_equal": rtl_checked},
