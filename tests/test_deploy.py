@@ -675,15 +675,15 @@ def _index(calls, cmd, pred=lambda a: True):
 def board_pkgs(run_and_pkg, tmp_path_factory):
     """A package of the digits run for every board of the catalogue (zcu104 at 150 MHz)."""
     from codesign.boards import BOARDS
+    from codesign.deploy import deploy
 
     run, pkg = run_and_pkg
     out = {"pynq-z2": pkg}
     tmp = tmp_path_factory.mktemp("boards")
     for b in BOARDS:
-        if b != "pynq-z2":
+        if b != "pynq-z2":  # the API in-process (the CLI's options are exercised by the tests below)
             out[b] = tmp / b
-            codesign("deploy", run, "--out", out[b], "--board", b, "--vectors", "4",
-                     *(["--clock-mhz", "150"] if b == "zcu104" else []))
+            deploy(run, out[b], board=b, vectors=4, clock_mhz=150 if b == "zcu104" else None)
     return out
 
 
