@@ -51,7 +51,7 @@ module codesign_axil #(
 
     reg [NW*32-1:0] data;
     reg [31:0] writes;
-    integer k;
+    integer kw, kr;  // loop indices, one per always block
 
     assign wl_data = data[WL_DW-1:0];
 
@@ -88,9 +88,9 @@ module codesign_axil #(
                     wl_sel <= s_axi_wdata[7:0];
                 if (wi == 3)
                     wl_addr <= s_axi_wdata[WL_AW-1:0];
-                for (k = 0; k < NW; k = k + 1)
-                    if (wi == 8 + k)
-                        data[k*32 +: 32] <= s_axi_wdata;
+                for (kw = 0; kw < NW; kw = kw + 1)
+                    if (wi == 8 + kw)
+                        data[kw*32 +: 32] <= s_axi_wdata;
             end
         end
     end
@@ -117,9 +117,9 @@ module codesign_axil #(
             if (ri == 3) s_axi_rdata <= addr32;
             if (ri == 4) s_axi_rdata <= INFO;
             if (ri == 5) s_axi_rdata <= writes;
-            for (k = 0; k < NW; k = k + 1)
-                if (ri == 8 + k)
-                    s_axi_rdata <= data[k*32 +: 32];
+            for (kr = 0; kr < NW; kr = kr + 1)
+                if (ri == 8 + kr)
+                    s_axi_rdata <= data[kr*32 +: 32];
         end
     end
 
