@@ -125,6 +125,7 @@ def test_package_and_manifest(run_and_pkg):
     v = np.load(pkg / "pynq" / "test_vectors.npz")
     assert v["x_int"].shape == (20, 64) and v["expected"].shape == (20, 10)
     assert m["test_vectors"]["samples"] == 20 and m["test_vectors"]["rtl_simulation_equal"] == 20
+    assert m["test_vectors"]["rtl_simulation_samples"] == 20
     from codesign.emulator import Emulator
     from codesign.spec import DesignSpec
 
