@@ -64,6 +64,7 @@ def main(argv=None) -> int:
     ap.add_argument("--boards", default="", help="comma-separated subset (default: every board of the catalogue)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "deploy_boards.json")
     ap.add_argument("--work", type=Path, default=None, help="where packages are written (default: a temp folder)")
+    ap.add_argument("--update", action="store_true", help="replace only the boards measured now in an existing --out")
     args = ap.parse_args(argv)
     from codesign.boards import BOARDS
 
@@ -100,6 +101,15 @@ def main(argv=None) -> int:
             print(f"{run.name} {b}: tcl exit {tcl['exit']} ({tcl['vivado_calls']} Vivado calls), check.py --backend sim "
                   f"exit {proc.returncode}: {res[b]['check_sim']['last_line']}", flush=True)
         doc["runs"][str(run)] = res
+    if args.update and args.out.exists():  # earlier measurements of the other boards stay, each with its command
+        old = json.loads(args.out.read_text())
+        for run, res in doc["runs"].items():
+            for b, r in res.items():
+                r["command"] = doc["command"]
+            old["runs"].setdefault(run, {}).update(res)
+        doc = old
+        ok = all(r["check_sim"]["exit"] == 0 and r["tcl"]["exit"] == 0 and r["tcl"]["ran_to_end"]
+                 for res in doc["runs"].values() for r in res.values())
     doc["all_passed"] = bool(ok)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
