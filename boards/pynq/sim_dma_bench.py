@@ -6,7 +6,8 @@ CODESIGN_DEPLOY_JOB names a job.json: in_words (.npy of uint8 words), out_beats,
 reg_writes [[offset, value]], reads [offset], p_valid / p_ready (stall probabilities, 1.0 = none),
 seed, max_cycles, result (json) and out_words (.npy). The result names an error instead of raising,
 so the driver reports it like a DMA fault: an early tlast (S2MM would stop short), no tlast on the
-last word (S2MM would wait forever), or too few words within max_cycles (a stalled stream).
+last word (S2MM would wait forever), too few words within max_cycles (a stalled stream), or words
+after the last one (watched for drain_cycles, default 200).
 """
 import json
 import os
@@ -112,7 +113,15 @@ async def dma(dut):
             if len(out) > n_out:
                 break
     dut.s_axis_tvalid.value = 0
-    if len(out) != n_out:
+    # drain: the receive side stays ready a while; a wrapper that sends words beyond the buffer's last is caught
+    dut.m_axis_tready.value = 1
+    extra = 0
+    for _ in range(job.get("drain_cycles", 200) if len(out) == n_out else 0):
+        await clk
+        extra += int(dut.m_axis_tvalid.value)
+    if extra:
+        error = f"{extra} output words after the last of the {n_out} expected (the next transfer would receive them)"
+    elif len(out) != n_out:
         error = f"{len(out)} of {n_out} output words after {cycles} cycles ({i} of {n_in} input words taken)"
     elif n_out and lasts != [n_out - 1]:
         error = (f"tlast on output words {lasts[:5]} of {n_out}: the S2MM transfer would "
@@ -126,4 +135,4 @@ async def dma(dut):
         regs[offset] = await axil_read(dut, clk, offset)
     Path(job["result"]).write_text(json.dumps({
         "error": error, "cycles": cycles, "stream_cycles": (last_out - first + 1) if first and out else 0,
-        "inputs_taken": i, "lasts": lasts, "regs": regs}))
+        "inputs_taken": i, "lasts": lasts, "extra_words": extra, "regs": regs}))
