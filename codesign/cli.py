@@ -167,16 +167,21 @@ def robustness(run_dir: Path = typer.Argument(..., help="a run folder made by `c
 def deploy(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign flow` (with RTL)"),
            out: Path = typer.Option(..., "--out", help="deploy package folder to write (and OUT.zip)"),
            board: str = typer.Option(None, "--board", help="target board (default: the run config's board)"),
-           vectors: int = typer.Option(16, "--vectors", help="test vectors for the on-board self-test")):
+           vectors: int = typer.Option(16, "--vectors", help="test vectors for the on-board self-test"),
+           clock_mhz: float = typer.Option(None, "--clock-mhz", help="fabric clock Vivado builds for (default: the board's)"),
+           board_repo: Path = typer.Option(None, "--board-repo", help="folder of Vivado board files (board.repoPaths)"),
+           allow_timing_fail: bool = typer.Option(False, "--allow-timing-fail",
+                                                  help="keep a bitstream that misses timing (the build stops otherwise)")):
     """Board package of a built run: RTL + wrapper, Vivado TCL (Zynq + AXI DMA), PYNQ driver, self-test."""
     from .deploy import deploy as make_package
 
     try:
-        manifest = make_package(run_dir, out, board=board, vectors=vectors)
+        manifest = make_package(run_dir, out, board=board, vectors=vectors, clock_mhz=clock_mhz,
+                                board_repo=board_repo, allow_timing_fail=allow_timing_fail)
     except _user_errors() as e:
         _fail(e)
     s = manifest["stream"]
-    console.print(f"{manifest['board']} ({manifest['part']}): {len(manifest['files'])} files, stream "
+    console.print(f"{manifest['board']} ({manifest['part']}, {manifest['clock_mhz']:g} MHz): {len(manifest['files'])} files, stream "
                   f"{s['in_word_bits']}-bit in / {s['out_word_bits']}-bit out: {out} and {out}.zip", highlight=False)
 
 

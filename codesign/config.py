@@ -10,14 +10,9 @@ from pathlib import Path
 
 import yaml
 
+from .boards import BOARDS  # noqa: F401  (the board catalogue, boards/boards.json; re-exported)
 from .errors import ConfigError
 from .attack_settings import DEFAULTS as ROBUSTNESS_DEFAULTS
-
-BOARDS = {
-    "pynq-z2": {"part": "xc7z020clg400-1", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
-    "pynq-z1": {"part": "xc7z020clg400-1", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
-    "zcu104": {"part": "xczu7ev-ffvc1156-2-e", "LUT": 230400, "FF": 460800, "DSP": 1728, "BRAM36": 312},
-}
 
 DEFAULTS = {
     "name": "run",

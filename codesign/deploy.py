@@ -4,12 +4,15 @@ The package (a folder, and the same as PKG.zip):
 
   manifest.json          board, part, spec hash, stream layout, cycles per inference, files + sha256
   README.md              how to build the bitstream and run the self-test on the board
-  rtl/                   the run's generated top, the rtl/ IP it instantiates, its .mem images, and
-                         <wrapper>.v: the DMA side of the top (boards/rtl/codesign_axis.v.in)
-  vivado/build.tcl       boards/vivado/build.tcl.in for the board: IP packaging, Zynq PS + AXI DMA
-                         block design, synthesis, implementation, .bit + .hwh into pynq/
+  rtl/                   the run's generated top, the rtl/ IP it instantiates, its .mem images,
+                         <wrapper>.v: the DMA side of the top (boards/rtl/codesign_axis.v.in), and
+                         codesign_axil.v: the model's load port + soft reset as AXI-Lite registers
+  vivado/build.tcl       boards/vivado/build.tcl.in for the board of the catalogue (codesign/boards.py):
+                         IP packaging, Zynq PS + AXI DMA block design, synthesis, implementation,
+                         .bit + .hwh into pynq/; stops on Synth 8-4445 and on failed timing
   pynq/                  copied to the board: codesign_driver.py, check.py, test_vectors.npz,
-                         manifest.json (the driver reads the stream layout from it)
+                         manifest.json (the driver reads the stream layout from it), and the sim
+                         backend (sim_backend.py, sim_dma_bench.py: the package's RTL under Verilator)
 
 Stream layout on the DMA (one DMA word per AXI-Stream beat of the generated top, see
 codesign.rtl.generate): an input beat holds `in_beat` elements of `in_width` bits, element 0 in the
@@ -40,8 +43,15 @@ FORMAT = "codesign-deploy/1"
 WRAPPER = "codesign_axis"
 BIT_NAME = "codesign"
 DEFAULT_VECTORS = 16
+# what goes to the board (pynq/): the driver, the self-test, and the simulator backend (runs the package's
+# RTL under Verilator behind the driver's API when codesign is installed: check.py --backend sim)
+PYNQ_FILES = ("codesign_driver.py", "check.py", "sim_backend.py", "sim_dma_bench.py")
 FIFO_LOG2 = 5  # samples the wrapper's tlast FIFO tracks in flight
 MAX_WORD_BITS = 1024  # AXI DMA's widest stream
+CTRL = "codesign_axil"  # AXI-Lite slave of the load port (boards/rtl/codesign_axil.v)
+CTRL_WINDOW = 4096  # bytes of its register window (12 address bits)
+CTRL_DATA = 0x20  # first DATA register
+CLOCK_RANGE_MHZ = (10.0, 400.0)  # what a Zynq fabric clock (FCLK / pl_clk) can be set to, roughly
 
 
 class DeployError(CodesignError):
@@ -193,7 +203,7 @@ def stream_layout(meta: dict, spec) -> dict:
 
 
 # ---------------------------------------------------------------- the pieces of the package
-def _wrapper(meta: dict, layout: dict) -> str:
+def _wrapper(meta: dict, layout: dict, spec_id: str) -> str:
     in_bits = meta["in_beat"] * meta["in_width"]
     out_bits = meta["out_beat"] * meta["out_width"]
     out_word = layout["out_word_bits"]
@@ -209,31 +219,36 @@ def _wrapper(meta: dict, layout: dict) -> str:
         "OUT_DATA": f"{{{{{pad}{{1'b0}}}}, core_m_tdata}}" if pad else "core_m_tdata",
         "IN_BEATS": beats, "IN_BEATS_M1": beats - 1, "CW": cw, "FIFO_LOG2": FIFO_LOG2,
         "WL_AW": meta["load_port"]["addr_width"], "WL_DW": meta["load_port"]["data_width"],
+        "WL_AW_M1": meta["load_port"]["addr_width"] - 1, "WL_DW_M1": meta["load_port"]["data_width"] - 1,
+        "SPEC_ID": spec_id,
     }
     return _render((ip_dir("boards") / "rtl" / "codesign_axis.v.in").read_text(), values)
 
 
 def board_settings(board: str) -> dict:
-    from .config import BOARDS
+    """The catalogue entry of a board (codesign/boards.py), or DeployError listing the known boards."""
+    from .boards import BOARDS
+    from .boards import board as lookup
 
-    doc = json.loads((ip_dir("boards") / "boards.json").read_text())
-    if board not in BOARDS or board not in doc:
-        known = sorted(b for b in BOARDS if b in doc)
-        raise DeployError(f"unknown board {board!r}; known boards: {known}")
-    b = doc[board]
-    return {"board": board, "part": BOARDS[board]["part"], **b, "ps_settings": doc["_ps"][b["ps"]]}
+    if board not in BOARDS:
+        raise DeployError(f"unknown board {board!r}; known boards: {sorted(BOARDS)} (boards/boards.json)")
+    return lookup(board)
 
 
 def _build_tcl(board: dict, rtl_files: list[str], mem_files: list[str], layout: dict, clock_mhz: float,
-               jobs: int = 4) -> str:
+               model_top: str, board_repo: str = "", allow_timing_fail: bool = False, jobs: int = 4) -> str:
     ps = board["ps_settings"]
     mhz = f"{clock_mhz:g}"
-    config = " ".join(f"CONFIG.{k} {_tcl_quote(str(v).replace('@MHZ@', mhz))}" for k, v in ps["config"].items())
+    settings = dict(ps["config"], **{ps["clock_config"]: mhz})
+    config = " ".join(f"CONFIG.{k} {_tcl_quote(str(v).replace('@DMA_WIDTH@', str(board['dma_width'])))}"
+                      for k, v in settings.items())
     values = {
         "BOARD": board["board"], "PART": board["part"], "BOARD_PART": board["board_part"],
-        "BOARD_FILES": board["board_files"], "TOP": WRAPPER,
+        "BOARD_FILES": board["board_files"], "BOARD_CONNECTIONS": board.get("board_connections", ""),
+        "BOARD_REPO": board_repo, "TOP": WRAPPER, "MODEL_TOP": model_top,
         "RTL_FILES": " ".join(map(_tcl_quote, rtl_files)), "MEM_FILES": " ".join(map(_tcl_quote, mem_files)),
-        "IN_WORD": layout["in_word_bits"], "OUT_WORD": layout["out_word_bits"], "CLOCK_MHZ": mhz,
+        "IN_WORD": layout["in_word_bits"], "OUT_WORD": layout["out_word_bits"], "DMA_WIDTH": board["dma_width"],
+        "CLOCK_MHZ": mhz, "ALLOW_TIMING_FAIL": int(bool(allow_timing_fail)),
         "BIT_NAME": BIT_NAME, "JOBS": jobs,
         "PS_VLNV": ps["vlnv"], "PS_RULE": ps["rule"], "PS_MASTER": ps["master"], "PS_SLAVE": ps["slave"],
         "PS_CLK": ps["clk"], "PS_RESETN": ps["resetn"], "PS_PRESET": ps["preset"], "PS_CONFIG": config,
@@ -244,8 +259,8 @@ def _build_tcl(board: dict, rtl_files: list[str], mem_files: list[str], layout: 
 def test_vectors(cfg: dict, spec, run_dir: Path, n: int) -> dict:
     """The first n test-split samples of the run's dataset: pixels, input integers, emulator output integers.
 
-    When the run's RTL simulation (sim/model_inputs.npy, model_outputs.npy) streamed the same inputs,
-    its recorded outputs are kept too (`rtl_outputs`) and compared.
+    When the run's cocotb RTL simulation (sim/model_inputs.npy, model_outputs.npy) streamed the same
+    inputs, its recorded outputs (of as many first samples as it ran) are kept too (`rtl_outputs`) and compared.
     """
     from .data import load_dataset
     from .emulator import Emulator
@@ -260,9 +275,9 @@ def test_vectors(cfg: dict, spec, run_dir: Path, n: int) -> dict:
     sim = Path(run_dir) / "sim"
     if (sim / "model_inputs.npy").exists() and (sim / "model_outputs.npy").exists():
         xs, ys = np.load(sim / "model_inputs.npy"), np.load(sim / "model_outputs.npy")
-        k = vec["x_int"].shape[1]
-        if len(xs) >= n and np.array_equal(xs[:n, :k], vec["x_int"]) and len(ys) >= n:
-            vec["rtl_outputs"] = np.asarray(ys[:n], np.int64).reshape(n, -1)
+        k, m = vec["x_int"].shape[1], min(n, len(xs), len(ys))  # the cocotb run may cover fewer samples
+        if m and np.array_equal(xs[:m, :k], vec["x_int"][:m]):
+            vec["rtl_outputs"] = np.asarray(ys[:m], np.int64).reshape(m, -1)
     return vec
 
 
@@ -277,29 +292,40 @@ def _readme(manifest: dict) -> str:
         "## 1. Bitstream (Vivado, on a workstation)",
         "",
         "```",
-        "vivado -mode batch -source vivado/build.tcl",
+        "vivado -mode batch -source vivado/build.tcl            # add -tclargs --board-repo DIR for board files elsewhere",
         "```",
         "",
         f"packages `rtl/` (top `{manifest['top']}`) as an IP core, builds a block design Zynq PS + AXI DMA "
-        "(MM2S -> s_axis, m_axis -> S2MM), runs synthesis and implementation and writes "
+        "(MM2S -> s_axis, m_axis -> S2MM; the PS's AXI-Lite master -> the DMA and the model's load-port registers "
+        f"`s_axi_ctrl`) at {manifest['clock_mhz']:g} MHz, runs synthesis and implementation and writes "
         f"`pynq/{BIT_NAME}.bit` and `pynq/{BIT_NAME}.hwh`. Needs the board files of {manifest['board']} "
-        "installed in Vivado (the script says where to get them).",
+        f"({manifest['board_files']}). The build stops without a bitstream when synthesis cannot open a memory "
+        "image (Synth 8-4445: the weights would be zero) or when timing is not met "
+        + ("(this package keeps a bitstream that misses timing: --allow-timing-fail)." if manifest["allow_timing_fail"]
+           else "(`-tclargs --allow-timing-fail` keeps it anyway)."),
         "",
         "## 2. On the board (PYNQ)",
         "",
         "```",
         "scp -r pynq xilinx@pynq:~/codesign && ssh xilinx@pynq",
-        "cd ~/codesign && sudo python3 check.py",
+        "cd ~/codesign && sudo -E python3 check.py     # PYNQ >= 2.7: pynq lives in a venv; -E keeps it",
+        "# or: sudo -i; source /etc/profile.d/pynq_venv.sh; cd /home/xilinx/codesign; python3 check.py",
         "```",
         "",
         f"`check.py` streams the {manifest['test_vectors']['samples']} test vectors of `test_vectors.npz` through "
-        "the DMA and compares every output integer with the emulator's. From Python:",
+        "the DMA and compares every output integer with the emulator's. On a workstation with codesign installed, "
+        "`python3 pynq/check.py --backend sim` runs the same self-test on this package's RTL under Verilator. "
+        "From Python:",
         "",
         "```python",
         "from codesign_driver import CodesignOverlay",
-        f"ov = CodesignOverlay('{BIT_NAME}.bit')",
-        "logits = ov.run_int(x_int)      # integers of the input type, one row per sample",
-        "labels = ov.predict(x_uint8)    # uint8 pixels (p means p/256), argmax of the outputs",
+        f"ov = CodesignOverlay('{BIT_NAME}.bit')           # backend='sim' for the simulator",
+        "ov.batch_size = 1024               # DMA buffers are allocated once for this many samples",
+        "y_int = ov.execute(x_int)          # output integers, one row per sample",
+        "y = ov.predict(x_uint8)            # real-valued outputs (uint8 pixels, p means p/256)",
+        "labels = ov.classify(x_uint8)      # argmax of the outputs",
+        "print(ov.throughput_test())        # DMA time vs packing time",
+        "ov.write_weights(writes)           # (sel, addr, data) load-port words over AXI-Lite",
         "```",
         "",
         "## Stream layout",
@@ -320,12 +346,17 @@ def _readme(manifest: dict) -> str:
 
 
 # ---------------------------------------------------------------- the command
-def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTORS) -> dict:
+def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTORS, clock_mhz: float | None = None,
+           board_repo=None, allow_timing_fail: bool = False) -> dict:
     """Write the deploy package of a built run to `out` (and out.zip); return its manifest.
 
     Everything is written to a temporary folder first and moved into place at the end, so a failure
     leaves neither a half-written package nor a zip. An existing `out` is replaced only if it is a
     codesign deploy package.
+
+    clock_mhz: the fabric clock Vivado builds for (default: the board's, boards.json). board_repo: a
+    folder of Vivado board files (Vivado's board.repoPaths). allow_timing_fail: keep a bitstream that
+    misses timing (the build stops otherwise).
     """
     run_dir, out = Path(run_dir), Path(out)
     if vectors < 1:
@@ -336,13 +367,28 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
     cfg, spec, report, meta = load_run(run_dir)
     board = board or cfg["board"]
     bset = board_settings(board)
+    clock_mhz = float(bset["clock_mhz"] if clock_mhz is None else clock_mhz)
+    lo, hi = CLOCK_RANGE_MHZ
+    if not lo <= clock_mhz <= hi:
+        raise DeployError(f"--clock-mhz {clock_mhz:g} is outside {lo:g}..{hi:g} MHz; pick a fabric clock the "
+                          f"{bset['name']} can make (its default is {bset['clock_mhz']} MHz)")
+    repo = ""
+    if board_repo is not None:
+        if not Path(board_repo).is_dir():
+            raise DeployError(f"--board-repo {board_repo} is not a folder; give the folder holding the Vivado "
+                              f"board files of {bset['name']} (from {bset['board_files']})")
+        repo = Path(board_repo).resolve().as_posix()
     layout = stream_layout(meta, spec)
+    lp = meta["load_port"]
+    if lp["addr_width"] > 31 or CTRL_DATA + 4 * -(-lp["data_width"] // 32) > CTRL_WINDOW:
+        raise DeployError(f"the load port ({lp['addr_width']} address bits, {lp['data_width']} data bits) does not fit "
+                          f"the {CTRL_WINDOW}-byte AXI-Lite window; fold the widest layer to fewer lanes")
     rtl_dir = run_dir / "rtl"
     sources = used_sources(rtl_dir, meta["sources"], meta["top"])
     mems = mem_files_of(rtl_dir, sources, meta)
     thr = report.get("throughput", {})
-    clock_mhz = float(thr.get("clock_mhz") or round(1000.0 / cfg["hls"]["clock_period_ns"], 3))
     vec = test_vectors(cfg, spec, run_dir, vectors)
+    sha = spec_hash(run_dir / "spec")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -350,25 +396,32 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
         (tmp / "rtl").mkdir()
         for f in sources + mems:
             shutil.copyfile(rtl_dir / f, tmp / "rtl" / f)
-        (tmp / "rtl" / f"{WRAPPER}.v").write_text(_wrapper(meta, layout))
-        rtl_files = sources + [f"{WRAPPER}.v"]
+        shutil.copyfile(ip_dir("boards") / "rtl" / f"{CTRL}.v", tmp / "rtl" / f"{CTRL}.v")
+        (tmp / "rtl" / f"{WRAPPER}.v").write_text(_wrapper(meta, layout, sha[:8]))
+        rtl_files = sources + [f"{CTRL}.v", f"{WRAPPER}.v"]
         (tmp / "vivado").mkdir()
-        (tmp / "vivado" / "build.tcl").write_text(_build_tcl(bset, rtl_files, mems, layout, clock_mhz))
+        (tmp / "vivado" / "build.tcl").write_text(_build_tcl(bset, rtl_files, mems, layout, clock_mhz, meta["top"],
+                                                             repo, allow_timing_fail))
         (tmp / "pynq").mkdir()
-        for f in ("codesign_driver.py", "check.py"):
+        for f in PYNQ_FILES:
             shutil.copyfile(ip_dir("boards") / "pynq" / f, tmp / "pynq" / f)
         np.savez(tmp / "pynq" / "test_vectors.npz", **vec)
 
         rtl_checked = None
         if "rtl_outputs" in vec:
-            rtl_checked = int(np.all(vec["rtl_outputs"] == vec["expected"], axis=1).sum())
+            m = len(vec["rtl_outputs"])
+            rtl_checked = int(np.all(vec["rtl_outputs"] == vec["expected"][:m], axis=1).sum())
         manifest = {
             "format": FORMAT,
             "run": str(run_dir.resolve()),
             "board": board,
             "part": bset["part"],
             "board_part": bset["board_part"],
-            "spec": {"name": spec.name, "sha256": spec_hash(run_dir / "spec"), "layers": len(spec.layers),
+            "board_files": bset["board_files"],
+            "board_repo": repo or None,
+            "clock_mhz": clock_mhz,
+            "allow_timing_fail": bool(allow_timing_fail),
+            "spec": {"name": spec.name, "sha256": sha, "layers": len(spec.layers),
                      "macs": int(spec.total_macs())},
             "top": WRAPPER,
             "model_top": meta["top"],
@@ -380,13 +433,17 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
                                                "mac_utilization", "clock_mhz") if k in thr},
             "generation_cycles": meta.get("generation_cycles", 0),
             "dma": {"name": "axi_dma_0", "in_word_bits": layout["in_word_bits"],
-                    "out_word_bits": layout["out_word_bits"]},
+                    "out_word_bits": layout["out_word_bits"], "memory_width": bset["dma_width"]},
+            "ctrl": {"name": "codesign_0", "spec_id": sha[:8], "window": CTRL_WINDOW, "data": CTRL_DATA,
+                     "load_port": lp, "registers": {"id": 0x00, "ctrl": 0x04, "sel": 0x08, "addr": 0x0C,
+                                                    "info": 0x10, "writes": 0x14}},
             "bitstream": {"bit": f"pynq/{BIT_NAME}.bit", "hwh": f"pynq/{BIT_NAME}.hwh",
                           "built": False, "note": "written by vivado/build.tcl, not by codesign deploy"},
-            "test_vectors": {"file": "pynq/test_vectors.npz", "samples": int(len(vec["x_int"])),
+            "test_vectors": {"file": "pynq/test_vectors.npz", "samples": len(vec["x_int"]),
                              "source": f"first samples of the {cfg['data']['dataset']} test split (seed {cfg['seed']})",
                              "expected": "emulator output integers",
-                             "rtl_simulation_equal": rtl_checked},
+                             "rtl_simulation_equal": rtl_checked,
+                             "rtl_simulation_samples": None if rtl_checked is None else len(vec["rtl_outputs"])},
         }
         if "resources" in report:
             manifest["resources_yosys"] = report["resources"]

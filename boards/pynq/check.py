@@ -1,9 +1,11 @@
-"""On-board self-test of a codesign deploy package: stream test_vectors.npz through the DMA and compare
-every output integer with the emulator's (the integers the run's RTL simulation also produced).
+"""Self-test of a codesign deploy package: stream test_vectors.npz through the DMA and compare every
+output integer with the emulator's (the integers the run's RTL simulation also produced).
 
-    sudo python3 check.py [--bit codesign.bit] [--batch 1024]
+    sudo -E python3 check.py [--bit codesign.bit] [--batch 1024]     # on the board (PYNQ >= 2.7 venv: -E)
+    python3 check.py --backend sim                                    # here: the package's RTL under Verilator
 
-Prints one line per result and exits 0 when every output integer is equal, 1 otherwise.
+Checks first that the hardware reports this package's spec id (AXI-Lite register 0), then prints one
+JSON line of results and exits 0 only when every output integer is equal, 1 otherwise.
 """
 from __future__ import annotations
 
@@ -36,20 +38,28 @@ def main(argv=None, overlay=None) -> int:
     ap.add_argument("--bit", default=str(HERE / "codesign.bit"), help="bitstream (its .hwh next to it)")
     ap.add_argument("--vectors", default=str(HERE / "test_vectors.npz"))
     ap.add_argument("--batch", type=int, default=1024, help="samples per DMA transfer")
+    ap.add_argument("--backend", choices=("pynq", "sim"), default="pynq",
+                    help="pynq: the board; sim: this package's RTL under Verilator (needs codesign installed)")
     args = ap.parse_args(argv)
     manifest = json.loads((HERE / "manifest.json").read_text())
     vec = np.load(args.vectors)
-    ov = overlay if overlay is not None else CodesignOverlay(args.bit)
-    got = ov.run_int(vec["x_int"], batch=args.batch)
+    ov = overlay if overlay is not None else CodesignOverlay(args.bit, backend=args.backend, batch_size=args.batch)
+    ov.batch_size = args.batch
+    got = ov.execute(vec["x_int"])
     result = compare(got, vec["expected"])
     result["accuracy"] = float(np.mean(np.argmax(got, axis=1) == vec["y"]))
     if ov.last_seconds:
         result["inferences_per_s"] = round(result["samples"] / ov.last_seconds, 1)
     result["spec_sha256"] = manifest["spec"]["sha256"]
+    result["hardware_spec_id"] = ov.spec_id()
+    result["backend"] = getattr(ov, "backend", args.backend)
     print(json.dumps(result))
-    ok = result["equal"] == result["samples"]
+    id_ok = result["hardware_spec_id"] == manifest["ctrl"]["spec_id"]
+    ok = result["equal"] == result["samples"] and id_ok
     print(f"{'PASS' if ok else 'FAIL'}: {result['equal']}/{result['samples']} samples equal the emulator "
-          f"integer for integer ({manifest['spec']['name']} on {manifest['board']})")
+          f"integer for integer ({manifest['spec']['name']} on {manifest['board']}, {result['backend']})"
+          + ("" if id_ok else f"; the hardware reports spec id {result['hardware_spec_id']}, "
+                              f"the package {manifest['ctrl']['spec_id']}"))
     return 0 if ok else 1
 
 

@@ -14,12 +14,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from ..boards import BOARDS  # the board catalogue, boards/boards.json
 from .generate import read_meta
 from .toolchain import ToolchainError
 
-BOARDS = {
-    "pynq-z2": {"part": "xc7z020clg400-1", "family": "xc7", "LUT": 53200, "FF": 106400, "DSP": 220, "BRAM36": 140},
-}
 # Modules synthesized once per unique parameter set and counted once per instance: an engine's PE
 # lanes are identical dot_simd instances (8 in the MNIST MLP's first layer, 49 inputs each), purely
 # combinational with every port bit live, so flattening them buys no optimisation and multiplies the
