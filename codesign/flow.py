@@ -114,13 +114,17 @@ def step_hls(run: Run) -> None:
     if not run.cfg["hls"]["enabled"]:
         return
     view = HLSView(run.spec, run.out / "hls", run.cfg["hls"], run.cfg["board"]).compile()
-    csim = view.csim_int(run.x_test_int)
+    csim = view.csim_int(run.x_test_int, key=run.lock and run.lock.password)
     equal = np.all(csim.reshape(len(csim), -1) == run.emulator_out.reshape(len(csim), -1), axis=1)
     be = run.section("bit_exact")
     be["samples"] = int(len(equal))
     be["emulator_vs_csim"] = float(np.mean(equal))
     run.section("accuracy")["csim"] = float(np.mean(np.argmax(csim, -1) == run.data.y_test))
     run.log(f"hls: C-sim equals the emulator on {int(equal.sum())}/{len(equal)} test samples")
+    if run.lock:
+        from .lock.flow import check_view
+
+        check_view(run, "csim", lambda key: view.csim_int(run.x_test_int, key=key))
 
 
 def step_rtl(run: Run) -> None:
