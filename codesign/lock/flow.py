@@ -87,7 +87,7 @@ def after_emulator(run) -> None:
     lock, y = run.lock, run.data.y_test
     keys = view_keys(run)
     outs = dict(zip(keys, keyed_outputs(run.spec, run.x_test_int, list(keys.values()))))
-    run.lock_outputs = {"keys": keys, "outputs": outs}
+    lock.views = {"keys": keys, "outputs": outs}
     acc = {k: float(np.mean(np.argmax(o, -1) == y)) for k, o in outs.items()}
     rng = np.random.default_rng(run.cfg["seed"] + 15485863)
     n = lock.cfg["random_keys"]
@@ -104,12 +104,13 @@ def after_emulator(run) -> None:
             f"{max(racc):.4f} mean {np.mean(racc):.4f} ({n})")
 
 
-def check_view(run, view: str, outputs_of) -> None:
-    """bit_exact.emulator_vs_<view>_{nokey,wrongkey}: `outputs_of(LockKey)` runs the view under a key."""
+def check_view(run, view: str, outputs_of, samples: int | None = None) -> None:
+    """bit_exact.emulator_vs_<view>_{nokey,wrongkey}: `outputs_of(LockKey)` runs the view under a key
+    (on the first `samples` test samples; None: all)."""
     be = run.section("bit_exact")
     for name in ("nokey", "wrongkey"):
-        out = outputs_of(run.lock_outputs["keys"][name])
-        ref = run.lock_outputs["outputs"][name]
+        out = outputs_of(run.lock.views["keys"][name])
+        ref = run.lock.views["outputs"][name][:samples]
         eq = np.all(out.reshape(len(out), -1) == ref.reshape(len(ref), -1), axis=1)
         be[f"emulator_vs_{view}_{name}"] = float(np.mean(eq))
         run.log(f"lock: {view} equals the emulator {name} on {int(eq.sum())}/{len(eq)} test samples")

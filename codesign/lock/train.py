@@ -103,6 +103,7 @@ class LockTraining:
             self.secret_rng = np.random.default_rng(cfg_lock["seed"])
         self.password: Password | None = None
         self.model = None
+        self.views = None  # after the emulator step: {"keys": {key, nokey, wrongkey}, "outputs": emulator outputs}
         self.num_classes = None
 
     def wrap(self, model, num_classes: int):
