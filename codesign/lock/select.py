@@ -17,13 +17,18 @@ def choose_neurons(mean_activation: np.ndarray, fraction: float, top: float, rng
 
 def mean_activations(model, layer_names: list, x) -> dict:
     """Mean activation per neuron (channel for conv) of each named layer's activation output."""
-    from tensorflow import keras
-
     outs = {}
     for name in layer_names:
-        act = activation_after(model, name)
-        probe = keras.Model(model.input, act.output)
-        a = probe.predict(x, batch_size=256, verbose=0)
+        stop = activation_after(model, name).name
+        parts = []
+        for i in range(0, len(x), 256):  # eager, layer by layer: layers may be shared by several chains
+            h = x[i:i + 256]
+            for layer in model.layers[1:]:
+                h = layer(h, training=False)
+                if layer.name == stop:
+                    break
+            parts.append(np.asarray(h))
+        a = np.concatenate(parts)
         outs[name] = a.reshape(-1, a.shape[-1]).mean(axis=0)
     return outs
 
