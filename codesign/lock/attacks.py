@@ -139,3 +139,55 @@ def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fr
     out["max_attack_head_start"] = round(100 * (max(attacks.values()) - out["scratch"][str(max(fractions))]["best"]), 2)
     log(f"attacks: {attacks}")
     return out
+
+
+def lock_report(out: dict) -> dict:
+    """The report's lock entries of an attack_suite result (contract: head_start, attacks)."""
+    keep = ("accuracy_without_key", "accuracy_random_key_best", "accuracy_random_key_mean", "random_keys",
+            "head_start", "attacks", "max_attack_head_start", "adaptive_index_hits")
+    return {k: out[k] for k in keep} | {"attack_scratch": {f: s["best"] for f, s in out["scratch"].items()}}
+
+
+def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print):
+    """attack_suite with the run's architecture trained from scratch as the reference."""
+    from ..harden import apply_stq
+    from ..models import build_model
+
+    layers = apply_stq(run_cfg["model"]["layers"], run_cfg["harden"]["stq"])
+    quantized = any(type(l).__module__.startswith("qkeras") for l in model.layers)
+    stochastic = quantized and run_cfg["train"]["stochastic"]
+    return attack_suite(model, password, cfg, data,
+                        lambda: build_model(layers, data.input_shape, data.num_classes, quantized=quantized,
+                                            seed=run_cfg["seed"] + 100),
+                        epochs=epochs, n_random=n_random, seed=run_cfg["seed"], stochastic=stochastic, log=log)
+
+
+def run_attacks(run_dir, epochs: int = 20, n_random: int | None = None, device_key=None, log=print) -> dict:
+    """`codesign lock attacks RUN_DIR`: every attack on a built locked run; updates its report's lock section."""
+    import json
+    from pathlib import Path
+
+    from ..config import load_config
+    from ..data import load_dataset
+    from ..models import load_model
+    from ..report import write_reports
+    from ..spec import DesignSpec
+    from .keys import open_run_password
+    from .password import LockError, check_key
+    from .train import keyed_model
+
+    run_dir = Path(run_dir)
+    cfg = load_config(run_dir / "config.yaml")
+    if not cfg["harden"]["lock"]:
+        raise LockError(f"{run_dir} was not built with harden.lock; there is no lock to attack")
+    spec = DesignSpec.load(run_dir / "spec")
+    password = open_run_password(run_dir, device_key=device_key)
+    model = keyed_model(load_model(run_dir / "model"), spec, check_key(spec, password))
+    data = load_dataset(cfg["data"], cfg["seed"])
+    out = attack_model(model, password, cfg["harden"]["lock"], data, cfg, epochs,
+                       n_random or cfg["harden"]["lock"]["random_keys"], log)
+    path = run_dir / "report.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    report.setdefault("lock", {}).update(lock_report(out))
+    write_reports(report, run_dir, cfg)
+    return report["lock"]

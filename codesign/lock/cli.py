@@ -66,3 +66,20 @@ def check(run_dir: Path = typer.Argument(..., help="a locked run folder made by 
                 "spec_sha256": spec_digest(run_dir / "spec")}
 
     sys.stdout.write(json.dumps(_guard(go)) + "\n")
+
+
+@app.command()
+def attacks(run_dir: Path = typer.Argument(..., help="a locked run folder made by `codesign flow`"),
+            epochs: int = typer.Option(20, "--epochs", help="epochs of every fine-tuning and from-scratch training"),
+            random_keys: int = typer.Option(None, "--random-keys", help="random keys to try (default: the config's)"),
+            device_key: Path = typer.Option(None, "--device-key", help="device key opening the run's password")):
+    """Attack a locked run as a thief with its weights: no key, random keys, fine-tuning on 1% / 10% of the
+    training data vs from scratch (head start), pruning + fine-tuning, an adaptive guess. Updates report.json."""
+    from ..cli import _quiet_tensorflow
+    from ..cli import console
+    from .attacks import run_attacks
+
+    _quiet_tensorflow()
+    out = _guard(lambda: run_attacks(run_dir, epochs, random_keys, device_key,
+                                     log=lambda m: console.log(m, highlight=False)))
+    sys.stdout.write(json.dumps({k: out[k] for k in ("head_start", "attacks") if k in out}) + "\n")

@@ -18,6 +18,7 @@ LOCK_DEFAULTS = {
     "device_key": None,   # device key file to seal the password under; null: RUN_DIR/lock/device.key is made
     "random_keys": 1000,  # random keys tried by the report's accuracy_random_key_{best,mean}
     "baseline": False,    # also train the same network unlocked the same way (report's accuracy_unlocked)
+    "attacks": None,      # null | {epochs}: run the thief's attacks (codesign/lock/attacks.py) in the flow
 }
 
 
@@ -73,6 +74,10 @@ def check_lock(value, layers: list, where: str = "harden.lock") -> dict | None:
     _check_range(out, "scale", where)
     if not isinstance(out["baseline"], bool):
         raise ConfigError(f"{where}.baseline must be true or false, got {out['baseline']!r}")
+    if out["attacks"] is not None:
+        out["attacks"] = optional_block(out["attacks"], {"epochs": 20}, f"{where}.attacks")
+        if out["attacks"] is not None:
+            check_number(out["attacks"], "epochs", lambda v: v >= 1, "an integer >= 1", f"{where}.attacks", integer=True)
     if out["device_key"] is not None and not isinstance(out["device_key"], str):
         raise ConfigError(f"{where}.device_key must be null or a path to a device key file, got {out['device_key']!r}")
     return out

@@ -102,6 +102,12 @@ def after_emulator(run) -> None:
                accuracy_random_key_best=max(racc), accuracy_random_key_mean=float(np.mean(racc)), random_keys=n)
     run.log(f"lock: emulator with key {acc['key']:.4f}, without {acc['nokey']:.4f}, random keys best "
             f"{max(racc):.4f} mean {np.mean(racc):.4f} ({n})")
+    if lock.cfg["attacks"]:
+        from .attacks import attack_model, lock_report
+
+        out = attack_model(run.model, lock.password, lock.cfg, run.data, run.cfg, lock.cfg["attacks"]["epochs"], n,
+                           run.log)
+        sec.update({k: v for k, v in lock_report(out).items() if not k.startswith("accuracy_")})
 
 
 def check_view(run, view: str, outputs_of, samples: int | None = None) -> None:
