@@ -41,11 +41,11 @@ def _run_view(run_dir: Path, spec: DesignSpec, x: np.ndarray, view: str, key=Non
         cfg = load_config(run_dir / "config.yaml")
         with tempfile.TemporaryDirectory(prefix="codesign_csim_") as tmp:
             hv = HLSView(spec, Path(tmp) / "hls", cfg["hls"], cfg["board"]).compile()
-            return np.argmax(hv.csim_int(x_int), -1)
+            return np.argmax(hv.csim_int(x_int, key=key), -1)
     if view == "rtl":
         from .rtl_step import rtl_outputs
 
-        return np.argmax(rtl_outputs(run_dir, spec, x_int), -1)
+        return np.argmax(rtl_outputs(run_dir, spec, x_int, key=key), -1)
     raise ValueError(f"unknown view {view!r}")
 
 

@@ -195,8 +195,9 @@ def _note_no_resources(run, e) -> None:
     run.log(f"rtl: {reason}")
 
 
-def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray) -> np.ndarray:
-    """Output integers of a built run's RTL for new inputs (the fast C++ harness, no stalls)."""
+def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray, key=None) -> np.ndarray:
+    """Output integers of a built run's RTL for new inputs (the fast C++ harness, no stalls); `key`: a
+    locked design's password (None: no key), written to its key registers first."""
     from .errors import CodesignError
     from .rtl.harness import Harness
 
@@ -207,6 +208,12 @@ def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray) -> np.ndarray:
     if not (rtl_dir / "rtl_meta.json").exists():
         raise CodesignError(f"{rtl_dir} holds no generated RTL; rebuild the run without --no-rtl")
     with Harness(rtl_dir) as h:
+        if any(layer.attrs.get("lock") for layer in spec.layers):
+            from .lock.password import check_key
+            from .lock.rtl import key_writes
+            from .rtl.generate import read_meta
+
+            h.write(key_writes(read_meta(rtl_dir), check_key(spec, key)))
         return h.run_checked(x_int).outputs
 
 

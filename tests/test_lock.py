@@ -121,6 +121,9 @@ def test_evaluate_key_option(locked_run, tmp_path):
     assert acc("--key", "none") == rep["lock"]["accuracy_without_key"]
     assert acc("--key", str(run / "lock" / "password.enc"), "--view", "keras") == rep["accuracy"]["keras"]
     assert acc("--key", "random") < rep["lock"]["accuracy_with_key"]
+    for view in ("csim", "rtl"):  # the key reaches the C-sim's key inputs and the RTL's key registers
+        assert acc("--view", view) == rep["lock"]["accuracy_with_key"]
+        assert acc("--view", view, "--key", "none") == rep["lock"]["accuracy_without_key"]
 
 
 def test_sealed_password_cli(locked_run, tmp_path):
