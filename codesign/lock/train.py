@@ -26,8 +26,9 @@ def output_type(model, name: str):
 
 
 def _chain(model, insert: dict):
-    """The model's chain rebuilt with the same layers (weights shared), `insert[name]` called after the
-    activation that follows layer `name`, and NeuronLock layers left out."""
+    """The model's chain rebuilt from copies of its layers (same config and weights; fresh layers, so every
+    layer's `.output` belongs to the new graph), `insert[name]` called after the activation that follows
+    layer `name`, and NeuronLock layers left out."""
     from tensorflow import keras
 
     x = inp = keras.Input(model.input_shape[1:], name=model.input.name.split(":")[0])
@@ -35,7 +36,9 @@ def _chain(model, insert: dict):
     for layer in model.layers[1:]:
         if is_lock(layer):
             continue
-        x = layer(x)
+        copy = type(layer).from_config(layer.get_config())
+        x = copy(x)
+        copy.set_weights(layer.get_weights())
         if layer.name in after:
             x = insert[after[layer.name]](x)
     return keras.Model(inp, x, name=model.name)
