@@ -135,13 +135,17 @@ class View(str, Enum):
 @app.command()
 def evaluate(run_dir: Path = typer.Argument(..., help="a run folder made by `codesign flow`"),
              data: Path = typer.Option(..., "--data", help="npz with uint8 `x` and labels `y`"),
-             view: View = typer.Option(View.emulator, "--view", help="which implementation to run")):
+             view: View = typer.Option(View.emulator, "--view", help="which implementation to run"),
+             key: str = typer.Option(None, "--key", help="locked design: a sealed password FILE, `none` or `random` "
+                                                         "(default: the run's own lock/password.enc)"),
+             device_key: Path = typer.Option(None, "--device-key", help="device key opening --key (default "
+                                                                         "$CODESIGN_DEVICE_KEY or RUN_DIR/lock/device.key)")):
     """Accuracy of one view of a built run on any npz, printed as JSON."""
     _quiet_tensorflow()
     from .evaluate import evaluate_view
 
     try:
-        result = evaluate_view(run_dir, data, view.value)
+        result = evaluate_view(run_dir, data, view.value, key=key, device_key=device_key)
     except _user_errors() as e:
         _fail(e)
     sys.stdout.write(json.dumps(result) + "\n")
@@ -224,6 +228,11 @@ def faults(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
     except _user_errors() as e:
         _fail(e)
     sys.stdout.write(json.dumps(section) + "\n")
+
+
+from .lock.cli import app as _lock_app  # noqa: E402  (codesign lock keygen|seal|check)
+
+app.add_typer(_lock_app, name="lock")
 
 
 def main() -> None:  # pragma: no cover - console entry

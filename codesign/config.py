@@ -33,8 +33,9 @@ DEFAULTS = {
     # wings null | {pretrain_epochs, permute}: start wings_dense layers from a PCA + SVR fit (codesign/wings/harden.py)
     # distill null | {weight, temperature, epsilon, steps, step_ratio}: the JR-trained quantized model also learns the float + JR
     # model's soft labels on perturbed inputs (codesign/harden/distill.py DISTILL_DEFAULTS)
+    # lock null | {layers, fraction, value, scale, mix, ...}: EdgePro neuron-authorization lock (codesign/lock/config.py)
     "harden": {"stq": None, "jr": {"layers": {}, "projections": 1, "jacobian_of": "sampled", "warmup": 0}, "wings": None,
-               "distill": None},
+               "distill": None, "lock": None},
     # attacks on the trained variants (codesign/robustness.py); runs only when enabled
     "robustness": ROBUSTNESS_DEFAULTS,
     "board": "pynq-z2",
@@ -117,6 +118,9 @@ def check_config(given, source: str = "config") -> dict:
     from .attack_settings import check_robustness
 
     check_harden(cfg["harden"], cfg["model"]["layers"])
+    from .lock.config import check_lock
+
+    cfg["harden"]["lock"] = check_lock(cfg["harden"]["lock"], cfg["model"]["layers"])
     check_robustness(cfg["robustness"], cfg["harden"])
     from .data import DATASETS
 

@@ -138,11 +138,19 @@ KERNELS = {
 
 
 class Emulator:
-    """Runs a DesignSpec on integer inputs; `run` / `predict` take reals (or uint8 pixels) and quantize them."""
+    """Runs a DesignSpec on integer inputs; `run` / `predict` take reals (or uint8 pixels) and quantize them.
 
-    def __init__(self, spec: DesignSpec):
+    `key` (run-time secret of a locked design, codesign/lock): None (no key), a lock Password or LockKey.
+    """
+
+    def __init__(self, spec: DesignSpec, key=None):
         spec.validate()
         self.spec = spec
+        self.key = None
+        if key is not None or any(l.attrs.get("lock") for l in spec.layers):
+            from .lock.password import check_key
+
+            self.key = check_key(spec, key).layers
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         """Model inputs to input-type integers, as the spec's input type says.
@@ -169,6 +177,10 @@ class Emulator:
         """Integer forward pass; `upto` stops after the named layer (for per-layer checks)."""
         for layer in self.spec.layers:
             q = KERNELS[layer.kind](q, layer)
+            if self.key and layer.name in self.key:  # lock unit in the epilogue (codesign/lock/kernel.py)
+                from .lock.kernel import lock_unit
+
+                q = lock_unit(q, *self.key[layer.name])
             if layer.name == upto:
                 break
         return q

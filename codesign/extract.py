@@ -276,6 +276,8 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                 i += 1
             out.append(_weighted_spec_layer(layer, shape, t, out_shape, act_layer, fused))
             sources[layer.name] = source
+        elif type(layer).__name__ == "NeuronLock" and out:  # codesign/lock: a lock unit in the epilogue
+            out[-1].attrs["lock"] = {"units": int(layer.units)}  # only its size: the key is a run-time input
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
             sources[layer.name] = layer.name

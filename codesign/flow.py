@@ -38,6 +38,10 @@ def step_train(run: Run) -> None:
     else:
         run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"],
                                 name=cfg["name"])
+    if cfg["harden"].get("lock"):
+        from .lock.flow import start
+
+        run.lock = start(run)
     if jr:
         run.log(f"train: Jacobian regularization {cfg['harden']['jr']['layers']}, "
                 f"{cfg['harden']['jr']['projections']} projection(s)")
@@ -48,8 +52,15 @@ def step_train(run: Run) -> None:
     if t["finetune"]:
         run.log(f"train: then {t['finetune']['epochs']} deterministic epochs at lr {t['finetune']['learning_rate']}")
     train_from_config(run.model, d.x_train, d.y_train, t, cfg["seed"], stochastic=t["stochastic"], regularizer=jr,
-                      progress=lambda e, n, l: run.log(f"train: epoch {e}/{n} loss {l:.4f}"))
-    save_model(run.model, run.out / "model")
+                      progress=lambda e, n, l: run.log(f"train: epoch {e}/{n} loss {l:.4f}"),
+                      batch_hook=run.lock.batch_hook if run.lock else None)
+    if run.lock:
+        from .lock.flow import after_train
+
+        after_train(run)
+    from .lock.train import public_model
+
+    save_model(public_model(run.model), run.out / "model")  # a locked model is saved without its lock layers
     acc = run.section("accuracy")
     acc["keras"] = keras_accuracy(run.model, d.x_test, d.y_test)
     run.log(f"train: QKeras test accuracy {acc['keras']:.4f}")
@@ -69,10 +80,17 @@ def step_spec(run: Run) -> None:
 
     ex = extract(run.model, run.cfg["name"])
     run.spec = ex.spec
-    check = check_against_model(run.model, run.spec, ex.sources, ex.post, Emulator(run.spec).quantize_input(run.data.x_test))
+    from .lock.train import public_model  # a locked model is checked without its lock units (no key)
+
+    check = check_against_model(public_model(run.model), run.spec, ex.sources, ex.post,
+                                Emulator(run.spec).quantize_input(run.data.x_test))
     run.log(f"spec: equals the Keras model layer by layer on {check['samples']} test samples "
             f"({check['exact_layers']}/{check['layers']} layers bit-exact)")
     run.spec.save(run.out / "spec")
+    if run.lock:
+        from .lock.flow import after_spec
+
+        after_spec(run)
     comp = run.report["compression"] = compression_report(run.spec)
     run.log(f"spec: {len(run.spec.layers)} layers, {comp['weight_bits']} stored weight bits "
             f"({comp['ratio']:.1f}x under {comp['baseline']})")
@@ -81,9 +99,13 @@ def step_spec(run: Run) -> None:
 def step_emulator(run: Run) -> None:
     from .emulator import Emulator
 
-    emu = Emulator(run.spec)
+    emu = Emulator(run.spec, key=run.lock and run.lock.password)
     run.x_test_int = emu.quantize_input(run.data.x_test)
     run.emulator_out = emu.run_int(run.x_test_int)
+    if run.lock:
+        from .lock.flow import after_emulator
+
+        after_emulator(run)
     acc = float(np.mean(np.argmax(run.emulator_out, -1) == run.data.y_test))
     run.section("accuracy")["emulator"] = acc
     run.log(f"emulator: test accuracy {acc:.4f}")
@@ -95,13 +117,17 @@ def step_hls(run: Run) -> None:
     if not run.cfg["hls"]["enabled"]:
         return
     view = HLSView(run.spec, run.out / "hls", run.cfg["hls"], run.cfg["board"]).compile()
-    csim = view.csim_int(run.x_test_int)
+    csim = view.csim_int(run.x_test_int, key=run.lock and run.lock.password)
     equal = np.all(csim.reshape(len(csim), -1) == run.emulator_out.reshape(len(csim), -1), axis=1)
     be = run.section("bit_exact")
     be["samples"] = int(len(equal))
     be["emulator_vs_csim"] = float(np.mean(equal))
     run.section("accuracy")["csim"] = float(np.mean(np.argmax(csim, -1) == run.data.y_test))
     run.log(f"hls: C-sim equals the emulator on {int(equal.sum())}/{len(equal)} test samples")
+    if run.lock:
+        from .lock.flow import check_view
+
+        check_view(run, "csim", lambda key: view.csim_int(run.x_test_int, key=key))
 
 
 def step_rtl(run: Run) -> None:

@@ -36,6 +36,7 @@ def keras_twin(spec: DesignSpec):
     from tensorflow import keras
 
     x = inp = keras.Input(tuple(spec.input_shape), name="input_1")
+    inputs = [inp]  # + a locked design's key inputs (codesign/lock/hls.py)
     for layer in spec.layers:
         if layer.kind == "flatten":
             x = keras.layers.Flatten(name=layer.name)(x)
@@ -67,7 +68,11 @@ def keras_twin(spec: DesignSpec):
             x = twin(layer, x)
         else:
             raise ValueError(f"hls4ml view: layer {layer.name!r} kind {layer.kind!r} has no hls4ml mapping")
-    return keras.Model(inp, x, name=spec.name)
+        if layer.attrs.get("lock"):
+            from .lock.hls import twin as lock_twin
+
+            x = lock_twin(layer, x, inputs)
+    return keras.Model(inputs if len(inputs) > 1 else inp, x, name=spec.name)
 
 
 def _kron_twin(layer: Layer, x):
@@ -135,6 +140,10 @@ def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
                 names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
         else:
             entry["Precision"] = {"result": layer.out_type.hls()}
+        if layer.attrs.get("lock"):
+            from .lock.hls import precisions
+
+            precisions(layer, names)
     return config
 
 
@@ -152,6 +161,10 @@ class HLSView:
             from .wings.hls import register as register_wings
 
             register_wings()
+        if any(layer.attrs.get("lock") for layer in spec.layers):
+            from .lock.hls import register as register_lock
+
+            register_lock()
 
         self.spec = spec
         cfg_hls = cfg_hls or {}
@@ -168,13 +181,22 @@ class HLSView:
             self.model.compile()
         return self
 
-    def csim_int(self, x_int: np.ndarray, batch: int = 500) -> np.ndarray:
-        """C-sim outputs for input-type integers, as output-type integers (exact or an error)."""
+    def csim_int(self, x_int: np.ndarray, batch: int = 500, key=None) -> np.ndarray:
+        """C-sim outputs for input-type integers, as output-type integers (exact or an error).
+        `key`: a locked design's run-time key (None: no key), fed through the top's key inputs."""
         x = to_real(x_int, self.spec.input_type)
+        key_of = None
+        if any(layer.attrs.get("lock") for layer in self.spec.layers):
+            from .lock.hls import key_inputs
+            from .lock.password import check_key
+
+            lock_key = check_key(self.spec, key)
+            key_of = lambda n: key_inputs(self.spec, lock_key, n)  # noqa: E731
         outs = []
         for start in range(0, len(x), batch):
+            xb = np.ascontiguousarray(x[start:start + batch], dtype=np.float64)
             with contextlib.redirect_stdout(io.StringIO()):
-                y = self.model.predict(np.ascontiguousarray(x[start:start + batch], dtype=np.float64))
+                y = self.model.predict([xb] + key_of(len(xb)) if key_of else xb)
             outs.append(np.asarray(y, dtype=np.float64).reshape(len(x[start:start + batch]), -1))
         y = np.concatenate(outs)
         q = np.ldexp(y, self.spec.output_type.frac)

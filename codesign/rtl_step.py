@@ -54,6 +54,11 @@ def run_rtl(run) -> None:
     expected = run.emulator_out[:n].reshape(n, -1)
     synth = _start_synthesis(run, rtl_dir) if cfg["synth"] else None
     resources = None
+    writes = None
+    if run.lock:  # the run-time key through the load port (codesign/lock/rtl.py)
+        from .lock.rtl import key_writes
+
+        writes = key_writes(meta, run.lock.views["keys"]["key"])
     try:
         built: dict = {}
 
@@ -72,7 +77,7 @@ def run_rtl(run) -> None:
         t = time.time()
         try:
             cocotb = rtl_run(run.spec, rtl_dir, run.x_test_int[:k], stalls=cfg["stalls"], expected=expected[:k],
-                             work_dir=run.out / "sim", opt=cfg["opt"]) if k else None
+                             work_dir=run.out / "sim", opt=cfg["opt"], writes=writes) if k else None
         except BaseException:
             builder.join()
             if "harness" in built:
@@ -83,7 +88,17 @@ def run_rtl(run) -> None:
         if "error" in built:
             raise built["error"]
         with built["harness"] as h:
+            if writes:
+                h.write(writes)
             fast = h.run_checked(run.x_test_int[:n])
+            if run.lock:  # the same build under no key and a wrong key, against the emulator
+                from .lock.flow import check_view
+
+                def under(key):
+                    h.write(key_writes(meta, key))
+                    return h.run_checked(run.x_test_int[:n]).outputs
+
+                check_view(run, "rtl", under, n)
         parts["harness_run"] = round(fast.wall_s, 2)
         parts["harness_run_cpu"] = round(fast.sim_cpu_seconds, 2)  # the C++ loop's CPU time: the machine may be shared
         _record_simulation(run, meta, fast, cocotb, expected)  # logged now, while yosys may still run
@@ -230,8 +245,9 @@ def route(run_dir: Path, log=print, target: float | None = None) -> dict:
     return timing
 
 
-def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray) -> np.ndarray:
-    """Output integers of a built run's RTL for new inputs (the fast C++ harness, no stalls)."""
+def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray, key=None) -> np.ndarray:
+    """Output integers of a built run's RTL for new inputs (the fast C++ harness, no stalls); `key`: a
+    locked design's password (None: no key), written to its key registers first."""
     from .errors import CodesignError
     from .rtl.harness import Harness
 
@@ -242,6 +258,12 @@ def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray) -> np.ndarray:
     if not (rtl_dir / "rtl_meta.json").exists():
         raise CodesignError(f"{rtl_dir} holds no generated RTL; rebuild the run without --no-rtl")
     with Harness(rtl_dir) as h:
+        if any(layer.attrs.get("lock") for layer in spec.layers):
+            from .lock.password import check_key
+            from .lock.rtl import key_writes
+            from .rtl.generate import read_meta
+
+            h.write(key_writes(read_meta(rtl_dir), check_key(spec, key)))
         return h.run_checked(x_int).outputs
 
 

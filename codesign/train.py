@@ -87,7 +87,7 @@ def check_ema(ema, where: str = "train.ema") -> float | None:
 
 
 def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3, seed=0, stochastic=True,
-                progress=None, regularizer=None, adversarial=None, warm_up=True, ema=None):
+                progress=None, regularizer=None, adversarial=None, warm_up=True, ema=None, batch_hook=None):
     """Adam on softmax cross-entropy of the logits; returns per-epoch mean loss.
 
     `regularizer` (optional, e.g. `codesign.harden.JacobianRegularizer`) is called as
@@ -102,6 +102,9 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
     of every trainable variable, and the model ends on those averages. With stochastic ternary kernels
     the deployed (deterministic) quantizer then rounds averaged float weights rather than the last
     step's, which are moved by the noise of sampled-weight gradients.
+
+    `batch_hook` (optional): called with each batch's labels before its step, returns the labels to
+    train on (lock training, codesign/lock/train.py, gates the batch and relabels its unlocked part).
     """
     import tensorflow as tf
     from tensorflow import keras
@@ -159,7 +162,8 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
         losses = []
         for start in range(0, len(x), batch_size):
             idx = order[start:start + batch_size]
-            losses.append(float(step(x[idx], y[idx], eps, jr_scale)))
+            yb = y[idx] if batch_hook is None else batch_hook(y[idx])
+            losses.append(float(step(x[idx], yb, eps, jr_scale)))
         history.append(float(np.mean(losses)))
         if progress:
             progress(epoch + 1, epochs, history[-1])
@@ -185,7 +189,8 @@ def check_finetune(ft, where: str = "train.finetune") -> dict | None:
     return out
 
 
-def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, regularizer=None, progress=None):
+def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, regularizer=None, progress=None,
+                      batch_hook=None):
     """The `train:` recipe of a config: the main phase, then the optional deterministic fine-tune.
 
     `train.finetune` adds a last phase at its own learning rate with stochastic quantizers in their
@@ -195,7 +200,8 @@ def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, r
     them it is only more epochs at a lower learning rate), so variants stay trained the same way.
     Returns the per-epoch losses of both phases.
     """
-    kw = dict(batch_size=t["batch_size"], regularizer=regularizer, adversarial=t.get("adversarial"), ema=t.get("ema"))
+    kw = dict(batch_size=t["batch_size"], regularizer=regularizer, adversarial=t.get("adversarial"), ema=t.get("ema"),
+              batch_hook=batch_hook)
     history = train_model(model, x_uint8, y, epochs=t["epochs"], learning_rate=t["learning_rate"], seed=seed,
                           stochastic=stochastic, progress=progress, **kw)
     ft = check_finetune(t.get("finetune"))

@@ -1,0 +1,193 @@
+"""Attacks on a locked model, as a thief who holds the public weights but not the password would run them.
+
+- no key, and `random_keys` random passwords of the scheme (indices, values and scales drawn as the
+  config draws them: the thief knows the scheme, not the secret);
+- fine-tuning the stolen weights without the key on a fraction f of the training data, against the
+  same architecture trained from scratch on the same samples with the same epochs; each side gets the
+  best test accuracy of a small learning-rate sweep. The head start H(f) is the difference, in points;
+- magnitude pruning of 10-50% of every kernel, then the same fine-tuning (f = 10%);
+- an adaptive thief who knows the scheme: forces the neurons with the highest mean activation on its
+  own data (the scheme picks from the most active ones) to the scheme's mean locking value x scale,
+  then fine-tunes with that guess in place.
+All accuracies are on the test split; models are Keras (float or QKeras) chains.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import to_model_input
+from .password import Password, random_password
+from .train import apply_password, locked_model, public_model
+
+LEARNING_RATES = (3e-4, 1e-3, 3e-3)
+
+
+def accuracy(model, x_uint8, y) -> float:
+    x = to_model_input(x_uint8).reshape((len(x_uint8),) + tuple(model.input_shape[1:]))
+    out = np.concatenate([np.asarray(model(x[i:i + 1000], training=False)) for i in range(0, len(x), 1000)])
+    return float(np.mean(np.argmax(out, -1) == np.asarray(y)))
+
+
+def random_keys(model, password: Password, cfg: dict, x, y, n: int, seed: int = 0) -> list[float]:
+    """Accuracies of the locked model under n random passwords of the scheme (the key restored after)."""
+    rng = np.random.default_rng(seed)
+    accs = []
+    for _ in range(n):
+        apply_password(model, random_password(password, cfg, rng))
+        accs.append(accuracy(model, x, y))
+    apply_password(model, password)
+    return accs
+
+
+def _clone(model):
+    """A fresh copy of a (lock-free) chain model with the same weights."""
+    from tensorflow import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def best_finetune(make_model, x, y, x_test, y_test, epochs: int, seed: int, lrs=LEARNING_RATES,
+                  stochastic: bool = False) -> dict:
+    """Best test accuracy over a learning-rate sweep of `epochs` epochs on (x, y); make_model() -> model."""
+    from ..train import train_model
+
+    by_lr = {}
+    for lr in lrs:
+        model = make_model()
+        train_model(model, x, y, epochs=epochs, batch_size=32, learning_rate=lr, seed=seed, stochastic=stochastic)
+        by_lr[str(lr)] = accuracy(model, x_test, y_test)
+    return {"best": max(by_lr.values()), "by_lr": by_lr}
+
+
+def magnitude_prune(model, fraction: float) -> None:
+    """Zero the `fraction` smallest-magnitude weights of every kernel (in place)."""
+    for layer in model.layers:
+        if getattr(layer, "kernel", None) is not None:
+            w = layer.kernel.numpy()
+            cut = np.quantile(np.abs(w), fraction)
+            layer.kernel.assign(np.where(np.abs(w) <= cut, 0.0, w))
+
+
+def adaptive_guess(model, password: Password, cfg: dict, x_attacker) -> Password:
+    """The thief's password: per locked layer, the k most active neurons on its data, each forced to the
+    scheme's mean locking value x scale (k and the layers are public parts of the scheme)."""
+    from .select import mean_activations
+
+    pub = public_model(model)
+    x = to_model_input(x_attacker).reshape((len(x_attacker),) + tuple(pub.input_shape[1:]))
+    acts = mean_activations(pub, list(password.layers), x)
+    layers = {}
+    for name, p in password.layers.items():
+        k = len(p["indices"])
+        idx = sorted(int(i) for i in np.argsort(-acts[name], kind="stable")[:k])
+        layers[name] = {"units": p["units"], "indices": idx, "values": [float(np.mean(cfg["value"]))] * k,
+                        "scales": [float(np.mean(cfg["scale"]))] * k}
+    return Password(layers)
+
+
+def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fractions=(0.01, 0.1),
+                 epochs: int = 20, prune=(0.1, 0.2, 0.3, 0.4, 0.5), n_random: int = 1000, seed: int = 0,
+                 stochastic: bool = False, log=print) -> dict:
+    """Every attack of the module docstring on a lock-trained `model` carrying `password`."""
+    d = data
+    out = {"accuracy_with_key": accuracy(model, d.x_test, d.y_test)}
+    apply_password(model, None)
+    out["accuracy_without_key"] = accuracy(model, d.x_test, d.y_test)
+    apply_password(model, password)
+    racc = random_keys(model, password, cfg, d.x_test, d.y_test, n_random, seed)
+    out.update(accuracy_random_key_best=max(racc), accuracy_random_key_mean=float(np.mean(racc)), random_keys=n_random)
+    log(f"attacks: key {out['accuracy_with_key']:.4f} no key {out['accuracy_without_key']:.4f} "
+        f"random best {max(racc):.4f}")
+    stolen = public_model(model)
+    rng = np.random.default_rng(seed + 1)
+    order = rng.permutation(len(d.x_train))
+    out["finetune"], out["scratch"], out["head_start"] = {}, {}, {}
+    attacks = {}
+    for f in fractions:
+        idx = order[:int(round(f * len(d.x_train)))]
+        xs, ys = d.x_train[idx], d.y_train[idx]
+        ft = best_finetune(lambda: _clone(stolen), xs, ys, d.x_test, d.y_test, epochs, seed, stochastic=stochastic)
+        sc = best_finetune(make_scratch, xs, ys, d.x_test, d.y_test, epochs, seed, stochastic=stochastic)
+        out["finetune"][str(f)], out["scratch"][str(f)] = ft, sc
+        out["head_start"][str(f)] = round(100 * (ft["best"] - sc["best"]), 2)
+        attacks[f"finetune_{f}"] = ft["best"]
+        log(f"attacks: f={f}: fine-tune {ft['best']:.4f} scratch {sc['best']:.4f} H {out['head_start'][str(f)]}")
+    idx = order[:int(round(max(fractions) * len(d.x_train)))]
+    xs, ys = d.x_train[idx], d.y_train[idx]
+    for p in prune:
+        def pruned(p=p):
+            m = _clone(stolen)
+            magnitude_prune(m, p)
+            return m
+        attacks[f"prune_{p}_finetune"] = best_finetune(pruned, xs, ys, d.x_test, d.y_test, epochs, seed,
+                                                       stochastic=stochastic)["best"]
+    guess = adaptive_guess(model, password, cfg, xs)
+    names = list(password.layers)
+
+    def adaptive():
+        m = locked_model(_clone(stolen), names)
+        apply_password(m, guess)
+        return m
+    attacks["adaptive_guess"] = accuracy(adaptive(), d.x_test, d.y_test)
+    attacks["adaptive_guess_finetune"] = best_finetune(adaptive, xs, ys, d.x_test, d.y_test, epochs, seed,
+                                                       stochastic=stochastic)["best"]
+    true_hits = sum(len(set(guess.layers[n]["indices"]) & set(password.layers[n]["indices"])) for n in names)
+    out["adaptive_index_hits"] = f"{true_hits}/{password.neurons()}"
+    out["attacks"] = attacks
+    out["max_attack_head_start"] = round(100 * (max(attacks.values()) - out["scratch"][str(max(fractions))]["best"]), 2)
+    log(f"attacks: {attacks}")
+    return out
+
+
+def lock_report(out: dict) -> dict:
+    """The report's lock entries of an attack_suite result (contract: head_start, attacks)."""
+    keep = ("accuracy_without_key", "accuracy_random_key_best", "accuracy_random_key_mean", "random_keys",
+            "head_start", "attacks", "max_attack_head_start", "adaptive_index_hits")
+    return {k: out[k] for k in keep} | {"attack_scratch": {f: s["best"] for f, s in out["scratch"].items()}}
+
+
+def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print):
+    """attack_suite with the run's architecture trained from scratch as the reference."""
+    from ..harden import apply_stq
+    from ..models import build_model
+
+    layers = apply_stq(run_cfg["model"]["layers"], run_cfg["harden"]["stq"])
+    quantized = any(type(l).__module__.startswith("qkeras") for l in model.layers)
+    stochastic = quantized and run_cfg["train"]["stochastic"]
+    return attack_suite(model, password, cfg, data,
+                        lambda: build_model(layers, data.input_shape, data.num_classes, quantized=quantized,
+                                            seed=run_cfg["seed"] + 100),
+                        epochs=epochs, n_random=n_random, seed=run_cfg["seed"], stochastic=stochastic, log=log)
+
+
+def run_attacks(run_dir, epochs: int = 20, n_random: int | None = None, device_key=None, log=print) -> dict:
+    """`codesign lock attacks RUN_DIR`: every attack on a built locked run; updates its report's lock section."""
+    import json
+    from pathlib import Path
+
+    from ..config import load_config
+    from ..data import load_dataset
+    from ..models import load_model
+    from ..report import write_reports
+    from ..spec import DesignSpec
+    from .keys import open_run_password
+    from .password import LockError, check_key
+    from .train import keyed_model
+
+    run_dir = Path(run_dir)
+    cfg = load_config(run_dir / "config.yaml")
+    if not cfg["harden"]["lock"]:
+        raise LockError(f"{run_dir} was not built with harden.lock; there is no lock to attack")
+    spec = DesignSpec.load(run_dir / "spec")
+    password = open_run_password(run_dir, device_key=device_key)
+    model = keyed_model(load_model(run_dir / "model"), spec, check_key(spec, password))
+    data = load_dataset(cfg["data"], cfg["seed"])
+    out = attack_model(model, password, cfg["harden"]["lock"], data, cfg, epochs,
+                       n_random or cfg["harden"]["lock"]["random_keys"], log)
+    path = run_dir / "report.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    report.setdefault("lock", {}).update(lock_report(out))
+    write_reports(report, run_dir, cfg)
+    return report["lock"]

@@ -1,0 +1,66 @@
+"""`NeuronLock`: the Keras form of a lock unit, placed after a locked layer's activation.
+
+y = x * (1 - g m) + g m v per neuron, with m the key's mask, v its values (reals on the output
+type's grid, so y equals the spec's integers exactly) and g a per-sample gate: 1 outside training
+(the key, if any, is applied to every sample); in lock training the batch hook sets g per sample
+(locked half 1, unlocked half 0). A cleared key (m = 0) is the no-key model. The layer holds no
+trainable weight and is never saved: the public model is the chain without it (train.public_model).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _layer_class():
+    import tensorflow as tf
+    from tensorflow import keras
+
+    class NeuronLock(keras.layers.Layer):
+        def __init__(self, units: int, capacity: int = 1024, **kw):
+            super().__init__(**kw)
+            self.units, self.capacity = int(units), int(capacity)
+
+        def build(self, input_shape):
+            z = keras.initializers.Zeros()
+            self.mask = self.add_weight(name="mask", shape=(self.units,), initializer=z, trainable=False)
+            self.value = self.add_weight(name="value", shape=(self.units,), initializer=z, trainable=False)
+            self.per_sample = self.add_weight(name="per_sample", shape=(), initializer=z, trainable=False)
+            self.gate = self.add_weight(name="gate", shape=(self.capacity,), initializer=z, trainable=False)
+
+        def call(self, x):
+            n = tf.shape(x)[0]
+            g = tf.cond(self.per_sample > 0, lambda: self.gate[:n], lambda: tf.ones([n], x.dtype))
+            g = tf.reshape(g, tf.concat([[n], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
+            m = g * self.mask
+            return x * (1.0 - m) + m * self.value
+
+        def set_key(self, mask: np.ndarray, value_real: np.ndarray) -> None:
+            self.mask.assign(np.asarray(mask, np.float32))
+            self.value.assign(np.asarray(value_real, np.float32))
+
+        def set_gate(self, gate: np.ndarray | None) -> None:
+            """Per-sample gate for the next batch (None: every sample locked when a key is set)."""
+            if gate is None:
+                self.per_sample.assign(0.0)
+                return
+            g = np.zeros(self.capacity, np.float32)
+            g[:len(gate)] = gate
+            self.gate.assign(g)
+            self.per_sample.assign(1.0)
+
+    return NeuronLock
+
+
+_CLASS = None
+
+
+def NeuronLock(*args, **kw):
+    """A NeuronLock layer (the class is built on first use, so importing this module needs no TF)."""
+    global _CLASS
+    if _CLASS is None:
+        _CLASS = _layer_class()
+    return _CLASS(*args, **kw)
+
+
+def is_lock(layer) -> bool:
+    return type(layer).__name__ == "NeuronLock"

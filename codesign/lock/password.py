@@ -1,0 +1,137 @@
+"""The password (the secret) and the key registers every view is given at run time.
+
+A `Password` holds, per locked layer, the chosen neuron indices and their real locking values and
+scales. `Password.key(spec)` turns it into a `LockKey`: per lock unit a mask bit and a value
+register for EVERY neuron of the layer (value = locking value x scale rounded half-to-even and
+saturated to the layer's output type, as the relu's own cast), so the public spec never says which
+neurons are locked. `LockKey` is what the emulator, the C-sim and the RTL key register block load.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CodesignError
+from ..spec import DesignSpec
+
+PASSWORD_FORMAT = "codesign-lock-password/1"
+
+
+class LockError(CodesignError, ValueError):
+    """A key or password that does not fit the design, cannot be opened, or is missing."""
+
+
+def locked_layers(spec: DesignSpec) -> list:
+    """The spec's layers that carry a lock unit (attrs["lock"])."""
+    return [l for l in spec.layers if l.attrs.get("lock")]
+
+
+def quantize_value(real: np.ndarray, out_type) -> np.ndarray:
+    """Reals to integers of `out_type`: round half to even (RND_CONV), saturate."""
+    q = np.round(np.asarray(real, np.float64) * 2.0 ** out_type.frac)
+    return np.clip(q, out_type.qmin, out_type.qmax).astype(np.int64)
+
+
+@dataclass
+class LockKey:
+    """Per lock-unit layer: mask (n,) in {0, 1} and value (n,) integers of the layer's output type.
+    An all-zero mask is the no-key state: the lock unit passes every activation through."""
+
+    layers: dict  # name -> (mask int64 (n,), value int64 (n,))
+
+    @classmethod
+    def empty(cls, spec: DesignSpec) -> "LockKey":
+        return cls({l.name: (np.zeros(l.attrs["lock"]["units"], np.int64),) * 2 for l in locked_layers(spec)})
+
+    def check(self, spec: DesignSpec) -> "LockKey":
+        """The key must fill exactly the spec's lock units, each value fitting the layer's output type."""
+        units = {l.name: l for l in locked_layers(spec)}
+        if set(self.layers) != set(units):
+            raise LockError(f"the key is for lock units {sorted(self.layers)} but design {spec.name!r} has "
+                            f"{sorted(units)}; use the password sealed for this design")
+        for name, (mask, value) in self.layers.items():
+            n, t = units[name].attrs["lock"]["units"], units[name].out_type
+            if mask.shape != (n,) or value.shape != (n,) or not np.isin(mask, (0, 1)).all():
+                raise LockError(f"lock unit {name!r}: the key needs a 0/1 mask and a value for each of {n} neurons")
+            if not t.contains(value):
+                raise LockError(f"lock unit {name!r}: key values do not fit the output type {t.hls()}")
+        return self
+
+
+def check_key(spec: DesignSpec, key) -> LockKey:
+    """A view's `key` argument: None (no key: all masks 0), a LockKey or a Password."""
+    if key is None:
+        return LockKey.empty(spec)
+    if isinstance(key, Password):
+        key = key.key(spec)
+    if not isinstance(key, LockKey):
+        raise LockError(f"a lock key must be None, a Password or a LockKey, got {type(key).__name__}")
+    return key.check(spec)
+
+
+@dataclass
+class Password:
+    """name -> {"units": n, "indices": [...], "values": [...], "scales": [...]} (reals)."""
+
+    layers: dict
+
+    def key(self, spec: DesignSpec) -> LockKey:
+        out = {}
+        units = {l.name: l for l in locked_layers(spec)}
+        if set(self.layers) != set(units):
+            raise LockError(f"the password locks {sorted(self.layers)} but design {spec.name!r} has lock units "
+                            f"{sorted(units)}")
+        for name, p in self.layers.items():
+            layer = units[name]
+            n = layer.attrs["lock"]["units"]
+            idx = np.asarray(p["indices"], np.int64)
+            if p["units"] != n or idx.size and (idx.min() < 0 or idx.max() >= n):
+                raise LockError(f"lock unit {name!r}: the password addresses neurons outside 0..{n - 1}")
+            mask = np.zeros(n, np.int64)
+            value = np.zeros(n, np.int64)
+            mask[idx] = 1
+            value[idx] = quantize_value(np.asarray(p["values"]) * np.asarray(p["scales"]), layer.out_type)
+            out[name] = (mask, value)
+        return LockKey(out)
+
+    def neurons(self) -> int:
+        return sum(len(p["indices"]) for p in self.layers.values())
+
+    def key_bits(self, value_bits: dict | None = None) -> float:
+        """Bits of the secret: log2 C(n, k) index choices per layer, plus the value registers' width for
+        each locked neuron when locking values are drawn (`value_bits`: name -> bits, 0 for a fixed value)."""
+        bits = 0.0
+        for name, p in self.layers.items():
+            bits += math.log2(math.comb(p["units"], len(p["indices"])))
+            bits += len(p["indices"]) * (value_bits or {}).get(name, 0)
+        return round(bits, 1)
+
+    def to_json(self) -> str:
+        return json.dumps({"format": PASSWORD_FORMAT, "layers": self.layers}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Password":
+        doc = json.loads(text)
+        if doc.get("format") != PASSWORD_FORMAT:
+            raise LockError(f"not a codesign lock password (format {doc.get('format')!r})")
+        return cls(doc["layers"])
+
+
+def draw_password(units: dict, chosen: dict, cfg: dict, rng: np.random.Generator) -> Password:
+    """A password: `chosen` indices per layer name, values and scales drawn from the config's ranges."""
+    layers = {}
+    for name, idx in chosen.items():
+        k = len(idx)
+        layers[name] = {"units": int(units[name]), "indices": sorted(int(i) for i in idx),
+                        "values": [float(v) for v in rng.uniform(*cfg["value"], k)],
+                        "scales": [float(s) for s in rng.uniform(*cfg["scale"], k)]}
+    return Password(layers)
+
+
+def random_password(like: Password, cfg: dict, rng: np.random.Generator) -> Password:
+    """A wrong key an attacker who knows the scheme (layers, neuron counts, value ranges) would guess."""
+    chosen = {n: rng.choice(p["units"], len(p["indices"]), replace=False) for n, p in like.layers.items()}
+    return draw_password({n: p["units"] for n, p in like.layers.items()}, chosen, cfg, rng)

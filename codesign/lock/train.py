@@ -1,0 +1,142 @@
+"""Lock training (EdgePro): a model chain gets a NeuronLock after each locked layer's activation; a
+batch hook gates every batch: the first `mix` of it runs with the password applied and its true
+labels, the rest unlocked with uniformly random labels. Composes with whatever the training loop
+does on the batch (stochastic ternary weights, PGD, Jacobian regularization): the gate is per sample.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .layer import NeuronLock, is_lock
+from .password import Password, quantize_value
+from .select import activation_after, choose_neurons, mean_activations
+
+SELECTION_SAMPLES = 300  # training inputs whose mean activations rank the neurons
+
+
+def output_type(model, name: str):
+    """The fixed-point type of the named layer's activation output (its quantized_relu)."""
+    from ..extract import relu_type
+    from ..fixed import FixedType
+
+    act = activation_after(model, name)
+    if type(act).__name__ == "QActivation":
+        return relu_type(act)
+    return FixedType(32, 16)  # a float model: a fine grid the locking values are rounded to
+
+
+def _chain(model, insert: dict):
+    """The model's chain rebuilt from copies of its layers (same config and weights; fresh layers, so every
+    layer's `.output` belongs to the new graph), `insert[name]` called after the activation that follows
+    layer `name`, and NeuronLock layers left out."""
+    from tensorflow import keras
+
+    x = inp = keras.Input(model.input_shape[1:], name=model.input.name.split(":")[0])
+    after = {activation_after(model, n).name: n for n in insert}
+    for layer in model.layers[1:]:
+        if is_lock(layer):
+            continue
+        copy = type(layer).from_config(layer.get_config())
+        x = copy(x)
+        copy.set_weights(layer.get_weights())
+        if layer.name in after:
+            x = insert[after[layer.name]](x)
+    return keras.Model(inp, x, name=model.name)
+
+
+def locks_of(model) -> dict:
+    """Locked layer name -> its NeuronLock (the layer two before it in the chain is the locked one)."""
+    out, prev = {}, []
+    for layer in model.layers:
+        if is_lock(layer):
+            out[prev[-2].name] = layer
+        prev.append(layer)
+    return out
+
+
+def public_model(model):
+    """The model without its lock layers: what is saved in the run folder (no secret in it)."""
+    return _chain(model, {}) if locks_of(model) else model
+
+
+def locked_model(model, names: list, capacity: int = 1024):
+    """`model` with a NeuronLock after each named layer's activation (no key set)."""
+    units = {n: int(model.get_layer(n).output_shape[-1]) for n in names}
+    return _chain(model, {n: NeuronLock(units[n], capacity, name=f"{n}_lock") for n in names})
+
+
+def apply_password(model, password: Password | None) -> None:
+    """Load a password's key into the model's lock layers (None: clear them, the no-key model)."""
+    for name, lock in locks_of(model).items():
+        mask = np.zeros(lock.units)
+        value = np.zeros(lock.units)
+        if password is not None:
+            p = password.layers[name]
+            t = output_type(model, name)
+            idx = np.asarray(p["indices"], np.int64)
+            mask[idx] = 1
+            value[idx] = quantize_value(np.asarray(p["values"]) * np.asarray(p["scales"]), t) * 2.0 ** -t.frac
+        lock.set_key(mask, value)
+
+
+def keyed_model(public, spec, key):
+    """The Keras view of a locked design: the public model with lock layers for the spec's lock units,
+    carrying `key` (a LockKey; its integers are put on the output type's grid)."""
+    names = [l.name for l in spec.layers if l.attrs.get("lock")]
+    model = locked_model(public, names)
+    for name, lock in locks_of(model).items():
+        mask, value = key.layers[name]
+        lock.set_key(mask, value * 2.0 ** -spec.layer(name).out_type.frac)
+    return model
+
+
+class LockTraining:
+    """What the flow's train step needs: wrap the model, gate every batch, end with the key applied."""
+
+    def __init__(self, cfg_lock: dict, x_train, seed: int, batch_size: int):
+        self.cfg = cfg_lock
+        self.x_train = x_train
+        self.batch_size = batch_size
+        self.label_rng = np.random.default_rng(seed + 7919)
+        if cfg_lock["seed"] is None:
+            import secrets
+
+            self.secret_rng = np.random.default_rng(secrets.randbits(128))
+        else:
+            self.secret_rng = np.random.default_rng(cfg_lock["seed"])
+        self.password: Password | None = None
+        self.model = None
+        self.views = None  # after the emulator step: {"keys": {key, nokey, wrongkey}, "outputs": emulator outputs}
+        self.num_classes = None
+
+    def wrap(self, model, num_classes: int):
+        """Choose the neurons on `model` as initialised, draw the password, return the locked model."""
+        from ..data import to_model_input
+        from .password import draw_password
+
+        names = self.cfg["layers"]
+        x = to_model_input(self.x_train[:SELECTION_SAMPLES]).reshape((-1,) + tuple(model.input_shape[1:]))
+        acts = mean_activations(model, names, x)
+        chosen = {n: choose_neurons(acts[n], self.cfg["fraction"], self.cfg["top"], self.secret_rng) for n in names}
+        self.password = draw_password({n: a.size for n, a in acts.items()}, chosen, self.cfg, self.secret_rng)
+        self.model = locked_model(model, names, capacity=self.batch_size)
+        self.num_classes = num_classes
+        apply_password(self.model, self.password)
+        return self.model
+
+    def batch_hook(self, yb: np.ndarray) -> np.ndarray:
+        """Gate the next batch: the first `mix` locked with true labels, the rest unlocked, random labels."""
+        n = len(yb)
+        k = int(round(self.cfg["mix"] * n))
+        gate = np.zeros(n, np.float32)
+        gate[:k] = 1
+        for lock in locks_of(self.model).values():
+            lock.set_gate(gate)
+        yb = np.array(yb, copy=True)
+        yb[k:] = self.label_rng.integers(0, self.num_classes, n - k)
+        return yb
+
+    def finish(self) -> None:
+        """After training: every sample sees the key (inference)."""
+        for lock in locks_of(self.model).values():
+            lock.set_gate(None)

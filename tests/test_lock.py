@@ -1,0 +1,195 @@
+"""EdgePro neuron-authorization lock (codesign/lock): lock training, the sealed password, every view
+under the right key, no key and a wrong key, and public artefacts that do not depend on the password.
+
+Cost: one small digits flow with C-sim and a 100-sample quick RTL run (module fixture, ~3-5 min on
+2 shared cores), one lock-unit bench build (~1 min), the rest seconds."""
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import codesign, example_config
+
+DIGITS = {"dataset": "digits", "train": None, "test": None}
+LAYERS = [{"flatten": {}}, {"dense": {"units": 24, "kernel": "stochastic_ternary", "bias": {"bits": 8, "integer": 3}}},
+          {"relu": {"bits": 8, "integer": 3}}, {"dense": {"units": 10, "kernel": {"bits": 8, "integer": 0}}}]
+
+
+@pytest.fixture(scope="module")
+def tiny_locked():
+    """A tiny ternary MLP lock-trained 3 epochs on digits: (model with the password, spec, password, data)."""
+    from codesign.data import load_dataset
+    from codesign.extract import extract_spec
+    from codesign.lock.config import check_lock
+    from codesign.lock.train import LockTraining
+    from codesign.models import build_model
+    from codesign.train import train_model
+
+    d = load_dataset(DIGITS, 0)
+    cfg = check_lock({"fraction": 0.25, "value": [0.5, 2.0], "scale": [0.5, 1.5], "seed": 3}, LAYERS)
+    lt = LockTraining(cfg, d.x_train, seed=0, batch_size=32)
+    model = lt.wrap(build_model(LAYERS, d.input_shape, 10, seed=0), 10)
+    train_model(model, d.x_train, d.y_train, epochs=3, batch_size=32, learning_rate=3e-3, batch_hook=lt.batch_hook)
+    lt.finish()
+    return model, extract_spec(model, "tiny_locked"), lt.password, d
+
+
+def test_keras_and_emulator_agree_under_every_key(tiny_locked):
+    from codesign.data import to_model_input
+    from codesign.emulator import Emulator
+    from codesign.lock.password import check_key, random_password
+    from codesign.lock.train import apply_password
+
+    model, spec, password, d = tiny_locked
+    lock = spec.layer("dense_1").attrs["lock"]
+    assert lock == {"units": 24}  # the spec knows the unit's size, not which neurons or values
+    wrong = random_password(password, {"value": [0.5, 2.0], "scale": [0.5, 1.5]}, np.random.default_rng(5))
+    preds = {}
+    for name, key in (("key", password), ("none", None), ("wrong", wrong)):
+        apply_password(model, key)
+        keras = model.predict(to_model_input(d.x_test), verbose=0)
+        emu = Emulator(spec, key=key)
+        real = emu.run(d.x_test)[1]
+        np.testing.assert_array_equal(real, keras)  # the lock layer forces the same grid values
+        preds[name] = np.argmax(emu.run_int(emu.quantize_input(d.x_test)), -1)
+    apply_password(model, password)
+    assert (preds["key"] != preds["none"]).any() and (preds["key"] != preds["wrong"]).any()
+    assert check_key(spec, password).layers["dense_1"][0].sum() == 6  # 25% of 24 neurons in the mask
+
+
+def test_lock_unit_bench_with_stalls(tiny_locked, tmp_path):
+    """rtl/lock_unit.sv after an mvau, key written over the load port, random stalls: equal integers."""
+    from codesign.emulator import Emulator
+    from codesign.lock.rtl import run_lock_bench
+
+    _, spec, password, d = tiny_locked
+    x = Emulator(spec).quantize_input(d.x_test[:60])
+    stats = run_lock_bench(spec, password, x, tmp_path)
+    assert stats["complete"] and stats["mismatched_samples"] == 0
+
+
+def test_bad_lock_config_is_one_line(tmp_path):
+    cfg = example_config(tmp_path, "digits_mlp_lock.yaml", harden={"lock": {"layers": ["dense_2"]}})
+    proc = codesign("flow", cfg, "--out", tmp_path / "run", check=False)
+    assert proc.returncode == 2 and "harden.lock.layers" in proc.stderr and "dense_1" in proc.stderr
+    assert not (tmp_path / "run" / "report.json").exists()
+
+
+@pytest.fixture(scope="module")
+def locked_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lock")
+    cfg = example_config(tmp, "digits_mlp_lock.yaml", train={"epochs": 15}, baseline={"float": False},
+                         rtl={"synth": False, "samples": 100, "opt": "quick"},
+                         harden={"lock": {"fraction": 0.25, "seed": 0, "random_keys": 50}})
+    codesign("flow", cfg, "--out", tmp / "run")
+    return tmp / "run", json.loads((tmp / "run" / "report.json").read_text())
+
+
+def test_locked_flow_every_view_agrees_under_every_key(locked_run):
+    _, rep = locked_run
+    be, acc, lock = rep["bit_exact"], rep["accuracy"], rep["lock"]
+    for view in ("csim", "rtl"):
+        for suffix in ("", "_nokey", "_wrongkey"):
+            assert be[f"emulator_vs_{view}{suffix}"] == 1.0, (view, suffix)
+    assert acc["keras"] == acc["emulator"] == acc["csim"] == lock["accuracy_with_key"]
+    assert lock["keras_without_key"] == lock["accuracy_without_key"]
+    assert lock["layers"] == ["dense_1"] and lock["neurons"] == 8
+    assert lock["accuracy_with_key"] > lock["accuracy_without_key"] + 0.05
+    assert lock["accuracy_random_key_mean"] < lock["accuracy_with_key"]
+
+
+def _npz_of_test_split(path: Path) -> Path:
+    from codesign.data import load_dataset
+
+    d = load_dataset(DIGITS, 0)
+    np.savez(path, x=d.x_test, y=d.y_test)
+    return path
+
+
+def test_evaluate_key_option(locked_run, tmp_path):
+    run, rep = locked_run
+    data = _npz_of_test_split(tmp_path / "digits_test.npz")
+
+    def acc(*args):
+        return json.loads(codesign("evaluate", run, "--data", data, *args).stdout)["accuracy"]
+
+    assert acc() == rep["lock"]["accuracy_with_key"]  # default: the run's own sealed password
+    assert acc("--key", "none") == rep["lock"]["accuracy_without_key"]
+    assert acc("--key", str(run / "lock" / "password.enc"), "--view", "keras") == rep["accuracy"]["keras"]
+    assert acc("--key", "random") < rep["lock"]["accuracy_with_key"]
+    for view in ("csim", "rtl"):  # the key reaches the C-sim's key inputs and the RTL's key registers
+        assert acc("--view", view) == rep["lock"]["accuracy_with_key"]
+        assert acc("--view", view, "--key", "none") == rep["lock"]["accuracy_without_key"]
+
+
+def test_sealed_password_cli(locked_run, tmp_path):
+    run, rep = locked_run
+    mine = tmp_path / "run"
+    for part in ("spec", "lock", "config.yaml"):
+        (shutil.copytree if (run / part).is_dir() else shutil.copyfile)(run / part, mine / part)
+    ok = json.loads(codesign("lock", "check", mine).stdout)
+    assert ok["ok"] and ok["neurons"] == rep["lock"]["neurons"]
+    board = tmp_path / "board.key"
+    codesign("lock", "keygen", board)
+    assert codesign("lock", "keygen", board, check=False).returncode == 2  # never overwrites a key
+    wrong = codesign("lock", "check", mine, "--device-key", board, check=False)
+    assert wrong.returncode == 2 and "wrong device key or a tampered file" in wrong.stderr
+    assert "Traceback" not in wrong.stderr  # one message (rich may wrap it), no stack
+    codesign("lock", "seal", mine, "--device-key", board)  # re-sealed for the board's key
+    assert json.loads(codesign("lock", "check", mine, "--device-key", board).stdout)["ok"]
+    assert codesign("lock", "check", mine, check=False).returncode == 2  # the old key no longer opens it
+    sealed = mine / "lock" / "password.enc"
+    doc = json.loads(sealed.read_text())
+    ct = bytearray(__import__("base64").b64decode(doc["ciphertext"]))
+    ct[3] ^= 1
+    doc["ciphertext"] = __import__("base64").b64encode(bytes(ct)).decode()
+    sealed.write_text(json.dumps(doc))
+    tampered = codesign("lock", "check", mine, "--device-key", board, check=False)
+    assert tampered.returncode == 2 and "tampered" in tampered.stderr
+    (mine / "spec" / "spec.json").write_text((run / "spec" / "spec.json").read_text().replace("digits", "other", 1))
+    other = codesign("lock", "check", mine, "--device-key", board, check=False)
+    assert other.returncode == 2 and "another design" in other.stderr
+
+
+def _same_tree(a: Path, b: Path, skip=()) -> list:
+    """Relative paths whose bytes differ (or exist on one side only) between two folders."""
+    files = {p.relative_to(a) for p in a.rglob("*") if p.is_file()} | {p.relative_to(b) for p in b.rglob("*") if p.is_file()}
+    return sorted(str(f) for f in files if not any(s in str(f) for s in skip)
+                  and not ((a / f).is_file() and (b / f).is_file() and filecmp.cmp(a / f, b / f, shallow=False)))
+
+
+def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
+    """Swap the password for a random one, regenerate spec, hls4ml project and RTL from the public model:
+    byte-identical (params.npz compared array by array: the npz container stamps the time)."""
+    from codesign.config import load_config
+    from codesign.extract import extract_spec
+    from codesign.hls_view import HLSView
+    from codesign.lock.keys import scheme_random_password
+    from codesign.lock.password import check_key
+    from codesign.lock.train import keyed_model
+    from codesign.models import load_model
+    from codesign.rtl.generate import generate
+    from codesign.spec import DesignSpec
+
+    run, _ = locked_run
+    spec = DesignSpec.load(run / "spec")
+    other = scheme_random_password(run, spec, np.random.default_rng(99))
+    model = keyed_model(load_model(run / "model"), spec, check_key(spec, other))
+    extract_spec(model, spec.name).save(tmp_path / "spec")
+    assert (tmp_path / "spec" / "spec.json").read_bytes() == (run / "spec" / "spec.json").read_bytes()
+    with np.load(tmp_path / "spec" / "params.npz") as a, np.load(run / "spec" / "params.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+    respec = DesignSpec.load(tmp_path / "spec")
+    cfg = load_config(run / "config.yaml")
+    generate(respec, tmp_path / "rtl", folding=json.loads((run / "rtl" / "rtl_meta.json").read_text())["model_top"]["folding"])
+    assert _same_tree(tmp_path / "rtl", run / "rtl", skip=("sim_build", "sim_runs")) == []
+    for where, s in (("hls_a", spec), ("hls_b", respec)):
+        HLSView(s, tmp_path / where, cfg["hls"], cfg["board"]).model.write()
+    # skipped: files hls4ml stamps per write (random LIB_STAMP, output path, the zipped twin's timestamps),
+    # which differ between two writes of one spec as well
+    stamped = ("hls4ml_config.yml", "build_lib.sh", "keras_model.keras")
+    assert _same_tree(tmp_path / "hls_a", tmp_path / "hls_b", skip=stamped) == []
