@@ -6,42 +6,17 @@ the problem and the fix, and exit with code 2; nothing else is caught.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from .cli_common import _fail, _quiet_tensorflow, _user_errors, console
 from .progress import StepProgress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Harden, compile and verify small neural networks for FPGAs.")
-console = Console(stderr=True)
-
-
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import warnings
-
-    warnings.filterwarnings("ignore")
-
-
-def _user_errors():
-    from .errors import CodesignError
-    from .fixed import FixedTypeError
-    from .spec import SpecError
-
-    return (CodesignError, SpecError, FixedTypeError)
-
-
-def _fail(e: Exception) -> None:
-    """One line on any terminal (rich would wrap it at the terminal's width), exit code 2."""
-    sys.stderr.write("error: " + " ".join(str(e).split()) + "\n")
-    sys.stderr.flush()
-    raise typer.Exit(2)
-
 
 @app.command()
 def flow(config: Path = typer.Argument(..., help="run config YAML, e.g. examples/mnist_mlp.yaml"),

@@ -64,7 +64,7 @@ def test_keras_and_emulator_agree_under_every_key(tiny_locked):
 def test_lock_unit_bench_with_stalls(tiny_locked, tmp_path):
     """rtl/lock_unit.sv after an mvau, key written over the load port, random stalls: equal integers."""
     from codesign.emulator import Emulator
-    from codesign.lock.rtl import run_lock_bench
+    from codesign.lock.bench import run_lock_bench
 
     _, spec, password, d = tiny_locked
     x = Emulator(spec).quantize_input(d.x_test[:60])

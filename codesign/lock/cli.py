@@ -12,7 +12,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _guard(fn):
-    from ..cli import _fail, _user_errors
+    from ..cli_common import _fail, _user_errors
 
     try:
         return fn()
@@ -75,8 +75,8 @@ def attacks(run_dir: Path = typer.Argument(..., help="a locked run folder made b
             device_key: Path = typer.Option(None, "--device-key", help="device key opening the run's password")):
     """Attack a locked run as a thief with its weights: no key, random keys, fine-tuning on 1% / 10% of the
     training data vs from scratch (head start), pruning + fine-tuning, an adaptive guess. Updates report.json."""
-    from ..cli import _quiet_tensorflow
-    from ..cli import console
+    from ..cli_common import _quiet_tensorflow
+    from ..cli_common import console
     from .attacks import run_attacks
 
     _quiet_tensorflow()
