@@ -18,7 +18,7 @@ from ..paths import ip_dir
 from ..spec import DesignSpec
 from . import folding as fold
 from .conv import SvLiteral, conv_geometry, conv_standin, plan_conv, plan_pool
-from .kron import KronPlan, a_words, b_words, kron_dims, kron_param_words, plan_kron
+from .kron import a_words, b_words, kron_dims, kron_param_words, plan_kron
 from .plan import LayerPlan, dense_layers, param_words, plan_layer, weight_words, write_mem
 from .wings import plan_wings, wings_images
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from .generate import read_meta
-from .toolchain import ToolchainError
+from .toolchain import ToolchainError, sandbox
 
 # the ULX3S-85F's FPGA; nextpnr's device and package flags
 ECP5_PARTS = {
@@ -111,14 +111,7 @@ def place_and_route(rtl_dir, target_mhz: float = 100.0, part: str = DEFAULT_PART
     p = ECP5_PARTS[part]
     rtl_dir = Path(rtl_dir).resolve()
     meta = read_meta(rtl_dir, top)
-    work = rtl_dir / "pnr" / top
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    for f in meta["sources"]:
-        shutil.copyfile(rtl_dir / f, work / f)
-    for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
-        shutil.copyfile(f, work / f.name)
+    work = sandbox(rtl_dir, meta, rtl_dir / "pnr" / top)
     t0 = time.time()
     script = (f"read_verilog -defer -sv {' '.join(meta['sources'])}; "
               f"synth_ecp5 -top {top} -json synth.json; tee -q -o stats.json stat -json")

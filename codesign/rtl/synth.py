@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..boards import BOARDS  # the board catalogue, boards/boards.json
 from .generate import read_meta
-from .toolchain import ToolchainError
+from .toolchain import ToolchainError, sandbox
 
 # Modules synthesized once per unique parameter set and counted once per instance: an engine's PE
 # lanes are identical dot_simd instances (8 in the MNIST MLP's first layer, 49 inputs each), purely
@@ -79,14 +79,7 @@ class SynthJob:
         b = BOARDS[board]
         self.rtl_dir = rtl_dir = Path(rtl_dir).resolve()
         meta = read_meta(rtl_dir, top)
-        self.work = work = rtl_dir / "synth" / top
-        if work.exists():
-            shutil.rmtree(work)
-        work.mkdir(parents=True)
-        for f in meta["sources"]:
-            shutil.copyfile(rtl_dir / f, work / f)
-        for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
-            shutil.copyfile(f, work / f.name)
+        self.work = work = sandbox(rtl_dir, meta, rtl_dir / "synth" / top)
         self.flat = flat
         mods = " ".join(f"*{m}*" for m in KEEP_HIERARCHY)
         keep = "" if flat else f"setattr -mod -set keep_hierarchy 1 {mods}; "

@@ -140,3 +140,16 @@ def run_test(top: str, build_dir: Path, test_module: str, test_dir: Path, env: d
         raise SimulationFailed(f"cocotb test {test_module} on {top} failed: {reasons[0]} (log: {log_file})",
                                reasons[0])
     return results
+
+
+def sandbox(rtl_dir: Path, meta: dict, work: Path) -> Path:
+    """A fresh `work` folder holding a generated top's sources and memory images under their plain
+    names: YoWASP tools (yosys, nextpnr) see only their working folder, so they read relative paths."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for f in meta["sources"]:
+        shutil.copyfile(rtl_dir / f, work / f)
+    for f in rtl_dir.glob(f"{meta['mem_prefix']}l*_*.mem"):
+        shutil.copyfile(f, work / f.name)
+    return work
