@@ -11,6 +11,7 @@ from conftest import EXAMPLES, codesign
 
 
 @pytest.mark.slow
+@pytest.mark.long  # beyond the CI budget: pytest -m long
 def test_mlp_stq_jr_example_trains_robust_and_small(tmp_path, mnist_folder):
     out = tmp_path / "run"
     t0 = time.time()

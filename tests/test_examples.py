@@ -4,8 +4,9 @@ epoch per phase, no C-sim or RTL: those views of each layer kind are covered by 
 Each run must extract a spec from the architecture the example ships and the integer emulator must
 predict every one of the 200 test digits as Keras does. The examples run in full elsewhere:
 mnist_mlp (tests/test_flow_mlp.py), mnist_cnn (test_flow_cnn.py), mnist_mlp_kron (test_kron.py),
-mnist_mlp_wings (test_wings.py, smaller layer), mnist_mlp_stq_jr (test_example_stq_jr.py),
-cifar10_cnn_wings (test_data.py, synthetic data), digits_mlp (test_flow_small.py, test_deploy.py).
+mnist_mlp_wings (test_wings.py, smaller layer), mnist_mlp_stq_jr (test_example_stq_jr.py, `pytest -m long`),
+cifar10_cnn_wings (test_data.py, synthetic data), digits_mlp (test_flow_small.py, test_deploy.py),
+digits_mlp_lock (test_lock.py).
 """
 import json
 
@@ -20,12 +21,14 @@ EXTRA = {
     "mnist_cnn_stq_jr.yaml": ["--set", "train.finetune.epochs=1", "--set", "robustness.enabled=false"],
     "mnist_mlp_kron_robust.yaml": [],
     "mnist_cnn_wings.yaml": ["--set", "harden.wings.pretrain_epochs=1"],
+    # in full (40 epochs, distilled, attacked) only under `pytest -m long` (tests/test_example_stq_jr.py)
+    "mnist_mlp_stq_jr.yaml": ["--set", "train.finetune.epochs=1", "--set", "robustness.enabled=false"],
 }
 
 
 def test_every_example_is_covered():
     covered = {"mnist_mlp.yaml", "mnist_cnn.yaml", "mnist_mlp_kron.yaml", "mnist_mlp_wings.yaml",
-               "mnist_mlp_stq_jr.yaml", "cifar10_cnn_wings.yaml", "digits_mlp.yaml"} | set(EXTRA)
+               "cifar10_cnn_wings.yaml", "digits_mlp.yaml", "digits_mlp_lock.yaml"} | set(EXTRA)
     assert {p.name for p in EXAMPLES.glob("*.yaml")} <= covered
 
 
@@ -54,4 +57,5 @@ def test_example_runs_shortened(example, tmp_path, mnist_folder):
     kinds = {l.kind for l in spec.layers}
     assert kinds >= {"mnist_cnn_stq_jr.yaml": {"conv2d", "maxpool2d", "dense"},
                      "mnist_mlp_kron_robust.yaml": {"kron_dense", "dense"},
-                     "mnist_cnn_wings.yaml": {"conv2d", "wings_dense", "dense"}}[example], kinds
+                     "mnist_cnn_wings.yaml": {"conv2d", "wings_dense", "dense"},
+                     "mnist_mlp_stq_jr.yaml": {"dense"}}[example], kinds

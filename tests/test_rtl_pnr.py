@@ -55,6 +55,7 @@ def test_pnr_bad_input_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long  # beyond the CI budget: pytest -m long
 def test_pnr_cli_routes_a_small_design(tmp_path):
     """A 32-16-4 MLP folded SIMD 32 (a 5-level adder tree, 2 registers in it), routed through the CLI;
     the report's timing agrees with nextpnr's log (the clock the digits design must reach is checked in

@@ -143,6 +143,7 @@ def _check_wings_rtl(out: Path, samples: int) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.long  # beyond the CI budget: pytest -m long
 def test_mnist_wings_mlp_rtl_subset(tmp_path, mnist_folder):
     """The MNIST WINGs MLP of examples/mnist_mlp_wings.yaml (K=20, 10x10 grid, 24 SVs; 2 epochs here: the
     design, not the accuracy, is under test) through the RTL view: 300 test digits, every output integer
