@@ -19,8 +19,8 @@ import numpy as np
 
 from .errors import UnsupportedLayerError
 from .fixed import FixedType, exact_integers
-from .qtypes import (accum_type, act_name, activation_of, linear_range, quantized_values,  # noqa: F401
-                     quantizer_of, quantizer_type, relu_type, signed_type_for, type_for_range, where)
+from .qtypes import (accum_type, act_name, activation_of, quantized_values,
+                     quantizer_of, quantizer_type, signed_type_for, where)
 from .spec import DesignSpec, Layer
 
 INPUT_TYPE = FixedType(8, 0, signed=False)

@@ -57,7 +57,7 @@ def test_quantized_relu_rounds_like_qkeras(bits, integer):
     import tensorflow as tf
     from qkeras import QActivation, quantized_relu
 
-    from codesign.extract import relu_type
+    from codesign.qtypes import relu_type
 
     act = QActivation(quantized_relu(bits, integer))
     t = relu_type(act)

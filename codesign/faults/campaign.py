@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .context import Context, fault_rows, load_run, model_input  # noqa: F401 - load_run: the run a campaign reads
+from .context import load_run
 from .model import SiteMap, fault_key
 from .store import RowStore, plan_digest
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .password import LockKey, Password, check_key, locked_layers, random_password
-from .train import LockTraining, apply_password, locks_of
+from .password import LockKey, check_key, locked_layers, random_password
+from .train import LockTraining, apply_password
 
 
 def start(run) -> LockTraining:

@@ -16,7 +16,7 @@ SELECTION_SAMPLES = 300  # training inputs whose mean activations rank the neuro
 
 def output_type(model, name: str):
     """The fixed-point type of the named layer's activation output (its quantized_relu)."""
-    from ..extract import relu_type
+    from ..qtypes import relu_type
     from ..fixed import FixedType
 
     act = activation_after(model, name)
