@@ -20,6 +20,15 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
 
+async def _until(clk, ready, limit: int, what: str) -> None:
+    """Clock until ready() holds (checked after each edge); TimeoutError naming `what` after `limit` edges."""
+    for _ in range(limit):
+        await clk
+        if ready():
+            return
+    raise TimeoutError(what)
+
+
 async def axil_write(dut, clk, offset, value, limit=1000):
     dut.s_axi_ctrl_awaddr.value = offset
     dut.s_axi_ctrl_wdata.value = value
@@ -27,20 +36,11 @@ async def axil_write(dut, clk, offset, value, limit=1000):
     dut.s_axi_ctrl_awvalid.value = 1
     dut.s_axi_ctrl_wvalid.value = 1
     dut.s_axi_ctrl_bready.value = 1
-    for _ in range(limit):
-        await clk
-        if dut.s_axi_ctrl_awready.value and dut.s_axi_ctrl_wready.value:
-            break
-    else:
-        raise TimeoutError(f"AXI-Lite write to {offset:#x} not accepted")
+    await _until(clk, lambda: dut.s_axi_ctrl_awready.value and dut.s_axi_ctrl_wready.value, limit,
+                 f"AXI-Lite write to {offset:#x} not accepted")
     dut.s_axi_ctrl_awvalid.value = 0
     dut.s_axi_ctrl_wvalid.value = 0
-    for _ in range(limit):
-        await clk
-        if dut.s_axi_ctrl_bvalid.value:
-            break
-    else:
-        raise TimeoutError(f"AXI-Lite write to {offset:#x}: no response")
+    await _until(clk, lambda: dut.s_axi_ctrl_bvalid.value, limit, f"AXI-Lite write to {offset:#x}: no response")
     assert int(dut.s_axi_ctrl_bresp.value) == 0
 
 
@@ -48,16 +48,10 @@ async def axil_read(dut, clk, offset, limit=1000):
     dut.s_axi_ctrl_araddr.value = offset
     dut.s_axi_ctrl_arvalid.value = 1
     dut.s_axi_ctrl_rready.value = 1
-    for _ in range(limit):
-        await clk
-        if dut.s_axi_ctrl_arready.value:
-            break
+    await _until(clk, lambda: dut.s_axi_ctrl_arready.value, limit, f"AXI-Lite read of {offset:#x} not accepted")
     dut.s_axi_ctrl_arvalid.value = 0
-    for _ in range(limit):
-        await clk
-        if dut.s_axi_ctrl_rvalid.value:
-            return int(dut.s_axi_ctrl_rdata.value)
-    raise TimeoutError(f"AXI-Lite read of {offset:#x}: no data")
+    await _until(clk, lambda: dut.s_axi_ctrl_rvalid.value, limit, f"AXI-Lite read of {offset:#x}: no data")
+    return int(dut.s_axi_ctrl_rdata.value)
 
 
 @cocotb.test()
