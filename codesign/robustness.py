@@ -100,12 +100,18 @@ class DifferenceOfLogitsRatio:
 
 
 def classifier(model, loss: str = "cross_entropy"):
+    return _art_classifier(_Compiled(model), loss)
+
+
+def _art_classifier(compiled: _Compiled, loss: str):
+    """ART's view of a traced model with cross-entropy or DLR as its loss (the trace is shared)."""
     import tensorflow as tf
     from art.estimators.classification import TensorFlowV2Classifier
 
+    model = compiled.model
     loss_object = (DifferenceOfLogitsRatio() if loss == "dlr"
                    else tf.keras.losses.CategoricalCrossentropy(from_logits=True))
-    return TensorFlowV2Classifier(_Compiled(model), nb_classes=int(model.output_shape[-1]),
+    return TensorFlowV2Classifier(compiled, nb_classes=int(model.output_shape[-1]),
                                   input_shape=tuple(model.input_shape[1:]), loss_object=loss_object,
                                   clip_values=CLIP)
 
@@ -130,8 +136,8 @@ def run_attack(name: str, clf, x: np.ndarray, y: np.ndarray, eps: float | None, 
                                        batch_size=bs, verbose=False)
     elif name in ("apgd_ce", "apgd_dlr"):
         a = r["apgd"]
-        if name == "apgd_dlr":  # the same classifier with the DLR loss (ART's loss_type=None path)
-            clf = classifier(clf.model.model, loss="dlr")
+        if name == "apgd_dlr":  # the same traced model with the DLR loss (ART's loss_type=None path)
+            clf = _art_classifier(clf.model, loss="dlr")
         atk = AutoProjectedGradientDescent(clf, norm=np.inf, eps=eps, eps_step=2 * eps, max_iter=int(a["steps"]),
                                            nb_random_init=int(a["restarts"]), batch_size=bs,
                                            loss_type="cross_entropy" if name == "apgd_ce" else None, verbose=False)
