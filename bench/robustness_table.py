@@ -85,7 +85,7 @@ def summarize(runs: dict, cfg: dict):
                 continue
             vals = [r[v][c] if c == "clean_accuracy" else r[v][c.split("@")[0]][c.split("@")[1]] for r in runs.values()]
             table[v][c] = {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "values": vals}
-    lines = [f"| variant | size KB | masking (seeds) | " + " | ".join(c.replace("_accuracy", "") for c in cols) + " |",
+    lines = ["| variant | size KB | masking (seeds) | " + " | ".join(c.replace("_accuracy", "") for c in cols) + " |",
              "|---|---|---|" + "---|" * len(cols)]
     for v, row in table.items():
         lines.append(f"| {v} | {row['size_kb']:.1f} | {row['gradient_masking_seeds']}/{len(runs)} | "
