@@ -195,11 +195,11 @@ def faults(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
             from .errors import ConfigError
 
             raise ConfigError(f"--views {views!r}: give emulator or emulator,rtl")
-        with console.status("codesign faults") as status:
+        with StepProgress(console, "codesign faults") as progress:  # "faults: chunk N/M" lines drive a bar
             section = run_campaign(run_dir, campaign.value, flips=flips, count=count, seed=seed, seeds=seeds,
                                    max_flips=max_flips, workers=workers, scheduler=scheduler, fresh=fresh,
                                    detect=detect, rtl="rtl" in wanted, rtl_faults=rtl_faults, rtl_samples=rtl_samples,
-                                   log=lambda msg: (status.update(msg), console.log(msg, highlight=False)))
+                                   log=progress.log)
     except _user_errors() as e:
         _fail(e)
     sys.stdout.write(json.dumps(section) + "\n")

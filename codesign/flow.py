@@ -116,8 +116,9 @@ def step_hls(run: Run) -> None:
 
     if not run.cfg["hls"]["enabled"]:
         return
+    run.log("hls: writing the hls4ml project and compiling its C-sim")
     view = HLSView(run.spec, run.out / "hls", run.cfg["hls"], run.cfg["board"]).compile()
-    csim = view.csim_int(run.x_test_int, key=run.lock and run.lock.password)
+    csim = csim_with_progress(view, run.x_test_int, key=run.lock and run.lock.password)
     equal = np.all(csim.reshape(len(csim), -1) == run.emulator_out.reshape(len(csim), -1), axis=1)
     be = run.section("bit_exact")
     be["samples"] = int(len(equal))
@@ -128,6 +129,17 @@ def step_hls(run: Run) -> None:
         from .lock.flow import check_view
 
         check_view(run, "csim", lambda key: view.csim_int(run.x_test_int, key=key))
+
+
+def csim_with_progress(view, x_int: np.ndarray, key=None, batch: int = 250) -> np.ndarray:
+    """The C-sim on x_int in batches, each moving the "hls: C-sim samples" bar (codesign/progress.py)."""
+    from .progress import advance
+
+    outs = []
+    for start in range(0, len(x_int), batch):
+        outs.append(view.csim_int(x_int[start:start + batch], key=key))
+        advance("hls: C-sim samples", min(start + batch, len(x_int)), len(x_int))
+    return np.concatenate(outs)
 
 
 def step_rtl(run: Run) -> None:

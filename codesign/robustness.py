@@ -262,6 +262,9 @@ def evaluate_model(model, x_uint8: np.ndarray, y: np.ndarray, r: dict, spec=None
     correct: dict = {}      # attack -> eps -> per-sample bool, judged on Keras
     emu_correct: dict = {}  # the same examples (and pgd_emulator's) judged on the integer emulator
     samples = {}
+    from .progress import advance
+
+    runs = [a for a in ATTACKS if a in r["attacks"] and (a not in EMULATOR_ATTACKS or emu is not None)]
     for attack in [a for a in ATTACKS if a in r["attacks"]]:
         if attack in EMULATOR_ATTACKS and emu is None:
             continue  # a float variant has no integer design to attack
@@ -285,6 +288,8 @@ def evaluate_model(model, x_uint8: np.ndarray, y: np.ndarray, r: dict, spec=None
                 keras_ok[ek] = keras_classes(model, xa) == ys
                 if emu is not None:
                     emu_ok[ek] = emulator_classes(emu, xa) == ys
+            advance("robustness: attack runs (attack x ε)", runs.index(attack) * len(r["epsilons"])
+                    + r["epsilons"].index(e) + 1, len(runs) * len(r["epsilons"]))
         if keras_ok:
             correct[attack] = keras_ok
             out[attack] = {ek: float(np.mean(v)) for ek, v in keras_ok.items()}

@@ -84,6 +84,9 @@ def run_rtl(run) -> None:
                 built["harness"].close()
             raise
         parts["cocotb"] = round(time.time() - t, 2)
+        from .progress import advance
+
+        advance("rtl: simulated samples (cocotb sample, then the C++ harness)", k, k + n)
         builder.join()
         if "error" in built:
             raise built["error"]
@@ -91,6 +94,7 @@ def run_rtl(run) -> None:
             if writes:
                 h.write(writes)
             fast = h.run_checked(run.x_test_int[:n])
+            advance("rtl: simulated samples (cocotb sample, then the C++ harness)", k + n, k + n)
             if run.lock:  # the same build under no key and a wrong key, against the emulator
                 from .lock.flow import check_view
 

@@ -22,3 +22,49 @@ def test_counted_messages_drive_bars():
     text = out.getvalue()
     assert "train: epoch 3/30 loss 0.3" in text and "3/30" in text  # the log line and the bar's M/N column
     assert "simulating 397 samples" in text
+
+
+def test_advance_moves_the_active_bar_and_is_quiet_elsewhere():
+    from codesign.progress import advance
+
+    advance("hls: C-sim samples", 1, 2)  # no StepProgress active (API, notebooks): nothing happens
+    out = io.StringIO()
+    with StepProgress(Console(file=out, force_terminal=True, width=120), "codesign flow") as p:
+        advance("hls: C-sim samples", 250, 397)
+        advance("hls: C-sim samples", 397, 397)
+        task = {t.description: t for t in p.progress.tasks}["hls: C-sim samples"]
+        assert (task.completed, task.total) == (397, 397)
+    assert "C-sim samples" in out.getvalue()
+    advance("hls: C-sim samples", 1, 2)  # after the command: again nothing
+
+    # not a terminal (CI, a pipe, pytest's capture): the log lines alone, no bar drawn
+    plain = io.StringIO()
+    with StepProgress(Console(file=plain, force_terminal=False, width=120), "codesign flow") as p:
+        p.log("train: epoch 1/3 loss 0.5")
+        advance("hls: C-sim samples", 100, 397)
+    text = plain.getvalue()
+    assert "train: epoch 1/3 loss 0.5" in text and "━" not in text and "C-sim samples" not in text
+
+
+def test_flow_csim_runs_in_batches_that_move_its_bar():
+    """The flow's C-sim (codesign.flow.csim_with_progress) on a stand-in view: every batch's outputs,
+    in order, and the bar at each batch's end."""
+    import numpy as np
+
+    from codesign.flow import csim_with_progress
+
+    class View:  # csim_int as HLSView has it: integers in, integers out
+        calls = []
+
+        def csim_int(self, x, key=None):
+            self.calls.append(len(x))
+            return x * 3 + (key or 0)
+
+    x = np.arange(1000).reshape(500, 2)
+    seen = []
+    with StepProgress(Console(file=io.StringIO(), force_terminal=True), "codesign flow") as p:
+        orig = p.update
+        p.update = lambda label, done, total: (seen.append((label, done, total)), orig(label, done, total))
+        y = csim_with_progress(View(), x, key=1, batch=200)
+    assert np.array_equal(y, x * 3 + 1) and View.calls == [200, 200, 100]
+    assert seen == [("hls: C-sim samples", d, 500) for d in (200, 400, 500)]

@@ -66,6 +66,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
     from ..errors import CodesignError
     from ..rtl.harness import Harness
     from ..rtl_step import rtl_unsupported
+    from ..progress import advance
 
     run_dir = Path(run_dir)
     rtl_dir = run_dir / "rtl"
@@ -102,6 +103,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
             ref = Emulator(faulty).run_int(x).reshape(len(x), -1)
             equal[k] = np.array_equal(y.reshape(len(x), -1), ref)
             visible[k] = not np.array_equal(ref, clean_out)
+            advance("faults: RTL cross-check faults", k + 1, len(fl))
         h.set_spec(spec)
         clean_ok = np.array_equal(h.run_checked(x).outputs.reshape(len(x), -1), Emulator(spec).run_int(x).reshape(len(x), -1))
     d = sm.decode([f[0] for f in fl])
