@@ -6,7 +6,9 @@ copied by hand.
 - `reference/cli.md`: every `codesign` command with its arguments and options, read from the typer app.
 - `reference/config.md`: every config key with its default (codesign/config.py DEFAULTS) and the comment
   written above it in the source.
-- A written page can include a generated table with a line `<!-- results: FILE.json [robustness] -->`
+- A written page can include a generated table with a line `<!-- results: FILE.json [robustness] -->`,
+  and the list of every results file of its topic with `<!-- results-family: PREFIX ... -->` (names
+  starting with a prefix), so a new bench JSON appears there and in the index without an edit
   (expanded by `expand`; docs/hooks.py runs it on every page).
 
 Run as a script to write the pages into a folder for inspection: `python docs/gen_results.py OUT_DIR`.
@@ -22,6 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 INCLUDE = re.compile(r"^<!-- results: (?P<file>[\w.\-]+\.json)(?: (?P<layout>\w+))? -->$", re.MULTILINE)
+# `<!-- results-family: PREFIX [PREFIX ...] -->`: every bench/results JSON whose name starts with a prefix,
+# listed (file, what it holds, link to its generated page), so a bench script's new JSON shows on its
+# topic's page without anyone editing the page
+FAMILY = re.compile(r"^<!-- results-family: (?P<prefixes>[\w\- ]+?) -->$", re.MULTILINE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,21 +170,63 @@ def expand(markdown: str) -> str:
         table = LAYOUTS[m["layout"]](d) if m["layout"] else render_value(d)
         return f"{table}\n*Generated from [`{m['file']}`](data/{path.stem}.md).*\n"
 
-    return INCLUDE.sub(sub, markdown)
+    markdown = INCLUDE.sub(sub, markdown)
+    return FAMILY.sub(lambda m: family_table(m["prefixes"].split()), markdown)
+
+
+def describe(d) -> str:
+    """One line saying what a results JSON holds: its note, network, config or command."""
+    what = ""
+    if isinstance(d, dict):
+        what = (d.get("note") or d.get("network") or d.get("config") or (d.get("recipe") or {}).get("command")
+                or d.get("command") or "")
+        if not what and "accuracy" in d:
+            what = "a flow run's report.json"
+        if not what:  # no note: which keys it holds
+            what = "holds " + ", ".join(f"`{k}`" for k in list(d)[:8]) + (", …" if len(d) > 8 else "")
+    what = " ".join(what) if isinstance(what, list) else str(what)
+    what = what.replace("|", "/").replace("\n", " ")
+    return what[:140] + ("…" if len(what) > 140 else "")
+
+
+def family_files(prefixes: list[str], files: list[Path] | None = None) -> list[Path]:
+    files = sorted(RESULTS.glob("*.json")) if files is None else files
+    return [p for p in files if any(p.stem.startswith(x) for x in prefixes)]
+
+
+def family_table(prefixes: list[str], link: str = "data/") -> str:
+    """The results files of a family (names starting with one of `prefixes`) as a linked table."""
+    files = family_files(prefixes)
+    if not files:
+        return f"*No result file named {' or '.join(f'`{x}*.json`' for x in prefixes)} yet.*\n"
+    rows = [f"| [`{p.name}`]({link}{p.stem}.md) | {describe(json.loads(p.read_text()))} |" for p in files]
+    return "\n".join(["| file | what |", "|---|---|"] + rows) + "\n"
+
+
+def families_in_docs() -> dict[str, list[str]]:
+    """Written page (docs-relative) -> the prefixes its results-family lines claim."""
+    out = {}
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        for m in FAMILY.finditer(page.read_text()):
+            out.setdefault(str(page.relative_to(ROOT / "docs")), []).extend(m["prefixes"].split())
+    return out
 
 
 def results_index(files: list[Path]) -> str:
     lines = ["# Result files", "", ("Every JSON under `bench/results/` (written by the `bench/` scripts), one page each, "
-             "generated at docs build time."), "", "| file | what |", "|---|---|"]
-    for p in files:
-        d = json.loads(p.read_text())
-        what = ""
-        if isinstance(d, dict):
-            what = d.get("note") or d.get("network") or d.get("config") or (d.get("recipe") or {}).get("command") or ""
-            if not what and "accuracy" in d:
-                what = "a flow run's report.json"
-        what = str(what).replace("|", "/").replace("\n", " ")
-        lines.append(f"| [`{p.name}`]({p.stem}.md) | {what[:140] + ('…' if len(what) > 140 else '')} |")
+             "generated at docs build time. A results page lists the files of its topic by name prefix; the "
+             "ones no topic claims are under *Other*."), ""]
+    claimed = set()
+    for page, prefixes in families_in_docs().items():
+        mine = family_files(prefixes, files)
+        claimed |= set(mine)
+        title = page.removesuffix(".md").replace("results/", "")
+        lines += [f"## {title}", "", f"Named {', '.join(f'`{x}*`' for x in prefixes)}.", "", "| file | what |", "|---|---|"]
+        lines += [f"| [`{p.name}`]({p.stem}.md) | {describe(json.loads(p.read_text()))} |" for p in mine] + [""]
+    rest = [p for p in files if p not in claimed]
+    if rest:
+        lines += ["## Other", "", "| file | what |", "|---|---|"]
+        lines += [f"| [`{p.name}`]({p.stem}.md) | {describe(json.loads(p.read_text()))} |" for p in rest]
     return "\n".join(lines) + "\n"
 
 

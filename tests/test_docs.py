@@ -67,3 +67,26 @@ def test_include_of_a_missing_results_file_fails():
 
     with pytest.raises(FileNotFoundError, match="no_such_file.json"):
         gen_results.expand("<!-- results: no_such_file.json -->")
+
+
+def test_a_new_results_file_shows_on_its_topic_page_without_an_edit(tmp_path, monkeypatch):
+    """bench/ scripts of this session write new JSON (lock, faults, pnr, robustness): a file named with
+    a topic's prefix is listed on that topic's results page and in the index; one no topic claims is
+    under Other."""
+    import shutil
+
+    import gen_results
+
+    for p in (ROOT / "bench" / "results").glob("*.json"):
+        shutil.copy(p, tmp_path / p.name)
+    (tmp_path / "lock_new_scheme.json").write_text(json.dumps({"note": "a new lock scheme, seed 0", "acc": 0.5}))
+    (tmp_path / "zzz_unclaimed.json").write_text(json.dumps({"speed": 3}))
+    monkeypatch.setattr(gen_results, "RESULTS", tmp_path)
+    page = gen_results.expand((ROOT / "docs" / "results" / "lock.md").read_text())
+    assert "[`lock_new_scheme.json`](data/lock_new_scheme.md) | a new lock scheme, seed 0 |" in page
+    assert "lock_attacks.json" in page and "faults_speed.json" not in page
+    assert "| acc | 0.5 |" in gen_results.data_page(tmp_path / "lock_new_scheme.json")
+    index = gen_results.results_index(sorted(tmp_path.glob("*.json")))  # what pages() puts at results/data/index.md
+    other = index[index.index("## Other"):]
+    assert "zzz_unclaimed.json" in other and "lock_new_scheme.json" not in other
+    assert "[`lock_new_scheme.json`](lock_new_scheme.md)" in index[index.index("## lock"):index.index("## Other")]
