@@ -29,6 +29,14 @@ OWN_MARKDOWN = ("robustness",)
 # files in plots/ that report.py draws itself (anything else there belongs to the step named by its prefix)
 OWN_PLOTS = ("compression_bits.png", "throughput_layers.png", "resources_board.png",
              "lock_accuracy.png", "lock_head_start.png", "timing_s_steps.png")
+# captions of the figures a step draws itself (by file name); any other plots/<section>*.png is captioned by its name
+STEP_PLOT_CAPTIONS = {
+    "faults_sensitivity.png": "mean accuracy drop (points) of one flipped bit, per layer.parameter and bit position "
+                              "(grey: the parameter has no such bit)",
+    "faults_accuracy_vs_flips.png": "test accuracy vs number of flipped bits: bit-flip attack (BFA) against random "
+                                    "flips, one line per seed",
+    "robustness.png": "accuracy vs attack strength ε per variant",
+}
 
 
 @dataclass
@@ -333,7 +341,8 @@ def _lock(lk: dict, report: dict) -> Section:
         if isinstance(lk.get(key), dict) and (t := kv_table(lk[key], caption=title)):
             s.tables.append(t)
     accs = {k.removeprefix("accuracy_"): lk[k] for k in ("accuracy_unlocked", "accuracy_with_key",
-                                                          "accuracy_without_key", "accuracy_random_key_best",
+                                                          "accuracy_without_key", "accuracy_wrong_key",
+                                                          "accuracy_random_key_best",
                                                           "accuracy_random_key_mean") if k in lk}
     accs.update({f"attack: {k}": v for k, v in (lk.get("attacks") or {}).items()})
     s.add_figure("lock_accuracy.png", "accuracy with, without and with random keys",
@@ -418,6 +427,11 @@ def summary(report: dict, cfg: dict) -> list[tuple[str, str, str]]:
         rows.append(("faults", f"{fmt(f['faults'])} faults ({f.get('campaign', '')})"
                      + (f", mean accuracy drop {fmt(f['accuracy_drop'].get('mean'))}"
                         if isinstance(f.get("accuracy_drop"), dict) else ""), ""))
+    bfa = f.get("bfa") or {}
+    if "flips_mean" in bfa:
+        rows.append(("bit-flip attack", f"{fmt(bfa['flips_mean'])} flips on average over {fmt(bfa.get('seeds'))} seeds "
+                     f"(accuracy {fmt(bfa.get('clean_accuracy'))} before; random flips as many: "
+                     f"{fmt(bfa.get('random_flips_accuracy'))})", ""))
     if "total" in (report.get("timing_s") or {}):
         rows.append(("wall time", f"{report['timing_s']['total']:,.0f} s", ""))
     return rows
@@ -445,7 +459,8 @@ def build_document(report: dict, cfg: dict, plots_dir: Path | None = None) -> li
         if plots_dir is not None and Path(plots_dir).is_dir():
             for p in sorted(Path(plots_dir).glob(f"{key}*.png")):
                 if p.name not in OWN_PLOTS and not any(f.file == p.name for f in sec.figures):
-                    sec.figures.append(Figure(p.name, p.stem.replace("_", " "), p.read_bytes()))
+                    sec.figures.append(Figure(p.name, STEP_PLOT_CAPTIONS.get(p.name, p.stem.replace("_", " ")),
+                                              p.read_bytes()))
         sections.append(sec)
     return sections
 

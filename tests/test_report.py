@@ -80,3 +80,30 @@ def test_contract_sections_render_with_their_figures(digits_run, tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert "timing not met" in html and "rtl: 50.00% of the samples differ from the emulator" in html
     assert "MISMATCH" in html
+
+
+def test_fault_campaigns_render_their_figures_in_the_report(tmp_path):
+    """A real exhaustive and BFA campaign on a small random design (no training): report.html's faults
+    section holds the sensitivity map and the accuracy-vs-flips curves, captioned, and the summary
+    states the campaign and the attack from report.json's numbers."""
+    import yaml
+    from conftest import EXAMPLES
+
+    from codesign.faults.campaign import run_campaign
+    from codesign.report import STEP_PLOT_CAPTIONS, fmt
+    from codesign.rtl.random_spec import random_mlp
+
+    run = tmp_path / "run"
+    random_mlp(3, [64, 16, 10], ternary=True, shift=True).save(run / "spec")
+    (run / "config.yaml").write_text(yaml.safe_dump(yaml.safe_load((EXAMPLES / "digits_mlp.yaml").read_text())))
+    (run / "report.json").write_text("{}")
+    run_campaign(run, "exhaustive", log=lambda m: None)
+    run_campaign(run, "bfa", seeds=1, max_flips=3, log=lambda m: None)
+    report = json.loads((run / "report.json").read_text())
+    sections = check_report_html(run, expect_figures=("faults",))
+    assert sections["faults"]["images"] == 2
+    html = (run / "report.html").read_text()
+    for png in ("faults_sensitivity.png", "faults_accuracy_vs_flips.png"):
+        assert STEP_PLOT_CAPTIONS[png] in html
+    f = report["faults"]
+    assert f"{f['faults']:,} faults (exhaustive)" in html and f"{fmt(f['bfa']['flips_mean'])} flips on average" in html
