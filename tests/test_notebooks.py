@@ -2,16 +2,36 @@
 
 The quickstart builds its run only when the folder holds none, so it is pointed at a copy of the
 session's small digits run (tests/conftest.py digits_run) and executes every other cell as written:
-spec + emulator, the deploy package, the driver's stream layout."""
+spec + emulator, the deploy package, the driver's stream layout.
+
+The technique notebooks (one per hardening technique) each train a digits model and build its C-sim
+and RTL: ~40 CPU seconds apiece, more than CI's budget has room for four times. Plain `pytest` runs ONE
+of them, picked by the checked-out commit (so a failure reproduces on the same commit), and marks the
+others `long`; `CODESIGN_NOTEBOOKS=all` (or a comma-separated list of names) runs the ones named."""
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
+TECHNIQUES = ("stq_jr", "kronecker", "wings", "lock")  # notebooks/<name>.ipynb
+
+
+def _selected() -> set[str]:
+    """The technique notebooks plain `pytest` runs: CODESIGN_NOTEBOOKS (all | a,b), else one by commit."""
+    env = os.environ.get("CODESIGN_NOTEBOOKS")
+    if env:
+        return set(TECHNIQUES) if env == "all" else set(env.split(","))
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    head = proc.stdout.strip() if proc.returncode == 0 else ""
+    return {TECHNIQUES[int(head[:8], 16) % len(TECHNIQUES)]} if head else {TECHNIQUES[0]}
+
+
+SELECTED = _selected()
 
 
 def _execute(path: Path, cwd: Path, env: dict, timeout: int = 600):
@@ -48,3 +68,24 @@ def test_quickstart_runs(digits_run, tmp_path):
     out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "emulator accuracy:" in out and "MM2S buffer:" in out, out[-2000:]
     assert (tmp_path / "quickstart_pynq" / "manifest.json").exists()
+
+
+def test_every_technique_notebook_is_listed():
+    assert {p.stem for p in NOTEBOOKS.glob("*.ipynb")} - {"quickstart"} == set(TECHNIQUES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n if n in SELECTED else pytest.param(n, marks=pytest.mark.long) for n in TECHNIQUES])
+def test_technique_notebook_runs(name, tmp_path):
+    """The notebook as a user runs it (its own digits flow, C-sim and RTL builds), in a fresh run folder:
+    every view equal to the emulator on every test digit (the notebook asserts it too), and its figure drawn."""
+    env = {"CODESIGN_NOTEBOOK_DIR": str(tmp_path), "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+    nb = _execute(NOTEBOOKS / f"{name}.ipynb", NOTEBOOKS, env)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    text = "".join(o.get("text", "") for o in outputs)
+    lines = [line for line in text.splitlines() if "equal to the emulator on" in line]
+    views = 9 if name == "lock" else 3  # the lock: three views under three keys
+    assert len(lines) == views and all(line.endswith("397/397 test digits") for line in lines), text[-3000:]
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{name}: no figure drawn"
+    assert (tmp_path / f"nb_{name}" / "report.html").exists()
