@@ -7,7 +7,8 @@ spec + emulator, the deploy package, the driver's stream layout.
 The technique notebooks (one per hardening technique) each train a digits model and build its C-sim
 and RTL: ~40 CPU seconds apiece, more than CI's budget has room for four times. Plain `pytest` runs ONE
 of them, picked by the checked-out commit (so a failure reproduces on the same commit), and marks the
-others `long`; `CODESIGN_NOTEBOOKS=all` (or a comma-separated list of names) runs the ones named."""
+others `long`; `CODESIGN_NOTEBOOKS=all` (or a comma-separated list of names) runs the ones named,
+`CODESIGN_NOTEBOOKS=none` none of them."""
 import json
 import os
 import shutil
@@ -22,10 +23,10 @@ TECHNIQUES = ("stq_jr", "kronecker", "wings", "lock")  # notebooks/<name>.ipynb
 
 
 def _selected() -> set[str]:
-    """The technique notebooks plain `pytest` runs: CODESIGN_NOTEBOOKS (all | a,b), else one by commit."""
+    """The technique notebooks plain `pytest` runs: CODESIGN_NOTEBOOKS (all | none | a,b), else one by commit."""
     env = os.environ.get("CODESIGN_NOTEBOOKS")
     if env:
-        return set(TECHNIQUES) if env == "all" else set(env.split(","))
+        return {"all": set(TECHNIQUES), "none": set()}.get(env, set(env.split(",")))
     proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
     head = proc.stdout.strip() if proc.returncode == 0 else ""
     return {TECHNIQUES[int(head[:8], 16) % len(TECHNIQUES)]} if head else {TECHNIQUES[0]}
