@@ -11,20 +11,20 @@ import io
 PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
 
 
-def _pyplot():
-    import matplotlib
+def subplots(*args, figsize=None, **kw):
+    """(figure, axes) as `pyplot.subplots` gives them, without pyplot: no global backend is chosen or
+    switched, so a report (or a step's plot) drawn inside a notebook leaves the notebook's own inline
+    backend alone, and no figure stays registered to leak. `fig.savefig` renders with Agg."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*args, **kw)
 
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=100)
-    _pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -42,12 +42,11 @@ def stored_bits(compression: dict) -> bytes | None:
     layers = compression.get("layers") or {}
     if not layers:
         return None
-    plt = _pyplot()
     names = list(layers)
     series = [("float32", "float32_bits"), ("dense, same bit width", "dense_equivalent_bits"),
               ("stored (this design)", "weight_bits")]
     series = [(label, key) for label, key in series if any(key in v for v in layers.values())]
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(names) + 2), 3.4))
+    fig, ax = subplots(figsize=(max(5.0, 1.3 * len(names) + 2), 3.4))
     width = 0.8 / len(series)
     for i, (label, key) in enumerate(series):
         xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(names))]
@@ -73,11 +72,10 @@ def layer_cycles(throughput: dict) -> bytes | None:
     layers = throughput.get("layers") or {}
     if not layers:
         return None
-    plt = _pyplot()
     names = list(layers)
     cycles = [layers[n]["cycles"] for n in names]
     bound = [layers[n]["bound_cycles"] or 0 for n in names]  # None: a maxpool engine (no MAC lanes)
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(max(7.0, 1.6 * len(names) + 4), 3.4),
+    fig, (ax, ax2) = subplots(1, 2, figsize=(max(7.0, 1.6 * len(names) + 4), 3.4),
                                   gridspec_kw={"width_ratios": [3, 2]})
     xs = range(len(names))
     b1 = ax.bar([x - 0.2 for x in xs], cycles, 0.4, label="engine cycles", color=PALETTE[0])
@@ -109,9 +107,8 @@ def resources(res: dict, capacity: dict | None) -> bytes | None:
     kinds = [k for k in ("LUT", "FF", "DSP", "BRAM36") if k in res]
     if not capacity or not kinds:
         return None
-    plt = _pyplot()
     share = [100.0 * res[k] / capacity[k] for k in kinds]
-    fig, ax = plt.subplots(figsize=(5.5, 2.6))
+    fig, ax = subplots(figsize=(5.5, 2.6))
     colors = [PALETTE[3] if s > 100 else PALETTE[0] for s in share]
     bars = ax.barh(kinds, share, color=colors)
     for b, k, s in zip(bars, kinds, share):
@@ -131,8 +128,7 @@ def grouped_bars(title: str, values: dict, ylabel: str, ylim: tuple | None = (0,
     values = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if not values:
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(values) + 2), 3.0))
+    fig, ax = subplots(figsize=(max(4.5, 0.9 * len(values) + 2), 3.0))
     bars = ax.bar(range(len(values)), list(values.values()), color=PALETTE[: len(values)] or PALETTE[0])
     _bar_labels(ax, bars, "{:.3f}")
     ax.set_xticks(range(len(values)), [k.replace("_", " ") for k in values], rotation=20, fontsize=8, ha="right")
@@ -152,8 +148,7 @@ def curve(title: str, points: dict, xlabel: str, ylabel: str) -> bytes | None:
         return None
     if not xy:
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.5, 3.0))
+    fig, ax = subplots(figsize=(4.5, 3.0))
     ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", color=PALETTE[0])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -167,8 +162,7 @@ def step_times(timing: dict) -> bytes | None:
     steps = {k: v for k, v in timing.items() if k != "total" and isinstance(v, (int, float)) and v > 0}
     if not steps:
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 0.35 * len(steps) + 1.0))
+    fig, ax = subplots(figsize=(5.5, 0.35 * len(steps) + 1.0))
     bars = ax.barh(list(steps), list(steps.values()), color=PALETTE[0])
     for b in bars:
         ax.annotate(f"{b.get_width():.1f} s", (b.get_width(), b.get_y() + b.get_height() / 2), va="center",

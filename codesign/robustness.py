@@ -387,13 +387,10 @@ def rerun(run_dir, log=print) -> dict:
 # plots and tables
 
 def plot(rob: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .report_plots import subplots  # no pyplot: a notebook's inline backend stays as it is
 
     attacks = [a for a in ATTACKS + ("worst_case",) if any(a in v for v in rob.values())]
-    fig, axes = plt.subplots(1, len(attacks), figsize=(3.6 * len(attacks), 3.2), squeeze=False)
+    fig, axes = subplots(1, len(attacks), figsize=(3.6 * len(attacks), 3.2), squeeze=False)
     for ax, attack in zip(axes[0], attacks):
         for variant, res in rob.items():
             if attack not in res:
@@ -410,7 +407,6 @@ def plot(rob: dict, path: Path) -> None:
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def markdown(rob: dict, cfg: dict) -> str:

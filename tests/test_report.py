@@ -107,3 +107,28 @@ def test_fault_campaigns_render_their_figures_in_the_report(tmp_path):
         assert STEP_PLOT_CAPTIONS[png] in html
     f = report["faults"]
     assert f"{f['faults']:,} faults (exhaustive)" in html and f"{fmt(f['bfa']['flips_mean'])} flips on average" in html
+
+
+def test_drawing_a_report_leaves_the_matplotlib_backend_alone(tmp_path):
+    """report.html is often written inside a notebook (run_flow, a fault campaign): its figures must not
+    switch the notebook's inline backend to Agg, or the notebook's own plots stop showing."""
+    import matplotlib
+
+    from codesign import report_plots
+    from codesign.report import write_reports
+    from codesign.robustness import plot
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # any backend but Agg stands for the notebook's
+    try:
+        report = {"compression": {"weight_bits": 100, "baseline_weight_bits": 3200, "ratio": 32.0, "baseline": "float32",
+                                  "layers": {"d1": {"kind": "dense", "weight_bits": 100, "float32_bits": 3200}}},
+                  "timing_s": {"train": 3.0, "total": 3.0}}
+        write_reports(report, tmp_path, {"name": "t", "data": {"dataset": "digits"}, "board": "pynq-z2"})
+        plot({"stq": {"clean_accuracy": 0.9, "pgd": {"0.1": 0.5}}}, tmp_path / "plots" / "robustness.png")
+        assert report_plots.curve("c", {"0.1": 1.0, "0.2": 2.0}, "x", "y")[:4] == b"\x89PNG"
+        assert matplotlib.get_backend() == "svg"
+        assert (tmp_path / "plots" / "compression_bits.png").stat().st_size > 5000
+        assert (tmp_path / "plots" / "robustness.png").stat().st_size > 5000
+    finally:
+        matplotlib.use(before)

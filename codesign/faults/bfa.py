@@ -180,12 +180,9 @@ def summarize_bfa(rows: dict) -> dict:
 
 
 def plot_bfa(rows: dict, path, name: str) -> None:
-    import matplotlib
+    from ..report_plots import subplots  # no pyplot: a notebook's inline backend stays as it is
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = subplots(figsize=(5, 3.4))
     clean = float(rows["clean_accuracy"][0])
     for method, color in (("bfa", "tab:red"), ("random", "tab:blue")):
         for k, s in enumerate(sorted(set(rows["seed"].tolist()))):
@@ -199,4 +196,3 @@ def plot_bfa(rows: dict, path, name: str) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

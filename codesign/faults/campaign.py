@@ -208,8 +208,7 @@ def sensitivity(rows: dict, clean: float) -> tuple[list[str], np.ndarray, np.nda
 def plot_campaign(run_dir: Path, rows: dict, campaign: str, spec) -> None:
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report_plots import subplots  # no pyplot: a notebook's inline backend stays as it is
 
     out = Path(run_dir) / "plots"
     out.mkdir(exist_ok=True)
@@ -222,8 +221,8 @@ def plot_campaign(run_dir: Path, rows: dict, campaign: str, spec) -> None:
         return
     clean = json.loads((Path(run_dir) / "report.json").read_text())["faults"]["clean_accuracy"]
     labels, drop, _ = sensitivity(rows, clean)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.5 * drop.shape[1], 0.9 + 0.4 * len(labels)))
-    cmap = plt.get_cmap("magma_r").copy()
+    fig, ax = subplots(figsize=(1.2 + 0.5 * drop.shape[1], 0.9 + 0.4 * len(labels)))
+    cmap = matplotlib.colormaps["magma_r"].copy()
     cmap.set_bad("lightgrey")  # bit positions a parameter does not have
     im = ax.imshow(np.ma.masked_invalid(drop * 100), aspect="auto", cmap=cmap)
     ax.set_yticks(range(len(labels)), labels)
@@ -233,4 +232,3 @@ def plot_campaign(run_dir: Path, rows: dict, campaign: str, spec) -> None:
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
     fig.savefig(out / "faults_sensitivity.png", dpi=120)
-    plt.close(fig)
