@@ -28,7 +28,7 @@ from rich.progress import (
 COUNTED = re.compile(r"^(?P<label>[A-Za-z][\w\- ]*?:(?: [A-Za-z][\w\-+ ]*?)?) (?P<done>\d+)/(?P<total>\d+)(?:\s|$)")
 
 
-_ACTIVE: list["StepProgress"] = []  # the innermost StepProgress entered (a stack: commands may nest)
+_ACTIVE: list[StepProgress] = []  # the innermost StepProgress entered (a stack: commands may nest)
 
 
 def advance(label: str, done: int, total: int) -> None:

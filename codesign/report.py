@@ -429,9 +429,9 @@ def summary(report: dict, cfg: dict) -> list[tuple[str, str, str]]:
                         if isinstance(f.get("accuracy_drop"), dict) else ""), ""))
     bfa = f.get("bfa") or {}
     if "flips_mean" in bfa:
-        rows.append(("bit-flip attack", f"{fmt(bfa['flips_mean'])} flips on average over {fmt(bfa.get('seeds'))} seeds "
-                     f"(accuracy {fmt(bfa.get('clean_accuracy'))} before; random flips as many: "
-                     f"{fmt(bfa.get('random_flips_accuracy'))})", ""))
+        rows.append(("bit-flip attack", (f"{fmt(bfa['flips_mean'])} flips on average over {fmt(bfa.get('seeds'))} "
+                     f"seeds (accuracy {fmt(bfa.get('clean_accuracy'))} before; random flips as many: "
+                     f"{fmt(bfa.get('random_flips_accuracy'))})"), ""))
     if "total" in (report.get("timing_s") or {}):
         rows.append(("wall time", f"{report['timing_s']['total']:,.0f} s", ""))
     return rows

@@ -387,7 +387,8 @@ def rerun(run_dir, log=print) -> dict:
 # plots and tables
 
 def plot(rob: dict, path: Path) -> None:
-    from .report_plots import subplots  # no pyplot: a notebook's inline backend stays as it is
+    # no pyplot: a notebook's inline backend stays as it is
+    from .report_plots import subplots
 
     attacks = [a for a in ATTACKS + ("worst_case",) if any(a in v for v in rob.values())]
     fig, axes = subplots(1, len(attacks), figsize=(3.6 * len(attacks), 3.2), squeeze=False)

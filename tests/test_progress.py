@@ -54,7 +54,8 @@ def test_flow_csim_runs_in_batches_that_move_its_bar():
     from codesign.flow import csim_with_progress
 
     class View:  # csim_int as HLSView has it: integers in, integers out
-        calls = []
+        def __init__(self):
+            self.calls = []
 
         def csim_int(self, x, key=None):
             self.calls.append(len(x))
@@ -65,6 +66,7 @@ def test_flow_csim_runs_in_batches_that_move_its_bar():
     with StepProgress(Console(file=io.StringIO(), force_terminal=True), "codesign flow") as p:
         orig = p.update
         p.update = lambda label, done, total: (seen.append((label, done, total)), orig(label, done, total))
-        y = csim_with_progress(View(), x, key=1, batch=200)
-    assert np.array_equal(y, x * 3 + 1) and View.calls == [200, 200, 100]
+        view = View()
+        y = csim_with_progress(view, x, key=1, batch=200)
+    assert np.array_equal(y, x * 3 + 1) and view.calls == [200, 200, 100]
     assert seen == [("hls: C-sim samples", d, 500) for d in (200, 400, 500)]

@@ -180,7 +180,8 @@ def summarize_bfa(rows: dict) -> dict:
 
 
 def plot_bfa(rows: dict, path, name: str) -> None:
-    from ..report_plots import subplots  # no pyplot: a notebook's inline backend stays as it is
+    # no pyplot: a notebook's inline backend stays as it is
+    from ..report_plots import subplots
 
     fig, ax = subplots(figsize=(5, 3.4))
     clean = float(rows["clean_accuracy"][0])

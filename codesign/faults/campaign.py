@@ -208,7 +208,8 @@ def sensitivity(rows: dict, clean: float) -> tuple[list[str], np.ndarray, np.nda
 def plot_campaign(run_dir: Path, rows: dict, campaign: str, spec) -> None:
     import matplotlib
 
-    from ..report_plots import subplots  # no pyplot: a notebook's inline backend stays as it is
+    # no pyplot: a notebook's inline backend stays as it is
+    from ..report_plots import subplots
 
     out = Path(run_dir) / "plots"
     out.mkdir(exist_ok=True)

@@ -64,9 +64,9 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
     """Run stratified faults on RTL and emulator over the first `samples` test inputs; rows in
     RUN/faults/rtl/, returns the report's `rtl` section. A mismatch is reported, never hidden."""
     from ..errors import CodesignError
+    from ..progress import advance
     from ..rtl.harness import Harness
     from ..rtl_step import rtl_unsupported
-    from ..progress import advance
 
     run_dir = Path(run_dir)
     rtl_dir = run_dir / "rtl"
