@@ -74,7 +74,7 @@ class StepProgress:
     def log(self, message: str) -> None:
         self.progress.console.log(message, highlight=False, _stack_offset=2)  # the caller, not this line
         m = COUNTED.match(message)
-        if m:
+        if m and not m["label"].endswith(" on"):  # "... equals the emulator on 397/397": a result, not progress
             self.update(m["label"], int(m["done"]), int(m["total"]))
         elif self.status is not None:
             self.progress.update(self.status, description=f"{self.title}: {message[:60]}")
