@@ -38,6 +38,7 @@ def test_docs_build_strict(tmp_path, generated_pages, monkeypatch):
     import gen_results
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
 
     monkeypatch.setattr(gen_results, "pages", lambda: generated_pages)  # what docs/hooks.py adds
     warnings = []
@@ -46,7 +47,7 @@ def test_docs_build_strict(tmp_path, generated_pages, monkeypatch):
     logging.getLogger("mkdocs").addHandler(handler)
     try:
         build(load_config(str(ROOT / "mkdocs.yml"), strict=True, site_dir=str(tmp_path / "site")))
-    except Exception as e:  # mkdocs' Abort: "Aborted with N warnings in strict mode!"
+    except Abort as e:  # "Aborted with N warnings in strict mode!"
         raise AssertionError(f"{e}: " + "\n".join(warnings)) from None
     finally:
         logging.getLogger("mkdocs").removeHandler(handler)
