@@ -25,7 +25,7 @@ def main():
     ap.add_argument("--max-flips", type=int, default=150)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--rtl-faults", type=int, default=0, help="> 0: RTL cross-check of that many stratified faults")
-    ap.add_argument("--rtl-samples", type=int, default=20)
+    ap.add_argument("--rtl-samples", type=int, default=2)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "faults_bfa.json"))
     args = ap.parse_args()
 

@@ -184,7 +184,7 @@ def faults(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
            fresh: bool = typer.Option(False, "--fresh", help="discard this campaign's earlier rows instead of resuming"),
            detect: bool = typer.Option(False, "--detect", help="also measure canary + checksum detection and false alarms"),
            rtl_faults: int = typer.Option(2000, "--rtl-faults", help="--views rtl: stratified faults run on RTL and emulator"),
-           rtl_samples: int = typer.Option(20, "--rtl-samples", help="--views rtl: test digits per fault")):
+           rtl_samples: int = typer.Option(2, "--rtl-samples", help="--views rtl: test digits streamed per fault (those the fault changes first)")):
     """Bit-flip campaign on a built run's stored integers: rows in RUN/faults/, report.json `faults`, plots."""
     from .faults.campaign import run_campaign
 

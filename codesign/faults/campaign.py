@@ -67,7 +67,7 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
                  seeds: int = 5, max_flips: int = 200, target: float = 0.11, workers: int = 1,
                  scheduler: str | None = None, fresh: bool = False, log=print, update_report: bool = True,
                  chunk: int | None = None, detect: bool = False, rtl: bool = False, rtl_faults: int = 2000,
-                 rtl_samples: int = 20) -> dict:
+                 rtl_samples: int = 2) -> dict:
     """Run (or resume) a campaign on a built run; returns its report section."""
     run_dir = Path(run_dir).resolve()
     cfg, spec, _, _, _ = load_run(run_dir)

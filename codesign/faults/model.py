@@ -126,17 +126,40 @@ class SiteMap:
 
 def apply(spec: DesignSpec, sites, sitemap: SiteMap | None = None) -> DesignSpec:
     """A copy of `spec` with every bit in `sites` flipped (a multi-bit fault; a bit listed twice is
-    flipped twice, i.e. restored). The result validates: a flipped integer stays in its type."""
+    flipped twice, i.e. restored). The result validates: a flipped integer stays in its type.
+
+    Only the flipped parameter arrays are copied: the other arrays are shared with `spec` as
+    read-only views (a campaign makes thousands of faulty designs of a 200k-weight spec; a deep copy
+    each time cost more than the incremental engine's work), so writing into them raises instead of
+    changing `spec`."""
     sm = sitemap or SiteMap(spec)
-    faulty = spec.copy()
+    faulty = _shallow_copy(spec)
     d = sm.decode(sites)
+    owned = set()
     for bi, idx, bit in zip(d["block"], d["index"], d["bit"]):
         b = sm.blocks[int(bi)]
         layer = faulty.layers[b.layer]
-        arr = layer.params[b.param] = np.array(layer.params[b.param], np.int64)  # own writable copy
-        flat = arr.reshape(-1)
+        if (b.layer, b.param) not in owned:  # own writable copy
+            layer.params[b.param] = np.array(spec.layers[b.layer].params[b.param], np.int64)
+            owned.add((b.layer, b.param))
+        flat = layer.params[b.param].reshape(-1)
         flat[idx] = flip_value(int(flat[idx]), int(bit), layer.types[b.param])
     return faulty
+
+
+def _shallow_copy(spec: DesignSpec) -> DesignSpec:
+    """New spec and layer objects with their own dicts; parameter arrays as read-only views."""
+    import copy
+    from dataclasses import replace
+
+    def ro(a):
+        v = np.asarray(a).view()
+        v.flags.writeable = False
+        return v
+
+    layers = [replace(l, attrs=copy.deepcopy(l.attrs), types=dict(l.types),
+                      params={k: ro(v) for k, v in l.params.items()}) for l in spec.layers]
+    return replace(spec, layers=layers, meta=copy.deepcopy(spec.meta))
 
 
 def fault_key(sites) -> str:

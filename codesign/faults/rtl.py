@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..emulator import Emulator
-from .model import SiteMap, apply, fault_key
+from .model import SiteMap, apply, fault_key, flip_array
 from .store import RowStore
 
 
@@ -29,42 +29,168 @@ def stratified(sm: SiteMap, faults: int, seed: int = 0) -> list[tuple]:
     return out
 
 
-class WeightWords:
-    """Where each stored bit of a dense engine's weight memory lives (load-port select, word, bit), so
-    a single weight flip is one load-port write of one word (no image regeneration). The lane order is
-    the one `rtl/plan.weight_words` packs (word of*SF + sf, lane (p*SIMD + s)); the cross-check
-    itself proves it: a wrong word would make the RTL differ from the emulator."""
+def _word_bits(words: list[int], nbytes: int) -> np.ndarray:
+    """Memory words (Python ints) -> (words, nbytes*8) bit matrix, bit 0 first."""
+    raw = b"".join(int(w).to_bytes(nbytes, "little") for w in words)
+    return np.unpackbits(np.frombuffer(raw, np.uint8).reshape(len(words), nbytes), axis=1, bitorder="little")
 
-    def __init__(self, spec, meta):
+
+class StoredBits:
+    """Where every stored bit of the design lives in the RTL memories behind the load port (select,
+    address, bit), so a fault is a few one-word writes and its undo the same words restored: no
+    memory image is regenerated per fault.
+
+    The map is read off the generator itself (`rtl.generate.mem_images`), never restated: every site
+    of a layer gets a number 1..S, and probe k flips, all at once, the bits whose number has bit k
+    set; the image bits that change under probe k spell, over all probes, the number of the site they
+    hold. That is exact when the images are a bit permutation of the stored integers (packing,
+    padding, lane order); it is checked: every site found in one place or more, no image bit claimed
+    by a number that is no site, and one site per (parameter, bit position) flipped alone must
+    change exactly the predicted bits. A parameter that fails (an image computed from it, not
+    packed) has no map and its faults take the full `Harness.set_spec` path."""
+
+    def __init__(self, spec, meta, sitemap: SiteMap, seed: int = 0):
+        from dataclasses import replace
+
+        from ..rtl.generate import load_groups, mem_images
         from ..rtl.harness import _engines
 
-        self.map = {}
-        for sel, plan, layer in _engines(spec, meta):
-            if layer.kind != "dense" or getattr(plan, "module", "mvau") != "mvau":
+        self.sm = sitemap
+        self.where: dict[int, np.ndarray] = {}  # block -> (site offset, position) rows: sel, addr, bit
+        self.failed: list[str] = []
+        blocks_of = {}
+        for bi, b in enumerate(sitemap.blocks):
+            blocks_of.setdefault(b.layer, []).append(bi)
+        rng = np.random.default_rng(seed)
+        for sel0, plan, layer in _engines(spec, meta):
+            li = spec.layers.index(layer)
+            bis = blocks_of.get(li, [])
+            if not bis:
                 continue
-            pos = np.arange(plan.np_ * plan.mp).reshape(plan.sf, plan.simd, plan.nf, plan.pe).transpose(2, 0, 3, 1)
-            where = np.empty(plan.np_ * plan.mp, np.int64)
-            where[pos.reshape(-1)] = np.arange(pos.size)  # element (padded row-major) -> word * lanes + lane
-            where = where.reshape(plan.np_, plan.mp)[:plan.n, :plan.m].reshape(-1)
-            self.map[layer.name] = (sel, where // plan.lanes, (where % plan.lanes) * plan.WW, plan.WW)
+            groups = load_groups(plan)
 
-    def write(self, h, layer: str, index: int, bit: int) -> tuple | None:
-        """Flip the stored bit in the harness memory (one write); the write that undoes it, or None
-        when this parameter has no direct map."""
-        if layer not in self.map:
-            return None
-        sel, word, off, _ = self.map[layer]
-        addr = int(word[index])
-        old = h._state[sel][addr]
-        h.write([(sel, addr, old ^ (1 << (int(off[index]) + bit)))])
-        return (sel, addr, old)
+            def images(lay):  # select -> bit matrix of its words, address order
+                img = mem_images(lay, plan)
+                out = {}
+                for k, group in enumerate(groups):
+                    words = [w for name in group for w in img[name][0]]
+                    width = max([img[name][1] for name in group] + [1])
+                    out[sel0 + k] = _word_bits(words, -(-width // 8))
+                return out
+
+            base = images(layer)
+            first = sitemap.blocks[bis[0]].start
+            total = sum(sitemap.blocks[bi].bits for bi in bis)
+            code = {sel: np.zeros(b.shape, np.int64) for sel, b in base.items()}
+            number = np.arange(1, total + 1, dtype=np.int64)
+            for k in range(int(total).bit_length()):
+                on = (number >> k) & 1
+                params = dict(layer.params)
+                for bi in bis:
+                    b = sitemap.blocks[bi]
+                    sel = on[b.start - first:b.start - first + b.bits].reshape(b.size, b.width)
+                    u = np.asarray(layer.params[b.param], np.int64).reshape(-1) & ((1 << b.width) - 1)
+                    u = u ^ (sel << np.arange(b.width)).sum(axis=1)
+                    if b.signed:
+                        u = np.where(u >= 1 << (b.width - 1), u - (1 << b.width), u)
+                    params[b.param] = u.reshape(layer.params[b.param].shape)
+                try:
+                    probe = images(replace(layer, params=params))
+                except Exception:  # noqa: BLE001  the generator refuses a probe: no map for this layer
+                    probe = None
+                if probe is None:
+                    break
+                for sel in code:
+                    code[sel] |= (probe[sel] ^ base[sel]).astype(np.int64) << k
+            else:
+                rows = [np.stack([np.full(len(a), sel), a, bit, c[a, bit] - 1], axis=1)
+                        for sel, c in code.items() for a, bit in [np.nonzero(c)]]
+                rows = np.concatenate(rows) if rows else np.zeros((0, 4), np.int64)
+                rows = rows[np.argsort(rows[:, 3], kind="stable")]
+                for bi in bis:
+                    b = sitemap.blocks[bi]
+                    lo, hi = b.start - first, b.start - first + b.bits
+                    mine = rows[(rows[:, 3] >= lo) & (rows[:, 3] < hi)]
+                    mine[:, 3] -= lo
+                    if len(np.unique(mine[:, 3])) == b.bits and self._check(layer, b, mine, base, images, rng):
+                        self.where[bi] = mine
+                    else:
+                        self.failed.append(f"{b.layer_name}.{b.param}")
+                if len(rows) and rows[-1, 3] >= total:
+                    self.failed.append(f"{layer.name}: image bits beyond its sites")
+                    for bi in bis:
+                        self.where.pop(bi, None)
+                continue
+            self.failed += [f"{sitemap.blocks[bi].layer_name}.{sitemap.blocks[bi].param}" for bi in bis]
+        self._ptr = {bi: np.searchsorted(m[:, 3], np.arange(sitemap.blocks[bi].bits + 1)) for bi, m in self.where.items()}
+
+    @staticmethod
+    def _check(layer, b, mine, base, images, rng) -> bool:
+        """One random element per bit position flipped alone changes exactly the mapped image bits."""
+        from dataclasses import replace
+
+        for bit in range(b.width):
+            idx = int(rng.integers(b.size))
+            arr = np.asarray(layer.params[b.param], np.int64).copy()
+            arr.reshape(-1)[idx] = flip_array(arr.reshape(-1)[idx], bit, b.width, b.signed)
+            got = images(replace(layer, params={**layer.params, b.param: arr}))
+            pos = mine[mine[:, 3] == idx * b.width + bit]
+            for sel in base:
+                diff = np.argwhere(got[sel] != base[sel])
+                want = pos[pos[:, 0] == sel][:, 1:3]
+                if len(diff) != len(want) or not np.array_equal(diff[np.lexsort(diff.T[::-1])],
+                                                               want[np.lexsort(want.T[::-1])]):
+                    return False
+        return True
+
+    def writes(self, h, sites) -> tuple[list, list] | None:
+        """(writes that flip every bit of the fault, writes that restore the words), or None when a
+        site's parameter has no map. Words are read from the harness's tracked memory state."""
+        d = self.sm.decode(list(sites))
+        flips: dict[tuple, int] = {}
+        for bi, off in zip(d["block"].tolist(), (np.asarray(sites, np.int64) - self.sm._starts[d["block"]]).tolist()):
+            if bi not in self.where:
+                return None
+            ptr = self._ptr[bi]
+            for sel, addr, bit, _ in self.where[bi][ptr[off]:ptr[off + 1]].tolist():
+                flips[(sel, addr)] = flips.get((sel, addr), 0) ^ (1 << bit)
+        old = {k: h.word(*k) for k in flips}
+        return [(s, a, old[(s, a)] ^ m) for (s, a), m in flips.items()], [(s, a, old[(s, a)]) for (s, a) in flips]
 
 
-def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed: int = 0, log=print) -> dict:
-    """Run stratified faults on RTL and emulator over the first `samples` test inputs; rows in
-    RUN/faults/rtl/, returns the report's `rtl` section. A mismatch is reported, never hidden."""
+class _PoolRef:
+    """The emulator's output integers of faulty designs on a fixed pool of samples, from the faulted
+    layer on (the fault-free inputs of every layer kept): the reference each RTL run is checked against."""
+
+    def __init__(self, spec, x):
+        from ..emulator import KERNELS
+
+        self.spec, self.kernels = spec, KERNELS
+        self.inputs, q = [], np.asarray(x, np.int64)
+        for layer in spec.layers:
+            self.inputs.append(q)
+            q = KERNELS[layer.kind](q, layer)
+        if not np.array_equal(q, Emulator(spec).run_int(x)):
+            raise AssertionError("fault cross-check: cached forward pass differs from the emulator's")
+        self.clean = q.reshape(len(x), -1)
+
+    def outputs(self, faulty, first: int) -> np.ndarray:
+        q = self.inputs[first]
+        for layer in faulty.layers[first:]:
+            q = self.kernels[layer.kind](q, layer)
+        return q.reshape(len(self.clean), -1)
+
+
+def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed: int = 0, pool: int = 32,
+               log=print) -> dict:
+    """Run stratified faults on RTL and emulator; rows in RUN/faults/rtl/, returns the report's `rtl`
+    section. A mismatch is reported, never hidden.
+
+    Per fault the emulator runs the faulty design on a pool of the first `pool` test inputs; the RTL
+    streams `samples` of them: the ones whose output integers the fault changes first (so the check
+    sees the fault where it shows), then unchanged ones. Faults are pipelined: the harness simulates
+    one fault while the emulator computes the next."""
     from ..errors import CodesignError
-    from ..progress import advance
     from ..rtl.harness import Harness
     from ..rtl_step import rtl_unsupported
 
@@ -74,43 +200,72 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 20, seed
         raise CodesignError(f"{run_dir} has no generated RTL; build the run with RTL (without --no-rtl) for --views rtl")
     sm = SiteMap(spec)
     fl = stratified(sm, faults, seed)
-    x = np.asarray(x_int)[:samples]
-    store = RowStore(run_dir / "faults" / "rtl", {"campaign": "rtl", "faults": len(fl), "samples": len(x),
-                                                   "seed": seed}, fresh=True)
+    xp = np.asarray(x_int)[:max(pool, samples)]
+    samples = min(samples, len(xp))
+    store = RowStore(run_dir / "faults" / "rtl", {"campaign": "rtl", "faults": len(fl), "samples": samples,
+                                                   "pool": len(xp), "seed": seed}, fresh=True)
     equal = np.zeros(len(fl), bool)
-    visible = np.zeros(len(fl), bool)  # the fault changed some output integer (the check can see it)
-    clean_out = Emulator(spec).run_int(x).reshape(len(x), -1)
-    rtl_s = run_s = 0.0
-    log(f"faults: RTL cross-check, {len(fl)} stratified faults x {len(x)} samples")
+    visible = np.zeros(len(fl), bool)  # the fault changed some output integer of the streamed samples
+    direct = np.zeros(len(fl), bool)   # written through the stored-bit map (else set_spec)
+    ref = _PoolRef(spec, xp)
+    log(f"faults: RTL cross-check, {len(fl)} stratified faults x {samples} samples (chosen from {len(xp)})")
+    t0 = time.perf_counter()
+    sim_s = sim_cpu = 0.0
     with Harness(rtl_dir) as h:
         h.set_spec(spec)  # memories as generated (no write when the run's images are this spec's)
-        direct = WeightWords(spec, h.meta)
+        t_map = time.perf_counter()
+        bits = StoredBits(spec, h.meta, sm, seed)
+        map_s = time.perf_counter() - t_map
+        if bits.failed:
+            log(f"faults: no stored-bit map for {', '.join(bits.failed)} (full image writes for those)")
+        pending = None
+
+        def finish(p):
+            nonlocal sim_s, sim_cpu
+            k, y_ref, ticket = p
+            r = h.collect(ticket)
+            sim_s += r.sim_seconds
+            sim_cpu += r.sim_cpu_seconds
+            equal[k] = np.array_equal(r.outputs.reshape(len(y_ref), -1), y_ref)
+
+        t_run, c_run = time.perf_counter(), time.process_time()
         for k, f in enumerate(fl):
             faulty = apply(spec, f, sm)
-            lname, param, index, bit = sm.describe(f[0])
-            t = time.perf_counter()
-            undo = direct.write(h, lname, index, bit) if param == "weight" else None
-            if undo is None:
+            y_pool = ref.outputs(faulty, min(sm.layers_of(f)))
+            changed = (y_pool != ref.clean).any(axis=1)
+            pick = np.r_[np.nonzero(changed)[0], np.nonzero(~changed)[0]][:samples]
+            visible[k] = bool(changed[pick].any())
+            w = bits.writes(h, f)
+            if w is None:  # no map: the whole design's images, written where they differ (synchronous)
+                if pending:
+                    finish(pending)
+                    pending = None
                 h.set_spec(faulty)
-            t_run = time.perf_counter()
-            y = h.run_checked(x).outputs  # a protocol error fails the campaign, as everywhere RTL runs
-            run_s += time.perf_counter() - t_run
-            if undo is not None:
-                h.write([undo])
-            else:
+                ticket = h.submit(xp[pick])
+                finish((k, y_pool[pick], ticket))
                 h.set_spec(spec)
-            rtl_s += time.perf_counter() - t
-            ref = Emulator(faulty).run_int(x).reshape(len(x), -1)
-            equal[k] = np.array_equal(y.reshape(len(x), -1), ref)
-            visible[k] = not np.array_equal(ref, clean_out)
-            advance("faults: RTL cross-check faults", k + 1, len(fl))
+                continue
+            direct[k] = True
+            ticket = h.submit(xp[pick], before=w[0], after=w[1])
+            if pending:
+                finish(pending)
+            pending = (k, y_pool[pick], ticket)
+        if pending:
+            finish(pending)
+        run_s, py_cpu = time.perf_counter() - t_run, time.process_time() - c_run
         h.set_spec(spec)
-        clean_ok = np.array_equal(h.run_checked(x).outputs.reshape(len(x), -1), Emulator(spec).run_int(x).reshape(len(x), -1))
+        clean_ok = np.array_equal(h.run_checked(xp).outputs.reshape(len(xp), -1), ref.clean)
     d = sm.decode([f[0] for f in fl])
     store.write(0, {"fault": [fault_key(f) for f in fl], "site": np.array([f[0] for f in fl], np.int64),
                     "layer": [sm.blocks[b].layer_name for b in d["block"]], "param": [sm.blocks[b].param for b in d["block"]],
-                    "index": d["index"], "bit": d["bit"], "equal": equal, "visible": visible})
-    return {"faults": len(fl), "equal_fraction": float(equal.mean()), "faults_changing_outputs": int(visible.sum()), "faults_per_s": len(fl) / rtl_s,
-            "samples_per_fault": len(x), "restored_design_equal": bool(clean_ok),
-            "stream_s": run_s, "load_and_stream_s": rtl_s,
+                    "index": d["index"], "bit": d["bit"], "equal": equal, "visible": visible, "direct": direct})
+    return {"faults": len(fl), "equal_fraction": float(equal.mean()), "faults_changing_outputs": int(visible.sum()),
+            "faults_per_s": len(fl) / run_s, "samples_per_fault": samples, "pool": len(xp),
+            "restored_design_equal": bool(clean_ok), "direct_fraction": float(direct.mean()),
+            "unmapped_params": bits.failed, "map_s": round(map_s, 2), "run_s": round(run_s, 2),
+            "sim_s": round(sim_s, 2), "setup_s": round(t_run - t0, 2),
+            # CPU seconds of the two processes over the faults (they overlap: the harness simulates one
+            # fault while Python prepares the next): the rate an unshared 2-core machine would approach
+            "python_cpu_s": round(py_cpu, 2), "sim_cpu_s": round(sim_cpu, 2),
+            "faults_per_cpu_s_bound": len(fl) / max(py_cpu, sim_cpu, 1e-9),
             "cells": len({(sm.blocks[b].layer_name, sm.blocks[b].param, int(bit)) for b, bit in zip(d["block"], d["bit"])})}

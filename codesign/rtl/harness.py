@@ -386,9 +386,15 @@ class Harness:
 
     def write(self, writes) -> None:
         """Load-port writes [(sel, addr, data)], one a cycle, applied before the next run."""
+        if self.send_write(writes):
+            self._read(4)
+
+    def send_write(self, writes) -> bool:
+        """The WRITE command without waiting for its acknowledgement (`submit` pipelines faults with
+        it); True when a command was sent. The memory state is tracked as sent (commands run in order)."""
         writes = list(writes)
         if not writes:
-            return
+            return False
         nw = _nwords(self.meta["load_port"]["data_width"])
         rows = np.zeros((len(writes), 2 + nw), np.uint32)
         for i, (sel, addr, data) in enumerate(writes):
@@ -397,10 +403,38 @@ class Harness:
             for k in range(nw):
                 rows[i, 2 + k] = (d >> (32 * k)) & 0xFFFFFFFF
         self._send(struct.pack("<II", _CMD_WRITE, len(writes)) + rows.astype("<u4").tobytes())
-        self._read(4)
         if self._state is not None:
             for sel, addr, data in writes:
                 self._state[int(sel)][int(addr)] = int(data)
+        return True
+
+    def word(self, sel: int, addr: int) -> int:
+        """What memory word (sel, addr) holds now (as written; the start-up images before any write)."""
+        if self._state is None:
+            raise HarnessError("the memory state is tracked from the first set_spec() on")
+        return self._state[int(sel)][int(addr)]
+
+    def submit(self, x_int, before=(), after=(), max_cycles: int | None = None) -> tuple:
+        """Pipelined fault run: load-port writes `before`, stream x_int, writes `after` (e.g. the
+        fault and its undo), all sent at once; the process simulates while the caller works (the
+        emulator's reference for the same fault). `collect` returns the HarnessRun. Keep few
+        submissions outstanding: each answer waits in the pipe until collected."""
+        t0 = time.perf_counter()
+        acks = int(self.send_write(before))
+        ctx = self._send_run(x_int, max_cycles)
+        acks2 = int(self.send_write(after))
+        return (acks, ctx, acks2, t0)
+
+    def collect(self, ticket) -> HarnessRun:
+        """The answer of a `submit` (in submission order), with the stream protocol enforced as in
+        run_checked."""
+        acks, ctx, acks2, t0 = ticket
+        if acks:
+            self._read(4)
+        r = self._check(lambda: self._recv_run(ctx, t0))
+        if acks2:
+            self._read(4)
+        return r
 
     def set_spec(self, spec) -> int:
         """Make the memories hold `spec`'s parameters (same shapes and types as the generated design):
@@ -417,10 +451,13 @@ class Harness:
     def run_checked(self, x_int, max_cycles: int | None = None) -> HarnessRun:
         """`run` with the stream protocol enforced: a misplaced tlast, a hang or lost beats raise
         RTLStreamError (exit 2 in the CLI), as under cocotb; never a count left in a report."""
+        return self._check(lambda: self.run(x_int, max_cycles))
+
+    def _check(self, go) -> HarnessRun:
         from .simulate import RTLStreamError
 
         try:
-            r = self.run(x_int, max_cycles)
+            r = go()
         except HarnessStreamTimeout as e:
             raise RTLStreamError(f"RTL simulation of {self.top} (C++ harness) failed: {e}") from e
         if r.tlast_errors:
@@ -433,6 +470,9 @@ class Harness:
         integer and the cycle of each sample's first input / last output beat. Raises HarnessError
         when the RTL does not deliver every sample within max_cycles (a hang or lost beats)."""
         t0 = time.perf_counter()
+        return self._recv_run(self._send_run(x_int, max_cycles), t0)
+
+    def _send_run(self, x_int, max_cycles: int | None) -> int:
         m = self.meta
         x = np.asarray(x_int, np.int64)
         s = x.shape[0]
@@ -446,6 +486,10 @@ class Harness:
             max_cycles = int(slow * s * 2 + 50 * slow + 10000 + m.get("generation_cycles", 0))
         words = pack_words(xp, m["in_beat"], m["in_width"])
         self._send(struct.pack("<IIQ", _CMD_RUN, s, max_cycles) + words.tobytes())
+        return s
+
+    def _recv_run(self, s: int, t0: float) -> HarnessRun:
+        m = self.meta
         timeout, done, cycles, tlast_errors, secs, cpu = struct.unpack("<IIQIdd", self._read(36))
         out_beats = s * m["out_padded"] // m["out_beat"]
         nw_out = _nwords(m["out_beat"] * m["out_width"])
