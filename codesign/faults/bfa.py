@@ -2,61 +2,42 @@
 
 Loss: cross-entropy against the clean design's own predictions on one attack batch (training
 digits chosen by the seed). Each iteration:
-  1. gradient of the loss w.r.t. every attackable weight through the float twin of the integer
-     design: the forward pass is the integer emulator's own (exact activations), the backward pass
-     treats each layer's cast as the identity (straight-through) and its ReLU by the sign of the
-     integer pre-activation;
-  2. per layer, rank every stored bit by gradient x the bit flip's signed change of the real weight
-     (first-order loss increase) and try the top k on the integer design (exact attack loss);
+  1. gradient of the loss w.r.t. every attackable parameter through the float twin of the integer
+     design (twin.py): the forward pass is the integer emulator's own (exact activations), the
+     backward pass treats each cast as the identity (straight-through) and ReLU by the sign of the
+     integer output;
+  2. per layer, rank every stored bit by the first-order loss increase of its flip (gradient x the
+     flip's signed change of the real value) and try the top k on the integer design (exact loss);
   3. commit the layer's flip that raises the loss most; re-verify on the integer emulator over the
      whole test split (the accuracy in the row is that emulator run's).
 Stop when accuracy <= target (11 % for ten classes) or after max_flips. As a baseline, the same
 number of random bit flips over every stored bit, committed one at a time.
 
-Attackable: the weights of the dense layers after the last layer that is not dense or flatten (the
-float twin back-propagates through dense layers only; conv2d, kron_dense and wings_dense
-parameters are not attacked here).
+Attackable: every stored bit (weights, biases, weight shifts, Kronecker factors, WINGs generator
+parameters) of the vector layers after the last layer of another kind (twin.py ranks them; the
+float twin back-propagates through dense, kron_dense and wings_dense layers, not conv2d).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..emulator import KERNELS, Emulator, _exact_matmul, accumulate
+from ..emulator import Emulator
 from ..fixed import to_real
-from .model import SiteMap, apply, flip_array
+from .model import SiteMap, apply
+from .twin import backward, trailing_vector_layers
 
 TOP_K = 5
 ATTACK_BATCH = 128
 
 
 def attackable(spec) -> list[int]:
-    idx = []
-    for li in range(len(spec.layers) - 1, -1, -1):
-        kind = spec.layers[li].kind
-        if kind == "dense":
-            idx.append(li)
-        elif kind != "flatten":
-            break
+    idx = trailing_vector_layers(spec)
     if not idx:
         from ..errors import ConfigError
 
-        raise ConfigError(f"spec {spec.name!r}: bfa attacks dense-layer weights and this design ends in none")
-    return sorted(idx)
-
-
-def _forward(spec, x, start: int):
-    """Integer forward pass keeping, for dense layers from `start` on, their input and pre-activation."""
-    saved, q = {}, x
-    for li, layer in enumerate(spec.layers):
-        if li >= start and layer.kind == "dense":
-            w = layer.params["weight"].astype(np.int64)
-            if "weight_shift" in layer.params:
-                w = w << layer.params["weight_shift"].astype(np.int64)
-            acc = accumulate(_exact_matmul(q, w, layer.types["input"], int(np.abs(w).max(initial=0))), layer,
-                             layer.types["product"].frac)
-            saved[li] = (q, acc)
-        q = KERNELS[layer.kind](q, layer)
-    return q, saved
+        raise ConfigError(f"spec {spec.name!r}: bfa attacks the trailing dense/kron_dense/wings_dense layers "
+                          "and this design ends in none")
+    return idx
 
 
 def _loss(logits_int, spec, target) -> float:
@@ -65,59 +46,27 @@ def _loss(logits_int, spec, target) -> float:
     return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(target)), target]))
 
 
-def gradients(spec, x, target, layers: list[int]) -> dict:
-    """d loss / d real weight of each attackable dense layer (straight-through float twin)."""
-    out, saved = _forward(spec, x, layers[0])
-    z = to_real(out.reshape(len(x), -1), spec.output_type)
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    delta = p
-    delta[np.arange(len(x)), target] -= 1
-    delta /= len(x)  # d loss / d output (real)
-    grads = {}
-    for li in sorted(layers, reverse=True):
-        layer = spec.layers[li]
-        t = layer.types
-        q, acc = saved[li]
-        if layer.attrs.get("activation") == "relu":
-            delta = delta * (acc > 0)
-        xr = to_real(q, t["input"])
-        grads[li] = xr.T @ delta
-        w = layer.params["weight"].astype(np.float64) * 2.0 ** -t["weight"].frac
-        if "weight_shift" in layer.params:
-            w = w * 2.0 ** layer.params["weight_shift"][None, :]
-        delta = delta @ w.T
-    return grads
-
-
 def bfa_attack(spec, x_attack, x_test, y_test, *, seed: int, target: float, max_flips: int, top_k: int = TOP_K):
     """Progressive bit search; yields one dict per committed flip (site, accuracy, attack loss)."""
     sm = SiteMap(spec)
     layers = attackable(spec)
     clean = spec
     ytarget = np.argmax(Emulator(clean).run_int(x_attack).reshape(len(x_attack), -1), -1)
-    cur, sites = spec, []
+    blocks = {li: [b for b in sm.blocks if b.layer == li] for li in layers}
+    sites = {li: np.concatenate([b.start + np.arange(b.bits) for b in blocks[li]]) for li in layers}
+    cur = spec
     for step in range(1, max_flips + 1):
-        grads = gradients(cur, x_attack, ytarget, layers)
+        scores = backward(cur, x_attack, ytarget, layers)
         best = None
         for li in layers:
-            layer = cur.layers[li]
-            t = layer.types["weight"]
-            w = layer.params["weight"].astype(np.int64)
-            scale = 2.0 ** -t.frac * (2.0 ** layer.params["weight_shift"][None, :] if "weight_shift" in layer.params else 1.0)
-            bits = np.arange(t.width)
-            new = flip_array(w[..., None], bits, t.width, t.signed)  # (n, m, width)
-            score = grads[li][..., None] * (new - w[..., None]) * np.asarray(scale)[..., None]
-            flat = score.reshape(-1)
-            for k in np.argsort(-flat)[:top_k]:
-                idx, bit = divmod(int(k), t.width)
-                site = sm.site(layer.name, "weight", idx, bit)
+            flat = np.concatenate([scores[li][b.param].reshape(-1) for b in blocks[li]])
+            for k in np.argsort(-flat, kind="stable")[:top_k]:
+                site = int(sites[li][k])
                 cand = apply(cur, [site], sm)
                 loss = _loss(Emulator(cand).run_int(x_attack), cand, ytarget)
                 if best is None or loss > best[0]:
                     best = (loss, site, cand)
         loss, site, cur = best
-        sites.append(site)
         pred = np.argmax(Emulator(cur).run_int(x_test).reshape(len(x_test), -1), -1)  # re-verified: integer emulator
         acc = float(np.mean(pred == y_test))
         yield {"step": step, "site": site, "accuracy": acc, "attack_loss": loss}

@@ -1,0 +1,172 @@
+"""Float twin of the integer design for the bit-flip attack's ranking (bfa.py): gradients of the
+attack loss with respect to every stored parameter of the design's trailing vector layers (dense,
+kron_dense, wings_dense), and each stored bit's first-order score: gradient x the change of the
+real value its flip makes.
+
+The forward pass is the integer emulator's own (exact activations); the backward pass treats every
+cast as the identity (straight-through: Kronecker `mid`, WINGs curve, basis and weight casts, the
+output cast) and ReLU by the sign of the integer output. Table positions (WINGs `sv`, `prow`,
+`pcol`) have no gradient: each of their bit flips is scored by the first-order loss change of the
+exact change it makes to the generated curve or basis row. The scores only rank candidates; bfa.py
+tries the best ones on the integer design and keeps the flip whose exact attack loss is highest.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..emulator import KERNELS
+from ..fixed import to_real
+from .model import flip_array
+
+VECTOR_KINDS = ("dense", "kron_dense", "wings_dense")
+
+
+def trailing_vector_layers(spec) -> list[int]:
+    """Indices of the vector layers after the last layer of another kind (flatten skipped)."""
+    idx = []
+    for li in range(len(spec.layers) - 1, -1, -1):
+        kind = spec.layers[li].kind
+        if kind in VECTOR_KINDS:
+            idx.append(li)
+        elif kind != "flatten":
+            break
+    return sorted(idx)
+
+
+def forward(spec, x, start: int):
+    """Integer forward pass; for vector layers from `start` on, their (input, output) integers."""
+    saved, q = {}, x
+    for li, layer in enumerate(spec.layers):
+        inp = q
+        q = KERNELS[layer.kind](q, layer)
+        if li >= start and layer.kind in VECTOR_KINDS:
+            saved[li] = (inp, q)
+    return q, saved
+
+
+def _real(layer, p) -> np.ndarray:
+    return layer.params[p].astype(np.float64) * 2.0 ** -layer.types[p].frac
+
+
+def _table(table: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:
+    d = np.abs(np.arange(size) - np.asarray(centres, np.int64)[..., None])
+    return np.where(d < len(table), np.asarray(table)[np.minimum(d, len(table) - 1)], 0.0)
+
+
+def _flips(layer, p) -> np.ndarray:
+    """(size, width) integers each bit flip of parameter p makes."""
+    t = layer.types[p]
+    old = layer.params[p].astype(np.int64).reshape(-1)
+    return flip_array(old[:, None], np.arange(t.width)[None, :], t.width, t.signed)
+
+
+def _linear_scores(layer, p, grad: np.ndarray) -> np.ndarray:
+    """grad (d loss / d real value, parameter's shape) x each bit flip's real change: (size, width)."""
+    t = layer.types[p]
+    old = layer.params[p].astype(np.int64).reshape(-1)
+    return grad.reshape(-1)[:, None] * (_flips(layer, p) - old[:, None]) * 2.0 ** -t.frac
+
+
+def backward(spec, x, target, layers: list[int]):
+    """Per attacked layer: {param: (size, width) first-order loss change of each bit flip}."""
+    out, saved = forward(spec, x, layers[0])
+    n = len(x)
+    z = to_real(out.reshape(n, -1), spec.output_type)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    delta = p
+    delta[np.arange(n), target] -= 1
+    delta /= n  # d loss / d output (real)
+    scores = {}
+    for li in sorted(layers, reverse=True):
+        layer = spec.layers[li]
+        inp, y = saved[li]
+        g = delta.reshape(n, -1)
+        if layer.attrs.get("activation") == "relu":
+            g = g * (y.reshape(n, -1) > 0)
+        xr = to_real(inp.reshape(n, -1), layer.types["input"])
+        s = {}
+        if "bias" in layer.params:
+            s["bias"] = _linear_scores(layer, "bias", g.sum(axis=0))
+        if layer.kind == "dense":
+            delta = _dense(layer, xr, g, s)
+        elif layer.kind == "kron_dense":
+            delta = _kron(layer, xr, g, s)
+        else:
+            delta = _wings(layer, xr, g, s)
+        scores[li] = s
+    return scores
+
+
+def _dense(layer, xr, g, s) -> np.ndarray:
+    t = layer.types["weight"]
+    scale = 2.0 ** layer.params["weight_shift"].astype(np.float64)[None, :] if "weight_shift" in layer.params else 1.0
+    gw = xr.T @ g  # d loss / d effective real weight
+    s["weight"] = _linear_scores(layer, "weight", gw * scale)
+    w_unshifted = layer.params["weight"].astype(np.float64) * 2.0 ** -t.frac
+    if "weight_shift" in layer.params:
+        sh = layer.params["weight_shift"].astype(np.int64)
+        col = (gw * w_unshifted).sum(axis=0)  # d loss / d (2**shift) per column
+        s["weight_shift"] = col[:, None] * (2.0 ** _flips(layer, "weight_shift") - 2.0 ** sh[:, None])
+    return g @ (w_unshifted * scale).T
+
+
+def _kron(layer, xr, g, s) -> np.ndarray:
+    """Y = sum_r B_r X A_r^T (X = x as n2 x n1), mid = X A_r^T; acc index l * m1 + k."""
+    a_ = layer.attrs
+    n = len(xr)
+    a, b = _real(layer, "a"), _real(layer, "b")
+    xm = xr.reshape(n, a_["n2"], a_["n1"])
+    mid = np.einsum("bij,rkj->brik", xm, a, optimize=True)  # straight-through: the mid cast as identity
+    gm = g.reshape(n, a_["m2"], a_["m1"])
+    s["b"] = _linear_scores(layer, "b", np.einsum("blk,brik->rli", gm, mid, optimize=True))
+    dmid = np.einsum("rli,blk->brik", b, gm, optimize=True)
+    s["a"] = _linear_scores(layer, "a", np.einsum("brik,bij->rkj", dmid, xm, optimize=True))
+    return np.einsum("brik,rkj->bij", dmid, a, optimize=True).reshape(n, -1)
+
+
+def _wings(layer, xr, g, s) -> np.ndarray:
+    """w = basis^T curve; curve[k, j] = sum_s alpha klut[|j - sv|] + beta; basis = pr^T z pc (or stored)."""
+    from ..wings.gen import basis_int, curves_int, generate_int
+
+    p, t = layer.params, layer.types
+    w = generate_int(layer).astype(np.float64) * 2.0 ** -t["weight"].frac
+    gw = xr.T @ g  # (n_in, m)
+    basis = basis_int(layer).astype(np.float64) * 2.0 ** -t["basis"].frac  # (K, n_in)
+    curve = curves_int(layer).astype(np.float64) * 2.0 ** -t["curve"].frac  # (K, m)
+    dc, db = basis @ gw, curve @ gw.T  # d loss / d curve, d loss / d basis
+    m = curve.shape[1]
+    klut, alpha = _real(layer, "klut"), _real(layer, "alpha")
+    sv = p["sv"].astype(np.int64)
+    kc = _table(klut, sv, m)  # (K, S, m)
+    s["alpha"] = _linear_scores(layer, "alpha", np.einsum("kj,ksj->ks", dc, kc))
+    s["beta"] = _linear_scores(layer, "beta", dc.sum(axis=1))
+    d = np.abs(np.arange(m) - sv[..., None])  # (K, S, m)
+    inside = d < len(klut)
+    gk = np.zeros(len(klut))
+    np.add.at(gk, d[inside], (dc[:, None, :] * alpha[..., None] * np.ones_like(kc))[inside])
+    s["klut"] = _linear_scores(layer, "klut", gk)
+    sv_new = _flips(layer, "sv").reshape(sv.shape + (-1,))  # (K, S, width)
+    dkc = _table(klut, sv_new, m) - kc[..., None, :]  # (K, S, width, m)
+    s["sv"] = (alpha[..., None] * np.einsum("kj,kswj->ksw", dc, dkc)).reshape(-1, sv_new.shape[-1])
+    if "basis" in p:
+        s["basis"] = _linear_scores(layer, "basis", db)
+    else:
+        h, wd = layer.attrs["in_hw"]
+        plut = _real(layer, "plut")
+        prow, pcol = p["prow"].astype(np.int64), p["pcol"].astype(np.int64)
+        pr, pc = _table(plut, prow, h), _table(plut, pcol, wd)  # (ga, H), (gb, W)
+        z = _real(layer, "z")  # (K, ga, gb)
+        d3 = db.reshape(len(db), h, wd)
+        s["z"] = _linear_scores(layer, "z", np.einsum("ar,krc,bc->kab", pr, d3, pc, optimize=True))
+        t1 = np.einsum("krc,kab,bc->ar", d3, z, pc, optimize=True)  # d loss / d pr
+        t2 = np.einsum("krc,ar,kab->bc", d3, pr, z, optimize=True)  # d loss / d pc
+        gp = np.zeros(len(plut))
+        for tab, cen, size in ((t1, prow, h), (t2, pcol, wd)):
+            dd = np.abs(np.arange(size) - cen[:, None])
+            np.add.at(gp, dd[dd < len(plut)], tab[dd < len(plut)])
+        s["plut"] = _linear_scores(layer, "plut", gp)
+        for name, tab, cen, size, base in (("prow", t1, prow, h, pr), ("pcol", t2, pcol, wd, pc)):
+            new = _flips(layer, name)  # (centres, width)
+            s[name] = np.einsum("ar,awr->aw", tab, _table(plut, new, size) - base[:, None, :])
+    return g @ w.T
