@@ -1,0 +1,51 @@
+"""RTL fault engine: stratified single-bit faults (every layer, parameter and bit position) on the
+verilated RTL of built runs, through one Verilator build and the load port, cross-checked against
+the integer emulator on every output integer; throughput in faults per second.
+
+For each RUN_DIR (built with RTL): `codesign faults RUN --views emulator,rtl` does the same inside a
+campaign; here the cross-check runs alone so its figures are not mixed with a campaign's. The
+machine's load is recorded beside the wall-clock rate, and the CPU seconds of the Python process and
+of the harness process (they overlap: the harness simulates one fault while Python prepares the
+next), whose larger one bounds the rate on an unshared 2-core machine.
+
+    CODESIGN_DATA=/work/shared/data python bench/faults_rtl.py RUN_MLP RUN_KRON RUN_WINGS --faults 2000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("runs", nargs="+")
+    ap.add_argument("--faults", type=int, default=2000)
+    ap.add_argument("--samples", type=int, default=2, help="test digits streamed per fault")
+    ap.add_argument("--pool", type=int, default=32, help="digits the emulator runs per fault (streamed ones chosen from them)")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "faults_rtl.json"))
+    args = ap.parse_args()
+
+    from codesign.faults.context import load_run
+    from codesign.faults.rtl import crosscheck
+
+    res = {"cpus": os.cpu_count(), "runs": {}}
+    for run in args.runs:
+        _, spec, x, _, _ = load_run(run)
+        load0, t = os.getloadavg()[0], time.perf_counter()
+        sec = crosscheck(run, spec, x, faults=args.faults, samples=args.samples, pool=args.pool,
+                         log=lambda m: print(m, flush=True))
+        sec.update(spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
+                   load_avg_1min_start=load0, load_avg_1min_end=os.getloadavg()[0])
+        res["runs"][run] = sec
+        print(run, json.dumps(sec), flush=True)
+        if sec["equal_fraction"] != 1.0 or not sec["restored_design_equal"]:
+            raise SystemExit(f"{run}: RTL and emulator differ under faults (equal_fraction {sec['equal_fraction']}): a bug")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
