@@ -80,6 +80,7 @@ def test_engine_equals_naive_on_every_parameter(spec):
     fast, naive = eng.run(faults), eng.naive(faults)
     assert np.array_equal(fast["correct"], naive["correct"]) and np.array_equal(fast["changed"], naive["changed"])
     assert (naive["changed"] > 0).any()  # the comparison sees faults that matter
+    assert bool(eng._conv) == any(l.kind == "conv2d" for l in spec.layers)  # conv faults took the conv path
 
 
 def test_engine_certified_skips_match_naive_on_trained_mlp(mlp_run):

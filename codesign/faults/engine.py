@@ -9,8 +9,11 @@ a batch of faults: a flip of W[i, j] changes only column j of the layer's pre-ac
 x[:, i] * (new - old) << shift_j; the column is updated and finished (wrap, ReLU, cast) on its own.
 Samples whose output column did not change are done. The rest pass the change to the next dense
 layer as a rank-1 update of its stored pre-activations (dy * W'[j, :]) and then run the remaining
-layers on those rows only. Every other fault (other kinds, multi-bit, several layers) takes the
-generic path: the faulty layer runs on the cached input of that layer, the rest on the changed rows.
+layers on those rows only. Single-bit faults in a ``conv2d`` layer's weight, weight_shift or bias
+change one output channel: its sums are cached per layer (at the first such fault), the channel is
+updated (a weight flip: by the one input tap it multiplies, over every window) and finished alone,
+and the samples whose channel changed run the rest of the network. Every other fault (other kinds,
+multi-bit, several layers) takes the generic path: the faulty layer runs on the cached input of that layer, the rest on the changed rows.
 
 Exactness: the engine's fault-free outputs are checked against `Emulator.run_int` when it is built,
 and tests/test_faults.py compares every path with the naive one (`naive_rows`) on random faults over
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..emulator import KERNELS, Emulator, _exact_matmul, accumulate, epilogue, wings_gen
+from ..emulator import KERNELS, Emulator, _exact_matmul, _same_padding, accumulate, epilogue, wings_gen
 from ..spec import DesignSpec
 from .model import SiteMap, apply, flip_array
 
@@ -67,7 +70,7 @@ class Engine:
         self.pred = np.argmax(q.reshape(self.n, -1), -1)
         self.correct = self.pred == self.y
         self.clean_correct = int(self.correct.sum())
-        self._weff, self._bounds, self._nz, self._amax, self._prefix = {}, {}, {}, {}, {}
+        self._weff, self._bounds, self._nz, self._amax, self._prefix, self._conv = {}, {}, {}, {}, {}, {}
         self.certify = certify
 
     # ------------------------------------------------------------------------------ helpers
@@ -337,6 +340,68 @@ class Engine:
         _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         return first, inv
 
+    # ------------------------------------------------------------------------------ conv path
+    def _conv_cache(self, li: int):
+        """(padded input, exact dot products (N, OH, OW, C) before the shift) of conv layer li."""
+        if li not in self._conv:
+            layer = self.spec.layers[li]
+            kh, kw, cin, cout = layer.params["weight"].shape
+            x = self.inputs[li]
+            if layer.attrs["padding"] == "same":
+                (pt, pb), (pl, pr) = _same_padding(x.shape[1], kh, layer.attrs["strides"][0]), \
+                    _same_padding(x.shape[2], kw, layer.attrs["strides"][1])
+                x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+            w = layer.params["weight"].reshape(-1, cout).astype(np.int64)
+            oh, ow, _ = layer.output_shape
+            dots = []
+            for start in range(0, self.n, 256):
+                win = np.lib.stride_tricks.sliding_window_view(x[start:start + 256], (kh, kw), axis=(1, 2))
+                win = win[:, ::layer.attrs["strides"][0], ::layer.attrs["strides"][1]][:, :oh, :ow]
+                cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * cin)
+                dots.append(_exact_matmul(cols, w, layer.types["input"], _absmax(w)).reshape(-1, oh, ow, cout))
+            self._conv[li] = (x, np.concatenate(dots))
+        return self._conv[li]
+
+    def _conv_batch(self, li: int, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Correct-prediction gain and changed-prediction count per single-bit fault of conv layer li."""
+        layer = self.spec.layers[li]
+        t = layer.types
+        kh, kw, cin, cout = layer.params["weight"].shape
+        sh, sw = layer.attrs["strides"]
+        oh, ow, _ = layer.output_shape
+        xp, dot = self._conv_cache(li)
+        d = self.sites.decode(sites)
+        params = [self.sites.blocks[b].param for b in d["block"]]
+        shift = layer.params["weight_shift"].astype(np.int64) if "weight_shift" in layer.params else np.zeros(cout, np.int64)
+        bias = layer.params["bias"].astype(np.int64) if "bias" in layer.params else np.zeros(cout, np.int64)
+        align = t["accum"].frac - t["product"].frac
+        bal = t["accum"].frac - t["bias"].frac if "bias" in layer.params else 0
+        gain = np.zeros(len(sites), np.int64)
+        changed = np.zeros(len(sites), np.int64)
+        for f, (p, idx, bit) in enumerate(zip(params, d["index"].tolist(), d["bit"].tolist())):
+            c = idx % cout if p == "weight" else idx
+            old = int(layer.params[p].reshape(-1)[idx])
+            new = int(flip_array(old, bit, t[p].width, t[p].signed))
+            dc, s_c, b_c = dot[..., c], shift[c], bias[c]
+            if p == "weight":
+                a, b, ci = np.unravel_index(idx // cout, (kh, kw, cin))
+                tap = xp[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, ci]
+                dc = dc + tap * (new - old)
+            elif p == "weight_shift":
+                s_c = new
+            else:
+                b_c = new
+            y_new = epilogue(((dc << s_c) << align) + (b_c << bal), layer)
+            rows = np.nonzero((y_new != self.outs[li][..., c]).reshape(self.n, -1).any(axis=1))[0]
+            if not rows.size:
+                continue
+            q = self.outs[li][rows].copy()
+            q[..., c] = y_new[rows]
+            pred = np.argmax(self.forward_rows(li + 1, q).reshape(len(rows), -1), -1)
+            gain[f] = int(np.sum((pred == self.y[rows]).astype(np.int64) - self.correct[rows]))
+            changed[f] = int(np.sum(pred != self.pred[rows]))
+        return gain, changed
+
     # ------------------------------------------------------------------------------ generic path
     def _generic(self, sites) -> tuple[int, int]:
         """Any fault: the faulty layers from the first one on; with one faulty layer, the layers after
@@ -361,7 +426,8 @@ class Engine:
     def _fast_layers(self, sites: np.ndarray) -> np.ndarray:
         """Per single-bit site: the dense layer whose fast path serves it, else -1."""
         blocks = self.sites.blocks
-        ok = np.array([self.spec.layers[b.layer].kind == "dense" and b.param in FAST_PARAMS for b in blocks] + [False])
+        ok = np.array([self.spec.layers[b.layer].kind in ("dense", "conv2d") and b.param in FAST_PARAMS
+                       for b in blocks] + [False])
         lay = np.array([b.layer for b in blocks] + [-1])
         bi = self.sites.block_of(sites) if len(sites) else np.zeros(0, np.int64)
         return np.where(ok[bi], lay[bi], -1)
@@ -379,7 +445,8 @@ class Engine:
             correct[k], changed[k] = self.clean_correct + g, c
         for li in np.unique(fast[fast >= 0]):
             ks = np.nonzero(fast == li)[0]
-            g, c = self._dense_batch(int(li), first[ks])
+            batch = self._conv_batch if self.spec.layers[li].kind == "conv2d" else self._dense_batch
+            g, c = batch(int(li), first[ks])
             correct[ks], changed[ks] = self.clean_correct + g, c
         return {"correct": correct, "changed": changed}
 
