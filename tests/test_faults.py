@@ -3,6 +3,7 @@ the naive path on every layer and parameter kind, and `codesign faults` end to e
 (rows, resume after an interruption, report section, plots, Dask LocalCluster = local rows)."""
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -128,7 +129,9 @@ def test_cli_exhaustive_campaign_report_and_plots(tiny_run, tmp_path):
     rows = _rows(run / "faults" / "exhaustive")
     assert np.array_equal(np.sort(rows["site"]), np.arange(sm.total))
     assert (run / "plots" / "faults_sensitivity.png").stat().st_size > 0
-    from report_checks import check_report_html  # report.html shows the campaign with its sensitivity map
+    from report_checks import (
+        check_report_html,  # report.html shows the campaign with its sensitivity map
+    )
 
     check_report_html(run, expect_figures=("faults",))
     assert "faults_sensitivity.png" in (run / "report.md").read_text()
@@ -292,7 +295,7 @@ def test_bfa_ranks_kronecker_factors_and_wings_generator_bits(name):
         wins += top - base > rand - base
     assert wins >= 2, (name, first)
     rows = list(bfa.bfa_attack(spec, xi[:100], xi, y, seed=0, target=0.0, max_flips=3, top_k=3))
-    assert all(a["attack_loss"] < b["attack_loss"] for a, b in zip(rows, rows[1:]))
+    assert all(a["attack_loss"] < b["attack_loss"] for a, b in itertools.pairwise(rows))
     for k, r in enumerate(rows):
         faulty = apply(spec, [q["site"] for q in rows[:k + 1]])
         assert r["accuracy"] == float(np.mean(np.argmax(Emulator(faulty).run_int(xi), -1) == y))

@@ -23,7 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..emulator import KERNELS, Emulator, _exact_matmul, _same_padding, accumulate, epilogue, wings_gen
+from ..emulator import (
+    KERNELS,
+    Emulator,
+    _exact_matmul,
+    _same_padding,
+    accumulate,
+    epilogue,
+    wings_gen,
+)
 from ..spec import DesignSpec
 from .model import SiteMap, apply, flip_array
 

@@ -69,7 +69,7 @@ class StoredBits:
                 continue
             groups = load_groups(plan)
 
-            def images(lay):  # select -> bit matrix of its words, address order
+            def images(lay, plan=plan, groups=groups, sel0=sel0):  # select -> bit matrix of its words
                 img = mem_images(lay, plan)
                 out = {}
                 for k, group in enumerate(groups):
