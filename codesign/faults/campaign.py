@@ -106,10 +106,9 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     if update_report:
         _write_section(run_dir, cfg, campaign, section)
         plot_campaign(run_dir, store.read(), campaign, spec)
-        from ..report import (
-            write_reports,  # again, now that plots/faults_*.png exist: report.html inlines them
-        )
+        from ..report import write_reports
 
+        # again, now that plots/faults_*.png exist: report.html inlines them
         write_reports(json.loads((run_dir / "report.json").read_text()), run_dir, cfg)
     return section
 
