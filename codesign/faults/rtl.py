@@ -18,15 +18,19 @@ from .store import RowStore
 
 
 def stratified(sm: SiteMap, faults: int, seed: int = 0) -> list[tuple]:
-    """About `faults` single-bit faults, the same number in every (parameter, bit position) cell."""
+    """At least `faults` single-bit faults (fewer only when the design has fewer bits), the same
+    number in every (parameter, bit position) cell that has that many elements."""
     cells = [(b, bit) for b in sm.blocks for bit in range(b.width)]
     per = max(1, -(-faults // len(cells)))
-    rng = np.random.default_rng(seed)
-    out = []
-    for b, bit in cells:
-        for idx in rng.choice(b.size, min(per, b.size), replace=False):
-            out.append((b.start + int(idx) * b.width + bit,))
-    return out
+    while True:
+        rng = np.random.default_rng(seed)
+        out = []
+        for b, bit in cells:
+            for idx in rng.choice(b.size, min(per, b.size), replace=False):
+                out.append((b.start + int(idx) * b.width + bit,))
+        if len(out) >= min(faults, sm.total):
+            return out
+        per += max(1, (faults - len(out)) // len(cells))
 
 
 def _word_bits(words: list[int], nbytes: int) -> np.ndarray:
