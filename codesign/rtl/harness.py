@@ -15,11 +15,16 @@ commands on stdin:
   RUN    stream samples back to back; returns every output beat, each sample's first-input and
          last-output cycle, the cycle count and misplaced-tlast count.
 Between RUNs the pipeline is empty (every output drained), so batches and writes interleave freely.
+Commands are answered in order, so a caller may send the next ones before reading the answers
+(`submit` / `collect`: a fault campaign's flip, run and undo go out at once and the process
+simulates while Python prepares the next fault).
 
     with Harness(rtl_dir) as h:          # builds or reuses the model, starts the process
         y = h.run(x_int).outputs         # (samples, outputs) integers
         h.set_spec(faulty_spec)          # load-port writes of the words that differ from now
         y_faulty = h.run(x_int).outputs
+        t = h.submit(x_int, before=flip_writes, after=undo_writes)   # pipelined
+        y_faulty = h.collect(t).outputs
     y = run(spec_or_rtl_dir, x_int)      # one-shot
 """
 from __future__ import annotations
