@@ -25,6 +25,9 @@ def main():
     ap.add_argument("--faults", type=int, default=2000)
     ap.add_argument("--samples", type=int, default=2, help="test digits streamed per fault")
     ap.add_argument("--pool", type=int, default=32, help="digits the emulator runs per fault (streamed ones chosen from them)")
+    ap.add_argument("--faults-per-run", nargs="*", type=int,
+                    help="faults for each run in order (default --faults for all), e.g. fewer for WINGs: "
+                         "each generator-parameter fault costs one weight regeneration in RTL")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "faults_rtl.json"))
     args = ap.parse_args()
 
@@ -32,19 +35,22 @@ def main():
     from codesign.faults.rtl import crosscheck
 
     res = {"cpus": os.cpu_count(), "runs": {}}
-    for run in args.runs:
+    counts = args.faults_per_run or [args.faults] * len(args.runs)
+    if len(counts) != len(args.runs):
+        raise SystemExit(f"--faults-per-run: give one count per run ({len(args.runs)})")
+    for run, count in zip(args.runs, counts):
         _, spec, x, _, _ = load_run(run)
         load0, t = os.getloadavg()[0], time.perf_counter()
-        sec = crosscheck(run, spec, x, faults=args.faults, samples=args.samples, pool=args.pool,
+        sec = crosscheck(run, spec, x, faults=count, samples=args.samples, pool=args.pool,
                          log=lambda m: print(m, flush=True))
         sec.update(spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
                    load_avg_1min_start=load0, load_avg_1min_end=os.getloadavg()[0])
         res["runs"][run] = sec
         print(run, json.dumps(sec), flush=True)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(res, indent=1) + "\n")  # after every run: a long one can be stopped
         if sec["equal_fraction"] != 1.0 or not sec["restored_design_equal"]:
             raise SystemExit(f"{run}: RTL and emulator differ under faults (equal_fraction {sec['equal_fraction']}): a bug")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
 
 
 if __name__ == "__main__":

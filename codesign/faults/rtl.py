@@ -162,6 +162,17 @@ class StoredBits:
         return [(s, a, old[(s, a)] ^ m) for (s, a), m in flips.items()], [(s, a, old[(s, a)]) for (s, a) in flips]
 
 
+class _Words:
+    """Memory words (select -> words) read like a harness's: the fault-free design's, from which every
+    fault's flips and restores are computed."""
+
+    def __init__(self, words: dict):
+        self.words = words
+
+    def word(self, sel: int, addr: int) -> int:
+        return self.words[int(sel)][int(addr)]
+
+
 class _PoolRef:
     """The emulator's output integers of faulty designs on a fixed pool of samples, from the faulted
     layer on (the fault-free inputs of every layer kept): the reference each RTL run is checked against."""
@@ -222,7 +233,8 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
         map_s = time.perf_counter() - t_map
         if bits.failed:
             log(f"faults: no stored-bit map for {', '.join(bits.failed)} (full image writes for those)")
-        pending = None
+        pending, undo = None, []  # undo: the previous fault's restoring writes, sent with the next flip
+        clean = _Words(h.snapshot())
 
         def finish(p):
             nonlocal sim_s, sim_cpu
@@ -239,23 +251,29 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
             changed = (y_pool != ref.clean).any(axis=1)
             pick = np.r_[np.nonzero(changed)[0], np.nonzero(~changed)[0]][:samples]
             visible[k] = bool(changed[pick].any())
-            w = bits.writes(h, f)
+            w = bits.writes(clean, f)
             if w is None:  # no map: the whole design's images, written where they differ (synchronous)
                 if pending:
                     finish(pending)
                     pending = None
                 h.set_spec(faulty)
+                undo = []
                 ticket = h.submit(xp[pick])
                 finish((k, y_pool[pick], ticket))
                 h.set_spec(spec)
                 continue
             direct[k] = True
-            ticket = h.submit(xp[pick], before=w[0], after=w[1])
+            # one load-port command restores the previous fault's words and flips this one's (a WINGs
+            # generator parameter write restarts the weight generation: once per fault, not twice)
+            words = {(sel, a): v for sel, a, v in undo} | {(sel, a): v for sel, a, v in w[0]}
+            ticket = h.submit(xp[pick], before=[(sel, a, v) for (sel, a), v in words.items()])
+            undo = w[1]
             if pending:
                 finish(pending)
             pending = (k, y_pool[pick], ticket)
         if pending:
             finish(pending)
+        h.write(undo)
         run_s, py_cpu = time.perf_counter() - t_run, time.process_time() - c_run
         h.set_spec(spec)
         clean_ok = np.array_equal(h.run_checked(xp).outputs.reshape(len(xp), -1), ref.clean)

@@ -419,6 +419,12 @@ class Harness:
             raise HarnessError("the memory state is tracked from the first set_spec() on")
         return self._state[int(sel)][int(addr)]
 
+    def snapshot(self) -> dict[int, list[int]]:
+        """A copy of what every memory holds now (select -> words), tracked from the first set_spec()."""
+        if self._state is None:
+            raise HarnessError("the memory state is tracked from the first set_spec() on")
+        return {sel: list(words) for sel, words in self._state.items()}
+
     def submit(self, x_int, before=(), after=(), max_cycles: int | None = None) -> tuple:
         """Pipelined fault run: load-port writes `before`, stream x_int, writes `after` (e.g. the
         fault and its undo), all sent at once; the process simulates while the caller works (the
