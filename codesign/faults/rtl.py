@@ -215,6 +215,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     sees the fault where it shows), then unchanged ones. Faults are pipelined: the harness simulates
     one fault while the emulator computes the next."""
     from ..errors import CodesignError
+    from ..progress import advance
     from ..rtl.harness import Harness
     from ..rtl_step import rtl_unsupported
 
@@ -280,6 +281,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
             if pending:
                 finish(pending)
             pending = (k, y_pool[pick], ticket)
+            advance("faults: RTL cross-check faults", k + 1, len(fl))
         if pending:
             finish(pending)
         h.write(undo)
