@@ -184,8 +184,13 @@ def faults(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
            fresh: bool = typer.Option(False, "--fresh", help="discard this campaign's earlier rows instead of resuming"),
            detect: bool = typer.Option(False, "--detect", help="also measure canary + checksum detection and false alarms"),
            rtl_faults: int = typer.Option(2000, "--rtl-faults", help="--views rtl: stratified faults run on RTL and emulator"),
-           rtl_samples: int = typer.Option(2, "--rtl-samples", help="--views rtl: test digits streamed per fault (those the fault changes first)")):
-    """Bit-flip campaign on a built run's stored integers: rows in RUN/faults/, report.json `faults`, plots."""
+           rtl_samples: int = typer.Option(2, "--rtl-samples", help="--views rtl: test digits streamed per fault (those the fault changes first)"),
+           key: str = typer.Option(None, "--key", help="locked design: a sealed password FILE, `none` (score it without "
+                                                       "its key) or `random` (default: the run's own lock/password.enc)"),
+           device_key: Path = typer.Option(None, "--device-key", help="device key opening --key (default "
+                                                                       "$CODESIGN_DEVICE_KEY or RUN_DIR/lock/device.key)")):
+    """Bit-flip campaign on a built run's stored integers: rows in RUN/faults/, report.json `faults`, plots.
+    A locked design is scored under its key (`--key`, as `codesign evaluate` takes it)."""
     from .faults.campaign import run_campaign
 
     try:
@@ -199,7 +204,7 @@ def faults(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
             section = run_campaign(run_dir, campaign.value, flips=flips, count=count, seed=seed, seeds=seeds,
                                    max_flips=max_flips, workers=workers, scheduler=scheduler, fresh=fresh,
                                    detect=detect, rtl="rtl" in wanted, rtl_faults=rtl_faults, rtl_samples=rtl_samples,
-                                   log=progress.log)
+                                   key=key, device_key=device_key, log=progress.log)
     except _user_errors() as e:
         _fail(e)
     sys.stdout.write(json.dumps(section) + "\n")

@@ -84,6 +84,47 @@ def test_engine_equals_naive_on_every_parameter(spec):
     assert bool(eng._conv) == any(l.kind == "conv2d" for l in spec.layers)  # conv faults took the conv path
 
 
+def _locked(spec, rng, names):
+    """The spec with lock units on `names` and a random key: about a third of each layer's neurons forced."""
+    from codesign.lock.password import LockKey
+
+    layers = {}
+    for name in names:
+        layer = spec.layer(name)
+        n = layer.output_shape[-1]
+        layer.attrs["lock"] = {"units": n}
+        mask = (rng.random(n) < 0.35).astype(np.int64)
+        mask[0] = 1
+        value = rng.integers(layer.out_type.qmin, layer.out_type.qmax + 1, n) * mask
+        layers[name] = (mask, value)
+    return LockKey(layers).check(spec)
+
+
+@pytest.mark.parametrize("spec,names", [(random_mlp(1, [24, 16, 12, 6]), ("dense0", "dense1")),
+                                        (random_cnn(0, filters=(3, 4)), ("conv0", "conv1"))], ids=("mlp", "cnn"))
+def test_engine_under_a_lock_key_equals_naive(spec, names):
+    """A locked design scored under its key: every path (dense rank-1, conv channel, generic) applies
+    the lock units, equal to the naive path under the same key, and the clean predictions are the
+    keyed emulator's (which differ from the no-key ones)."""
+    rng = np.random.default_rng(2)
+    key = _locked(spec, rng, names)
+    x = rng.integers(0, 256, (120,) + tuple(spec.input_shape)).astype(np.uint8)
+    xi = Emulator(spec).quantize_input(x)
+    keyed = np.argmax(Emulator(spec, key=key).run_int(xi).reshape(120, -1), -1)
+    assert (keyed != np.argmax(Emulator(spec).run_int(xi).reshape(120, -1), -1)).any()  # the key matters
+    y = keyed.copy()
+    y[::3] = rng.integers(0, spec.output_shape[-1], len(y[::3]))
+    eng = Engine(spec, xi, y, key=key)
+    assert np.array_equal(eng.pred, keyed)
+    sm = eng.sites
+    faults = [(b.start + int(i) * b.width + bit,) for b in sm.blocks for bit in {0, b.width - 1}
+              for i in rng.choice(b.size, min(4, b.size), replace=False)]
+    faults += [tuple(sorted(rng.choice(sm.total, 2, replace=False).tolist())) for _ in range(3)]
+    fast, naive = eng.run(faults), eng.naive(faults)
+    assert np.array_equal(fast["correct"], naive["correct"]) and np.array_equal(fast["changed"], naive["changed"])
+    assert (naive["changed"] > 0).any()
+
+
 def test_engine_certified_skips_match_naive_on_trained_mlp(mlp_run):
     """On the trained MNIST MLP (large margins: certification skips most samples) the rows equal the
     naive path's on 60 random single-bit faults over all 2,000 test digits."""

@@ -13,6 +13,8 @@ digits chosen by the seed). Each iteration:
 Stop when accuracy <= target (11 % for ten classes) or after max_flips. As a baseline, the same
 number of random bit flips over every stored bit, committed one at a time.
 
+A locked design is attacked and scored under the campaign's key (`key`, as Emulator(spec, key=...)).
+
 Attackable: every stored bit (weights, biases, weight shifts, Kronecker factors, WINGs generator
 parameters) of the vector layers after the last layer of another kind (twin.py ranks them; the
 float twin back-propagates through dense, kron_dense and wings_dense layers, not conv2d).
@@ -46,42 +48,45 @@ def _loss(logits_int, spec, target) -> float:
     return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(target)), target]))
 
 
-def bfa_attack(spec, x_attack, x_test, y_test, *, seed: int, target: float, max_flips: int, top_k: int = TOP_K):
+def bfa_attack(spec, x_attack, x_test, y_test, *, seed: int, target: float, max_flips: int, top_k: int = TOP_K,
+               key=None):
     """Progressive bit search; yields one dict per committed flip (site, accuracy, attack loss)."""
     sm = SiteMap(spec)
     layers = attackable(spec)
     clean = spec
-    ytarget = np.argmax(Emulator(clean).run_int(x_attack).reshape(len(x_attack), -1), -1)
+    emu = Emulator(clean, key=key)
+    lock = emu.key
+    ytarget = np.argmax(emu.run_int(x_attack).reshape(len(x_attack), -1), -1)
     blocks = {li: [b for b in sm.blocks if b.layer == li] for li in layers}
     sites = {li: np.concatenate([b.start + np.arange(b.bits) for b in blocks[li]]) for li in layers}
     cur = spec
     for step in range(1, max_flips + 1):
-        scores = backward(cur, x_attack, ytarget, layers)
+        scores = backward(cur, x_attack, ytarget, layers, lock)
         best = None
         for li in layers:
             flat = np.concatenate([scores[li][b.param].reshape(-1) for b in blocks[li]])
             for k in np.argsort(-flat, kind="stable")[:top_k]:
                 site = int(sites[li][k])
                 cand = apply(cur, [site], sm)
-                loss = _loss(Emulator(cand).run_int(x_attack), cand, ytarget)
+                loss = _loss(Emulator(cand, key=key).run_int(x_attack), cand, ytarget)
                 if best is None or loss > best[0]:
                     best = (loss, site, cand)
         loss, site, cur = best
-        pred = np.argmax(Emulator(cur).run_int(x_test).reshape(len(x_test), -1), -1)  # re-verified: integer emulator
+        pred = np.argmax(Emulator(cur, key=key).run_int(x_test).reshape(len(x_test), -1), -1)  # re-verified: integer emulator
         acc = float(np.mean(pred == y_test))
         yield {"step": step, "site": site, "accuracy": acc, "attack_loss": loss}
         if acc <= target:
             return
 
 
-def random_flips(spec, x_test, y_test, *, seed: int, flips: int):
+def random_flips(spec, x_test, y_test, *, seed: int, flips: int, key=None):
     """The baseline: `flips` distinct random stored bits, committed one at a time."""
     sm = SiteMap(spec)
     order = np.random.default_rng(10_000 + seed).choice(sm.total, flips, replace=False)
     cur = spec
     for step, site in enumerate(order, 1):
         cur = apply(cur, [int(site)], sm)
-        pred = np.argmax(Emulator(cur).run_int(x_test).reshape(len(x_test), -1), -1)
+        pred = np.argmax(Emulator(cur, key=key).run_int(x_test).reshape(len(x_test), -1), -1)
         yield {"step": step, "site": int(site), "accuracy": float(np.mean(pred == y_test)), "attack_loss": np.nan}
 
 
@@ -92,10 +97,11 @@ def bfa_rows(ctx, *, seed: int, max_flips: int, target: float) -> dict:
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(d.x_train), min(ATTACK_BATCH, len(d.x_train)), replace=False)
     x_attack = Emulator(ctx.spec).quantize_input(d.x_train[pick])
-    rows = list(bfa_attack(ctx.spec, x_attack, eng.x, eng.y, seed=seed, target=target, max_flips=max_flips))
+    rows = list(bfa_attack(ctx.spec, x_attack, eng.x, eng.y, seed=seed, target=target, max_flips=max_flips,
+                           key=eng.key))
     for r in rows:
         r["method"] = "bfa"
-    base = list(random_flips(ctx.spec, eng.x, eng.y, seed=seed, flips=len(rows)))
+    base = list(random_flips(ctx.spec, eng.x, eng.y, seed=seed, flips=len(rows), key=eng.key))
     for r in base:
         r["method"] = "random"
     rows += base

@@ -1,7 +1,8 @@
 """`codesign faults RUN_DIR`: plan a campaign, run its chunks (executor.py), keep the rows
 (store.py), summarise them into report.json's `faults` section and draw the plots.
 
-Campaigns (every fault is scored on the run's whole test split, on the integer emulator):
+Campaigns (every fault is scored on the run's whole test split, on the integer emulator; a locked
+design under the key `--key` gives, as `codesign evaluate` takes it, recorded as the section's `key`):
   exhaustive  every stored bit flipped alone (model.SiteMap numbering), in site order
   random      `count` faults of `flips` distinct random bits each (seeded)
   bfa         per seed, the progressive bit search of bfa.py until accuracy <= 11 %, and as its
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .context import load_run
+from .context import campaign_key, load_run
 from .model import SiteMap, fault_key
 from .store import RowStore, plan_digest
 
@@ -67,21 +68,27 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
                  seeds: int = 5, max_flips: int = 200, target: float = 0.11, workers: int = 1,
                  scheduler: str | None = None, fresh: bool = False, log=print, update_report: bool = True,
                  chunk: int | None = None, detect: bool = False, rtl: bool = False, rtl_faults: int = 2000,
-                 rtl_samples: int = 2) -> dict:
-    """Run (or resume) a campaign on a built run; returns its report section."""
+                 rtl_samples: int = 2, key: str | None = None, device_key=None) -> dict:
+    """Run (or resume) a campaign on a built run; returns its report section. `key`, `device_key`: a
+    locked design's key as `codesign evaluate --key/--device-key` take them (context.campaign_key)."""
     run_dir = Path(run_dir).resolve()
     cfg, spec, _, _, _ = load_run(run_dir)
+    lock, key_label = campaign_key(run_dir, spec, key, device_key)
     total = SiteMap(spec).total
     ident, chunks = plan(campaign, total, flips=flips, count=count, seed=seed, seeds=seeds, chunk=chunk)
     if campaign == "bfa":
         ident.update(max_flips=max_flips, target=target)
+    if key_label:  # rows under one key never mix with another's on resume
+        ident["key"] = key_label
     store = RowStore(run_dir / "faults" / campaign, ident, fresh=fresh)
     done = store.done()
     todo = [(c, p) for c, p in chunks if c not in done]
     log(f"faults: {campaign} campaign, {ident.get('faults', ident.get('seeds'))} "
         f"{'faults' if campaign != 'bfa' else 'seeds'} in {len(chunks)} chunks, {len(chunks) - len(todo)} already done")
-    job = {"run_dir": str(run_dir), "key": plan_digest([json.dumps(ident, sort_keys=True)]), "campaign": campaign,
-           "max_flips": max_flips, "target": target}
+    # job["key"] names the workers' cached context: it covers the key registers themselves (kept in memory only)
+    regs = [f"{n}:{m.tolist()}:{v.tolist()}" for n, (m, v) in sorted(lock.layers.items())] if lock else []
+    job = {"run_dir": str(run_dir), "key": plan_digest([json.dumps(ident, sort_keys=True)] + regs), "campaign": campaign,
+           "max_flips": max_flips, "target": target, "lock": lock}
     last = [time.perf_counter()]
 
     def on_rows(chunk, rows):
@@ -95,14 +102,17 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
 
     execute(job, todo, on_rows, workers=workers, scheduler=scheduler)
     timing = _timing(store, 0, 0.0)
-    section = summarize(run_dir, store, timing, campaign)
+    section = summarize(run_dir, store, timing, campaign, lock)
+    if key_label:
+        section["key"] = key_label
     if detect:
-        section["detection"] = detection(run_dir, campaign, log)
+        section["detection"] = detection(run_dir, campaign, log, lock)
     if rtl:
         from .rtl import crosscheck
 
         _, _, x, _, _ = load_run(run_dir)
-        section["rtl"] = crosscheck(run_dir, spec, x, faults=rtl_faults, samples=rtl_samples, seed=seed, log=log)
+        section["rtl"] = crosscheck(run_dir, spec, x, faults=rtl_faults, samples=rtl_samples, seed=seed, log=log,
+                                    key=lock)
     if update_report:
         _write_section(run_dir, cfg, campaign, section)
         plot_campaign(run_dir, store.read(), campaign, spec)
@@ -113,9 +123,9 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     return section
 
 
-def detection(run_dir: Path, campaign: str, log=print) -> dict:
+def detection(run_dir: Path, campaign: str, log=print, key=None) -> dict:
     """Detection over the rows of this campaign (a bfa campaign: the run's exhaustive, else random
-    rows) and of the run's bfa campaign, whichever exist."""
+    rows) and of the run's bfa campaign, whichever exist; `key`: a locked design's LockKey."""
     from .detect import detection_section
 
     _, spec, x, y, d = load_run(run_dir)
@@ -126,11 +136,11 @@ def detection(run_dir: Path, campaign: str, log=print) -> dict:
             rows[name] = RowStore(folder, json.loads((folder / "plan.json").read_text())).read()
     from .engine import Engine
 
-    clean = Engine(spec, x, y).clean_correct / len(y)
+    clean = Engine(spec, x, y, key=key).clean_correct / len(y)
     log("faults: detection (canaries, checksums, fault-free inferences)")
     flips = rows.get(campaign) if campaign != "bfa" else (rows.get("exhaustive") or rows.get("random"))
     return detection_section(spec, d, x, flips, rows.get("bfa"),
-                             clean, HARMFUL)
+                             clean, HARMFUL, key=key)
 
 
 def _timing(store: RowStore, faults: int, seconds: float) -> dict:
@@ -144,7 +154,7 @@ def _timing(store: RowStore, faults: int, seconds: float) -> dict:
     return t
 
 
-def summarize(run_dir: Path, store: RowStore, timing: dict, campaign: str) -> dict:
+def summarize(run_dir: Path, store: RowStore, timing: dict, campaign: str, key=None) -> dict:
     rows = store.read()
     if campaign == "bfa":
         from .bfa import summarize_bfa
@@ -154,7 +164,7 @@ def summarize(run_dir: Path, store: RowStore, timing: dict, campaign: str) -> di
 
     acc = rows["accuracy"]
     _, spec, x, y, _ = load_run(run_dir)
-    eng = Engine(spec, x, y)
+    eng = Engine(spec, x, y, key=key)
     clean = eng.clean_correct / eng.n
     drop = clean - acc
     # the naive path (copy the spec, full emulator run) timed on a few of the same faults, side by side

@@ -21,6 +21,29 @@ def model_input(x: np.ndarray, spec) -> np.ndarray:
     return x.reshape((len(x),) + want) if x.shape[1:] != want and x[0].size == int(np.prod(want)) else x
 
 
+def campaign_key(run_dir: Path, spec, key: str | None, device_key=None):
+    """(LockKey or None, label or None): the key a campaign scores a locked design under, from `--key`
+    as `codesign evaluate` takes it (a sealed password FILE, `none`, `random`; None: the run's own
+    lock/password.enc, opened with the device key). A locked design whose password cannot be opened
+    stops here, naming --key: scoring it silently without its key would be a wrong answer. The label
+    ("run", "none", "random" or the file's path) goes into the campaign's plan and report section."""
+    from ..lock.keys import resolve_key
+    from ..lock.password import LockError, check_key, locked_layers
+
+    if not locked_layers(spec):
+        resolve_key(run_dir, spec, key, device_key)  # a key for an unlocked design: one line, drop --key
+        return None, None
+    try:
+        password = resolve_key(run_dir, spec, key, device_key)
+    except LockError as e:
+        if key is not None:
+            raise
+        raise LockError(f"{run_dir} is a locked design and its own password does not open ({e}); give --key "
+                        "FILE [--device-key KEY], or --key none to score it without its key") from None
+    return (None if password is None else check_key(spec, password)), (key if key in ("none", "random") else
+                                                                        str(key) if key else "run")
+
+
 def load_run(run_dir: Path):
     """(config, spec, quantized test inputs, test labels, raw uint8 test inputs) of a finished run."""
     from ..config import load_config
@@ -42,7 +65,8 @@ def load_run(run_dir: Path):
 
 @dataclass
 class Context:
-    """What a worker needs for a campaign's chunks: the engine on the run's test split."""
+    """What a worker needs for a campaign's chunks: the engine on the run's test split (under
+    job["lock"], the LockKey of a locked design, or None)."""
     job: dict
     spec: object
     engine: object
@@ -53,7 +77,7 @@ class Context:
         from .engine import Engine
 
         _, spec, x, y, d = load_run(Path(job["run_dir"]))
-        return cls(job, spec, Engine(spec, x, y), d)
+        return cls(job, spec, Engine(spec, x, y, key=job.get("lock")), d)
 
     def run_chunk(self, chunk: int, payload) -> dict:
         if self.job["campaign"] == "bfa":

@@ -10,6 +10,8 @@ Checksums (RADAR-style, Li et al. 2021, with a CRC instead of RADAR's 2-bit sum)
 parameter tensor is split into `groups` interleaved groups (element e in group e mod groups) and
 each group's stored codes (two's complement at the type width, as the memories hold them) get a
 CRC-32. Any single-bit flip changes its group's CRC; a fault is flagged when any group's differs.
+
+A locked design runs its canaries under the campaign's key (`key`, as Emulator(spec, key=...)).
 """
 from __future__ import annotations
 
@@ -36,12 +38,13 @@ def _group_crcs(arr: np.ndarray, width: int, groups: int) -> list[int]:
 class Detector:
     """Canary signature and parameter checksums of the fault-free `spec`."""
 
-    def __init__(self, spec, canaries_uint8: np.ndarray, groups: int = GROUPS):
+    def __init__(self, spec, canaries_uint8: np.ndarray, groups: int = GROUPS, key=None):
         self.spec = spec
+        self.key = key
         self.sites = SiteMap(spec)
         self.groups = groups
         self.canaries = Emulator(spec).quantize_input(canaries_uint8)
-        self.signature = Emulator(spec).run_int(self.canaries)
+        self.signature = Emulator(spec, key=key).run_int(self.canaries)
         self.crcs = {(b.layer, b.param): _group_crcs(spec.layers[b.layer].params[b.param], b.width, groups)
                      for b in self.sites.blocks}
 
@@ -50,7 +53,7 @@ class Detector:
         return 32 * sum(len(v) for v in self.crcs.values())
 
     def canary_alarm(self, design) -> bool:
-        return not np.array_equal(Emulator(design).run_int(self.canaries), self.signature)
+        return not np.array_equal(Emulator(design, key=self.key).run_int(self.canaries), self.signature)
 
     def checksum_alarm(self, design) -> bool:
         return any(_group_crcs(design.layers[b.layer].params[b.param], b.width, self.groups) != self.crcs[(b.layer, b.param)]
@@ -68,7 +71,7 @@ class Detector:
 def false_alarms(det: Detector, x_int: np.ndarray, inferences: int, batch: int = 500) -> tuple[int, int]:
     """Fault-free operation: `inferences` test inferences in batches, the canaries re-run and the
     checksums recomputed after every batch; returns (alarms, inferences run)."""
-    emu = Emulator(det.spec)
+    emu = Emulator(det.spec, key=det.key)
     alarms = done = 0
     while done < inferences:
         n = min(batch, inferences - done)
@@ -79,10 +82,11 @@ def false_alarms(det: Detector, x_int: np.ndarray, inferences: int, batch: int =
 
 
 def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows: dict | None,
-                      clean_accuracy: float, harmful: float, inferences: int = 10_000, max_faults: int = 2000) -> dict:
+                      clean_accuracy: float, harmful: float, inferences: int = 10_000, max_faults: int = 2000,
+                      key=None) -> dict:
     """Detection rates over a campaign's faults (a seeded sample of max_faults rows plus up to
     max_faults harmful ones, and the design after every BFA flip) and false alarms over `inferences` fault-free inferences."""
-    det = Detector(ctx_spec, canary_inputs(data.x_train))
+    det = Detector(ctx_spec, canary_inputs(data.x_train), key=key)
     out = {"canaries": len(det.canaries), "checksum_groups": det.groups, "checksum_bits": det.checksum_bits}
     if random_rows:
         n = len(random_rows["fault"])

@@ -15,6 +15,10 @@ updated (a weight flip: by the one input tap it multiplies, over every window) a
 and the samples whose channel changed run the rest of the network. Every other fault (other kinds,
 multi-bit, several layers) takes the generic path: the faulty layer runs on the cached input of that layer, the rest on the changed rows.
 
+A locked design (codesign/lock) is scored under the key it is given (`key`, as `Emulator(spec, key=...)`):
+its lock units replace the masked neurons' outputs after every layer's epilogue, in every path here,
+so a fault behind a locked neuron changes nothing downstream, exactly as in the emulator.
+
 Exactness: the engine's fault-free outputs are checked against `Emulator.run_int` when it is built,
 and tests/test_faults.py compares every path with the naive one (`naive_rows`) on random faults over
 every layer and parameter kind.
@@ -46,9 +50,13 @@ def _absmax(a: np.ndarray) -> int:
 class Engine:
     """Fault-free activations of `spec` on x_int (quantized inputs) with labels y; runs faults."""
 
-    def __init__(self, spec: DesignSpec, x_int: np.ndarray, y: np.ndarray, certify: bool = True):
+    def __init__(self, spec: DesignSpec, x_int: np.ndarray, y: np.ndarray, certify: bool = True, key=None):
         spec.validate()
         self.spec = spec
+        self.key = key  # a locked design's key (None, Password or LockKey), as Emulator(spec, key=...) takes it
+        lock = Emulator(spec, key=key).key or {}
+        self._lock = {li: (lock[l.name][0].astype(bool), lock[l.name][1].astype(np.int64))
+                      for li, l in enumerate(spec.layers) if l.name in lock and lock[l.name][0].any()}
         self.sites = SiteMap(spec)
         self.x = np.asarray(x_int, np.int64)
         self.y = np.asarray(y, np.int64)
@@ -62,16 +70,16 @@ class Engine:
                 w = layer.params["weight"].astype(np.int64)
                 self.dot[li] = _exact_matmul(q, w, layer.types["input"], _absmax(w))
                 self.acc[li] = accumulate(self._shifted(self.dot[li], layer), layer, layer.types["product"].frac)
-                q = epilogue(self.acc[li], layer)
+                q = self._locked(li, epilogue(self.acc[li], layer))
             elif layer.kind == "wings_dense":
                 from ..wings.gen import generate_int
 
                 self._gen[li] = generate_int(layer)
-                q = wings_gen(q, layer, self._gen[li])
+                q = self._locked(li, wings_gen(q, layer, self._gen[li]))
             else:
-                q = KERNELS[layer.kind](q, layer)
+                q = self._locked(li, KERNELS[layer.kind](q, layer))
             self.outs.append(q)
-        ref = Emulator(spec).run_int(self.x)
+        ref = Emulator(spec, key=key).run_int(self.x)
         if not np.array_equal(q, ref):  # the cached path must be the emulator's, sample by sample
             raise AssertionError("fault engine: fault-free outputs differ from the emulator's")
         self.logits = q
@@ -82,6 +90,13 @@ class Engine:
         self.certify = certify
 
     # ------------------------------------------------------------------------------ helpers
+    def _locked(self, li: int, q: np.ndarray) -> np.ndarray:
+        """Layer li's outputs q through its lock unit (the key's masked neurons, last axis, take its values)."""
+        if li not in self._lock:
+            return q
+        mask, value = self._lock[li]
+        return np.where(mask, value, q)
+
     @staticmethod
     def _shifted(dot: np.ndarray, layer) -> np.ndarray:
         if "weight_shift" in layer.params:
@@ -93,8 +108,8 @@ class Engine:
         if layer is None:
             layer = self.spec.layers[li]
             if li in self._gen:
-                return wings_gen(q, layer, self._gen[li])
-        return KERNELS[layer.kind](q, layer)
+                return self._locked(li, wings_gen(q, layer, self._gen[li]))
+        return self._locked(li, KERNELS[layer.kind](q, layer))
 
     def forward_rows(self, start: int, q: np.ndarray, layers=None) -> np.ndarray:
         """Layers start.. on rows q (fault-free unless `layers`, a faulty spec's layer list, is given)."""
@@ -287,6 +302,9 @@ class Engine:
         fi = np.concatenate([q[0] for q in parts])
         rows = np.concatenate([q[1] for q in parts])
         y_new = epilogue(np.concatenate([q[2] for q in parts]), layer)
+        if li in self._lock:  # a locked neuron's output is the key's value, whatever the fault
+            mask, value = self._lock[li]
+            y_new = np.where(mask[j[fi]], value[j[fi]], y_new)
         dy_all = y_new - self.outs[li][rows, j[fi]]
         keep = np.nonzero(dy_all)[0]
         fi, rows, y_new, dy_all = fi[keep], rows[keep], y_new[keep], dy_all[keep]
@@ -310,7 +328,7 @@ class Engine:
             r, jj, yn = rows[u], j[fi[u]], y_new[u]
             if dense_next:
                 dy = yn - self.outs[li][r, jj]
-                q = epilogue(self.acc[k][r] + dy[:, None] * self._weff_acc(k)[jj], self.spec.layers[k])
+                q = self._locked(k, epilogue(self.acc[k][r] + dy[:, None] * self._weff_acc(k)[jj], self.spec.layers[k]))
                 out = self.forward_rows(k + 1, q)
             else:
                 q = self.outs[li][r].copy()
@@ -400,6 +418,8 @@ class Engine:
             else:
                 b_c = new
             y_new = epilogue(((dc << s_c) << align) + (b_c << bal), layer)
+            if li in self._lock and self._lock[li][0][c]:  # a locked channel: the key's value
+                y_new = np.full_like(y_new, self._lock[li][1][c])
             rows = np.nonzero((y_new != self.outs[li][..., c]).reshape(self.n, -1).any(axis=1))[0]
             if not rows.size:
                 continue
@@ -463,11 +483,11 @@ class Engine:
         correct = np.zeros(len(faults), np.int64)
         changed = np.zeros(len(faults), np.int64)
         for k, f in enumerate(faults):
-            pred = np.argmax(Emulator(apply(self.spec, f, self.sites)).run_int(self.x).reshape(self.n, -1), -1)
+            pred = np.argmax(Emulator(apply(self.spec, f, self.sites), key=self.key).run_int(self.x).reshape(self.n, -1), -1)
             correct[k], changed[k] = int(np.sum(pred == self.y)), int(np.sum(pred != self.pred))
         return {"correct": correct, "changed": changed}
 
     def outputs(self, sites, rows=None) -> np.ndarray:
         """Output integers of the faulty design on the selected samples (for cross-checking views)."""
         x = self.x if rows is None else self.x[rows]
-        return Emulator(apply(self.spec, sites, self.sites)).run_int(x)
+        return Emulator(apply(self.spec, sites, self.sites), key=self.key).run_int(x)

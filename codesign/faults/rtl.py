@@ -13,6 +13,9 @@ so the two CPU costs overlap. The simulation is the floor: the pipeline drains b
 fault costs the design's latency plus one inference interval per further digit. A WINGs
 generator-parameter write restarts the weight generation (`generation_cycles` in rtl_meta.json,
 ~418k cycles on the MNIST WINGs MLP), so those faults cost that much more each.
+
+A locked design runs under the campaign's key on both sides: the emulator reference applies its lock
+units, the harness gets the key registers written once (faults never touch them).
 """
 from __future__ import annotations
 
@@ -186,27 +189,34 @@ class _PoolRef:
     """The emulator's output integers of faulty designs on a fixed pool of samples, from the faulted
     layer on (the fault-free inputs of every layer kept): the reference each RTL run is checked against."""
 
-    def __init__(self, spec, x):
+    def __init__(self, spec, x, key=None):
         from ..emulator import KERNELS
 
         self.spec, self.kernels = spec, KERNELS
+        self.lock = Emulator(spec, key=key).key or {}
         self.inputs, q = [], np.asarray(x, np.int64)
         for layer in spec.layers:
             self.inputs.append(q)
-            q = KERNELS[layer.kind](q, layer)
-        if not np.array_equal(q, Emulator(spec).run_int(x)):
+            q = self._layer(layer, q)
+        if not np.array_equal(q, Emulator(spec, key=key).run_int(x)):
             raise AssertionError("fault cross-check: cached forward pass differs from the emulator's")
         self.clean = q.reshape(len(x), -1)
+
+    def _layer(self, layer, q):
+        from ..lock.kernel import lock_unit
+
+        q = self.kernels[layer.kind](q, layer)
+        return lock_unit(q, *self.lock[layer.name]) if layer.name in self.lock else q
 
     def outputs(self, faulty, first: int) -> np.ndarray:
         q = self.inputs[first]
         for layer in faulty.layers[first:]:
-            q = self.kernels[layer.kind](q, layer)
+            q = self._layer(layer, q)
         return q.reshape(len(self.clean), -1)
 
 
 def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed: int = 0, pool: int = 32,
-               log=print) -> dict:
+               log=print, key=None) -> dict:
     """Run stratified faults on RTL and emulator; rows in RUN/faults/rtl/, returns the report's `rtl`
     section. A mismatch is reported, never hidden.
 
@@ -232,12 +242,17 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     equal = np.zeros(len(fl), bool)
     visible = np.zeros(len(fl), bool)  # the fault changed some output integer of the streamed samples
     direct = np.zeros(len(fl), bool)   # written through the stored-bit map (else set_spec)
-    ref = _PoolRef(spec, xp)
+    ref = _PoolRef(spec, xp, key)
     log(f"faults: RTL cross-check, {len(fl)} stratified faults x {samples} samples (chosen from {len(xp)})")
     t0 = time.perf_counter()
     sim_s = sim_cpu = 0.0
     with Harness(rtl_dir) as h:
         h.set_spec(spec)  # memories as generated (no write when the run's images are this spec's)
+        if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted)
+            from ..lock.password import check_key
+            from ..lock.rtl import key_writes
+
+            h.write(key_writes(h.meta, check_key(spec, key)))
         t_map = time.perf_counter()
         bits = StoredBits(spec, h.meta, sm, seed)
         map_s = time.perf_counter() - t_map

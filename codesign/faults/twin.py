@@ -9,6 +9,9 @@ output cast) and ReLU by the sign of the integer output. Table positions (WINGs 
 `pcol`) have no gradient: each of their bit flips is scored by the first-order loss change of the
 exact change it makes to the generated curve or basis row. The scores only rank candidates; bfa.py
 tries the best ones on the integer design and keeps the flip whose exact attack loss is highest.
+
+A locked design runs under its key (`lock`: layer name -> (mask, value), `Emulator(...).key`): the
+forward pass applies the lock units, and a masked neuron (a constant under the key) passes no gradient.
 """
 from __future__ import annotations
 
@@ -33,14 +36,19 @@ def trailing_vector_layers(spec) -> list[int]:
     return sorted(idx)
 
 
-def forward(spec, x, start: int):
-    """Integer forward pass; for vector layers from `start` on, their (input, output) integers."""
+def forward(spec, x, start: int, lock: dict | None = None):
+    """Integer forward pass (lock units under `lock`); for vector layers from `start` on, their
+    (input, output before the lock unit) integers."""
+    from ..lock.kernel import lock_unit
+
     saved, q = {}, x
     for li, layer in enumerate(spec.layers):
         inp = q
         q = KERNELS[layer.kind](q, layer)
         if li >= start and layer.kind in VECTOR_KINDS:
             saved[li] = (inp, q)
+        if lock and layer.name in lock:
+            q = lock_unit(q, *lock[layer.name])
     return q, saved
 
 
@@ -67,9 +75,9 @@ def _linear_scores(layer, p, grad: np.ndarray) -> np.ndarray:
     return grad.reshape(-1)[:, None] * (_flips(layer, p) - old[:, None]) * 2.0 ** -t.frac
 
 
-def backward(spec, x, target, layers: list[int]):
+def backward(spec, x, target, layers: list[int], lock: dict | None = None):
     """Per attacked layer: {param: (size, width) first-order loss change of each bit flip}."""
-    out, saved = forward(spec, x, layers[0])
+    out, saved = forward(spec, x, layers[0], lock)
     n = len(x)
     z = to_real(out.reshape(n, -1), spec.output_type)
     p = np.exp(z - z.max(axis=1, keepdims=True))
@@ -82,6 +90,8 @@ def backward(spec, x, target, layers: list[int]):
         layer = spec.layers[li]
         inp, y = saved[li]
         g = delta.reshape(n, -1)
+        if lock and layer.name in lock:  # locked neurons hold the key's value: no gradient through them
+            g = g * (1 - lock[layer.name][0])[None, :]
         if layer.attrs.get("activation") == "relu":
             g = g * (y.reshape(n, -1) > 0)
         xr = to_real(inp.reshape(n, -1), layer.types["input"])
