@@ -2,13 +2,13 @@
 
     python bench/kron_vs_dense_cycles.py [--samples 10] [--spec runs/kron_rtl/spec] [--out FILE.json]
 
-The layer is the MNIST kron MLP's first FC: 784 -> 256 as W = sum_{r<2} A_r (x) B_r with A_r, B_r
+The layer is the MNIST kron MLP's first FC: 784 -> 256 as W = sum_{r<2} B_r (x) A_r with A_r, B_r
 16 x 28. The dense engine computes it as a 784 x 256 matrix, the Kronecker engine in two stages on
 the unflattened 28 x 28 input; both get the SAME PE x SIMD MAC lanes (two lane counts). Theory:
 the ratio of MACs, R*(n2*n1*m1 + m2*n2*m1) / (n*m). Measured: the stall-free steady-state interval
 between consecutive samples' last output beats, in one Verilator build holding all four engines;
 every output integer is also checked against the emulator. With --spec, the kron layer's factors
-and types come from a trained spec (its dense twin gets the product W = sum_r A_r (x) B_r);
+and types come from a trained spec (its dense twin gets the product W = sum_r B_r (x) A_r, `kron_weight`);
 otherwise random factors with exact types are used (cycles do not depend on the values).
 """
 from __future__ import annotations
