@@ -1,9 +1,10 @@
 """`KronDense`: a dense layer whose weight is a sum of Kronecker products, never built.
 
 W (m x n) = sum_r B_r (x) A_r (np.kron(B_r, A_r), see `kron_weight`) with A_r (m1 x n1), B_r (m2 x n2),
-m = m1*m2, n = n1*n2. The input vector (length n, row-major) is read as a matrix X (n2 x n1) -- a flattened 28 x 28 image is its
-own rows -- and the layer computes  Y = sum_r B_r X A_r^T  (m2 x m1), output row-major. Cost:
-R*(n2*n1*m1 + m2*n2*m1) MACs instead of m*n; storage R*(m1*n1 + m2*n2) instead of m*n.
+m = m1*m2, n = n1*n2. The input vector (length n, row-major) is read as a matrix X (n2 x n1) -- a
+flattened 28 x 28 image is its own rows -- and the layer computes  Y = sum_r B_r X A_r^T  (m2 x m1),
+output row-major. Cost: R*(n2*n1*m1 + m2*n2*m1) MACs instead of m*n; storage R*(m1*n1 + m2*n2)
+instead of m*n.
 
 Factors are quantized with QKeras ``quantized_bits(bits, integer, alpha=1)`` (or float when
 ``factor_bits`` is None). Two training penalties, both added with ``add_loss``:
