@@ -193,3 +193,42 @@ def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
     # which differ between two writes of one spec as well
     stamped = ("hls4ml_config.yml", "build_lib.sh", "keras_model.keras")
     assert _same_tree(tmp_path / "hls_a", tmp_path / "hls_b", skip=stamped) == []
+
+
+def test_fault_campaign_scores_under_the_key(locked_run, tmp_path):
+    """`codesign faults` on a locked run scores the design under a key, as `codesign evaluate` does: the
+    fault-free accuracy of the campaign (engine, BFA, RTL cross-check) is evaluate's under the same key
+    (the run's own password by default, none with --key none); a password that does not open stops
+    with one line naming --key, before anything is written."""
+    from conftest import assert_user_error
+
+    run, rep = locked_run
+    mine = tmp_path / "run"
+    for part in ("spec", "lock", "config.yaml", "report.json"):
+        (shutil.copytree if (run / part).is_dir() else shutil.copyfile)(run / part, mine / part)
+    shutil.copytree(run / "rtl", mine / "rtl", ignore=shutil.ignore_patterns("sim_build", "sim_runs"))
+    data = _npz_of_test_split(tmp_path / "digits_test.npz")
+
+    def evaluate(*args):
+        return json.loads(codesign("evaluate", mine, "--data", data, *args).stdout)["accuracy"]
+
+    def faults(*args):
+        return json.loads(codesign("faults", mine, "--campaign", *args).stdout)
+
+    keyed, nokey = evaluate(), evaluate("--key", "none")
+    assert keyed > nokey + 0.05  # the key matters on this design
+    sec = faults("random", "--faults", "24", "--views", "emulator,rtl", "--rtl-faults", "12")
+    assert sec["clean_accuracy"] == keyed and sec["key"] == "run"
+    assert sec["rtl"]["equal_fraction"] == 1.0 and sec["rtl"]["faults_changing_outputs"] > 0  # key registers written
+    assert json.loads((mine / "report.json").read_text())["faults"]["key"] == "run"
+    stale = codesign("faults", mine, "--campaign", "random", "--faults", "24", "--key", "none", check=False)
+    assert_user_error(stale, "--fresh")  # rows under another key never mix
+    sec = faults("random", "--faults", "24", "--key", "none", "--fresh")
+    assert sec["clean_accuracy"] == nokey and sec["key"] == "none"
+    bfa = faults("bfa", "--seeds", "1", "--max-flips", "2", "--key", str(mine / "lock" / "password.enc"))
+    assert bfa["clean_accuracy"] == keyed and bfa["key"] == str(mine / "lock" / "password.enc")
+    (mine / "lock" / "device.key").unlink()  # the run's own password no longer opens
+    shutil.rmtree(mine / "faults")
+    missing = codesign("faults", mine, "--campaign", "random", "--faults", "24", check=False)
+    assert "--key" in assert_user_error(missing, "locked design")
+    assert not (mine / "faults").exists()

@@ -38,7 +38,8 @@ def campaign_key(run_dir: Path, spec, key: str | None, device_key=None):
     except LockError as e:
         if key is not None:
             raise
-        raise LockError(f"{run_dir} is a locked design and its own password does not open ({e}); give --key "
+        why = str(e).split(";")[0]  # the reason, without the lock command's own advice
+        raise LockError(f"{run_dir} is a locked design and its own password does not open ({why}): give --key "
                         "FILE [--device-key KEY], or --key none to score it without its key") from None
     return (None if password is None else check_key(spec, password)), (key if key in ("none", "random") else
                                                                         str(key) if key else "run")
