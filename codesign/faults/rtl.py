@@ -247,12 +247,12 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     t0 = time.perf_counter()
     sim_s = sim_cpu = 0.0
     with Harness(rtl_dir) as h:
-        h.set_spec(spec)  # memories as generated (no write when the run's images are this spec's)
-        if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted)
-            from ..lock.password import check_key
+        if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted;
+            from ..lock.password import check_key  # written before set_spec, which tracks the memories only)
             from ..lock.rtl import key_writes
 
             h.write(key_writes(h.meta, check_key(spec, key)))
+        h.set_spec(spec)  # memories as generated (no write when the run's images are this spec's)
         t_map = time.perf_counter()
         bits = StoredBits(spec, h.meta, sm, seed)
         map_s = time.perf_counter() - t_map
