@@ -202,7 +202,7 @@ def test_fault_campaign_scores_under_the_key(locked_run, tmp_path):
     with one line naming --key, before anything is written. Cost: three small campaigns (~15 CPU s)."""
     from conftest import assert_user_error
 
-    run, rep = locked_run
+    run, _ = locked_run
     mine = tmp_path / "run"
     for part in ("spec", "lock", "config.yaml", "report.json"):
         (shutil.copytree if (run / part).is_dir() else shutil.copyfile)(run / part, mine / part)

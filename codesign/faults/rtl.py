@@ -248,7 +248,8 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     sim_s = sim_cpu = 0.0
     with Harness(rtl_dir) as h:
         if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted;
-            from ..lock.password import check_key  # written before set_spec, which tracks the memories only)
+            # written before set_spec, which tracks the memories only)
+            from ..lock.password import check_key
             from ..lock.rtl import key_writes
 
             h.write(key_writes(h.meta, check_key(spec, key)))
