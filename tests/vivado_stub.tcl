@@ -25,7 +25,7 @@
 
 namespace eval stub {
     variable log [open [lindex $::argv 0] w]
-    variable state_file [lindex $::argv 1]
+    variable state_file [file normalize [lindex $::argv 1]]
     variable props [dict create]
     variable params [dict create]
     variable files {}
@@ -413,7 +413,7 @@ proc csynth_design {args} {
         foreach {all inc} [regexp -all -inline {#include\s+"(firmware/[^"]+)"} $text] {
             if {![file exists [file join [file dirname $f] $inc]]} { error "csynth_design: $f includes $inc, which does not exist" }
         }
-        if {![regexp "void\\s+$stub::hls_top\\s*\\((\[^)\]*)\\)\\s*\\{" $text all params]} continue
+        if {![regexp [format {void\s+%s\s*\(([^)]*)\)\s*\x7b} $stub::hls_top] $text all params]} continue
         set found 1
         foreach p [split $params ,] {
             set port [lindex [regexp -all -inline {\w+} $p] end]
