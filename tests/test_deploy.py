@@ -959,6 +959,7 @@ def test_hls_ip_package_and_its_tcl(hls_pkg, tmp_path):
         (pkg / "pynq" / f).unlink()
 
 
+@pytest.mark.long  # g++ of the hls4ml project (34 s at load 45 here): the CI budget has no room; run with -m long
 def test_hls_ip_c_simulation_matches_the_emulator(hls_pkg):
     """check.py --backend csim: the wrapper + hls4ml project compiled with g++ on the package's DMA words,
     every output integer equal to the emulator's; the IP has no load port (a clear error)."""
