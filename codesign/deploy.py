@@ -10,6 +10,8 @@ The package (a folder, and the same as PKG.zip):
   vivado/build.tcl       boards/vivado/build.tcl.in for the board of the catalogue (codesign/boards.py):
                          IP packaging, Zynq PS + AXI DMA block design, synthesis, implementation,
                          .bit + .hwh into pynq/; stops on Synth 8-4445 and on failed timing
+  hls/                   (--ip hls, instead of rtl/) the run's hls4ml project, its AXI-Stream wrapper
+                         and the Vitis HLS script that exports it as the IP (codesign/deploy_hls.py)
   pynq/                  copied to the board: codesign_driver.py, check.py, test_vectors.npz,
                          manifest.json (the driver reads the stream layout from it), and the sim
                          backend (sim_backend.py, sim_dma_bench.py: the package's RTL under Verilator)
