@@ -203,8 +203,21 @@ def _value(word: str, env: dict):
     return word
 
 
+def _flatten_ifs(cmds: list[list[str]]) -> list[list[str]]:
+    """The commands with those of every `if` body (each branch, in order) inserted after the `if`."""
+    out = []
+    for c in cmds:
+        out.append(c)
+        if c[0] == "if":
+            bodies = [c[2]] + [c[i + 1] for i in range(3, len(c) - 1) if c[i] == "else"]
+            for body in bodies:
+                if body.startswith("{") and body.endswith("}"):
+                    out.extend(_flatten_ifs(_tcl_commands(body[1:-1])))
+    return out
+
+
 def _parse_tcl(pkg: Path):
-    cmds = _tcl_commands((pkg / "vivado" / "build.tcl").read_text())
+    cmds = _flatten_ifs(_tcl_commands((pkg / "vivado" / "build.tcl").read_text()))
     env = {}
     for c in cmds:
         if c[0] == "set" and len(c) == 3 and (not c[2].startswith("[") or c[2].startswith("[list")):
