@@ -221,7 +221,10 @@ def _parse_tcl(pkg: Path):
     env = {}
     for c in cmds:
         if c[0] == "set" and len(c) == 3 and (not c[2].startswith("[") or c[2].startswith("[list")):
-            env[c[1]] = _value(c[2], env)
+            try:
+                env[c[1]] = _value(c[2], env)
+            except KeyError:  # a value made of run-time results (e.g. a message naming $wns)
+                pass
     return cmds, env
 
 
