@@ -7,7 +7,8 @@ For each example config it builds the run once (`codesign flow` with synthesis a
 is still checked bit-exact against the emulator on the whole test split), or reuses a finished run in
 --runs, then places and routes its RTL with `codesign pnr` and records the timing section with the
 run's cycles per inference. --standin routes a random-parameter design of each example's layer shapes
-instead (no training; for designs whose training takes too long here). Results merge into --out under `label` (e.g. `main` and `after` for the
+instead (no training; for designs whose training takes too long here); --rtl-only routes the RTL a
+run folder already holds without the flow's checks. Results merge into --out under `label` (e.g. `main` and `after` for the
 RTL before and after the adder trees were pipelined), one example at a time: the MNIST designs take
 tens of minutes each on two busy cores, so run it in the background with nice.
 """
@@ -50,6 +51,19 @@ def routed(run: Path, mhz: float, reuse: bool) -> dict:
             timing["seconds"] = json.loads(old.read_text()).get("seconds")
         return timing
     return json.loads(codesign("pnr", str(run), "--mhz", str(mhz)).stdout)["timing"]
+
+
+def measure_rtl_only(example: str, runs: Path, mhz: float) -> dict:
+    """Route the RTL a run folder already holds (the flow's generated rtl/, e.g. a flow stopped after its
+    RTL generation on a busy machine): cycles from the generator's plan (rtl_meta.json), no RTL check here."""
+    run = runs / example
+    meta_path = run / "rtl" / "rtl_meta.json"
+    if not meta_path.exists():
+        raise SystemExit(f"{run} holds no generated RTL (rtl/rtl_meta.json); run without --rtl-only")
+    meta = json.loads(meta_path.read_text())["model_top"]
+    timing = json.loads(codesign("pnr", str(run), "--mhz", str(mhz)).stdout)["timing"]
+    return {"timing": timing, "rtl_only": True, "cycles_per_inference": meta["slowest_layer_cycles"],
+            "folding": meta["folding"], "spec": meta["spec"]}
 
 
 def measure(example: str, runs: Path, mhz: float, reuse: bool = False) -> dict:
@@ -124,6 +138,8 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="take a run's finished place and route (rtl/pnr) as is")
     ap.add_argument("--standin", action="store_true",
                     help="route a random-parameter design of each example's shapes instead of a trained run")
+    ap.add_argument("--rtl-only", action="store_true",
+                    help="route the generated RTL already in each run folder of --runs/LABEL, without the flow's checks")
     ap.add_argument("--rev", default=None, help="git revision the runs' RTL came from (default: this checkout's HEAD)")
     args = ap.parse_args()
     for ex in args.examples:
@@ -135,6 +151,8 @@ def main() -> None:
         print(f"{ex}: building and routing ...", flush=True)
         if args.standin:
             row = dict(measure_standin(ex, runs, args.mhz), rev=args.rev or git_rev())
+        elif args.rtl_only:
+            row = dict(measure_rtl_only(ex, runs, args.mhz), rev=args.rev or git_rev())
         else:
             row = dict(measure(ex, runs, args.mhz, args.reuse), rev=args.rev or git_rev())
         doc = json.loads(args.out.read_text()) if args.out.exists() else {}

@@ -150,13 +150,15 @@ def deploy(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
            clock_mhz: float = typer.Option(None, "--clock-mhz", help="fabric clock Vivado builds for (default: the board's)"),
            board_repo: Path = typer.Option(None, "--board-repo", help="folder of Vivado board files (board.repoPaths)"),
            allow_timing_fail: bool = typer.Option(False, "--allow-timing-fail",
-                                                  help="keep a bitstream that misses timing (the build stops otherwise)")):
+                                                  help="keep a bitstream that misses timing (the build stops otherwise)"),
+           ip: str = typer.Option("rtl", "--ip", help="the model's IP core: rtl (the generated RTL) or hls "
+                                                      "(the hls4ml project, exported by Vitis HLS)")):
     """Board package of a built run: RTL + wrapper, Vivado TCL (Zynq + AXI DMA), PYNQ driver, self-test."""
     from .deploy import deploy as make_package
 
     try:
         manifest = make_package(run_dir, out, board=board, vectors=vectors, clock_mhz=clock_mhz,
-                                board_repo=board_repo, allow_timing_fail=allow_timing_fail)
+                                board_repo=board_repo, allow_timing_fail=allow_timing_fail, ip=ip)
     except _user_errors() as e:
         _fail(e)
     s = manifest["stream"]

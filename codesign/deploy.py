@@ -10,6 +10,8 @@ The package (a folder, and the same as PKG.zip):
   vivado/build.tcl       boards/vivado/build.tcl.in for the board of the catalogue (codesign/boards.py):
                          IP packaging, Zynq PS + AXI DMA block design, synthesis, implementation,
                          .bit + .hwh into pynq/; stops on Synth 8-4445 and on failed timing
+  hls/                   (--ip hls, instead of rtl/) the run's hls4ml project, its AXI-Stream wrapper
+                         and the Vitis HLS script that exports it as the IP (codesign/deploy_hls.py)
   pynq/                  copied to the board: codesign_driver.py, check.py, test_vectors.npz,
                          manifest.json (the driver reads the stream layout from it), and the sim
                          backend (sim_backend.py, sim_dma_bench.py: the package's RTL under Verilator)
@@ -45,13 +47,14 @@ BIT_NAME = "codesign"
 DEFAULT_VECTORS = 16
 # what goes to the board (pynq/): the driver, the self-test, and the simulator backend (runs the package's
 # RTL under Verilator behind the driver's API when codesign is installed: check.py --backend sim)
-PYNQ_FILES = ("codesign_driver.py", "check.py", "sim_backend.py", "sim_dma_bench.py")
+PYNQ_FILES = ("codesign_driver.py", "check.py", "sim_backend.py", "sim_dma_bench.py", "csim_backend.py")
 FIFO_LOG2 = 5  # samples the wrapper's tlast FIFO tracks in flight
 MAX_WORD_BITS = 1024  # AXI DMA's widest stream
 CTRL = "codesign_axil"  # AXI-Lite slave of the load port (boards/rtl/codesign_axil.v)
 CTRL_WINDOW = 4096  # bytes of its register window (12 address bits)
 CTRL_DATA = 0x20  # first DATA register
 CLOCK_RANGE_MHZ = (10.0, 400.0)  # what a Zynq fabric clock (FCLK / pl_clk) can be set to, roughly
+IP_KINDS = ("rtl", "hls")  # the model's IP core: the generated RTL, or the hls4ml project (codesign.deploy_hls)
 
 
 class DeployError(CodesignError):
@@ -236,7 +239,10 @@ def board_settings(board: str) -> dict:
 
 
 def _build_tcl(board: dict, rtl_files: list[str], mem_files: list[str], layout: dict, clock_mhz: float,
-               model_top: str, board_repo: str = "", allow_timing_fail: bool = False, jobs: int = 4) -> str:
+               model_top: str, board_repo: str = "", allow_timing_fail: bool = False, jobs: int = 4,
+               ip: str = "rtl") -> str:
+    from .deploy_hls import IP_SUBDIR, VLNV
+
     ps = board["ps_settings"]
     mhz = f"{clock_mhz:g}"
     settings = dict(ps["config"], **{ps["clock_config"]: mhz})
@@ -249,7 +255,7 @@ def _build_tcl(board: dict, rtl_files: list[str], mem_files: list[str], layout: 
         "RTL_FILES": " ".join(map(_tcl_quote, rtl_files)), "MEM_FILES": " ".join(map(_tcl_quote, mem_files)),
         "IN_WORD": layout["in_word_bits"], "OUT_WORD": layout["out_word_bits"], "DMA_WIDTH": board["dma_width"],
         "CLOCK_MHZ": mhz, "ALLOW_TIMING_FAIL": int(bool(allow_timing_fail)),
-        "BIT_NAME": BIT_NAME, "JOBS": jobs,
+        "BIT_NAME": BIT_NAME, "JOBS": jobs, "IP_KIND": ip, "HLS_VLNV": VLNV, "HLS_IP_SUBDIR": IP_SUBDIR,
         "PS_VLNV": ps["vlnv"], "PS_RULE": ps["rule"], "PS_MASTER": ps["master"], "PS_SLAVE": ps["slave"],
         "PS_CLK": ps["clk"], "PS_RESETN": ps["resetn"], "PS_PRESET": ps["preset"], "PS_CONFIG": config,
     }
@@ -292,10 +298,18 @@ def _readme(manifest: dict) -> str:
         "## 1. Bitstream (Vivado, on a workstation)",
         "",
         "```",
+        *(["cd hls && vitis_hls -f build_ip.tcl && cd ..          # the hls4ml project as an IP core (Vitis HLS)"]
+          if manifest.get("ip") == "hls" else []),
         "vivado -mode batch -source vivado/build.tcl            # add -tclargs --board-repo DIR for board files elsewhere",
         "```",
         "",
-        f"packages `rtl/` (top `{manifest['top']}`) as an IP core, builds a block design Zynq PS + AXI DMA "
+        *([f"This package's IP core is the run's hls4ml project (`hls/firmware/`) behind the AXI-Stream wrapper "
+           "`hls/codesign_axi.cpp` (`codesign deploy --ip hls`): Vitis HLS synthesises and exports it, build.tcl puts "
+           "it in the block design (it stops, naming the command, when the export is missing). Its weights are "
+           "compiled in: it has no load-port registers. `python3 pynq/check.py --backend csim` runs the self-test "
+           "on its C++ compiled with g++.", ""] if manifest.get("ip") == "hls" else []),
+        ("puts the exported HLS IP" if manifest.get("ip") == "hls" else f"packages `rtl/` (top `{manifest['top']}`) as an IP core,")
+        + " builds a block design Zynq PS + AXI DMA "
         "(MM2S -> s_axis, m_axis -> S2MM; the PS's AXI-Lite master -> the DMA and the model's load-port registers "
         f"`s_axi_ctrl`) at {manifest['clock_mhz']:g} MHz, runs synthesis and implementation and writes "
         f"`pynq/{BIT_NAME}.bit` and `pynq/{BIT_NAME}.hwh`. Needs the board files of {manifest['board']} "
@@ -347,7 +361,7 @@ def _readme(manifest: dict) -> str:
 
 # ---------------------------------------------------------------- the command
 def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTORS, clock_mhz: float | None = None,
-           board_repo=None, allow_timing_fail: bool = False) -> dict:
+           board_repo=None, allow_timing_fail: bool = False, ip: str = "rtl") -> dict:
     """Write the deploy package of a built run to `out` (and out.zip); return its manifest.
 
     Everything is written to a temporary folder first and moved into place at the end, so a failure
@@ -356,9 +370,12 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
 
     clock_mhz: the fabric clock Vivado builds for (default: the board's, boards.json). board_repo: a
     folder of Vivado board files (Vivado's board.repoPaths). allow_timing_fail: keep a bitstream that
-    misses timing (the build stops otherwise).
+    misses timing (the build stops otherwise). ip: "rtl" (the run's generated RTL as the IP core) or
+    "hls" (its hls4ml project behind an AXI-Stream wrapper, exported by Vitis HLS: codesign.deploy_hls).
     """
     run_dir, out = Path(run_dir), Path(out)
+    if ip not in IP_KINDS:
+        raise DeployError(f"--ip {ip!r} is not an IP kind; choose one of {list(IP_KINDS)}")
     if vectors < 1:
         raise DeployError(f"--vectors must be at least 1, got {vectors}")
     zip_path = out.with_name(out.name + ".zip")
@@ -393,15 +410,24 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        (tmp / "rtl").mkdir()
-        for f in sources + mems:
-            shutil.copyfile(rtl_dir / f, tmp / "rtl" / f)
-        shutil.copyfile(ip_dir("boards") / "rtl" / f"{CTRL}.v", tmp / "rtl" / f"{CTRL}.v")
-        (tmp / "rtl" / f"{WRAPPER}.v").write_text(_wrapper(meta, layout, sha[:8]))
-        rtl_files = sources + [f"{CTRL}.v", f"{WRAPPER}.v"]
+        if ip == "rtl":
+            (tmp / "rtl").mkdir()
+            for f in sources + mems:
+                shutil.copyfile(rtl_dir / f, tmp / "rtl" / f)
+            shutil.copyfile(ip_dir("boards") / "rtl" / f"{CTRL}.v", tmp / "rtl" / f"{CTRL}.v")
+            (tmp / "rtl" / f"{WRAPPER}.v").write_text(_wrapper(meta, layout, sha[:8]))
+            rtl_files = sources + [f"{CTRL}.v", f"{WRAPPER}.v"]
+        else:  # the hls4ml project is the IP: hls/ instead of rtl/ (codesign.deploy_hls)
+            from .deploy_hls import hls_project, write_hls_ip
+
+            project = hls_project(run_dir, spec, cfg, tmp / ".hls4ml")
+            write_hls_ip(tmp, project, layout, bset["part"], clock_mhz)
+            shutil.copyfile(ip_dir("boards") / "hls" / "csim_main.cpp", tmp / "hls" / "csim_main.cpp")
+            shutil.rmtree(tmp / ".hls4ml", ignore_errors=True)
+            rtl_files, mems = [], []
         (tmp / "vivado").mkdir()
         (tmp / "vivado" / "build.tcl").write_text(_build_tcl(bset, rtl_files, mems, layout, clock_mhz, meta["top"],
-                                                             repo, allow_timing_fail))
+                                                             repo, allow_timing_fail, ip=ip))
         (tmp / "pynq").mkdir()
         for f in PYNQ_FILES:
             shutil.copyfile(ip_dir("boards") / "pynq" / f, tmp / "pynq" / f)
@@ -421,6 +447,7 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
             "board_repo": repo or None,
             "clock_mhz": clock_mhz,
             "allow_timing_fail": bool(allow_timing_fail),
+            "ip": ip,
             "spec": {"name": spec.name, "sha256": sha, "layers": len(spec.layers),
                      "macs": int(spec.total_macs())},
             "top": WRAPPER,
@@ -434,9 +461,10 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
             "generation_cycles": meta.get("generation_cycles", 0),
             "dma": {"name": "axi_dma_0", "in_word_bits": layout["in_word_bits"],
                     "out_word_bits": layout["out_word_bits"], "memory_width": bset["dma_width"]},
-            "ctrl": {"name": "codesign_0", "spec_id": sha[:8], "window": CTRL_WINDOW, "data": CTRL_DATA,
-                     "load_port": lp, "registers": {"id": 0x00, "ctrl": 0x04, "sel": 0x08, "addr": 0x0C,
-                                                    "info": 0x10, "writes": 0x14}},
+            "ctrl": None if ip == "hls" else {
+                "name": "codesign_0", "spec_id": sha[:8], "window": CTRL_WINDOW, "data": CTRL_DATA,
+                "load_port": lp, "registers": {"id": 0x00, "ctrl": 0x04, "sel": 0x08, "addr": 0x0C,
+                                               "info": 0x10, "writes": 0x14}},
             "bitstream": {"bit": f"pynq/{BIT_NAME}.bit", "hwh": f"pynq/{BIT_NAME}.hwh",
                           "built": False, "note": "written by vivado/build.tcl, not by codesign deploy"},
             "test_vectors": {"file": "pynq/test_vectors.npz", "samples": len(vec["x_int"]),

@@ -18,10 +18,10 @@
 // Intermediate buffer: mid for all r and i2 (KP x M1 values) in SIMD banks (bank k % SIMD, word
 // (k / SIMD)*J1F + j1f, PE values a word): stage 1 writes one bank word per finished output fold,
 // stage 2 reads one word of every bank per cycle. One buffer suffices: stage 1 of the next sample
-// writes only after stage 2's last read (reads are issued 3 cycles before writes land). Between
+// writes only after stage 2's last read (reads are issued 4 cycles before writes land). Between
 // the stages the sequencer idles DRAIN issue slots (0..15) so that no stage-2 read of a mid word
 // comes before stage 1's write of it lands; the generator computes the fewest safe DRAIN from the
-// schedule (codesign/rtl/kron.py drain_cycles); 3 + mac_pipe's extra stages DS is always safe.
+// schedule (codesign/rtl/kron.py drain_cycles); 4 + mac_pipe's extra stages DS is always safe.
 // Input: AXI-Stream, SIMD elements per beat, N/SIMD beats a sample, double-buffered; the bank is
 // released when stage 1 ends, so the next sample loads during stage 2.
 // Output: AXI-Stream, PE elements per beat, tlast on the sample's last beat.
@@ -33,7 +33,7 @@
 // few exact zeros), and a skip would break the fixed schedule that keeps every lane busy.
 // Input buffer: axis_inbuf, as mvau. Pipeline and stall: as mvau (issue -> read -> dot -> accumulate
 // -> requant/out, the stages after the read in mac_pipe), all stages on `en` (output register empty
-// or taken); stage-1 sums leave mac_pipe at stage 3 for the mid cast and write.
+// or taken); stage-1 sums leave mac_pipe at stage 3 for the mid cast (registered) and write.
 module kron_matvec #(
     parameter int N1 = 4,
     parameter int N2 = 4,
@@ -262,13 +262,13 @@ module kron_matvec #(
     // mid banks: written by stage-1 results (stage 3 below), read by stage-2 issue; no image (every
     // word stage 2 reads is written by stage 1 of the same sample first)
     logic mid_we;
-    logic [SBC-1:0] kb3;
-    logic [MAW-1:0] mw3;
+    logic [SBC-1:0] kb3, kb4;
+    logic [MAW-1:0] mw3, mw4;
     logic [PE*MID_W-1:0] ymid;
     for (genvar s = 0; s < SIMD; s++) begin : g_bank
         wmem #(.DW(PE * MID_W), .DEPTH(MD), .AW(MAW), .INIT_EN(0)) u_bank (
             .clk(clk), .re(en), .raddr(mraddr), .rdata(md1[s*PE*MID_W +: PE*MID_W]),
-            .we(mid_we && kb3 == SBC'(s)), .waddr(mw3), .wdata(ymid)
+            .we(mid_we && kb4 == SBC'(s)), .waddr(mw4), .wdata(ymid)
         );
     end
 
@@ -306,15 +306,26 @@ module kron_matvec #(
         .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready), .m_tlast(m_tlast),
         .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data)
     );
-    // stage-1 sums: cast to the mid type and written to the mid bank of k (stage-2 sums leave via u_mac)
+    // stage-1 sums: cast to the mid type, registered, and written to the mid bank of k one edge later
+    // (stage-2 sums leave via u_mac). Why the register: the cast's rounding add and saturation plus the
+    // block RAM's write setup in the accumulator's cycle was the engine's critical path once the MAC
+    // lanes were pipelined; it costs one more edge from a row's last issue to its mid write
+    // (codesign/rtl/kron.py MAX_DRAIN), no cycle per term.
+    logic [PE*MID_W-1:0] ymid3;
     for (genvar p = 0; p < PE; p++) begin : g_rq
         requant #(
             .DOT_W(DOT_W), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(RW1),
             .ACC_W(DOT_W), .ACC_SIGNED(1), .ACC_OVF(0), .RELU(0),
             .OS(OS1), .RND(RND1), .OUT_W(MID_W), .OUT_SIGNED(MID_SIGNED), .OUT_OVF(MID_OVF)
         ) u_rq1 (
-            .dot(acc[p*DOT_W +: DOT_W]), .shift(1'b0), .bias(1'b0), .y(ymid[p*MID_W +: MID_W])
+            .dot(acc[p*DOT_W +: DOT_W]), .shift(1'b0), .bias(1'b0), .y(ymid3[p*MID_W +: MID_W])
         );
     end
-    assign mid_we = en && v3 && !st2_3;
+    always_ff @(posedge clk) begin
+        if (rst) mid_we <= 1'b0;
+        else mid_we <= en && v3 && !st2_3;
+        ymid <= ymid3;
+        kb4 <= kb3;
+        mw4 <= mw3;
+    end
 endmodule

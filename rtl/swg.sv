@@ -15,8 +15,21 @@
 // image takes about HP*WP + OH*OW*(SF-1) cycles here; the next position is fetched (line-buffer read,
 // registered) while the previous window is still being emitted. Windows are emitted only after all
 // their rows and columns came from the current image, so images follow each other with no gap.
-// Input: one pixel (C elements, element 0 in the low bits) per beat. Output: AXI-Stream, no tlast
-// (the mvau counts beats).
+//
+// Parallelism (codesign/rtl/conv.py conv_cycles, chosen by codesign/rtl/folding.py):
+// - PP positions a beat: the walk takes PP pixels of one row at once (an input beat of PP pixels; the
+//   line buffer word and the window register's new columns are PP wide), and the windows ending at
+//   those PP positions are emitted one after the other. A position costs a cycle of its own only when
+//   its group of PP has no window, so a layer of SF = 1 (one window a beat) is no longer held to one
+//   position a cycle: the MNIST CNN's first conv walks its 784 positions in 690 cycles at PP = 4, its
+//   676 windows at the mvau's rate. Needs unpadded columns and PP | WP (the input stream is whole
+//   groups of data pixels).
+// - OFIFO beats of output FIFO: when the mvau needs NF > 1 passes a window, the generator is faster
+//   than the mvau and, with the FIFO, runs ahead by the windows that cover the positions it walks
+//   between an image's last window and the next image's first (the KH-1 rows above it), which the
+//   mvau would otherwise spend idle.
+// Input: PP pixels (C elements each, element 0 in the low bits) per beat. Output: AXI-Stream, no
+// tlast (the mvau counts beats).
 module swg #(
     parameter int C = 1,            // channels of a pixel
     parameter int XW = 8,
@@ -26,6 +39,8 @@ module swg #(
     parameter int WP = 28,
     parameter int SIMD = 9,
     parameter int NP = 9,           // window length padded to a multiple of SIMD
+    parameter int PP = 1,           // positions a beat (PP | WP; columns unpadded when PP > 1)
+    parameter int OFIFO = 0,        // output FIFO depth in beats, a power of two (0: none)
     parameter logic [HP-1:0] ROW_DATA = '1,   // rows / columns holding image data (others: zero padding)
     parameter logic [WP-1:0] COL_DATA = '1,
     parameter logic [HP-1:0] ROW_WIN = '1,    // rows / columns where a window ends (an output pixel)
@@ -36,32 +51,48 @@ module swg #(
 ) (
     input  logic                clk,
     input  logic                rst,
-    input  logic [PW-1:0]       s_tdata,
+    input  logic [PP*PW-1:0]    s_tdata,
     input  logic                s_tvalid,
     output logic                s_tready,
     output logic [SIMD*XW-1:0]  m_tdata,
     output logic                m_tvalid,
     input  logic                m_tready
 );
+    localparam int WG = WP / PP;                     // position groups a row
     localparam int YW = HP > 1 ? $clog2(HP) : 1;
-    localparam int XAW = WP > 1 ? $clog2(WP) : 1;
+    localparam int XAW = WG > 1 ? $clog2(WG) : 1;
+    localparam int CXW = WP > 1 ? $clog2(WP) : 1;
     localparam int SCW = SF > 1 ? $clog2(SF) : 1;
+    localparam int QW = PP > 1 ? $clog2(PP) : 1;
     localparam int LBW = KH > 1 ? (KH - 1) * PW : 1;
+    localparam int KWE = KW + PP - 1;                // window register columns
 
-    // ------------------------------------------------------------------ fetch: next position's pixel
+    // core output (before the optional FIFO)
+    logic [SIMD*XW-1:0] o_tdata;
+    logic o_tvalid, o_tready;
+
+    // ------------------------------------------------------------------ fetch: next group's pixels
     logic [YW-1:0] py;
-    logic [XAW-1:0] px;
-    logic f_full, f_win;
+    logic [XAW-1:0] px;                              // group: columns px*PP .. px*PP+PP-1
+    logic f_full;
+    logic [PP-1:0] f_win;
     logic [XAW-1:0] f_x;
-    logic [PW-1:0] f_pix;
-    logic emitting;
+    logic [PP*PW-1:0] f_pix;
+    logic [PP-1:0] pend;                             // windows of the register still to emit
     logic [SCW-1:0] sf;
+    wire emitting = pend != '0;
     wire last_beat = sf == SCW'(SF - 1);
-    wire shift = f_full && (!emitting || (m_tready && last_beat));
+    wire one_left = (pend & (pend - PP'(1))) == '0;
+    wire shift = f_full && (!emitting || (o_tready && last_beat && one_left));
     wire can_take = !f_full || shift;
-    wire pad = !(ROW_DATA[py] && COL_DATA[px]);
+    wire [CXW-1:0] col0 = CXW'(px) * CXW'(PP);       // the group's first column
+    wire pad = !(ROW_DATA[py] && COL_DATA[col0]);    // PP > 1: whole groups are data or padding (rows only)
     wire fetch = can_take && (pad || s_tvalid);
     assign s_tready = can_take && !pad;
+    logic [PP-1:0] win_here;
+    always_comb begin
+        for (int q = 0; q < PP; q++) win_here[q] = ROW_WIN[py] && COL_WIN[col0 + CXW'(q)];
+    end
 
     always_ff @(posedge clk) begin
         if (rst) begin
@@ -71,8 +102,8 @@ module swg #(
         end else begin
             if (fetch) begin
                 f_full <= 1'b1;
-                px <= px == XAW'(WP - 1) ? '0 : px + XAW'(1);
-                if (px == XAW'(WP - 1)) py <= py == YW'(HP - 1) ? '0 : py + YW'(1);
+                px <= px == XAW'(WG - 1) ? '0 : px + XAW'(1);
+                if (px == XAW'(WG - 1)) py <= py == YW'(HP - 1) ? '0 : py + YW'(1);
             end else if (shift) begin
                 f_full <= 1'b0;
             end
@@ -80,56 +111,83 @@ module swg #(
         if (fetch) begin
             f_pix <= pad ? '0 : s_tdata;
             f_x <= px;
-            f_win <= ROW_WIN[py] && COL_WIN[px];
+            f_win <= win_here;
         end
     end
 
     // ------------------------------------------------------------------ line buffer: KH-1 rows
-    logic [LBW-1:0] lb_r, lb_w;
-    logic [KH*PW-1:0] col;          // the new window column, row kh at bits kh*PW (kh = KH-1: the new pixel)
+    // word x: for each of the group's PP columns q, the KH-1 pixels above it at q*LBW
+    logic [PP*LBW-1:0] lb_r, lb_w;
+    logic [PP*KH*PW-1:0] col;       // the new window columns: column q, row kh at (q*KH + kh)*PW
+    for (genvar q = 0; q < PP; q++) begin : g_col
+        if (KH > 1) begin : g_lb
+            assign col[q*KH*PW +: KH*PW] = {f_pix[q*PW +: PW], lb_r[q*LBW +: LBW]};
+            assign lb_w[q*LBW +: LBW] = col[q*KH*PW + PW +: LBW];
+        end else begin : g_nolb
+            assign col[q*KH*PW +: KH*PW] = f_pix[q*PW +: PW];
+            assign lb_w[q*LBW +: LBW] = '0;
+        end
+    end
     if (KH > 1) begin : g_lb
-        assign col = {f_pix, lb_r};
-        assign lb_w = col[KH*PW-1:PW];
-        wmem #(.DW(LBW), .DEPTH(WP), .AW(XAW), .INIT_EN(0)) u_lb (
+        wmem #(.DW(PP * LBW), .DEPTH(WG), .AW(XAW), .INIT_EN(0)) u_lb (
             .clk(clk), .re(fetch), .raddr(px), .rdata(lb_r),
             .we(shift), .waddr(f_x), .wdata(lb_w)
         );
     end else begin : g_nolb
-        assign col = f_pix;
         assign lb_r = '0;
-        assign lb_w = '0;
     end
 
     // ------------------------------------------------------------------ window register and emission
-    logic [N*XW-1:0] win;
+    // KH rows x KWE columns, row kh column c at (kh*KWE + c)*PW; the window ending at the group's
+    // position q is columns q .. q+KW-1
+    logic [KH*KWE*PW-1:0] win;
     always_ff @(posedge clk) begin
         if (shift) begin
             for (int kh = 0; kh < KH; kh++) begin
-                for (int kw = 0; kw < KW - 1; kw++) win[(kh*KW + kw)*PW +: PW] <= win[(kh*KW + kw + 1)*PW +: PW];
-                win[(kh*KW + KW - 1)*PW +: PW] <= col[kh*PW +: PW];
+                for (int c = 0; c < KWE - PP; c++) win[(kh*KWE + c)*PW +: PW] <= win[(kh*KWE + c + PP)*PW +: PW];
+                for (int q = 0; q < PP; q++) win[(kh*KWE + KWE - PP + q)*PW +: PW] <= col[(q*KH + kh)*PW +: PW];
             end
         end
     end
+    logic [QW-1:0] cq;              // the window being emitted: the lowest pending position
+    always_comb begin
+        cq = '0;
+        for (int q = PP - 1; q >= 0; q--) if (pend[q]) cq = QW'(q);
+    end
     always_ff @(posedge clk) begin
         if (rst) begin
-            emitting <= 1'b0;
+            pend <= '0;
             sf <= '0;
         end else begin
-            if (emitting && m_tready) begin
+            if (emitting && o_tready) begin
                 sf <= last_beat ? '0 : sf + SCW'(1);
-                if (last_beat) emitting <= 1'b0;
+                if (last_beat) pend[cq] <= 1'b0;
             end
-            if (shift && f_win) begin
-                emitting <= 1'b1;
+            if (shift) begin
+                pend <= f_win;
                 sf <= '0;
             end
         end
     end
-    logic [NP*XW-1:0] winp;         // the window zero-padded to NP elements
+    logic [NP*XW-1:0] winp;         // window cq in (kh, kw, c) order, zero-padded to NP elements
     always_comb begin
         winp = '0;
-        winp[N*XW-1:0] = win;
+        for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++)
+                winp[(kh*KW + kw)*PW +: PW] = win[(kh*KWE + kw + int'(cq))*PW +: PW];
     end
-    assign m_tvalid = emitting;
-    assign m_tdata = winp[sf*SIMD*XW +: SIMD*XW];
+    assign o_tvalid = emitting;
+    assign o_tdata = winp[sf*SIMD*XW +: SIMD*XW];
+
+    // ------------------------------------------------------------------ optional output FIFO
+    if (OFIFO > 0) begin : g_ofifo
+        axis_fifo #(.DW(SIMD * XW), .DEPTH(OFIFO)) u_ofifo (
+            .clk(clk), .rst(rst), .s_tdata(o_tdata), .s_tvalid(o_tvalid), .s_tready(o_tready),
+            .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready)
+        );
+    end else begin : g_noofifo
+        assign m_tdata = o_tdata;
+        assign m_tvalid = o_tvalid;
+        assign o_tready = m_tready;
+    end
 endmodule

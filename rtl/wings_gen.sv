@@ -24,8 +24,9 @@
 // prow, pcol), not the buffer. The buffer is the mvau's own weight memory, written through its load
 // port by the weight phase; its image file is empty (a comment): nothing of w is stored anywhere.
 //
-// Phases (one issue per cycle, pipeline issue -> read -> product -> accumulate -> cast/write, then a
-// drain of 4 cycles before the next phase so no read precedes the write it needs):
+// Phases (one issue per cycle, pipeline issue -> read -> operands -> distance -> table -> product ->
+// accumulate -> cast (two stages) -> write, then a drain of 9 cycles before the next phase so no
+// read precedes the write it needs):
 //   CURVE  k, j, s   read {sv, alpha}[k*S+s]        -> curve[j*K+k]
 //   MID    a, c, b   read z[(k*GR+a)*GC+b]          -> mid[a*WD+c]          (per k, GRID only)
 //   ROW    r, c, a   read mid[a*WD+c]               -> basis word k*SF+i/SIMD, lane i%SIMD
@@ -250,6 +251,7 @@ module wings_gen #(
     logic [CA-1:0] cur_ra;                          // curve (of*PE + p)*K + k
     logic v1, v2, v3;
     logic [2:0] ph1, ph2, ph3;
+    logic pipe_empty;                               // no term in stages 1-5 (the phase's writes landed)
     logic f1, l1, f2, l2;
 
     logic [CTW-1:0] lim0, lim1, lim2, lim3;         // last value of each counter in this phase
@@ -263,7 +265,6 @@ module wings_gen #(
     end
     wire e0 = c0 == lim0, e1 = c1 == lim1, e2 = c2 == lim2, e3 = c3 == lim3;
     wire iss = !done && !drain;
-    wire pipe_empty = !v1 && !v2 && !v3;
     wire restart = rst || wl_we;
 
     always_ff @(posedge clk) begin
@@ -363,37 +364,65 @@ module wings_gen #(
         .we(mid_we), .waddr(mid_wa), .wdata(mid_wd)
     );
 
-    // ------------------------------------------------------------------ stage 2: table lookups, products
+    // ------------------------------------------------------------------ stages A-C: operands, distance, table
+    // Why three stages before the products: placed and routed, a block RAM's clock-to-out (5.8 ns on
+    // an ECP5), the |j - sv| distance, the table lookup and a multiplier in one cycle were the layer's
+    // critical path. A registers the memory outputs (the phase's operand and distance inputs), B the
+    // distance, C the table entry; generation is one-time, so they cost 3 cycles a phase, none a sample.
     function automatic logic [DW-1:0] absdiff(input logic [DW-1:0] a, input logic [DW-1:0] b);
         absdiff = a > b ? a - b : b - a;
     endfunction
-    wire [DW-1:0] d_curve = absdiff(DW'(x1), DW'(svr_q[AL_W +: SV_W]));
-    wire [DW-1:0] d_mid = absdiff(DW'(x1), DW'(pcol_t[GCA'(x0)]));
-    wire [DW-1:0] d_row = absdiff(DW'(x2), DW'(prow_t[GRA'(x0)]));
-    wire signed [LU_W-1:0] k_lut = d_curve < DW'(KL) ? $signed(klut_t[KLA'(d_curve)]) : '0;
-    wire signed [LU_W-1:0] pm_lut = d_mid < DW'(PL) ? $signed(plut_t[PLA'(d_mid)]) : '0;
-    wire signed [LU_W-1:0] pr_lut = d_row < DW'(PL) ? $signed(plut_t[PLA'(d_row)]) : '0;
     wire signed [AL_W-1:0] alpha_v = $signed(svr_q[AL_W-1:0]);
     wire signed [Z_W-1:0] z_v = $signed(z_q);
     wire signed [M_SW-1:0] mid_v = $signed(mid_q);
+    logic vA, vB, vC;
+    logic [2:0] phA, phB, phC;
+    logic fA, lA, fB, lB, fC, lC;
+    logic [KA-1:0] kA, kB, kC, k2, k3;               // CURVE: the term's component (its beta)
+    logic [DW-1:0] daA, dbA, dB;
+    logic signed [SA_W-1:0] opA, opB, opC;
+    logic signed [LU_W-1:0] lutC;
+    logic [SIMD*BA_W-1:0] basA, basB, basC;
+    logic [CV_W-1:0] curA, curB, curC;
+    always_ff @(posedge clk) begin
+        if (restart) {vA, vB, vC} <= '0;
+        else {vA, vB, vC} <= {v1, vA, vB};
+        {phA, fA, lA, kA} <= {ph1, f1, l1, KA'(x2)};
+        {phB, fB, lB, kB} <= {phA, fA, lA, kA};
+        {phC, fC, lC, kC} <= {phB, fB, lB, kB};
+        case (ph1)
+            PH_CURVE: begin daA <= DW'(x1); dbA <= DW'(svr_q[AL_W +: SV_W]); opA <= SA_W'(alpha_v); end
+            PH_MID:   begin daA <= DW'(x1); dbA <= DW'(pcol_t[GCA'(x0)]);   opA <= SA_W'(z_v); end
+            default:  begin daA <= DW'(x2); dbA <= DW'(prow_t[GRA'(x0)]);   opA <= SA_W'(mid_v); end
+        endcase
+        basA <= bas_q;
+        curA <= cur_q;
+        dB <= absdiff(daA, dbA);
+        opB <= opA;
+        basB <= basA;
+        curB <= curA;
+        if (phB == PH_CURVE) lutC <= dB < DW'(KL) ? $signed(klut_t[KLA'(dB)]) : '0;
+        else lutC <= dB < DW'(PL) ? $signed(plut_t[PLA'(dB)]) : '0;
+        opC <= opB;
+        basC <= basB;
+        curC <= curB;
+    end
 
+    // ------------------------------------------------------------------ stage 2: products
     logic signed [SA_W-1:0] p2;
     logic signed [G_SW-1:0] pg2 [0:SIMD-1];
     always_ff @(posedge clk) begin
         if (restart) v2 <= 1'b0;
-        else v2 <= v1;
-        ph2 <= ph1;
-        f2 <= f1;
-        l2 <= l1;
-        case (ph1)
-            PH_CURVE: p2 <= SA_W'(alpha_v) * SA_W'(k_lut);
-            PH_MID: p2 <= SA_W'(z_v) * SA_W'(pm_lut);
-            default: p2 <= SA_W'(mid_v) * SA_W'(pr_lut);
-        endcase
+        else v2 <= vC;
+        ph2 <= phC;
+        f2 <= fC;
+        l2 <= lC;
+        k2 <= kC;
+        p2 <= opC * SA_W'(lutC);
     end
-    wire signed [CV_W-1:0] cur_v = $signed(cur_q);
+    wire signed [CV_W-1:0] cur_v = $signed(curC);
     for (genvar s = 0; s < SIMD; s++) begin : g_gmul
-        wire signed [BA_W-1:0] b_v = $signed(bas_q[s*BA_W +: BA_W]);
+        wire signed [BA_W-1:0] b_v = $signed(basC[s*BA_W +: BA_W]);
         always_ff @(posedge clk) pg2[s] <= G_SW'(b_v) * G_SW'(cur_v);
     end
 
@@ -404,13 +433,17 @@ module wings_gen #(
         if (restart) v3 <= 1'b0;
         else v3 <= v2 && l2;
         ph3 <= ph2;
+        k3 <= k2;
         if (v2) acc <= (f2 ? '0 : acc) + p2;
     end
     for (genvar s = 0; s < SIMD; s++) begin : g_gacc
         always_ff @(posedge clk) if (v2) gacc[s] <= (f2 ? '0 : gacc[s]) + pg2[s];
     end
 
-    // ------------------------------------------------------------------ stage 4: casts and writes
+    // ------------------------------------------------------------------ stages 4-5: casts, then writes
+    // Each cast is a requant lane cut in two by a register, as in mac_pipe: stage 4 holds the value in
+    // the accumulator type (the curve's beta added), stage 5 the rounded, saturated result; the
+    // writes below act on stage 5 (w5) in issue order, so the casts never wait on a write counter.
     // output-side counters (the pipe emits results in issue order; reset when a phase starts)
     logic [CTW-1:0] o_j, o_k;                        // CURVE: j, k
     logic [CA-1:0] o_ca;                             // CURVE: j*K + k
@@ -423,33 +456,79 @@ module wings_gen #(
     logic [MWAW-1:0] o_wa;                           // WGT: weight word of*SF + sf
     logic [OJW-1:0] o_jj;                             // WGT: j = of*PE + p
     logic [OIW-1:0] o_i0;                        // WGT: sf*SIMD
+    logic v4, v5;
+    logic [2:0] ph4, ph5;
+    assign pipe_empty = !v1 && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5;
     wire phase_start = !restart && !iss && drain && pipe_empty;
+    always_ff @(posedge clk) begin
+        if (restart) {v4, v5} <= '0;
+        else {v4, v5} <= {v3, v4};
+        ph4 <= ph3;
+        ph5 <= ph4;
+    end
 
-    // curve cast
-    logic [C_OUT_W-1:0] c_y;
+    // curve cast: stage 4 sum + beta (accumulator type), stage 5 rounding and overflow
+    localparam int C_AX = C_ACC_W + 1;
+    logic [C_ACC_W-1:0] c_a3;
+    logic [C_AX-1:0] c_a4;
+    logic [C_OUT_W-1:0] c_y4, c_y;
     requant #(
         .DOT_W(C_SW), .SH_W(1), .B_W(BE_W), .PS(C_PS), .BS(C_BS), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(C_OS), .RND(C_RND), .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF)
-    ) u_ccast (.dot(acc[C_SW-1:0]), .shift(1'b0), .bias(beta_t[KA'(o_k)]), .y(c_y));
-    // basis cast
-    logic [B_OUT_W-1:0] b_y;
+        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(C_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
+    ) u_ccast_acc (.dot(acc[C_SW-1:0]), .shift(1'b0), .bias(beta_t[k3]), .y(c_a3));
+    requant #(
+        .DOT_W(C_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(C_OS), .RND(C_RND), .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF),
+        .PART(2)
+    ) u_ccast_out (.dot(c_a4), .shift(1'b0), .bias(1'b0), .y(c_y4));
+    // basis cast (no bias): stage 4 the sum in the accumulator type, stage 5 rounding and overflow
+    localparam int B_AX = B_ACC_W + 1;
+    logic [B_ACC_W-1:0] b_a3;
+    logic [B_AX-1:0] b_a4;
+    logic [B_OUT_W-1:0] b_y4, b_y;
     requant #(
         .DOT_W(B_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(B_OS), .RND(B_RND), .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF)
-    ) u_bcast (.dot(acc[B_SW-1:0]), .shift(1'b0), .bias(1'b0), .y(b_y));
+        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(B_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
+    ) u_bcast_acc (.dot(acc[B_SW-1:0]), .shift(1'b0), .bias(1'b0), .y(b_a3));
+    requant #(
+        .DOT_W(B_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(B_OS), .RND(B_RND), .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF),
+        .PART(2)
+    ) u_bcast_out (.dot(b_a4), .shift(1'b0), .bias(1'b0), .y(b_y4));
+    logic [M_SW-1:0] mid4, mid5;
+    always_ff @(posedge clk) begin
+        c_a4 <= {c_a3[C_ACC_W-1], c_a3};
+        b_a4 <= {b_a3[B_ACC_W-1], b_a3};
+        mid4 <= acc[M_SW-1:0];
+        c_y <= c_y4;
+        b_y <= b_y4;
+        mid5 <= mid4;
+    end
     // stored (two's complement) forms: an unsigned type gets a zero sign bit
     wire [CV_W-1:0] c_st = CV_W'({1'b0, c_y});
     wire [BA_W-1:0] b_st = BA_W'({1'b0, b_y});
 
-    // weight casts, masked to 0 on padded rows/columns
+    // weight casts (stage 4 / 5 as above), masked to 0 on padded rows/columns at the write
+    localparam int G_AX = G_ACC_W + 1;
     logic [SIMD*WW-1:0] g_lanes;
     wire col_ok = o_jj < OJW'(NO);
     for (genvar s = 0; s < SIMD; s++) begin : g_gcast
-        logic [G_OUT_W-1:0] g_y;
+        logic [G_ACC_W-1:0] g_a3;
+        logic [G_AX-1:0] g_a4;
+        logic [G_OUT_W-1:0] g_y4, g_y;
         requant #(
             .DOT_W(G_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
-            .ACC_OVF(0), .RELU(0), .OS(G_OS), .RND(G_RND), .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF)
-        ) u_gcast (.dot(gacc[s]), .shift(1'b0), .bias(1'b0), .y(g_y));
+            .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(G_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
+        ) u_gcast_acc (.dot(gacc[s]), .shift(1'b0), .bias(1'b0), .y(g_a3));
+        requant #(
+            .DOT_W(G_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
+            .ACC_OVF(0), .RELU(0), .OS(G_OS), .RND(G_RND), .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF),
+            .PART(2)
+        ) u_gcast_out (.dot(g_a4), .shift(1'b0), .bias(1'b0), .y(g_y4));
+        always_ff @(posedge clk) begin
+            g_a4 <= {g_a3[G_ACC_W-1], g_a3};
+            g_y <= g_y4;
+        end
         wire row_ok = o_i0 + OIW'(s) < OIW'(NI);
         assign g_lanes[s*WW +: WW] = (row_ok && col_ok) ? WW'({1'b0, g_y}) : '0;
     end
@@ -460,7 +539,7 @@ module wings_gen #(
     logic mv_we;
     logic [MWAW-1:0] mv_wa;
     logic [PE*SIMD*WW-1:0] mv_wd;
-    wire w3 = v3 && !restart;
+    wire w5 = v5 && !restart;
     wire last_i = o_i == OIW'(NI - 1);
     // the word with this result in its lane / group (a decoder and 2:1 muxes, no barrel shifter)
     logic [SIMD*BA_W-1:0] bword_next;
@@ -473,12 +552,12 @@ module wings_gen #(
     end
 
     always_comb begin
-        cur_we = w3 && ph3 == PH_CURVE;
+        cur_we = w5 && ph5 == PH_CURVE;
         cur_wa = o_ca;
         cur_wd = c_st;
-        mid_we = w3 && ph3 == PH_MID;
+        mid_we = w5 && ph5 == PH_MID;
         mid_wa = o_ma;
-        mid_wd = acc[M_SW-1:0];
+        mid_wd = mid5;
     end
 
     always_ff @(posedge clk) begin
@@ -498,8 +577,8 @@ module wings_gen #(
             o_i0 <= '0;
             if (restart) o_bbase <= '0;
             o_bw <= restart ? '0 : o_bbase;
-        end else if (w3) begin
-            case (ph3)
+        end else if (w5) begin
+            case (ph5)
                 PH_CURVE: begin
                     o_j <= o_j == CTW'(NO - 1) ? '0 : o_j + CTW'(1);
                     if (o_j == CTW'(NO - 1)) o_k <= o_k + CTW'(1);

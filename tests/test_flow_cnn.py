@@ -50,14 +50,18 @@ def _check_rtl(out, report, samples: int) -> None:
     assert abs(report["accuracy"]["rtl"] - report["accuracy"]["emulator"]) <= 0.05
     meta = read_meta(out / "rtl")
     assert [l["kind"] for l in meta["layers"]] == ["conv", "pool", "conv", "pool", "dense"]
-    # examples/mnist_cnn.yaml's target: every engine within 784 cycles, and the chain runs at that rate
-    assert meta["slowest_layer_cycles"] == 784 and thr["cycles_per_inference"] == 784, thr
+    # examples/mnist_cnn.yaml's target: every engine within 784 cycles; the chooser balances them at 726 (the
+    # second conv's 121 windows x 6 passes; its window generator's output FIFO hides the rows it walks between
+    # images) with the first conv's window generator taking 4 pixels a beat (one window a beat, 690 cycles),
+    # and the chain runs at that rate
+    assert meta["slowest_layer_cycles"] == 726 and thr["cycles_per_inference"] == 726, thr
+    assert meta["folding"][0].get("pp") == 4 and meta["in_beat"] == 4
     # MACs counted here from the Keras model's layer shapes, lanes from the folding the top was built with
     macs = _keras_macs(out / "model")
     assert macs == 26 * 26 * 9 * 16 + 11 * 11 * 9 * 16 * 16 + 5 * 5 * 16 * 10  # examples/mnist_cnn.yaml by hand
     lanes = sum(f["pe"] * f["simd"] for l, f in zip(meta["layers"], meta["folding"]) if l["kind"] in ("conv", "dense"))
     assert meta["total_macs"] == macs and thr["bound_cycles"] == pytest.approx(macs / lanes), (thr, lanes)
-    assert thr["mac_utilization"] == pytest.approx(macs / lanes / 784) and thr["mac_utilization"] >= 0.85, thr
+    assert thr["mac_utilization"] == pytest.approx(macs / lanes / 726) and thr["mac_utilization"] >= 0.97, thr
     assert not report.get("notes") or not any("RTL" in n for n in report["notes"]), report.get("notes")
 
 
@@ -119,4 +123,4 @@ def test_cnn_report_html(cnn_run):
     check_report_html(out, expect_figures=("throughput", "compression"))
     layers = report["throughput"]["layers"]
     assert [l["kind"] for l in layers.values()] == ["conv2d", "maxpool2d", "conv2d", "maxpool2d", "dense"]
-    assert max(l["cycles"] for l in layers.values()) == report["throughput"]["cycles_per_inference"] == 784
+    assert max(l["cycles"] for l in layers.values()) == report["throughput"]["cycles_per_inference"] == 726

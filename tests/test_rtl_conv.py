@@ -3,7 +3,9 @@ rtl/maxpool.sv against emulator.maxpool2d_kernel (sim/test_conv.py), and their p
 
 One Verilator build holds 14 model tops side by side: 7 conv layers (3x3, 2x2, 1x1 and 3x2 kernels,
 'valid' and 'same' padding, strides 1 and 2, unsigned and signed inputs, foldings from fully serial to
-one window a beat, a SIMD that does not divide K*K*Cin so the last window beat is zero-padded),
+one window a beat, a SIMD that does not divide K*K*Cin so the last window beat is zero-padded; window
+generators taking 2 and 4 pixels a beat, and one whose output FIFO lets it run ahead of an mvau of
+NF 4),
 3 maxpools (signed and unsigned lanes, 2x2, 3x2 and 1x4 windows with the rows/columns that floor
 division drops), a small CNN chain (conv-pool-conv-pool-flatten-dense, folding chosen by the
 generator, width converters between engines), a faulty design and a control; all stream concurrently
@@ -38,6 +40,10 @@ CONV_CASES = [  # (in_shape, cout, kernel, strides, padding, pe, simd, options)
     ((5, 5, 2), 3, 1, (1, 1), "valid", 3, 2, dict(tin=SIGNED_IN)),           # 1x1 kernel, signed input
     ((4, 6, 3), 5, (3, 2), (1, 1), "same", 5, 9, dict(ternary=True)),         # 3x2 kernel
     ((6, 6, 2), 4, 3, (1, 1), "valid", 4, 5, dict(tin=SIGNED_IN)),           # 18 -> 20: last beat padded
+    # the window generator's parallelism (an optional 9th entry: more of the folding)
+    ((8, 8, 1), 4, 3, (1, 1), "valid", 4, 9, {}, dict(pp=4)),                # 4 pixels a beat, one window a beat
+    ((6, 8, 2), 3, 3, (2, 2), "valid", 3, 6, dict(tin=SIGNED_IN), dict(pp=2)),  # 2 a beat, stride 2, SF 3
+    ((8, 8, 2), 8, 3, (1, 1), "valid", 2, 18, {}),                           # NF 4: output FIFO covers the warm walk
 ]
 POOL_CASES = [  # (in_shape, pool, input type)
     ((6, 6, 3), 2, FixedType(5, 2, True)),
@@ -80,7 +86,7 @@ def _inputs(rng, spec: DesignSpec, samples: int) -> np.ndarray:
 
 def test_conv_and_pool_engines_match_emulator(tmp_path, monkeypatch):
     specs = [_conv_spec(i, *c[:5], **c[7]) for i, c in enumerate(CONV_CASES)]
-    foldings = [[{"pe": c[5], "simd": c[6]}] for c in CONV_CASES]
+    foldings = [[{"pe": c[5], "simd": c[6], **(c[8] if len(c) > 8 else {})}] for c in CONV_CASES]
     specs += [_pool_spec(i, *c) for i, c in enumerate(POOL_CASES)]
     foldings += [[{"pe": c[0][2], "simd": c[0][2]}] for c in POOL_CASES]
     specs.append(random_cnn(3, (12, 12, 1)))
@@ -117,21 +123,28 @@ def test_cnn_top_chains_engines(tmp_path):
     top = (tmp_path / "model_top.sv").read_text()
     assert top.count("swg #") == 2 and top.count("mvau #") == 3 and top.count("maxpool #") == 2
     assert top.count("axis_fifo #") == 1  # in front of the second window generator only (the first reads the top's input)
-    assert meta["total_macs"] == 10 * 10 * 9 * 4 + 3 * 3 * 9 * 4 * 6 + 6 * 5 and meta["in_beat"] == 1 and meta["in_padded"] == 144
+    # the first window generator takes 4 pixels a beat from the top's input (PP, chosen: one window a beat
+    # at 1 pixel a beat would hold it to the image's 144 positions)
+    assert meta["total_macs"] == 10 * 10 * 9 * 4 + 3 * 3 * 9 * 4 * 6 + 6 * 5 and meta["in_beat"] == 4 and meta["in_padded"] == 144
+    assert meta["folding"][0] == {"pe": 4, "simd": 9, "pp": 4}
     assert [l["kind"] for l in meta["layers"]] == ["conv", "pool", "conv", "pool", "dense"]
-    # a conv engine's cycles: at least OH*OW*(K*K*Cin/SIMD)*(Cout/PE) and its window generator's HP*WP + OH*OW*(SF-1)
+    # a conv engine's cycles: at least OH*OW*(K*K*Cin/SIMD)*(Cout/PE) and its window generator's walk: SF
+    # cycles a window, one per group of PP positions at least
     c0 = meta["layers"][0]
     sf = c0["np_"] // c0["simd"]
-    assert c0["cycles"] >= max(100 * sf * (c0["mp"] // c0["pe"]), 144 + 100 * (sf - 1))
+    assert c0["cycles"] >= max(100 * sf * (c0["mp"] // c0["pe"]), 100 * sf, 144 // c0["pp"])
 
 
 def test_conv_folding_and_errors():
     spec = _conv_spec(0, *CONV_CASES[0][:5])
     shapes = [gen_mod._shape(spec.layers[0])]
-    # 16 cycles are out of reach: the window generator walks 36 positions an image. At PE 2 the mvau
-    # (32 cycles) would also idle 12 while the generator walks the next image's first two rows: 44
+    # 16 cycles are out of reach: the window generator walks 36 positions an image, 2 a beat at best
+    # (PP 2 divides the width 6): 26 cycles, a cycle per window plus one per windowless pair. At PE 2
+    # the mvau (32 cycles) would also idle while the generator walks the next image's first two rows
     [f] = choose(shapes, 16)
-    assert f == {"pe": 4, "simd": 9}
+    assert f == {"pe": 4, "simd": 9, "pp": 2}
+    with pytest.raises(RTLError, match="PP must divide the padded width 6"):
+        plan(spec, [{"pe": 4, "simd": 9, "pp": 4}])
     with pytest.raises(RTLError, match="PE 3 must divide the 4 output channels"):
         plan(spec, [{"pe": 3, "simd": 3}])
     pool = _pool_spec(0, (6, 6, 3), 2, INPUT_TYPE)

@@ -17,10 +17,15 @@
 #    IP's out-of-context run log, as an ERROR (run fails) if set_msg_config raised it, else a WARNING;
 #  - impl_1 reports STATS.WNS / STATS.WHS from CODESIGN_STUB_WNS / CODESIGN_STUB_WHS (0.5 / 0.05)
 #    and writes a bitstream file; synthesis writes the .hwh.
+#  - Vitis HLS (an --ip hls package's hls/build_ip.tcl, run under this same stub): csynth_design finds
+#    the set_top function in the added C++ files with an axis INTERFACE pragma on each of its stream
+#    arguments and ap_ctrl_none, and every file a "firmware/..." #include names; export_design writes
+#    solution/impl/ip/component.xml naming the IP config_export gave; create_bd_cell of a
+#    codesign.local:hls IP finds that component.xml in a folder set as the project's ip_repo_paths.
 
 namespace eval stub {
     variable log [open [lindex $::argv 0] w]
-    variable state_file [lindex $::argv 1]
+    variable state_file [file normalize [lindex $::argv 1]]
     variable props [dict create]
     variable params [dict create]
     variable files {}
@@ -34,6 +39,10 @@ namespace eval stub {
     variable runs [dict create]
     variable core_name ""
     variable cells {}
+    variable hls_top ""
+    variable hls_solution ""
+    variable hls_export {}
+    variable hls_synth 0
 
     proc env {name default} {
         if {[info exists ::env($name)] && $::env($name) ne ""} { return $::env($name) }
@@ -76,7 +85,8 @@ namespace eval stub {
     proc positional {args} {
         # the words that are not -options (an option followed by a value when it takes one)
         set takes {-part -root_dir -vendor -library -taxonomy -rule -config -type -vlnv -of_objects -busif
-                   -clock -jobs -to_step -fileset -file -id -new_severity -files -dir -all}
+                   -clock -jobs -to_step -fileset -file -id -new_severity -files -dir -all -cflags -csimflags
+                   -flow_target -period -name -format -ipname -version -output}
         set out {}
         for {set i 0} {$i < [llength $args]} {incr i} {
             set a [lindex $args $i]
@@ -313,7 +323,21 @@ proc create_bd_cell {args} {
     stub::record create_bd_cell {*}$args
     set vlnv [stub::opt $args -vlnv]
     set name [lindex [stub::positional {*}$args] 0]
-    if {[string match codesign.local:* $vlnv] && [lindex [split $vlnv :] 2] ne $stub::core_name} {
+    if {[string match codesign.local:hls:* $vlnv]} {
+        # an HLS IP: its component.xml (written by Vitis HLS' export_design) in one of the project's ip_repo_paths
+        set found 0
+        dict for {k v} $stub::props {
+            if {![string match *|ip_repo_paths $k]} continue
+            foreach d $v {
+                set xml [file join $d component.xml]
+                if {[file exists $xml]} {
+                    set fh [open $xml r]; set text [read $fh]; close $fh
+                    if {[string first "vlnv=$vlnv" $text] >= 0} { set found 1 }
+                }
+            }
+        }
+        if {!$found} { error "create_bd_cell: no IP $vlnv in the catalogue (ip_repo_paths)" }
+    } elseif {[string match codesign.local:* $vlnv] && [lindex [split $vlnv :] 2] ne $stub::core_name} {
         error "create_bd_cell: no IP $vlnv in the catalogue (packaged: $stub::core_name)"
     }
     lappend stub::cells $name
@@ -359,6 +383,57 @@ proc wait_on_run {args} { stub::record wait_on_run {*}$args }
 proc open_run {args} { stub::record open_run {*}$args }
 proc report_utilization {args} { stub::record report_utilization {*}$args }
 proc report_timing_summary {args} { stub::record report_timing_summary {*}$args }
+
+# ---- Vitis HLS
+proc open_project {args} {
+    stub::record open_project {*}$args
+    set stub::project [lindex [stub::positional {*}$args] 0]
+    set stub::projdir [file normalize $stub::project]
+    set stub::files {}
+    set stub::hls_synth 0
+    file mkdir $stub::projdir
+}
+proc set_top {name} { stub::record set_top $name; set stub::hls_top $name }
+proc open_solution {args} {
+    stub::record open_solution {*}$args
+    set stub::hls_solution [lindex [stub::positional {*}$args] 0]
+}
+proc set_part {args} { stub::record set_part {*}$args }
+proc create_clock {args} { stub::record create_clock {*}$args }
+proc config_export {args} {
+    stub::record config_export {*}$args
+    set stub::hls_export [list [stub::opt $args -vendor] [stub::opt $args -library] [stub::opt $args -ipname] [stub::opt $args -version]]
+}
+proc csynth_design {args} {
+    stub::record csynth_design {*}$args
+    if {$stub::hls_top eq "" || $stub::hls_solution eq ""} { error "csynth_design: no top or solution" }
+    set found 0
+    foreach f $stub::files {
+        set fh [open $f r]; set text [read $fh]; close $fh
+        foreach {all inc} [regexp -all -inline {#include\s+"(firmware/[^"]+)"} $text] {
+            if {![file exists [file join [file dirname $f] $inc]]} { error "csynth_design: $f includes $inc, which does not exist" }
+        }
+        if {![regexp [format {void\s+%s\s*\(([^)]*)\)\s*\x7b} $stub::hls_top] $text all params]} continue
+        set found 1
+        foreach p [split $params ,] {
+            set port [lindex [regexp -all -inline {\w+} $p] end]
+            if {![regexp "#pragma HLS INTERFACE axis port=$port\\M" $text]} { error "csynth_design: argument $port of $stub::hls_top has no axis INTERFACE pragma" }
+        }
+        if {![regexp {#pragma HLS INTERFACE ap_ctrl_none port=return} $text]} { error "csynth_design: $stub::hls_top is not free-running (ap_ctrl_none)" }
+    }
+    if {!$found} { error "csynth_design: no function $stub::hls_top in [llength $stub::files] added files" }
+    set stub::hls_synth 1
+}
+proc export_design {args} {
+    stub::record export_design {*}$args
+    if {!$stub::hls_synth} { error "export_design: run csynth_design first" }
+    if {[stub::opt $args -format] ne "ip_catalog"} { error "export_design: only -format ip_catalog is modelled" }
+    set ip [file join $stub::projdir $stub::hls_solution impl ip]
+    file mkdir $ip
+    set fh [open [file join $ip component.xml] w]; puts $fh "<stub vlnv=[join $stub::hls_export :]/>"; close $fh
+}
+rename exit stub_tcl_exit
+proc exit {{code 0}} { stub::record exit $code; stub::record __end__; stub::save_state; stub_tcl_exit $code }
 
 set script [lindex $argv 2]
 set argv [lrange $argv 3 end]

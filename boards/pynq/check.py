@@ -3,6 +3,7 @@ output integer with the emulator's (the integers the run's RTL simulation also p
 
     sudo -E python3 check.py [--bit codesign.bit] [--batch 1024]     # on the board (PYNQ >= 2.7 venv: -E)
     python3 check.py --backend sim                                    # here: the package's RTL under Verilator
+    python3 check.py --backend csim                                   # here: an --ip hls package's C++ (g++)
 
 Checks first that the hardware reports this package's spec id (AXI-Lite register 0), then prints one
 JSON line of results and exits 0 only when every output integer is equal, 1 otherwise.
@@ -38,8 +39,9 @@ def main(argv=None, overlay=None) -> int:
     ap.add_argument("--bit", default=str(HERE / "codesign.bit"), help="bitstream (its .hwh next to it)")
     ap.add_argument("--vectors", default=str(HERE / "test_vectors.npz"))
     ap.add_argument("--batch", type=int, default=1024, help="samples per DMA transfer")
-    ap.add_argument("--backend", choices=("pynq", "sim"), default="pynq",
-                    help="pynq: the board; sim: this package's RTL under Verilator (needs codesign installed)")
+    ap.add_argument("--backend", choices=("pynq", "sim", "csim"), default="pynq",
+                    help="pynq: the board; sim: this package's RTL under Verilator (needs codesign installed); "
+                         "csim: an --ip hls package's HLS IP compiled with g++")
     args = ap.parse_args(argv)
     manifest = json.loads((HERE / "manifest.json").read_text())
     vec = np.load(args.vectors)
@@ -51,15 +53,16 @@ def main(argv=None, overlay=None) -> int:
     if ov.last_seconds:
         result["inferences_per_s"] = round(result["samples"] / ov.last_seconds, 1)
     result["spec_sha256"] = manifest["spec"]["sha256"]
-    result["hardware_spec_id"] = ov.spec_id()
+    ctrl = manifest.get("ctrl")  # None: an HLS IP (--ip hls), which has no id register
+    result["hardware_spec_id"] = ov.spec_id() if ctrl else None
     result["backend"] = getattr(ov, "backend", args.backend)
     print(json.dumps(result))
-    id_ok = result["hardware_spec_id"] == manifest["ctrl"]["spec_id"]
+    id_ok = ctrl is None or result["hardware_spec_id"] == ctrl["spec_id"]
     ok = result["equal"] == result["samples"] and id_ok
     print(f"{'PASS' if ok else 'FAIL'}: {result['equal']}/{result['samples']} samples equal the emulator "
           f"integer for integer ({manifest['spec']['name']} on {manifest['board']}, {result['backend']})"
           + ("" if id_ok else f"; the hardware reports spec id {result['hardware_spec_id']}, "
-                              f"the package {manifest['ctrl']['spec_id']}"))
+                              f"the package {ctrl['spec_id']}"))
     return 0 if ok else 1
 
 

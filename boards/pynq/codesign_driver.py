@@ -329,9 +329,16 @@ class CodesignOverlay:
         elif backend == "sim":
             from sim_backend import SimDevice  # next to this file in the package's pynq/
 
+            if self.manifest.get("ip") == "hls":
+                raise RuntimeError("the sim backend runs a package's RTL IP; this package's IP is the hls4ml project "
+                                   "(--ip hls): use backend='csim' (its C simulation)")
             self.device = SimDevice(self.manifest, **sim_options)
+        elif backend == "csim":
+            from csim_backend import CSimDevice  # the HLS IP (--ip hls) compiled with g++
+
+            self.device = CSimDevice(self.manifest, **sim_options)
         else:
-            raise ValueError(f"backend must be 'pynq' or 'sim', got {backend!r}")
+            raise ValueError(f"backend must be 'pynq', 'sim' or 'csim', got {backend!r}")
         self.backend = backend
         self.last_seconds = None
         self.timing = {}
@@ -416,6 +423,8 @@ class CodesignOverlay:
         return f"{self.device.read(REG_ID):08x}"
 
     def check_id(self) -> None:
+        if not self.manifest.get("ctrl"):
+            return  # an HLS IP (--ip hls) has no id register
         want = self.manifest["ctrl"]["spec_id"]
         got = self.spec_id()
         if got != want:
@@ -424,6 +433,9 @@ class CodesignOverlay:
 
     def write_weights(self, writes) -> int:
         """Write load-port words (sel, addr, data) -- weights, a fault, a key -- into the running design."""
+        if not self.manifest.get("ctrl"):
+            raise RuntimeError("this package's IP is the hls4ml project (--ip hls): its weights are compiled in, it "
+                               "has no load port; run-time weights, faults and keys need codesign deploy --ip rtl")
         regs = load_register_writes(writes, self.manifest["ctrl"]["load_port"]["data_width"])
         for off, val in regs:
             self.device.write(off, val)

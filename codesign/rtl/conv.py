@@ -13,6 +13,7 @@ non-overlapping window.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -65,22 +66,65 @@ def conv_standin(layer: Layer) -> Layer:
                  attrs={"activation": layer.attrs.get("activation", "linear")}, types=dict(layer.types), params=params)
 
 
-def conv_cycles(g: dict, pe: int, simd: int) -> int:
-    """Cycles per image of a conv engine (swg + mvau), stall-free, images back to back.
+PP_CHOICES = (1, 2, 4)  # positions a beat the window generator may take (rtl/swg.sv PP)
 
-    The window generator needs one cycle per padded position and SF = ceil(K*K*Cin/SIMD) per window
-    (SF-1 more than a plain position). The mvau needs SF*NF per window but idles while the generator
-    walks the positions between an image's last window and the next image's first (`warm`: the KH-1
-    rows above the first window), less the one window of work it holds meanwhile. Checked to the
-    cycle on the unit bench's single-conv tops (tests/test_rtl_conv.py)."""
+
+def pp_options(g: dict) -> list[int]:
+    """PP values the layer's window generator can take: PP | WP and no column padding (an input beat is
+    PP data pixels of one row). PP > 1 also needs the whole input beat from one producer, so the
+    chooser offers it only to a conv fed by the top's input stream."""
+    full = (1 << g["wp"]) - 1
+    return [pp for pp in PP_CHOICES if pp == 1 or (g["wp"] % pp == 0 and g["col_data"] == full)]
+
+
+@lru_cache(maxsize=256)
+def _group_windows(hp: int, wp: int, row_win: int, col_win: int, pp: int) -> tuple[int, ...]:
+    """Windows ending in each group of PP positions, groups in walk order (rows, then columns)."""
+    cols = [sum(col_win >> (x * pp + q) & 1 for q in range(pp)) for x in range(wp // pp)]
+    return tuple(c if row_win >> y & 1 else 0 for y in range(hp) for c in cols)
+
+
+def _swg_walk(g: dict, simd: int, pp: int) -> tuple[int, int]:
+    """(cycles an image, warm) of the window generator stall-free: a group takes max(1, windows * SF)
+    cycles; warm = the groups it walks between an image's last window and the next image's first."""
+    sf = -(-g["kh"] * g["kw"] * g["cin"] // simd)
+    groups = _group_windows(g["hp"], g["wp"], g["row_win"], g["col_win"], pp)
+    walk = sum(max(1, n * sf) for n in groups)
+    hit = [i for i, n in enumerate(groups) if n]
+    return walk, hit[0] + len(groups) - 1 - hit[-1]
+
+
+def window_fifo(g: dict, pe: int, simd: int, pp: int = 1) -> int:
+    """Beats of the window generator's output FIFO (rtl/swg.sv OFIFO), 0 for none.
+
+    Worth it when the mvau needs NF > 1 passes a window (so the generator is faster) and would idle
+    through the generator's warm walk: the FIFO holds the windows covering that walk, so the mvau runs
+    without a gap. Sized for the walk plus two windows' margin (its pipeline), rounded to a power of two."""
     sf = -(-g["kh"] * g["kw"] * g["cin"] // simd)
     nf = g["cout"] // pe
-    wp, pos = g["wp"], g["hp"] * g["wp"]
-    rows = [y for y in range(g["hp"]) if g["row_win"] >> y & 1]
-    cols = [x for x in range(wp) if g["col_win"] >> x & 1]
-    warm = rows[0] * wp + cols[0] + pos - 1 - (rows[-1] * wp + cols[-1])
-    swg = pos + g["oh"] * g["ow"] * (sf - 1)
+    walk, warm = _swg_walk(g, simd, pp)
     mvau = g["oh"] * g["ow"] * sf * nf
+    if nf < 2 or warm <= sf * nf or walk + warm > mvau:
+        return 0
+    beats = sf * (-(-warm // (sf * nf)) + 2)
+    return 1 << (beats - 1).bit_length()
+
+
+def conv_cycles(g: dict, pe: int, simd: int, pp: int = 1) -> int:
+    """Cycles per image of a conv engine (swg + mvau), stall-free, images back to back.
+
+    The window generator walks the padded image in groups of PP positions, a group taking max(1,
+    windows * SF) cycles with SF = ceil(K*K*Cin/SIMD) (`_swg_walk`). The mvau needs SF*NF per window
+    but idles while the generator walks the groups between an image's last window and the next
+    image's first (`warm`), less the one window of work it holds meanwhile, unless the generator's
+    output FIFO (`window_fifo`) holds enough windows to cover that walk. Checked to the cycle on the
+    unit bench's single-conv tops (tests/test_rtl_conv.py)."""
+    sf = -(-g["kh"] * g["kw"] * g["cin"] // simd)
+    nf = g["cout"] // pe
+    swg, warm = _swg_walk(g, simd, pp)
+    mvau = g["oh"] * g["ow"] * sf * nf
+    if window_fifo(g, pe, simd, pp):
+        return max(swg, mvau)
     return max(swg, mvau + max(0, warm - sf * nf))
 
 
@@ -100,13 +144,22 @@ class ConvPlan(LayerPlan):
     col_data: int = 0
     row_win: int = 0
     col_win: int = 0
+    pp: int = 1                    # window generator positions a beat (rtl/swg.sv PP)
     kind: str = "conv"
     module: str = "mvau"
+
+    def _geometry(self) -> dict:
+        return dict(asdict(self), cout=self.m)
 
     @property
     def cycles(self) -> int:
         """Per image, stall-free (`conv_cycles`: the mvau's SF*NF per window or the window generator's rate)."""
-        return conv_cycles(dict(asdict(self), cout=self.m), self.pe, self.simd)
+        return conv_cycles(self._geometry(), self.pe, self.simd, self.pp)
+
+    @property
+    def ofifo(self) -> int:
+        """Beats of the window generator's output FIFO (`window_fifo`)."""
+        return window_fifo(self._geometry(), self.pe, self.simd, self.pp)
 
     @property
     def waw(self) -> int:
@@ -114,12 +167,15 @@ class ConvPlan(LayerPlan):
 
     @property
     def in_lanes(self) -> int:
-        return self.cin
+        return self.cin * self.pp
 
     @property
     def fifo_depth(self) -> int:
         """Pixels of rtl/axis_fifo.sv in front of the swg when another engine feeds it: the (KH-1) rows
-        and KW pixels the next image's first window needs, rounded up to a power of two."""
+        and KW pixels the next image's first window needs, rounded up to a power of two (none for a
+        PP > 1 generator, which the chooser places only at the top's input)."""
+        if self.pp > 1:
+            return 0
         need = (self.kh - 1) * self.w + self.kw + 2
         return 1 << (need - 1).bit_length()
 
@@ -134,14 +190,18 @@ class ConvPlan(LayerPlan):
     def swg_params(self) -> dict:
         """Verilog parameters of the swg instance (masks as sized literals)."""
         return {"C": self.cin, "XW": self.XW, "KH": self.kh, "KW": self.kw, "HP": self.hp, "WP": self.wp,
-                "SIMD": self.simd, "NP": self.np_,
+                "SIMD": self.simd, "NP": self.np_, "PP": self.pp, "OFIFO": self.ofifo,
                 "ROW_DATA": sv_mask(self.row_data, self.hp), "COL_DATA": sv_mask(self.col_data, self.wp),
                 "ROW_WIN": sv_mask(self.row_win, self.hp), "COL_WIN": sv_mask(self.col_win, self.wp)}
 
 
-def plan_conv(layer: Layer, pe: int, simd: int) -> ConvPlan:
-    """Widths of the conv's mvau (as a dense layer of its im2col columns) plus the swg geometry."""
+def plan_conv(layer: Layer, pe: int, simd: int, pp: int = 1) -> ConvPlan:
+    """Widths of the conv's mvau (as a dense layer of its im2col columns) plus the swg geometry and its
+    positions a beat `pp`."""
     g = conv_geometry(layer)
+    if pp not in pp_options(g):
+        raise RTLError(f"layer {layer.name!r}: the window generator takes PP in {pp_options(g)} positions a beat "
+                       f"(PP must divide the padded width {g['wp']} and the columns be unpadded), got {pp}")
     n, m = g["kh"] * g["kw"] * g["cin"], g["cout"]
     if m % pe:
         raise RTLError(f"layer {layer.name!r}: PE {pe} must divide the {m} output channels (the output stream is "
@@ -151,7 +211,7 @@ def plan_conv(layer: Layer, pe: int, simd: int) -> ConvPlan:
     geo = {k: g[k] for k in ("cin", "h", "w", "oh", "ow", "kh", "kw", "hp", "wp",
                              "row_data", "col_data", "row_win", "col_win")}
     mv = {k: v for k, v in asdict(base).items() if k not in ("kind", "module")}
-    return ConvPlan(**mv, **geo)
+    return ConvPlan(**mv, **geo, pp=pp)
 
 
 @dataclass

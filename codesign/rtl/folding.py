@@ -7,9 +7,11 @@ utilization (total MACs / lanes / slowest layer's cycles) stays near 1. Neighbou
 have lane counts where one divides the other (PE of layer l and SIMD of layer l+1), so the stream
 between them needs only a simple split/gather converter (rtl/axis_dwc.sv); a small dynamic program
 over the chain keeps that constraint while minimising total lanes.
-A conv2d layer's engine (swg + mvau) reads one pixel (Cin lanes) a beat whatever its SIMD and needs
-about OH*OW*(K*K*Cin/SIMD)*(Cout/PE) cycles, or its window generator's HP*WP + OH*OW*(SF-1) if more
-(`conv.conv_cycles`); a maxpool2d engine reads and writes one pixel (C lanes) a beat and has no MAC lanes.
+A conv2d layer's engine (swg + mvau) reads PP pixels (PP*Cin lanes) a beat whatever its SIMD and needs
+about OH*OW*(K*K*Cin/SIMD)*(Cout/PE) cycles, or its window generator's walk if more
+(`conv.conv_cycles`); PP > 1 (the generator's parallelism) is offered to a conv fed by the top's
+input, where one pixel a cycle would hold a layer of one window a beat to the image's positions. A
+maxpool2d engine reads and writes one pixel (C lanes) a beat and has no MAC lanes.
 """
 from __future__ import annotations
 
@@ -30,35 +32,57 @@ def _kind(shape) -> str:
     return shape.get("kind", "kron") if isinstance(shape, dict) else "dense"
 
 
-def conv_cycles(shape: dict, pe: int, simd: int) -> int:
+def conv_cycles(shape: dict, pe: int, simd: int, pp: int = 1) -> int:
     from .conv import conv_cycles as cycles
-    return cycles(shape["geometry"], pe, simd)
+    return cycles(shape["geometry"], pe, simd, pp)
+
+
+def _pp(opt) -> int:
+    """A conv option's window-generator positions a beat (options are (pe, simd) or (pe, simd, pp))."""
+    return opt[2] if len(opt) > 2 else 1
+
+
+def _conv_foldings(shape, first: bool) -> list[tuple[int, int, int]]:
+    """(pe, simd, pp) of a conv engine; PP > 1 (several pixels a beat) only where the top's input feeds it."""
+    from .conv import pp_options
+    pps = pp_options(shape["geometry"]) if first else [1]
+    return [(pe, simd, pp) for pe in _divisors(shape["m"]) for simd in _divisors(shape["n"]) for pp in pps]
+
+
+def _fdict(opt) -> dict:
+    d = {"pe": opt[0], "simd": opt[1]}
+    if _pp(opt) > 1:
+        d["pp"] = _pp(opt)
+    return d
 
 
 def _in_lanes(shape, opt) -> int:
-    """Elements a beat the engine reads: one pixel for conv/pool engines, SIMD otherwise."""
-    return shape["cin"] if _kind(shape) in ("conv", "pool") else opt[1]
+    """Elements a beat the engine reads: PP pixels for conv engines, one pixel for pool engines, SIMD otherwise."""
+    if _kind(shape) == "conv":
+        return shape["cin"] * _pp(opt)
+    return shape["cin"] if _kind(shape) == "pool" else opt[1]
 
 
 def _cost(shape, opt) -> int:
     return 0 if _kind(shape) == "pool" else opt[0] * opt[1]
 
 
-def _within(foldings: list, cycles, target_cycles: int) -> list[tuple[int, int]]:
-    """The foldings whose `cycles(pe, simd)` meet the target, or the fastest ones if none does."""
+def _within(foldings: list, cycles, target_cycles: int) -> list[tuple]:
+    """The foldings whose `cycles(*folding)` meet the target, or the fastest ones if none does."""
     per = {f: cycles(*f) for f in foldings}
     opts = [f for f in foldings if per[f] <= target_cycles]
     fastest = min(per.values())
     return opts or [f for f in foldings if per[f] == fastest]
 
 
-def _options(shape, target_cycles: int) -> list[tuple[int, int]]:
-    """(pe, simd) of one engine within target_cycles (all of them if none is fast enough: the fastest)."""
+def _options(shape, target_cycles: int, first: bool = False) -> list[tuple]:
+    """(pe, simd) of one engine within target_cycles (all of them if none is fast enough: the fastest);
+    (pe, simd, pp) for a conv engine (pp > 1 only when `first`: fed by the top's input)."""
     if _kind(shape) == "pool":
         return [(shape["cin"], shape["cin"])]
     if _kind(shape) == "conv":
-        allf = [(pe, simd) for pe in _divisors(shape["m"]) for simd in _divisors(shape["n"])]
-        return _within(allf, lambda pe, simd: conv_cycles(shape, pe, simd), target_cycles)
+        return _within(_conv_foldings(shape, first), lambda pe, simd, pp: conv_cycles(shape, pe, simd, pp),
+                       target_cycles)
     if isinstance(shape, dict):  # a kron_dense layer: {n1, n2, m1, m2, rank}, one folding for both stages
         from .kron import kron_cycles, kron_foldings
         return _within(kron_foldings(shape), lambda pe, simd: kron_cycles(shape, pe, simd), target_cycles)
@@ -103,10 +127,10 @@ def _padded_options(shape, cap: int) -> list[tuple[int, int]]:
     return sorted(o for o in opts if o[0] * o[1] <= 1.25 * fewest or (m % o[0] == 0 and n % o[1] == 0))
 
 
-def _engine_cycles(shape, pe: int, simd: int, n_pad: int, m_pad: int) -> int:
+def _engine_cycles(shape, pe: int, simd: int, n_pad: int, m_pad: int, pp: int = 1) -> int:
     k = _kind(shape)
     if k == "conv":
-        return conv_cycles(shape, pe, simd)
+        return conv_cycles(shape, pe, simd, pp)
     if k == "pool":
         return shape["stream_in"] // shape["cin"]
     if k == "kron":
@@ -117,7 +141,7 @@ def _engine_cycles(shape, pe: int, simd: int, n_pad: int, m_pad: int) -> int:
 
 def _nominal_cycles(shape, c) -> int:
     n, m = _io(shape)
-    return _engine_cycles(shape, c[0], c[1], -(-n // c[1]) * c[1], -(-m // c[0]) * c[0])
+    return _engine_cycles(shape, c[0], c[1], -(-n // c[1]) * c[1], -(-m // c[0]) * c[0], _pp(c))
 
 
 def _exact_stream(shape) -> bool:
@@ -130,14 +154,15 @@ def _chain(shapes: list, cap: int, pad: bool) -> list[tuple[int, int]] | None:
 
     Dynamic program over the chain; a state is (pe, simd, padded inputs) of the last engine placed,
     whose own cycles are known once the next engine's input lanes fix its padded outputs."""
-    opts = [(_padded_options(s, cap) if pad and _kind(s) == "dense" else _options(s, cap)) for s in shapes]
+    opts = [(_padded_options(s, cap) if pad and _kind(s) == "dense" else _options(s, cap, first=i == 0))
+            for i, s in enumerate(shapes)]
     # an engine that cannot meet the cap even fully unrolled runs at its fastest (its options say so)
     limit = [cap if any(_nominal_cycles(s, c) <= cap for c in o) else float("inf") for s, o in zip(shapes, opts)]
     n0 = _io(shapes[0])[0]
     best = {}
     for c in opts[0]:
         np_ = n0 if _exact_stream(shapes[0]) else -(-n0 // c[1]) * c[1]
-        best[(c, np_)] = ((_cost(shapes[0], c), max(c)), [c])
+        best[(c, np_)] = ((_cost(shapes[0], c), max(c[:2])), [c])
     for li in range(1, len(shapes) + 1):
         prev_shape = shapes[li - 1]
         m_prev = _io(prev_shape)[1]
@@ -157,7 +182,7 @@ def _chain(shapes: list, cap: int, pad: bool) -> list[tuple[int, int]] | None:
                     continue  # a conv/pool/kron engine reads an unpadded stream
                 if _kind(prev_shape) == "kron" and mp_prev != m_prev:
                     continue
-                cyc = _engine_cycles(prev_shape, pc[0], pc[1], np_prev, mp_prev)
+                cyc = _engine_cycles(prev_shape, pc[0], pc[1], np_prev, mp_prev, _pp(pc))
                 if cyc > limit[li - 1]:
                     continue
                 if c is None:
@@ -170,7 +195,7 @@ def _chain(shapes: list, cap: int, pad: bool) -> list[tuple[int, int]] | None:
                         if _kind(prev_shape) in ("conv", "pool") and np_ % c[1]:
                             continue
                     key = (c, np_)
-                    val = ((cost[0] + _cost(shape, c), cost[1] + max(c)), path + [c])
+                    val = ((cost[0] + _cost(shape, c), cost[1] + max(c[:2])), path + [c])
                 if key not in nxt or val[0] < nxt[key][0]:
                     nxt[key] = val
         if not nxt:
@@ -182,23 +207,24 @@ def _chain(shapes: list, cap: int, pad: bool) -> list[tuple[int, int]] | None:
 def chain_cycles(shapes: list, folding: list[dict]) -> list[int]:
     """Stall-free cycles per sample of every engine for a folding (padding included)."""
     dims = padded_dims(shapes, folding)
-    return [_engine_cycles(s, f["pe"], f["simd"], np_, mp) for s, f, (np_, mp) in zip(shapes, folding, dims)]
+    return [_engine_cycles(s, f["pe"], f["simd"], np_, mp, f.get("pp", 1))
+            for s, f, (np_, mp) in zip(shapes, folding, dims)]
 
 
 def _caps(shapes: list, target_cycles: int) -> list[int]:
     """Cycle caps worth trying: the target and every cycle count a fixed-shape engine (conv, kron) can
     take below it (the pipeline's pace is its slowest engine: the others are balanced to it)."""
     caps = {target_cycles}
-    for s in shapes:
+    for i, s in enumerate(shapes):
         if _kind(s) in ("conv", "kron"):
-            caps.update(c for c in (_engine_cycles(s, pe, simd, 0, 0) for pe, simd in _all_foldings(s))
+            caps.update(c for c in (_engine_cycles(s, f[0], f[1], 0, 0, _pp(f)) for f in _all_foldings(s, i == 0))
                         if c <= target_cycles)
     return sorted(caps, reverse=True)
 
 
-def _all_foldings(shape) -> list[tuple[int, int]]:
+def _all_foldings(shape, first: bool = False) -> list[tuple]:
     if _kind(shape) == "conv":
-        return [(pe, simd) for pe in _divisors(shape["m"]) for simd in _divisors(shape["n"])]
+        return _conv_foldings(shape, first)
     from .kron import kron_foldings
     return kron_foldings(shape)
 
@@ -221,14 +247,14 @@ def choose(shapes: list, target_cycles: int, macs: list[int] | None = None, pad:
         path = _chain(shapes, target_cycles, pad=False)
         if path is None:
             raise ValueError(f"no chain-compatible folding for shapes {shapes} at {target_cycles} cycles; give one explicitly")
-        return [{"pe": pe, "simd": simd} for pe, simd in path]
+        return [_fdict(c) for c in path]
     scored = []
     for cap in _caps(shapes, target_cycles):
         for padded in (False, True):
             path = _chain(shapes, cap, pad=padded)
             if path is None:
                 continue
-            folding = [{"pe": pe, "simd": simd} for pe, simd in path]
+            folding = [_fdict(c) for c in path]
             try:
                 slowest = max(chain_cycles(shapes, folding))
             except ValueError:
@@ -250,7 +276,7 @@ def padded_dims(shapes: list, folding: list[dict]) -> list[tuple[int, int]]:
     for l, (shape, f) in enumerate(zip(shapes, folding)):
         if f["pe"] < 1 or f["simd"] < 1:
             raise ValueError(f"layer {l}: pe and simd must be >= 1, got {f}")
-        lanes_in = _in_lanes(shape, (f["pe"], f["simd"]))
+        lanes_in = _in_lanes(shape, (f["pe"], f["simd"], f.get("pp", 1)))
         if l and not _compatible(folding[l - 1]["pe"], lanes_in):
             raise ValueError(f"layer {l}: its {lanes_in} input lanes and the previous layer's PE {folding[l - 1]['pe']} "
                              "must divide one another (the stream converter splits or gathers whole beats)")

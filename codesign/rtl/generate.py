@@ -78,9 +78,9 @@ def mem_images(layer, p) -> dict:
     return {"w": (weight_words(layer, p), p.w_word), "p": (param_words(layer, p), p.p_word)}
 
 
-def plan_engine(layer, pe: int, simd: int, np_: int, mp: int):
+def plan_engine(layer, pe: int, simd: int, np_: int, mp: int, pp: int = 1):
     if layer.kind == "conv2d":
-        return plan_conv(layer, pe, simd)
+        return plan_conv(layer, pe, simd, pp)
     if layer.kind == "maxpool2d":
         return plan_pool(layer)
     if layer.kind == "kron_dense":
@@ -127,11 +127,11 @@ def plan(spec: DesignSpec, folding=None, target_cycles: int | None = None) -> li
         if l.kind == "kron_dense":
             plan_kron(l, f["pe"], f["simd"])
         if l.kind == "conv2d":
-            plan_conv(l, f["pe"], f["simd"])
+            plan_conv(l, f["pe"], f["simd"], f.get("pp", 1))
         if l.kind == "maxpool2d":
             plan_pool(l)
     dims = fold.padded_dims(shapes, folding)
-    return [plan_engine(l, f["pe"], f["simd"], np_, mp) for l, f, (np_, mp) in zip(layers, folding, dims)]
+    return [plan_engine(l, f["pe"], f["simd"], np_, mp, f.get("pp", 1)) for l, f, (np_, mp) in zip(layers, folding, dims)]
 
 
 def _sv_params(d: dict, indent: str) -> str:
@@ -309,7 +309,7 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
         "out_padded": stream_out(plans[-1]),
         "outputs": plans[-1].stream_out if plans[-1].kind in ("conv", "pool") else plans[-1].m,
         "layers": [dict(p.to_json(), cycles=p.cycles, lanes=p.lanes, macs=l.macs()) for l, p in zip(layers, plans)],
-        "folding": [{"pe": p.pe, "simd": p.simd} for p in plans],
+        "folding": [{"pe": p.pe, "simd": p.simd, **({"pp": p.pp} if getattr(p, "pp", 1) > 1 else {})} for p in plans],
         "total_macs": total_macs,
         "mac_lanes": lanes,
         "bound_cycles": total_macs / lanes if lanes else 0.0,  # 0: a maxpool-only design has no MAC lanes

@@ -17,11 +17,13 @@ from .plan import (MAX_EXACT_BITS, OVF_CODES, REQUANT_KEYS, ROUND_CODES, Requant
                    _stored_width, requant_plan)
 from .pipeline import mac_extra_stages, pipeline_params
 
-MAX_DRAIN = 3  # without extra MAC stages a mid word is written 3 edges after its last stage-1 issue; read at the issue edge
+# without extra MAC stages a mid word is written 4 edges after its last stage-1 issue (read, dot,
+# accumulate, the registered mid cast); stage 2 reads it at its issue edge
+MAX_DRAIN = 4
 
 
 def max_drain(simd: int, wu: int) -> int:
-    """Edges from a row's last stage-1 issue to its mid write: 3 plus mac_pipe's extra stages."""
+    """Edges from a row's last stage-1 issue to its mid write: 4 plus mac_pipe's extra stages."""
     return MAX_DRAIN + mac_extra_stages(simd, wu)
 
 

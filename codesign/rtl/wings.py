@@ -17,7 +17,9 @@ from ..spec import Layer
 from .plan import (MAX_EXACT_BITS, OVF_CODES, ROUND_CODES, LayerPlan, RTLError, _absmax, _pack_words,
                    _stored_width, param_words, plan_layer)
 
-PHASE_DRAIN = 4  # idle cycles after each generator phase: the pipe (read, product, accumulate, write) empties
+# idle cycles after each generator phase while the pipe empties: read, operand, distance and table
+# registers, product, accumulate, the two cast stages, write (rtl/wings_gen.sv)
+PHASE_DRAIN = 9
 
 
 @dataclass

@@ -1,0 +1,84 @@
+"""MAC utilization of the MNIST CNN's RTL: the folding chooser with and without the window generator's
+parallelism (rtl/swg.sv PP pixels a beat, output FIFO), measured on the C++ harness.
+
+    nice python bench/cnn_mac_utilization.py [--samples 200] [--spec RUN/spec] [--out bench/results/cnn_mac_utilization.json]
+
+For the spec (a trained run's spec/, or a random-parameter CNN with examples/mnist_cnn.yaml's shapes
+and types when none is given), generates the RTL at the example's target (784 cycles) twice: with the
+chooser's folding, and with the same chooser held to one pixel a beat and no output FIFO (what it
+could pick before). Each design streams the last MNIST digits of mnist8k.npz through the flow's C++
+harness (codesign/rtl/harness.py); every output integer is compared with the emulator's, and the
+measured cycles per inference give the MAC utilization (total MACs / lanes / cycles).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from codesign.emulator import Emulator  # noqa: E402
+from codesign.rtl import conv, generate  # noqa: E402
+from codesign.rtl.harness import Harness  # noqa: E402
+from codesign.rtl.random_spec import random_cnn  # noqa: E402
+from codesign.spec import DesignSpec  # noqa: E402
+
+TARGET = 784  # examples/mnist_cnn.yaml rtl.target_cycles
+
+
+def measure(spec, rtl_dir: Path, x: np.ndarray, expected: np.ndarray) -> dict:
+    t0 = time.time()
+    meta = generate(spec, rtl_dir, target_cycles=TARGET)
+    with Harness(rtl_dir) as h:
+        built = time.time() - t0
+        r = h.run(x)
+    equal = np.all(r.outputs.reshape(len(x), -1) == expected.reshape(len(x), -1), axis=1)
+    thr = r.throughput(meta["bound_cycles"])
+    return {"folding": meta["folding"], "mac_lanes": meta["mac_lanes"], "planned_cycles": meta["slowest_layer_cycles"],
+            "layers_cycles": [l["cycles"] for l in meta["layers"]],
+            "cycles_per_inference": thr["cycles_per_inference"], "bound_cycles": round(meta["bound_cycles"], 1),
+            "mac_utilization": round(thr["mac_utilization"], 4), "samples": int(len(x)),
+            "emulator_vs_rtl": float(np.mean(equal)), "build_seconds": round(built, 1),
+            "run_seconds": round(r.wall_s, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--spec", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cnn_mac_utilization.json")
+    args = ap.parse_args()
+    spec = DesignSpec.load(args.spec) if args.spec else random_cnn(0, in_shape=(28, 28, 1), filters=(16, 16), classes=10)
+    data = Path(os.environ.get("CODESIGN_DATA", ROOT.parent / "shared" / "data")) / "mnist8k.npz"
+    emu = Emulator(spec)
+    x = emu.quantize_input(np.load(data)["x"][-args.samples:].reshape(-1, 28, 28, 1))
+    expected = np.asarray(emu.run_int(x))
+    x = np.asarray(x, np.int64).reshape(len(x), -1)
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="cnn_util_") as tmp:
+        rows["chooser"] = measure(spec, Path(tmp) / "chooser", x, expected)
+        print("chooser:", json.dumps(rows["chooser"]), flush=True)
+        # the chooser held to what it could pick before: one pixel a beat, no output FIFO
+        pp, fifo = conv.pp_options, conv.window_fifo
+        conv.pp_options = lambda g: [1]
+        conv.window_fifo = lambda g, pe, simd, pp=1: 0
+        try:
+            rows["one_pixel_a_beat"] = measure(spec, Path(tmp) / "one_pixel", x, expected)
+        finally:
+            conv.pp_options, conv.window_fifo = pp, fifo
+        print("one pixel a beat:", json.dumps(rows["one_pixel_a_beat"]), flush=True)
+    doc = {"spec": spec.name if args.spec else "random CNN with examples/mnist_cnn.yaml's shapes (random_cnn seed 0)",
+           "target_cycles": TARGET, "data": f"last {args.samples} digits of mnist8k.npz", **rows}
+    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
