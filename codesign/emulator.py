@@ -7,9 +7,12 @@ takes the fast path and otherwise multiplies in int64. The only roundings are th
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .fixed import FixedType, cast, overflow, quantize_real, to_real
+from .kinds import registry as kinds
 from .spec import DesignSpec, Layer, SpecError
 
 FLOAT64_EXACT = 2 ** 53
@@ -127,14 +130,20 @@ def maxpool2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
     return win.max(axis=(-2, -1))
 
 
-KERNELS = {
-    "dense": dense_kernel,
-    "conv2d": conv2d_kernel,
-    "maxpool2d": maxpool2d_kernel,
-    "kron_dense": kron_matvec,
-    "wings_dense": wings_gen,
-    "flatten": lambda x, layer: x.reshape(x.shape[0], -1),
-}
+class _Kernels(Mapping):
+    """kind -> emulator kernel, read from the layer-kind registry (codesign/kinds)."""
+
+    def __getitem__(self, kind: str):
+        return kinds.get(kind).kernel
+
+    def __iter__(self):
+        return iter(kinds.names())
+
+    def __len__(self) -> int:
+        return len(kinds.names())
+
+
+KERNELS = _Kernels()
 
 
 class Emulator:

@@ -8,6 +8,7 @@ so a layer module states only what differs: its attributes, weights, templates a
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -19,14 +20,17 @@ _registered: set[str] = set()
 
 def register_extension(keras_class: str, *, attributes: Sequence[str], weights: Sequence[str],
                        internal_types: Sequence[str], output_units: Callable[[dict], int],
-                       config_template: str, function_template: str, header: str, parse: Callable) -> None:
+                       config_template: str, function_template: str, header: str, parse: Callable,
+                       header_dir: Path | None = None) -> None:
     """Register `keras_class` with hls4ml once (idempotent).
 
     attributes: integer attributes the parser sets (also usable in the templates);
     weights: weight names, each filled from the parser's ``<name>_data`` and given a precision ``<name>``;
     internal_types: extra type names ``<name>_t`` taken from the layer's Precision entry ``<name>``;
     output_units: the flat output size from the IR layer's attributes;
-    parse: ``parse(keras_layer, input_names, input_shapes, data_reader) -> (layer dict, output shape)``.
+    parse: ``parse(keras_layer, input_names, input_shapes, data_reader) -> (layer dict, output shape)``;
+    header_dir: the folder holding `header` (default: the package's ``hls/``; a kind defined outside
+    codesign brings its own).
     """
     if keras_class in _registered:
         return
@@ -76,5 +80,5 @@ def register_extension(keras_class: str, *, attributes: Sequence[str], weights: 
         backend = hls4ml.backends.get_backend(backend_name)
         backend.register_template(ConfigTemplate)
         backend.register_template(FunctionTemplate)
-        backend.register_source(ip_dir("hls") / header)
+        backend.register_source(Path(header_dir or ip_dir("hls")) / header)
     _registered.add(keras_class)

@@ -1,7 +1,8 @@
 """hls4ml view of a design spec: a Vitis HLS project whose every precision comes from the spec.
 
-The spec is rendered as a plain Keras "twin" (Dense/Conv2D with the spec's exact weights as reals,
-ReLU as its own layer), converted by hls4ml with per-layer ``Precision`` for weight, bias, accum
+The spec is rendered as a plain Keras "twin" (each layer kind's `hls_twin`, codesign/kinds: Dense/Conv2D
+with the spec's exact weights as reals, ReLU as its own layer, custom layers through the Extension API),
+converted by hls4ml with per-layer ``Precision`` (the kind's `hls_precision`) for weight, bias, accum
 and result taken from the spec, so hls4ml infers nothing. ``compile()`` builds the C-sim and
 `csim_int` returns its outputs as the spec's output integers (a non-integral value is an error,
 never rounded away). hls4ml's ``bit_exact=True`` pass is not used: on hls4ml 1.3 it raised
@@ -17,6 +18,7 @@ import numpy as np
 
 from .config import BOARDS
 from .fixed import FixedType, to_real
+from .kinds import registry as kinds
 from .spec import DesignSpec, Layer
 
 
@@ -38,64 +40,15 @@ def keras_twin(spec: DesignSpec):
     x = inp = keras.Input(tuple(spec.input_shape), name="input_1")
     inputs = [inp]  # + a locked design's key inputs (codesign/lock/hls.py)
     for layer in spec.layers:
-        if layer.kind == "flatten":
-            x = keras.layers.Flatten(name=layer.name)(x)
-        elif layer.kind == "maxpool2d":
-            x = keras.layers.MaxPooling2D(tuple(layer.attrs["pool_size"]), tuple(layer.attrs["strides"]),
-                                          name=layer.name)(x)
-        elif layer.kind in ("dense", "conv2d"):
-            w, wt = effective_weights(layer)
-            has_bias = "bias" in layer.params
-            if layer.kind == "dense":
-                k = keras.layers.Dense(w.shape[-1], use_bias=has_bias, name=layer.name)
-            else:
-                k = keras.layers.Conv2D(w.shape[-1], w.shape[:2], strides=tuple(layer.attrs["strides"]),
-                                        padding=layer.attrs["padding"], use_bias=has_bias, name=layer.name)
-            x = k(x)
-            values = [to_real(w, wt).astype(np.float32)]
-            if has_bias:
-                values.append(to_real(layer.params["bias"], layer.types["bias"]).astype(np.float32))
-            k.set_weights(values)
-            if layer.attrs.get("activation") == "relu":
-                x = keras.layers.Activation("relu", name=f"{layer.name}_relu")(x)
-            elif not layer.out_type.same_values(layer.types["accum"]):  # a quantized_bits activation: a cast
-                x = keras.layers.Activation("linear", name=f"{layer.name}_cast")(x)
-        elif layer.kind == "kron_dense":
-            x = _kron_twin(layer, x)
-        elif layer.kind == "wings_dense":
-            from .wings.hls import twin
-
-            x = twin(layer, x)
-        else:
+        twin = kinds.get(layer.kind).hls_twin
+        if twin is None:
             raise ValueError(f"hls4ml view: layer {layer.name!r} kind {layer.kind!r} has no hls4ml mapping")
+        x = twin(layer, x)
         if layer.attrs.get("lock"):
             from .lock.hls import twin as lock_twin
 
             x = lock_twin(layer, x, inputs)
     return keras.Model(inputs if len(inputs) > 1 else inp, x, name=spec.name)
-
-
-def _kron_twin(layer: Layer, x):
-    """Float KronDense with the spec's factor values (+ a zero bias when the spec has none)."""
-    from tensorflow import keras
-
-    from .kron.layer import KronDense
-
-    at, t = layer.attrs, layer.types
-    if t["mid"].frac < t["input"].frac + t["a"].frac:
-        raise ValueError(f"hls4ml view: layer {layer.name!r} rounds its intermediate (mid {t['mid'].hls()}); "
-                         "nnet_kron_matvec.h accumulates stage 1 in mid_t and needs it exact")
-    k = KronDense([at["n2"], at["n1"]], [at["m2"], at["m1"]], rank=at["rank"], factor_bits=None, bias_bits=None,
-                  name=layer.name)
-    x = k(x)
-    bias = layer.params.get("bias", np.zeros(at["m1"] * at["m2"], np.int64))
-    bias_t = t.get("bias", FixedType(1, 1))
-    k.set_weights([to_real(layer.params["a"], t["a"]).astype(np.float32),
-                   to_real(layer.params["b"], t["b"]).astype(np.float32),
-                   to_real(bias, bias_t).astype(np.float32)])
-    if layer.attrs.get("activation") == "relu":
-        x = keras.layers.Activation("relu", name=f"{layer.name}_relu")(x)
-    return x
 
 
 def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
@@ -111,33 +64,9 @@ def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
     names["input_1"]["Precision"] = {"result": spec.input_type.hls()}
     for layer in spec.layers:
         entry = names.setdefault(layer.name, {})
-        if layer.kind in ("dense", "conv2d"):
-            _, wt = effective_weights(layer)
-            acc = layer.types["accum"].hls()
-            entry["Precision"] = {"weight": wt.hls(), "accum": acc, "result": acc}
-            if "bias" in layer.params:
-                entry["Precision"]["bias"] = layer.types["bias"].hls()
-            entry["Strategy"] = config["Model"]["Strategy"]
-            entry["ReuseFactor"] = config["Model"]["ReuseFactor"]
-            # hls4ml gives a Dense/Conv2D without activation a "linear" layer of its own: keep it exact
-            names.setdefault(f"{layer.name}_linear", {})["Precision"] = {"result": acc}
-            if layer.attrs.get("activation") == "relu":
-                names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
-            elif not layer.out_type.same_values(layer.types["accum"]):
-                names.setdefault(f"{layer.name}_cast", {})["Precision"] = {"result": layer.out_type.hls()}
-        elif layer.kind == "kron_dense":
-            t = layer.types
-            acc = t["accum"].hls()
-            entry["Precision"] = {"a": t["a"].hls(), "b": t["b"].hls(), "mid": t["mid"].hls(), "accum": acc,
-                                  "result": acc, "bias": t.get("bias", FixedType(1, 1)).hls()}
-            if layer.attrs.get("activation") == "relu":
-                names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
-        elif layer.kind == "wings_dense":
-            from .wings.hls import precision
-
-            entry["Precision"] = precision(layer)
-            if layer.attrs.get("activation") == "relu":
-                names.setdefault(f"{layer.name}_relu", {})["Precision"] = {"result": layer.out_type.hls()}
+        precision = kinds.get(layer.kind).hls_precision
+        if precision is not None:
+            precision(layer, entry, names, config["Model"])
         else:
             entry["Precision"] = {"result": layer.out_type.hls()}
         if layer.attrs.get("lock"):
@@ -153,14 +82,9 @@ class HLSView:
     def __init__(self, spec: DesignSpec, out_dir: Path, cfg_hls: dict | None = None, board: str = "pynq-z2"):
         import hls4ml
 
-        if any(layer.kind == "kron_dense" for layer in spec.layers):
-            from .kron.hls import register
-
-            register()
-        if any(layer.kind == "wings_dense" for layer in spec.layers):
-            from .wings.hls import register as register_wings
-
-            register_wings()
+        for kind in dict.fromkeys(layer.kind for layer in spec.layers):  # custom layers' Extension API
+            if kinds.get(kind).hls_register:
+                kinds.get(kind).hls_register()
         if any(layer.attrs.get("lock") for layer in spec.layers):
             from .lock.hls import register as register_lock
 

@@ -15,14 +15,14 @@ import numpy as np
 def rtl_unsupported(spec) -> list[str]:
     """Layers the RTL view cannot implement, each with the reason (a kind without an engine, or a
     maxpool the streaming engine does not do: overlapping windows, padding)."""
-    from .rtl.conv import pool_unsupported
-    from .rtl.plan import RTL_LAYER_KINDS
+    from .kinds import registry as kinds
 
     out = []
     for l in spec.layers:
-        if l.kind not in RTL_LAYER_KINDS + ("flatten",):  # flatten: a no-op on the stream
+        kind = kinds.find(l.kind)
+        if kind.rtl_plan is None and not kind.rtl_passthrough:  # flatten: a no-op on the stream
             out.append(f"{l.name} ({l.kind})")
-        elif l.kind == "maxpool2d" and (reason := pool_unsupported(l)):
+        elif kind.rtl_unsupported and (reason := kind.rtl_unsupported(l)):
             out.append(f"{l.name} ({l.kind}: {reason})")
     return out
 

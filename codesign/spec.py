@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 
 from .fixed import FixedType
+from .kinds import registry as kinds
 
 SPEC_FORMAT = "codesign-spec/1"
-LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "flatten", "kron_dense", "wings_dense")
 ACTIVATIONS = ("linear", "relu")
 
 
@@ -68,19 +68,8 @@ class Layer:
         return self.types["output"]
 
     def macs(self) -> int:
-        """Multiply-accumulates of one inference of this layer."""
-        if self.kind == "dense":
-            return int(np.prod(self.params["weight"].shape))
-        if self.kind == "kron_dense":
-            a = self.attrs
-            return int(a["rank"] * (a["n2"] * a["n1"] * a["m1"] + a["m2"] * a["n2"] * a["m1"]))
-        if self.kind == "wings_dense":  # the dense product; the generator's MACs are not counted here
-            return int(self.input_shape[-1] * self.output_shape[-1])
-        if self.kind == "conv2d":
-            kh, kw, cin, cout = self.params["weight"].shape
-            oh, ow, _ = self.output_shape
-            return int(kh * kw * cin * cout * oh * ow)
-        return 0
+        """Multiply-accumulates of one inference of this layer (its kind says how many, codesign/kinds)."""
+        return kinds.get(self.kind).macs(self)
 
 
 @dataclass
@@ -124,8 +113,8 @@ class DesignSpec:
         shape = tuple(self.input_shape)
         t = self.input_type
         for layer in self.layers:
-            if layer.kind not in LAYER_KINDS:
-                raise SpecError(f"layer {layer.name!r}: kind {layer.kind!r} unknown; known kinds: {LAYER_KINDS}")
+            if not kinds.known(layer.kind):
+                raise SpecError(f"layer {layer.name!r}: kind {layer.kind!r} unknown; known kinds: {kinds.names()}")
             if tuple(layer.input_shape) != shape:
                 raise SpecError(f"layer {layer.name!r}: input shape {layer.input_shape} != previous output {shape}")
             if not layer.in_type.same_values(t):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -40,10 +41,16 @@ def _array_digest(a: np.ndarray) -> str:
     return _sha(f"{a.dtype.str}{a.shape}".encode() + a.tobytes())
 
 
-def _folder_digests(folder: Path, prefix: str, out: dict) -> None:
+def _folder_digests(folder: Path, prefix: str, out: dict, replace: dict | None = None) -> None:
+    """Every file under folder; `replace`: bytes to normalise first (the run's own folder, a random stamp)."""
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        out[f"{prefix}/{rel}"] = _sha(path.read_bytes())
+        if path.suffix == ".keras":  # a zip with save dates: the twin's config and weights are digested instead
+            continue
+        data = path.read_bytes()
+        for old, new in (replace or {}).items():
+            data = data.replace(old, new)
+        out[f"{prefix}/{rel}"] = _sha(data)
 
 
 def example_specs(tmp: Path, out: dict) -> list:
@@ -121,7 +128,15 @@ def digest_spec(spec, tmp: Path, out: dict, hls: bool = True) -> None:
             view.model.write()
         except Exception as e:  # noqa: BLE001 -- an hls4ml failure is an artefact too: it must stay the same
             out[f"{key}/hls/error"] = f"{type(e).__name__}: {e}"
-        _folder_digests(tmp / key / "hls", f"{key}/hls", out)
+        out[f"{key}/hls/twin.json"] = _sha(view.twin.to_json().encode())
+        for i, w in enumerate(view.twin.get_weights()):
+            out[f"{key}/hls/twin/{i}"] = _array_digest(np.asarray(w))
+        hls_dir = tmp / key / "hls"
+        stamp = re.search(rb"Stamp: (\w+)", (hls_dir / "hls4ml_config.yml").read_bytes())
+        replace = {str(hls_dir.resolve()).encode(): b"<HLS_DIR>", str(hls_dir).encode(): b"<HLS_DIR>"}
+        if stamp:
+            replace[stamp.group(1)] = b"<STAMP>"
+        _folder_digests(hls_dir, f"{key}/hls", out, replace)
     out[f"{key}/rtl/unsupported"] = _sha(json.dumps(rtl_unsupported(spec)).encode())
     if not rtl_unsupported(spec):
         meta = generate(spec, tmp / key / "rtl")

@@ -14,23 +14,21 @@ import json
 import shutil
 from pathlib import Path
 
+from ..kinds import registry as kinds
 from ..paths import ip_dir
 from ..spec import DesignSpec
 from . import folding as fold
-from .conv import SvLiteral, conv_geometry, conv_standin, plan_conv, plan_pool
-from .kron import a_words, b_words, kron_dims, kron_param_words, plan_kron
-from .plan import LayerPlan, dense_layers, param_words, plan_layer, weight_words, write_mem
-from .wings import plan_wings, wings_images
+from .conv import SvLiteral
+from .plan import LayerPlan, dense_layers, write_mem
 
 IP_FILES = ("wmem.sv", "dot_simd.sv", "requant.sv", "axis_inbuf.sv", "mac_pipe.sv", "mvau.sv", "axis_dwc.sv", "kron_matvec.sv",
             "wings_gen.sv", "swg.sv", "maxpool.sv", "axis_fifo.sv")
-# load-port select 2*layer writes the weight memory: these images in address order (kron: A then B;
-# wings: the generator's parameter regions, WingsPlan.load_groups)
-LOAD_GROUPS = {"dense": (("w",), ("p",)), "conv": (("w",), ("p",)), "kron": (("a", "b"), ("p",))}
 
 
 def load_groups(p) -> tuple:
-    return p.load_groups() if p.kind in ("wings", "pool") else LOAD_GROUPS[p.kind]
+    """Memory images of load-port selects 2*layer, 2*layer+1, in address order (the plan's `load_groups`:
+    mvau: weights, then bias/shift words; kron: A then B; wings: the generator's parameter regions)."""
+    return p.load_groups()
 
 
 # The chain's view of any engine: elements a beat in (a pixel for conv/pool, SIMD otherwise) and
@@ -47,71 +45,52 @@ def stream_out(p) -> int:
     return getattr(p, "stream_out", p.mp)
 
 
+def _windowed(p) -> bool:
+    """An engine behind a window generator (conv2d: swg + mvau); its tlast marks a pixel's end, not the image's."""
+    return hasattr(p, "swg_params")
+
+
 def _shape(layer):
-    if layer.kind in ("conv2d", "maxpool2d"):
-        h, w, cin = layer.input_shape
-        oh, ow, cout = layer.output_shape
-        d = {"kind": "conv" if layer.kind == "conv2d" else "pool", "cin": int(cin),
-             "stream_in": int(h * w * cin), "stream_out": int(oh * ow * cout)}
-        if layer.kind == "conv2d":
-            g = conv_geometry(layer)
-            d.update(n=g["kh"] * g["kw"] * g["cin"], m=g["cout"], geometry=g)
-        return d
-    if layer.kind == "kron_dense":
-        return kron_dims(layer)
-    if layer.kind == "wings_dense":  # the generator's geometry is not padded by the chooser
-        return (int(layer.input_shape[-1]), int(layer.output_shape[-1]), False)
-    return tuple(layer.params["weight"].shape)
+    """The folding chooser's geometry of the layer's engine (its kind's `rtl_shape`, codesign/kinds)."""
+    return kinds.get(layer.kind).rtl_shape(layer)
 
 
 def mem_images(layer, p) -> dict:
     """Memory image suffix -> (words, word width) of one engine."""
-    if p.kind == "wings":
-        return wings_images(layer, p)
-    if p.kind == "kron":
-        return {"a": (a_words(layer, p), p.pe * p.simd * p.AW), "b": (b_words(layer, p), p.simd * p.BW),
-                "p": (kron_param_words(layer, p), p.p_word)}
-    if p.kind == "pool":
-        return {}
-    if p.kind == "conv":
-        layer = conv_standin(layer)
-    return {"w": (weight_words(layer, p), p.w_word), "p": (param_words(layer, p), p.p_word)}
+    return kinds.get(layer.kind).rtl_images(layer, p)
 
 
 def plan_engine(layer, pe: int, simd: int, np_: int, mp: int, pp: int = 1):
-    if layer.kind == "conv2d":
-        return plan_conv(layer, pe, simd, pp)
-    if layer.kind == "maxpool2d":
-        return plan_pool(layer)
-    if layer.kind == "kron_dense":
-        return plan_kron(layer, pe, simd)
-    if layer.kind == "wings_dense":
-        return plan_wings(layer, pe, simd, np_, mp)
-    return plan_layer(layer, pe, simd, np_, mp)
+    """The layer's engine plan (its kind's `rtl_plan`); `pp` (pixels a cycle, > 1 only for an image engine
+    that takes it: conv2d) is passed only when set."""
+    return kinds.get(layer.kind).rtl_plan(layer, pe, simd, np_, mp, **({"pp": pp} if pp > 1 else {}))
+
+
 META = "rtl_meta.json"
 
 
-def _pool_folding(layer) -> dict:
-    c = int(layer.input_shape[-1])
-    return {"pe": c, "simd": c}
+def _fixed_folding(layer) -> dict | None:
+    """The {pe, simd} of an engine with no lanes to choose (a maxpool: one pixel a beat), else None."""
+    fixed = kinds.get(layer.kind).rtl_folding
+    return fixed(layer) if fixed else None
 
 
 def _folding_list(layers, folding) -> list[dict]:
-    """One {pe, simd} per engine; maxpool engines (one pixel a beat, no lanes to choose) may be left out."""
+    """One {pe, simd} per engine; engines with no lanes to choose (maxpool) may be left out."""
     if isinstance(folding, dict):
-        missing = [l.name for l in layers if l.name not in folding and l.kind != "maxpool2d"]
+        missing = [l.name for l in layers if l.name not in folding and _fixed_folding(l) is None]
         if missing:
             raise ValueError(f"folding has no entry for layers {missing}")
-        return [_pool_folding(l) if l.kind == "maxpool2d" else dict(folding[l.name]) for l in layers]
+        return [_fixed_folding(l) or dict(folding[l.name]) for l in layers]
     folding = list(folding)
-    macs = [l for l in layers if l.kind != "maxpool2d"]
+    macs = [l for l in layers if _fixed_folding(l) is None]
     if len(folding) == len(macs) and len(macs) != len(layers):
         it = iter(folding)
-        folding = [_pool_folding(l) if l.kind == "maxpool2d" else next(it) for l in layers]
+        folding = [_fixed_folding(l) or next(it) for l in layers]
     if len(folding) != len(layers):
         raise ValueError(f"folding has {len(folding)} entries for {len(layers)} engine layers "
                          f"({len(macs)} without maxpool)")
-    return [_pool_folding(l) if l.kind == "maxpool2d" else dict(f) for l, f in zip(layers, folding)]
+    return [_fixed_folding(l) or dict(f) for l, f in zip(layers, folding)]
 
 
 def plan(spec: DesignSpec, folding=None, target_cycles: int | None = None) -> list[LayerPlan]:
@@ -124,12 +103,8 @@ def plan(spec: DesignSpec, folding=None, target_cycles: int | None = None) -> li
     else:
         folding = _folding_list(layers, folding)
     for l, f in zip(layers, folding):  # the engines' own constraints first: a clearer message than padding's
-        if l.kind == "kron_dense":
-            plan_kron(l, f["pe"], f["simd"])
-        if l.kind == "conv2d":
-            plan_conv(l, f["pe"], f["simd"], f.get("pp", 1))
-        if l.kind == "maxpool2d":
-            plan_pool(l)
+        if kinds.get(l.kind).rtl_check:
+            kinds.get(l.kind).rtl_check(l, f["pe"], f["simd"], **({"pp": f["pp"]} if f.get("pp", 1) > 1 else {}))
     dims = fold.padded_dims(shapes, folding)
     return [plan_engine(l, f["pe"], f["simd"], np_, mp, f.get("pp", 1)) for l, f, (np_, mp) in zip(layers, folding, dims)]
 
@@ -175,10 +150,10 @@ def _param_head(module: str, params: dict) -> str:
 def _engine_sv(i: int, p, prefix: str) -> list[str]:
     """The instance(s) of layer i between l<i>_in_* and l<i>_out_*, with its load-port slices."""
     out = f"{_ports('m', f'l{i}_out')}, .m_tlast(l{i}_out_tlast)"
-    if p.kind == "pool":
+    if not p.mem_names():  # no memories (maxpool): no load port
         return _instance(_param_head(p.module, p.rtl_params()), f"u_l{i}", f"l{i}_in", [out])
     lines, src = [], f"l{i}_in"
-    if p.kind == "conv":  # window generator: pixels in, K*K*Cin windows out at the mvau's SIMD
+    if _windowed(p):  # window generator: pixels in, K*K*Cin windows out at the mvau's SIMD
         pix = f"l{i}_in"
         if i and p.fifo_depth:  # fed by another engine: let it run ahead by the rows the first window needs
             pix = f"l{i}_fifo"
@@ -263,7 +238,7 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None) -> st
         f"    assign m_axis_tvalid = l{n}_out_tvalid;",
         f"    assign l{n}_out_tready = m_axis_tready;",
     ]
-    lines += _tlast_counter(stream_out(last) // last.pe) if last.kind == "conv" else [f"    assign m_axis_tlast = l{n}_out_tlast;"]
+    lines += _tlast_counter(stream_out(last) // last.pe) if _windowed(last) else [f"    assign m_axis_tlast = l{n}_out_tlast;"]
     lines += ["endmodule", ""]
     return "\n".join(lines)
 
@@ -307,7 +282,7 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
         "out_width": plans[-1].OUT_W,
         "out_signed": plans[-1].OUT_SIGNED,
         "out_padded": stream_out(plans[-1]),
-        "outputs": plans[-1].stream_out if plans[-1].kind in ("conv", "pool") else plans[-1].m,
+        "outputs": getattr(plans[-1], "stream_out", plans[-1].m),  # image engines: the whole image
         "layers": [dict(p.to_json(), cycles=p.cycles, lanes=p.lanes, macs=l.macs()) for l, p in zip(layers, plans)],
         "folding": [{"pe": p.pe, "simd": p.simd, **({"pp": p.pp} if getattr(p, "pp", 1) > 1 else {})} for p in plans],
         "total_macs": total_macs,
@@ -315,7 +290,7 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
         "bound_cycles": total_macs / lanes if lanes else 0.0,  # 0: a maxpool-only design has no MAC lanes
         "slowest_layer_cycles": max(p.cycles for p in plans),
         # wings_gen engines generate their weights once after reset (concurrently): no input before then
-        "generation_cycles": max([p.gen_cycles for p in plans if p.kind == "wings"], default=0),
+        "generation_cycles": max([getattr(p, "gen_cycles", 0) for p in plans], default=0),
         "load_port": {"addr_width": max([max(p.waw, p.paw) for p in plans] + [lk["kaw"] for lk in locks.values()]),
                       "data_width": max([max(p.w_word, p.p_word) for p in plans] + [lk["kw"] for lk in locks.values()])},
     }

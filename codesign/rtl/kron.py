@@ -157,6 +157,10 @@ class KronPlan(RequantFields):
         """Verilog init parameter -> memory image suffix (file l<i>_<suffix>.mem)."""
         return {"A_INIT": "a", "B_INIT": "b", "P_INIT": "p"}
 
+    def load_groups(self) -> tuple:
+        """Load-port select 2*layer writes factor A then B (one address space), 2*layer+1 the parameters."""
+        return (("a", "b"), ("p",))
+
     def to_json(self) -> dict:
         return asdict(self)
 

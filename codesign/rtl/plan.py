@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..fixed import FixedType, bits_for_range
+from ..kinds import registry as kinds
 from ..spec import DesignSpec, Layer, SpecError
 from .pipeline import pipeline_params
 
@@ -117,12 +118,17 @@ class LayerPlan(RequantFields):
         """Verilog init parameter -> memory image suffix (file l<i>_<suffix>.mem)."""
         return {"W_INIT": "w", "P_INIT": "p"}
 
+    def load_groups(self) -> tuple:
+        """Images behind load-port selects 2*layer (weights) and 2*layer+1 (bias/shift words)."""
+        return (("w",), ("p",))
+
     def to_json(self) -> dict:
         return asdict(self)
 
 
-RTL_LAYER_KINDS = ("dense", "kron_dense", "wings_dense", "conv2d", "maxpool2d")
-IMAGE_KINDS = ("conv2d", "maxpool2d")
+def rtl_kinds() -> tuple:
+    """Kinds with an RTL engine (codesign/kinds: a `rtl_plan`)."""
+    return tuple(k for k in kinds.names() if kinds.get(k).rtl_plan)
 
 
 def dense_layers(spec: DesignSpec) -> list[Layer]:
@@ -131,12 +137,13 @@ def dense_layers(spec: DesignSpec) -> list[Layer]:
     is the `layer` of the load port (wl_sel = 2*layer), so a maxpool takes an index and has no memory."""
     out = []
     for layer in spec.layers:
-        if layer.kind == "flatten":
+        kind = kinds.find(layer.kind)
+        if kind.rtl_passthrough:
             continue
-        if layer.kind not in RTL_LAYER_KINDS:
-            raise RTLError(f"layer {layer.name!r}: the RTL view implements {', '.join(RTL_LAYER_KINDS)} layers, "
+        if kind.rtl_plan is None:
+            raise RTLError(f"layer {layer.name!r}: the RTL view implements {', '.join(rtl_kinds())} layers, "
                            f"not {layer.kind!r}")
-        if layer.kind in IMAGE_KINDS and out and out[-1].kind not in IMAGE_KINDS:
+        if kind.rtl_image and out and not kinds.get(out[-1].kind).rtl_image:
             raise RTLError(f"layer {layer.name!r}: a {layer.kind} after a {out[-1].kind} layer; the RTL streams "
                            "images through conv2d/maxpool2d engines before the dense part, not after it")
         out.append(layer)

@@ -1,0 +1,17 @@
+"""``flatten``: reshape, row-major (NHWC order, as Keras); a no-op on the RTL stream."""
+from __future__ import annotations
+
+from .registry import Kind, register
+
+
+def kernel(x, layer):
+    return x.reshape(x.shape[0], -1)
+
+
+def hls_twin(layer, x):
+    from tensorflow import keras
+
+    return keras.layers.Flatten(name=layer.name)(x)
+
+
+KIND = register(Kind("flatten", kernel=kernel, hls_twin=hls_twin, rtl_passthrough=True))

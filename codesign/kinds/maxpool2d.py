@@ -1,0 +1,44 @@
+"""``maxpool2d``: y = max over windows, type unchanged. Engine: rtl/maxpool.sv (no parameters, no lanes)."""
+from __future__ import annotations
+
+from ..emulator import maxpool2d_kernel
+from .registry import Kind, register
+
+
+def hls_twin(layer, x):
+    from tensorflow import keras
+
+    return keras.layers.MaxPooling2D(tuple(layer.attrs["pool_size"]), tuple(layer.attrs["strides"]),
+                                     name=layer.name)(x)
+
+
+def rtl_shape(layer) -> dict:
+    h, w, cin = layer.input_shape
+    oh, ow, cout = layer.output_shape
+    return {"kind": "pool", "cin": int(cin), "stream_in": int(h * w * cin), "stream_out": int(oh * ow * cout)}
+
+
+def rtl_plan(layer, pe, simd, np_, mp):
+    from ..rtl.conv import plan_pool
+
+    return plan_pool(layer)
+
+
+def rtl_unsupported(layer):
+    from ..rtl.conv import pool_unsupported
+
+    return pool_unsupported(layer)
+
+
+def rtl_folding(layer) -> dict:
+    """One pixel a beat: PE = SIMD = channels, nothing to choose."""
+    c = int(layer.input_shape[-1])
+    return {"pe": c, "simd": c}
+
+
+KIND = register(Kind(
+    "maxpool2d", kernel=maxpool2d_kernel, hls_twin=hls_twin,
+    rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=lambda layer, p: {},
+    rtl_check=lambda layer, pe, simd: rtl_plan(layer, pe, simd, 0, 0), rtl_folding=rtl_folding,
+    rtl_unsupported=rtl_unsupported,
+))

@@ -1,0 +1,82 @@
+"""The layer-kind registry: what every view needs of a layer kind, looked up by the kind's name.
+
+Each kind (``codesign/kinds/<kind>.py``) registers one `Kind`: its facts for the spec (MACs), the
+compression accounting, the emulator kernel, the hls4ml binding (Keras twin, precisions, Extension-API
+registration) and the RTL planner (engine geometry, plan, memory images). A view calls
+`get(layer.kind)` and uses the piece it needs; it never branches on a kind's name, so a new kind is
+one module that calls `register` (see tests/toy_kind.py). Like hls4ml's layer registry and FINN's
+CustomOp: the kind owns its per-view variants.
+
+A piece left as None means the view does not implement the kind (the view says so in one line).
+This module imports nothing of codesign: the spec, the views and the kind modules all sit above it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+
+class UnknownKindError(ValueError):
+    """A layer kind no module registered."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the views need of one layer kind (every callable takes the spec `Layer` first)."""
+    name: str
+    kernel: Callable                          # emulator: (x int64 (N, ...), layer) -> y int64
+    macs: Callable = lambda layer: 0          # multiply-accumulates of one inference
+    # compression accounting (report.json `compression`): set for a kind that replaces a dense layer
+    dense_equivalent_bits: Optional[Callable] = None   # layer -> bits of the dense layer it stands for
+    compression_extra: Optional[Callable] = None       # (layer, entry dict) -> None: more fields
+    # hls4ml view
+    hls_twin: Optional[Callable] = None       # (layer, keras tensor) -> keras tensor (float twin)
+    hls_precision: Optional[Callable] = None  # (layer, entry, names, model cfg) -> None; None: result only
+    hls_register: Optional[Callable] = None   # () -> None: hls4ml Extension-API registration (idempotent)
+    # RTL view; rtl_plan None: no engine (and `rtl_passthrough` says whether the stream just passes)
+    rtl_passthrough: bool = False             # a no-op on the stream (flatten): no engine, no index
+    rtl_image: bool = False                   # an image (pixel-stream) engine: before the dense part
+    rtl_shape: Optional[Callable] = None      # layer -> the folding chooser's geometry of the engine
+    rtl_plan: Optional[Callable] = None       # (layer, pe, simd, np_, mp) -> plan of the engine
+    rtl_check: Optional[Callable] = None      # (layer, pe, simd) -> None or RTLError: the engine's constraints
+    rtl_images: Optional[Callable] = None     # (layer, plan) -> {suffix: (words, word width)}
+    rtl_folding: Optional[Callable] = None    # layer -> fixed {pe, simd} (no lanes to choose), else None
+    rtl_unsupported: Optional[Callable] = None  # layer -> reason the engine cannot do this layer, or None
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind, replace: bool = False) -> Kind:
+    """Register `kind` under its name; registering a taken name again is an error unless `replace`."""
+    if kind.name in _KINDS and not replace and _KINDS[kind.name] is not kind:
+        raise ValueError(f"layer kind {kind.name!r} is already registered; pass replace=True to override it")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a kind (tests registering a toy kind clean up with this)."""
+    _KINDS.pop(name, None)
+
+
+def names() -> tuple:
+    """Registered kinds, in registration order."""
+    return tuple(_KINDS)
+
+
+def get(name: str) -> Kind:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise UnknownKindError(f"layer kind {name!r} unknown; known kinds: {names()}") from None
+
+
+def known(name: str) -> bool:
+    return name in _KINDS
+
+
+def find(name: str) -> Kind:
+    """The kind, or an empty one (no view implements it) for a name nobody registered: views that list
+    what they cannot implement (RTL) name such a layer like any other they lack an engine for."""
+    return _KINDS.get(name) or Kind(name, kernel=None)

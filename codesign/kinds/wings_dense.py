@@ -1,0 +1,71 @@
+"""``wings_dense``: a dense layer whose weights a WINGs generator makes (codesign/wings). Engine:
+rtl/wings_gen.sv; hls4ml: the WingsDense extension (codesign/wings/hls.py, hls/nnet_wings_gen.h)."""
+from __future__ import annotations
+
+from ..emulator import wings_gen
+from .dense import relu_precision
+from .registry import Kind, register
+
+
+def macs(layer) -> int:
+    """The dense product; the generator's MACs are not counted here."""
+    return int(layer.input_shape[-1] * layer.output_shape[-1])
+
+
+def dense_equivalent_bits(layer) -> int:
+    """The generated dense layer at the generated weights' width."""
+    n = layer.input_shape[-1] * layer.output_shape[-1]
+    bias = layer.params["bias"].size * layer.types["bias"].width if "bias" in layer.params else 0
+    return n * layer.types["weight"].width + bias
+
+
+def compression_extra(layer, entry: dict) -> None:
+    """Also against the float32 dense layer (weights + bias at 32 bits), and the bits per parameter."""
+    n_out = layer.output_shape[-1]
+    entry["float32_bits"] = 32 * (layer.input_shape[-1] * n_out + (n_out if "bias" in layer.params else 0))
+    entry["ratio_float32"] = entry["float32_bits"] / entry["weight_bits"]
+    entry["param_bits"] = {k: int(a.size * layer.types[k].width) for k, a in layer.params.items()}
+
+
+def hls_twin(layer, x):
+    from ..wings.hls import twin
+
+    return twin(layer, x)
+
+
+def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
+    from ..wings.hls import precision
+
+    entry["Precision"] = precision(layer)
+    relu_precision(layer, names)
+
+
+def hls_register() -> None:
+    from ..wings.hls import register as register_wings
+
+    register_wings()
+
+
+def rtl_shape(layer):
+    """The generator's geometry is not padded by the chooser."""
+    return (int(layer.input_shape[-1]), int(layer.output_shape[-1]), False)
+
+
+def rtl_plan(layer, pe, simd, np_, mp):
+    from ..rtl.wings import plan_wings
+
+    return plan_wings(layer, pe, simd, np_, mp)
+
+
+def rtl_images(layer, p) -> dict:
+    from ..rtl.wings import wings_images
+
+    return wings_images(layer, p)
+
+
+KIND = register(Kind(
+    "wings_dense", kernel=wings_gen, macs=macs, dense_equivalent_bits=dense_equivalent_bits,
+    compression_extra=compression_extra,
+    hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
+    rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
+))
