@@ -88,7 +88,8 @@ def _check_alpha(q, layer, what: str) -> None:
                                     "float scale per output, no exact fixed-point form; use alpha=1 or 'auto_po2'")
 
 
-def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: FixedType | None) -> Layer:
+def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: FixedType | None,
+                    attrs: dict | None = None) -> Layer:
     kq, wq, bqv = _weights_and_bias(layer)
     conv1d = type(layer).__name__ in QCONV1D_CLASSES
     if conv1d:  # a (k, cin, cout) kernel slides over (n, 1, c) as a (k, 1) conv2d: the same sums, same order
@@ -118,10 +119,7 @@ def _weighted_layer(layer, kind, in_shape, in_t, out_shape, act: str, out_t: Fix
     types["product"] = FixedType(in_t.width + wt.width, in_t.integer + wt.integer, signed=True)
     types["accum"], _ = accum_type(in_t, w, shifts, bias, types["product"].frac, b_frac)
     types["output"] = out_t if out_t is not None else types["accum"]
-    attrs = {"activation": act}
-    if kind == "conv2d":
-        strides = [int(layer.strides[0]), 1] if conv1d else list(layer.strides)
-        attrs.update(strides=strides, padding=layer.padding)
+    attrs = {"activation": act, **(attrs or {})}
     return Layer(layer.name, kind, tuple(in_shape), tuple(out_shape), attrs, types, params)
 
 
@@ -151,15 +149,30 @@ def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, act_layer, fused
         from .wings.extract import wings_layer_spec
 
         return wings_layer_spec(layer, shape, t, out_shape, act_layer)
-    cls = type(layer).__name__
-    kind = "dense" if cls in QDENSE_CLASSES else "conv2d"
-    if kind == "dense" and len(shape) != 1:
+    kind, spec_attrs = WEIGHTED_KINDS[type(layer).__name__]
+    attrs = spec_attrs(layer, shape)
+    act, out_t = fused
+    return _weighted_layer(layer, kind, shape, t, out_shape, act, out_t, attrs)
+
+
+def _dense_attrs(layer, shape) -> dict:
+    if len(shape) != 1:
         raise UnsupportedLayerError(f"{where(layer)} takes a {len(shape)}-D input; put a Flatten before it")
-    if kind == "conv2d" and (set(layer.dilation_rate) != {1} or layer.data_format != "channels_last"):
+    return {}
+
+
+def _conv_attrs(layer, shape) -> dict:
+    """strides and padding of a conv2d (a QConv1D: a (k, 1) conv2d over (n, 1, c))."""
+    if set(layer.dilation_rate) != {1} or layer.data_format != "channels_last":
         raise UnsupportedLayerError(f"{where(layer)}: dilation {tuple(layer.dilation_rate)}, data_format "
                                     f"{layer.data_format!r} not supported; use dilation 1, channels_last")
-    act, out_t = fused
-    return _weighted_layer(layer, kind, shape, t, out_shape, act, out_t)
+    conv1d = type(layer).__name__ in QCONV1D_CLASSES
+    return {"strides": [int(layer.strides[0]), 1] if conv1d else list(layer.strides), "padding": layer.padding}
+
+
+# QKeras class -> (spec kind, its attrs from the Keras layer and input shape, checking what the kind supports)
+WEIGHTED_KINDS = {**{c: ("dense", _dense_attrs) for c in QDENSE_CLASSES},
+                  **{c: ("conv2d", _conv_attrs) for c in QCONV2D_CLASSES + QCONV1D_CLASSES}}
 
 
 def _is_weighted(layer) -> bool:

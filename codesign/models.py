@@ -18,20 +18,30 @@ ternary with a power-of-two scale per output at inference), ``ternary``, or
 from __future__ import annotations
 
 from .errors import ConfigError
+from .kinds import registry as kinds
+from .kinds.registry import ModelLayer
 
-LAYER_KEYS = {
-    "flatten": {"name"},
-    "dense": {"name", "units", "kernel", "bias"},
-    "conv2d": {"name", "filters", "kernel_size", "strides", "padding", "kernel", "bias"},
-    "relu": {"name", "bits", "integer"},
-    "maxpool2d": {"name", "pool_size", "strides"},
-    "kron_dense": {"name", "in_factors", "out_factors", "rank", "kernel", "bias", "sparsity", "condition"},
-    # WINGs generated dense layer (codesign/wings/layer.py); types: {alpha|beta|z|basis|curve|weight|bias|lut: [W, I]}
-    "wings_dense": {"name", "units", "components", "centres", "coef_sigma", "basis_grid", "in_hw", "pixel_sigma",
-                    "types"},
-}
-REQUIRED = {"dense": {"units"}, "conv2d": {"filters", "kernel_size"}, "relu": {"bits", "integer"},
-            "kron_dense": {"in_factors", "out_factors"}, "wings_dense": {"units"}}
+
+def relu_layer(a: dict, x, quantized: bool, name: str):
+    """``relu: {bits, integer}``: a QKeras quantized_relu (a plain ReLU in the float model). Not a layer
+    kind of the spec: extraction fuses it into the layer before it."""
+    from qkeras import QActivation, quantized_relu
+    from tensorflow import keras
+
+    return (QActivation(quantized_relu(a["bits"], a["integer"]), name=name) if quantized
+            else keras.layers.ReLU(name=name))(x)
+
+
+RELU = ModelLayer(frozenset({"name", "bits", "integer"}), relu_layer, frozenset({"bits", "integer"}))
+
+
+def model_layers() -> dict:
+    """Config layer name -> ModelLayer: every registered kind that has one (codesign/kinds) + relu."""
+    out = {name: kinds.get(name).model_layer for name in kinds.names() if kinds.get(name).model_layer}
+    out["relu"] = RELU
+    return out
+
+
 QUANTIZER_NAMES = ("stochastic_ternary", "ternary")
 
 
@@ -50,29 +60,24 @@ def _kind_and_args(i: int, entry) -> tuple[str, dict]:
     if not isinstance(entry, dict) or len(entry) != 1:
         raise ConfigError(f"model.layers[{i}] must be a one-key mapping like `dense: {{units: 10}}`, got {entry!r}")
     (kind, args), = entry.items()
-    if kind not in LAYER_KEYS:
-        raise ConfigError(f"model.layers[{i}]: unknown layer {kind!r}; known layers: {sorted(LAYER_KEYS)}")
+    known = model_layers()
+    if kind not in known:
+        raise ConfigError(f"model.layers[{i}]: unknown layer {kind!r}; known layers: {sorted(known)}")
+    layer = known[kind]
     args = args or {}
     if not isinstance(args, dict):
         raise ConfigError(f"model.layers[{i}] ({kind}): arguments must be a mapping, got {args!r}")
-    extra = set(args) - LAYER_KEYS[kind]
+    extra = set(args) - layer.keys
     if extra:
-        raise ConfigError(f"model.layers[{i}] ({kind}): unknown key(s) {sorted(extra)}; allowed: {sorted(LAYER_KEYS[kind])}")
-    missing = REQUIRED.get(kind, set()) - set(args)
+        raise ConfigError(f"model.layers[{i}] ({kind}): unknown key(s) {sorted(extra)}; allowed: {sorted(layer.keys)}")
+    missing = layer.required - set(args)
     if missing:
         raise ConfigError(f"model.layers[{i}] ({kind}): missing key(s) {sorted(missing)}")
     for q in ("kernel", "bias"):
         if q in args and not (q == "bias" and args[q] is None):  # bias: null -> no bias
             _check_quantizer(args[q], f"model.layers[{i}] ({kind}).{q}")
-    if kind == "kron_dense":
-        for key in ("in_factors", "out_factors"):
-            v = args[key]
-            if not (isinstance(v, list) and len(v) == 2 and all(isinstance(n, int) and n > 0 for n in v)):
-                raise ConfigError(f"model.layers[{i}] (kron_dense).{key} must be two positive integers [rows, cols], "
-                                  f"got {v!r}")
-        if isinstance(args.get("kernel"), str):
-            raise ConfigError(f"model.layers[{i}] (kron_dense).kernel: factors take {{bits: B, integer: I}}, "
-                              f"not {args['kernel']!r}")
+    if layer.check:
+        layer.check(i, args)
     return kind, args
 
 
@@ -107,7 +112,6 @@ def build_model(layers: list, input_shape: tuple, num_classes: int | None = None
     """The Keras model of a layer list: QKeras layers if `quantized`, plain float32 otherwise."""
     import tensorflow as tf
     from tensorflow import keras
-    from qkeras import QActivation, QConv2D, QDense, quantized_relu
 
     check_layers(layers)
     tf.keras.utils.set_random_seed(seed)
@@ -116,49 +120,7 @@ def build_model(layers: list, input_shape: tuple, num_classes: int | None = None
     for i, entry in enumerate(layers):
         kind, a = _kind_and_args(i, entry)
         counts[kind] = counts.get(kind, 0) + 1
-        lname = a.get("name", f"{kind}_{counts[kind]}")
-        if kind == "flatten":
-            x = keras.layers.Flatten(name=lname)(x)
-        elif kind == "maxpool2d":
-            x = keras.layers.MaxPooling2D(a.get("pool_size", 2), a.get("strides"), name=lname)(x)
-        elif kind == "relu":
-            x = (QActivation(quantized_relu(a["bits"], a["integer"]), name=lname) if quantized
-                 else keras.layers.ReLU(name=lname))(x)
-        elif kind == "dense":
-            if quantized:
-                has_bias = not ("bias" in a and a["bias"] is None)
-                x = QDense(a["units"], kernel_quantizer=_quantizer(a.get("kernel"), "stochastic_ternary"),
-                           bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}) if has_bias else None,
-                           use_bias=has_bias, name=lname)(x)
-            else:
-                x = keras.layers.Dense(a["units"], use_bias=not ("bias" in a and a["bias"] is None), name=lname)(x)
-        elif kind == "kron_dense":
-            from .kron.layer import KronDense
-
-            fq = a.get("kernel", {"bits": 8, "integer": 0})
-            bq = a.get("bias", {"bits": 8, "integer": 3})
-            x = KronDense(a["in_factors"], a["out_factors"], rank=a.get("rank", 1),
-                          factor_bits=fq["bits"] if quantized else None, factor_integer=fq.get("integer", 0),
-                          bias_bits=bq["bits"] if quantized and bq else None,
-                          bias_integer=bq.get("integer", 0) if bq else 0, use_bias=bq is not None,
-                          sparsity=a.get("sparsity", 0.0), condition=a.get("condition", 0.0), name=lname)(x)
-        elif kind == "wings_dense":  # the generator always runs in fixed point (its float twin is `dense`)
-            if quantized:
-                from .wings.layer import WingsDense
-
-                x = WingsDense(a["units"], **{k: v for k, v in a.items() if k not in ("units", "name")}, name=lname)(x)
-            else:
-                x = keras.layers.Dense(a["units"], name=lname)(x)
-        elif kind == "conv2d":
-            if len(x.shape) == 3:  # a single-channel image: add the channel axis
-                x = keras.layers.Reshape(tuple(x.shape[1:]) + (1,), name=f"{lname}_channels")(x)
-            common = dict(kernel_size=a["kernel_size"], strides=a.get("strides", 1), padding=a.get("padding", "valid"),
-                          name=lname)
-            if quantized:
-                x = QConv2D(a["filters"], kernel_quantizer=_quantizer(a.get("kernel"), "stochastic_ternary"),
-                            bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}), **common)(x)
-            else:
-                x = keras.layers.Conv2D(a["filters"], **common)(x)
+        x = model_layers()[kind].build(a, x, quantized, a.get("name", f"{kind}_{counts[kind]}"))
     if num_classes is not None and x.shape[-1] != num_classes:
         raise ConfigError(f"the model ends with {x.shape[-1]} outputs but the dataset has {num_classes} classes; "
                           "make the last dense layer's units match")

@@ -4,6 +4,6 @@ Importing this package registers the built-in kinds; `codesign/__init__.py` does
 them. Order = the order `registry.names()` lists them in messages.
 """
 from . import dense, conv2d, maxpool2d, flatten, kron_dense, wings_dense  # noqa: F401  (each registers itself)
-from .registry import Kind, UnknownKindError, get, known, names, register, unregister
+from .registry import Kind, ModelLayer, UnknownKindError, find, get, known, names, register, unregister
 
-__all__ = ["Kind", "UnknownKindError", "get", "known", "names", "register", "unregister"]
+__all__ = ["Kind", "ModelLayer", "UnknownKindError", "find", "get", "known", "names", "register", "unregister"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..emulator import conv2d_kernel
 from .dense import weighted_precision, weighted_twin
-from .registry import Kind, register
+from .registry import Kind, ModelLayer, register
 
 
 def macs(layer) -> int:
@@ -35,8 +35,28 @@ def rtl_images(layer, p) -> dict:
     return dense_images(conv_standin(layer), p)
 
 
+def keras_layer(a: dict, x, quantized: bool, name: str):
+    """``conv2d: {filters, kernel_size, strides, padding, kernel, bias}``: a QConv2D, or Conv2D."""
+    from tensorflow import keras
+
+    if len(x.shape) == 3:  # a single-channel image: add the channel axis
+        x = keras.layers.Reshape(tuple(x.shape[1:]) + (1,), name=f"{name}_channels")(x)
+    common = dict(kernel_size=a["kernel_size"], strides=a.get("strides", 1), padding=a.get("padding", "valid"),
+                  name=name)
+    if not quantized:
+        return keras.layers.Conv2D(a["filters"], **common)(x)
+    from qkeras import QConv2D
+
+    from ..models import _quantizer
+
+    return QConv2D(a["filters"], kernel_quantizer=_quantizer(a.get("kernel"), "stochastic_ternary"),
+                   bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}), **common)(x)
+
+
 KIND = register(Kind(
     "conv2d", kernel=conv2d_kernel, macs=macs,
+    model_layer=ModelLayer(frozenset({"name", "filters", "kernel_size", "strides", "padding", "kernel", "bias"}),
+                           keras_layer, frozenset({"filters", "kernel_size"})),
     hls_twin=weighted_twin, hls_precision=weighted_precision,
     rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
     rtl_check=lambda layer, pe, simd, pp=1: rtl_plan(layer, pe, simd, 0, 0, pp),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..emulator import dense_kernel
-from .registry import Kind, register
+from .registry import Kind, ModelLayer, register
 
 
 def macs(layer) -> int:
@@ -80,8 +80,25 @@ def rtl_images(layer, p) -> dict:
     return {"w": (weight_words(layer, p), p.w_word), "p": (param_words(layer, p), p.p_word)}
 
 
+def keras_layer(a: dict, x, quantized: bool, name: str):
+    """``dense: {units, kernel, bias}``: a QDense (kernel default stochastic_ternary, bias 8 bits), or Dense."""
+    from tensorflow import keras
+
+    has_bias = not ("bias" in a and a["bias"] is None)
+    if not quantized:
+        return keras.layers.Dense(a["units"], use_bias=has_bias, name=name)(x)
+    from qkeras import QDense
+
+    from ..models import _quantizer
+
+    return QDense(a["units"], kernel_quantizer=_quantizer(a.get("kernel"), "stochastic_ternary"),
+                  bias_quantizer=_quantizer(a.get("bias"), {"bits": 8, "integer": 3}) if has_bias else None,
+                  use_bias=has_bias, name=name)(x)
+
+
 KIND = register(Kind(
     "dense", kernel=dense_kernel, macs=macs,
+    model_layer=ModelLayer(frozenset({"name", "units", "kernel", "bias"}), keras_layer, frozenset({"units"})),
     hls_twin=weighted_twin, hls_precision=weighted_precision,
     rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
 ))

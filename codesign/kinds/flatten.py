@@ -1,7 +1,7 @@
 """``flatten``: reshape, row-major (NHWC order, as Keras); a no-op on the RTL stream."""
 from __future__ import annotations
 
-from .registry import Kind, register
+from .registry import Kind, ModelLayer, register
 
 
 def kernel(x, layer):
@@ -14,4 +14,11 @@ def hls_twin(layer, x):
     return keras.layers.Flatten(name=layer.name)(x)
 
 
-KIND = register(Kind("flatten", kernel=kernel, hls_twin=hls_twin, rtl_passthrough=True))
+def keras_layer(a: dict, x, quantized: bool, name: str):
+    from tensorflow import keras
+
+    return keras.layers.Flatten(name=name)(x)
+
+
+KIND = register(Kind("flatten", kernel=kernel, hls_twin=hls_twin, rtl_passthrough=True,
+                     model_layer=ModelLayer(frozenset({"name"}), keras_layer)))

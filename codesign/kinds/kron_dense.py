@@ -6,7 +6,7 @@ import numpy as np
 
 from ..emulator import kron_matvec
 from .dense import relu_precision
-from .registry import Kind, register
+from .registry import Kind, ModelLayer, register
 
 
 def macs(layer) -> int:
@@ -81,8 +81,38 @@ def rtl_images(layer, p) -> dict:
             "p": (kron_param_words(layer, p), p.p_word)}
 
 
+def keras_layer(a: dict, x, quantized: bool, name: str):
+    """``kron_dense: {in_factors, out_factors, rank, kernel, bias, sparsity, condition}``: a KronDense
+    (float factors when not `quantized`)."""
+    from ..kron.layer import KronDense
+
+    fq = a.get("kernel", {"bits": 8, "integer": 0})
+    bq = a.get("bias", {"bits": 8, "integer": 3})
+    return KronDense(a["in_factors"], a["out_factors"], rank=a.get("rank", 1),
+                     factor_bits=fq["bits"] if quantized else None, factor_integer=fq.get("integer", 0),
+                     bias_bits=bq["bits"] if quantized and bq else None,
+                     bias_integer=bq.get("integer", 0) if bq else 0, use_bias=bq is not None,
+                     sparsity=a.get("sparsity", 0.0), condition=a.get("condition", 0.0), name=name)(x)
+
+
+def check_config(i: int, args: dict) -> None:
+    from ..errors import ConfigError
+
+    for key in ("in_factors", "out_factors"):
+        v = args[key]
+        if not (isinstance(v, list) and len(v) == 2 and all(isinstance(n, int) and n > 0 for n in v)):
+            raise ConfigError(f"model.layers[{i}] (kron_dense).{key} must be two positive integers [rows, cols], "
+                              f"got {v!r}")
+    if isinstance(args.get("kernel"), str):
+        raise ConfigError(f"model.layers[{i}] (kron_dense).kernel: factors take {{bits: B, integer: I}}, "
+                          f"not {args['kernel']!r}")
+
+
 KIND = register(Kind(
     "kron_dense", kernel=kron_matvec, macs=macs, dense_equivalent_bits=dense_equivalent_bits,
+    model_layer=ModelLayer(frozenset({"name", "in_factors", "out_factors", "rank", "kernel", "bias", "sparsity",
+                                      "condition"}), keras_layer, frozenset({"in_factors", "out_factors"}),
+                           check_config),
     hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
     rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
     rtl_check=lambda layer, pe, simd: rtl_plan(layer, pe, simd, 0, 0),

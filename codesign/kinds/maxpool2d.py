@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..emulator import maxpool2d_kernel
-from .registry import Kind, register
+from .registry import Kind, ModelLayer, register
 
 
 def hls_twin(layer, x):
@@ -36,8 +36,16 @@ def rtl_folding(layer) -> dict:
     return {"pe": c, "simd": c}
 
 
+def keras_layer(a: dict, x, quantized: bool, name: str):
+    """``maxpool2d: {pool_size, strides}``."""
+    from tensorflow import keras
+
+    return keras.layers.MaxPooling2D(a.get("pool_size", 2), a.get("strides"), name=name)(x)
+
+
 KIND = register(Kind(
     "maxpool2d", kernel=maxpool2d_kernel, hls_twin=hls_twin,
+    model_layer=ModelLayer(frozenset({"name", "pool_size", "strides"}), keras_layer),
     rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=lambda layer, p: {},
     rtl_check=lambda layer, pe, simd: rtl_plan(layer, pe, simd, 0, 0), rtl_folding=rtl_folding,
     rtl_unsupported=rtl_unsupported,

@@ -21,6 +21,15 @@ class UnknownKindError(ValueError):
 
 
 @dataclass(frozen=True)
+class ModelLayer:
+    """A layer of a run config's ``model.layers`` list (codesign/models.py) and its Keras build."""
+    keys: frozenset                           # allowed keys
+    build: Callable                           # (args, x, quantized, name) -> keras tensor
+    required: frozenset = frozenset()
+    check: Optional[Callable] = None          # (i, args) -> None or ConfigError: checks beyond the keys
+
+
+@dataclass(frozen=True)
 class Kind:
     """What the views need of one layer kind (every callable takes the spec `Layer` first)."""
     name: str
@@ -42,6 +51,8 @@ class Kind:
     rtl_images: Optional[Callable] = None     # (layer, plan) -> {suffix: (words, word width)}
     rtl_folding: Optional[Callable] = None    # layer -> fixed {pe, simd} (no lanes to choose), else None
     rtl_unsupported: Optional[Callable] = None  # layer -> reason the engine cannot do this layer, or None
+    # model zoo (codesign/models.py): the kind as a run config's layer entry, built as a (Q)Keras layer
+    model_layer: Optional[ModelLayer] = None
 
 
 _KINDS: dict[str, Kind] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..emulator import wings_gen
 from .dense import relu_precision
-from .registry import Kind, register
+from .registry import Kind, ModelLayer, register
 
 
 def macs(layer) -> int:
@@ -63,8 +63,25 @@ def rtl_images(layer, p) -> dict:
     return wings_images(layer, p)
 
 
+def keras_layer(a: dict, x, quantized: bool, name: str):
+    """``wings_dense: {units, components, centres, ...}``: a WingsDense (codesign/wings/layer.py); the
+    generator always runs in fixed point, so the float model has a plain Dense in its place."""
+    from tensorflow import keras
+
+    if not quantized:
+        return keras.layers.Dense(a["units"], name=name)(x)
+    from ..wings.layer import WingsDense
+
+    return WingsDense(a["units"], **{k: v for k, v in a.items() if k not in ("units", "name")}, name=name)(x)
+
+
+# types: {alpha|beta|z|basis|curve|weight|bias|lut: [W, I]}
+CONFIG_KEYS = frozenset({"name", "units", "components", "centres", "coef_sigma", "basis_grid", "in_hw", "pixel_sigma",
+                         "types"})
+
 KIND = register(Kind(
     "wings_dense", kernel=wings_gen, macs=macs, dense_equivalent_bits=dense_equivalent_bits,
+    model_layer=ModelLayer(CONFIG_KEYS, keras_layer, frozenset({"units"})),
     compression_extra=compression_extra,
     hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
     rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
