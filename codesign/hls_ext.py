@@ -18,19 +18,23 @@ from .paths import ip_dir
 _registered: set[str] = set()
 
 
-def register_extension(keras_class: str, *, attributes: Sequence[str], weights: Sequence[str],
-                       internal_types: Sequence[str], output_units: Callable[[dict], int],
+def register_extension(keras_class: str, *, attributes: Sequence[str], weights: Sequence[str] = (),
+                       internal_types: Sequence[str] = (), output_units: Callable[[dict], int] | None = None,
                        config_template: str, function_template: str, header: str, parse: Callable,
-                       header_dir: Path | None = None) -> None:
+                       header_dir: Path | None = None, accum: bool = True,
+                       output_shape: Callable | None = None, call_params: Callable | None = None) -> None:
     """Register `keras_class` with hls4ml once (idempotent).
 
     attributes: integer attributes the parser sets (also usable in the templates);
     weights: weight names, each filled from the parser's ``<name>_data`` and given a precision ``<name>``;
     internal_types: extra type names ``<name>_t`` taken from the layer's Precision entry ``<name>``;
-    output_units: the flat output size from the IR layer's attributes;
+    output_units: the flat output size from the IR layer's attributes (or `output_shape(ir_layer)`: the
+    output variable's shape, e.g. the input's for an elementwise layer);
     parse: ``parse(keras_layer, input_names, input_shapes, data_reader) -> (layer dict, output shape)``;
     header_dir: the folder holding `header` (default: the package's ``hls/``; a kind defined outside
-    codesign brings its own).
+    codesign brings its own);
+    accum: whether the layer has an ``accum`` type (a layer that sums; the lock unit does not);
+    call_params: ``call_params(node, params)`` adds template fields of further inputs (multi-input layers).
     """
     if keras_class in _registered:
         return
@@ -40,7 +44,7 @@ def register_extension(keras_class: str, *, attributes: Sequence[str], weights: 
     from hls4ml.model.types import NamedType
 
     def initialize(self):
-        self.add_output_variable([output_units(self.attributes)])
+        self.add_output_variable(output_shape(self) if output_shape else [output_units(self.attributes)])
         for name in weights:
             self.add_weights_variable(name=name, var_name=f"{name}{{index}}",
                                       data=np.asarray(self.attributes[f"{name}_data"]).reshape(-1))
@@ -50,7 +54,7 @@ def register_extension(keras_class: str, *, attributes: Sequence[str], weights: 
 
     ir_layer = type(f"H{keras_class}", (hls4ml.model.layers.Layer,), {
         "_expected_attributes": ([Attribute(a) for a in attributes] + [WeightAttribute(w) for w in weights]
-                                 + [TypeAttribute(w) for w in weights] + [TypeAttribute("accum")]),
+                                 + [TypeAttribute(w) for w in weights] + ([TypeAttribute("accum")] if accum else [])),
         "initialize": initialize,
         "__doc__": f"hls4ml IR node of {keras_class} (C++ in hls/{header}).",
     })
@@ -72,6 +76,8 @@ def register_extension(keras_class: str, *, attributes: Sequence[str], weights: 
             params = self._default_function_params(node)
             for name in weights:
                 params[name] = node.get_weights(name).name
+            if call_params:
+                call_params(node, params)
             return self.template.format(**params)
 
     hls4ml.converters.register_keras_v2_layer_handler(keras_class, parse)

@@ -82,9 +82,9 @@ class HLSView:
     def __init__(self, spec: DesignSpec, out_dir: Path, cfg_hls: dict | None = None, board: str = "pynq-z2"):
         import hls4ml
 
-        for kind in dict.fromkeys(layer.kind for layer in spec.layers):  # custom layers' Extension API
-            if kinds.get(kind).hls_register:
-                kinds.get(kind).hls_register()
+        for name in dict.fromkeys(layer.kind for layer in spec.layers):  # custom layers' Extension API
+            if kinds.get(name).hls_register:
+                kinds.get(name).hls_register()
         if any(layer.attrs.get("lock") for layer in spec.layers):
             from .lock.hls import register as register_lock
 

@@ -35,6 +35,11 @@ def relu_layer(a: dict, x, quantized: bool, name: str):
 RELU = ModelLayer(frozenset({"name", "bits", "integer"}), relu_layer, frozenset({"bits", "integer"}))
 
 
+def stq_kinds() -> tuple:
+    """Config layers whose `kernel` quantizer STQ / q8 rewrite (dense, conv2d)."""
+    return tuple(k for k, m in model_layers().items() if m.kernel_quantizer)
+
+
 def model_layers() -> dict:
     """Config layer name -> ModelLayer: every registered kind that has one (codesign/kinds) + relu."""
     out = {name: kinds.get(name).model_layer for name in kinds.names() if kinds.get(name).model_layer}

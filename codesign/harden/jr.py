@@ -20,10 +20,10 @@ import copy
 import numbers
 
 from ..errors import ConfigError
-from ..models import layer_names
+from ..models import layer_names, model_layers, stq_kinds
 
 LOGITS = "logits"
-WEIGHTED = ("dense", "conv2d")
+WEIGHTED = stq_kinds()  # config layers with a kernel quantizer: dense, conv2d (codesign/kinds)
 ACTIVATIONS = ("QActivation", "ReLU", "Activation")
 # harden.jr.jacobian_of: whose Jacobian is penalized while stochastic quantizers train: `sampled`, the
 # network with this step's sampled weights (one pass for loss and penalty), or `deployed`, the
@@ -62,7 +62,8 @@ def to_q8(layers: list, bits: int = 8) -> list:
     for entry in out:
         (kind, args), = entry.items()
         kernel = args.get("kernel", "stochastic_ternary")
-        if kind in WEIGHTED and (kernel in ("stochastic_ternary", "ternary") or kernel.get("bits", bits) < bits):
+        config_layer = model_layers().get(kind)
+        if config_layer and config_layer.kernel_quantizer and (kernel in ("stochastic_ternary", "ternary") or kernel.get("bits", bits) < bits):
             args["kernel"] = {"bits": bits, "integer": 0}
     return out
 

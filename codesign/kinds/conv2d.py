@@ -56,7 +56,7 @@ def keras_layer(a: dict, x, quantized: bool, name: str):
 KIND = register(Kind(
     "conv2d", kernel=conv2d_kernel, macs=macs,
     model_layer=ModelLayer(frozenset({"name", "filters", "kernel_size", "strides", "padding", "kernel", "bias"}),
-                           keras_layer, frozenset({"filters", "kernel_size"})),
+                           keras_layer, frozenset({"filters", "kernel_size"}), kernel_quantizer=True, neurons=True),
     hls_twin=weighted_twin, hls_precision=weighted_precision,
     rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
     rtl_check=lambda layer, pe, simd, pp=1: rtl_plan(layer, pe, simd, 0, 0, pp),

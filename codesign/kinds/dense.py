@@ -98,7 +98,8 @@ def keras_layer(a: dict, x, quantized: bool, name: str):
 
 KIND = register(Kind(
     "dense", kernel=dense_kernel, macs=macs,
-    model_layer=ModelLayer(frozenset({"name", "units", "kernel", "bias"}), keras_layer, frozenset({"units"})),
+    model_layer=ModelLayer(frozenset({"name", "units", "kernel", "bias"}), keras_layer, frozenset({"units"}),
+                           kernel_quantizer=True, neurons=True),
     hls_twin=weighted_twin, hls_precision=weighted_precision,
     rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
 ))

@@ -112,7 +112,7 @@ KIND = register(Kind(
     "kron_dense", kernel=kron_matvec, macs=macs, dense_equivalent_bits=dense_equivalent_bits,
     model_layer=ModelLayer(frozenset({"name", "in_factors", "out_factors", "rank", "kernel", "bias", "sparsity",
                                       "condition"}), keras_layer, frozenset({"in_factors", "out_factors"}),
-                           check_config),
+                           check_config, neurons=True),
     hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
     rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
     rtl_check=lambda layer, pe, simd: rtl_plan(layer, pe, simd, 0, 0),

@@ -27,6 +27,8 @@ class ModelLayer:
     build: Callable                           # (args, x, quantized, name) -> keras tensor
     required: frozenset = frozenset()
     check: Optional[Callable] = None          # (i, args) -> None or ConfigError: checks beyond the keys
+    kernel_quantizer: bool = False            # its `kernel` picks ternary / bits (STQ and q8 rewrite it)
+    neurons: bool = False                     # has output neurons a following relu acts on (a lock unit can force them)
 
 
 @dataclass(frozen=True)

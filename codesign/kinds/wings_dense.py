@@ -81,7 +81,7 @@ CONFIG_KEYS = frozenset({"name", "units", "components", "centres", "coef_sigma",
 
 KIND = register(Kind(
     "wings_dense", kernel=wings_gen, macs=macs, dense_equivalent_bits=dense_equivalent_bits,
-    model_layer=ModelLayer(CONFIG_KEYS, keras_layer, frozenset({"units"})),
+    model_layer=ModelLayer(CONFIG_KEYS, keras_layer, frozenset({"units"}), neurons=True),
     compression_extra=compression_extra,
     hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
     rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,

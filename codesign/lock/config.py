@@ -38,13 +38,15 @@ def lockable_layers(layers: list) -> list[str]:
     """Names of the dense/conv2d layers of a config layer list that a relu follows (their outputs are
     the neurons a lock unit forces)."""
     from ..harden.jr import layer_names
+    from ..models import model_layers
 
     names = layer_names(layers)
     out = []
     for i, entry in enumerate(layers):
         (kind, _), = entry.items()
         nxt = next(iter(layers[i + 1])) if i + 1 < len(layers) else None
-        if kind in ("dense", "conv2d", "kron_dense", "wings_dense") and nxt == "relu":
+        config_layer = model_layers().get(kind)
+        if config_layer and config_layer.neurons and nxt == "relu":
             out.append(names[i])
     return out
 

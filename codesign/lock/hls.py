@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..fixed import FixedType, to_real
+from ..hls_ext import register_extension
 
 HEADER = "nnet_lock.h"
 MASK_TYPE = FixedType(1, 1, signed=False)
-_registered = False
 
 config_template = """struct config{index} : nnet::lock_config {{
     static const unsigned n_in = {n_in};
@@ -76,47 +76,15 @@ def _parse(keras_layer, input_names, input_shapes, data_reader):
     return layer, list(input_shapes[0])
 
 
+def _call_params(node, params: dict) -> None:
+    """The key inputs' variables and types in the function call."""
+    mask, value = (node.get_input_variable(node.inputs[i]) for i in (1, 2))
+    params.update(mask=mask.name, mask_t=mask.type.name, value=value.name, value_t=value.type.name)
+
+
 def register() -> None:
     """hls4ml IR node `LockUnit` with three inputs (x, mask, value); idempotent."""
-    global _registered
-    if _registered:
-        return
-    import hls4ml
-    from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
-    from hls4ml.model.attributes import Attribute
-
-    from ..paths import ip_dir
-
-    class HLockUnit(hls4ml.model.layers.Layer):
-        _expected_attributes = [Attribute("n_in")]
-
-        def initialize(self):
-            self.add_output_variable(list(self.get_input_variable(self.inputs[0]).shape))
-
-    class ConfigTemplate(LayerConfigTemplate):
-        def __init__(self):
-            super().__init__(HLockUnit)
-            self.template = config_template
-
-        def format(self, node):
-            return self.template.format(**self._default_config_params(node))
-
-    class FunctionTemplate(FunctionCallTemplate):
-        def __init__(self):
-            super().__init__(HLockUnit, include_header=[f"nnet_utils/{HEADER}"])
-            self.template = function_template
-
-        def format(self, node):
-            params = self._default_function_params(node)
-            mask, value = (node.get_input_variable(node.inputs[i]) for i in (1, 2))
-            params.update(mask=mask.name, mask_t=mask.type.name, value=value.name, value_t=value.type.name)
-            return self.template.format(**params)
-
-    hls4ml.converters.register_keras_v2_layer_handler("LockUnit", _parse)
-    hls4ml.model.layers.register_layer("LockUnit", HLockUnit)
-    for backend_name in ("Vivado", "Vitis"):
-        backend = hls4ml.backends.get_backend(backend_name)
-        backend.register_template(ConfigTemplate)
-        backend.register_template(FunctionTemplate)
-        backend.register_source(ip_dir("hls") / HEADER)
-    _registered = True
+    register_extension("LockUnit", attributes=("n_in",), accum=False,
+                       output_shape=lambda node: list(node.get_input_variable(node.inputs[0]).shape),
+                       config_template=config_template, function_template=function_template, header=HEADER,
+                       parse=_parse, call_params=_call_params)

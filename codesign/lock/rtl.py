@@ -3,7 +3,7 @@ its key register bank on the top's load port (wl_sel = KEY_SEL_BASE + layer), an
 writes that fill the bank from a key at run time. No memory image holds a key."""
 from __future__ import annotations
 
-from ..rtl.plan import RTLError
+from ..rtl.plan import LayerPlan, RTLError
 
 KEY_SEL_BASE = 128  # wl_sel of layer i's key registers (2*i and 2*i+1 are its weights and parameters)
 SOURCE = "lock_unit.sv"
@@ -15,7 +15,7 @@ def lock_plans(layers: list, plans: list) -> dict:
     for i, (layer, p) in enumerate(zip(layers, plans)):
         if not layer.attrs.get("lock"):
             continue
-        if p.kind != "dense":
+        if type(p) is not LayerPlan:  # a plain mvau engine (not a conv, kron, wings or pool plan)
             raise RTLError(f"layer {layer.name!r}: the RTL lock unit follows mvau (dense) engines only, "
                            f"not {p.kind}; drop it from harden.lock.layers or disable rtl")
         nf = p.mp // p.pe
