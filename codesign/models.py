@@ -47,6 +47,9 @@ def model_layers() -> dict:
     return out
 
 
+# the config layers' keys and required keys as plain data (the config schema reads them), from model_layers()
+LAYER_KEYS = {k: set(m.keys) for k, m in model_layers().items()}
+REQUIRED = {k: set(m.required) for k, m in model_layers().items() if m.required}
 QUANTIZER_NAMES = ("stochastic_ternary", "ternary")
 
 
