@@ -20,5 +20,5 @@ def keras_layer(a: dict, x, quantized: bool, name: str):
     return keras.layers.Flatten(name=name)(x)
 
 
-KIND = register(Kind("flatten", kernel=kernel, hls_twin=hls_twin, rtl_passthrough=True,
+KIND = register(Kind("flatten", kernel=kernel, reshape=True, hls_twin=hls_twin, rtl_passthrough=True,
                      model_layer=ModelLayer(frozenset({"name"}), keras_layer)))

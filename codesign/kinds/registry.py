@@ -37,6 +37,10 @@ class Kind:
     name: str
     kernel: Callable                          # emulator: (x int64 (N, ...), layer) -> y int64
     macs: Callable = lambda layer: 0          # multiply-accumulates of one inference
+    reshape: bool = False                     # values pass unchanged, only the shape changes (flatten)
+    # (layer) -> kernel(x): the kernel with its per-design work done once (wings: the generated weights),
+    # for callers that run one layer on many batches (fault campaigns); None: the plain kernel
+    prepare: Optional[Callable] = None
     # compression accounting (report.json `compression`): set for a kind that replaces a dense layer
     dense_equivalent_bits: Optional[Callable] = None   # layer -> bits of the dense layer it stands for
     compression_extra: Optional[Callable] = None       # (layer, entry dict) -> None: more fields
@@ -83,6 +87,14 @@ def get(name: str) -> Kind:
         return _KINDS[name]
     except KeyError:
         raise UnknownKindError(f"layer kind {name!r} unknown; known kinds: {names()}") from None
+
+
+def prepared(layer) -> Callable:
+    """kernel(x) of `layer` with its kind's per-design work done once (see Kind.prepare)."""
+    kind = get(layer.kind)
+    if kind.prepare:
+        return kind.prepare(layer)
+    return lambda x: kind.kernel(x, layer)
 
 
 def known(name: str) -> bool:

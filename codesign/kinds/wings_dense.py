@@ -12,6 +12,14 @@ def macs(layer) -> int:
     return int(layer.input_shape[-1] * layer.output_shape[-1])
 
 
+def prepare(layer):
+    """The kernel with the weights generated once (a fault campaign runs the layer many times)."""
+    from ..wings.gen import generate_int
+
+    w = generate_int(layer)
+    return lambda x: wings_gen(x, layer, w)
+
+
 def dense_equivalent_bits(layer) -> int:
     """The generated dense layer at the generated weights' width."""
     n = layer.input_shape[-1] * layer.output_shape[-1]
@@ -80,7 +88,7 @@ CONFIG_KEYS = frozenset({"name", "units", "components", "centres", "coef_sigma",
                          "types"})
 
 KIND = register(Kind(
-    "wings_dense", kernel=wings_gen, macs=macs, dense_equivalent_bits=dense_equivalent_bits,
+    "wings_dense", kernel=wings_gen, macs=macs, prepare=prepare, dense_equivalent_bits=dense_equivalent_bits,
     model_layer=ModelLayer(CONFIG_KEYS, keras_layer, frozenset({"units"}), neurons=True),
     compression_extra=compression_extra,
     hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
