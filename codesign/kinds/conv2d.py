@@ -12,6 +12,17 @@ def macs(layer) -> int:
     return int(kh * kw * cin * cout * oh * ow)
 
 
+def keras_conv(layer, w, has_bias: bool):
+    from tensorflow import keras
+
+    return keras.layers.Conv2D(w.shape[-1], w.shape[:2], strides=tuple(layer.attrs["strides"]),
+                               padding=layer.attrs["padding"], use_bias=has_bias, name=layer.name)
+
+
+def hls_twin(layer, x):
+    return weighted_twin(layer, x, keras_conv)
+
+
 def rtl_shape(layer) -> dict:
     from ..rtl.conv import conv_geometry
 
@@ -57,7 +68,7 @@ KIND = register(Kind(
     "conv2d", kernel=conv2d_kernel, macs=macs,
     model_layer=ModelLayer(frozenset({"name", "filters", "kernel_size", "strides", "padding", "kernel", "bias"}),
                            keras_layer, frozenset({"filters", "kernel_size"}), kernel_quantizer=True, neurons=True),
-    hls_twin=weighted_twin, hls_precision=weighted_precision,
+    hls_twin=hls_twin, hls_precision=weighted_precision,
     rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
     rtl_check=lambda layer, pe, simd, pp=1: rtl_plan(layer, pe, simd, 0, 0, pp),
 ))

@@ -13,8 +13,15 @@ def macs(layer) -> int:
     return int(np.prod(layer.params["weight"].shape))
 
 
-def weighted_twin(layer, x):
-    """A Keras Dense/Conv2D with the spec's exact weights as reals (+ a ReLU, or a linear cast layer)."""
+def keras_dense(layer, w: np.ndarray, has_bias: bool):
+    from tensorflow import keras
+
+    return keras.layers.Dense(w.shape[-1], use_bias=has_bias, name=layer.name)
+
+
+def weighted_twin(layer, x, make=keras_dense):
+    """A Keras Dense (or `make`'s layer, e.g. a Conv2D) with the spec's exact weights as reals (+ a ReLU,
+    or a linear cast layer)."""
     from tensorflow import keras
 
     from ..fixed import to_real
@@ -22,11 +29,7 @@ def weighted_twin(layer, x):
 
     w, wt = effective_weights(layer)
     has_bias = "bias" in layer.params
-    if layer.kind == "dense":
-        k = keras.layers.Dense(w.shape[-1], use_bias=has_bias, name=layer.name)
-    else:
-        k = keras.layers.Conv2D(w.shape[-1], w.shape[:2], strides=tuple(layer.attrs["strides"]),
-                                padding=layer.attrs["padding"], use_bias=has_bias, name=layer.name)
+    k = make(layer, w, has_bias)
     x = k(x)
     values = [to_real(w, wt).astype(np.float32)]
     if has_bias:
