@@ -132,7 +132,8 @@ def digest_spec(spec, tmp: Path, out: dict, hls: bool = True) -> None:
         for i, w in enumerate(view.twin.get_weights()):
             out[f"{key}/hls/twin/{i}"] = _array_digest(np.asarray(w))
         hls_dir = tmp / key / "hls"
-        stamp = re.search(rb"Stamp: (\w+)", (hls_dir / "hls4ml_config.yml").read_bytes())
+        config = hls_dir / "hls4ml_config.yml"
+        stamp = re.search(rb"Stamp: (\w+)", config.read_bytes()) if config.exists() else None
         replace = {str(hls_dir.resolve()).encode(): b"<HLS_DIR>", str(hls_dir).encode(): b"<HLS_DIR>"}
         if stamp:
             replace[stamp.group(1)] = b"<STAMP>"
