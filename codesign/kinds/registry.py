@@ -13,7 +13,7 @@ This module imports nothing of codesign: the spec, the views and the kind module
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class UnknownKindError(ValueError):
@@ -26,7 +26,7 @@ class ModelLayer:
     keys: frozenset                           # allowed keys
     build: Callable                           # (args, x, quantized, name) -> keras tensor
     required: frozenset = frozenset()
-    check: Optional[Callable] = None          # (i, args) -> None or ConfigError: checks beyond the keys
+    check: Callable | None = None          # (i, args) -> None or ConfigError: checks beyond the keys
     kernel_quantizer: bool = False            # its `kernel` picks ternary / bits (STQ and q8 rewrite it)
     neurons: bool = False                     # has output neurons a following relu acts on (a lock unit can force them)
 
@@ -40,25 +40,25 @@ class Kind:
     reshape: bool = False                     # values pass unchanged, only the shape changes (flatten)
     # (layer) -> kernel(x): the kernel with its per-design work done once (wings: the generated weights),
     # for callers that run one layer on many batches (fault campaigns); None: the plain kernel
-    prepare: Optional[Callable] = None
+    prepare: Callable | None = None
     # compression accounting (report.json `compression`): set for a kind that replaces a dense layer
-    dense_equivalent_bits: Optional[Callable] = None   # layer -> bits of the dense layer it stands for
-    compression_extra: Optional[Callable] = None       # (layer, entry dict) -> None: more fields
+    dense_equivalent_bits: Callable | None = None   # layer -> bits of the dense layer it stands for
+    compression_extra: Callable | None = None       # (layer, entry dict) -> None: more fields
     # hls4ml view
-    hls_twin: Optional[Callable] = None       # (layer, keras tensor) -> keras tensor (float twin)
-    hls_precision: Optional[Callable] = None  # (layer, entry, names, model cfg) -> None; None: result only
-    hls_register: Optional[Callable] = None   # () -> None: hls4ml Extension-API registration (idempotent)
+    hls_twin: Callable | None = None       # (layer, keras tensor) -> keras tensor (float twin)
+    hls_precision: Callable | None = None  # (layer, entry, names, model cfg) -> None; None: result only
+    hls_register: Callable | None = None   # () -> None: hls4ml Extension-API registration (idempotent)
     # RTL view; rtl_plan None: no engine (and `rtl_passthrough` says whether the stream just passes)
     rtl_passthrough: bool = False             # a no-op on the stream (flatten): no engine, no index
     rtl_image: bool = False                   # an image (pixel-stream) engine: before the dense part
-    rtl_shape: Optional[Callable] = None      # layer -> the folding chooser's geometry of the engine
-    rtl_plan: Optional[Callable] = None       # (layer, pe, simd, np_, mp) -> plan of the engine
-    rtl_check: Optional[Callable] = None      # (layer, pe, simd) -> None or RTLError: the engine's constraints
-    rtl_images: Optional[Callable] = None     # (layer, plan) -> {suffix: (words, word width)}
-    rtl_folding: Optional[Callable] = None    # layer -> fixed {pe, simd} (no lanes to choose), else None
-    rtl_unsupported: Optional[Callable] = None  # layer -> reason the engine cannot do this layer, or None
+    rtl_shape: Callable | None = None      # layer -> the folding chooser's geometry of the engine
+    rtl_plan: Callable | None = None       # (layer, pe, simd, np_, mp) -> plan of the engine
+    rtl_check: Callable | None = None      # (layer, pe, simd) -> None or RTLError: the engine's constraints
+    rtl_images: Callable | None = None     # (layer, plan) -> {suffix: (words, word width)}
+    rtl_folding: Callable | None = None    # layer -> fixed {pe, simd} (no lanes to choose), else None
+    rtl_unsupported: Callable | None = None  # layer -> reason the engine cannot do this layer, or None
     # model zoo (codesign/models.py): the kind as a run config's layer entry, built as a (Q)Keras layer
-    model_layer: Optional[ModelLayer] = None
+    model_layer: ModelLayer | None = None
 
 
 _KINDS: dict[str, Kind] = {}
