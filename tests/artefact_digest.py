@@ -133,9 +133,10 @@ def digest_spec(spec, tmp: Path, out: dict, hls: bool = True) -> None:
             out[f"{key}/hls/twin/{i}"] = _array_digest(np.asarray(w))
         hls_dir = tmp / key / "hls"
         config = hls_dir / "hls4ml_config.yml"
-        stamp = re.search(rb"Stamp: (\w+)", config.read_bytes()) if config.exists() else None
+        stamp = re.search(rb"Stamp: '?(\w+)", config.read_bytes()) if config.exists() else None
         replace = {str(hls_dir.resolve()).encode(): b"<HLS_DIR>", str(hls_dir).encode(): b"<HLS_DIR>"}
-        if stamp:
+        if stamp:  # random per project; YAML quotes it when it is all digits
+            replace[b"'" + stamp.group(1) + b"'"] = b"<STAMP>"
             replace[stamp.group(1)] = b"<STAMP>"
         _folder_digests(hls_dir, f"{key}/hls", out, replace)
     out[f"{key}/rtl/unsupported"] = _sha(json.dumps(rtl_unsupported(spec)).encode())
