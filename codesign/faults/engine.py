@@ -34,13 +34,18 @@ from ..emulator import (
     _same_padding,
     accumulate,
     epilogue,
-    wings_gen,
 )
+from ..kinds import registry as kinds
 from ..spec import DesignSpec
 from .model import SiteMap, apply, flip_array
 
 FAST_PARAMS = ("weight", "weight_shift", "bias")
 ROW_CHUNK = 1 << 15  # changed (fault, sample) rows finished per step: bounds memory to ~30 MB per array
+
+
+def _vector_matmul(layer) -> bool:
+    """A layer computing x @ (W << shift) + bias on vectors (dense; codesign/kinds Kind.matmul)."""
+    return kinds.get(layer.kind).matmul == "vector"
 
 
 def _absmax(a: np.ndarray) -> int:
@@ -62,22 +67,18 @@ class Engine:
         self.y = np.asarray(y, np.int64)
         self.n = len(self.x)
         self.inputs, self.outs, self.dot, self.acc = [], [], {}, {}
-        self._gen = {}  # wings layer index -> generated weights (fault-free)
+        # the fault-free layers' kernels with their per-design work done once (wings: generated weights)
+        self._kernels = [kinds.prepared(layer) for layer in spec.layers]
         q = self.x
         for li, layer in enumerate(spec.layers):
             self.inputs.append(q)
-            if layer.kind == "dense":
+            if _vector_matmul(layer):  # dense: dot products and accumulators kept for rank-1 updates
                 w = layer.params["weight"].astype(np.int64)
                 self.dot[li] = _exact_matmul(q, w, layer.types["input"], _absmax(w))
                 self.acc[li] = accumulate(self._shifted(self.dot[li], layer), layer, layer.types["product"].frac)
                 q = self._locked(li, epilogue(self.acc[li], layer))
-            elif layer.kind == "wings_dense":
-                from ..wings.gen import generate_int
-
-                self._gen[li] = generate_int(layer)
-                q = self._locked(li, wings_gen(q, layer, self._gen[li]))
             else:
-                q = self._locked(li, KERNELS[layer.kind](q, layer))
+                q = self._locked(li, self._kernels[li](q))
             self.outs.append(q)
         ref = Emulator(spec, key=key).run_int(self.x)
         if not np.array_equal(q, ref):  # the cached path must be the emulator's, sample by sample
@@ -104,11 +105,9 @@ class Engine:
         return dot
 
     def _run_layer(self, li: int, q: np.ndarray, layer=None) -> np.ndarray:
-        """Layer li on rows q: the spec's layer (its generated weights cached) or a faulty copy."""
+        """Layer li on rows q: the spec's layer (its per-design work cached) or a faulty copy."""
         if layer is None:
-            layer = self.spec.layers[li]
-            if li in self._gen:
-                return self._locked(li, wings_gen(q, layer, self._gen[li]))
+            return self._locked(li, self._kernels[li](q))
         return self._locked(li, KERNELS[layer.kind](q, layer))
 
     def forward_rows(self, start: int, q: np.ndarray, layers=None) -> np.ndarray:
@@ -121,9 +120,9 @@ class Engine:
         """Index of the layer consuming li's output as a plain vector (flatten skipped), and whether it is
         dense (rank-1 update applies)."""
         k = li + 1
-        while k < len(self.spec.layers) and self.spec.layers[k].kind == "flatten":
+        while k < len(self.spec.layers) and kinds.get(self.spec.layers[k].kind).reshape:
             k += 1
-        return k, k < len(self.spec.layers) and self.spec.layers[k].kind == "dense"
+        return k, k < len(self.spec.layers) and _vector_matmul(self.spec.layers[k])
 
     def _weff_acc(self, k: int) -> np.ndarray:
         """Dense layer k's weights as they enter its accumulator: (W << shift) << (accum.frac - product.frac)."""
@@ -172,11 +171,11 @@ class Engine:
         if k in self._bounds:
             return self._bounds[k]
         u, layers = None, self.spec.layers
-        if all(l.kind in ("dense", "flatten") for l in layers[k:]) and \
-                all(self._no_wrap(i) for i in range(k, len(layers)) if layers[i].kind == "dense"):
+        if all(_vector_matmul(l) or kinds.get(l.kind).reshape for l in layers[k:]) and \
+                all(self._no_wrap(i) for i in range(k, len(layers)) if _vector_matmul(layers[i])):
             u = None
             for i in range(k, len(layers)):
-                if layers[i].kind == "dense":
+                if _vector_matmul(layers[i]):
                     w = np.abs(self._weff_acc(i))
                     u = self._cast_bound(w if u is None else u @ w, layers[i])
         self._bounds[k] = u
@@ -454,7 +453,7 @@ class Engine:
     def _fast_layers(self, sites: np.ndarray) -> np.ndarray:
         """Per single-bit site: the dense layer whose fast path serves it, else -1."""
         blocks = self.sites.blocks
-        ok = np.array([self.spec.layers[b.layer].kind in ("dense", "conv2d") and b.param in FAST_PARAMS
+        ok = np.array([kinds.get(self.spec.layers[b.layer].kind).matmul is not None and b.param in FAST_PARAMS
                        for b in blocks] + [False])
         lay = np.array([b.layer for b in blocks] + [-1])
         bi = self.sites.block_of(sites) if len(sites) else np.zeros(0, np.int64)
@@ -473,7 +472,8 @@ class Engine:
             correct[k], changed[k] = self.clean_correct + g, c
         for li in np.unique(fast[fast >= 0]):
             ks = np.nonzero(fast == li)[0]
-            batch = self._conv_batch if self.spec.layers[li].kind == "conv2d" else self._dense_batch
+            windows = kinds.get(self.spec.layers[li].kind).matmul == "windows"
+            batch = self._conv_batch if windows else self._dense_batch
             g, c = batch(int(li), first[ks])
             correct[ks], changed[ks] = self.clean_correct + g, c
         return {"correct": correct, "changed": changed}

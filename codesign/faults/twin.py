@@ -19,19 +19,25 @@ import numpy as np
 
 from ..emulator import KERNELS
 from ..fixed import to_real
+from ..kinds import registry as kinds
 from .model import flip_array
 
-VECTOR_KINDS = ("dense", "kron_dense", "wings_dense")
+
+
+def _backward(layer):
+    """The twin's backward pass of the layer's kind (BACKWARD, below), or None: not ranked."""
+    return BACKWARD.get(layer.kind)
 
 
 def trailing_vector_layers(spec) -> list[int]:
-    """Indices of the vector layers after the last layer of another kind (flatten skipped)."""
+    """Indices of the vector layers (a kind with a twin backward pass) after the last layer of another
+    kind (reshapes such as flatten skipped)."""
     idx = []
     for li in range(len(spec.layers) - 1, -1, -1):
-        kind = spec.layers[li].kind
-        if kind in VECTOR_KINDS:
+        layer = spec.layers[li]
+        if _backward(layer):
             idx.append(li)
-        elif kind != "flatten":
+        elif not kinds.get(layer.kind).reshape:
             break
     return sorted(idx)
 
@@ -45,7 +51,7 @@ def forward(spec, x, start: int, lock: dict | None = None):
     for li, layer in enumerate(spec.layers):
         inp = q
         q = KERNELS[layer.kind](q, layer)
-        if li >= start and layer.kind in VECTOR_KINDS:
+        if li >= start and _backward(layer):
             saved[li] = (inp, q)
         if lock and layer.name in lock:
             q = lock_unit(q, *lock[layer.name])
@@ -98,12 +104,7 @@ def backward(spec, x, target, layers: list[int], lock: dict | None = None):
         s = {}
         if "bias" in layer.params:
             s["bias"] = _linear_scores(layer, "bias", g.sum(axis=0))
-        if layer.kind == "dense":
-            delta = _dense(layer, xr, g, s)
-        elif layer.kind == "kron_dense":
-            delta = _kron(layer, xr, g, s)
-        else:
-            delta = _wings(layer, xr, g, s)
+        delta = _backward(layer)(layer, xr, g, s)
         scores[li] = s
     return scores
 
@@ -180,3 +181,9 @@ def _wings(layer, xr, g, s) -> np.ndarray:
             new = _flips(layer, name)  # (centres, width)
             s[name] = np.einsum("ar,awr->aw", tab, _table(plut, new, size) - base[:, None, :])
     return g @ w.T
+
+
+# the twin's backward pass per layer kind (its own variants, like a backend's): the trailing layers of
+# these kinds are ranked; a kind without one ends the attackable tail
+BACKWARD = {"dense": _dense, "kron_dense": _kron, "wings_dense": _wings}
+VECTOR_KINDS = tuple(BACKWARD)

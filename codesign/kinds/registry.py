@@ -38,6 +38,9 @@ class Kind:
     kernel: Callable                          # emulator: (x int64 (N, ...), layer) -> y int64
     macs: Callable = lambda layer: 0          # multiply-accumulates of one inference
     reshape: bool = False                     # values pass unchanged, only the shape changes (flatten)
+    # the kernel is emulator.dense_kernel (acc = x @ (W << weight_shift) + bias, then the epilogue) on
+    # "vector" inputs (dense) or on the k x k "windows" (conv2d, im2col): fault engines update it incrementally
+    matmul: str | None = None
     # (layer) -> kernel(x): the kernel with its per-design work done once (wings: the generated weights),
     # for callers that run one layer on many batches (fault campaigns); None: the plain kernel
     prepare: Callable | None = None
