@@ -153,10 +153,10 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     if args.merge:
         return merge(args.merge, args.out)
-    from codesign.train import check_adversarial
+    from codesign.config_schema import Adversarial, validate_block
 
-    adv = check_adversarial({"epsilon": args.adv_eps, "steps": args.adv_steps, "step_ratio": args.adv_step_ratio,
-                             "mix": args.adv_mix, "warmup": args.adv_warmup}) if args.adv else None
+    adv = validate_block(Adversarial, {"epsilon": args.adv_eps, "steps": args.adv_steps, "step_ratio": args.adv_step_ratio,
+                                       "mix": args.adv_mix, "warmup": args.adv_warmup}, "train.adversarial") if args.adv else None
     recipe = {"command": "python bench/kron_sweep.py " + " ".join(map(shlex.quote, sys.argv[1:])),
               "epochs": args.epochs, "learning_rate": args.lr, "jr": args.jr, "adversarial": adv,
               "pgd_samples": args.pgd_samples, "sparsity": args.sparsity, "condition": args.condition,

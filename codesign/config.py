@@ -5,61 +5,19 @@ key and what is allowed, before any work starts (so a failed run writes nothing 
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import yaml
 
 from .boards import BOARDS  # noqa: F401  (the board catalogue, boards/boards.json; re-exported)
+from .config_schema import defaults, validate_config
 from .errors import ConfigError
-from .attack_settings import DEFAULTS as ROBUSTNESS_DEFAULTS
+from .harden.jr import LOGITS, weighted_names
+from .lock.config import check_lock
+from .models import check_layers, layer_names
 
-DEFAULTS = {
-    "name": "run",
-    "seed": 0,
-    "data": {"dataset": "mnist", "train": None, "test": None},  # None: the dataset's default split
-    "model": {"layers": None},
-    # adversarial: null (off) | {epsilon, steps, step_ratio, mix, warmup}: PGD adversarial training on
-    # inputs p/256, keys and defaults in codesign/train.py ADVERSARIAL_DEFAULTS (missing keys filled in)
-    # finetune: null | {epochs, learning_rate}: a last phase with stochastic quantizers deterministic
-    # (the deployed network), every variant alike (codesign/train.py train_from_config)
-    # ema: null | momentum in (0, 1): each phase ends on the exponential moving average of its weights
-    "train": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001, "stochastic": True, "adversarial": None,
-              "finetune": None, "ema": None},
-    "baseline": {"float": True},
-    # hardening while training (codesign/harden): stq null | {layers: all | [names]};
-    # jr.layers {layer name or `logits`: lambda}, projections = random projections per step; jacobian_of sampled | deployed;
-    # warmup = epochs over which every lambda ramps linearly up to its value (0: full from the first step)
-    # wings null | {pretrain_epochs, permute}: start wings_dense layers from a PCA + SVR fit (codesign/wings/harden.py)
-    # distill null | {weight, temperature, epsilon, steps, step_ratio}: the JR-trained quantized model also learns the float + JR
-    # model's soft labels on perturbed inputs (codesign/harden/distill.py DISTILL_DEFAULTS)
-    # lock null | {layers, fraction, value, scale, mix, ...}: EdgePro neuron-authorization lock (codesign/lock/config.py)
-    "harden": {"stq": None, "jr": {"layers": {}, "projections": 1, "jacobian_of": "sampled", "warmup": 0}, "wings": None,
-               "distill": None, "lock": None},
-    # attacks on the trained variants (codesign/robustness.py); runs only when enabled
-    "robustness": ROBUSTNESS_DEFAULTS,
-    "board": "pynq-z2",
-    "hls": {"enabled": True, "io_type": "io_parallel", "strategy": "Latency", "reuse_factor": 1,
-            "clock_period_ns": 10.0},
-    # pnr: also place and route the RTL for an ECP5 with yosys + nextpnr (codesign/rtl/pnr.py) and report
-    # the routed Fmax against the clock of hls.clock_period_ns (report.json `timing`); minutes for small designs
-    "rtl": {"enabled": True, "target_cycles": None, "folding": None, "stalls": True,
-            "synth": True, "pnr": False, "samples": None, "opt": "quick", "cocotb_samples": 256},
-}
-
-
-def _merge(defaults: dict, given: dict, where: str) -> dict:
-    out = copy.deepcopy(defaults)
-    for key, value in given.items():
-        if key not in defaults:
-            raise ConfigError(f"unknown config key {where}{key!r}; allowed: {sorted(defaults)}")
-        if isinstance(defaults[key], dict) and defaults[key] and key != "model":
-            if not isinstance(value, dict):
-                raise ConfigError(f"config key {where}{key!r} must be a mapping, got {type(value).__name__}")
-            out[key] = _merge(defaults[key], value, f"{where}{key}.")
-        else:
-            out[key] = value
-    return out
+# every key's default, from the schema (codesign/config_schema.py); model.layers has none
+DEFAULTS = defaults()
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
@@ -99,41 +57,40 @@ def apply_override(cfg: dict, assignment: str) -> None:
 
 
 def check_config(given, source: str = "config") -> dict:
+    """A config mapping -> the full config with defaults filled in; ConfigError names the first bad key.
+
+    The schema checks every key, type and bound; this adds what depends on the model's layers."""
     if not isinstance(given, dict):
         raise ConfigError(f"{source} must be a YAML mapping of keys {sorted(DEFAULTS)}")
-    cfg = _merge(DEFAULTS, given, "")
-    if cfg["board"] not in BOARDS:
-        raise ConfigError(f"unknown board {cfg['board']!r}; known boards: {sorted(BOARDS)}")
-    if not isinstance(cfg["model"], dict) or not cfg["model"].get("layers"):
+    cfg = validate_config(given)
+    layers = cfg["model"]["layers"]
+    if not layers:
         raise ConfigError("config needs model.layers: a list of layers (see examples/mnist_mlp.yaml)")
-    from .models import check_layers  # late: models pulls in nothing heavy until built
-
-    check_layers(cfg["model"]["layers"])
-    from .train import check_adversarial, check_ema, check_finetune
-
-    cfg["train"]["adversarial"] = check_adversarial(cfg["train"]["adversarial"])
-    cfg["train"]["finetune"] = check_finetune(cfg["train"]["finetune"])
-    cfg["train"]["ema"] = check_ema(cfg["train"]["ema"])
-    from .harden import check_harden
-    from .attack_settings import check_robustness
-
-    check_harden(cfg["harden"], cfg["model"]["layers"])
-    from .lock.config import check_lock
-
-    cfg["harden"]["lock"] = check_lock(cfg["harden"]["lock"], cfg["model"]["layers"])
-    check_robustness(cfg["robustness"], cfg["harden"])
-    from .data import DATASETS
-
-    if cfg["data"]["dataset"] not in DATASETS:
-        raise ConfigError(f"unknown dataset {cfg['data']['dataset']!r}; known datasets: {sorted(DATASETS)}")
-    if not isinstance(cfg["rtl"]["pnr"], bool):
-        raise ConfigError(f"rtl.pnr must be true or false (place and route with nextpnr-ecp5), got {cfg['rtl']['pnr']!r}")
-    from .rtl.toolchain import OPT_LEVELS
-
-    if cfg["rtl"]["opt"] not in OPT_LEVELS:
-        raise ConfigError(f"rtl.opt must be one of {sorted(OPT_LEVELS)} (Verilator build optimisation), "
-                          f"got {cfg['rtl']['opt']!r}")
+    check_layers(layers)
+    check_layer_names(cfg["harden"], layers)
+    cfg["harden"]["lock"] = check_lock(cfg["harden"]["lock"], layers)
     return cfg
+
+
+def check_layer_names(harden: dict, layers: list) -> None:
+    """The `harden:` keys that name layers (stq.layers, jr.layers) name layers they can act on, and
+    `harden.wings` has wings_dense layers to fit."""
+    names, weighted = layer_names(layers), weighted_names(layers)
+    stq = harden["stq"]
+    if stq is not None and stq["layers"] != "all":
+        bad = [n for n in stq["layers"] if n not in weighted]
+        if bad:
+            raise ConfigError(f"harden.stq.layers: {bad} are not dense/conv2d layers of the model; "
+                              f"choose from {weighted}")
+    for name in harden["jr"]["layers"]:
+        if name != LOGITS and name not in weighted:
+            what = "an activation/reshaping layer (its Jacobian has no gradient w.r.t. any weight)" \
+                if name in names else "not a layer of the model"
+            raise ConfigError(f"harden.jr.layers: {name!r} is {what}; choose from {weighted + [LOGITS]} "
+                              "(a dense/conv2d layer with its activation, or `logits` = input to logits)")
+    if harden["wings"] is not None and not any("wings_dense" in entry for entry in layers):
+        raise ConfigError("harden.wings fits wings_dense layers, but model.layers has none; "
+                          "replace a dense layer by a wings_dense one (see examples/mnist_mlp_wings.yaml)")
 
 
 def dump_config(cfg: dict, path: Path) -> None:

@@ -36,11 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .attack_settings import (ATTACKS, BLACK_BOX, CLIP, DEFAULTS, EMULATOR_ATTACKS, STRONG, VARIANTS,  # noqa: F401
-                              WHITE_BOX, check_robustness, eps_key)
+from .attack_settings import (ATTACKS, BLACK_BOX, CLIP, EMULATOR_ATTACKS, STRONG, VARIANTS,  # noqa: F401
+                              WHITE_BOX, eps_key)
+from .config_schema import Robustness
 from .data import to_model_input
 from .errors import ConfigError
 from .variants import main_variant, model_size, train_variant, variant_layers
+
+DEFAULTS = Robustness().model_dump()  # the `robustness:` defaults (keys and bounds: codesign/config_schema.py)
 
 # ---------------------------------------------------------------------------------------------
 # attacks

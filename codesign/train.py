@@ -17,36 +17,15 @@ plus the regularizer's penalty (taken on the clean batch) and the layers' own pe
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from .config_schema import Adversarial, Finetune, Train, validate_block
 from .data import to_model_input
-from .errors import ConfigError
-from .options import check_number, check_pgd_steps, optional_block
 
 INPUT_MAX = 255.0 / 256.0  # largest model input: uint8 255 -> 255/256 (data.to_model_input)
 
-# train.adversarial: null (off) or a mapping of these keys; missing keys take these values
-ADVERSARIAL_DEFAULTS = {
-    "epsilon": 0.1,     # L-inf radius on the model input (pixel / 256)
-    "steps": 7,         # PGD steps per batch
-    "step_ratio": 0.25,  # step size as a fraction of epsilon
-    "mix": 0.5,         # weight of the adversarial cross-entropy; 1 - mix on the clean one
-    "warmup": 0,        # epochs over which epsilon ramps linearly up to `epsilon` (0: full from the start)
-}
-
-
-def check_adversarial(adv, where: str = "train.adversarial") -> dict | None:
-    """Validate a `train.adversarial` value; returns it with defaults filled in, or None when off."""
-    out = optional_block(adv, ADVERSARIAL_DEFAULTS, where)
-    if out is None:
-        return None
-    check_number(out, "epsilon", lambda v: 0 < v <= 1, "an L-inf radius in (0, 1] on inputs p/256", where)
-    check_pgd_steps(out, where)
-    check_number(out, "mix", lambda v: 0 < v <= 1, "a number in (0, 1] (weight of the adversarial loss)", where)
-    check_number(out, "warmup", lambda v: v >= 0, "an integer number of epochs >= 0", where, integer=True)
-    return out
+# train.adversarial's keys, defaults and bounds: codesign/config_schema.py `Adversarial` (the defaults also here)
+ADVERSARIAL_DEFAULTS = Adversarial().model_dump()
 
 
 def warmup_factor(epoch: int, warmup: int) -> float:
@@ -77,15 +56,6 @@ def linf_pgd(loss_of, x, eps, steps: int, step):
     return tf.stop_gradient(xa)
 
 
-def check_ema(ema, where: str = "train.ema") -> float | None:
-    """Validate a `train.ema` value: null (off) or the moving average's momentum in (0, 1)."""
-    if ema is None:
-        return None
-    if isinstance(ema, bool) or not isinstance(ema, numbers.Real) or not 0 < ema < 1:
-        raise ConfigError(f"{where} must be null or a momentum in (0, 1) such as 0.99, got {ema!r}")
-    return float(ema)
-
-
 def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3, seed=0, stochastic=True,
                 progress=None, regularizer=None, adversarial=None, warm_up=True, ema=None, batch_hook=None):
     """Adam on softmax cross-entropy of the logits; returns per-epoch mean loss.
@@ -109,9 +79,10 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
     import tensorflow as tf
     from tensorflow import keras
 
-    adv = check_adversarial(adversarial, "adversarial")
+    adv = validate_block(Adversarial, adversarial, "adversarial")
     tf.keras.utils.set_random_seed(seed)
-    ema = check_ema(ema, "ema")
+    if ema is not None:
+        ema = validate_block(Train, {"ema": ema}, "train")["ema"]
     opt = keras.optimizers.Adam(learning_rate, use_ema=ema is not None, ema_momentum=ema or 0.99)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     x = to_model_input(x_uint8)
@@ -172,23 +143,6 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
     return history
 
 
-# train.finetune: null (off) or a mapping of these keys; missing keys take these values
-FINETUNE_DEFAULTS = {
-    "epochs": 5,             # epochs of the final phase
-    "learning_rate": 3e-4,   # its Adam learning rate (a fresh optimizer)
-}
-
-
-def check_finetune(ft, where: str = "train.finetune") -> dict | None:
-    """Validate a `train.finetune` value; returns it with defaults filled in, or None when off."""
-    out = optional_block(ft, FINETUNE_DEFAULTS, where)
-    if out is None:
-        return None
-    check_number(out, "epochs", lambda v: v >= 0, "an integer >= 0", where, integer=True)
-    check_number(out, "learning_rate", lambda v: v > 0, "a number > 0", where)
-    return out
-
-
 def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, regularizer=None, progress=None,
                       batch_hook=None):
     """The `train:` recipe of a config: the main phase, then the optional deterministic fine-tune.
@@ -204,7 +158,7 @@ def train_from_config(model, x_uint8, y, t: dict, seed: int, stochastic: bool, r
               batch_hook=batch_hook)
     history = train_model(model, x_uint8, y, epochs=t["epochs"], learning_rate=t["learning_rate"], seed=seed,
                           stochastic=stochastic, progress=progress, **kw)
-    ft = check_finetune(t.get("finetune"))
+    ft = validate_block(Finetune, t.get("finetune"), "train.finetune")
     if ft and ft["epochs"]:
         total = t["epochs"] + ft["epochs"]
         history += train_model(model, x_uint8, y, epochs=ft["epochs"], learning_rate=ft["learning_rate"],

@@ -21,29 +21,10 @@ attacked with this step's sampled weights. JR's lambda warm-up (`harden.jr.warmu
 """
 from __future__ import annotations
 
-from ..options import check_number, check_pgd_steps, optional_block
+from ..config_schema import Distill
 
-# harden.distill: null (off) or a mapping of these keys; missing keys take these values
-DISTILL_DEFAULTS = {
-    "weight": 10.0,       # factor on T^2 * KL(teacher || student)
-    "temperature": 1.0,   # softmax temperature T of both
-    "epsilon": 0.1,       # L-inf radius of the student's inputs x' (pixel / 256); 0: clean inputs
-    "steps": 1,           # signed-gradient steps that make x' (after its random start)
-    "step_ratio": 1.0,    # each step's size as a fraction of epsilon
-}
+_DEFAULT = Distill()  # harden.distill's keys, defaults and bounds: codesign/config_schema.py `Distill`
 TEACHER = "float_jr"   # the variant that teaches (codesign/robustness.py variant_layers); stq_jr learns
-
-
-def check_distill(d, where: str = "harden.distill") -> dict | None:
-    """Validate a `harden.distill` value; returns it with defaults filled in, or None when off."""
-    out = optional_block(d, DISTILL_DEFAULTS, where)
-    if out is None:
-        return None
-    check_number(out, "weight", lambda v: v > 0, "a number > 0", where)
-    check_number(out, "temperature", lambda v: v > 0, "a number > 0", where)
-    check_number(out, "epsilon", lambda v: 0 <= v <= 1, "an L-inf radius in [0, 1] on inputs p/256", where)
-    check_pgd_steps(out, where)
-    return out
 
 
 class Distillation:
@@ -52,7 +33,7 @@ class Distillation:
     is the KL). The teacher is only read."""
 
     def __init__(self, teacher, regularizer, weight: float, temperature: float, epsilon: float,
-                 steps: int = DISTILL_DEFAULTS["steps"], step_ratio: float = DISTILL_DEFAULTS["step_ratio"]):
+                 steps: int = _DEFAULT.steps, step_ratio: float = _DEFAULT.step_ratio):
         self.teacher, self.regularizer = teacher, regularizer
         self.weight, self.temperature, self.epsilon = float(weight), float(temperature), float(epsilon)
         self.steps, self.step = int(steps), float(step_ratio) * float(epsilon)

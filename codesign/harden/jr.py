@@ -17,7 +17,6 @@ an ordinary (Q)Keras model: nothing is added to the graph, so `extract_spec` tak
 from __future__ import annotations
 
 import copy
-import numbers
 
 from ..errors import ConfigError
 from ..models import layer_names, model_layers, stq_kinds
@@ -25,13 +24,10 @@ from ..models import layer_names, model_layers, stq_kinds
 LOGITS = "logits"
 WEIGHTED = stq_kinds()  # config layers with a kernel quantizer: dense, conv2d (codesign/kinds)
 ACTIVATIONS = ("QActivation", "ReLU", "Activation")
-# harden.jr.jacobian_of: whose Jacobian is penalized while stochastic quantizers train: `sampled`, the
-# network with this step's sampled weights (one pass for loss and penalty), or `deployed`, the
-# deterministic network the design deploys (a second pass; the loss stays on the sampled one)
-JACOBIAN_OF = ("sampled", "deployed")
 
 
-def _weighted_names(layers: list) -> list[str]:
+def weighted_names(layers: list) -> list[str]:
+    """Names of the layers a stq/jr setting can name (dense/conv2d, as `build_model` names them)."""
     return [n for n, e in zip(layer_names(layers), layers) if next(iter(e)) in WEIGHTED]
 
 
@@ -45,7 +41,7 @@ def apply_stq(layers: list, stq) -> list:
         return layers
     out = copy.deepcopy(layers)
     names = layer_names(out)
-    weighted = _weighted_names(out)
+    weighted = weighted_names(out)
     chosen = stq.get("layers", "all")
     chosen = weighted[:-1] if chosen == "all" else list(chosen)
     for entry, name in zip(out, names):
@@ -66,57 +62,6 @@ def to_q8(layers: list, bits: int = 8) -> list:
         if config_layer and config_layer.kernel_quantizer and (kernel in ("stochastic_ternary", "ternary") or kernel.get("bits", bits) < bits):
             args["kernel"] = {"bits": bits, "integer": 0}
     return out
-
-
-def check_harden(harden: dict, layers: list) -> None:
-    """Validate `harden:` against the model's layer names; raises ConfigError naming the key."""
-    names = layer_names(layers)
-    weighted = _weighted_names(layers)
-    stq = harden.get("stq")
-    if stq is not None:
-        if not isinstance(stq, dict) or set(stq) - {"layers"}:
-            raise ConfigError(f"harden.stq must be null or a mapping {{layers: all | [layer names]}}, got {stq!r}")
-        chosen = stq.get("layers", "all")
-        if chosen != "all":
-            if not isinstance(chosen, list) or not all(isinstance(n, str) for n in chosen):
-                raise ConfigError(f"harden.stq.layers must be `all` or a list of layer names, got {chosen!r}")
-            bad = [n for n in chosen if n not in weighted]
-            if bad:
-                raise ConfigError(f"harden.stq.layers: {bad} are not dense/conv2d layers of the model; "
-                                  f"choose from {weighted}")
-    jr = harden.get("jr")
-    if not isinstance(jr, dict):
-        raise ConfigError(f"harden.jr must be a mapping {{layers: {{name: lambda}}, projections: N}}, got {jr!r}")
-    lams = jr.get("layers") or {}
-    if not isinstance(lams, dict):
-        raise ConfigError(f"harden.jr.layers must map layer names (or `logits`) to lambdas, got {lams!r}")
-    for name, lam in lams.items():
-        if name != LOGITS and name not in weighted:
-            what = "an activation/reshaping layer (its Jacobian has no gradient w.r.t. any weight)" \
-                if name in names else "not a layer of the model"
-            raise ConfigError(f"harden.jr.layers: {name!r} is {what}; choose from {weighted + [LOGITS]} "
-                              "(a dense/conv2d layer with its activation, or `logits` = input to logits)")
-        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or lam < 0:
-            raise ConfigError(f"harden.jr.layers.{name}: lambda must be a number >= 0, got {lam!r}")
-    p = jr.get("projections")
-    if isinstance(p, bool) or not isinstance(p, int) or p < 1:
-        raise ConfigError(f"harden.jr.projections must be an integer >= 1, got {p!r}")
-    w = jr.get("warmup", 0)
-    if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 0:
-        raise ConfigError(f"harden.jr.warmup must be an integer number of epochs >= 0, got {w!r}")
-    if jr["jacobian_of"] not in JACOBIAN_OF:  # unknown jr keys are refused by the config merge already
-        raise ConfigError(f"harden.jr.jacobian_of must be one of {list(JACOBIAN_OF)}, got {jr['jacobian_of']!r}")
-    if harden.get("distill") is not None:
-        from .distill import check_distill
-
-        harden["distill"] = check_distill(harden["distill"])
-        if harden["distill"] and not any(float(v) > 0 for v in lams.values()):
-            raise ConfigError("harden.distill needs Jacobian regularization: its teacher is the float + JR model, "
-                              "so give harden.jr.layers a lambda > 0 (e.g. {logits: 0.1}) or set distill: null")
-    if "wings" in harden:
-        from ..wings.harden import check_wings
-
-        harden["wings"] = check_wings(harden["wings"], layers)
 
 
 class JacobianRegularizer:

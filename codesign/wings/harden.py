@@ -15,25 +15,7 @@ from __future__ import annotations
 
 import copy
 
-from ..errors import ConfigError
-from ..options import check_number, optional_block
-
-DEFAULTS = {"pretrain_epochs": 30, "permute": True}
 FIT_ARGS = ("components", "centres", "coef_sigma", "basis_grid", "in_hw", "pixel_sigma", "types")
-
-
-def check_wings(wings, layers: list) -> dict | None:
-    """Validate `harden.wings` (null or a mapping of DEFAULTS' keys) against the model's layers."""
-    out = optional_block(wings, DEFAULTS, "harden.wings")
-    if out is None:
-        return None
-    check_number(out, "pretrain_epochs", lambda v: v >= 1, "an integer >= 1", "harden.wings", integer=True)
-    if not isinstance(out["permute"], bool):
-        raise ConfigError(f"harden.wings.permute must be true or false, got {out['permute']!r}")
-    if not any("wings_dense" in entry for entry in layers):
-        raise ConfigError("harden.wings fits wings_dense layers, but model.layers has none; "
-                          "replace a dense layer by a wings_dense one (see examples/mnist_mlp_wings.yaml)")
-    return out
 
 
 def dense_twin_layers(layers: list) -> tuple[list, dict]:
