@@ -41,6 +41,36 @@ def flow(config: Path = typer.Argument(..., help="run config YAML, e.g. examples
     console.print(f"report: {out / 'report.json'}")
 
 
+@app.command("config")
+def config_cmd(check: Path = typer.Option(None, "--check", help="check a run config YAML and print it as it would "
+                                                                "run (every default filled in)"),
+               schema: bool = typer.Option(False, "--schema", help="print the JSON schema of a run config (for "
+                                                                   "editors: completion and checks while typing)"),
+               defaults: bool = typer.Option(False, "--defaults", help="print every key's default as YAML"),
+               set_: list[str] = typer.Option([], "--set", help="with --check: override a config key, as in "
+                                                                "`codesign flow --set`")):
+    """The run config: its JSON schema, its defaults, or a config file checked without running anything."""
+    import yaml
+
+    from . import config_schema
+    from .config import load_config
+    from .errors import ConfigError
+
+    try:
+        if schema + defaults + (check is not None) != 1:
+            raise ConfigError("codesign config: give one of --schema, --defaults or --check FILE.yaml")
+        if set_ and check is None:
+            raise ConfigError("codesign config: --set applies to --check FILE.yaml")
+        if schema:
+            sys.stdout.write(json.dumps(config_schema.json_schema(), indent=2) + "\n")
+        elif defaults:
+            sys.stdout.write(yaml.safe_dump(config_schema.defaults(), sort_keys=False))
+        else:
+            sys.stdout.write(yaml.safe_dump(load_config(check, set_), sort_keys=False))
+    except _user_errors() as e:
+        _fail(e)
+
+
 @app.command("compile")
 def compile_model(model: Path = typer.Argument(..., help="a trained QKeras model: .h5, or .json + weights .h5"),
                   out: Path = typer.Option(..., "--out", help="folder for the design spec (spec.json + params.npz)"),

@@ -17,10 +17,9 @@ BUILD_ARGS = ["--x-assign", "fast", "--x-initial", "fast", "-Wall",
               "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM", "-Wno-DECLFILENAME", "-Wno-PINCONNECTEMPTY"]
 
 MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include"
-# C++ optimisation of the verilated model: "fast" (-O2) evaluates ~1.5x faster than Verilator's default
-# -Os and suits long runs (thousands of samples); "quick" (-O0) compiles fastest and suits unit
-# benches that simulate a few thousand cycles.
-OPT_LEVELS = {"fast": "OPT_FAST=-O2", "default": "", "quick": "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"}
+# C++ optimisation of the verilated model (config rtl.opt): its levels live with the config schema, which
+# checks rtl.opt without importing the RTL package
+from ..config_schema import OPT_LEVELS  # noqa: E402,F401
 
 
 class ToolchainError(RuntimeError):
