@@ -101,8 +101,7 @@ class Train(Section):
     batch_size: int = Field(64, ge=1, description="samples per step")
     learning_rate: float = Field(0.001, gt=0, description="Adam learning rate")
     stochastic: bool = Field(True, description="stochastic quantizers (STQ) sample while training")
-    adversarial: optional_block(Adversarial) = Field(None, description="null (off) | PGD adversarial training: "
-                                                                       + Adversarial.__doc__)
+    adversarial: optional_block(Adversarial) = Field(None, description="null (off) | " + Adversarial.__doc__)
     finetune: optional_block(Finetune) = Field(None, description="null (off) | " + Finetune.__doc__)
     ema: Optional[float] = Field(None, gt=0, lt=1, description="null (off) | momentum: each phase ends on the "
                                                                "exponential moving average of its weights")
@@ -344,12 +343,12 @@ ERROR_TEXT = {  # keys whose error is not "KEY must be ..."
 }
 
 
-def _section(annotation) -> type[Section] | None:
+def section_of(annotation) -> type[Section] | None:
     """The Section class an annotation holds (through Optional / Annotated), if any."""
     if isinstance(annotation, type) and issubclass(annotation, Section):
         return annotation
     for arg in typing.get_args(annotation):
-        found = _section(arg)
+        found = section_of(arg)
         if found is not None:
             return found
     return None
@@ -379,8 +378,8 @@ def must(model: type[Section], key: str) -> str:
     null = type(None) in args
     if null:
         ann = next(a for a in args if a is not type(None))
-    if _section(ann) is not None:
-        what = f"a mapping of {sorted(_section(ann).model_fields)}"
+    if section_of(ann) is not None:
+        what = f"a mapping of {sorted(section_of(ann).model_fields)}"
     elif typing.get_origin(ann) is Literal:
         what = f"one of {list(typing.get_args(ann))}"
     elif ann is bool:
@@ -410,7 +409,7 @@ def config_error(err: ValidationError, given: dict, root: type[Section] = None, 
         owner, key = model, part
         path.append(part)
         value = value.get(part) if isinstance(value, dict) else None
-        model = _section(model.model_fields[part].annotation)
+        model = section_of(model.model_fields[part].annotation)
     dotted = ".".join(path)
     if e["type"] == "extra_forbidden":
         prefix = dotted + "." if dotted else ""

@@ -4,8 +4,8 @@ copied by hand.
 - `results/data/<file>.md`: one page per bench/results JSON (its command, note, and every table in it);
   a flow report saved there (a JSON with `accuracy`) is rendered by codesign.report, like a run's report.md.
 - `reference/cli.md`: every `codesign` command with its arguments and options, read from the typer app.
-- `reference/config.md`: every config key with its default (codesign/config.py DEFAULTS) and the comment
-  written above it in the source.
+- `reference/config.md`: every config key with its bound, default and description, from the config schema
+  (docs/gen_config.py).
 - A written page can include a generated table with a line `<!-- results: FILE.json [robustness] -->`,
   and the list of every results file of its topic with `<!-- results-family: PREFIX ... -->` (names
   starting with a prefix), so a new bench JSON appears there and in the index without an edit
@@ -263,54 +263,7 @@ def cli_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _config_comments() -> dict:
-    """Comment lines written above each top-level key of DEFAULTS in codesign/config.py."""
-    import inspect
-
-    from codesign import config
-
-    src = inspect.getsource(config)
-    block = src[src.index("DEFAULTS = {"):]
-    comments, pending = {}, []
-    for line in block.splitlines()[1:]:
-        if line.startswith("}"):
-            break
-        if m := re.match(r"^    # ?(.*)$", line):
-            pending.append(m.group(1))
-        elif m := re.match(r'^    "(\w+)":', line):
-            comments[m.group(1)] = pending
-            pending = []
-    return comments
-
-
-def config_reference() -> str:
-    from codesign.config import BOARDS, DEFAULTS
-
-    comments = _config_comments()
-    lines = ["# Config reference", "", ("Generated from `codesign/config.py` (`DEFAULTS` and the comments above each "
-             "key). A run config is YAML; every key is optional except `model.layers`, an unknown key is an error, "
-             "and `codesign flow --set key=value` overrides any dotted key."), ""]
-    for key, default in DEFAULTS.items():
-        lines += [f"## `{key}`", ""]
-        if comments.get(key):
-            lines += ["  \n".join(comments[key]), ""]  # markdown hard breaks: the comment's lines kept, long ones wrap
-        if isinstance(default, dict) and default and key != "model":
-            rows = [[f"`{key}.{k}`", f"`{json.dumps(v)}`"] for k, v in _flat(default).items()]
-            lines += ["| key | default |", "|---|---|"] + ["| " + " | ".join(r) + " |" for r in rows] + [""]
-        else:
-            lines += [f"Default: `{json.dumps(default)}`", ""]
-    from codesign.harden.distill import DISTILL_DEFAULTS
-    from codesign.train import ADVERSARIAL_DEFAULTS
-
-    for title, d in (("`train.adversarial` (when set)", ADVERSARIAL_DEFAULTS),
-                     ("`harden.distill` (when set)", DISTILL_DEFAULTS)):
-        lines += [f"## {title}", "", "| key | default |", "|---|---|"]
-        lines += [f"| `{k}` | `{json.dumps(v)}` |" for k, v in d.items()] + [""]
-    cols = [c for c in ("part", "LUT", "FF", "DSP", "BRAM36", "URAM") if any(c in b for b in BOARDS.values())]
-    lines += ["## Boards", "", "`board:` names one of these (part and capacity as the resource estimate uses them).", "",
-              "| board | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-    lines += [f"| `{b}` | " + " | ".join(cell(caps.get(c)) for c in cols) + " |" for b, caps in BOARDS.items()]
-    return "\n".join(lines) + "\n"
+from gen_config import config_reference  # noqa: E402  (reference/config.md, from the config schema)
 
 
 def pages() -> dict[str, str]:
