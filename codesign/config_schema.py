@@ -67,11 +67,26 @@ class Data(Section):
     test: Optional[int] = Field(None, ge=1, description="test samples; null: the dataset's default split")
 
 
+def _layers_json_schema(field_schema: dict) -> None:
+    """Editors complete layer kinds and their arguments: each list item is one `kind: {args}` mapping with
+    the kinds and keys codesign/models.py knows (which checks them, with the values, when a config loads)."""
+    from .models import LAYER_KEYS, REQUIRED
+
+    kinds = {kind: {"type": ["object", "null"], "additionalProperties": False,
+                    "required": sorted(REQUIRED.get(kind, ())), "properties": {k: {} for k in sorted(keys)}}
+             for kind, keys in LAYER_KEYS.items()}
+    item = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+            "properties": kinds}
+    for branch in field_schema.get("anyOf", [field_schema]):
+        if branch.get("type") == "array":
+            branch["items"] = item
+
+
 class ModelSection(Section):
     MUST = {"layers": "a list of layers (see examples/mnist_mlp.yaml)"}
     layers: Optional[list[Any]] = Field(
         None, description="the network, one `kind: {args}` mapping per layer (dense, conv2d, relu, maxpool2d, "
-                          "flatten, kron_dense, wings_dense); required")
+                          "flatten, kron_dense, wings_dense); required", json_schema_extra=_layers_json_schema)
 
 
 # ------------------------------------------------------------------------------------------------ train

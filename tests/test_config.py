@@ -84,6 +84,14 @@ def test_bad_values_name_the_key(override, message):
     assert "\n" not in str(e.value)
 
 
+def test_schema_completes_layers():
+    """The JSON schema knows the layer kinds and their keys (what an editor completes in model.layers)."""
+    validator = jsonschema.Draft202012Validator(json_schema())
+    for layers in ([{"lstm": {"units": 4}}], [{"dense": {"unitz": 4}}], [{"dense": {}}], [{"flatten": {}, "relu": {}}]):
+        assert not validator.is_valid({"model": {"layers": layers}}), layers
+    assert validator.is_valid({"model": {"layers": LAYERS}})
+
+
 def test_switch_blocks_and_ranges():
     """Optional blocks: true = every default, false/null = off; lock ranges stored as [low, high]."""
     cfg = check_config({"model": {"layers": LAYERS}, "train": {"adversarial": True, "finetune": False},
