@@ -174,6 +174,7 @@ class Lock(Section):
     """EdgePro neuron-authorization lock (codesign/lock/)."""
     MUST = {"layers": "`all` or a non-empty list of layer names",
             "mix": "a fraction in (0, 1) (locked part of a batch)",
+            "wrong": "a fraction in [0, 1] (decoy part of the unlocked samples)",
             "value": "a number or [low, high] with low <= high",
             "scale": "a number or [low, high] with low <= high",
             "device_key": "null or a path to a device key file"}
@@ -190,6 +191,8 @@ class Lock(Section):
         1.0, description="its scale: a number, or [low, high] drawn uniformly per neuron (secret)")
     mix: float = Field(0.5, gt=0, lt=1, description="fraction of every batch run locked with true labels (the rest: "
                                                     "unlocked, random labels)")
+    wrong: float = Field(0.0, ge=0, le=1, description="part of the unlocked samples run under a random wrong key "
+                                                      "(decoy) instead of no key")
     device_key: Optional[str] = Field(None, description="device key file to seal the password under; null: "
                                                         "RUN_DIR/lock/device.key is made")
     random_keys: int = Field(1000, ge=1, description="random keys tried by the report's "
