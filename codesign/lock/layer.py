@@ -1,9 +1,9 @@
 """`NeuronLock`: the Keras form of a lock unit, placed after a locked layer's activation.
 
-y = x * (1 - g m) + g m v per neuron, with m the key's mask, v its values (reals on the output
-type's grid, so y equals the spec's integers exactly) and g a per-sample gate: 1 outside training
-(the key, if any, is applied to every sample); in lock training the batch hook sets g per sample
-(locked half 1, unlocked half 0). A cleared key (m = 0) is the no-key model. The layer holds no
+y = x * (1 - m_s) + m_s v_s per neuron and sample s, with (m_s, v_s) the key's mask and values
+(reals on the output type's grid, so y equals the spec's integers exactly) chosen by a per-sample
+gate g_s: outside training every sample sees the key (if any); in lock training the batch hook sets
+g_s per sample: 1 the key, 0 no key, 2 a decoy (a random wrong key drawn for the batch). A cleared key (m = 0) is the no-key model. The layer holds no
 trainable weight and is never saved: the public model is the chain without it (train.public_model).
 """
 from __future__ import annotations
@@ -26,20 +26,29 @@ def _layer_class():
             self.value = self.add_weight(name="value", shape=(self.units,), initializer=z, trainable=False)
             self.per_sample = self.add_weight(name="per_sample", shape=(), initializer=z, trainable=False)
             self.gate = self.add_weight(name="gate", shape=(self.capacity,), initializer=z, trainable=False)
+            self.decoy_mask = self.add_weight(name="decoy_mask", shape=(self.units,), initializer=z, trainable=False)
+            self.decoy_value = self.add_weight(name="decoy_value", shape=(self.units,), initializer=z, trainable=False)
 
         def call(self, x):
             n = tf.shape(x)[0]
             g = tf.cond(self.per_sample > 0, lambda: self.gate[:n], lambda: tf.ones([n], x.dtype))
             g = tf.reshape(g, tf.concat([[n], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
-            m = g * self.mask
-            return x * (1.0 - m) + m * self.value
+            key = tf.cast(tf.equal(g, 1.0), x.dtype)
+            decoy = tf.cast(tf.equal(g, 2.0), x.dtype)
+            m = key * self.mask + decoy * self.decoy_mask
+            return x * (1.0 - m) + key * self.mask * self.value + decoy * self.decoy_mask * self.decoy_value
 
         def set_key(self, mask: np.ndarray, value_real: np.ndarray) -> None:
             self.mask.assign(np.asarray(mask, np.float32))
             self.value.assign(np.asarray(value_real, np.float32))
 
+        def set_decoy(self, mask: np.ndarray, value_real: np.ndarray) -> None:
+            """The wrong key the samples gated 2 run under in the next batch."""
+            self.decoy_mask.assign(np.asarray(mask, np.float32))
+            self.decoy_value.assign(np.asarray(value_real, np.float32))
+
         def set_gate(self, gate: np.ndarray | None) -> None:
-            """Per-sample gate for the next batch (None: every sample locked when a key is set)."""
+            """Per-sample gate for the next batch: 1 key, 0 no key, 2 decoy (None: every sample sees the key)."""
             if gate is None:
                 self.per_sample.assign(0.0)
                 return

@@ -1,6 +1,7 @@
 """Lock training (EdgePro): a model chain gets a NeuronLock after each locked layer's activation; a
 batch hook gates every batch: the first `mix` of it runs with the password applied and its true
-labels, the rest unlocked with uniformly random labels. Composes with whatever the training loop
+labels, the rest unlocked with uniformly random labels (optionally part of it under decoys, random
+wrong keys of the scheme, so that a guessed key unlocks no more than no key does). Composes with whatever the training loop
 does on the batch (stochastic ternary weights, PGD, Jacobian regularization): the gate is per sample.
 """
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layer import NeuronLock, is_lock
-from .password import Password, quantize_value
+from .password import Password, quantize_value, random_password
 from .select import activation_after, choose_neurons, mean_activations
 
 SELECTION_SAMPLES = 300  # training inputs whose mean activations rank the neurons
@@ -65,18 +66,23 @@ def locked_model(model, names: list, capacity: int = 1024):
     return _chain(model, {n: NeuronLock(units[n], capacity, name=f"{n}_lock") for n in names})
 
 
+def key_arrays(model, name: str, units: int, password: Password | None) -> tuple:
+    """(mask, real values) of one lock layer for a password (None: all zero); values on the output grid."""
+    mask = np.zeros(units)
+    value = np.zeros(units)
+    if password is not None:
+        p = password.layers[name]
+        t = output_type(model, name)
+        idx = np.asarray(p["indices"], np.int64)
+        mask[idx] = 1
+        value[idx] = quantize_value(np.asarray(p["values"]) * np.asarray(p["scales"]), t) * 2.0 ** -t.frac
+    return mask, value
+
+
 def apply_password(model, password: Password | None) -> None:
     """Load a password's key into the model's lock layers (None: clear them, the no-key model)."""
     for name, lock in locks_of(model).items():
-        mask = np.zeros(lock.units)
-        value = np.zeros(lock.units)
-        if password is not None:
-            p = password.layers[name]
-            t = output_type(model, name)
-            idx = np.asarray(p["indices"], np.int64)
-            mask[idx] = 1
-            value[idx] = quantize_value(np.asarray(p["values"]) * np.asarray(p["scales"]), t) * 2.0 ** -t.frac
-        lock.set_key(mask, value)
+        lock.set_key(*key_arrays(model, name, lock.units, password))
 
 
 def keyed_model(public, spec, key):
@@ -125,13 +131,22 @@ class LockTraining:
         return self.model
 
     def batch_hook(self, yb: np.ndarray) -> np.ndarray:
-        """Gate the next batch: the first `mix` locked with true labels, the rest unlocked, random labels."""
+        """Gate the next batch: the first `mix` locked with true labels, the rest with random labels,
+        of which the last `wrong` part runs under a decoy (a random wrong key of the scheme drawn for
+        this batch) and the others unlocked."""
         n = len(yb)
         k = int(round(self.cfg["mix"] * n))
         gate = np.zeros(n, np.float32)
         gate[:k] = 1
-        for lock in locks_of(self.model).values():
+        w = int(round(self.cfg.get("wrong", 0.0) * (n - k)))
+        decoy = None
+        if w:
+            gate[n - w:] = 2
+            decoy = random_password(self.password, self.cfg, self.label_rng)
+        for name, lock in locks_of(self.model).items():
             lock.set_gate(gate)
+            if decoy is not None:
+                lock.set_decoy(*key_arrays(self.model, name, lock.units, decoy))
         yb = np.array(yb, copy=True)
         yb[k:] = self.label_rng.integers(0, self.num_classes, n - k)
         return yb
