@@ -44,8 +44,11 @@ module lock_unit #(
         else if (s_tvalid && m_tready) beat <= (int'(beat) == NF - 1) ? '0 : beat + 1'b1;
     end
 
+    // The read address goes through a LUT (xor with rst, a don't-care while in reset): read straight
+    // from the counter, yosys folds the counter into the memory's read port and then keeps a second
+    // copy of it to map that port onto LUTRAM (yosys synth_xilinx: 10 FDRE -> 5 for NF = 32).
     logic [KW-1:0] word;
-    assign word = key[beat];
+    assign word = key[beat ^ {KAW{rst}}];
     for (genvar p = 0; p < PE; p++) begin : g_lane
         assign m_tdata[p*OUT_W +: OUT_W] = word[p*(OUT_W+1)] ? word[p*(OUT_W+1)+1 +: OUT_W] : s_tdata[p*OUT_W +: OUT_W];
     end

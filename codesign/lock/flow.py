@@ -33,11 +33,15 @@ def after_train(run) -> None:
         from ..harden import apply_stq
         from ..models import build_model
         from ..train import train_from_config
+        from ..variants import training_regularizer
 
         cfg = run.cfg
         layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
         twin = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"], name="unlocked")
-        train_from_config(twin, d.x_train, d.y_train, cfg["train"], cfg["seed"], stochastic=cfg["train"]["stochastic"])
+        # trained exactly as the locked model was (the same recipe and regularizer), only without the lock
+        jr = training_regularizer(cfg, d, quantized=True, log=run.log, trained=run.variants)
+        train_from_config(twin, d.x_train, d.y_train, cfg["train"], cfg["seed"], stochastic=cfg["train"]["stochastic"],
+                          regularizer=jr)
         sec["accuracy_unlocked"] = keras_accuracy(twin, d.x_test, d.y_test)
         run.log(f"lock: the same network trained unlocked: {sec['accuracy_unlocked']:.4f}")
 
