@@ -108,6 +108,12 @@ def main() -> None:
                         "attack_epochs": a.attack_epochs, "prune": list(PRUNE), "random_keys": a.random_keys,
                         "schemes": {s: SCHEMES[s] for s in a.schemes}}
     runs = results.setdefault("runs", {})
+    for seed in a.seeds:  # pairs an interrupted run finished (their part files) are merged, not rerun
+        for scheme in ["unlocked"] + a.schemes:
+            part = Path(f"{a.out}.{seed}.{scheme}.json")
+            if part.exists() and scheme not in runs.get(str(seed), {}):
+                runs.setdefault(str(seed), {})[scheme] = json.loads(part.read_text())
+                part.unlink()
     todo = [(s, k) for s in a.seeds for k in ["unlocked"] + a.schemes if k not in runs.get(str(s), {})]
     argv = [sys.executable, __file__, "--epochs", str(a.epochs), "--attack-epochs", str(a.attack_epochs),
             "--random-keys", str(a.random_keys), "--out", str(a.out)]

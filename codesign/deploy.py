@@ -279,6 +279,8 @@ def test_vectors(cfg: dict, spec, run_dir: Path, n: int) -> dict:
     vec = {"x": np.asarray(data.x_test[:n]), "y": np.asarray(data.y_test[:n]),
            "x_int": np.asarray(x_int, np.int64).reshape(n, -1), "expected": expected}
     sim = Path(run_dir) / "sim"
+    if any(layer.attrs.get("lock") for layer in spec.layers):
+        return vec  # a locked design's recorded RTL outputs ran under its secret key: never packaged
     if (sim / "model_inputs.npy").exists() and (sim / "model_outputs.npy").exists():
         xs, ys = np.load(sim / "model_inputs.npy"), np.load(sim / "model_outputs.npy")
         k, m = vec["x_int"].shape[1], min(n, len(xs), len(ys))  # the cocotb run may cover fewer samples
@@ -473,6 +475,10 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
                              "rtl_simulation_equal": rtl_checked,
                              "rtl_simulation_samples": None if rtl_checked is None else len(vec["rtl_outputs"])},
         }
+        if meta.get("lock"):  # a locked design: what the driver needs to write a decrypted key (no secret)
+            from .lock.deploy import lock_manifest
+
+            manifest["lock"] = lock_manifest(run_dir, spec, meta)
         if "resources" in report:
             manifest["resources_yosys"] = report["resources"]
         if "cycles_per_inference" not in thr:

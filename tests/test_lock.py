@@ -232,3 +232,128 @@ def test_fault_campaign_scores_under_the_key(locked_run, tmp_path):
     missing = codesign("faults", mine, "--campaign", "random", "--faults", "24", check=False)
     assert "--key" in assert_user_error(missing, "locked design")
     assert not (mine / "faults").exists()
+    # the deploy package: the run as built, then the same folder as a rebuild under the other password would
+    # leave it (regenerated RTL, the other sealed password, its RTL run's outputs), packaged at the same path
+    from codesign.deploy import deploy
+    from codesign.emulator import Emulator
+    from codesign.lock.keys import open_run_password
+    from codesign.lock.seal import read_device_key, seal, spec_digest
+
+    here = tmp_path / "run"
+    for part in ("spec", "rtl", "lock", "sim", "config.yaml", "report.json"):
+        if (run / part).is_dir():
+            shutil.copytree(run / part, here / part, ignore=shutil.ignore_patterns("sim_build", "sim_runs"))
+        else:
+            shutil.copyfile(run / part, here / part)
+    assert open_run_password(here).layers != other.layers
+    deploy(here, tmp_path / "pkg_a")
+    shutil.rmtree(here / "rtl")
+    shutil.copytree(tmp_path / "rtl", here / "rtl")
+    seal(other, read_device_key(here / "lock" / "device.key"), spec_digest(here / "spec"), here / "lock" / "password.enc")
+    x = np.load(here / "sim" / "model_inputs.npy")[:, :int(np.prod(respec.input_shape))]
+    emu = Emulator(respec, key=other)
+    np.save(here / "sim" / "model_outputs.npy", emu.run_int(x.reshape((len(x),) + emu.spec.input_shape)).reshape(len(x), -1))
+    assert open_run_password(here).layers == other.layers
+    deploy(here, tmp_path / "pkg_b")
+    assert _same_tree(tmp_path / "pkg_a", tmp_path / "pkg_b", skip=("test_vectors.npz",)) == []
+    with np.load(tmp_path / "pkg_a" / "pynq" / "test_vectors.npz") as a, np.load(tmp_path / "pkg_b" / "pynq" / "test_vectors.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+        assert "rtl_outputs" not in a.files  # the flow's RTL run was keyed: its outputs never reach a package
+    assert not list((tmp_path / "pkg_a").rglob("*.enc")) and not list((tmp_path / "pkg_a").rglob("*.key"))
+
+
+def _driver_and_package(run: Path, tmp_path: Path, monkeypatch):
+    """The run's deploy package (12 test vectors) and its pynq/codesign_driver.py imported from it."""
+    import importlib.util
+    import sys
+
+    from codesign.deploy import deploy
+
+    pkg = tmp_path / "pkg"
+    deploy(run, pkg, vectors=12)
+    monkeypatch.syspath_prepend(str(pkg / "pynq"))
+    monkeypatch.delitem(sys.modules, "sim_backend", raising=False)
+    spec_ = importlib.util.spec_from_file_location("codesign_driver_lock", pkg / "pynq" / "codesign_driver.py")
+    drv = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(drv)
+    return drv, pkg
+
+
+def test_pynq_driver_key_words(locked_run, tmp_path, monkeypatch):
+    """The package's driver (numpy + cryptography only) opens the sealed password with the device key and
+    makes exactly the key-register words codesign writes in simulation; no key clears every register; a
+    wrong device key or another design's password stops with one error."""
+    from codesign.lock.keys import open_run_password
+    from codesign.lock.password import LockKey
+    from codesign.lock.rtl import key_writes
+    from codesign.rtl import read_meta
+    from codesign.spec import DesignSpec
+
+    run, _ = locked_run
+    drv, pkg = _driver_and_package(run, tmp_path, monkeypatch)
+    lock = json.loads((pkg / "manifest.json").read_text())["lock"]
+    spec, pw, meta = DesignSpec.load(run / "spec"), open_run_password(run), read_meta(run / "rtl")
+    sealed, device = run / "lock" / "password.enc", run / "lock" / "device.key"
+    layers = drv.open_password(sealed, device, lock["spec_sha256"])
+    assert layers == pw.layers
+    assert drv.key_register_writes(layers, lock) == key_writes(meta, pw.key(spec))
+    assert drv.key_register_writes(None, lock) == key_writes(meta, LockKey.empty(spec))
+    wrong = tmp_path / "wrong.key"
+    codesign("lock", "keygen", wrong)
+    with pytest.raises(ValueError, match="wrong device key or a tampered file"):
+        drv.open_password(sealed, wrong, lock["spec_sha256"])
+    with pytest.raises(ValueError, match="sealed for another design"):
+        drv.open_password(sealed, device, "0" * 64)
+
+
+@pytest.mark.long
+def test_pynq_driver_unlocks_on_the_sim_backend(locked_run, tmp_path, monkeypatch):
+    """The deploy package's driver decrypts the sealed password with the device key and writes the key
+    registers over AXI-Lite: the package's RTL under Verilator (sim backend) then equals the emulator with
+    the key; lock() clears them (no key); a wrong device key stops with one error.
+    `long` (a Verilator build of the package's wrapper, 272 s on the loaded 2-core box)."""
+    from codesign.emulator import Emulator
+    from codesign.lock.keys import open_run_password
+    from codesign.rtl.toolchain import OPT_LEVELS
+    from codesign.spec import DesignSpec
+
+    run, _ = locked_run
+    monkeypatch.setenv("CODESIGN_SIM_BUILD", str(tmp_path / "sim_build"))
+    monkeypatch.setenv("CODESIGN_VERILATOR_MAKEVARS", OPT_LEVELS["quick"])
+    drv, pkg = _driver_and_package(run, tmp_path, monkeypatch)
+    spec, pw = DesignSpec.load(run / "spec"), open_run_password(run)
+    sealed, device = run / "lock" / "password.enc", run / "lock" / "device.key"
+    v = np.load(pkg / "pynq" / "test_vectors.npz")
+    keyed = Emulator(spec, key=pw)
+    want = keyed.run_int(keyed.quantize_input(v["x"])).reshape(len(v["x"]), -1)
+    assert not np.array_equal(want, v["expected"])  # the package's vectors are the no-key outputs
+    ov = drv.CodesignOverlay(manifest=pkg / "pynq" / "manifest.json", backend="sim", batch_size=12, opt="quick")
+    assert ov.unlock(sealed, device) > 0
+    assert np.array_equal(ov.execute(v["x_int"]), want)
+    ov.lock()
+    assert np.array_equal(ov.execute(v["x_int"]), v["expected"])
+    wrong = tmp_path / "wrong.key"
+    codesign("lock", "keygen", wrong)
+    with pytest.raises(ValueError, match="wrong device key or a tampered file"):
+        ov.unlock(sealed, wrong)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", ["mnist_mlp_lock.yaml", "mnist_cnn_stq_jr_lock.yaml"])
+def test_lock_examples_run_shortened(example, tmp_path, mnist_folder):
+    """The MNIST lock examples through `codesign flow`, shortened (300 digits, one epoch, no C-sim/RTL): the
+    CNN's lock units sit on conv channels; Keras and the emulator agree with the key and without it."""
+    from conftest import EXAMPLES
+
+    out = tmp_path / "run"
+    codesign("flow", EXAMPLES / example, "--out", out, "--no-rtl", "--set", "data.train=300", "--set", "data.test=100",
+             "--set", "train.epochs=1", "--set", "train.finetune=null", "--set", "hls.enabled=false",
+             "--set", "baseline.float=false", "--set", "harden.lock.baseline=false", "--set", "harden.lock.random_keys=20")
+    rep = json.loads((out / "report.json").read_text())
+    lock = rep["lock"]
+    assert lock["layers"] == (["dense_1", "dense_2"] if "mlp" in example else ["conv2d_1", "conv2d_2", "conv2d_3"])
+    assert rep["accuracy"]["keras"] == rep["accuracy"]["emulator"] == lock["accuracy_with_key"]
+    assert lock["keras_without_key"] == lock["accuracy_without_key"]
+    assert lock["neurons"] == (64 + 128 if "mlp" in example else 3 * 16)  # half of each locked layer
+    spec = json.loads((out / "spec" / "spec.json").read_text())
+    assert "indices" not in json.dumps(spec) and (out / "lock" / "password.enc").exists()

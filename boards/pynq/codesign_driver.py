@@ -11,6 +11,8 @@ codesign.hwh into it) and:
     labels = ov.classify(x_uint8)                 # argmax of the outputs
     ov.throughput_test()                          # DMA time vs packing time
     ov.write_weights([(sel, addr, data), ...])    # load-port words over AXI-Lite (codesign_axil.v)
+    ov.unlock("password.enc", "device.key")       # a locked design: decrypt its password, write the key registers
+    ov.lock()                                     # clear them again (the no-key design)
 
 Only numpy is needed to pack and unpack; `pynq` is imported when an overlay is opened, so this module
 also loads on a workstation (the tests and the sim backend use it there).
@@ -236,6 +238,65 @@ def load_register_writes(writes, data_width: int) -> list[tuple[int, int]]:
     return regs
 
 
+# ---------------------------------------------------------------- lock key (a locked design, manifest "lock")
+SEALED_FORMAT, PASSWORD_FORMAT, DEVICE_KEY_FORMAT = ("codesign-lock-sealed/1", "codesign-lock-password/1",
+                                                     "codesign-device-key/1")
+
+
+def open_password(sealed, device_key, spec_sha256: str) -> dict:
+    """Decrypt a sealed password (codesign/lock/seal.py: AES-256-GCM, the spec digest as associated data)
+    with a device key file; its layers {name: {units, indices, values, scales}}. Raises ValueError on a
+    wrong device key, a tampered file or a password sealed for another design."""
+    import base64
+
+    from cryptography.exceptions import InvalidTag  # lazy: only a locked design needs it
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    doc = json.loads(Path(sealed).read_text())
+    key_doc = json.loads(Path(device_key).read_text())
+    if doc.get("format") != SEALED_FORMAT or key_doc.get("format") != DEVICE_KEY_FORMAT:
+        raise ValueError(f"{sealed} / {device_key}: not a sealed codesign password and a device key")
+    if doc.get("spec_sha256") != spec_sha256:
+        raise ValueError(f"{sealed} was sealed for another design; use the password of this package's run")
+    try:
+        text = AESGCM(bytes.fromhex(key_doc["key"])).decrypt(bytes.fromhex(doc["nonce"]),
+                                                              base64.b64decode(doc["ciphertext"]),
+                                                              bytes.fromhex(spec_sha256))
+    except InvalidTag:
+        raise ValueError(f"{sealed} does not open with {device_key}: wrong device key or a tampered file") from None
+    pw = json.loads(text)
+    if pw.get("format") != PASSWORD_FORMAT:
+        raise ValueError(f"{sealed} holds no codesign lock password")
+    return pw["layers"]
+
+
+def key_register_writes(layers: dict | None, lock: dict) -> list[tuple[int, int, int]]:
+    """Load-port words (sel, addr, data) filling every key register of the manifest's lock units from a
+    password's layers (None: all zero, no key). Locking value x scale is put on the output type's grid
+    as codesign does (round half to even, saturate); word b lane p holds {value, mask} of neuron b*PE+p."""
+    writes = []
+    for u in lock["units"]:
+        mask = np.zeros(u["units"], np.int64)
+        value = np.zeros(u["units"], np.int64)
+        if layers is not None:
+            p = layers[u["layer"]]
+            if p["units"] != u["units"]:
+                raise ValueError(f"the password's layer {u['layer']!r} has {p['units']} neurons, the design {u['units']}")
+            idx = np.asarray(p["indices"], np.int64)
+            real = np.asarray(p["values"], np.float64) * np.asarray(p["scales"], np.float64)
+            mask[idx] = 1
+            value[idx] = np.clip(np.round(real * 2.0 ** u["frac"]), u["qmin"], u["qmax"]).astype(np.int64)
+        ow, pe = u["out_w"], u["pe"]
+        for b in range(u["nf"]):
+            word = 0
+            for lane in range(pe):
+                j = b * pe + lane
+                if j < mask.size and mask[j]:
+                    word |= (((int(value[j]) & ((1 << ow) - 1)) << 1) | 1) << (lane * (ow + 1))
+            writes.append((u["sel"], b, word))
+    return writes
+
+
 # ---------------------------------------------------------------- devices
 class PynqDevice:
     """The bitstream on a PYNQ board: an AXI DMA in direct mode and the load-port AXI-Lite registers."""
@@ -440,6 +501,21 @@ class CodesignOverlay:
         for off, val in regs:
             self.device.write(off, val)
         return len(regs)
+
+    def unlock(self, sealed, device_key) -> int:
+        """Decrypt the run's sealed password with the device key and write the key registers (a locked
+        design only); returns the AXI-Lite writes made."""
+        lock = self.manifest.get("lock")
+        if not lock:
+            raise ValueError("this package's design has no lock unit; there is no key to write")
+        return self.write_weights(key_register_writes(open_password(sealed, device_key, lock["spec_sha256"]), lock))
+
+    def lock(self) -> int:
+        """Clear every key register (the design runs without its key)."""
+        lock = self.manifest.get("lock")
+        if not lock:
+            raise ValueError("this package's design has no lock unit; there is no key to clear")
+        return self.write_weights(key_register_writes(None, lock))
 
     def reset(self) -> None:
         """Reset the DMA and the model after an aborted or timed-out transfer (weights written stay)."""
