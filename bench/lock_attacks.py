@@ -36,8 +36,9 @@ PRUNE = (0.1, 0.3, 0.5)  # magnitude pruning levels, each then fine-tuned
 SCHEMES = {
     # EdgePro as published: 10% of each hidden layer, locking value 0
     "naive": {"layers": "all", "fraction": 0.1, "value": 0.0, "scale": 1.0},
-    # half of every hidden layer forced to secret non-zero values x scales; a quarter of every batch
-    # runs under a fresh random wrong key (decoy) with random labels, so guessed keys unlock nothing
+    # half of every hidden layer forced to secret non-zero values x scales (examples/mnist_mlp_lock.yaml)
+    "strong": {"layers": "all", "fraction": 0.5, "top": 1.0, "value": [1.0, 4.0], "scale": [0.5, 2.0]},
+    # the same, and a quarter of every batch runs under a fresh random wrong key (decoy) with random labels
     "decoy": {"layers": "all", "fraction": 0.5, "top": 1.0, "value": [1.0, 4.0], "scale": [0.5, 2.0], "wrong": 0.5},
 }
 
