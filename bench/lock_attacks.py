@@ -74,17 +74,20 @@ def summarize(results: dict, seeds: list, schemes: list) -> dict:
         rows = [(runs[str(s)][scheme], runs[str(s)].get("unlocked")) for s in seeds if scheme in runs.get(str(s), {})]
         if not rows:
             continue
-        mean = lambda f: round(float(np.mean([f(r, u) for r, u in rows])), 4)
+        def mean(of, rows=rows):
+            return round(float(np.mean([of(r, u) for r, u in rows])), 4)
+
+        first = rows[0][0]
         summary[scheme] = {
             "seeds": len(rows),
             "accuracy_with_key": mean(lambda r, u: r["accuracy_with_key"]),
-            "with_key_minus_unlocked_points": mean(lambda r, u: 100 * (r["accuracy_with_key"] - u["accuracy"])) if all(
-                u for _, u in rows) else None,
+            "with_key_minus_unlocked_points": mean(lambda r, u: 100 * (r["accuracy_with_key"] - u["accuracy"]))
+            if all(u for _, u in rows) else None,
             "accuracy_without_key": mean(lambda r, u: r["accuracy_without_key"]),
             "accuracy_random_key_best": mean(lambda r, u: r["accuracy_random_key_best"]),
             "accuracy_random_key_mean": mean(lambda r, u: r["accuracy_random_key_mean"]),
-            "head_start_finetune": {f: mean(lambda r, u: r["head_start"][f]) for f in rows[0][0]["head_start"]},
-            "head_start_worst": {f: mean(lambda r, u: r["head_start_worst"][f]) for f in rows[0][0]["head_start_worst"]},
+            "head_start_finetune": {f: mean(lambda r, u, f=f: r["head_start"][f]) for f in first["head_start"]},
+            "head_start_worst": {f: mean(lambda r, u, f=f: r["head_start_worst"][f]) for f in first["head_start_worst"]},
         }
     return summary
 

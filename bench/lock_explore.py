@@ -10,14 +10,25 @@ start of any lock whose key acts after the first layer's products (the lock unit
 the thief keeps that kernel and retrains the rest. Then each scheme of the JSON argument: lock-trained,
 with/without key, 200 random keys, fine-tuning, zeroed biases, the adaptive guess.
 """
-import json, sys, time
+import json
+import sys
+import time
+
 import numpy as np
+
 from codesign.data import load_dataset
-from codesign.lock.attacks import accuracy, best_finetune, random_keys, _clone, adaptive_guess
+from codesign.lock.attacks import (
+    _clone,
+    accuracy,
+    adaptive_guess,
+    best_finetune,
+    random_keys,
+)
 from codesign.lock.config import check_lock
-from codesign.lock.train import LockTraining, public_model, locked_model, apply_password
+from codesign.lock.train import LockTraining, apply_password, locked_model, public_model
 from codesign.models import build_model
 from codesign.train import train_model
+
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 from lock_attacks import LAYERS
 

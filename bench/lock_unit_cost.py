@@ -14,9 +14,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from codesign.paths import ip_dir
 from codesign.rtl import read_meta
 from codesign.rtl.synth import LUTRAM_LUTS, _yosys, count_resources, hierarchy_cells
-from codesign.paths import ip_dir
 
 
 def top_of(units: list) -> str:
