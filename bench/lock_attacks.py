@@ -1,7 +1,8 @@
 """Locks under attack: the naive EdgePro lock and a stronger scheme side by side, on the float MNIST MLP
 784-256-128-10 (6,000 train / 2,000 test digits), per seed:
 
-    nice -n 10 python bench/lock_attacks.py --seeds 0 1 2 --jobs 6 --out bench/results/lock_attacks.json
+    nice -n 10 python bench/lock_attacks.py --seeds 0 1 2 --jobs 9 --out bench/results/lock_attacks.json
+    nice -n 10 python bench/lock_attacks.py --seeds 0 --schemes decoy --out bench/results/lock_attacks_decoy.json
 
 `--jobs N` runs the (seed, scheme) pairs as N parallel processes (each writes OUT.<seed>.<scheme>.json,
 merged into OUT at the end; pairs already in OUT are kept, not rerun).
