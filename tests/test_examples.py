@@ -6,7 +6,7 @@ predict every one of the 200 test digits as Keras does. The examples run in full
 mnist_mlp (tests/test_flow_mlp.py), mnist_cnn (test_flow_cnn.py), mnist_mlp_kron (test_kron.py),
 mnist_mlp_wings (test_wings.py, smaller layer), mnist_mlp_stq_jr (test_example_stq_jr.py, `pytest -m long`),
 cifar10_cnn_wings (test_data.py, synthetic data), digits_mlp (test_flow_small.py, test_deploy.py),
-digits_mlp_lock (test_lock.py); mnist_cnn_stq_jr_lock shortened and mnist_mlp_lock's config in test_lock.py.
+digits_mlp_lock (test_lock.py); mnist_cnn_stq_jr_lock shortened (`pytest -m long`) and mnist_mlp_lock's config in test_lock.py.
 """
 import json
 

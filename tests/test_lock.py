@@ -89,6 +89,41 @@ def test_keras_and_emulator_agree_under_every_key(tiny_locked):
     assert check_key(spec, password).layers["dense_1"][0].sum() == 6  # 25% of 24 neurons in the mask
 
 
+def test_conv_lock_keras_and_emulator_agree(tiny_locked):
+    """A lock on conv channels (the locked CNN example's): a tiny ternary conv net on digits, lock-trained one
+    epoch; Keras and the emulator give the same reals with the key, without it and with a wrong key."""
+    from codesign.emulator import Emulator
+    from codesign.extract import extract_spec
+    from codesign.lock.config import check_lock
+    from codesign.lock.password import random_password
+    from codesign.lock.train import LockTraining, apply_password
+    from codesign.data import to_model_input
+    from codesign.models import build_model
+    from codesign.train import train_model
+
+    _, _, _, d = tiny_locked
+    layers = [{"conv2d": {"filters": 8, "kernel_size": 3, "kernel": "stochastic_ternary", "bias": {"bits": 8, "integer": 3}}},
+              {"relu": {"bits": 8, "integer": 3}}, {"flatten": {}},
+              {"dense": {"units": 10, "kernel": {"bits": 8, "integer": 0}}}]
+    cfg = check_lock({"fraction": 0.5, "top": 1.0, "value": [1.0, 4.0], "scale": [0.5, 2.0], "seed": 1}, layers)
+    lt = LockTraining(cfg, d.x_train, seed=0, batch_size=32)
+    model = lt.wrap(build_model(layers, d.input_shape, 10, seed=0), 10)
+    train_model(model, d.x_train[:256], d.y_train[:256], epochs=1, batch_size=32, batch_hook=lt.batch_hook)
+    lt.finish()
+    spec = extract_spec(model, "tiny_conv_locked")
+    assert spec.layer("conv2d_1").attrs["lock"] == {"units": 8}
+    wrong = random_password(lt.password, cfg, np.random.default_rng(2))
+    x = d.x_test[:100]
+    outs = []
+    for key in (lt.password, None, wrong):
+        apply_password(model, key)
+        keras = model.predict(to_model_input(x).reshape((len(x),) + tuple(model.input_shape[1:])), verbose=0)
+        real = Emulator(spec, key=key).run(x)[1]
+        np.testing.assert_array_equal(real.reshape(keras.shape), keras)
+        outs.append(real)
+    assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[0], outs[2])
+
+
 def test_lock_unit_bench_with_stalls(tiny_locked, tmp_path):
     """rtl/lock_unit.sv after an mvau, key written over the load port, random stalls: equal integers."""
     from codesign.emulator import Emulator
@@ -378,11 +413,12 @@ def test_mnist_mlp_lock_example_config():
     assert lock["value"] == [1.0, 4.0] and lock["scale"] == [0.5, 2.0]
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("example", ["mnist_cnn_stq_jr_lock.yaml"])
 def test_lock_examples_run_shortened(example, tmp_path, mnist_folder):
     """The locked STQ + JR CNN example through `codesign flow`, shortened (300 digits, one epoch, no C-sim/RTL):
-    its lock units sit on conv channels; Keras and the emulator agree with the key and without it."""
+    its lock units sit on conv channels; Keras and the emulator agree with the key and without it.
+    `long` (254 s on the loaded box; CI covers conv locks with test_conv_lock_keras_and_emulator_agree)."""
     from conftest import EXAMPLES
 
     out = tmp_path / "run"
