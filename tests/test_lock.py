@@ -256,6 +256,34 @@ def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
     # which differ between two writes of one spec as well
     stamped = ("hls4ml_config.yml", "build_lib.sh", "keras_model.keras")
     assert _same_tree(tmp_path / "hls_a", tmp_path / "hls_b", skip=stamped) == []
+    # the deploy package: the run as built, then the same folder as a rebuild under the other password would
+    # leave it (regenerated RTL, the other sealed password, its RTL run's outputs), packaged at the same path
+    from codesign.deploy import deploy
+    from codesign.emulator import Emulator
+    from codesign.lock.keys import open_run_password
+    from codesign.lock.seal import read_device_key, seal, spec_digest
+
+    here = tmp_path / "run"
+    for part in ("spec", "rtl", "lock", "sim", "config.yaml", "report.json"):
+        if (run / part).is_dir():
+            shutil.copytree(run / part, here / part, ignore=shutil.ignore_patterns("sim_build", "sim_runs"))
+        else:
+            shutil.copyfile(run / part, here / part)
+    assert open_run_password(here).layers != other.layers
+    deploy(here, tmp_path / "pkg_a")
+    shutil.rmtree(here / "rtl")
+    shutil.copytree(tmp_path / "rtl", here / "rtl")
+    seal(other, read_device_key(here / "lock" / "device.key"), spec_digest(here / "spec"), here / "lock" / "password.enc")
+    x = np.load(here / "sim" / "model_inputs.npy")[:, :int(np.prod(respec.input_shape))]
+    emu = Emulator(respec, key=other)
+    np.save(here / "sim" / "model_outputs.npy", emu.run_int(x.reshape((len(x),) + emu.spec.input_shape)).reshape(len(x), -1))
+    assert open_run_password(here).layers == other.layers
+    deploy(here, tmp_path / "pkg_b")
+    assert _same_tree(tmp_path / "pkg_a", tmp_path / "pkg_b", skip=("test_vectors.npz",)) == []
+    with np.load(tmp_path / "pkg_a" / "pynq" / "test_vectors.npz") as a, np.load(tmp_path / "pkg_b" / "pynq" / "test_vectors.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+        assert "rtl_outputs" not in a.files  # the flow's RTL run was keyed: its outputs never reach a package
+    assert not list((tmp_path / "pkg_a").rglob("*.enc")) and not list((tmp_path / "pkg_a").rglob("*.key"))
 
 
 def test_fault_campaign_scores_under_the_key(locked_run, tmp_path):
@@ -295,34 +323,6 @@ def test_fault_campaign_scores_under_the_key(locked_run, tmp_path):
     missing = codesign("faults", mine, "--campaign", "random", "--faults", "24", check=False)
     assert "--key" in assert_user_error(missing, "locked design")
     assert not (mine / "faults").exists()
-    # the deploy package: the run as built, then the same folder as a rebuild under the other password would
-    # leave it (regenerated RTL, the other sealed password, its RTL run's outputs), packaged at the same path
-    from codesign.deploy import deploy
-    from codesign.emulator import Emulator
-    from codesign.lock.keys import open_run_password
-    from codesign.lock.seal import read_device_key, seal, spec_digest
-
-    here = tmp_path / "run"
-    for part in ("spec", "rtl", "lock", "sim", "config.yaml", "report.json"):
-        if (run / part).is_dir():
-            shutil.copytree(run / part, here / part, ignore=shutil.ignore_patterns("sim_build", "sim_runs"))
-        else:
-            shutil.copyfile(run / part, here / part)
-    assert open_run_password(here).layers != other.layers
-    deploy(here, tmp_path / "pkg_a")
-    shutil.rmtree(here / "rtl")
-    shutil.copytree(tmp_path / "rtl", here / "rtl")
-    seal(other, read_device_key(here / "lock" / "device.key"), spec_digest(here / "spec"), here / "lock" / "password.enc")
-    x = np.load(here / "sim" / "model_inputs.npy")[:, :int(np.prod(respec.input_shape))]
-    emu = Emulator(respec, key=other)
-    np.save(here / "sim" / "model_outputs.npy", emu.run_int(x.reshape((len(x),) + emu.spec.input_shape)).reshape(len(x), -1))
-    assert open_run_password(here).layers == other.layers
-    deploy(here, tmp_path / "pkg_b")
-    assert _same_tree(tmp_path / "pkg_a", tmp_path / "pkg_b", skip=("test_vectors.npz",)) == []
-    with np.load(tmp_path / "pkg_a" / "pynq" / "test_vectors.npz") as a, np.load(tmp_path / "pkg_b" / "pynq" / "test_vectors.npz") as b:
-        assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
-        assert "rtl_outputs" not in a.files  # the flow's RTL run was keyed: its outputs never reach a package
-    assert not list((tmp_path / "pkg_a").rglob("*.enc")) and not list((tmp_path / "pkg_a").rglob("*.key"))
 
 
 def _driver_and_package(run: Path, tmp_path: Path, monkeypatch):
