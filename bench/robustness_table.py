@@ -6,15 +6,22 @@
 Each seed is a full `codesign flow` (HLS and RTL views off: they do not change the numbers; the
 emulator on adversarial pixels still runs) in OUT/seed<N>; the seed changes initialisation, the
 train/test split and the attack subset alike. Prints a markdown table and writes OUT/table.md and
-OUT/table.json. `--set key=value` overrides config keys (dotted, YAML values), e.g.
-`--set train.epochs=5 --set robustness.samples=200`. `--merge DIR ...` runs nothing: it tabulates
-the seed<N>/report.json already in those folders (seeds run as separate processes).
+OUT/table.json (and `--json PATH`, e.g. bench/results/NAME.json). `--set key=value` overrides config
+keys (dotted, YAML values), e.g. `--set train.epochs=5 --set robustness.samples=200`. `--merge DIR ...`
+runs nothing: it tabulates the seed<N>/report.json already in those folders (seeds run as separate
+processes).
+
+Every variant of one seed is attacked on the same test digits (the first `robustness.samples` of that
+seed's split), so `paired` holds, per seed, each variant's figure minus the reference variant's
+(`--reference`, float_jr when present): its spread over seeds is that of the gap, not of the two
+figures. Spreads are sample standard deviations (ddof 1) over seeds.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -32,6 +39,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/robustness_seeds"))
     ap.add_argument("--set", action="append", default=[], help="override key=value (dotted key)")
     ap.add_argument("--merge", type=Path, nargs="+", help="tabulate seed*/report.json of these run folders instead")
+    ap.add_argument("--json", type=Path, help="also write the table JSON here (e.g. bench/results/NAME.json)")
+    ap.add_argument("--reference", default="float_jr", help="variant the paired gaps are taken against")
     args = ap.parse_args()
 
     from codesign.config import apply_override, check_config, load_config
@@ -60,11 +69,58 @@ def main() -> None:
         report = run_flow(cfg, out, log=lambda m: None if "epoch" in m else print(f"[seed {seed}] {m}", flush=True))
         runs[seed] = report["robustness"]
     table, lines = summarize(runs, cfg)
+    paired, plines = paired_gaps(runs, args.reference)
+    lines += plines
+    first = next(iter(runs.values()))
+    doc = {"seeds": args.seeds, "config": args.config, "overrides": args.set,
+           "command": "python " + " ".join(sys.argv), "std_ddof": 1,
+           "robustness": {k: v for k, v in cfg["robustness"].items() if k != "enabled"},
+           "samples": {v: first[v]["samples"] for v in first}, "table": table}
+    if paired:
+        doc["paired"] = {"reference": args.reference, "variants": paired}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
-    (args.out / "table.json").write_text(json.dumps({"seeds": args.seeds, "config": args.config,
-                                                     "overrides": args.set, "table": table}, indent=1))
+    text = json.dumps(doc, indent=1)
+    (args.out / "table.json").write_text(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text)
     print("\n".join(lines))
+
+
+def _stats(vals: list) -> dict:
+    return {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+            "values": vals}
+
+
+def _columns(res: dict) -> dict:
+    """{column: value} of one variant's result: clean figures, then attack@eps."""
+    cols = {c: res[c] for c in ("clean_accuracy", "clean_accuracy_test", "emulator_clean_accuracy_test") if c in res}
+    from codesign.robustness import ATTACKS
+
+    for a in ATTACKS + ("worst_case", "emulator_worst_case"):
+        for e, acc in res.get(a, {}).items():
+            cols[f"{a}@{e}"] = acc
+    return cols
+
+
+def paired_gaps(runs: dict, reference: str):
+    """Per seed, variant minus reference on the same digits; mean ± sd over seeds."""
+    first = next(iter(runs.values()))
+    if reference not in first or len(first) < 2:
+        return {}, []
+    keys = [c for c in ("clean_accuracy_test", "clean_accuracy") if c in first[reference]][:1] + [
+        c for c in _columns(first[reference]) if c.startswith(("worst_case@", "pgd@"))]
+    gaps = {}
+    for v in first:
+        if v == reference:
+            continue
+        gaps[v] = {c: _stats([_columns(r[v])[c] - _columns(r[reference])[c] for r in runs.values()]) for c in keys}
+    lines = ["", f"Paired gap (variant − {reference}, same digits per seed), mean ± sd over {len(runs)} seed(s):", "",
+             "| variant | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for v, row in gaps.items():
+        lines.append(f"| {v} | " + " | ".join(f"{row[c]['mean']:+.3f} ± {row[c]['std']:.3f}" for c in keys) + " |")
+    return gaps, lines
 
 
 def summarize(runs: dict, cfg: dict):
@@ -74,17 +130,18 @@ def summarize(runs: dict, cfg: dict):
     variants = list(next(iter(runs.values())))
     first = next(iter(runs.values()))
     present = lambda a: any(a in first[v] for v in variants)  # noqa: E731 - pgd_emulator: quantized variants only
-    cols = ["clean_accuracy"] + [f"{a}@{e}" for a in ATTACKS + ("worst_case", "emulator_worst_case") if present(a)
+    cols = [c for c in ("clean_accuracy", "clean_accuracy_test", "emulator_clean_accuracy_test")
+            if any(c in first[v] for v in variants)] + [f"{a}@{e}" for a in ATTACKS + ("worst_case", "emulator_worst_case") if present(a)
                                  for e in eps]
     table = {}
     for v in variants:
         table[v] = {"size_kb": first[v]["size_kb"],
                     "gradient_masking_seeds": sum(r[v]["gradient_masking"]["detected"] for r in runs.values())}
         for c in cols:
-            if c != "clean_accuracy" and c.split("@")[0] not in first[v]:
+            if c.split("@")[0] not in first[v]:
                 continue
-            vals = [r[v][c] if c == "clean_accuracy" else r[v][c.split("@")[0]][c.split("@")[1]] for r in runs.values()]
-            table[v][c] = {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "values": vals}
+            vals = [r[v][c] if "@" not in c else r[v][c.split("@")[0]][c.split("@")[1]] for r in runs.values()]
+            table[v][c] = _stats(vals)
     lines = ["| variant | size KB | masking (seeds) | " + " | ".join(c.replace("_accuracy", "") for c in cols) + " |",
              "|---|---|---|" + "---|" * len(cols)]
     for v, row in table.items():

@@ -25,8 +25,9 @@ flagged (`gradient_masking.detected`); it is flagged too when the worst case of 
 (APGD-CE, APGD-DLR, Square) falls more than `masking_margin` below PGD on the same samples (PGD-20
 was then blunted, e.g. by quantization).
 
-report.json: ``robustness: {variant: {attack: {epsilon: accuracy}, clean_accuracy, emulator: {attack:
-{epsilon: accuracy}}, emulator_clean_accuracy, worst_case, size_kb, weight_bits, gradient_masking,
+report.json: ``robustness: {variant: {attack: {epsilon: accuracy}, clean_accuracy (attacked digits),
+clean_accuracy_test (whole test split), emulator: {attack: {epsilon: accuracy}}, emulator_clean_accuracy,
+emulator_clean_accuracy_test, worst_case, size_kb, weight_bits, gradient_masking,
 samples}}`` with epsilon keys written as strings ("0.1").
 """
 from __future__ import annotations
@@ -252,7 +253,8 @@ def evaluate_model(model, x_uint8: np.ndarray, y: np.ndarray, r: dict, spec=None
     n = min(r["samples"], len(x_uint8))
     model = image_model(model)
     x = to_model_input(x_uint8[:n]).reshape((n,) + tuple(model.input_shape[1:]))
-    y = np.asarray(y[:n], dtype=np.int64)
+    y_all = np.asarray(y, dtype=np.int64)
+    y = y_all[:n]
     clf = classifier(model)
     emu = None
     if spec is not None:
@@ -262,6 +264,11 @@ def evaluate_model(model, x_uint8: np.ndarray, y: np.ndarray, r: dict, spec=None
     out: dict = {"clean_accuracy": float(np.mean(keras_classes(model, x) == y))}
     if emu is not None:
         out["emulator_clean_accuracy"] = float(np.mean(emulator_classes(emu, x) == y))
+    # clean accuracy on the whole test split too (the attacked digits are its first `samples`)
+    x_all = to_model_input(x_uint8).reshape((len(x_uint8),) + tuple(model.input_shape[1:]))
+    out["clean_accuracy_test"] = float(np.mean(keras_classes(model, x_all) == y_all))
+    if emu is not None:
+        out["emulator_clean_accuracy_test"] = float(np.mean(emulator_classes(emu, x_all) == y_all))
     correct: dict = {}      # attack -> eps -> per-sample bool, judged on Keras
     emu_correct: dict = {}  # the same examples (and pgd_emulator's) judged on the integer emulator
     samples = {}
@@ -305,7 +312,7 @@ def evaluate_model(model, x_uint8: np.ndarray, y: np.ndarray, r: dict, spec=None
         out["emulator"] = {a: {ek: float(np.mean(v)) for ek, v in per.items()} for a, per in emu_correct.items()}
         out["emulator_worst_case"], _ = worst_case(emu_correct, r["epsilons"])
     out["worst_case"], k = worst_case(correct, r["epsilons"])
-    out["samples"] = {"clean": n, **samples, "worst_case": k}
+    out["samples"] = {"clean": n, "clean_test": len(x_uint8), **samples, "worst_case": k}
     out["gradient_masking"] = detect_masking(correct, r.get("masking_tolerance", 0.0), r.get("masking_margin"))
     return out
 

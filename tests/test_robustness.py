@@ -52,8 +52,8 @@ def test_report_contract(jr_run):
         for attack in ("fgsm", "pgd", "square", "hopskipjump"):
             assert set(res[attack]) == {"0.05", "0.1"}, (variant, attack)
             assert all(0.0 <= a <= 1.0 for a in res[attack].values())
-        assert res["samples"] == {"clean": 150, "fgsm": 150, "pgd": 150, "square": 60, "hopskipjump": 8,
-                                  "worst_case": 60}
+        assert res["samples"] == {"clean": 150, "clean_test": 500, "fgsm": 150, "pgd": 150, "square": 60,
+                                  "hopskipjump": 8, "worst_case": 60}
         assert isinstance(res["gradient_masking"]["detected"], bool)
         for e in ("0.05", "0.1"):
             assert res["pgd"][e] <= res["clean_accuracy"]
@@ -83,6 +83,10 @@ def test_hardened_model_flows_through_spec_and_emulator(jr_run):
     assert abs(acc["keras"] - acc["emulator"]) <= 0.005
     assert jr_run[1]["robustness"]["stq_jr"]["emulator_clean_accuracy"] == pytest.approx(
         jr_run[1]["robustness"]["stq_jr"]["clean_accuracy"], abs=0.02)
+    # clean accuracy on the whole test split: the train step's and the emulator step's own figures
+    rob = jr_run[1]["robustness"]["stq_jr"]
+    assert rob["clean_accuracy_test"] == pytest.approx(acc["keras"], abs=1e-9)
+    assert rob["emulator_clean_accuracy_test"] == pytest.approx(acc["emulator"], abs=1e-9)
 
 
 def test_emulator_accuracy_comes_from_integer_outputs(jr_run):

@@ -1,0 +1,54 @@
+"""bench/robustness_table.py --merge on seed folders: mean ± sample sd over seeds per column, the
+whole-test-split clean column, and the paired gap (variant minus float_jr on the same digits, per
+seed) written to the --json file the docs read. The reports are written here, so the expected
+figures are known without running a flow."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import EXAMPLES, ROOT
+
+
+def _result(clean, clean_test, pgd, worst):
+    return {"pgd": {"0.1": pgd}, "apgd_ce": {"0.1": worst + 0.01}, "square": {"0.1": worst},
+            "clean_accuracy": clean, "clean_accuracy_test": clean_test, "worst_case": {"0.1": worst},
+            "size_kb": 6.7, "weight_bits": 54886, "samples": {"clean": 500, "clean_test": 2000, "pgd": 500,
+                                                               "apgd_ce": 500, "square": 200, "worst_case": 200},
+            "gradient_masking": {"detected": pgd - worst > 0.02, "cases": []}}
+
+
+def test_merge_writes_means_sample_sd_and_paired_gaps(tmp_path):
+    seeds = {0: (_result(0.97, 0.965, 0.88, 0.85), _result(0.96, 0.960, 0.85, 0.82)),
+             3: (_result(0.98, 0.975, 0.90, 0.80), _result(0.97, 0.970, 0.86, 0.79))}
+    cfg = yaml.safe_load((EXAMPLES / "mnist_cnn_stq_jr.yaml").read_text())
+    cfg["robustness"].update(variants=["float_jr", "stq_jr"], epsilons=[0.1])
+    for seed, (fjr, sjr) in seeds.items():
+        folder = tmp_path / "runs" / f"seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / "config.yaml").write_text(yaml.safe_dump({**cfg, "seed": seed}))
+        (folder / "report.json").write_text(json.dumps({"robustness": {"float_jr": fjr, "stq_jr": sjr}}))
+    out = tmp_path / "results" / "table.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(ROOT / "bench/robustness_table.py"), "x.yaml", "--merge",
+                           str(tmp_path / "runs"), "--out", str(tmp_path / "tab"), "--json", str(out)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(out.read_text())
+    assert d["seeds"] == [0, 3] and d["std_ddof"] == 1
+    assert d["samples"]["stq_jr"]["square"] == 200
+    worst = d["table"]["stq_jr"]["worst_case@0.1"]
+    assert worst["values"] == [0.82, 0.79]
+    assert worst["mean"] == pytest.approx(0.805) and worst["std"] == pytest.approx(0.0212132, abs=1e-6)
+    assert d["table"]["float_jr"]["clean_accuracy_test"]["mean"] == pytest.approx(0.97)
+    assert d["table"]["float_jr"]["gradient_masking_seeds"] == 2
+    gap = d["paired"]["variants"]["stq_jr"]
+    assert d["paired"]["reference"] == "float_jr"
+    # per seed -0.03 and -0.01: the gap's sd (0.014) is below either variant's own (0.035, 0.021)
+    assert gap["worst_case@0.1"]["values"] == pytest.approx([-0.03, -0.01])
+    assert gap["worst_case@0.1"]["std"] == pytest.approx(0.0141421, abs=1e-6)
+    assert gap["clean_accuracy_test"]["mean"] == pytest.approx(-0.005)
+    assert "Paired gap" in (tmp_path / "tab" / "table.md").read_text()
