@@ -52,3 +52,16 @@ def test_merge_writes_means_sample_sd_and_paired_gaps(tmp_path):
     assert gap["worst_case@0.1"]["std"] == pytest.approx(0.0141421, abs=1e-6)
     assert gap["clean_accuracy_test"]["mean"] == pytest.approx(-0.005)
     assert "Paired gap" in (tmp_path / "tab" / "table.md").read_text()
+
+
+def test_kron_dense_reference_differs_from_the_kron_example_only_in_its_first_fc():
+    """The dense reference the suite compares the Kronecker example with is that example with a dense
+    784 -> 256 layer of the same 8-bit type: any other drift would confound the comparison."""
+    kron = yaml.safe_load((EXAMPLES / "mnist_mlp_kron_robust.yaml").read_text())
+    dense = yaml.safe_load((ROOT / "bench/robustness_kron_dense_reference.yaml").read_text())
+    k1, d1 = kron["model"]["layers"][1]["kron_dense"], dense["model"]["layers"][1]["dense"]
+    assert d1["units"] == k1["out_factors"][0] * k1["out_factors"][1] == 256
+    assert (d1["kernel"], d1["bias"]) == (k1["kernel"], k1["bias"])
+    for cfg in (kron, dense):
+        del cfg["name"], cfg["model"]["layers"][1]
+    assert kron == dense
