@@ -38,24 +38,21 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", type=Path, default=Path("runs/robustness_seeds"))
     ap.add_argument("--set", action="append", default=[], help="override key=value (dotted key)")
-    ap.add_argument("--merge", type=Path, nargs="+", help="tabulate seed*/report.json of these run folders instead")
+    ap.add_argument("--merge", nargs="+", metavar="[LABEL=]DIR",
+                    help="tabulate seed*/report.json of these run folders instead; LABEL=DIR names that folder's "
+                         "variant LABEL (LABEL_variant when it has several), so runs of different configs (the "
+                         "Kronecker example and its dense reference) share one table, on the seeds they share")
     ap.add_argument("--json", type=Path, help="also write the table JSON here (e.g. bench/results/NAME.json)")
     ap.add_argument("--reference", default="float_jr", help="variant the paired gaps are taken against")
     args = ap.parse_args()
 
-    from codesign.config import apply_override, check_config, load_config
+    from codesign.config import apply_override, check_config
     from codesign.flow import run_flow
 
     runs = {}
     if args.merge:
-        for folder in args.merge:
-            for rep in sorted(folder.glob("seed*/report.json")):
-                runs[int(rep.parent.name[4:])] = json.loads(rep.read_text())["robustness"]
-        if not runs:
-            raise SystemExit(f"no seed*/report.json in {[str(f) for f in args.merge]}")
+        runs, cfg = merged(args.merge, ap.error)
         args.seeds = sorted(runs)
-        runs = {s: runs[s] for s in args.seeds}
-        cfg = load_config(args.merge[0] / f"seed{args.seeds[0]}" / "config.yaml")
     for seed in [] if args.merge else args.seeds:
         given = yaml.safe_load(Path(args.config).read_text())
         for a in args.set:
@@ -88,6 +85,33 @@ def main() -> None:
     print("\n".join(lines))
 
 
+def merged(items: list[str], error) -> tuple[dict, dict]:
+    """{seed: {variant: result}} and the first run's config from `[LABEL=]DIR` folders of seed runs."""
+    from codesign.config import load_config
+
+    runs, per_label, cfg = {}, [], None
+    for item in items:
+        label, _, folder = item.rpartition("=")
+        folder = Path(folder)
+        reports = sorted(folder.glob("seed*/report.json"))
+        if not reports:
+            error(f"--merge {item}: no seed*/report.json in {folder} (run the seeds with --out {folder} first)")
+        seeds = set()
+        for rep in reports:
+            seed, rob = int(rep.parent.name[4:]), json.loads(rep.read_text())["robustness"]
+            if label:
+                rob = {(label if len(rob) == 1 else f"{label}_{v}"): r for v, r in rob.items()}
+            runs.setdefault(seed, {}).update(rob)
+            seeds.add(seed)
+            cfg = cfg or load_config(rep.parent / "config.yaml")
+        if label:
+            per_label.append(seeds)
+    shared = set.intersection(*per_label) if per_label else set(runs)
+    if not shared:
+        error(f"--merge {' '.join(items)}: the labelled folders share no seed")
+    return {s: runs[s] for s in sorted(shared)}, cfg
+
+
 def _stats(vals: list) -> dict:
     return {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
             "values": vals}
@@ -109,17 +133,20 @@ def paired_gaps(runs: dict, reference: str):
     first = next(iter(runs.values()))
     if reference not in first or len(first) < 2:
         return {}, []
-    keys = [c for c in ("clean_accuracy_test", "clean_accuracy") if c in first[reference]][:1] + [
-        c for c in _columns(first[reference]) if c.startswith(("worst_case@", "pgd@"))]
+    ref = _columns(first[reference])
+    keys = [c for c in ("clean_accuracy_test", "clean_accuracy") if c in ref][:1] + [
+        c for c in ref if c.startswith(("pgd@", "worst_case@", "emulator_worst_case@"))]
     gaps = {}
     for v in first:
         if v == reference:
             continue
-        gaps[v] = {c: _stats([_columns(r[v])[c] - _columns(r[reference])[c] for r in runs.values()]) for c in keys}
+        mine = [c for c in keys if c in _columns(first[v])]
+        gaps[v] = {c: _stats([_columns(r[v])[c] - _columns(r[reference])[c] for r in runs.values()]) for c in mine}
     lines = ["", f"Paired gap (variant − {reference}, same digits per seed), mean ± sd over {len(runs)} seed(s):", "",
              "| variant | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for v, row in gaps.items():
-        lines.append(f"| {v} | " + " | ".join(f"{row[c]['mean']:+.3f} ± {row[c]['std']:.3f}" for c in keys) + " |")
+        lines.append(f"| {v} | " + " | ".join(f"{row[c]['mean']:+.3f} ± {row[c]['std']:.3f}" if c in row else "—"
+                                             for c in keys) + " |")
     return gaps, lines
 
 

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import EXAMPLES, ROOT
 
 
@@ -21,21 +20,27 @@ def _result(clean, clean_test, pgd, worst):
             "gradient_masking": {"detected": pgd - worst > 0.02, "cases": []}}
 
 
-def test_merge_writes_means_sample_sd_and_paired_gaps(tmp_path):
-    seeds = {0: (_result(0.97, 0.965, 0.88, 0.85), _result(0.96, 0.960, 0.85, 0.82)),
-             3: (_result(0.98, 0.975, 0.90, 0.80), _result(0.97, 0.970, 0.86, 0.79))}
+def _seed_runs(folder, seeds: dict, variants=("float_jr", "stq_jr")):
     cfg = yaml.safe_load((EXAMPLES / "mnist_cnn_stq_jr.yaml").read_text())
-    cfg["robustness"].update(variants=["float_jr", "stq_jr"], epsilons=[0.1])
-    for seed, (fjr, sjr) in seeds.items():
-        folder = tmp_path / "runs" / f"seed{seed}"
-        folder.mkdir(parents=True)
-        (folder / "config.yaml").write_text(yaml.safe_dump({**cfg, "seed": seed}))
-        (folder / "report.json").write_text(json.dumps({"robustness": {"float_jr": fjr, "stq_jr": sjr}}))
-    out = tmp_path / "results" / "table.json"
+    cfg["robustness"].update(variants=list(variants), epsilons=[0.1])
+    for seed, results in seeds.items():
+        (folder / f"seed{seed}").mkdir(parents=True)
+        (folder / f"seed{seed}" / "config.yaml").write_text(yaml.safe_dump({**cfg, "seed": seed}))
+        report = {"robustness": dict(zip(variants, results))}
+        (folder / f"seed{seed}" / "report.json").write_text(json.dumps(report))
+
+
+def _table(*args, cwd=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, str(ROOT / "bench/robustness_table.py"), "x.yaml", "--merge",
-                           str(tmp_path / "runs"), "--out", str(tmp_path / "tab"), "--json", str(out)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, str(ROOT / "bench/robustness_table.py"), "x.yaml", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_merge_writes_means_sample_sd_and_paired_gaps(tmp_path):
+    _seed_runs(tmp_path / "runs", {0: (_result(0.97, 0.965, 0.88, 0.85), _result(0.96, 0.960, 0.85, 0.82)),
+                                   3: (_result(0.98, 0.975, 0.90, 0.80), _result(0.97, 0.970, 0.86, 0.79))})
+    out = tmp_path / "results" / "table.json"
+    proc = _table("--merge", tmp_path / "runs", "--out", tmp_path / "tab", "--json", out)
     assert proc.returncode == 0, proc.stderr
     d = json.loads(out.read_text())
     assert d["seeds"] == [0, 3] and d["std_ddof"] == 1
@@ -52,6 +57,29 @@ def test_merge_writes_means_sample_sd_and_paired_gaps(tmp_path):
     assert gap["worst_case@0.1"]["std"] == pytest.approx(0.0141421, abs=1e-6)
     assert gap["clean_accuracy_test"]["mean"] == pytest.approx(-0.005)
     assert "Paired gap" in (tmp_path / "tab" / "table.md").read_text()
+
+
+def test_labelled_merge_pairs_two_configs_on_their_shared_seeds(tmp_path):
+    """Kronecker example vs its dense reference: one variant each, labelled, seed 2 only in one folder."""
+    _seed_runs(tmp_path / "kron", {0: (_result(0.97, 0.97, 0.80, 0.76),), 1: (_result(0.97, 0.96, 0.80, 0.74),),
+                                   2: (_result(0.9, 0.9, 0.7, 0.6),)}, variants=("stq",))
+    _seed_runs(tmp_path / "dense", {0: (_result(0.97, 0.975, 0.80, 0.77),), 1: (_result(0.97, 0.97, 0.8, 0.76),)},
+               variants=("stq",))
+    out = tmp_path / "kd.json"
+    proc = _table("--merge", f"kron={tmp_path / 'kron'}", f"dense={tmp_path / 'dense'}", "--reference", "dense",
+                  "--out", tmp_path / "tab", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(out.read_text())
+    assert d["seeds"] == [0, 1] and list(d["table"]) == ["kron", "dense"]
+    assert d["paired"]["variants"]["kron"]["worst_case@0.1"]["values"] == pytest.approx([-0.01, -0.02])
+    assert d["paired"]["variants"]["kron"]["clean_accuracy_test"]["values"] == pytest.approx([-0.005, -0.01])
+
+
+def test_merge_of_a_folder_without_runs_is_one_clear_line(tmp_path):
+    proc = _table("--merge", tmp_path / "nothing", "--out", tmp_path / "tab")
+    assert proc.returncode == 2
+    assert "no seed*/report.json in" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "tab").exists()
 
 
 def test_kron_dense_reference_differs_from_the_kron_example_only_in_its_first_fc():
