@@ -70,11 +70,11 @@ def main() -> None:
     lines += plines
     first = next(iter(runs.values()))
     doc = {"seeds": args.seeds, "config": args.config, "overrides": args.set,
-           "command": "python " + " ".join(sys.argv), "std_ddof": 1,
+           "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), "std_ddof": 1,
            "robustness": {k: v for k, v in cfg["robustness"].items() if k != "enabled"},
            "samples": {v: first[v]["samples"] for v in first}, "table": table}
     if paired:
-        doc["paired"] = {"reference": args.reference, "variants": paired}
+        doc.update(paired_reference=args.reference, paired=paired)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
     text = json.dumps(doc, indent=1)
@@ -141,7 +141,7 @@ def paired_gaps(runs: dict, reference: str):
         if v == reference:
             continue
         mine = [c for c in keys if c in _columns(first[v])]
-        gaps[v] = {c: _stats([_columns(r[v])[c] - _columns(r[reference])[c] for r in runs.values()]) for c in mine}
+        gaps[v] = {c: _stats([round(_columns(r[v])[c] - _columns(r[reference])[c], 9) for r in runs.values()]) for c in mine}
     lines = ["", f"Paired gap (variant − {reference}, same digits per seed), mean ± sd over {len(runs)} seed(s):", "",
              "| variant | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for v, row in gaps.items():

@@ -50,8 +50,8 @@ def test_merge_writes_means_sample_sd_and_paired_gaps(tmp_path):
     assert worst["mean"] == pytest.approx(0.805) and worst["std"] == pytest.approx(0.0212132, abs=1e-6)
     assert d["table"]["float_jr"]["clean_accuracy_test"]["mean"] == pytest.approx(0.97)
     assert d["table"]["float_jr"]["gradient_masking_seeds"] == 2
-    gap = d["paired"]["variants"]["stq_jr"]
-    assert d["paired"]["reference"] == "float_jr"
+    gap = d["paired"]["stq_jr"]
+    assert d["paired_reference"] == "float_jr"
     # per seed -0.03 and -0.01: the gap's sd (0.014) is below either variant's own (0.035, 0.021)
     assert gap["worst_case@0.1"]["values"] == pytest.approx([-0.03, -0.01])
     assert gap["worst_case@0.1"]["std"] == pytest.approx(0.0141421, abs=1e-6)
@@ -71,8 +71,8 @@ def test_labelled_merge_pairs_two_configs_on_their_shared_seeds(tmp_path):
     assert proc.returncode == 0, proc.stderr
     d = json.loads(out.read_text())
     assert d["seeds"] == [0, 1] and list(d["table"]) == ["kron", "dense"]
-    assert d["paired"]["variants"]["kron"]["worst_case@0.1"]["values"] == pytest.approx([-0.01, -0.02])
-    assert d["paired"]["variants"]["kron"]["clean_accuracy_test"]["values"] == pytest.approx([-0.005, -0.01])
+    assert d["paired"]["kron"]["worst_case@0.1"]["values"] == pytest.approx([-0.01, -0.02])
+    assert d["paired"]["kron"]["clean_accuracy_test"]["values"] == pytest.approx([-0.005, -0.01])
 
 
 def test_merge_of_a_folder_without_runs_is_one_clear_line(tmp_path):
