@@ -65,14 +65,15 @@ def main() -> None:
         out = args.out / f"seed{seed}"
         report = run_flow(cfg, out, log=lambda m: None if "epoch" in m else print(f"[seed {seed}] {m}", flush=True))
         runs[seed] = report["robustness"]
-    table, lines = summarize(runs, cfg)
+    table, lines = summarize(runs)
     paired, plines = paired_gaps(runs, args.reference)
     lines += plines
     first = next(iter(runs.values()))
     doc = {"seeds": args.seeds, "config": args.config, "overrides": args.set,
            "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), "std_ddof": 1,
            "robustness": {k: v for k, v in cfg["robustness"].items() if k != "enabled"},
-           "samples": {v: first[v]["samples"] for v in first}, "table": table}
+           "samples": {v: next((r[v]["samples"] for r in runs.values() if "samples" in r[v]), None) for v in first},
+           "table": table}
     if paired:
         doc.update(paired_reference=args.reference, paired=paired)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -86,46 +87,88 @@ def main() -> None:
 
 
 def merged(items: list[str], error) -> tuple[dict, dict]:
-    """{seed: {variant: result}} and the first run's config from `[LABEL=]DIR` folders of seed runs."""
+    """{seed: {variant: result}} and a run's config from `[LABEL=]DIR` folders of seed runs and
+    `[LABEL=]FILE.json` single-seed tables this script wrote before (figures it did not record,
+    e.g. clean_accuracy_test, are then missing for that seed and the column says on which seeds)."""
     from codesign.config import load_config
 
     runs, per_label, cfg = {}, [], None
     for item in items:
-        label, _, folder = item.rpartition("=")
-        folder = Path(folder)
-        reports = sorted(folder.glob("seed*/report.json"))
-        if not reports:
-            error(f"--merge {item}: no seed*/report.json in {folder} (run the seeds with --out {folder} first)")
-        seeds = set()
-        for rep in reports:
-            seed, rob = int(rep.parent.name[4:]), json.loads(rep.read_text())["robustness"]
+        label, _, where = item.rpartition("=")
+        where = Path(where)
+        if where.suffix == ".json":
+            found = [_from_table(where, error)] if where.is_file() else []
+        else:
+            found = [(int(rep.parent.name[4:]), json.loads(rep.read_text())["robustness"])
+                     for rep in sorted(where.glob("seed*/report.json"))]
+            cfg = cfg or (load_config(where / f"seed{found[0][0]}" / "config.yaml") if found else None)
+        if not found:
+            error(f"--merge {item}: no seed*/report.json in {where} (run the seeds with --out {where} first)")
+        for seed, rob in found:
             if label:
                 rob = {(label if len(rob) == 1 else f"{label}_{v}"): r for v, r in rob.items()}
             runs.setdefault(seed, {}).update(rob)
-            seeds.add(seed)
-            cfg = cfg or load_config(rep.parent / "config.yaml")
         if label:
-            per_label.append(seeds)
+            per_label.append({seed for seed, _ in found})
+    if cfg is None:
+        error(f"--merge {' '.join(items)}: give at least one folder of seed runs (its config.yaml is the table's)")
     shared = set.intersection(*per_label) if per_label else set(runs)
     if not shared:
         error(f"--merge {' '.join(items)}: the labelled folders share no seed")
     return {s: runs[s] for s in sorted(shared)}, cfg
 
 
-def _stats(vals: list) -> dict:
-    return {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
-            "values": vals}
+def _from_table(path: Path, error) -> tuple[int, dict]:
+    """(seed, {variant: result}) back from a one-seed table JSON of this script."""
+    d = json.loads(path.read_text())
+    if len(d.get("seeds", [])) != 1:
+        error(f"--merge {path}: a table JSON is read only when it holds one seed, it holds {d.get('seeds')}")
+    rob = {}
+    for v, row in d["table"].items():
+        res = {"size_kb": row["size_kb"], "gradient_masking": {"detected": bool(row["gradient_masking_seeds"])}}
+        for c, st in row.items():
+            if isinstance(st, dict):
+                name, _, eps = c.partition("@")
+                if eps:
+                    res.setdefault(name, {})[eps] = st["values"][0]
+                else:
+                    res[name] = st["values"][0]
+        if "samples" in d:
+            res["samples"] = d["samples"][v]
+        rob[v] = res
+    return d["seeds"][0], rob
+
+
+def _stats(vals: list, seeds: list | None = None) -> dict:
+    """mean, sample sd and the values; `seeds` when only some seeds have the column."""
+    out = {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+           "values": vals}
+    return {**out, "seeds": seeds} if seeds is not None else out
 
 
 def _columns(res: dict) -> dict:
     """{column: value} of one variant's result: clean figures, then attack@eps."""
-    cols = {c: res[c] for c in ("clean_accuracy", "clean_accuracy_test", "emulator_clean_accuracy_test") if c in res}
     from codesign.robustness import ATTACKS
 
+    cols = {c: res[c] for c in CLEAN if c in res}
     for a in ATTACKS + ("worst_case", "emulator_worst_case"):
         for e, acc in res.get(a, {}).items():
             cols[f"{a}@{e}"] = acc
     return cols
+
+
+CLEAN = ("clean_accuracy", "clean_accuracy_test", "emulator_clean_accuracy_test")
+
+
+def _column_stats(runs: dict, value) -> dict:
+    """{column: stats} over the seeds where `value(result_of_seed)` gives {column: number}."""
+    per_seed = {s: value(r) for s, r in runs.items()}
+    cols = list(dict.fromkeys(c for v in per_seed.values() for c in v))
+    out = {}
+    for c in cols:
+        have = [s for s in runs if c in per_seed[s]]
+        out[c] = _stats([per_seed[s][c] for s in have], None if len(have) == len(runs) else have)
+    return out
 
 
 def paired_gaps(runs: dict, reference: str):
@@ -133,48 +176,42 @@ def paired_gaps(runs: dict, reference: str):
     first = next(iter(runs.values()))
     if reference not in first or len(first) < 2:
         return {}, []
-    ref = _columns(first[reference])
-    keys = [c for c in ("clean_accuracy_test", "clean_accuracy") if c in ref][:1] + [
-        c for c in ref if c.startswith(("pgd@", "worst_case@", "emulator_worst_case@"))]
-    gaps = {}
-    for v in first:
-        if v == reference:
-            continue
-        mine = [c for c in keys if c in _columns(first[v])]
-        gaps[v] = {c: _stats([round(_columns(r[v])[c] - _columns(r[reference])[c], 9) for r in runs.values()]) for c in mine}
+    wanted = ("clean_accuracy_test", "pgd@", "worst_case@", "emulator_worst_case@")
+
+    def gap(v, r):
+        mine, ref = _columns(r[v]), _columns(r[reference])
+        return {c: round(mine[c] - ref[c], 9) for c in mine if c in ref and c.startswith(wanted)}
+
+    gaps = {v: _column_stats(runs, lambda r, v=v: gap(v, r)) for v in first if v != reference}
+    keys = list(dict.fromkeys(c for row in gaps.values() for c in row))
     lines = ["", f"Paired gap (variant − {reference}, same digits per seed), mean ± sd over {len(runs)} seed(s):", "",
              "| variant | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for v, row in gaps.items():
-        lines.append(f"| {v} | " + " | ".join(f"{row[c]['mean']:+.3f} ± {row[c]['std']:.3f}" if c in row else "—"
-                                             for c in keys) + " |")
+        lines.append(f"| {v} | " + " | ".join(_cell(row.get(c), "+.3f") for c in keys) + " |")
     return gaps, lines
 
 
-def summarize(runs: dict, cfg: dict):
-    from codesign.robustness import ATTACKS, eps_key
+def _cell(st: dict | None, fmt: str = ".3f") -> str:
+    if st is None:
+        return "—"
+    n = f" (n={len(st['values'])})" if "seeds" in st else ""
+    return f"{st['mean']:{fmt}} ± {st['std']:.3f}{n}"
 
-    eps = [eps_key(e) for e in cfg["robustness"]["epsilons"]]
+
+def summarize(runs: dict):
+    """{variant: {size_kb, gradient_masking_seeds, column: stats}} and the markdown table."""
     variants = list(next(iter(runs.values())))
-    first = next(iter(runs.values()))
-    present = lambda a: any(a in first[v] for v in variants)  # noqa: E731 - pgd_emulator: quantized variants only
-    cols = [c for c in ("clean_accuracy", "clean_accuracy_test", "emulator_clean_accuracy_test")
-            if any(c in first[v] for v in variants)] + [f"{a}@{e}" for a in ATTACKS + ("worst_case", "emulator_worst_case") if present(a)
-                                 for e in eps]
     table = {}
     for v in variants:
-        table[v] = {"size_kb": first[v]["size_kb"],
-                    "gradient_masking_seeds": sum(r[v]["gradient_masking"]["detected"] for r in runs.values())}
-        for c in cols:
-            if c.split("@")[0] not in first[v]:
-                continue
-            vals = [r[v][c] if "@" not in c else r[v][c.split("@")[0]][c.split("@")[1]] for r in runs.values()]
-            table[v][c] = _stats(vals)
+        table[v] = {"size_kb": next(iter(runs.values()))[v]["size_kb"],
+                    "gradient_masking_seeds": sum(r[v]["gradient_masking"]["detected"] for r in runs.values()),
+                    **_column_stats(runs, lambda r, v=v: _columns(r[v]))}
+    cols = list(dict.fromkeys(c for row in table.values() for c in row if c not in ("size_kb", "gradient_masking_seeds")))
     lines = ["| variant | size KB | masking (seeds) | " + " | ".join(c.replace("_accuracy", "") for c in cols) + " |",
              "|---|---|---|" + "---|" * len(cols)]
     for v, row in table.items():
         lines.append(f"| {v} | {row['size_kb']:.1f} | {row['gradient_masking_seeds']}/{len(runs)} | "
-                     + " | ".join(f"{row[c]['mean']:.3f} ± {row[c]['std']:.3f}" if c in row else "—" for c in cols)
-                     + " |")
+                     + " | ".join(_cell(row.get(c)) for c in cols) + " |")
     return table, lines
 
 

@@ -75,6 +75,30 @@ def test_labelled_merge_pairs_two_configs_on_their_shared_seeds(tmp_path):
     assert d["paired"]["kron"]["clean_accuracy_test"]["values"] == pytest.approx([-0.005, -0.01])
 
 
+def test_merge_reads_a_one_seed_table_beside_run_folders(tmp_path):
+    """A seed measured before (its one-seed table JSON, without the whole-split clean figure) joins
+    seeds run later; the column that seed lacks says which seeds it covers."""
+    _seed_runs(tmp_path / "old", {0: (_result(0.97, 0.965, 0.88, 0.85), _result(0.96, 0.960, 0.85, 0.82))})
+    assert _table("--merge", tmp_path / "old", "--out", tmp_path / "t0", "--json", tmp_path / "seed0.json"
+                  ).returncode == 0
+    seed0 = json.loads((tmp_path / "seed0.json").read_text())
+    for row in seed0["table"].values():
+        del row["clean_accuracy_test"]
+    del seed0["samples"]
+    (tmp_path / "seed0.json").write_text(json.dumps(seed0))
+    _seed_runs(tmp_path / "new", {1: (_result(0.98, 0.975, 0.90, 0.80), _result(0.97, 0.970, 0.86, 0.79))})
+    proc = _table("--merge", tmp_path / "seed0.json", tmp_path / "new", "--out", tmp_path / "t", "--json",
+                  tmp_path / "both.json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads((tmp_path / "both.json").read_text())
+    assert d["seeds"] == [0, 1]
+    assert d["table"]["stq_jr"]["worst_case@0.1"]["values"] == [0.82, 0.79]
+    assert d["table"]["stq_jr"]["clean_accuracy_test"] == {"mean": 0.97, "std": 0.0, "values": [0.97], "seeds": [1]}
+    assert d["paired"]["stq_jr"]["worst_case@0.1"]["values"] == pytest.approx([-0.03, -0.01])
+    assert d["table"]["float_jr"]["gradient_masking_seeds"] == 2
+    assert d["samples"]["stq_jr"]["square"] == 200
+
+
 def test_merge_of_a_folder_without_runs_is_one_clear_line(tmp_path):
     proc = _table("--merge", tmp_path / "nothing", "--out", tmp_path / "tab")
     assert proc.returncode == 2
