@@ -99,8 +99,7 @@ def merged(items: list[str], error) -> tuple[dict, dict]:
         if where.suffix == ".json":
             found = [_from_table(where, error)] if where.is_file() else []
         else:
-            found = [(int(rep.parent.name[4:]), json.loads(rep.read_text())["robustness"])
-                     for rep in sorted(where.glob("seed*/report.json"))]
+            found = [r for r in map(_seed_result, sorted(where.glob("seed*/config.yaml"))) if r]
             cfg = cfg or (load_config(where / f"seed{found[0][0]}" / "config.yaml") if found else None)
         if not found:
             error(f"--merge {item}: no seed*/report.json in {where} (run the seeds with --out {where} first)")
@@ -116,6 +115,19 @@ def merged(items: list[str], error) -> tuple[dict, dict]:
     if not shared:
         error(f"--merge {' '.join(items)}: the labelled folders share no seed")
     return {s: runs[s] for s in sorted(shared)}, cfg
+
+
+def _seed_result(config: Path):
+    """(seed, {variant: result}) of a seed folder: its report.json, or when the flow's own evaluation did
+    not finish, the result.json of every variant bench/robustness_variant.py attacked (all or none)."""
+    folder = config.parent
+    if (folder / "report.json").exists():
+        return int(folder.name[4:]), json.loads((folder / "report.json").read_text())["robustness"]
+    variants = yaml.safe_load(config.read_text())["robustness"]["variants"]
+    files = [folder / "robustness" / v / "result.json" for v in variants]
+    if not all(f.exists() for f in files):
+        return None
+    return int(folder.name[4:]), {v: json.loads(f.read_text()) for v, f in zip(variants, files)}
 
 
 def _from_table(path: Path, error) -> tuple[int, dict]:

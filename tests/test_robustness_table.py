@@ -3,8 +3,6 @@ whole-test-split clean column, and the paired gap (variant minus float_jr on the
 seed) written to the --json file the docs read. The reports are written here, so the expected
 figures are known without running a flow."""
 import json
-import os
-import subprocess
 import sys
 
 import pytest
@@ -30,10 +28,26 @@ def _seed_runs(folder, seeds: dict, variants=("float_jr", "stq_jr")):
         (folder / f"seed{seed}" / "report.json").write_text(json.dumps(report))
 
 
-def _table(*args, cwd=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, str(ROOT / "bench/robustness_table.py"), "x.yaml", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=300, check=False)
+def _table(*args):
+    """bench/robustness_table.py's main() in this process (argv as given): (exit code, stderr)."""
+    import contextlib
+    import importlib.util
+    import io
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("robustness_table", ROOT / "bench/robustness_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    err, code, argv = io.StringIO(), 0, sys.argv
+    sys.argv = ["bench/robustness_table.py", "x.yaml", *map(str, args)]
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            module.main()
+    except SystemExit as e:
+        code = e.code
+    finally:
+        sys.argv = argv
+    return SimpleNamespace(returncode=code, stderr=err.getvalue())
 
 
 def test_merge_writes_means_sample_sd_and_paired_gaps(tmp_path):
@@ -97,6 +111,25 @@ def test_merge_reads_a_one_seed_table_beside_run_folders(tmp_path):
     assert d["paired"]["stq_jr"]["worst_case@0.1"]["values"] == pytest.approx([-0.03, -0.01])
     assert d["table"]["float_jr"]["gradient_masking_seeds"] == 2
     assert d["samples"]["stq_jr"]["square"] == 200
+
+
+def test_merge_reads_per_variant_results_of_a_seed_without_report(tmp_path):
+    """A seed whose variants were attacked by bench/robustness_variant.py (one process each) counts once
+    every variant's result.json is there; a seed with only some of them is left out."""
+    _seed_runs(tmp_path / "runs", {0: (_result(0.97, 0.965, 0.88, 0.85), _result(0.96, 0.960, 0.85, 0.82))})
+    for seed, variants in ((1, ("float_jr", "stq_jr")), (2, ("stq_jr",))):
+        (tmp_path / "runs" / f"seed{seed}").mkdir()
+        cfg = yaml.safe_load((tmp_path / "runs" / "seed0" / "config.yaml").read_text())
+        (tmp_path / "runs" / f"seed{seed}" / "config.yaml").write_text(yaml.safe_dump({**cfg, "seed": seed}))
+        for v in variants:
+            (tmp_path / "runs" / f"seed{seed}" / "robustness" / v).mkdir(parents=True)
+            res = _result(0.98, 0.975, 0.90, 0.80) if v == "float_jr" else _result(0.97, 0.970, 0.86, 0.79)
+            (tmp_path / "runs" / f"seed{seed}" / "robustness" / v / "result.json").write_text(json.dumps(res))
+    proc = _table("--merge", tmp_path / "runs", "--out", tmp_path / "t", "--json", tmp_path / "t.json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads((tmp_path / "t.json").read_text())
+    assert d["seeds"] == [0, 1]
+    assert d["paired"]["stq_jr"]["worst_case@0.1"]["values"] == pytest.approx([-0.03, -0.01])
 
 
 def test_merge_of_a_folder_without_runs_is_one_clear_line(tmp_path):
