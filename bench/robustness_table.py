@@ -44,6 +44,7 @@ def main() -> None:
                          "Kronecker example and its dense reference) share one table, on the seeds they share")
     ap.add_argument("--json", type=Path, help="also write the table JSON here (e.g. bench/results/NAME.json)")
     ap.add_argument("--reference", default="float_jr", help="variant the paired gaps are taken against")
+    ap.add_argument("--note", help="kept in the JSON: how the merged seed folders were produced")
     args = ap.parse_args()
 
     from codesign.config import apply_override, check_config
@@ -74,6 +75,8 @@ def main() -> None:
            "robustness": {k: v for k, v in cfg["robustness"].items() if k != "enabled"},
            "samples": {v: next((r[v]["samples"] for r in runs.values() if "samples" in r[v]), None) for v in first},
            "table": table}
+    if args.note:
+        doc["note"] = args.note
     if paired:
         doc.update(paired_reference=args.reference, paired=paired)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -207,6 +210,8 @@ def _cell(st: dict | None, fmt: str = ".3f") -> str:
     if st is None:
         return "—"
     n = f" (n={len(st['values'])})" if "seeds" in st else ""
+    if len(st["values"]) == 1:  # one seed: no spread to show
+        return f"{st['mean']:{fmt}}{n}"
     return f"{st['mean']:{fmt}} ± {st['std']:.3f}{n}"
 
 
