@@ -117,7 +117,9 @@ def merged(items: list[str], error) -> tuple[dict, dict]:
     shared = set.intersection(*per_label) if per_label else set(runs)
     if not shared:
         error(f"--merge {' '.join(items)}: the labelled folders share no seed")
-    return {s: runs[s] for s in sorted(shared)}, cfg
+    runs = {s: runs[s] for s in sorted(shared)}
+    common = [v for v in runs[min(runs)] if all(v in r for r in runs.values())]  # variants every seed has
+    return {s: {v: r[v] for v in common} for s, r in runs.items()}, cfg
 
 
 def _seed_result(config: Path):
@@ -175,10 +177,19 @@ def _columns(res: dict) -> dict:
 CLEAN = ("clean_accuracy", "clean_accuracy_test", "emulator_clean_accuracy_test")
 
 
+def _rank(column: str) -> int:
+    """Columns in one order whatever seed came first: clean figures, then attacks, then worst cases."""
+    from codesign.robustness import ATTACKS
+
+    names = list(CLEAN) + list(ATTACKS) + ["worst_case", "emulator_worst_case"]
+    name = column.split("@")[0]
+    return names.index(name) if name in names else len(names)
+
+
 def _column_stats(runs: dict, value) -> dict:
     """{column: stats} over the seeds where `value(result_of_seed)` gives {column: number}."""
     per_seed = {s: value(r) for s, r in runs.items()}
-    cols = list(dict.fromkeys(c for v in per_seed.values() for c in v))
+    cols = sorted(dict.fromkeys(c for v in per_seed.values() for c in v), key=_rank)
     out = {}
     for c in cols:
         have = [s for s in runs if c in per_seed[s]]
