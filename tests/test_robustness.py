@@ -199,6 +199,35 @@ def test_cli_reruns_the_evaluation(jr_run, tmp_path):
         assert new[v]["emulator"]["pgd"] == report["robustness"][v]["emulator"]["pgd"]
 
 
+def test_bench_attacks_one_variant_of_an_unfinished_seed(jr_run, tmp_path):
+    """bench/robustness_variant.py on a seed folder without report.json (the flow's evaluation cut
+    short): the main variant attacked with its spec gives the flow's own deterministic PGD figures,
+    and robustness_table.py --merge tabulates the seed from that result."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out, report = jr_run
+    run = tmp_path / "runs" / "seed0"
+    shutil.copytree(out, run)
+    (run / "report.json").unlink()
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["robustness"].update(variants=["stq_jr"], attacks=["pgd"])
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    subprocess.run([sys.executable, ROOT / "bench/robustness_variant.py", run, "stq_jr"], check=True,
+                   capture_output=True, timeout=600)
+    res = json.loads((run / "robustness/stq_jr/result.json").read_text())
+    old = report["robustness"]["stq_jr"]
+    assert res["pgd"] == old["pgd"] and res["emulator"]["pgd"] == old["emulator"]["pgd"]
+    assert res["clean_accuracy_test"] == report["accuracy"]["keras"]
+    subprocess.run([sys.executable, ROOT / "bench/robustness_table.py", "x", "--merge", tmp_path / "runs",
+                    "--out", tmp_path / "table"], check=True, capture_output=True, timeout=300)
+    table = json.loads((tmp_path / "table/table.json").read_text())["table"]
+    assert table["stq_jr"]["pgd@0.1"]["values"] == [old["pgd"]["0.1"]]
+
+
 def test_cli_robustness_needs_a_built_run(tmp_path):
     proc = codesign("robustness", tmp_path, check=False)
     assert_user_error(proc, "report.json")
