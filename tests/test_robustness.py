@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import yaml
-
 from conftest import assert_user_error, codesign
 
 EPS = 0.1
@@ -93,11 +92,11 @@ def test_emulator_accuracy_comes_from_integer_outputs(jr_run):
     """Recompute PGD at eps=0.1 (deterministic), push the adversarial reals through floor(x*256) ->
     uint8 -> Emulator.run_int ourselves, and find the report's number; a spec with the output layer's
     weights zeroed must give a different number (the figure depends on the integer design)."""
+    from codesign.config import load_config
     from codesign.data import load_dataset
     from codesign.emulator import Emulator
     from codesign.models import load_model
     from codesign.robustness import classifier, image_model, run_attack, to_pixels
-    from codesign.config import load_config
     from codesign.spec import DesignSpec
 
     out, report = jr_run
@@ -199,15 +198,28 @@ def test_cli_reruns_the_evaluation(jr_run, tmp_path):
         assert new[v]["emulator"]["pgd"] == report["robustness"][v]["emulator"]["pgd"]
 
 
+def _bench_main(script: str, *args) -> None:
+    """Run bench/SCRIPT's main() in this process with these arguments."""
+    import importlib.util
+    import sys
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(script[:-3], ROOT / "bench" / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    argv, sys.argv = sys.argv, [script, *map(str, args)]
+    try:
+        module.main()
+    finally:
+        sys.argv = argv
+
+
 def test_bench_attacks_one_variant_of_an_unfinished_seed(jr_run, tmp_path):
     """bench/robustness_variant.py on a seed folder without report.json (the flow's evaluation cut
     short): the main variant attacked with its spec gives the flow's own deterministic PGD figures,
     and robustness_table.py --merge tabulates the seed from that result."""
     import shutil
-    import subprocess
-    import sys
-
-    from conftest import ROOT
 
     out, report = jr_run
     run = tmp_path / "runs" / "seed0"
@@ -216,14 +228,12 @@ def test_bench_attacks_one_variant_of_an_unfinished_seed(jr_run, tmp_path):
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     cfg["robustness"].update(variants=["stq_jr"], attacks=["pgd"])
     (run / "config.yaml").write_text(yaml.safe_dump(cfg))
-    subprocess.run([sys.executable, ROOT / "bench/robustness_variant.py", run, "stq_jr"], check=True,
-                   capture_output=True, timeout=600)
+    _bench_main("robustness_variant.py", run, "stq_jr")  # in this process: no second TensorFlow start-up
     res = json.loads((run / "robustness/stq_jr/result.json").read_text())
     old = report["robustness"]["stq_jr"]
     assert res["pgd"] == old["pgd"] and res["emulator"]["pgd"] == old["emulator"]["pgd"]
     assert res["clean_accuracy_test"] == report["accuracy"]["keras"]
-    subprocess.run([sys.executable, ROOT / "bench/robustness_table.py", "x", "--merge", tmp_path / "runs",
-                    "--out", tmp_path / "table"], check=True, capture_output=True, timeout=300)
+    _bench_main("robustness_table.py", "x", "--merge", tmp_path / "runs", "--out", tmp_path / "table")
     table = json.loads((tmp_path / "table/table.json").read_text())["table"]
     assert table["stq_jr"]["pgd@0.1"]["values"] == [old["pgd"]["0.1"]]
 
