@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -71,7 +72,7 @@ def main() -> None:
     lines += plines
     first = next(iter(runs.values()))
     doc = {"seeds": args.seeds, "config": args.config, "overrides": args.set,
-           "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), "std_ddof": 1,
+           "command": "python " + shlex.join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), "std_ddof": 1,
            "robustness": {k: v for k, v in cfg["robustness"].items() if k != "enabled"},
            "samples": {v: next((r[v]["samples"] for r in runs.values() if "samples" in r[v]), None) for v in first},
            "table": table}
