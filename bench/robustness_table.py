@@ -9,7 +9,9 @@ train/test split and the attack subset alike. Prints a markdown table and writes
 OUT/table.json (and `--json PATH`, e.g. bench/results/NAME.json). `--set key=value` overrides config
 keys (dotted, YAML values), e.g. `--set train.epochs=5 --set robustness.samples=200`. `--merge DIR ...`
 runs nothing: it tabulates the seed<N>/report.json already in those folders (seeds run as separate
-processes).
+processes; a seed whose variants bench/robustness_variant.py attacked one per process counts too), a
+one-seed table JSON written before, and `LABEL=DIR` folders of different configs in one table (the
+Kronecker example against its dense reference: `--merge kron=DIR1 dense=DIR2 --reference dense`).
 
 Every variant of one seed is attacked on the same test digits (the first `robustness.samples` of that
 seed's split), so `paired` holds, per seed, each variant's figure minus the reference variant's
