@@ -22,6 +22,7 @@ HEAVY_FIXTURES = {"mlp_run", "cnn_run", "jr_run", "wings_run"}
 SHARED_FIXTURES = HEAVY_FIXTURES | {"digits_run"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the group marks into node ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
