@@ -17,10 +17,46 @@ EXAMPLES = ROOT / "examples"
 HEAVY_FIXTURES = {"mlp_run", "cnn_run", "jr_run", "wings_run"}
 
 
+# Session fixtures shared across test modules: under pytest-xdist every module that uses one must run on
+# the same worker, or each worker would build the run again.
+SHARED_FIXTURES = HEAVY_FIXTURES | {"digits_run"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the group marks into node ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    _group_for_workers(items)
+
+
+def _group_for_workers(items) -> None:
+    """Mark each test with the xdist group it must share a worker with (`--dist loadgroup`, set in pyproject).
+
+    A group is a test module joined with every module that shares one of its session fixtures, so each
+    module- or session-scoped fixture is built once per run, as in a serial run. Groups that build an
+    MNIST flow go first: the longest work starts while the other worker takes the many short modules."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for item in items:
+        module = "module:" + item.nodeid.split("::")[0]
+        find(module)
+        for fixture in SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            parent[find(module)] = find("fixture:" + fixture)
+    heavy = {find("fixture:" + f) for f in HEAVY_FIXTURES if "fixture:" + f in parent}
+    for item in items:
+        group = find("module:" + item.nodeid.split("::")[0])
+        item.add_marker(pytest.mark.xdist_group(group.split(":", 1)[1]))
+        item.stash[_HEAVY_GROUP] = group in heavy
+    items.sort(key=lambda item: not item.stash[_HEAVY_GROUP])  # stable: heavy groups first, order kept within
+
+
+_HEAVY_GROUP = pytest.StashKey[bool]()
 
 
 def codesign(*args, env=None, check=True, timeout=1200, launcher=("-m", "codesign")):
