@@ -97,14 +97,15 @@ def test_conv_and_pool_engines_match_emulator(tmp_path, monkeypatch):
     ctrl.layers[0].name = "conv_kw_kh_control"
     specs.append(ctrl)
     foldings.append(foldings[FAULT_CASE])
-    standin = gen_mod.conv_standin
+    conv_mod = importlib.import_module("codesign.rtl.conv")  # the conv2d kind's memory images come from here
+    standin = conv_mod.conv_standin
 
     def transposed(layer):
         d = standin(layer)
         if layer.name == "conv_kw_kh_control":
             d.params["weight"] = layer.params["weight"].transpose(1, 0, 2, 3).reshape(d.params["weight"].shape)
         return d
-    monkeypatch.setattr(gen_mod, "conv_standin", transposed)
+    monkeypatch.setattr(conv_mod, "conv_standin", transposed)
     rng = np.random.default_rng(6)
     xs = [_inputs(rng, s, 10) for s in specs]
     models, metas, fk, writes, _ = run_with_fault_and_control(specs, foldings, xs, _faulty, tmp_path, "test_conv",
