@@ -1,32 +1,26 @@
-"""Screenshots of run reports in headless Chromium (Debian: `apt-get install chromium`), for looking at
-report.html as a browser draws it. Not part of CI (tests/report_checks.py checks the page without a
-browser: sections filled, every figure an inline PNG that decodes).
+"""Screenshots of run reports in headless Chromium (Debian: `apt-get install chromium`), to look at
+report.html as a browser draws it. The same drawing and checks run in CI on the MLP, CNN, Kronecker and
+WINGs examples' runs (tests/report_checks.py check_report_in_chromium; set CODESIGN_SCREENSHOTS=DIR to keep
+those PNGs).
 
-    python bench/report_screenshots.py RUN_DIR [RUN_DIR ...] --out bench_out/screens [--height 4000]
+    python bench/report_screenshots.py RUN_DIR [RUN_DIR ...] --out bench_out/screens [--width 1200]
 
-Writes OUT/<run folder name>.png per run and fails when Chromium fails or writes no image.
+Writes OUT/<run folder name>.png per run (the whole page) and prints what does not render (a section empty,
+a figure broken or blank, the summary missing: codesign/report_browser.py); exits 1 if anything does not.
 """
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
+import json
 import sys
-import tempfile
 from pathlib import Path
 
+from codesign.report_browser import BrowserError, problems, render
 
-def screenshot(html: Path, png: Path, width: int = 1200, height: int = 4000) -> None:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if not exe:
-        sys.exit("no chromium on PATH: apt-get install -y chromium")
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                               f"--user-data-dir={profile}", f"--window-size={width},{height}",
-                               f"--screenshot={png}", html.resolve().as_uri()],
-                              capture_output=True, text=True, timeout=180, check=False)
-    if proc.returncode != 0 or not png.exists() or png.stat().st_size < 10_000:
-        sys.exit(f"chromium failed on {html}: {proc.stderr[-2000:]}")
+
+def _fail(line: str) -> None:
+    print(f"error: {line}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main() -> None:
@@ -34,13 +28,20 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, default=Path("bench_out/screens"))
     ap.add_argument("--width", type=int, default=1200)
-    ap.add_argument("--height", type=int, default=4000)
     a = ap.parse_args()
-    a.out.mkdir(parents=True, exist_ok=True)
+    failed = False
     for run in a.runs:
-        png = a.out / f"{run.name}.png"
-        screenshot(run / "report.html", png, a.width, a.height)
-        print(png)
+        if not (run / "report.html").is_file():
+            _fail(f"{run} has no report.html: give run folders written by `codesign flow`")
+        try:
+            shot = render(run / "report.html", a.out / f"{run.resolve().name}.png", width=a.width)
+        except BrowserError as e:
+            _fail(str(e))
+        found = problems(shot, json.loads((run / "report.json").read_text()))
+        failed |= bool(found)
+        print(f"{shot.png}  {shot.probe['height']} px, {len(shot.probe['images'])} figures"
+              + "".join(f"\n  does not render: {p}" for p in found))
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -78,3 +78,29 @@ def check_report_html(run_dir: Path, expect_figures: tuple[str, ...] = ()) -> di
     order = [k for k in page.sections if k in SECTION_ORDER]
     assert order == sorted(order, key=SECTION_ORDER.index), order
     return page.sections
+
+
+def check_report_in_chromium(run_dir: Path, png_dir: Path, name: str | None = None) -> Path:
+    """Draw report.html in headless Chromium and assert the page renders as a reader sees it: the summary and
+    every report.json section on screen with text, every figure decoded and not blank, the screenshot not
+    blank (codesign/report_browser.py). Skips, naming why, only when no chromium binary exists. The PNG goes
+    to $CODESIGN_SCREENSHOTS when set (to look at), else to png_dir, as <name or run folder name>.png."""
+    import os
+
+    import pytest
+
+    from codesign.report_browser import find_chromium, problems, render
+
+    if not find_chromium():
+        pytest.skip("no chromium binary on PATH (Debian: apt-get install chromium)")
+    run_dir = Path(run_dir)
+    out = Path(os.environ.get("CODESIGN_SCREENSHOTS") or png_dir)
+    rendered = render(run_dir / "report.html", out / f"{name or run_dir.name}.png")
+    report = json.loads((run_dir / "report.json").read_text())
+    found = problems(rendered, report)
+    assert not found, f"{run_dir / 'report.html'} does not render in chromium:\n" + "\n".join(found)
+    # the browser drew every figure the file holds, in the sections the file puts them
+    page = _Page()
+    page.feed((run_dir / "report.html").read_text())
+    assert len(rendered.probe["images"]) == len(page.images), (len(rendered.probe["images"]), len(page.images))
+    return rendered.png

@@ -13,6 +13,7 @@ from codesign.emulator import Emulator
 from codesign.rtl import RTLError, load_writes, read_meta, run
 from codesign.spec import DesignSpec
 from conftest import codesign, example_config
+from report_checks import check_report_in_chromium
 from worst_case import assert_accumulators_hold
 
 COCOTB_SAMPLES = 200  # with random stalls under cocotb; the C++ harness runs all 2,000
@@ -75,6 +76,10 @@ def test_cnn_flow(cnn_run):
     assert [l["kind"] for l in spec["layers"]][:3] == ["conv2d", "maxpool2d", "conv2d"]
     _check_rtl(out, report, 2000)
     assert be["rtl_samples_cocotb"] == COCOTB_SAMPLES
+
+
+def test_cnn_report_renders_in_chromium(cnn_run, tmp_path):
+    check_report_in_chromium(cnn_run[0], tmp_path, "mnist_cnn")
 
 
 def test_cnn_accumulators_hold_every_input(cnn_run):

@@ -9,6 +9,8 @@ from codesign.emulator import Emulator
 from codesign.fixed import FixedType
 from codesign.spec import DesignSpec, Layer
 from conftest import codesign, example_config
+from report_checks import check_report_in_chromium
+
 
 
 def _kron_spec(rng, n2, n1, m2, m1, rank, mid=None):
@@ -73,17 +75,28 @@ def test_condition_penalty_is_differentiable_and_positive():
     assert float(c) > 0 and np.all(np.isfinite(g.numpy())) and np.abs(g.numpy()).sum() > 0
 
 
-@pytest.mark.slow
-def test_kron_mlp_flow(tmp_path, mnist_folder):
-    out = tmp_path / "kron"
-    # RTL: all 2,000 digits on the C++ harness, the first 256 under cocotb with stalls; yosys left to the
-    # small-design flow test
-    codesign("flow", example_config(tmp_path, "mnist_mlp_kron.yaml", rtl={"synth": False},
+@pytest.fixture(scope="module")
+def kron_run(tmp_path_factory, mnist_folder):
+    """examples/mnist_mlp_kron.yaml through `codesign flow` once. RTL: all 2,000 digits on the C++ harness,
+    the first 256 under cocotb with stalls; yosys left to the small-design flow test."""
+    tmp = tmp_path_factory.mktemp("kron")
+    out = tmp / "kron"
+    codesign("flow", example_config(tmp, "mnist_mlp_kron.yaml", rtl={"synth": False},
                                     baseline={"float": False}), "--out", out)
-    report = json.loads((out / "report.json").read_text())
+    return out, json.loads((out / "report.json").read_text())
+
+
+@pytest.mark.slow
+def test_kron_mlp_flow(kron_run):
+    out, report = kron_run
     acc, be, comp = report["accuracy"], report["bit_exact"], report["compression"]
     assert be["samples"] == 2000 and be["emulator_vs_csim"] == 1.0
     assert be["rtl_samples"] == 2000 and be["emulator_vs_rtl"] == 1.0
     assert acc["emulator"] >= 0.94 and abs(acc["keras"] - acc["emulator"]) <= 0.005
     assert comp["layers"]["kron_dense_1"]["ratio"] >= 100
     assert (out / "hls" / "firmware" / "nnet_utils" / "nnet_kron_matvec.h").exists()
+
+
+@pytest.mark.slow
+def test_kron_report_renders_in_chromium(kron_run, tmp_path):
+    check_report_in_chromium(kron_run[0], tmp_path, "mnist_mlp_kron")

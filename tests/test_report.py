@@ -5,7 +5,7 @@ import copy
 import json
 
 import pytest
-from report_checks import check_report_html
+from report_checks import check_report_html, check_report_in_chromium
 
 
 def test_digits_report_renders_every_section(digits_run):
@@ -35,6 +35,46 @@ def test_mlp_report_renders_views_and_compression(mlp_run):
     # stored bits vs float32 per layer: the float32 column is 32 bits per parameter of the spec
     for name, layer in report["compression"]["layers"].items():
         assert layer["float32_bits"] % 32 == 0 and layer["float32_bits"] > layer["weight_bits"], (name, layer)
+
+
+def test_mlp_report_renders_in_chromium(mlp_run, tmp_path):
+    check_report_in_chromium(mlp_run[0], tmp_path, "mnist_mlp")
+
+
+def test_chromium_check_catches_a_page_that_does_not_render(digits_run, tmp_path):
+    """The browser check fails a page whose figure is broken or blank, whose section is empty or whose summary
+    is gone, naming each: the digits run's own report.html, damaged four ways, drawn once."""
+    import base64
+    import io
+    import re
+    import shutil
+
+    from PIL import Image
+
+    from codesign.report_browser import find_chromium, problems, render
+
+    if not find_chromium():
+        pytest.skip("no chromium binary on PATH (Debian: apt-get install chromium)")
+    out, report = digits_run
+    html = (out / "report.html").read_text()
+    i = html.index("data:image/png;base64,") + len("data:image/png;base64,")
+    html = html[:i] + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAD" + html[i + 400:]  # a truncated PNG
+    white = io.BytesIO()
+    Image.new("RGB", (600, 300), "white").save(white, "PNG")  # decodes, draws nothing
+    j = html.index("data:image/png;base64,", i) + len("data:image/png;base64,")
+    html = html[:j] + base64.b64encode(white.getvalue()).decode() + html[html.index('"', j):]
+    html, n = re.subn(r'(<section id="accuracy">\s*<h2>[^<]*</h2>).*?(</section>)', r"\1\2", html, flags=re.DOTALL)
+    assert n == 1
+    html, n = re.subn(r'<section id="summary">.*?</section>', "", html, flags=re.DOTALL)
+    assert n == 1
+    (tmp_path / "report.html").write_text(html)
+    shutil.copy(out / "report.json", tmp_path / "report.json")
+    found = problems(render(tmp_path / "report.html", tmp_path / "broken.png"), report)
+    assert any(p.startswith("section 'summary' is not on the page") for p in found), found
+    assert any(p.startswith("section 'accuracy' is empty on screen") for p in found), found
+    assert any(p.startswith("figure 1 ") and p.endswith("is broken: the browser could not decode it") for p in found), found
+    assert any(p.startswith("figure 2 ") and p.endswith("is blank on screen") for p in found), found
+    assert len(found) == 4, found  # the undamaged sections and figures pass
 
 
 def _contract_sections() -> dict:

@@ -10,6 +10,8 @@ import pytest
 from codesign.fixed import FixedType
 from codesign.spec import DesignSpec, Layer
 from conftest import EXAMPLES, assert_user_error, codesign
+from report_checks import check_report_in_chromium
+
 
 
 def _t(w, i, signed=True):
@@ -168,6 +170,10 @@ def test_wings_flow_views_and_compression(wings_run):
     assert lay["ratio"] == (784 * 64 * g.types["weight"].width + 64 * g.types["bias"].width) / stored > 10
     assert lay["ratio_float32"] == 32 * (784 * 64 + 64) / stored
     assert (out / "hls" / "firmware" / "nnet_utils" / "nnet_wings_gen.h").exists()
+
+
+def test_wings_report_renders_in_chromium(wings_run, tmp_path):
+    check_report_in_chromium(wings_run[0], tmp_path, "mnist_mlp_wings")
 
 
 def test_wings_fit_step_in_flow(wings_run):
