@@ -115,3 +115,53 @@ def test_a_new_results_file_shows_on_its_topic_page_without_an_edit(tmp_path, mo
     other = index[index.index("## Other"):]
     assert "zzz_unclaimed.json" in other and "lock_new_scheme.json" not in other
     assert "[`lock_new_scheme.json`](lock_new_scheme.md)" in index[index.index("## lock"):index.index("## Other")]
+
+
+def _shown_command_lines() -> list[tuple[str, str]]:
+    """(file, command) for every codesign command line the hand-written pages show: inline code that starts
+    with `codesign `, and lines of fenced blocks that do (a trailing `# comment` dropped)."""
+    import re
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    shown = []
+    for page in pages:
+        text = page.read_text()
+        name = str(page.relative_to(ROOT))
+        for block in re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL):
+            shown += [(name, line.split(" #")[0].strip()) for line in block.splitlines()
+                      if line.strip().startswith("codesign ")]
+        prose = re.sub(r"^```[^\n]*\n.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+        shown += [(name, span) for span in re.findall(r"`(codesign [^`]+)`", prose)]
+    return shown
+
+
+def test_every_command_the_docs_show_exists_with_its_options():
+    """README.md and docs/*.md are written by hand: each `codesign ...` they show names a command that exists
+    and only options that command takes; an example config it runs exists, and with its `--set`s it is a
+    valid config (the same check `codesign flow` makes before running)."""
+    import shlex
+
+    import typer
+
+    from codesign.cli import app
+    from codesign.config import load_config
+
+    group = typer.main.get_command(app)
+    shown = _shown_command_lines()
+    assert len(shown) >= 30, shown  # the README's command table and the pages' examples were all found
+    for page, line in shown:
+        words = line.replace("\\|", "|").replace("[", " ").replace("]", " ").split()
+        cmd = group.commands.get(words[1])
+        assert cmd is not None, f"{page}: `{line}`: no command {words[1]!r}"
+        rest = words[2:]
+        if hasattr(cmd, "commands") and rest and not rest[0].startswith("-"):  # a group: `codesign lock seal`
+            assert rest[0] in cmd.commands, f"{page}: `{line}`: no command `{words[1]} {rest[0]}`"
+            cmd, rest = cmd.commands[rest[0]], rest[1:]
+        options = {o for p in cmd.params for o in getattr(p, "opts", ()) if o.startswith("-")}
+        for word in rest:
+            if word.startswith("--"):
+                assert word.split("=")[0] in options, f"{page}: `{line}`: {word} is not an option of it"
+        if words[1] == "flow" and len(words) > 2 and words[2].startswith("examples/"):
+            args = shlex.split(line)
+            sets = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+            load_config(ROOT / args[2], sets)  # raises on a missing file or a key the config does not take
