@@ -157,7 +157,7 @@ def test_every_command_the_docs_show_exists_with_its_options():
         if hasattr(cmd, "commands") and rest and not rest[0].startswith("-"):  # a group: `codesign lock seal`
             assert rest[0] in cmd.commands, f"{page}: `{line}`: no command `{words[1]} {rest[0]}`"
             cmd, rest = cmd.commands[rest[0]], rest[1:]
-        options = {o for p in cmd.params for o in getattr(p, "opts", ()) if o.startswith("-")}
+        options = {o for p in cmd.params for o in getattr(p, "opts", ()) if o.startswith("-")} | {"--help"}
         for word in rest:
             if word.startswith("--"):
                 assert word.split("=")[0] in options, f"{page}: `{line}`: {word} is not an option of it"
