@@ -355,7 +355,12 @@ def _lock(lk: dict, report: dict) -> Section:
 
 def _timing_s(t: dict, report: dict) -> Section:
     s = Section("timing_s", "Wall time per step")
-    s.tables.append(Table(["step", "seconds"], [[k, fmt(v)] for k, v in t.items()]))
+    s.tables.append(Table(["step", "seconds"], [[k, fmt(v)] for k, v in t.items() if not isinstance(v, dict)]))
+    for key, parts in t.items():  # a step's own breakdown (rtl_parts: generate, harness_build, cocotb, ...)
+        if isinstance(parts, dict) and parts:
+            step = key.removesuffix("_parts")
+            s.tables.append(Table(["part", "seconds"], [[k, fmt(v)] for k, v in flatten(parts)],
+                                  caption=f"where the {step} step's time went"))
     s.add_figure("timing_s_steps.png", "wall time per step", report_plots.step_times(t))
     return s
 

@@ -73,6 +73,7 @@ def check_report_html(run_dir: Path, expect_figures: tuple[str, ...] = ()) -> di
             im.load()  # raises on a truncated or corrupt image
             assert im.width >= 200 and im.height >= 100, im.size
     text = " ".join(page.text)
+    assert "{'" not in text, "a table cell shows a raw dict: " + text[text.index("{'") - 80:text.index("{'") + 120]
     for view, acc in report.get("accuracy", {}).items():  # the page shows the run's own numbers
         assert fmt(acc) in text, (view, fmt(acc))
     order = [k for k in page.sections if k in SECTION_ORDER]
