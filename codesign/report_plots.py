@@ -46,7 +46,8 @@ def stored_bits(compression: dict) -> bytes | None:
     series = [("float32", "float32_bits"), ("dense, same bit width", "dense_equivalent_bits"),
               ("stored (this design)", "weight_bits")]
     series = [(label, key) for label, key in series if any(key in v for v in layers.values())]
-    fig, ax = subplots(figsize=(max(5.0, 1.3 * len(names) + 2), 3.4))
+    # three series put a three-column legend above the bars: wide enough that it stays inside the axes
+    fig, ax = subplots(figsize=(max(5.0 + 1.2 * (len(series) - 2), 1.3 * len(names) + 2), 3.4))
     width = 0.8 / len(series)
     for i, (label, key) in enumerate(series):
         xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(names))]
