@@ -355,7 +355,9 @@ def _lock(lk: dict, report: dict) -> Section:
 
 def _timing_s(t: dict, report: dict) -> Section:
     s = Section("timing_s", "Wall time per step")
-    s.tables.append(Table(["step", "seconds"], [[k, fmt(v)] for k, v in t.items() if not isinstance(v, dict)]))
+    # a step that did not run (robustness off, --no-rtl) is recorded as 0 s: left out, as in the figure
+    s.tables.append(Table(["step", "seconds"], [[k, fmt(v)] for k, v in t.items()
+                                                if not isinstance(v, dict) and v != 0]))
     for key, parts in t.items():  # a step's own breakdown (rtl_parts: generate, harness_build, cocotb, ...)
         if isinstance(parts, dict) and parts:
             step = key.removesuffix("_parts")

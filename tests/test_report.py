@@ -24,6 +24,9 @@ def test_digits_report_renders_every_section(digits_run):
         assert f"](plots/{fig})" in md and (out / "plots" / fig).stat().st_size > 5000
     # the summary states the agreement from report.json's numbers
     assert "all integers equal: rtl 64/64" in md
+    # wall time: the steps that ran, a step's own breakdown as its own table; a step that did not run is absent
+    assert report["timing_s"]["robustness"] == 0 and "| robustness |" not in md
+    assert "| rtl | " in md and "where the rtl step's time went" in md
 
 
 def test_mlp_report_renders_views_and_compression(mlp_run):
