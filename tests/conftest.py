@@ -14,7 +14,7 @@ EXAMPLES = ROOT / "examples"
 
 # Fixtures that build a whole MNIST flow (minutes each on CI's 2 cores): every test using one is `slow`,
 # so `pytest -m "not slow"` stays a fast loop without anyone having to remember the marker.
-HEAVY_FIXTURES = {"mlp_run", "cnn_run", "jr_run", "wings_run"}
+HEAVY_FIXTURES = {"mlp_run", "cnn_run", "jr_run", "wings_run", "kron_run"}
 
 
 # Session fixtures shared across test modules: under pytest-xdist every module that uses one must run on
