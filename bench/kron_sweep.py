@@ -76,7 +76,7 @@ def evaluate(label, layers, data, epochs, pgd_samples, jr=0.0, adversarial=None,
     from codesign.models import build_model
     from codesign.robustness import DEFAULTS, classifier, keras_classes, run_attack
     from codesign.data import to_model_input
-    from codesign.harden import make_regularizer
+    from codesign.techniques.stq_jr.train import make_regularizer
     from codesign.train import train_model
 
     t0 = time.time()

@@ -134,7 +134,7 @@ class Stq(Section):
 
 
 class Jr(Section):
-    """Per-layer Jacobian regularization (Hoffman, Roberts & Yaida 2019), codesign/harden/jr.py."""
+    """Per-layer Jacobian regularization (Hoffman, Roberts & Yaida 2019), codesign/techniques/stq_jr/train.py."""
     MUST = {"layers": "a mapping of layer names (or `logits`) to lambdas; a lambda must be a number >= 0",
             "warmup": "an integer number of epochs >= 0"}
     layers: Annotated[dict[str, Annotated[float, Ge(0)]], BeforeValidator(lambda v: {} if v is None else v)] = Field(
@@ -155,7 +155,7 @@ class Wings(Section):
 
 class Distill(Section):
     """The JR-trained quantized model also learns the float + JR model's soft labels on perturbed inputs
-    (codesign/harden/distill.py)."""
+    (codesign/techniques/stq_jr/distill.py)."""
     MUST = {"epsilon": "an L-inf radius in [0, 1] on inputs p/256",
             "step_ratio": "a number in (0, 1] (step = step_ratio * epsilon)"}
     weight: float = Field(10.0, gt=0, description="factor on T^2 * KL(teacher || student)")
@@ -213,7 +213,7 @@ class Lock(Section):
 
 
 class Harden(Section):
-    """Hardening while training (codesign/harden, codesign/wings, codesign/lock)."""
+    """Hardening while training (codesign/techniques/, codesign/lock)."""
     MUST = {"stq": "null or a mapping {layers: all | [layer names]}",
             "jr": "a mapping {layers: {name: lambda}, projections: N}"}
     stq: Optional[Stq] = Field(None, description="null (off) | stochastic ternary quantization of the chosen "

@@ -22,7 +22,7 @@ def step_data(run: Run) -> None:
 
 
 def step_train(run: Run) -> None:
-    from .harden import apply_stq
+    from .techniques.stq_jr.layer import apply_stq
     from .models import build_model, save_model
     from .train import keras_accuracy, train_from_config
     from .variants import training_regularizer

@@ -43,7 +43,7 @@ def linf_pgd(loss_of, x, eps, steps: int, step):
     """L-inf PGD on model inputs: a uniformly random start in the eps-ball around x, then `steps`
     signed-gradient steps of size `step` up `loss_of(x')`, each projected back onto the ball and the
     pixel range [0, INPUT_MAX]. The result carries no gradient (a constant for the weight update).
-    Shared by PGD adversarial training and the distillation inputs (codesign/harden/distill.py)."""
+    Shared by PGD adversarial training and the distillation inputs (codesign/techniques/stq_jr/distill.py)."""
     import tensorflow as tf
 
     lo, hi = tf.maximum(x - eps, 0.0), tf.minimum(x + eps, INPUT_MAX)
@@ -60,7 +60,7 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
                 progress=None, regularizer=None, adversarial=None, warm_up=True, ema=None, batch_hook=None):
     """Adam on softmax cross-entropy of the logits; returns per-epoch mean loss.
 
-    `regularizer` (optional, e.g. `codesign.harden.JacobianRegularizer`) is called as
+    `regularizer` (optional, e.g. `codesign.techniques.stq_jr.train.JacobianRegularizer`) is called as
     ``logits, penalty, terms = regularizer(model, xb)`` in place of the plain forward pass, inside the
     same learning-phase scope; the loss becomes cross-entropy + penalty, the penalty times
     ``regularizer.scale_at(epoch)`` (its lambda warm-up) when `warm_up` is on, else in full.

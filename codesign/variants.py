@@ -1,7 +1,7 @@
 """The variants a robustness table compares (float, float_jr, q8, stq, stq_jr), trained with the
 run's own `train:` recipe: which layers, quantized or not, JR or not, and distillation from float_jr.
 
-Training of every variant lives here, beside codesign/train.py (the loop) and codesign/harden/ (the
+Training of every variant lives here, beside codesign/train.py (the loop) and codesign/techniques/ (the
 penalties); the attacks that judge the variants live in codesign/robustness.py.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def variant_layers(variant: str, layers: list, harden: dict) -> tuple[list, bool, bool]:
     """(layer list, quantized, use JR) of a variant, all from the run's own layer list."""
-    from .harden import apply_stq, to_q8
+    from .techniques.stq_jr.layer import apply_stq, to_q8
 
     stq_layers = apply_stq(layers, (harden or {}).get("stq"))
     return {"float": (stq_layers, False, False), "float_jr": (stq_layers, False, True),
@@ -19,7 +19,7 @@ def variant_layers(variant: str, layers: list, harden: dict) -> tuple[list, bool
 
 def main_variant(cfg: dict) -> str:
     """The variant `codesign flow` itself trains (and sends through spec, emulator, HLS, RTL)."""
-    from .harden import make_regularizer
+    from .techniques.stq_jr.train import make_regularizer
 
     return "stq_jr" if make_regularizer(cfg.get("harden")) else "stq"
 
@@ -27,9 +27,9 @@ def main_variant(cfg: dict) -> str:
 def training_regularizer(cfg: dict, data, quantized: bool, log=print, trained: dict | None = None):
     """What a model's training adds to its cross-entropy: the config's JR (None without lambdas), and,
     for a quantized model when `harden.distill` is on, distillation from the `float_jr` variant
-    (codesign/harden/distill.py), taken from `trained` (variant -> model) or trained here and put there."""
-    from .harden import make_regularizer
-    from .harden.distill import TEACHER, Distillation
+    (codesign/techniques/stq_jr/distill.py), taken from `trained` (variant -> model) or trained here and put there."""
+    from .techniques.stq_jr.distill import TEACHER, Distillation
+    from .techniques.stq_jr.train import make_regularizer
 
     jr = make_regularizer(cfg.get("harden"))
     distill = (cfg.get("harden") or {}).get("distill")

@@ -57,7 +57,7 @@ def example_specs(tmp: Path, out: dict) -> list:
     """Specs of the examples' (untrained, seeded) QKeras models, plus digests of the models' weights."""
     from codesign.config import load_config
     from codesign.extract import extract_spec
-    from codesign.harden import apply_stq
+    from codesign.techniques.stq_jr.layer import apply_stq
     from codesign.models import build_model
 
     shapes = {"digits": ((8, 8), 10), "mnist": ((28, 28), 10)}

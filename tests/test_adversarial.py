@@ -55,7 +55,7 @@ def test_adversarial_training_raises_pgd_accuracy():
 @pytest.mark.slow
 def test_adversarial_with_jr_stq_and_conv():
     """Generic: a stochastic-ternary CNN with Jacobian regularization and full-adversarial loss trains."""
-    from codesign.harden import make_regularizer
+    from codesign.techniques.stq_jr.train import make_regularizer
 
     d = load_digits()
     cnn = [{"conv2d": {"filters": 4, "kernel_size": 3, "kernel": "stochastic_ternary"}}, {"relu": {"bits": 8, "integer": 3}},

@@ -10,8 +10,8 @@ import yaml
 
 from codesign.config import check_config
 from codesign.errors import ConfigError
-from codesign.harden import make_regularizer
-from codesign.harden.distill import Distillation
+from codesign.techniques.stq_jr.distill import Distillation
+from codesign.techniques.stq_jr.train import make_regularizer
 from codesign.models import build_model
 from codesign.train import INPUT_MAX
 

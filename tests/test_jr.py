@@ -7,8 +7,9 @@ import tensorflow as tf
 from tensorflow import keras
 
 from codesign.errors import ConfigError
-from codesign.harden import JacobianRegularizer, apply_stq, layer_names, make_regularizer, to_q8
-from codesign.models import build_model
+from codesign.models import build_model, layer_names
+from codesign.techniques.stq_jr.layer import apply_stq, to_q8
+from codesign.techniques.stq_jr.train import JacobianRegularizer, make_regularizer
 from codesign.train import train_model
 
 LAYERS = [{"flatten": {}}, {"dense": {"units": 16, "kernel": "stochastic_ternary"}},

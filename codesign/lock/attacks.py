@@ -182,7 +182,7 @@ def lock_report(out: dict) -> dict:
 
 def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print):
     """attack_suite with the run's architecture trained from scratch as the reference."""
-    from ..harden import apply_stq
+    from ..techniques.stq_jr.layer import apply_stq
     from ..models import build_model
 
     layers = apply_stq(run_cfg["model"]["layers"], run_cfg["harden"]["stq"])

@@ -10,7 +10,7 @@ from ..errors import ConfigError
 def lockable_layers(layers: list) -> list[str]:
     """Names of the dense/conv2d layers of a config layer list that a relu follows (their outputs are
     the neurons a lock unit forces)."""
-    from ..harden.jr import layer_names
+    from ..models import layer_names
     from ..models import model_layers
 
     names = layer_names(layers)

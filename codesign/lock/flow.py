@@ -30,7 +30,7 @@ def after_train(run) -> None:
     sec["keras_without_key"] = keras_accuracy(run.model, d.x_test, d.y_test)
     apply_password(run.model, lock.password)
     if lock.cfg["baseline"]:
-        from ..harden import apply_stq
+        from ..techniques.stq_jr.layer import apply_stq
         from ..models import build_model
         from ..train import train_from_config
         from ..variants import training_regularizer

@@ -1,4 +1,4 @@
-"""Stochastic ternary quantization + per-layer Jacobian regularization.
+"""STQ + JR's training hook: per-layer Jacobian regularization (config `harden.jr`).
 
 Jacobian regularization (Hoffman, Roberts & Yaida 2019, "Robust learning with Jacobian
 regularization") adds ``lambda/2 * ||J||_F^2`` to the loss, with the squared Frobenius norm of the
@@ -16,52 +16,10 @@ an ordinary (Q)Keras model: nothing is added to the graph, so `extract_spec` tak
 """
 from __future__ import annotations
 
-import copy
-
-from ..errors import ConfigError
-from ..models import layer_names, model_layers, stq_kinds
+from ...errors import ConfigError
 
 LOGITS = "logits"
-WEIGHTED = stq_kinds()  # config layers with a kernel quantizer: dense, conv2d (codesign/kinds)
 ACTIVATIONS = ("QActivation", "ReLU", "Activation")
-
-
-def weighted_names(layers: list) -> list[str]:
-    """Names of the layers a stq/jr setting can name (dense/conv2d, as `build_model` names them)."""
-    return [n for n, e in zip(layer_names(layers), layers) if next(iter(e)) in WEIGHTED]
-
-
-def apply_stq(layers: list, stq) -> list:
-    """The layer list with stochastic_ternary kernels on the layers `harden.stq.layers` names.
-
-    ``stq: null`` leaves the list as written; ``stq: {layers: all}`` makes every dense/conv kernel
-    stochastic ternary except the last layer's; ``stq: {layers: [dense_1, ...]}`` names them.
-    """
-    if not stq:
-        return layers
-    out = copy.deepcopy(layers)
-    names = layer_names(out)
-    weighted = weighted_names(out)
-    chosen = stq.get("layers", "all")
-    chosen = weighted[:-1] if chosen == "all" else list(chosen)
-    for entry, name in zip(out, names):
-        (kind, args), = entry.items()
-        if name in chosen:
-            args["kernel"] = "stochastic_ternary"
-    return out
-
-
-def to_q8(layers: list, bits: int = 8) -> list:
-    """The 8-bit twin of a layer list: every ternary or narrower kernel becomes quantized_bits(8, 0)
-    (a kernel already 8 bits wide keeps its integer bits), so `q8` is the all-8-bit network."""
-    out = copy.deepcopy(layers)
-    for entry in out:
-        (kind, args), = entry.items()
-        kernel = args.get("kernel", "stochastic_ternary")
-        config_layer = model_layers().get(kind)
-        if config_layer and config_layer.kernel_quantizer and (kernel in ("stochastic_ternary", "ternary") or kernel.get("bits", bits) < bits):
-            args["kernel"] = {"bits": bits, "integer": 0}
-    return out
 
 
 class JacobianRegularizer:
@@ -80,7 +38,7 @@ class JacobianRegularizer:
     def scale_at(self, epoch: int) -> float:
         """Factor on every lambda in epoch `epoch` (1-based) of the main training phase: a linear
         warm-up over `warmup` epochs (the network first fits the data, then is flattened), then 1."""
-        from ..train import warmup_factor
+        from ...train import warmup_factor
 
         return warmup_factor(epoch, self.warmup)
 

@@ -21,10 +21,10 @@ attacked with this step's sampled weights. JR's lambda warm-up (`harden.jr.warmu
 """
 from __future__ import annotations
 
-from ..config_schema import Distill
+from ...config_schema import Distill
 
 _DEFAULT = Distill()  # harden.distill's keys, defaults and bounds: codesign/config_schema.py `Distill`
-TEACHER = "float_jr"   # the variant that teaches (codesign/robustness.py variant_layers); stq_jr learns
+TEACHER = "float_jr"   # the variant that teaches (codesign/variants.py variant_layers); stq_jr learns
 
 
 class Distillation:
@@ -53,7 +53,7 @@ class Distillation:
 
     def student_inputs(self, model, x, p_teacher):
         """x' of the module docstring: random start in the eps-ball, `steps` signed steps up the KL."""
-        from ..train import linf_pgd
+        from ...train import linf_pgd
 
         if self.epsilon == 0:
             return x
