@@ -139,10 +139,10 @@ QCONV1D_CLASSES = ("QConv1D",)
 
 def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, act_layer, fused: tuple) -> Layer:
     """The spec layer of a weighted Keras layer, with its activation (fused, or the next layer's)."""
-    from .kron.layer import KronDense
+    from .techniques.kron.layer import KronDense
 
     if isinstance(layer, KronDense):
-        from .kron.extract import kron_layer_spec
+        from .techniques.kron.extract import kron_layer_spec
 
         return kron_layer_spec(layer, shape, t, out_shape, act_layer)
     if type(layer).__name__ == "WingsDense":
@@ -176,7 +176,7 @@ WEIGHTED_KINDS = {**{c: ("dense", _dense_attrs) for c in QDENSE_CLASSES},
 
 
 def _is_weighted(layer) -> bool:
-    from .kron.layer import KronDense
+    from .techniques.kron.layer import KronDense
 
     name = type(layer).__name__
     return isinstance(layer, KronDense) or name in QDENSE_CLASSES + QCONV2D_CLASSES + QCONV1D_CLASSES + ("WingsDense",)

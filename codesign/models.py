@@ -11,7 +11,7 @@ A config's ``model.layers`` is a list of one-key-per-kind mappings, for example:
 A ``kernel``/``bias`` quantizer is ``stochastic_ternary`` (trained stochastically, deterministic
 ternary with a power-of-two scale per output at inference), ``ternary``, or
 ``{bits: B, integer: I}`` (QKeras ``quantized_bits(B, I, alpha=1)``); ``bias: null`` drops the bias.
-``kron_dense`` (separable Kronecker FC, codesign/kron) takes ``in_factors: [n2, n1]``,
+``kron_dense`` (separable Kronecker FC, codesign/techniques/kron) takes ``in_factors: [n2, n1]``,
 ``out_factors: [m2, m1]``, ``rank``, factor quantizer ``kernel``, ``sparsity`` and ``condition``. The same list with
 ``quantized=False`` builds the float32 model of the same shape, the baseline it is judged against.
 """
@@ -146,7 +146,7 @@ def load_model_file(path):
     """A saved QKeras model (with codesign's custom layers) from an .h5 file."""
     from qkeras.utils import load_qmodel
 
-    from .kron.layer import KronDense
+    from .techniques.kron.layer import KronDense
     from .wings.layer import WingsDense
 
     return load_qmodel(str(path), custom_objects={"KronDense": KronDense, "WingsDense": WingsDense}, compile=False)

@@ -29,7 +29,7 @@ def _kron_spec(rng, n2, n1, m2, m1, rank, mid=None):
 
 @pytest.mark.parametrize("shape", [(4, 6, 3, 5, 1), (7, 3, 2, 4, 3), (28, 28, 16, 16, 2)])
 def test_kron_kernel_equals_its_dense_weight(shape):
-    from codesign.kron.layer import kron_weight
+    from codesign.techniques.kron.layer import kron_weight
 
     rng = np.random.default_rng(sum(shape))
     spec, a, b, bias = _kron_spec(rng, *shape)
@@ -54,7 +54,7 @@ def test_kron_mid_rounding_is_applied():
 def test_keras_layer_matches_kron_weight():
     import tensorflow as tf
 
-    from codesign.kron.layer import KronDense, kron_weight
+    from codesign.techniques.kron.layer import KronDense, kron_weight
 
     layer = KronDense([6, 4], [3, 5], rank=2, factor_bits=None, bias_bits=None)
     x = np.random.default_rng(0).random((8, 24)).astype("float32")
@@ -66,7 +66,7 @@ def test_keras_layer_matches_kron_weight():
 def test_condition_penalty_is_differentiable_and_positive():
     import tensorflow as tf
 
-    from codesign.kron.layer import log_condition
+    from codesign.techniques.kron.layer import log_condition
 
     f = tf.Variable(np.random.default_rng(1).normal(size=(2, 4, 6)).astype("float32"))
     with tf.GradientTape() as tape:

@@ -17,7 +17,7 @@ def test_wheel_carries_the_ip(tmp_path):
         assert shipped, kind
         missing = sorted(rel for rel in shipped if f"codesign/_ip/{rel}" not in names)
         assert not missing, missing
-    assert "codesign/cli.py" in names and "codesign/kron/hls.py" in names
+    assert "codesign/cli.py" in names and "codesign/techniques/kron/hls.py" in names
     assert {"codesign/templates/report.html.j2", "codesign/templates/report.md.j2"} <= names  # report.py's templates
 
 

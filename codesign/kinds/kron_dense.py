@@ -1,5 +1,5 @@
-"""``kron_dense``: separable FC, Y = sum_r B_r X A_r^T (codesign/kron). Engine: rtl/kron_matvec.sv;
-hls4ml: the KronDense extension (codesign/kron/hls.py, hls/nnet_kron_matvec.h)."""
+"""``kron_dense``: separable FC, Y = sum_r B_r X A_r^T (codesign/techniques/kron). Engine: rtl/kron_matvec.sv;
+hls4ml: the KronDense extension (codesign/techniques/kron/hls.py, hls/nnet_kron_matvec.h)."""
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +27,7 @@ def hls_twin(layer, x):
     from tensorflow import keras
 
     from ..fixed import FixedType, to_real
-    from ..kron.layer import KronDense
+    from ..techniques.kron.layer import KronDense
 
     at, t = layer.attrs, layer.types
     if t["mid"].frac < t["input"].frac + t["a"].frac:
@@ -57,7 +57,7 @@ def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
 
 
 def hls_register() -> None:
-    from ..kron.hls import register as register_kron
+    from ..techniques.kron.hls import register as register_kron
 
     register_kron()
 
@@ -84,7 +84,7 @@ def rtl_images(layer, p) -> dict:
 def keras_layer(a: dict, x, quantized: bool, name: str):
     """``kron_dense: {in_factors, out_factors, rank, kernel, bias, sparsity, condition}``: a KronDense
     (float factors when not `quantized`)."""
-    from ..kron.layer import KronDense
+    from ..techniques.kron.layer import KronDense
 
     fq = a.get("kernel", {"bits": 8, "integer": 0})
     bq = a.get("bias", {"bits": 8, "integer": 3})

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedLayerError
-from ..qtypes import linear_range, quantized_values, relu_type, signed_type_for, type_for_range
-from ..fixed import FixedType, exact_integers
-from ..spec import Layer
+from ...errors import UnsupportedLayerError
+from ...qtypes import linear_range, quantized_values, relu_type, signed_type_for, type_for_range
+from ...fixed import FixedType, exact_integers
+from ...spec import Layer
 
 
 def kron_layer_spec(layer, in_shape, in_t: FixedType, out_shape, relu_layer) -> Layer:

@@ -6,7 +6,7 @@ fills from the design spec; the C++ is ``hls/nnet_kron_matvec.h``.
 """
 from __future__ import annotations
 
-from ..hls_ext import register_extension
+from ...hls_ext import register_extension
 
 HEADER = "nnet_kron_matvec.h"
 

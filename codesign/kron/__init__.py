@@ -1,1 +1,0 @@
-"""Separable (Kronecker) fully connected layers: Keras layer, spec extraction, hls4ml extension."""
