@@ -37,7 +37,7 @@ def main():
     from codesign.extract import extract_spec
     from codesign.models import build_model
     from codesign.train import keras_accuracy, train_model
-    from codesign.wings.sensitivity import choose_layers, layer_sensitivity
+    from codesign.techniques.wings.sensitivity import choose_layers, layer_sensitivity
 
     d = load_dataset({"dataset": "mnist", "train": None, "test": None}, seed=0)
     res = {"network": "CNN conv16-pool-conv16-pool-FC128-FC10, 8-bit weights", "epochs": args.epochs}

@@ -45,7 +45,7 @@ def main():
 
     from codesign.data import load_dataset
     from codesign.spec import DesignSpec
-    from codesign.wings.faults import FlipCampaign, summarize
+    from codesign.techniques.wings.faults import FlipCampaign, summarize
 
     d = load_dataset({"dataset": "mnist", "train": None, "test": None}, seed=0)
     specs = {"wings": DesignSpec.load(args.wings_spec),

@@ -58,7 +58,7 @@ def main():
     from codesign.data import load_dataset
     from codesign.models import build_model
     from codesign.train import keras_accuracy, train_model
-    from codesign.wings.fit import fit_generator, wings_model_from_dense
+    from codesign.techniques.wings.fit import fit_generator, wings_model_from_dense
 
     d = load_dataset({"dataset": "mnist", "train": None, "test": None}, seed=0)
     n = args.units

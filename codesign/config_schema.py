@@ -148,7 +148,8 @@ class Jr(Section):
 
 
 class Wings(Section):
-    """Start wings_dense layers from a PCA + SVR fit of a pretrained 8-bit dense twin (codesign/wings/harden.py)."""
+    """Start wings_dense layers from a PCA + SVR fit of a pretrained 8-bit dense twin
+    (codesign/techniques/wings/train.py)."""
     pretrain_epochs: int = Field(30, ge=1, description="epochs of the dense twin before the fit")
     permute: bool = Field(True, description="order the generated neurons (and the next layer's inputs) for the fit")
 

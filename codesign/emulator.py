@@ -89,9 +89,9 @@ def kron_matvec(x: np.ndarray, layer: Layer) -> np.ndarray:
 
 
 def wings_gen(x: np.ndarray, layer: Layer, w: np.ndarray | None = None) -> np.ndarray:
-    """WINGs: generate the integer weights (codesign/wings/gen.py, exact up to its casts), then dense.
+    """WINGs: generate the integer weights (codesign/techniques/wings/gen.py, exact up to its casts), then dense.
     `w`: the already generated weights (a fault campaign generates them once per design)."""
-    from .wings.gen import generate_int
+    from .techniques.wings.gen import generate_int
 
     w = generate_int(layer) if w is None else w
     acc = _exact_matmul(x, w, layer.types["input"], int(np.abs(w).max(initial=0)))

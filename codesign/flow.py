@@ -32,7 +32,7 @@ def step_train(run: Run) -> None:
     layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
     jr = training_regularizer(cfg, d, quantized=True, log=run.log, trained=run.variants)
     if cfg["harden"].get("wings"):
-        from .wings.harden import fitted_wings_model
+        from .techniques.wings.train import fitted_wings_model
 
         run.model, run.report["wings_fit"] = fitted_wings_model(cfg, d, layers, run.log)
     else:

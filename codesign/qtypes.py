@@ -1,5 +1,5 @@
 """Fixed-point types of QKeras tensors, shared by every extractor (codesign/extract.py and the
-techniques' own: codesign/techniques/kron/extract.py, codesign/wings/extract.py).
+techniques' own: codesign/techniques/kron/extract.py, codesign/techniques/wings/extract.py).
 
 What a quantizer outputs at inference, the tightest type of a set of integers, the exact range of a
 linear map over an input type (hence accumulators that never overflow), and the type an activation

@@ -14,7 +14,7 @@ Layer kinds and what they compute (all integer, types from ``Layer.types``):
 - ``kron_dense`` separable FC: X = x as (n2 x n1); mid_r = cast(X @ A_r^T, mid);
               acc = sum_r B_r @ mid_r + bias; y = cast(act(acc), output). Params ``a`` (R, m1, n1),
               ``b`` (R, m2, n2), ``bias`` (m1*m2); attrs n1, n2, m1, m2, rank; types add ``a``, ``b``, ``mid``
-- ``wings_dense`` dense layer whose weight is generated (WINGs, codesign/wings/gen.py):
+- ``wings_dense`` dense layer whose weight is generated (WINGs, codesign/techniques/wings/gen.py):
               curve = cast(sum_s alpha[k,s] klut[|j - sv[k,s]|] + beta[k], curve) (RBF SVR per
               component k over the neuron index j); basis = cast(plut-expansion of z over a pixel
               grid, basis) or the stored ``basis``; w = cast(basis^T curve, weight); then as ``dense``.

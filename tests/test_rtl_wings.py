@@ -26,7 +26,7 @@ from codesign.rtl import generate, read_meta
 from codesign.rtl.random_spec import INPUT_TYPE, random_dense, random_wings
 from codesign.rtl.wings import WingsPlan
 from codesign.spec import DesignSpec
-from codesign.wings.faults import flip_value
+from codesign.techniques.wings.faults import flip_value
 from conftest import EXAMPLES, codesign
 from rtl_bundles import run_with_fault_and_control
 

@@ -19,7 +19,7 @@ def _t(w, i, signed=True):
 
 
 def _small_spec(rng, h=6, w=5, n=7, k=3, s=4, gr=3, gc=2):
-    from codesign.wings.extract import sum_types
+    from codesign.techniques.wings.extract import sum_types
 
     types = {"alpha": _t(8, 0), "beta": _t(8, 0), "lut": _t(8, 1, False), "z": _t(8, 1), "basis": _t(6, 1),
              "curve": _t(7, 0), "weight": _t(5, 1), "bias": _t(8, 3), "input": FixedType(8, 0, signed=False)}
@@ -45,7 +45,7 @@ def _cast_ref(v: Fraction, t: FixedType) -> int:
 
 def test_generator_matches_exact_rational_reference():
     from codesign.emulator import Emulator
-    from codesign.wings.gen import generate_int
+    from codesign.techniques.wings.gen import generate_int
 
     rng = np.random.default_rng(0)
     spec, layer = _small_spec(rng)
@@ -75,9 +75,9 @@ def test_keras_layer_equals_integer_generator():
 
     from codesign.extract import INPUT_TYPE
     from codesign.fixed import to_real
-    from codesign.wings.extract import wings_layer_spec
-    from codesign.wings.gen import generate_int
-    from codesign.wings.layer import WingsDense
+    from codesign.techniques.wings.extract import wings_layer_spec
+    from codesign.techniques.wings.gen import generate_int
+    from codesign.techniques.wings.layer import WingsDense
 
     layer = WingsDense(40, components=5, centres=8, coef_sigma=3.0, basis_grid=(7, 7), in_hw=(14, 14))
     x = np.random.default_rng(1).integers(0, 256, (16, 196)).astype(np.float32) / 256
@@ -90,7 +90,7 @@ def test_keras_layer_equals_integer_generator():
 
 
 def test_fit_orders_neurons_and_bounds_support_vectors():
-    from codesign.wings.fit import fit_generator
+    from codesign.techniques.wings.fit import fit_generator
 
     rng = np.random.default_rng(2)
     n, n_in = 64, 196
@@ -105,7 +105,7 @@ def test_fit_orders_neurons_and_bounds_support_vectors():
 
 
 def test_bit_flips_and_canaries():
-    from codesign.wings.faults import FlipCampaign, bit_sites, flip_value, summarize
+    from codesign.techniques.wings.faults import FlipCampaign, bit_sites, flip_value, summarize
 
     t = FixedType(8, 1)
     assert flip_value(-1, 7, t) == 127 and flip_value(5, 0, t) == 4 and flip_value(0, 3, FixedType(4, 4, False)) == 8
@@ -195,7 +195,7 @@ def test_wings_fit_needs_a_wings_layer(tmp_path):
 
 
 def test_sensitivity_rank_and_chooser():
-    from codesign.wings.sensitivity import choose_layers, rank_k
+    from codesign.techniques.wings.sensitivity import choose_layers, rank_k
 
     rng = np.random.default_rng(4)
     w = rng.normal(size=(30, 2)) @ rng.normal(size=(2, 12)) + 0.5  # mean + rank 2, 12 neurons

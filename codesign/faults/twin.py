@@ -138,7 +138,7 @@ def _kron(layer, xr, g, s) -> np.ndarray:
 
 def _wings(layer, xr, g, s) -> np.ndarray:
     """w = basis^T curve; curve[k, j] = sum_s alpha klut[|j - sv|] + beta; basis = pr^T z pc (or stored)."""
-    from ..wings.gen import basis_int, curves_int, generate_int
+    from ..techniques.wings.gen import basis_int, curves_int, generate_int
 
     p, t = layer.params, layer.types
     w = generate_int(layer).astype(np.float64) * 2.0 ** -t["weight"].frac

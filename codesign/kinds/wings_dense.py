@@ -1,5 +1,5 @@
-"""``wings_dense``: a dense layer whose weights a WINGs generator makes (codesign/wings). Engine:
-rtl/wings_gen.sv; hls4ml: the WingsDense extension (codesign/wings/hls.py, hls/nnet_wings_gen.h)."""
+"""``wings_dense``: a dense layer whose weights a WINGs generator makes (codesign/techniques/wings). Engine:
+rtl/wings_gen.sv; hls4ml: the WingsDense extension (codesign/techniques/wings/hls.py, hls/nnet_wings_gen.h)."""
 from __future__ import annotations
 
 from ..emulator import wings_gen
@@ -14,7 +14,7 @@ def macs(layer) -> int:
 
 def prepare(layer):
     """The kernel with the weights generated once (a fault campaign runs the layer many times)."""
-    from ..wings.gen import generate_int
+    from ..techniques.wings.gen import generate_int
 
     w = generate_int(layer)
     return lambda x: wings_gen(x, layer, w)
@@ -36,20 +36,20 @@ def compression_extra(layer, entry: dict) -> None:
 
 
 def hls_twin(layer, x):
-    from ..wings.hls import twin
+    from ..techniques.wings.hls import twin
 
     return twin(layer, x)
 
 
 def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
-    from ..wings.hls import precision
+    from ..techniques.wings.hls import precision
 
     entry["Precision"] = precision(layer)
     relu_precision(layer, names)
 
 
 def hls_register() -> None:
-    from ..wings.hls import register as register_wings
+    from ..techniques.wings.hls import register as register_wings
 
     register_wings()
 
@@ -72,13 +72,13 @@ def rtl_images(layer, p) -> dict:
 
 
 def keras_layer(a: dict, x, quantized: bool, name: str):
-    """``wings_dense: {units, components, centres, ...}``: a WingsDense (codesign/wings/layer.py); the
+    """``wings_dense: {units, components, centres, ...}``: a WingsDense (codesign/techniques/wings/layer.py); the
     generator always runs in fixed point, so the float model has a plain Dense in its place."""
     from tensorflow import keras
 
     if not quantized:
         return keras.layers.Dense(a["units"], name=name)(x)
-    from ..wings.layer import WingsDense
+    from ..techniques.wings.layer import WingsDense
 
     return WingsDense(a["units"], **{k: v for k, v in a.items() if k not in ("units", "name")}, name=name)(x)
 

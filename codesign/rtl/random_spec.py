@@ -172,7 +172,7 @@ def _gauss_table(sigma: float, t: FixedType, max_len: int) -> np.ndarray:
 def random_wings(rng: np.random.Generator, name: str, h: int, w: int, n: int, k: int, s: int, tin: FixedType, *,
                  grid: tuple[int, int] | None = (2, 2), relu: bool | None = None, bias: bool | None = None,
                  modes: bool = False, exact_output: bool = False) -> Layer:
-    """One wings_dense layer (codesign/wings/gen.py) with random generator parameters and types.
+    """One wings_dense layer (codesign/techniques/wings/gen.py) with random generator parameters and types.
 
     Generator types of random widths (casts RND_CONV + SAT as WingsDense makes them, or with modes=True
     random rounding/overflow modes for curve, basis and weight); `grid` (gr, gc) builds the basis from
@@ -180,8 +180,8 @@ def random_wings(rng: np.random.Generator, name: str, h: int, w: int, n: int, k:
     round and saturate; the dense part's accumulator is exact for the generated weights (as extraction).
     """
     from ..qtypes import accum_type
-    from ..wings.extract import sum_types
-    from ..wings.gen import generate_int
+    from ..techniques.wings.extract import sum_types
+    from ..techniques.wings.gen import generate_int
 
     relu = bool(rng.integers(2)) if relu is None else relu
     bias = bool(rng.integers(2)) if bias is None else bias

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..emulator import Emulator
-from ..faults.model import flip_value  # noqa: F401  (re-exported: the stored-integer flip of codesign/faults)
-from ..spec import DesignSpec
+from ...emulator import Emulator
+from ...faults.model import flip_value  # noqa: F401  (re-exported: the stored-integer flip of codesign/faults)
+from ...spec import DesignSpec
 
 
 def bit_sites(spec: DesignSpec, layer_name: str, params=None) -> list[tuple[str, int, int]]:

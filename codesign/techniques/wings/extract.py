@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedLayerError
-from ..qtypes import accum_type, relu_type, type_for_range
-from ..fixed import FixedType
-from ..spec import Layer
+from ...errors import UnsupportedLayerError
+from ...qtypes import accum_type, relu_type, type_for_range
+from ...fixed import FixedType
+from ...spec import Layer
 from .gen import generate_int
 
 

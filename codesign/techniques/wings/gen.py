@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixed import cast
-from ..spec import Layer
+from ...fixed import cast
+from ...spec import Layer
 
 
 def table_matrix(table: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
-from ..fixed import FixedType
+from ...fixed import FixedType
 
 # (width, integer bits) of every fixed-point quantity; all signed except the lookup tables
 DEFAULT_TYPES = {

@@ -5,7 +5,7 @@ With ``harden: {wings: {pretrain_epochs: N, permute: true}}`` the flow instead
 
 1. trains the same network with every `wings_dense` replaced by an 8-bit dense layer of the same
    name (N epochs, the config's batch size and learning rate, deterministic quantizers),
-2. fits each generator to that layer's weights (codesign/wings/fit.py: PCA, neuron order, one RBF
+2. fits each generator to that layer's weights (codesign/techniques/wings/fit.py: PCA, neuron order, one RBF
    SVR per component, basis grid) and swaps it in, permuting the next layer's inputs to the order,
 3. then trains the whole network with the config's `train:` recipe as usual (the fine-tune).
 
@@ -20,7 +20,7 @@ FIT_ARGS = ("components", "centres", "coef_sigma", "basis_grid", "in_hw", "pixel
 
 def dense_twin_layers(layers: list) -> tuple[list, dict]:
     """The layer list with each wings_dense as a same-named 8-bit dense layer, and {name: wings args}."""
-    from ..models import layer_names
+    from ...models import layer_names
 
     out = copy.deepcopy(layers)
     wings = {}
@@ -37,8 +37,8 @@ def fitted_wings_model(cfg: dict, data, layers: list, log=print):
     """(model with fitted generators, report section): steps 1 and 2 of the module docstring.
 
     `layers` is the run's layer list after the other hardening rewrites (e.g. STQ kernels)."""
-    from ..models import build_model
-    from ..train import keras_accuracy, train_model
+    from ...models import build_model
+    from ...train import keras_accuracy, train_model
     from .fit import fit_generator, wings_model_from_dense
 
     w = cfg["harden"]["wings"]

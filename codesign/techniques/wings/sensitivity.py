@@ -29,7 +29,7 @@ def rank_k(w: np.ndarray, k: int) -> np.ndarray:
 
 def layer_sensitivity(model, x_uint8, y, ks=(2, 4, 8, 16)) -> list[dict]:
     """One row per weighted layer: params, accuracy drop at each rank k."""
-    from ..train import keras_accuracy
+    from ...train import keras_accuracy
 
     base = keras_accuracy(model, x_uint8, y)
     rows = []
