@@ -42,7 +42,7 @@ from .attack_settings import (ATTACKS, BLACK_BOX, CLIP, EMULATOR_ATTACKS, STRONG
 from .config_schema import Robustness
 from .data import to_model_input
 from .errors import ConfigError
-from .variants import main_variant, model_size, train_variant, variant_layers
+from .variants import load_variant_models, main_variant, model_size, variant_layers, variant_models
 
 DEFAULTS = Robustness().model_dump()  # the `robustness:` defaults (keys and bounds: codesign/config_schema.py)
 
@@ -335,37 +335,11 @@ def evaluate_variants(models: dict, cfg: dict, data, specs: dict | None = None, 
 
 
 def run_robustness(run) -> None:
-    """The flow's robustness step: train the baselines, attack every variant, write plots + tables."""
-    from .models import save_model
-
-    cfg = run.cfg
-    main = main_variant(cfg)
-    models, specs = {}, {}
-    for variant in cfg["robustness"]["variants"]:
-        folder = run.out / "robustness" / variant
-        if variant == main:
-            models[variant], specs[variant] = run.model, run.spec
-            save_model(run.model, folder)
-            continue
-        if variant not in run.variants:  # else the train step's float32 baseline or distillation teacher
-            run.variants[variant] = train_variant(variant, cfg, run.data, run.log, run.variants)
-        models[variant] = run.variants[variant]
-        save_model(models[variant], folder)
-    run.report["robustness"] = evaluate_variants(models, cfg, run.data, specs, run.log)
+    """The flow's robustness step: the variants (trained and saved by codesign/variants.py), every one
+    attacked, plots + tables written."""
+    models, specs = variant_models(run)
+    run.report["robustness"] = evaluate_variants(models, run.cfg, run.data, specs, run.log)
     plot(run.report["robustness"], run.out / "plots" / "robustness.png")
-
-
-def load_variant_models(run_dir: Path, cfg: dict) -> dict:
-    from .models import load_model
-
-    models = {}
-    for variant in cfg["robustness"]["variants"]:
-        folder = run_dir / "robustness" / variant
-        if not (folder / "model.h5").exists():
-            raise ConfigError(f"{folder / 'model.h5'} is missing: the run was built without the robustness step "
-                              "(set `robustness: {enabled: true}` in its config and run `codesign flow`)")
-        models[variant] = load_model(folder)
-    return models
 
 
 def rerun(run_dir, log=print) -> dict:

@@ -2,9 +2,14 @@
 run's own `train:` recipe: which layers, quantized or not, JR or not, and distillation from float_jr.
 
 Training of every variant lives here, beside codesign/train.py (the loop) and codesign/techniques/ (the
-penalties); the attacks that judge the variants live in codesign/robustness.py.
+penalties), and so does where a run keeps them (RUN/robustness/<variant>/model.h5); the attacks that
+judge the variants live in codesign/robustness.py.
 """
 from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ConfigError
 
 
 def variant_layers(variant: str, layers: list, harden: dict) -> tuple[list, bool, bool]:
@@ -66,3 +71,39 @@ def model_size(model, quantized: bool):
 
     spec = extract_spec(model, model.name)
     return int(spec.weight_bits()), spec
+
+
+def variant_models(run) -> tuple[dict, dict]:
+    """({variant: model}, {variant: spec}) of the flow's robustness step, every model saved to
+    RUN/robustness/<variant>/: the main variant is the run's own model and spec, the train step's
+    float32 baseline or distillation teacher is reused, every other variant is trained here."""
+    from .models import save_model
+
+    cfg = run.cfg
+    main = main_variant(cfg)
+    models, specs = {}, {}
+    for variant in cfg["robustness"]["variants"]:
+        folder = run.out / "robustness" / variant
+        if variant == main:
+            models[variant], specs[variant] = run.model, run.spec
+            save_model(run.model, folder)
+            continue
+        if variant not in run.variants:  # else the train step's float32 baseline or distillation teacher
+            run.variants[variant] = train_variant(variant, cfg, run.data, run.log, run.variants)
+        models[variant] = run.variants[variant]
+        save_model(models[variant], folder)
+    return models, specs
+
+
+def load_variant_models(run_dir: Path, cfg: dict) -> dict:
+    """{variant: model} a built run saved (`variant_models`), for `codesign robustness RUN_DIR`."""
+    from .models import load_model
+
+    models = {}
+    for variant in cfg["robustness"]["variants"]:
+        folder = run_dir / "robustness" / variant
+        if not (folder / "model.h5").exists():
+            raise ConfigError(f"{folder / 'model.h5'} is missing: the run was built without the robustness step "
+                              "(set `robustness: {enabled: true}` in its config and run `codesign flow`)")
+        models[variant] = load_model(folder)
+    return models
