@@ -150,7 +150,8 @@ def step_rtl(run: Run) -> None:
 
 
 def step_robustness(run: Run) -> None:
-    """Baselines + white/black-box attacks (codesign/robustness.py), only when the config enables it."""
+    """Baselines (codesign/variants.py) + white/black-box attacks (codesign/robustness.py), only when the
+    config enables it."""
     if run.cfg["robustness"]["enabled"]:
         from .robustness import run_robustness
 
