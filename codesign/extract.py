@@ -146,7 +146,7 @@ def _weighted_spec_layer(layer, shape, t: FixedType, out_shape, act_layer, fused
 
         return kron_layer_spec(layer, shape, t, out_shape, act_layer)
     if type(layer).__name__ == "WingsDense":
-        from .wings.extract import wings_layer_spec
+        from .techniques.wings.extract import wings_layer_spec
 
         return wings_layer_spec(layer, shape, t, out_shape, act_layer)
     kind, spec_attrs = WEIGHTED_KINDS[type(layer).__name__]

@@ -147,7 +147,7 @@ def load_model_file(path):
     from qkeras.utils import load_qmodel
 
     from .techniques.kron.layer import KronDense
-    from .wings.layer import WingsDense
+    from .techniques.wings.layer import WingsDense
 
     return load_qmodel(str(path), custom_objects={"KronDense": KronDense, "WingsDense": WingsDense}, compile=False)
 

@@ -4,6 +4,7 @@ Every import counts, module-level or inside a function: a lazy import hides a ci
 but not from a reader, and the next refactor that hoists it turns it into an ImportError.
 """
 import ast
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "codesign"
@@ -82,3 +83,43 @@ def test_no_import_circles():
     graph = import_graph()
     assert "codesign.flow" in graph and graph["codesign.cli"], "the import graph was not read"
     assert cycles(graph) == []
+
+
+def unresolved_imports() -> list:
+    """(module, imported name) of every relative or `codesign.` import that names no codesign module or package.
+
+    A moved module leaves such imports behind where only a lazy import (inside a function) names it,
+    and the import graph above would silently drop them: they fail only when that function runs."""
+    mods = _modules()
+    missing = []
+    for mod, f in mods.items():
+        package = mod.split(".") if f.name == "__init__.py" else mod.split(".")[:-1]
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "codesign":
+                base = node.module
+            elif isinstance(node, ast.Import):
+                missing += [(mod, a.name) for a in node.names
+                            if a.name.split(".")[0] == "codesign" and a.name not in mods]
+                continue
+            else:
+                continue
+            if base not in mods:
+                missing.append((mod, base))
+    return sorted(set(missing))
+
+
+def test_every_internal_import_names_a_module():
+    assert unresolved_imports() == []
+
+
+def test_the_import_checker_finds_a_moved_module(tmp_path, monkeypatch):
+    pkg = tmp_path / "codesign"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    from .gone.layer import X\n    from .sub import b\n")
+    (pkg / "sub" / "b.py").write_text("from ..a import f\nimport codesign.gone\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", pkg)
+    assert unresolved_imports() == [("codesign.a", "codesign.gone.layer"), ("codesign.sub.b", "codesign.gone")]
