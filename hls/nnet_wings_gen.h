@@ -8,7 +8,7 @@
 // A table read past its length is 0. The sums (curve_acc_t, basis_mid_t, basis_acc_t, weight_acc_t,
 // accum_t) are exact with the types codesign's design spec chooses, so the only roundings are the
 // three casts (RND_CONV, SAT) and the final one -- the same integers as the emulator kernel wings_gen
-// (codesign/wings/gen.py). In hardware the basis images are generated once per call and the weights of
+// (codesign/techniques/wings/gen.py). In hardware the basis images are generated once per call and the weights of
 // neuron j while neuron j is computed (one column of w at a time, n_in words of storage); the C
 // simulation runs the same generator functions once and keeps the columns (see wings_gen).
 #ifndef NNET_WINGS_GEN_H_

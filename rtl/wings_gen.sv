@@ -1,6 +1,6 @@
 // wings_gen.sv -- WINGs generated dense layer: the engine stores the generator, not the weights.
 //
-// Computes one `wings_dense` layer (codesign/wings/gen.py generate_int, emulator kernel wings_gen,
+// Computes one `wings_dense` layer (codesign/techniques/wings/gen.py generate_int, emulator kernel wings_gen,
 // hls/nnet_wings_gen.h) in the same integers:
 //   curve[k, j]    = cast_curve( sum_s alpha[k,s] * klut[|j - sv[k,s]|] + beta[k] )
 //   mid[a, c]      = sum_b z[k,a,b] * plut[|c - pcol[b]|]                (exact, per component k)
