@@ -3,7 +3,7 @@
 Why: a refactor of the view code (the layer-kind registry, issue #17) must leave every spec, emulator
 output, hls4ml project file and generated RTL file byte-identical. This script builds them for
 - the examples' models (digits and MNIST configs, every layer kind they use), built untrained from
-  their seed and extracted into specs (models.py + extract.py run too),
+  their seed, saved and loaded back (models.py) and extracted into specs (extract.py runs too),
 - random specs of every kind the views implement (dense, conv2d + maxpool2d + flatten, kron_dense,
   wings_dense, a locked dense layer),
 - any saved spec folders given with --spec (e.g. specs of real trained runs),
@@ -29,7 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIGS = ("digits_mlp.yaml", "mnist_mlp.yaml", "mnist_cnn.yaml", "mnist_mlp_kron.yaml",
-                   "mnist_mlp_stq_jr.yaml", "mnist_cnn_stq_jr.yaml")
+                   "mnist_mlp_stq_jr.yaml", "mnist_cnn_stq_jr.yaml", "mnist_mlp_wings.yaml", "mnist_cnn_wings.yaml")
 
 
 def _sha(data: bytes) -> str:
@@ -54,23 +54,27 @@ def _folder_digests(folder: Path, prefix: str, out: dict, replace: dict | None =
 
 
 def example_specs(tmp: Path, out: dict) -> list:
-    """Specs of the examples' (untrained, seeded) QKeras models, plus digests of the models' weights."""
+    """Specs of the examples' (untrained, seeded) QKeras models, plus digests of the models' weights,
+    before and after a save + load (which finds the custom layers' classes)."""
     from codesign.config import load_config
     from codesign.extract import extract_spec
-    from codesign.techniques.stq_jr.layer import apply_stq
-    from codesign.models import build_model
+    from codesign.models import build_model, load_model, save_model
+    from codesign.variants import variant_layers  # the STQ layer list; unlike apply_stq's, its module stays put
 
     shapes = {"digits": ((8, 8), 10), "mnist": ((28, 28), 10)}
     specs = []
     for name in EXAMPLE_CONFIGS:
         cfg = load_config(ROOT / "examples" / name)
         shape, classes = shapes[cfg["data"]["dataset"]]
-        layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
+        layers = variant_layers("stq", cfg["model"]["layers"], cfg["harden"])[0]
         models = {q: build_model(layers, shape, classes, quantized=q, seed=cfg["seed"], name=cfg["name"])
                   for q in (True, False)}
         for quantized, model in models.items():
             for i, w in enumerate(model.get_weights()):
                 out[f"model/{name}/{'q' if quantized else 'float'}/{i}"] = _array_digest(np.asarray(w))
+        save_model(models[True], tmp / "models" / name)
+        for i, w in enumerate(load_model(tmp / "models" / name).get_weights()):
+            out[f"model/{name}/q_reloaded/{i}"] = _array_digest(np.asarray(w))
         specs.append(extract_spec(models[True], cfg["name"]))
     return specs
 
