@@ -165,6 +165,24 @@ def test_locked_flow_every_view_agrees_under_every_key(locked_run):
     assert lock["accuracy_random_key_mean"] < lock["accuracy_with_key"]
 
 
+def test_lock_views_bench_path(locked_run, tmp_path):
+    """bench/lock_views.py on a few samples: the sealed password, no key and a wrong key reach the RTL
+    key registers, and the RTL equals the emulator sample by sample under each."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    run, rep = locked_run
+    out = tmp_path / "views.json"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "lock_views.py"), str(run), "--samples", "60",
+                    "--views", "rtl", "--out", str(out)], check=True, capture_output=True, text=True, timeout=600)
+    res = json.loads(out.read_text())
+    assert res["samples"] == 60 and res["equal_samples"] == {"rtl": {"key": 60, "nokey": 60, "wrongkey": 60}}
+    acc = res["accuracy"]["emulator"]
+    assert acc["key"] > acc["nokey"] + 0.05 and acc["key"] > acc["wrongkey"]  # the three keys differ
+
+
 def _npz_of_test_split(path: Path) -> Path:
     from codesign.data import load_dataset
 
