@@ -76,14 +76,22 @@ def test_keras_and_emulator_agree_under_every_key(tiny_locked):
     lock = spec.layer("dense_1").attrs["lock"]
     assert lock == {"units": 24}  # the spec knows the unit's size, not which neurons or values
     wrong = random_password(password, {"value": [0.5, 2.0], "scale": [0.5, 1.5]}, np.random.default_rng(5))
-    preds = {}
+    preds, outs = {}, []
     for name, key in (("key", password), ("none", None), ("wrong", wrong)):
         apply_password(model, key)
         keras = model.predict(to_model_input(d.x_test), verbose=0)
         emu = Emulator(spec, key=key)
         real = emu.run(d.x_test)[1]
         np.testing.assert_array_equal(real, keras)  # the lock layer forces the same grid values
-        preds[name] = np.argmax(emu.run_int(emu.quantize_input(d.x_test)), -1)
+        outs.append(emu.run_int(emu.quantize_input(d.x_test)))
+        preds[name] = np.argmax(outs[-1], -1)
+    # the flow's many-keys path (the first locked layer run once) gives the Emulator's integers
+    from codesign.lock.flow import keyed_outputs
+
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    fast = keyed_outputs(spec, x_int, [check_key(spec, k) for k in (password, None, wrong)])
+    for got, want in zip(fast, outs):
+        np.testing.assert_array_equal(got, want)
     apply_password(model, password)
     assert (preds["key"] != preds["none"]).any() and (preds["key"] != preds["wrong"]).any()
     assert check_key(spec, password).layers["dense_1"][0].sum() == 6  # 25% of 24 neurons in the mask

@@ -58,18 +58,19 @@ def after_spec(run) -> None:
 
 
 def keyed_outputs(spec, x_int: np.ndarray, keys: list) -> list:
-    """Emulator outputs under several keys; the layers before the first lock unit run once."""
+    """Emulator outputs under several keys; the layers up to the first lock unit (that layer's output
+    before its unit included: the key acts after it) run once."""
     from ..emulator import KERNELS
     from .kernel import lock_unit
 
     first = next(i for i, l in enumerate(spec.layers) if l.attrs.get("lock"))
     q0 = x_int
-    for layer in spec.layers[:first]:
+    for layer in spec.layers[:first + 1]:
         q0 = KERNELS[layer.kind](q0, layer)
     outs = []
     for key in keys:
-        q = q0
-        for layer in spec.layers[first:]:
+        q = lock_unit(q0, *key.layers[spec.layers[first].name])
+        for layer in spec.layers[first + 1:]:
             q = KERNELS[layer.kind](q, layer)
             if layer.name in key.layers:
                 q = lock_unit(q, *key.layers[layer.name])
