@@ -1,11 +1,13 @@
 """What the lock units of a design cost by themselves: rtl/lock_unit.sv alone, one instance per lock
 unit of a generated locked run (its lanes, output width and beats), yosys synth_xilinx (flattened),
-LUTRAM counted in LUTs as codesign/rtl/synth.py counts it. Seconds, where bench/lock_overhead.py
-synthesizes the whole design twice; the two agree up to the top's load-port decode.
+LUTRAM counted in LUTs as codesign/rtl/synth.py counts it (the key bank is block RAM since the unit's
+registered read-ahead: its BRAM36 are reported). Seconds, where bench/lock_overhead.py synthesizes the
+whole design twice; the two agree up to the top's load-port decode.
 
     python bench/lock_unit_cost.py RUN_DIR --out bench/results/lock_unit_cost_mnist_mlp.json
 
-Writes {units: [{layer, pe, out_w, nf}], cells, LUT, FF, where: {output_mux_LUT, key_bank_LUT, other_LUT}}.
+Writes {units: [{layer, pe, out_w, nf}], cells, LUT, FF, BRAM36, where: {output_mux_LUT, key_bank_LUT,
+other_LUT}}.
 """
 import argparse
 import json
@@ -50,7 +52,7 @@ def main() -> None:
     mux = sum(u["pe"] * u["out_w"] for u in units)  # one LUT per output bit: key value or the engine's
     bank = sum(LUTRAM_LUTS.get(c, 0) * n for c, n in cells.items())
     out = {"run": str(a.run_dir), "units": [{k: u[k] for k in ("layer", "pe", "out_w", "nf")} for u in units],
-           "cells": cells, "LUT": res["LUT"], "FF": res["FF"],
+           "cells": cells, "LUT": res["LUT"], "FF": res["FF"], "BRAM36": res["BRAM36"],
            "where": {"output_mux_LUT": mux, "key_bank_LUT": bank, "other_LUT": res["LUT"] - mux - bank}}
     a.out.write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))

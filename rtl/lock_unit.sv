@@ -6,6 +6,9 @@
 // is {value, mask} at bits p*(OUT_W+1). A masked neuron's activation is replaced by its value, the
 // others pass through (codesign/lock/kernel.py lock_unit). The mux is combinational on tdata and
 // valid/ready/last pass straight through, so the unit adds no cycle and no stall.
+// The bank is a block RAM (ram_style "block": the key costs no LUT): its registered read fetches the
+// word of the beat coming next (the counter's next value), so the word of the current beat is ready
+// when its data is, with no cycle added. A key write is seen from the next cycle on.
 // The bank is written only through the key port (the top's load port, wl_sel = 128 + layer), from
 // the password decrypted at run time; it starts all-zero (no key), and no image or parameter of
 // the design depends on the password.
@@ -30,25 +33,24 @@ module lock_unit #(
     input  logic [KAW-1:0]    kl_addr,
     input  logic [KW-1:0]     kl_data
 );
-    logic [KW-1:0] key [0:(1<<KAW)-1];
+    (* ram_style = "block" *) logic [KW-1:0] key [0:(1<<KAW)-1];
     initial begin
         for (int i = 0; i < (1 << KAW); i++) key[i] = '0;
     end
+
+    logic [KAW-1:0] beat, beat_next;  // output beat of the current sample, and of the next cycle
+    always_comb begin
+        beat_next = beat;
+        if (s_tvalid && m_tready) beat_next = (int'(beat) == NF - 1) ? '0 : beat + 1'b1;
+        if (rst) beat_next = '0;
+    end
+    always_ff @(posedge clk) beat <= beat_next;
+
+    logic [KW-1:0] word;  // key[beat]
     always_ff @(posedge clk) begin
         if (kl_we) key[kl_addr] <= kl_data;
+        word <= key[beat_next];
     end
-
-    logic [KAW-1:0] beat;  // output beat of the current sample
-    always_ff @(posedge clk) begin
-        if (rst) beat <= '0;
-        else if (s_tvalid && m_tready) beat <= (int'(beat) == NF - 1) ? '0 : beat + 1'b1;
-    end
-
-    // The read address goes through a LUT (xor with rst, a don't-care while in reset): read straight
-    // from the counter, yosys folds the counter into the memory's read port and then keeps a second
-    // copy of it to map that port onto LUTRAM (yosys synth_xilinx: 10 FDRE -> 5 for NF = 32).
-    logic [KW-1:0] word;
-    assign word = key[beat ^ {KAW{rst}}];
     for (genvar p = 0; p < PE; p++) begin : g_lane
         assign m_tdata[p*OUT_W +: OUT_W] = word[p*(OUT_W+1)] ? word[p*(OUT_W+1)+1 +: OUT_W] : s_tdata[p*OUT_W +: OUT_W];
     end
