@@ -97,15 +97,14 @@ def test_keras_and_emulator_agree_under_every_key(tiny_locked):
     assert check_key(spec, password).layers["dense_1"][0].sum() == 6  # 25% of 24 neurons in the mask
 
 
-def test_conv_lock_keras_and_emulator_agree(tiny_locked):
-    """A lock on conv channels (the locked CNN example's): a tiny ternary conv net on digits, lock-trained one
-    epoch; Keras and the emulator give the same reals with the key, without it and with a wrong key."""
-    from codesign.emulator import Emulator
+@pytest.fixture(scope="module")
+def conv_locked(tiny_locked):
+    """A tiny ternary conv net on digits with a lock on its conv channels, lock-trained one epoch:
+    (model, spec, password, wrong password, data)."""
     from codesign.extract import extract_spec
     from codesign.lock.config import check_lock
     from codesign.lock.password import random_password
-    from codesign.lock.train import LockTraining, apply_password
-    from codesign.data import to_model_input
+    from codesign.lock.train import LockTraining
     from codesign.models import build_model
     from codesign.train import train_model
 
@@ -119,17 +118,56 @@ def test_conv_lock_keras_and_emulator_agree(tiny_locked):
     train_model(model, d.x_train[:256], d.y_train[:256], epochs=1, batch_size=32, batch_hook=lt.batch_hook)
     lt.finish()
     spec = extract_spec(model, "tiny_conv_locked")
+    return model, spec, lt.password, random_password(lt.password, cfg, np.random.default_rng(2)), d
+
+
+def test_conv_lock_keras_and_emulator_agree(conv_locked):
+    """A lock on conv channels (the locked CNN example's): Keras and the emulator give the same reals with
+    the key, without it and with a wrong key."""
+    from codesign.emulator import Emulator
+    from codesign.lock.train import apply_password
+    from codesign.data import to_model_input
+
+    model, spec, password, wrong, d = conv_locked
     assert spec.layer("conv2d_1").attrs["lock"] == {"units": 8}
-    wrong = random_password(lt.password, cfg, np.random.default_rng(2))
     x = d.x_test[:100]
     outs = []
-    for key in (lt.password, None, wrong):
+    for key in (password, None, wrong):
         apply_password(model, key)
         keras = model.predict(to_model_input(x).reshape((len(x),) + tuple(model.input_shape[1:])), verbose=0)
         real = Emulator(spec, key=key).run(x)[1]
         np.testing.assert_array_equal(real.reshape(keras.shape), keras)
         outs.append(real)
+    apply_password(model, password)
     assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[0], outs[2])
+
+
+def test_conv_lock_csim_and_rtl_agree(conv_locked, tmp_path):
+    """The conv channels' lock units in the hls4ml C-sim (key inputs broadcast over the pixels) and the
+    RTL (the unit on the conv's NHWC stream, its counter wrapping every pixel): the emulator's integers
+    under the key, no key and a wrong key."""
+    from codesign.emulator import Emulator
+    from codesign.hls_view import HLSView
+    from codesign.lock.password import check_key
+    from codesign.lock.rtl import key_writes
+    from codesign.rtl import generate, read_meta
+    from codesign.rtl.harness import Harness
+
+    _, spec, password, wrong, d = conv_locked
+    x_int = Emulator(spec).quantize_input(d.x_test[:40])
+    keys = [check_key(spec, k) for k in (password, None, wrong)]
+    want = [Emulator(spec, key=k).run_int(x_int).reshape(len(x_int), -1) for k in keys]
+    hv = HLSView(spec, tmp_path / "hls").compile()
+    for k, w in zip(keys, want):
+        np.testing.assert_array_equal(hv.csim_int(x_int, key=k).reshape(w.shape), w)
+    generate(spec, tmp_path / "rtl", folding=[{"pe": 2, "simd": 3}, {"pe": 2, "simd": 8}])
+    meta = read_meta(tmp_path / "rtl")
+    assert [u["nf"] for u in meta["lock"].values()] == [4]  # 8 channels, 2 a beat
+    with Harness(tmp_path / "rtl") as h:
+        for k, w in zip(keys, want):
+            h.write(key_writes(meta, k))
+            np.testing.assert_array_equal(h.run_checked(x_int).outputs.reshape(w.shape), w)
+    assert not np.array_equal(want[0], want[1])
 
 
 def test_lock_unit_bench_with_stalls(tiny_locked, tmp_path):

@@ -1,4 +1,5 @@
-"""hls4ml view of a lock unit: a `LockUnit` twin layer with the key as top-level inputs.
+"""hls4ml view of a lock unit: a `LockUnit` twin layer with the key as top-level inputs (after a dense
+layer, or a conv2d layer whose channels it keys at every pixel).
 
 Each lock unit adds two inputs to the hls4ml top function, ``<layer>_key_mask`` (ufixed<1,1>) and
 ``<layer>_key_value`` (the layer's output type), read by ``nnet::lock_unit`` (hls/nnet_lock.h) after
@@ -16,6 +17,7 @@ MASK_TYPE = FixedType(1, 1, signed=False)
 
 config_template = """struct config{index} : nnet::lock_config {{
     static const unsigned n_in = {n_in};
+    static const unsigned n_pix = {n_pix};
 }};\n"""
 
 function_template = "nnet::lock_unit<{input_t}, {mask_t}, {value_t}, {output_t}, {config}>({input}, {mask}, {value}, {output});"
@@ -30,6 +32,8 @@ def _twin_class():
 
         def call(self, inputs):
             x, mask, value = inputs
+            shape = tf.concat([tf.shape(mask)[:1], tf.ones([tf.rank(x) - 2], tf.int32), tf.shape(mask)[1:]], 0)
+            mask, value = tf.reshape(mask, shape), tf.reshape(value, shape)  # a conv2d's channels: every pixel
             return tf.where(mask > 0, value, x)
 
     return LockUnit
@@ -73,6 +77,7 @@ def _parse(keras_layer, input_names, input_shapes, data_reader):
 
     layer = parse_default_keras_layer(keras_layer, input_names)
     layer["n_in"] = int(input_shapes[0][-1])
+    layer["n_pix"] = int(np.prod(input_shapes[0][1:-1], dtype=np.int64))  # 1 for a dense layer
     return layer, list(input_shapes[0])
 
 
@@ -84,7 +89,7 @@ def _call_params(node, params: dict) -> None:
 
 def register() -> None:
     """hls4ml IR node `LockUnit` with three inputs (x, mask, value); idempotent."""
-    register_extension("LockUnit", attributes=("n_in",), accum=False,
+    register_extension("LockUnit", attributes=("n_in", "n_pix"), accum=False,
                        output_shape=lambda node: list(node.get_input_variable(node.inputs[0]).shape),
                        config_template=config_template, function_template=function_template, header=HEADER,
                        parse=_parse, call_params=_call_params)

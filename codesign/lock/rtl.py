@@ -1,8 +1,10 @@
-"""RTL view of lock units: a `rtl/lock_unit.sv` on the output stream of each locked layer's engine,
+"""RTL view of lock units: a `rtl/lock_unit.sv` on the output stream of each locked layer's engine
+(a dense layer's mvau or a conv2d layer's swg + mvau),
 its key register bank on the top's load port (wl_sel = KEY_SEL_BASE + layer), and the load-port
 writes that fill the bank from a key at run time. No memory image holds a key."""
 from __future__ import annotations
 
+from ..rtl.conv import ConvPlan
 from ..rtl.plan import LayerPlan, RTLError
 
 KEY_SEL_BASE = 128  # wl_sel of layer i's key registers (2*i and 2*i+1 are its weights and parameters)
@@ -15,9 +17,11 @@ def lock_plans(layers: list, plans: list) -> dict:
     for i, (layer, p) in enumerate(zip(layers, plans)):
         if not layer.attrs.get("lock"):
             continue
-        if type(p) is not LayerPlan:  # a plain mvau engine (not a conv, kron, wings or pool plan)
-            raise RTLError(f"layer {layer.name!r}: the RTL lock unit follows mvau (dense) engines only, "
+        if type(p) not in (LayerPlan, ConvPlan):  # an mvau engine (dense, or a conv's behind its swg)
+            raise RTLError(f"layer {layer.name!r}: the RTL lock unit follows mvau engines (dense, conv2d) only, "
                            f"not {p.kind}; drop it from harden.lock.layers or disable rtl")
+        # beats of one output vector: a dense sample's, or one pixel's channels of a conv (NHWC stream;
+        # the counter wraps every NF beats, so each pixel's channels get the same key)
         nf = p.mp // p.pe
         out[i] = {"sel": KEY_SEL_BASE + i, "pe": p.pe, "out_w": p.OUT_W, "nf": nf,
                   "kaw": max(1, (nf - 1).bit_length()), "kw": p.pe * (p.OUT_W + 1), "layer": layer.name}
