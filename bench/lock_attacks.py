@@ -89,6 +89,13 @@ def summarize(results: dict, seeds: list, schemes: list) -> dict:
             "accuracy_random_key_mean": mean(lambda r, u: r["accuracy_random_key_mean"]),
             "head_start_finetune": {f: mean(lambda r, u, f=f: r["head_start"][f]) for f in first["head_start"]},
             "head_start_worst": {f: mean(lambda r, u, f=f: r["head_start_worst"][f]) for f in first["head_start_worst"]},
+            "by_seed": {str(s): {"accuracy_with_key": runs[str(s)][scheme]["accuracy_with_key"],
+                                 "accuracy_unlocked": runs[str(s)].get("unlocked", {}).get("accuracy"),
+                                 "accuracy_without_key": runs[str(s)][scheme]["accuracy_without_key"],
+                                 "accuracy_random_key_best": runs[str(s)][scheme]["accuracy_random_key_best"],
+                                 "head_start_finetune": runs[str(s)][scheme]["head_start"],
+                                 "head_start_worst": runs[str(s)][scheme]["head_start_worst"]}
+                        for s in seeds if scheme in runs.get(str(s), {})},
         }
     return summary
 
