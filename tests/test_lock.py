@@ -478,18 +478,25 @@ def test_mnist_mlp_lock_example_config():
 
 
 @pytest.mark.long
+@pytest.mark.timeout(3600)  # the CNN's C-sim compile and RTL build: > 20 min on the loaded 2-core box
 @pytest.mark.parametrize("example", ["mnist_cnn_stq_jr_lock.yaml"])
 def test_lock_examples_run_shortened(example, tmp_path, mnist_folder):
-    """The locked STQ + JR CNN example through `codesign flow`, shortened (300 digits, one epoch, no C-sim/RTL):
-    its lock units sit on conv channels; Keras and the emulator agree with the key and without it.
-    `long` (254 s on the loaded box; CI covers conv locks with test_conv_lock_keras_and_emulator_agree)."""
+    """The locked STQ + JR CNN example through `codesign flow`, shortened (300 digits, one epoch, 100 test
+    digits through the C-sim and 50 through the RTL, no synthesis): its lock units sit on conv channels;
+    Keras and the emulator agree with the key and without it, the C-sim and the RTL equal the emulator
+    under the key, no key and a wrong key. `long` (CI covers conv locks in every view with
+    test_conv_lock_keras_and_emulator_agree and test_conv_lock_csim_and_rtl_agree)."""
     from conftest import EXAMPLES
 
     out = tmp_path / "run"
-    codesign("flow", EXAMPLES / example, "--out", out, "--no-rtl", "--set", "data.train=300", "--set", "data.test=100",
-             "--set", "train.epochs=1", "--set", "train.finetune=null", "--set", "hls.enabled=false",
+    codesign("flow", EXAMPLES / example, "--out", out, "--set", "data.train=300", "--set", "data.test=100",
+             "--set", "train.epochs=1", "--set", "train.finetune=null", "--set", "rtl.samples=50",
+             "--set", "rtl.synth=false", "--set", "rtl.cocotb_samples=20",
              "--set", "baseline.float=false", "--set", "harden.lock.baseline=false", "--set", "harden.lock.random_keys=20")
     rep = json.loads((out / "report.json").read_text())
+    for view in ("csim", "rtl"):
+        for suffix in ("", "_nokey", "_wrongkey"):
+            assert rep["bit_exact"][f"emulator_vs_{view}{suffix}"] == 1.0, (view, suffix)
     lock = rep["lock"]
     assert lock["layers"] == (["dense_1", "dense_2"] if "mlp" in example else ["conv2d_1", "conv2d_2", "conv2d_3"])
     assert rep["accuracy"]["keras"] == rep["accuracy"]["emulator"] == lock["accuracy_with_key"]
