@@ -8,7 +8,7 @@
 merged into OUT at the end; pairs already in OUT are kept, not rerun).
 
 Each scheme is lock-trained `--epochs` epochs (Adam 1e-3, batch 64, 50/50 locked/unlocked batches); the
-same network is trained unlocked the same way (accuracy_unlocked). codesign/lock/attacks.py then runs
+same network is trained unlocked the same way (accuracy_unlocked). codesign/techniques/lock/attacks.py then runs
 no key, 1,000 random keys, fine-tuning the stolen weights on 1% and 10% of the training data against
 training from scratch on the same samples (20 epochs, best of lr 3e-4/1e-3/3e-3 each), magnitude
 pruning 10/30/50% + fine-tuning, the adaptive guess, and two adaptive thieves who know the key acts in
@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from codesign.data import load_dataset
-from codesign.lock.attacks import accuracy, attack_suite
-from codesign.lock.config import check_lock
-from codesign.lock.train import LockTraining
 from codesign.models import build_model
+from codesign.techniques.lock.attacks import accuracy, attack_suite
+from codesign.techniques.lock.config import check_lock
+from codesign.techniques.lock.train import LockTraining
 from codesign.train import train_model
 
 LAYERS = [{"flatten": {}}, {"dense": {"units": 256}}, {"relu": {"bits": 8, "integer": 3}},

@@ -17,16 +17,21 @@ import time
 import numpy as np
 
 from codesign.data import load_dataset
-from codesign.lock.attacks import (
+from codesign.models import build_model
+from codesign.techniques.lock.attacks import (
     _clone,
     accuracy,
     adaptive_guess,
     best_finetune,
     random_keys,
 )
-from codesign.lock.config import check_lock
-from codesign.lock.train import LockTraining, apply_password, locked_model, public_model
-from codesign.models import build_model
+from codesign.techniques.lock.config import check_lock
+from codesign.techniques.lock.train import (
+    LockTraining,
+    apply_password,
+    locked_model,
+    public_model,
+)
 from codesign.train import train_model
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))

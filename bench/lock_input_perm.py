@@ -8,7 +8,7 @@ An exploration on the float MNIST MLP of bench/lock_attacks.py (same data, epoch
 
 Per seed: accuracy with the key (inputs permuted) and without (identity), 1,000 random permutations, and
 the thief's attacks at 1% / 10% of the training data against training from scratch (best of lr
-3e-4/1e-3/3e-3, 20 epochs, as codesign/lock/attacks.py): fine-tuning the stolen model; the stolen hidden
+3e-4/1e-3/3e-3, 20 epochs, as codesign/techniques/lock/attacks.py): fine-tuning the stolen model; the stolen hidden
 and output layers under a fresh first layer (what the rest of the model is worth); an adaptive thief
 who knows the scheme and guesses the permutation by matching the stolen kernel's column norms to the
 pixels' mean intensity on its data, then improves the guess by a greedy swap search on its labelled
@@ -24,8 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from codesign.data import load_dataset, to_model_input
-from codesign.lock.attacks import LEARNING_RATES, _clone, accuracy, best_finetune
 from codesign.models import build_model
+from codesign.techniques.lock.attacks import (
+    LEARNING_RATES,
+    _clone,
+    accuracy,
+    best_finetune,
+)
 from codesign.train import train_model
 
 LAYERS = [{"flatten": {}}, {"dense": {"units": 256}}, {"relu": {"bits": 8, "integer": 3}},
@@ -101,7 +106,7 @@ def run_seed(seed: int, a) -> dict:
             dst.set_weights(src.get_weights())
         return fresh
 
-    order = np.random.default_rng(seed + 1).permutation(len(d.x_train))  # codesign/lock/attacks.py's split
+    order = np.random.default_rng(seed + 1).permutation(len(d.x_train))  # codesign/techniques/lock/attacks.py's split
     out["scratch"], out["attacks"], out["head_start"], out["head_start_worst"] = {}, {}, {}, {}
     for f in (0.01, 0.1):
         idx = order[:int(round(f * len(d.x_train)))]

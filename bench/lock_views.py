@@ -1,5 +1,5 @@
 """Emulator = hls4ml C-sim = RTL on the whole test split of a built locked run, with the right key, with
-no key and with one wrong key (codesign/lock/views.py), from the run's public artefacts and its sealed
+no key and with one wrong key (codesign/techniques/lock/views.py), from the run's public artefacts and its sealed
 password:
 
     codesign flow examples/mnist_mlp_lock.yaml --out runs/lock_mnist_mlp --set rtl.synth=false
@@ -19,8 +19,8 @@ from pathlib import Path
 from codesign.config import load_config
 from codesign.data import load_dataset
 from codesign.emulator import Emulator
-from codesign.lock.views import VIEWS, compare, run_keys, view_outputs
 from codesign.spec import DesignSpec
+from codesign.techniques.lock.views import VIEWS, compare, run_keys, view_outputs
 
 
 def cpu_seconds() -> float:

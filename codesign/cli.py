@@ -242,7 +242,7 @@ def faults(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
     sys.stdout.write(json.dumps(section) + "\n")
 
 
-from .lock.cli import app as _lock_app  # noqa: E402  (codesign lock keygen|seal|check)
+from .techniques.lock.cli import app as _lock_app  # noqa: E402  (codesign lock keygen|seal|check)
 
 app.add_typer(_lock_app, name="lock")
 

@@ -1,5 +1,5 @@
 """What every command group of the CLI shares (codesign/cli.py and the techniques' own, e.g.
-codesign/lock/cli.py): the stderr console, quiet TensorFlow, and the one-line user error with exit 2.
+codesign/techniques/lock/cli.py): the stderr console, quiet TensorFlow, and the one-line user error with exit 2.
 
 Its own module so a technique's commands need not import the main CLI that registers them.
 """

@@ -12,8 +12,8 @@ import yaml
 from .boards import BOARDS  # noqa: F401  (the board catalogue, boards/boards.json; re-exported)
 from .config_schema import defaults, validate_config
 from .errors import ConfigError
-from .lock.config import check_lock
 from .models import check_layers, layer_names
+from .techniques.lock.config import check_lock
 from .techniques.stq_jr.layer import weighted_names
 from .techniques.stq_jr.train import LOGITS
 

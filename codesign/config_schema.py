@@ -14,7 +14,14 @@ import typing
 from typing import Annotated, Any, Literal, Optional, Union
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from .attack_settings import ATTACKS, EMULATOR_ATTACKS, VARIANTS
 from .boards import BOARDS
@@ -172,7 +179,7 @@ class LockAttacks(Section):
 
 
 class Lock(Section):
-    """EdgePro neuron-authorization lock (codesign/lock/)."""
+    """EdgePro neuron-authorization lock (codesign/techniques/lock/)."""
     MUST = {"layers": "`all` or a non-empty list of layer names",
             "mix": "a fraction in (0, 1) (locked part of a batch)",
             "wrong": "a fraction in [0, 1] (decoy part of the unlocked samples)",
@@ -201,7 +208,7 @@ class Lock(Section):
     baseline: bool = Field(False, description="also train the same network unlocked the same way (report's "
                                               "accuracy_unlocked)")
     attacks: optional_block(LockAttacks) = Field(None, description="null | {epochs}: run the thief's attacks "
-                                                                   "(codesign/lock/attacks.py) in the flow")
+                                                                   "(codesign/techniques/lock/attacks.py) in the flow")
 
     @model_validator(mode="after")
     def _ranges(self):
@@ -214,7 +221,7 @@ class Lock(Section):
 
 
 class Harden(Section):
-    """Hardening while training (codesign/techniques/, codesign/lock)."""
+    """Hardening while training (codesign/techniques/)."""
     MUST = {"stq": "null or a mapping {layers: all | [layer names]}",
             "jr": "a mapping {layers: {name: lambda}, projections: N}"}
     stq: Optional[Stq] = Field(None, description="null (off) | stochastic ternary quantization of the chosen "

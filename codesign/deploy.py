@@ -305,7 +305,7 @@ def _readme(manifest: dict) -> str:
         "vivado -mode batch -source vivado/build.tcl            # add -tclargs --board-repo DIR for board files elsewhere",
         "```",
         "",
-        *([f"This package's IP core is the run's hls4ml project (`hls/firmware/`) behind the AXI-Stream wrapper "
+        *(["This package's IP core is the run's hls4ml project (`hls/firmware/`) behind the AXI-Stream wrapper "
            "`hls/codesign_axi.cpp` (`codesign deploy --ip hls`): Vitis HLS synthesises and exports it, build.tcl puts "
            "it in the block design (it stops, naming the command, when the export is missing). Its weights are "
            "compiled in: it has no load-port registers. `python3 pynq/check.py --backend csim` runs the self-test "
@@ -476,7 +476,7 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
                              "rtl_simulation_samples": None if rtl_checked is None else len(vec["rtl_outputs"])},
         }
         if meta.get("lock"):  # a locked design: what the driver needs to write a decrypted key (no secret)
-            from .lock.deploy import lock_manifest
+            from .techniques.lock.deploy import lock_manifest
 
             manifest["lock"] = lock_manifest(run_dir, spec, meta)
         if "resources" in report:

@@ -149,7 +149,7 @@ KERNELS = _Kernels()
 class Emulator:
     """Runs a DesignSpec on integer inputs; `run` / `predict` take reals (or uint8 pixels) and quantize them.
 
-    `key` (run-time secret of a locked design, codesign/lock): None (no key), a lock Password or LockKey.
+    `key` (run-time secret of a locked design, codesign/techniques/lock): None (no key), a lock Password or LockKey.
     """
 
     def __init__(self, spec: DesignSpec, key=None):
@@ -157,7 +157,7 @@ class Emulator:
         self.spec = spec
         self.key = None
         if key is not None or any(l.attrs.get("lock") for l in spec.layers):
-            from .lock.password import check_key
+            from .techniques.lock.password import check_key
 
             self.key = check_key(spec, key).layers
 
@@ -186,8 +186,8 @@ class Emulator:
         """Integer forward pass; `upto` stops after the named layer (for per-layer checks)."""
         for layer in self.spec.layers:
             q = KERNELS[layer.kind](q, layer)
-            if self.key and layer.name in self.key:  # lock unit in the epilogue (codesign/lock/kernel.py)
-                from .lock.kernel import lock_unit
+            if self.key and layer.name in self.key:  # lock unit in the epilogue (codesign/techniques/lock/kernel.py)
+                from .techniques.lock.kernel import lock_unit
 
                 q = lock_unit(q, *self.key[layer.name])
             if layer.name == upto:

@@ -27,8 +27,8 @@ def _run_view(run_dir: Path, spec: DesignSpec, x: np.ndarray, view: str, key=Non
 
         model = load_model(run_dir / "model")
         if emu.key:  # a locked design: the public model with the spec's lock units carrying the key
-            from .lock.password import check_key
-            from .lock.train import keyed_model
+            from .techniques.lock.password import check_key
+            from .techniques.lock.train import keyed_model
 
             model = keyed_model(model, spec, check_key(spec, key))
         xin = to_model_input(x) if x.dtype == np.uint8 else x.astype(np.float32)
@@ -51,7 +51,7 @@ def _run_view(run_dir: Path, spec: DesignSpec, x: np.ndarray, view: str, key=Non
 
 def evaluate_view(run_dir, data, view: str, key: str | None = None, device_key=None) -> dict:
     """`key`: a locked design's `--key` (a sealed password file, "none", "random"; None: the run's own)."""
-    from .lock.keys import resolve_key
+    from .techniques.lock.keys import resolve_key
 
     run_dir = Path(run_dir)
     spec = DesignSpec.load(run_dir / "spec")

@@ -19,8 +19,16 @@ import numpy as np
 
 from .errors import UnsupportedLayerError
 from .fixed import FixedType, exact_integers
-from .qtypes import (accum_type, act_name, activation_of, quantized_values,
-                     quantizer_of, quantizer_type, signed_type_for, where)
+from .qtypes import (
+    accum_type,
+    act_name,
+    activation_of,
+    quantized_values,
+    quantizer_of,
+    quantizer_type,
+    signed_type_for,
+    where,
+)
 from .spec import DesignSpec, Layer
 
 INPUT_TYPE = FixedType(8, 0, signed=False)
@@ -289,7 +297,7 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                 i += 1
             out.append(_weighted_spec_layer(layer, shape, t, out_shape, act_layer, fused))
             sources[layer.name] = source
-        elif type(layer).__name__ == "NeuronLock" and out:  # codesign/lock: a lock unit in the epilogue
+        elif type(layer).__name__ == "NeuronLock" and out:  # codesign/techniques/lock: a lock unit in the epilogue
             out[-1].attrs["lock"] = {"units": int(layer.units)}  # only its size: the key is a run-time input
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))

@@ -22,8 +22,8 @@ def step_data(run: Run) -> None:
 
 
 def step_train(run: Run) -> None:
-    from .techniques.stq_jr.layer import apply_stq
     from .models import build_model, save_model
+    from .techniques.stq_jr.layer import apply_stq
     from .train import keras_accuracy, train_from_config
     from .variants import training_regularizer
 
@@ -39,7 +39,7 @@ def step_train(run: Run) -> None:
         run.model = build_model(layers, d.input_shape, d.num_classes, quantized=True, seed=cfg["seed"],
                                 name=cfg["name"])
     if cfg["harden"].get("lock"):
-        from .lock.flow import start
+        from .techniques.lock.flow import start
 
         run.lock = start(run)
     if jr:
@@ -55,10 +55,10 @@ def step_train(run: Run) -> None:
                       progress=lambda e, n, l: run.log(f"train: epoch {e}/{n} loss {l:.4f}"),
                       batch_hook=run.lock.batch_hook if run.lock else None)
     if run.lock:
-        from .lock.flow import after_train
+        from .techniques.lock.flow import after_train
 
         after_train(run)
-    from .lock.train import public_model
+    from .techniques.lock.train import public_model
 
     save_model(public_model(run.model), run.out / "model")  # a locked model is saved without its lock layers
     acc = run.section("accuracy")
@@ -80,7 +80,9 @@ def step_spec(run: Run) -> None:
 
     ex = extract(run.model, run.cfg["name"])
     run.spec = ex.spec
-    from .lock.train import public_model  # a locked model is checked without its lock units (no key)
+    from .techniques.lock.train import (
+        public_model,  # a locked model is checked without its lock units (no key)
+    )
 
     check = check_against_model(public_model(run.model), run.spec, ex.sources, ex.post,
                                 Emulator(run.spec).quantize_input(run.data.x_test))
@@ -88,7 +90,7 @@ def step_spec(run: Run) -> None:
             f"({check['exact_layers']}/{check['layers']} layers bit-exact)")
     run.spec.save(run.out / "spec")
     if run.lock:
-        from .lock.flow import after_spec
+        from .techniques.lock.flow import after_spec
 
         after_spec(run)
     comp = run.report["compression"] = compression_report(run.spec)
@@ -103,7 +105,7 @@ def step_emulator(run: Run) -> None:
     run.x_test_int = emu.quantize_input(run.data.x_test)
     run.emulator_out = emu.run_int(run.x_test_int)
     if run.lock:
-        from .lock.flow import after_emulator
+        from .techniques.lock.flow import after_emulator
 
         after_emulator(run)
     acc = float(np.mean(np.argmax(run.emulator_out, -1) == run.data.y_test))
@@ -126,7 +128,7 @@ def step_hls(run: Run) -> None:
     run.section("accuracy")["csim"] = float(np.mean(np.argmax(csim, -1) == run.data.y_test))
     run.log(f"hls: C-sim equals the emulator on {int(equal.sum())}/{len(equal)} test samples")
     if run.lock:
-        from .lock.flow import check_view
+        from .techniques.lock.flow import check_view
 
         check_view(run, "csim", lambda key: view.csim_int(run.x_test_int, key=key))
 

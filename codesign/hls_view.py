@@ -38,14 +38,14 @@ def keras_twin(spec: DesignSpec):
     from tensorflow import keras
 
     x = inp = keras.Input(tuple(spec.input_shape), name="input_1")
-    inputs = [inp]  # + a locked design's key inputs (codesign/lock/hls.py)
+    inputs = [inp]  # + a locked design's key inputs (codesign/techniques/lock/hls.py)
     for layer in spec.layers:
         twin = kinds.get(layer.kind).hls_twin
         if twin is None:
             raise ValueError(f"hls4ml view: layer {layer.name!r} kind {layer.kind!r} has no hls4ml mapping")
         x = twin(layer, x)
         if layer.attrs.get("lock"):
-            from .lock.hls import twin as lock_twin
+            from .techniques.lock.hls import twin as lock_twin
 
             x = lock_twin(layer, x, inputs)
     return keras.Model(inputs if len(inputs) > 1 else inp, x, name=spec.name)
@@ -70,7 +70,7 @@ def hls_config(spec: DesignSpec, twin, cfg_hls: dict) -> dict:
         else:
             entry["Precision"] = {"result": layer.out_type.hls()}
         if layer.attrs.get("lock"):
-            from .lock.hls import precisions
+            from .techniques.lock.hls import precisions
 
             precisions(layer, names)
     return config
@@ -86,7 +86,7 @@ class HLSView:
             if kinds.get(name).hls_register:
                 kinds.get(name).hls_register()
         if any(layer.attrs.get("lock") for layer in spec.layers):
-            from .lock.hls import register as register_lock
+            from .techniques.lock.hls import register as register_lock
 
             register_lock()
 
@@ -111,8 +111,8 @@ class HLSView:
         x = to_real(x_int, self.spec.input_type)
         key_of = None
         if any(layer.attrs.get("lock") for layer in self.spec.layers):
-            from .lock.hls import key_inputs
-            from .lock.password import check_key
+            from .techniques.lock.hls import key_inputs
+            from .techniques.lock.password import check_key
 
             lock_key = check_key(self.spec, key)
             key_of = lambda n: key_inputs(self.spec, lock_key, n)  # noqa: E731

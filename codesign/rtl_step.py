@@ -55,8 +55,8 @@ def run_rtl(run) -> None:
     synth = _start_synthesis(run, rtl_dir) if cfg["synth"] else None
     resources = None
     writes = None
-    if run.lock:  # the run-time key through the load port (codesign/lock/rtl.py)
-        from .lock.rtl import key_writes
+    if run.lock:  # the run-time key through the load port (codesign/techniques/lock/rtl.py)
+        from .techniques.lock.rtl import key_writes
 
         writes = key_writes(meta, run.lock.views["keys"]["key"])
     try:
@@ -96,7 +96,7 @@ def run_rtl(run) -> None:
             fast = h.run_checked(run.x_test_int[:n])
             advance("rtl: simulated samples (cocotb sample, then the C++ harness)", k + n, k + n)
             if run.lock:  # the same build under no key and a wrong key, against the emulator
-                from .lock.flow import check_view
+                from .techniques.lock.flow import check_view
 
                 def under(key):
                     h.write(key_writes(meta, key))
@@ -263,9 +263,9 @@ def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray, key=None) -> np.ndarray:
         raise CodesignError(f"{rtl_dir} holds no generated RTL; rebuild the run without --no-rtl")
     with Harness(rtl_dir) as h:
         if any(layer.attrs.get("lock") for layer in spec.layers):
-            from .lock.password import check_key
-            from .lock.rtl import key_writes
             from .rtl.generate import read_meta
+            from .techniques.lock.password import check_key
+            from .techniques.lock.rtl import key_writes
 
             h.write(key_writes(read_meta(rtl_dir), check_key(spec, key)))
         return h.run_checked(x_int).outputs

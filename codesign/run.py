@@ -28,7 +28,7 @@ class Run:
     emulator_out: np.ndarray | None = None
     report: dict = field(default_factory=dict)
     timing: dict = field(default_factory=dict)
-    lock: object = None  # codesign.lock.train.LockTraining of a locked run (harden.lock): holds the password
+    lock: object = None  # codesign.techniques.lock.train.LockTraining of a locked run (harden.lock): holds the password
 
     def section(self, name: str) -> dict:
         return self.report.setdefault(name, {})

@@ -74,7 +74,7 @@ def train_model(model, x_uint8, y, epochs=10, batch_size=64, learning_rate=1e-3,
     step's, which are moved by the noise of sampled-weight gradients.
 
     `batch_hook` (optional): called with each batch's labels before its step, returns the labels to
-    train on (lock training, codesign/lock/train.py, gates the batch and relabels its unlocked part).
+    train on (lock training, codesign/techniques/lock/train.py, gates the batch and relabels its unlocked part).
     """
     import tensorflow as tf
     from tensorflow import keras

@@ -4,7 +4,7 @@
 // its output is n_pix pixels of n_in channels, channels last, each pixel keyed alike). mask and value are the key
 // register bank, a top-level input of the design (never a synthesis constant), filled from the
 // decrypted password at run time; an all-zero mask (no key) passes every activation through.
-// Same integers as codesign/lock/kernel.py lock_unit and rtl/lock_unit.sv.
+// Same integers as codesign/techniques/lock/kernel.py lock_unit and rtl/lock_unit.sv.
 #ifndef NNET_LOCK_H_
 #define NNET_LOCK_H_
 

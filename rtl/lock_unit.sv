@@ -4,7 +4,7 @@
 // mvau's output fold order); a beat counter gives every lane its neuron index. The key register
 // bank holds, for each neuron, a mask bit and a value of the layer's output type: lane p of word b
 // is {value, mask} at bits p*(OUT_W+1). A masked neuron's activation is replaced by its value, the
-// others pass through (codesign/lock/kernel.py lock_unit). The mux is combinational on tdata and
+// others pass through (codesign/techniques/lock/kernel.py lock_unit). The mux is combinational on tdata and
 // valid/ready/last pass straight through, so the unit adds no cycle and no stall.
 // The bank is a block RAM (ram_style "block": the key costs no LUT): its registered read fetches the
 // word of the beat coming next (the counter's next value), so the word of the current beat is ready

@@ -86,7 +86,7 @@ def test_engine_equals_naive_on_every_parameter(spec):
 
 def _locked(spec, rng, names):
     """The spec with lock units on `names` and a random key: about a third of each layer's neurons forced."""
-    from codesign.lock.password import LockKey
+    from codesign.techniques.lock.password import LockKey
 
     layers = {}
     for name in names:

@@ -1,4 +1,4 @@
-"""EdgePro neuron-authorization lock (codesign/lock): lock training, the sealed password, every view
+"""EdgePro neuron-authorization lock (codesign/techniques/lock): lock training, the sealed password, every view
 under the right key, no key and a wrong key, and public artefacts that do not depend on the password.
 
 Cost: one small digits flow with C-sim and a 100-sample quick RTL run (module fixture, ~3-5 min on
@@ -24,9 +24,9 @@ def tiny_locked():
     """A tiny ternary MLP lock-trained 3 epochs on digits: (model with the password, spec, password, data)."""
     from codesign.data import load_dataset
     from codesign.extract import extract_spec
-    from codesign.lock.config import check_lock
-    from codesign.lock.train import LockTraining
     from codesign.models import build_model
+    from codesign.techniques.lock.config import check_lock
+    from codesign.techniques.lock.train import LockTraining
     from codesign.train import train_model
 
     d = load_dataset(DIGITS, 0)
@@ -41,9 +41,9 @@ def tiny_locked():
 def test_decoy_batches(tiny_locked):
     """harden.lock.wrong: the batch hook runs the last part of the random-label samples under a fresh
     random wrong key (gate 2), drawn anew for every batch; the key's samples keep their labels."""
-    from codesign.lock.config import check_lock
-    from codesign.lock.train import LockTraining, locks_of
     from codesign.models import build_model
+    from codesign.techniques.lock.config import check_lock
+    from codesign.techniques.lock.train import LockTraining, locks_of
 
     _, _, _, d = tiny_locked
     cfg = check_lock({"fraction": 0.25, "value": [0.5, 2.0], "scale": [0.5, 1.5], "seed": 3, "wrong": 0.5}, LAYERS)
@@ -69,8 +69,8 @@ def test_decoy_batches(tiny_locked):
 def test_keras_and_emulator_agree_under_every_key(tiny_locked):
     from codesign.data import to_model_input
     from codesign.emulator import Emulator
-    from codesign.lock.password import check_key, random_password
-    from codesign.lock.train import apply_password
+    from codesign.techniques.lock.password import check_key, random_password
+    from codesign.techniques.lock.train import apply_password
 
     model, spec, password, d = tiny_locked
     lock = spec.layer("dense_1").attrs["lock"]
@@ -86,7 +86,7 @@ def test_keras_and_emulator_agree_under_every_key(tiny_locked):
         outs.append(emu.run_int(emu.quantize_input(d.x_test)))
         preds[name] = np.argmax(outs[-1], -1)
     # the flow's many-keys path (the first locked layer run once) gives the Emulator's integers
-    from codesign.lock.flow import keyed_outputs
+    from codesign.techniques.lock.flow import keyed_outputs
 
     x_int = Emulator(spec).quantize_input(d.x_test)
     fast = keyed_outputs(spec, x_int, [check_key(spec, k) for k in (password, None, wrong)])
@@ -102,10 +102,10 @@ def conv_locked(tiny_locked):
     """A tiny ternary conv net on digits with a lock on its conv channels, lock-trained one epoch:
     (model, spec, password, wrong password, data)."""
     from codesign.extract import extract_spec
-    from codesign.lock.config import check_lock
-    from codesign.lock.password import random_password
-    from codesign.lock.train import LockTraining
     from codesign.models import build_model
+    from codesign.techniques.lock.config import check_lock
+    from codesign.techniques.lock.password import random_password
+    from codesign.techniques.lock.train import LockTraining
     from codesign.train import train_model
 
     _, _, _, d = tiny_locked
@@ -124,9 +124,9 @@ def conv_locked(tiny_locked):
 def test_conv_lock_keras_and_emulator_agree(conv_locked):
     """A lock on conv channels (the locked CNN example's): Keras and the emulator give the same reals with
     the key, without it and with a wrong key."""
-    from codesign.emulator import Emulator
-    from codesign.lock.train import apply_password
     from codesign.data import to_model_input
+    from codesign.emulator import Emulator
+    from codesign.techniques.lock.train import apply_password
 
     model, spec, password, wrong, d = conv_locked
     assert spec.layer("conv2d_1").attrs["lock"] == {"units": 8}
@@ -148,10 +148,10 @@ def test_conv_lock_csim_and_rtl_agree(conv_locked, tmp_path):
     under the key, no key and a wrong key."""
     from codesign.emulator import Emulator
     from codesign.hls_view import HLSView
-    from codesign.lock.password import check_key
-    from codesign.lock.rtl import key_writes
     from codesign.rtl import generate, read_meta
     from codesign.rtl.harness import Harness
+    from codesign.techniques.lock.password import check_key
+    from codesign.techniques.lock.rtl import key_writes
 
     _, spec, password, wrong, d = conv_locked
     x_int = Emulator(spec).quantize_input(d.x_test[:40])
@@ -173,7 +173,7 @@ def test_conv_lock_csim_and_rtl_agree(conv_locked, tmp_path):
 def test_lock_unit_bench_with_stalls(tiny_locked, tmp_path):
     """rtl/lock_unit.sv after an mvau, key written over the load port, random stalls: equal integers."""
     from codesign.emulator import Emulator
-    from codesign.lock.bench import run_lock_bench
+    from codesign.techniques.lock.bench import run_lock_bench
 
     _, spec, password, d = tiny_locked
     x = Emulator(spec).quantize_input(d.x_test[:60])
@@ -295,12 +295,12 @@ def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
     from codesign.config import load_config
     from codesign.extract import extract_spec
     from codesign.hls_view import HLSView
-    from codesign.lock.keys import scheme_random_password
-    from codesign.lock.password import check_key
-    from codesign.lock.train import keyed_model
     from codesign.models import load_model
     from codesign.rtl.generate import generate
     from codesign.spec import DesignSpec
+    from codesign.techniques.lock.keys import scheme_random_password
+    from codesign.techniques.lock.password import check_key
+    from codesign.techniques.lock.train import keyed_model
 
     run, _ = locked_run
     spec = DesignSpec.load(run / "spec")
@@ -324,8 +324,8 @@ def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
     # leave it (regenerated RTL, the other sealed password, its RTL run's outputs), packaged at the same path
     from codesign.deploy import deploy
     from codesign.emulator import Emulator
-    from codesign.lock.keys import open_run_password
-    from codesign.lock.seal import read_device_key, seal, spec_digest
+    from codesign.techniques.lock.keys import open_run_password
+    from codesign.techniques.lock.seal import read_device_key, seal, spec_digest
 
     here = tmp_path / "run"
     for part in ("spec", "rtl", "lock", "sim", "config.yaml", "report.json"):
@@ -410,11 +410,11 @@ def test_pynq_driver_key_words(locked_run, tmp_path, monkeypatch):
     """The package's driver (numpy + cryptography only) opens the sealed password with the device key and
     makes exactly the key-register words codesign writes in simulation; no key clears every register; a
     wrong device key or another design's password stops with one error."""
-    from codesign.lock.keys import open_run_password
-    from codesign.lock.password import LockKey
-    from codesign.lock.rtl import key_writes
     from codesign.rtl import read_meta
     from codesign.spec import DesignSpec
+    from codesign.techniques.lock.keys import open_run_password
+    from codesign.techniques.lock.password import LockKey
+    from codesign.techniques.lock.rtl import key_writes
 
     run, _ = locked_run
     drv, pkg = _driver_and_package(run, tmp_path, monkeypatch)
@@ -440,9 +440,9 @@ def test_pynq_driver_unlocks_on_the_sim_backend(locked_run, tmp_path, monkeypatc
     the key; lock() clears them (no key); a wrong device key stops with one error.
     `long` (a Verilator build of the package's wrapper, 272 s on the loaded 2-core box)."""
     from codesign.emulator import Emulator
-    from codesign.lock.keys import open_run_password
     from codesign.rtl.toolchain import OPT_LEVELS
     from codesign.spec import DesignSpec
+    from codesign.techniques.lock.keys import open_run_password
 
     run, _ = locked_run
     monkeypatch.setenv("CODESIGN_SIM_BUILD", str(tmp_path / "sim_build"))

@@ -244,12 +244,14 @@ SEALED_FORMAT, PASSWORD_FORMAT, DEVICE_KEY_FORMAT = ("codesign-lock-sealed/1", "
 
 
 def open_password(sealed, device_key, spec_sha256: str) -> dict:
-    """Decrypt a sealed password (codesign/lock/seal.py: AES-256-GCM, the spec digest as associated data)
+    """Decrypt a sealed password (codesign/techniques/lock/seal.py: AES-256-GCM, the spec digest as associated data)
     with a device key file; its layers {name: {units, indices, values, scales}}. Raises ValueError on a
     wrong device key, a tampered file or a password sealed for another design."""
     import base64
 
-    from cryptography.exceptions import InvalidTag  # lazy: only a locked design needs it
+    from cryptography.exceptions import (
+        InvalidTag,  # lazy: only a locked design needs it
+    )
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     doc = json.loads(Path(sealed).read_text())
@@ -303,7 +305,9 @@ class PynqDevice:
 
     def __init__(self, bitfile, download: bool = True, dma: str = "axi_dma_0", ctrl: str = "codesign_0",
                  timeout: float = 10.0):
-        from pynq import Overlay  # lazy: the pack/unpack functions above need numpy only
+        from pynq import (
+            Overlay,  # lazy: the pack/unpack functions above need numpy only
+        )
 
         self.overlay = Overlay(str(bitfile or HERE / "codesign.bit"), download=download)
         self.dma = getattr(self.overlay, dma)
@@ -388,14 +392,18 @@ class CodesignOverlay:
         if backend == "pynq":
             self.device = PynqDevice(bitfile, download, dma, ctrl, timeout)
         elif backend == "sim":
-            from sim_backend import SimDevice  # next to this file in the package's pynq/
+            from sim_backend import (
+                SimDevice,  # next to this file in the package's pynq/
+            )
 
             if self.manifest.get("ip") == "hls":
                 raise RuntimeError("the sim backend runs a package's RTL IP; this package's IP is the hls4ml project "
                                    "(--ip hls): use backend='csim' (its C simulation)")
             self.device = SimDevice(self.manifest, **sim_options)
         elif backend == "csim":
-            from csim_backend import CSimDevice  # the HLS IP (--ip hls) compiled with g++
+            from csim_backend import (
+                CSimDevice,  # the HLS IP (--ip hls) compiled with g++
+            )
 
             self.device = CSimDevice(self.manifest, **sim_options)
         else:

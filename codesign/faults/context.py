@@ -27,8 +27,8 @@ def campaign_key(run_dir: Path, spec, key: str | None, device_key=None):
     lock/password.enc, opened with the device key). A locked design whose password cannot be opened
     stops here, naming --key: scoring it silently without its key would be a wrong answer. The label
     ("run", "none", "random" or the file's path) goes into the campaign's plan and report section."""
-    from ..lock.keys import resolve_key
-    from ..lock.password import LockError, check_key, locked_layers
+    from ..techniques.lock.keys import resolve_key
+    from ..techniques.lock.password import LockError, check_key, locked_layers
 
     if not locked_layers(spec):
         resolve_key(run_dir, spec, key, device_key)  # a key for an unlocked design: one line, drop --key

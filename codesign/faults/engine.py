@@ -15,7 +15,7 @@ updated (a weight flip: by the one input tap it multiplies, over every window) a
 and the samples whose channel changed run the rest of the network. Every other fault (other kinds,
 multi-bit, several layers) takes the generic path: the faulty layer runs on the cached input of that layer, the rest on the changed rows.
 
-A locked design (codesign/lock) is scored under the key it is given (`key`, as `Emulator(spec, key=...)`):
+A locked design (codesign/techniques/lock) is scored under the key it is given (`key`, as `Emulator(spec, key=...)`):
 its lock units replace the masked neurons' outputs after every layer's epilogue, in every path here,
 so a fault behind a locked neuron changes nothing downstream, exactly as in the emulator.
 

@@ -203,7 +203,7 @@ class _PoolRef:
         self.clean = q.reshape(len(x), -1)
 
     def _layer(self, layer, q):
-        from ..lock.kernel import lock_unit
+        from ..techniques.lock.kernel import lock_unit
 
         q = self.kernels[layer.kind](q, layer)
         return lock_unit(q, *self.lock[layer.name]) if layer.name in self.lock else q
@@ -249,8 +249,8 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     with Harness(rtl_dir) as h:
         if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted;
             # written before set_spec, which tracks the memories only)
-            from ..lock.password import check_key
-            from ..lock.rtl import key_writes
+            from ..techniques.lock.password import check_key
+            from ..techniques.lock.rtl import key_writes
 
             h.write(key_writes(h.meta, check_key(spec, key)))
         h.set_spec(spec)  # memories as generated (no write when the run's images are this spec's)

@@ -23,7 +23,6 @@ from ..kinds import registry as kinds
 from .model import flip_array
 
 
-
 def _backward(layer):
     """The twin's backward pass of the layer's kind (BACKWARD, below), or None: not ranked."""
     return BACKWARD.get(layer.kind)
@@ -45,7 +44,7 @@ def trailing_vector_layers(spec) -> list[int]:
 def forward(spec, x, start: int, lock: dict | None = None):
     """Integer forward pass (lock units under `lock`); for vector layers from `start` on, their
     (input, output before the lock unit) integers."""
-    from ..lock.kernel import lock_unit
+    from ..techniques.lock.kernel import lock_unit
 
     saved, q = {}, x
     for li, layer in enumerate(spec.layers):

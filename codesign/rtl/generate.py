@@ -173,7 +173,8 @@ def _engine_sv(i: int, p, prefix: str) -> list[str]:
 
 def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None) -> str:
     first, last = plans[0], plans[-1]
-    locks = locks or {}  # engine index -> lock unit (codesign/lock/rtl.py): its key registers share the load port
+    # engine index -> lock unit (codesign/techniques/lock/rtl.py): its key registers share the load port
+    locks = locks or {}
     la = max([max(p.waw, p.paw) for p in plans] + [lk["kaw"] for lk in locks.values()])
     ld = max([max(p.w_word, p.p_word) for p in plans] + [lk["kw"] for lk in locks.values()])
     lines = [
@@ -216,7 +217,7 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None) -> st
     ]
     for i, p in enumerate(plans):
         if i in locks:
-            from ..lock.rtl import wrap_engine
+            from ..techniques.lock.rtl import wrap_engine
 
             lines += wrap_engine(i, _engine_sv(i, p, prefix), locks[i])
         else:
@@ -258,7 +259,7 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
     prefix = "" if top == "model_top" else f"{top}_"
     locks, sources = {}, list(IP_FILES)
     if any(l.attrs.get("lock") for l in layers):
-        from ..lock.rtl import SOURCE, lock_plans
+        from ..techniques.lock.rtl import SOURCE, lock_plans
 
         locks, sources = lock_plans(layers, plans), sources + [SOURCE]
     src = ip_dir("rtl")

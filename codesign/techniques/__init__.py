@@ -11,6 +11,6 @@ Each ``codesign/techniques/<name>/`` holds, where the technique has that part:
   RTL (rtl/*.sv + its planner in codesign/rtl/), the HLS header (hls/) and the cocotb bench (sim/).
 
 Techniques: `stq_jr` (stochastic ternary kernels + Jacobian regularization, distillation), `kron`
-(separable Kronecker FC), `wings` (generated weights). The neuron-authorization lock is codesign/lock/.
+(separable Kronecker FC), `wings` (generated weights), `lock` (EdgePro neuron-authorization locks).
 Nothing is imported here: a technique is loaded only when a run or a kind uses it.
 """

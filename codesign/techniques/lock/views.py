@@ -1,6 +1,6 @@
 """Every view of a built locked run against the emulator under the right key, no key and one wrong key,
 sample by sample as integers: the check behind bench/lock_views.py, independent of the flow's own
-(codesign/lock/flow.py check_view), from the run folder's public artefacts and its sealed password."""
+(codesign/techniques/lock/flow.py check_view), from the run folder's public artefacts and its sealed password."""
 from __future__ import annotations
 
 import tempfile
@@ -25,13 +25,13 @@ def run_keys(run_dir, spec, device_key=None, wrong_seed: int = 1) -> dict:
 
 def view_outputs(run_dir: Path, spec, x_int: np.ndarray, keys: dict, views=VIEWS, log=print) -> dict:
     """{view: {key name: output integers (samples, outputs)}} for the emulator and `views`."""
-    from ..emulator import Emulator
+    from ...emulator import Emulator
 
     flat = lambda a: np.asarray(a).reshape(len(a), -1)  # noqa: E731
     out = {"emulator": {k: flat(Emulator(spec, key=key).run_int(x_int)) for k, key in keys.items()}}
     if "csim" in views:
-        from ..config import load_config
-        from ..hls_view import HLSView
+        from ...config import load_config
+        from ...hls_view import HLSView
 
         cfg = load_config(Path(run_dir) / "config.yaml")
         with tempfile.TemporaryDirectory(prefix="codesign_lockviews_") as tmp:
@@ -39,7 +39,7 @@ def view_outputs(run_dir: Path, spec, x_int: np.ndarray, keys: dict, views=VIEWS
             hv = HLSView(spec, Path(tmp) / "hls", cfg["hls"], cfg["board"]).compile()
             out["csim"] = {k: flat(hv.csim_int(x_int, key=key)) for k, key in keys.items()}
     if "rtl" in views:
-        from ..rtl_step import rtl_outputs
+        from ...rtl_step import rtl_outputs
 
         out["rtl"] = {}
         for k, key in keys.items():

@@ -1,6 +1,6 @@
 """The lock unit's cocotb bench run (sim/test_lock_unit.py) on a generated model top.
 
-Apart from codesign/lock/rtl.py, which the RTL generator reads: running the bench needs the
+Apart from codesign/techniques/lock/rtl.py, which the RTL generator reads: running the bench needs the
 generator and the simulator, which would otherwise import each other through the lock package.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ def run_lock_bench(spec, key, x_int, work_dir, stalls: bool = True, opt: str = "
 
     import numpy as np
 
-    from ..emulator import Emulator
-    from ..rtl.generate import generate
-    from ..rtl.simulate import _model_entry, run_job
+    from ...emulator import Emulator
+    from ...rtl.generate import generate
+    from ...rtl.simulate import _model_entry, run_job
     from .password import check_key
 
     key = check_key(spec, key)

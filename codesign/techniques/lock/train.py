@@ -17,8 +17,8 @@ SELECTION_SAMPLES = 300  # training inputs whose mean activations rank the neuro
 
 def output_type(model, name: str):
     """The fixed-point type of the named layer's activation output (its quantized_relu)."""
-    from ..qtypes import relu_type
-    from ..fixed import FixedType
+    from ...fixed import FixedType
+    from ...qtypes import relu_type
 
     act = activation_after(model, name)
     if type(act).__name__ == "QActivation":
@@ -117,7 +117,7 @@ class LockTraining:
 
     def wrap(self, model, num_classes: int):
         """Choose the neurons on `model` as initialised, draw the password, return the locked model."""
-        from ..data import to_model_input
+        from ...data import to_model_input
         from .password import draw_password
 
         names = self.cfg["layers"]

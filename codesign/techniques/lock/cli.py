@@ -8,11 +8,11 @@ from pathlib import Path
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Neuron-authorization locks: device keys and sealed passwords (codesign/lock).")
+                  help="Neuron-authorization locks: device keys and sealed passwords (codesign/techniques/lock).")
 
 
 def _guard(fn):
-    from ..cli_common import _fail, _user_errors
+    from ...cli_common import _fail, _user_errors
 
     try:
         return fn()
@@ -55,7 +55,7 @@ def check(run_dir: Path = typer.Argument(..., help="a locked run folder made by 
           device_key: Path = typer.Option(None, "--device-key", help="device key (default $CODESIGN_DEVICE_KEY or "
                                                                       "RUN_DIR/lock/device.key)")):
     """Open a sealed password against the run's spec; print what it locks (not the secret)."""
-    from ..spec import DesignSpec
+    from ...spec import DesignSpec
     from .keys import open_run_password
     from .seal import spec_digest
 
@@ -75,8 +75,7 @@ def attacks(run_dir: Path = typer.Argument(..., help="a locked run folder made b
             device_key: Path = typer.Option(None, "--device-key", help="device key opening the run's password")):
     """Attack a locked run as a thief with its weights: no key, random keys, fine-tuning on 1% / 10% of the
     training data vs from scratch (head start), pruning + fine-tuning, an adaptive guess. Updates report.json."""
-    from ..cli_common import _quiet_tensorflow
-    from ..cli_common import console
+    from ...cli_common import _quiet_tensorflow, console
     from .attacks import run_attacks
 
     _quiet_tensorflow()

@@ -21,7 +21,7 @@ def open_run_password(run_dir, password_file=None, device_key=None) -> Password:
 def scheme_random_password(run_dir, spec, rng: np.random.Generator) -> Password:
     """A random key of the run's scheme (its config's fraction and value/scale ranges): what a thief
     who knows how the design was locked, but not the password, would try."""
-    from ..config import load_config
+    from ...config import load_config
 
     cfg = load_config(Path(run_dir) / "config.yaml")["harden"]["lock"]
     if cfg is None:

@@ -21,7 +21,7 @@ def start(run) -> LockTraining:
 
 def after_train(run) -> None:
     """Gate off, then the Keras accuracies with and without the key (and of the unlocked twin if asked)."""
-    from ..train import keras_accuracy
+    from ...train import keras_accuracy
 
     lock, d = run.lock, run.data
     lock.finish()
@@ -30,10 +30,10 @@ def after_train(run) -> None:
     sec["keras_without_key"] = keras_accuracy(run.model, d.x_test, d.y_test)
     apply_password(run.model, lock.password)
     if lock.cfg["baseline"]:
-        from ..techniques.stq_jr.layer import apply_stq
-        from ..models import build_model
-        from ..train import train_from_config
-        from ..variants import training_regularizer
+        from ...models import build_model
+        from ...train import train_from_config
+        from ...variants import training_regularizer
+        from ..stq_jr.layer import apply_stq
 
         cfg = run.cfg
         layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
@@ -48,7 +48,13 @@ def after_train(run) -> None:
 
 def after_spec(run) -> None:
     """Seal the password under the device key with the saved spec's hash (RUN_DIR/lock/password.enc)."""
-    from .seal import device_key_path, read_device_key, seal, spec_digest, write_device_key
+    from .seal import (
+        device_key_path,
+        read_device_key,
+        seal,
+        spec_digest,
+        write_device_key,
+    )
 
     path = device_key_path(run.out, run.lock.cfg["device_key"])
     if not path.exists() and run.lock.cfg["device_key"] is None:
@@ -60,7 +66,7 @@ def after_spec(run) -> None:
 def keyed_outputs(spec, x_int: np.ndarray, keys: list) -> list:
     """Emulator outputs under several keys; the layers up to the first lock unit (that layer's output
     before its unit included: the key acts after it) run once."""
-    from ..emulator import KERNELS
+    from ...emulator import KERNELS
     from .kernel import lock_unit
 
     first = next(i for i, l in enumerate(spec.layers) if l.attrs.get("lock"))

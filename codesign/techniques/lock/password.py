@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import CodesignError
-from ..spec import DesignSpec
+from ...errors import CodesignError
+from ...spec import DesignSpec
 
 PASSWORD_FORMAT = "codesign-lock-password/1"
 

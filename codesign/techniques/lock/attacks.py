@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import to_model_input
+from ...data import to_model_input
 from .password import Password, random_password
 from .train import apply_password, locked_model, public_model
 
@@ -56,7 +56,7 @@ def _clone(model):
 def best_finetune(make_model, x, y, x_test, y_test, epochs: int, seed: int, lrs=LEARNING_RATES,
                   stochastic: bool = False) -> dict:
     """Best test accuracy over a learning-rate sweep of `epochs` epochs on (x, y); make_model() -> model."""
-    from ..train import train_model
+    from ...train import train_model
 
     by_lr = {}
     for lr in lrs:
@@ -182,8 +182,8 @@ def lock_report(out: dict) -> dict:
 
 def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print):
     """attack_suite with the run's architecture trained from scratch as the reference."""
-    from ..techniques.stq_jr.layer import apply_stq
-    from ..models import build_model
+    from ...models import build_model
+    from ..stq_jr.layer import apply_stq
 
     layers = apply_stq(run_cfg["model"]["layers"], run_cfg["harden"]["stq"])
     quantized = any(type(l).__module__.startswith("qkeras") for l in model.layers)
@@ -199,11 +199,11 @@ def run_attacks(run_dir, epochs: int = 20, n_random: int | None = None, device_k
     import json
     from pathlib import Path
 
-    from ..config import load_config
-    from ..data import load_dataset
-    from ..models import load_model
-    from ..report import write_reports
-    from ..spec import DesignSpec
+    from ...config import load_config
+    from ...data import load_dataset
+    from ...models import load_model
+    from ...report import write_reports
+    from ...spec import DesignSpec
     from .keys import open_run_password
     from .password import LockError, check_key
     from .train import keyed_model

@@ -1,8 +1,8 @@
 """The `harden.lock` config block: which layers carry a lock, how many neurons, how they are locked."""
 from __future__ import annotations
 
-from ..config_schema import Lock, validate_block
-from ..errors import ConfigError
+from ...config_schema import Lock, validate_block
+from ...errors import ConfigError
 
 # harden.lock's keys, defaults and bounds: codesign/config_schema.py `Lock`; here what depends on the layers
 
@@ -10,8 +10,7 @@ from ..errors import ConfigError
 def lockable_layers(layers: list) -> list[str]:
     """Names of the dense/conv2d layers of a config layer list that a relu follows (their outputs are
     the neurons a lock unit forces)."""
-    from ..models import layer_names
-    from ..models import model_layers
+    from ...models import layer_names, model_layers
 
     names = layer_names(layers)
     out = []

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fixed import FixedType, to_real
-from ..hls_ext import register_extension
+from ...fixed import FixedType, to_real
+from ...hls_ext import register_extension
 
 HEADER = "nnet_lock.h"
 MASK_TYPE = FixedType(1, 1, signed=False)

@@ -4,8 +4,8 @@ its key register bank on the top's load port (wl_sel = KEY_SEL_BASE + layer), an
 writes that fill the bank from a key at run time. No memory image holds a key."""
 from __future__ import annotations
 
-from ..rtl.conv import ConvPlan
-from ..rtl.plan import LayerPlan, RTLError
+from ...rtl.conv import ConvPlan
+from ...rtl.plan import LayerPlan, RTLError
 
 KEY_SEL_BASE = 128  # wl_sel of layer i's key registers (2*i and 2*i+1 are its weights and parameters)
 SOURCE = "lock_unit.sv"
