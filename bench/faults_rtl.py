@@ -29,12 +29,16 @@ def main():
                     help="faults for each run in order (default --faults for all), e.g. fewer for WINGs: "
                          "each generator-parameter fault costs one weight regeneration in RTL")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "faults_rtl.json"))
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other runs already in --out (a long run measured apart, when the load is known)")
     args = ap.parse_args()
 
     from codesign.faults.context import load_run
     from codesign.faults.rtl import crosscheck
 
     res = {"cpus": os.cpu_count(), "runs": {}}
+    if args.merge and Path(args.out).exists():
+        res["runs"] = json.loads(Path(args.out).read_text())["runs"]
     counts = args.faults_per_run or [args.faults] * len(args.runs)
     if len(counts) != len(args.runs):
         raise SystemExit(f"--faults-per-run: give one count per run ({len(args.runs)})")
@@ -43,7 +47,8 @@ def main():
         load0, t = os.getloadavg()[0], time.perf_counter()
         sec = crosscheck(run, spec, x, faults=count, samples=args.samples, pool=args.pool,
                          log=lambda m: print(m, flush=True))
-        sec.update(spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
+        sec.update(command=" ".join(["python", "bench/faults_rtl.py", run, "--faults", str(count),
+                                     "--samples", str(args.samples), "--pool", str(args.pool)]), spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
                    load_avg_1min_start=load0, load_avg_1min_end=os.getloadavg()[0])
         res["runs"][run] = sec
         print(run, json.dumps(sec), flush=True)
