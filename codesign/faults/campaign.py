@@ -74,6 +74,8 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     run_dir = Path(run_dir).resolve()
     cfg, spec, _, _, _ = load_run(run_dir)
     lock, key_label = campaign_key(run_dir, spec, key, device_key)
+    if rtl:  # before any row is written
+        _require_rtl(run_dir, spec)
     total = SiteMap(spec).total
     ident, chunks = plan(campaign, total, flips=flips, count=count, seed=seed, seeds=seeds, chunk=chunk)
     if campaign == "bfa":

@@ -83,9 +83,11 @@ def false_alarms(det: Detector, x_int: np.ndarray, inferences: int, batch: int =
 
 def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows: dict | None,
                       clean_accuracy: float, harmful: float, inferences: int = 10_000, max_faults: int = 2000,
-                      key=None) -> dict:
+                      key=None, rtl_run=None, log=print) -> dict:
     """Detection rates over a campaign's faults (a seeded sample of max_faults rows plus up to
-    max_faults harmful ones, and the design after every BFA flip) and false alarms over `inferences` fault-free inferences."""
+    max_faults harmful ones, and the design after every BFA flip) and false alarms over `inferences`
+    fault-free inferences. rtl_run: a run folder with generated RTL, where the canaries of the same
+    faults and the fault-free inferences also run (codesign/faults/detect_rtl.py): the `rtl` entry."""
     det = Detector(ctx_spec, canary_inputs(data.x_train), key=key)
     out = {"canaries": len(det.canaries), "checksum_groups": det.groups, "checksum_bits": det.checksum_bits}
     on_rtl = []  # (faults, emulator canary alarms, harmful mask or None, name) for the RTL check
