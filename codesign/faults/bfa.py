@@ -40,7 +40,7 @@ def attackable(spec) -> list[int]:
     if not idx:
         from ..errors import ConfigError
 
-        raise ConfigError(f"spec {spec.name!r}: bfa attacks the trailing dense/kron_dense/wings_dense layers "
+        raise ConfigError(f"spec {spec.name!r}: bfa attacks the trailing dense/kron_dense/wings_dense/conv2d layers "
                           "and this design ends in none")
     return idx
 

@@ -107,7 +107,7 @@ def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows:
                    canary_harmful_rate=float(res["canary"][bad].mean()) if bad.any() else None,
                    harmless_alarm_fraction=float(flag[harmless].mean()) if harmless.any() else None,
                    canary_harmless_alarm_fraction=float(res["canary"][harmless].mean()) if harmless.any() else None)
-        on_rtl.append((faults, res["canary"], bad, "random"))
+        on_rtl.append((faults, res["canary"], (bad, harmless), "random"))
     if bfa_rows:
         sel = bfa_rows["method"] == "bfa"
         flips = []
@@ -130,11 +130,14 @@ def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows:
         emu = np.concatenate([g[1] for g in on_rtl]) if on_rtl else np.zeros(0, bool)
         got, rtl = rtl_canaries(rtl_run, det, faults, emu, x_int, inferences, log=log)
         at = 0
-        for group, _, bad, name in on_rtl:
+        for group, _, masks, name in on_rtl:
             a = got[at:at + len(group)]
             at += len(group)
             if name == "random":
-                rtl.update(rate=float(a.mean()), harmful_rate=float(a[bad].mean()) if bad.any() else None)
+                bad, harmless = masks
+                rtl.update(rate=float(a.mean()), harmful_faults=int(bad.sum()),
+                           harmful_rate=float(a[bad].mean()) if bad.any() else None,
+                           harmless_alarm_fraction=float(a[harmless].mean()) if harmless.any() else None)
             else:
                 rtl.update(bfa_flips=len(group), bfa_rate=float(a.mean()))
         out["rtl"] = rtl
