@@ -27,6 +27,7 @@ import numpy as np
 from ..emulator import Emulator
 from .model import SiteMap, apply, fault_key, flip_array
 from .store import RowStore
+from .tail import LayerCache
 
 
 def stratified(sm: SiteMap, faults: int, seed: int = 0) -> list[tuple]:
@@ -243,6 +244,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     visible = np.zeros(len(fl), bool)  # the fault changed some output integer of the streamed samples
     direct = np.zeros(len(fl), bool)   # written through the stored-bit map (else set_spec)
     ref = _PoolRef(spec, xp, key)
+    cols = LayerCache(spec, xp, key, sm)
     log(f"faults: RTL cross-check, {len(fl)} stratified faults x {samples} samples (chosen from {len(xp)})")
     t0 = time.perf_counter()
     sim_s = sim_cpu = 0.0
@@ -275,7 +277,8 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
         t_run, c_run = time.perf_counter(), time.process_time()
         for k, f in enumerate(fl):
             faulty = apply(spec, f, sm)
-            y_pool = ref.outputs(faulty, min(sm.layers_of(f)))
+            # a single flip: from its layer on, a dense/conv flip recomputing its one output column
+            y_pool = cols.flipped(faulty, f[0]) if len(f) == 1 else ref.outputs(faulty, min(sm.layers_of(f)))
             changed = (y_pool != ref.clean).any(axis=1)
             pick = np.r_[np.nonzero(changed)[0], np.nonzero(~changed)[0]][:samples]
             visible[k] = bool(changed[pick].any())
