@@ -368,6 +368,9 @@ def test_detection_on_the_rtl_through_the_cli(tiny_run, tmp_path):
     assert 0 < rtl["rate"] < 1 and rtl["rate"] == det["canary_rate"]
     assert rtl["false_alarms"] == 0 and rtl["clean_inferences"] == 10_000 and rtl["clean_outputs_differing"] == 0
     assert rtl["overhead"] == {"LUT": 0, "FF": 0}
+    cross = json.loads((run / "report.json").read_text())["faults"]["rtl"]  # the same command's --views rtl
+    assert cross["equal_fraction"] == 1.0 and cross["restored_design_equal"] and cross["cells"] == sum(
+        b.width for b in SiteMap(DesignSpec.load(run / "spec")).blocks)
 
 
 @pytest.mark.parametrize("spec", list(_specs()), ids=lambda s: s.name)

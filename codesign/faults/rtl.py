@@ -8,8 +8,8 @@ random elements, so each (layer, parameter, bit) is exercised.
 Where the time goes, and what keeps it small (MNIST MLP, 2 streamed digits a fault): a fault is the
 few memory words its bits live in (`StoredBits`, mapped once), sent with the previous fault's
 restoring words in one load-port command; the harness process stays up and simulates the fault
-while Python prepares the next (emulator reference on a pool of digits, from the faulted layer on),
-so the two CPU costs overlap. The simulation is the floor: the pipeline drains between faults, so a
+while Python prepares the next (emulator reference on a pool of digits, from the faulted layer on,
+a dense/conv flip recomputing only its output column: tail.LayerCache), so the two CPU costs overlap. The simulation is the floor: the pipeline drains between faults, so a
 fault costs the design's latency plus one inference interval per further digit. A WINGs
 generator-parameter write restarts the weight generation (`generation_cycles` in rtl_meta.json,
 ~418k cycles on the MNIST WINGs MLP), so those faults cost that much more each.
