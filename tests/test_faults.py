@@ -411,7 +411,7 @@ def test_bfa_attacks_the_convolutions_of_a_cnn():
         wr = w.reshape(-1, w.shape[-1]) * 2.0 ** -layer.types["weight"].frac
         if "weight_shift" in layer.params:
             wr = wr * 2.0 ** layer.params["weight_shift"][None, :]
-        kh, kw, cin, _ = w.shape
+        kh, kw, _, _ = w.shape
         y = np.stack([np.einsum("hwc,hwco->o", np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))[n, i:i + kh, j:j + kw]
                                 if layer.attrs["padding"] == "same" else x[n, i:i + kh, j:j + kw], wr.reshape(w.shape))
                       for n in range(2) for i in range(layer.output_shape[0]) for j in range(layer.output_shape[1])])

@@ -315,7 +315,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     for name in dict.fromkeys(names):
         on = np.array([n == name for n in names])
         covered[name] = {"faults": int(on.sum()), "bits": sorted({int(b) for b in d["bit"][on]}),
-                         "elements": int(len(np.unique(d["index"][on]))),
+                         "elements": len(np.unique(d["index"][on])),
                          "cycles_per_fault": int(cycles[on].mean()),
                          "equal": int(equal[on].sum()), "visible": int(visible[on].sum())}
     store.write(0, {"fault": [fault_key(f) for f in fl], "site": np.array([f[0] for f in fl], np.int64),

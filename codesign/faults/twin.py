@@ -23,7 +23,6 @@ from ..kinds import registry as kinds
 from .model import flip_array
 
 
-
 def _backward(layer):
     """The twin's backward pass of the layer's kind (BACKWARD, below), or None: not ranked."""
     return BACKWARD.get(layer.kind)
