@@ -9,6 +9,7 @@ of the harness process (they overlap: the harness simulates one fault while Pyth
 next), whose larger one bounds the rate on an unshared 2-core machine.
 
     CODESIGN_DATA=/work/shared/data python bench/faults_rtl.py RUN_MLP RUN_KRON RUN_WINGS --faults 2000
+    ... RUN_MLP --samples 1 2 --merge     # digits a fault side by side, added to the JSON
 """
 from __future__ import annotations
 
@@ -23,35 +24,44 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("runs", nargs="+")
     ap.add_argument("--faults", type=int, default=2000)
-    ap.add_argument("--samples", type=int, default=2, help="test digits streamed per fault")
+    ap.add_argument("--samples", type=int, nargs="+", default=[2],
+                    help="test digits streamed per fault (several: each run once per value, side by side; the "
+                         "streamed digits are those the fault changes first, so 1 sees every fault 2 sees)")
     ap.add_argument("--pool", type=int, default=32, help="digits the emulator runs per fault (streamed ones chosen from them)")
     ap.add_argument("--faults-per-run", nargs="*", type=int,
                     help="faults for each run in order (default --faults for all), e.g. fewer for WINGs: "
                          "each generator-parameter fault costs one weight regeneration in RTL")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "faults_rtl.json"))
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other runs already in --out (a long run measured apart, when the load is known)")
     args = ap.parse_args()
 
     from codesign.faults.context import load_run
     from codesign.faults.rtl import crosscheck
 
     res = {"cpus": os.cpu_count(), "runs": {}}
+    if args.merge and Path(args.out).exists():
+        res["runs"] = json.loads(Path(args.out).read_text())["runs"]
     counts = args.faults_per_run or [args.faults] * len(args.runs)
     if len(counts) != len(args.runs):
         raise SystemExit(f"--faults-per-run: give one count per run ({len(args.runs)})")
     for run, count in zip(args.runs, counts):
         _, spec, x, _, _ = load_run(run)
-        load0, t = os.getloadavg()[0], time.perf_counter()
-        sec = crosscheck(run, spec, x, faults=count, samples=args.samples, pool=args.pool,
-                         log=lambda m: print(m, flush=True))
-        sec.update(spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
-                   load_avg_1min_start=load0, load_avg_1min_end=os.getloadavg()[0])
-        res["runs"][run] = sec
-        print(run, json.dumps(sec), flush=True)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(res, indent=1) + "\n")  # after every run: a long one can be stopped
-        if sec["equal_fraction"] != 1.0 or not sec["restored_design_equal"]:
-            raise SystemExit(f"{run}: RTL and emulator differ under faults (equal_fraction {sec['equal_fraction']}): a bug")
-
+        for samples in args.samples:
+            load0, t = os.getloadavg()[0], time.perf_counter()
+            sec = crosscheck(run, spec, x, faults=count, samples=samples, pool=args.pool,
+                             log=lambda m: print(m, flush=True))
+            sec.update(command=" ".join(["python", "bench/faults_rtl.py", run, "--faults", str(count), "--samples",
+                                         str(samples), "--pool", str(args.pool)]),
+                       spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
+                       load_avg_1min_start=load0, load_avg_1min_end=os.getloadavg()[0])
+            name = run if len(args.samples) == 1 else f"{run} ({samples} digits a fault)"
+            res["runs"][name] = sec
+            print(name, json.dumps(sec), flush=True)
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(res, indent=1) + "\n")  # after every run: a long one can be stopped
+            if sec["equal_fraction"] != 1.0 or not sec["restored_design_equal"]:
+                raise SystemExit(f"{run}: RTL and emulator differ under faults (equal_fraction {sec['equal_fraction']}): a bug")
 
 if __name__ == "__main__":
     main()

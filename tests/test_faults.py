@@ -340,3 +340,89 @@ def test_bfa_ranks_kronecker_factors_and_wings_generator_bits(name):
     for k, r in enumerate(rows):
         faulty = apply(spec, [q["site"] for q in rows[:k + 1]])
         assert r["accuracy"] == float(np.mean(np.argmax(Emulator(faulty).run_int(xi), -1) == y))
+
+
+def test_detection_on_the_rtl_through_the_cli(tiny_run, tmp_path):
+    """`codesign faults RUN --detect --views emulator,rtl` on a small run with generated RTL: the
+    canaries of every checked fault run through the Verilator model (faults written through the load
+    port), their alarms equal the emulator's, some faults alarm and some do not, and 10,000
+    fault-free RTL inferences give every output integer of the emulator and no false alarm. A run
+    without RTL is refused in one line (exit 2) before any row is written."""
+    from codesign.rtl import generate
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_run, bare)
+    proc = codesign("faults", bare, "--campaign", "random", "--faults", "50", "--detect", "--views", "emulator,rtl",
+                    check=False)
+    assert proc.returncode == 2 and "no generated RTL" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (bare / "faults" / "random").exists()
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    generate(DesignSpec.load(run / "spec"), run / "rtl")
+    codesign("faults", run, "--campaign", "random", "--faults", "300", "--detect", "--views", "emulator,rtl",
+             "--rtl-faults", "30")
+    det = json.loads((run / "report.json").read_text())["faults"]["detection"]
+    rtl = det["rtl"]
+    assert rtl["faults"] == det["faults"] and rtl["equal_to_emulator"] == 1.0
+    assert 0 < rtl["rate"] < 1 and rtl["rate"] == det["canary_rate"]
+    assert rtl["false_alarms"] == 0 and rtl["clean_inferences"] == 10_000 and rtl["clean_outputs_differing"] == 0
+    assert rtl["overhead"] == {"LUT": 0, "FF": 0}
+    cross = json.loads((run / "report.json").read_text())["faults"]["rtl"]  # the same command's --views rtl
+    assert cross["equal_fraction"] == 1.0 and cross["restored_design_equal"] and cross["cells"] == sum(
+        b.width for b in SiteMap(DesignSpec.load(run / "spec")).blocks)
+
+
+@pytest.mark.parametrize("spec", list(_specs()), ids=lambda s: s.name)
+def test_layer_cache_equals_the_emulator_on_flipped_designs(spec):
+    """The BFA's recompute from the flipped layer (a dense/conv flip: its one output channel) gives the
+    emulator's output integers of the faulty design, for candidates and for a chain of committed flips."""
+    from codesign.faults.tail import LayerCache
+
+    rng = np.random.default_rng(3)
+    x = Emulator(spec).quantize_input(rng.integers(0, 256, (40,) + tuple(spec.input_shape)).astype(np.uint8))
+    sm = SiteMap(spec)
+    cache, cur = LayerCache(spec, x, sitemap=sm), spec
+    for b in sm.blocks:
+        for site in (b.start + int(rng.integers(b.bits)), b.start + b.bits - 1):
+            cand = apply(cur, [site], sm)
+            want = Emulator(cand).run_int(x).reshape(len(x), -1)
+            assert np.array_equal(cache.flipped(cand, site), want), sm.describe(site)
+        cur = cand
+        assert np.array_equal(cache.commit(cur, site), want)
+
+
+def test_bfa_attacks_the_convolutions_of_a_cnn():
+    """The float twin passes max pools and back-propagates through conv2d (its input gradient is the
+    adjoint of the convolution), so a CNN's conv weights, shifts and biases are ranked and attacked;
+    the committed flips raise the attack loss and each row's accuracy is the integer emulator's."""
+    from codesign.faults import bfa, twin
+
+    spec = next(s for s in _specs() if s.name.startswith("random_cnn"))
+    convs = [i for i, l in enumerate(spec.layers) if l.kind == "conv2d"]
+    assert set(convs) < set(bfa.attackable(spec))
+    rng = np.random.default_rng(0)
+    for li in convs:  # <conv(x), g> == <x, backward(g)>: the twin's input gradient is the conv's adjoint
+        layer = spec.layers[li]
+        x = rng.normal(size=(2,) + tuple(layer.input_shape))
+        g = rng.normal(size=(2, int(np.prod(layer.output_shape))))
+        dx = twin._conv(layer, x.reshape(2, -1), g, {})
+        w = layer.params["weight"]
+        wr = w.reshape(-1, w.shape[-1]) * 2.0 ** -layer.types["weight"].frac
+        if "weight_shift" in layer.params:
+            wr = wr * 2.0 ** layer.params["weight_shift"][None, :]
+        kh, kw, _, _ = w.shape
+        y = np.stack([np.einsum("hwc,hwco->o", np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))[n, i:i + kh, j:j + kw]
+                                if layer.attrs["padding"] == "same" else x[n, i:i + kh, j:j + kw], wr.reshape(w.shape))
+                      for n in range(2) for i in range(layer.output_shape[0]) for j in range(layer.output_shape[1])])
+        assert np.isclose(np.sum(y.reshape(2, -1) * g), np.sum(x.reshape(2, -1) * dx))
+    xi = Emulator(spec).quantize_input(rng.integers(0, 256, (150,) + tuple(spec.input_shape)).astype(np.uint8))
+    y = np.argmax(Emulator(spec).run_int(xi).reshape(len(xi), -1), -1)
+    scores = twin.backward(spec, xi[:100], y[:100], bfa.attackable(spec))
+    sm = SiteMap(spec)
+    assert all({b.param for b in sm.blocks if b.layer == li} == set(scores[li]) for li in convs)
+    rows = list(bfa.bfa_attack(spec, xi[:100], xi, y, seed=0, target=0.0, max_flips=4, top_k=3))
+    assert all(a["attack_loss"] < b["attack_loss"] for a, b in itertools.pairwise(rows))
+    for k, r in enumerate(rows):
+        faulty = apply(spec, [q["site"] for q in rows[:k + 1]])
+        assert r["accuracy"] == float(np.mean(np.argmax(Emulator(faulty).run_int(xi), -1) == y))

@@ -16,8 +16,10 @@ number of random bit flips over every stored bit, committed one at a time.
 A locked design is attacked and scored under the campaign's key (`key`, as Emulator(spec, key=...)).
 
 Attackable: every stored bit (weights, biases, weight shifts, Kronecker factors, WINGs generator
-parameters) of the vector layers after the last layer of another kind (twin.py ranks them; the
-float twin back-propagates through dense, kron_dense and wings_dense layers, not conv2d).
+parameters) of the layers after the last layer the twin cannot pass (twin.py ranks them; the float
+twin back-propagates through dense, kron_dense, wings_dense and conv2d layers, max pools and
+reshapes). Candidates and committed flips are computed by tail.LayerCache: the emulator's kernels
+from the flipped layer on (a dense or conv flip: its one output channel, then the layers after).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import numpy as np
 from ..emulator import Emulator
 from ..fixed import to_real
 from .model import SiteMap, apply
+from .tail import LayerCache
 from .twin import backward, trailing_vector_layers
 
 TOP_K = 5
@@ -37,7 +40,7 @@ def attackable(spec) -> list[int]:
     if not idx:
         from ..errors import ConfigError
 
-        raise ConfigError(f"spec {spec.name!r}: bfa attacks the trailing dense/kron_dense/wings_dense layers "
+        raise ConfigError(f"spec {spec.name!r}: bfa attacks the trailing dense/kron_dense/wings_dense/conv2d layers "
                           "and this design ends in none")
     return idx
 
@@ -60,6 +63,8 @@ def bfa_attack(spec, x_attack, x_test, y_test, *, seed: int, target: float, max_
     blocks = {li: [b for b in sm.blocks if b.layer == li] for li in layers}
     sites = {li: np.concatenate([b.start + np.arange(b.bits) for b in blocks[li]]) for li in layers}
     cur = spec
+    # the emulator's integers from the flipped layer (a dense/conv flip: its output channel) on
+    attack, test = LayerCache(spec, x_attack, key, sm), LayerCache(spec, x_test, key, sm)
     for step in range(1, max_flips + 1):
         scores = backward(cur, x_attack, ytarget, layers, lock)
         best = None
@@ -68,11 +73,12 @@ def bfa_attack(spec, x_attack, x_test, y_test, *, seed: int, target: float, max_
             for k in np.argsort(-flat, kind="stable")[:top_k]:
                 site = int(sites[li][k])
                 cand = apply(cur, [site], sm)
-                loss = _loss(Emulator(cand, key=key).run_int(x_attack), cand, ytarget)
+                loss = _loss(attack.flipped(cand, site), cand, ytarget)
                 if best is None or loss > best[0]:
                     best = (loss, site, cand)
         loss, site, cur = best
-        pred = np.argmax(Emulator(cur, key=key).run_int(x_test).reshape(len(x_test), -1), -1)  # re-verified: integer emulator
+        attack.commit(cur, site)
+        pred = np.argmax(test.commit(cur, site), -1)  # re-verified: the integer emulator's kernels on the whole split
         acc = float(np.mean(pred == y_test))
         yield {"step": step, "site": site, "accuracy": acc, "attack_loss": loss}
         if acc <= target:
@@ -84,9 +90,10 @@ def random_flips(spec, x_test, y_test, *, seed: int, flips: int, key=None):
     sm = SiteMap(spec)
     order = np.random.default_rng(10_000 + seed).choice(sm.total, flips, replace=False)
     cur = spec
+    test = LayerCache(spec, x_test, key, sm)
     for step, site in enumerate(order, 1):
         cur = apply(cur, [int(site)], sm)
-        pred = np.argmax(Emulator(cur, key=key).run_int(x_test).reshape(len(x_test), -1), -1)
+        pred = np.argmax(test.commit(cur, int(site)), -1)
         yield {"step": step, "site": int(site), "accuracy": float(np.mean(pred == y_test)), "attack_loss": np.nan}
 
 

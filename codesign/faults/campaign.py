@@ -74,6 +74,8 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     run_dir = Path(run_dir).resolve()
     cfg, spec, _, _, _ = load_run(run_dir)
     lock, key_label = campaign_key(run_dir, spec, key, device_key)
+    if rtl:  # before any row is written
+        _require_rtl(run_dir, spec)
     total = SiteMap(spec).total
     ident, chunks = plan(campaign, total, flips=flips, count=count, seed=seed, seeds=seeds, chunk=chunk)
     if campaign == "bfa":
@@ -106,7 +108,7 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     if key_label:
         section["key"] = key_label
     if detect:
-        section["detection"] = detection(run_dir, campaign, log, lock)
+        section["detection"] = detection(run_dir, campaign, log, lock, rtl=rtl)
     if rtl:
         from .rtl import crosscheck
 
@@ -123,9 +125,10 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
     return section
 
 
-def detection(run_dir: Path, campaign: str, log=print, key=None) -> dict:
+def detection(run_dir: Path, campaign: str, log=print, key=None, rtl: bool = False) -> dict:
     """Detection over the rows of this campaign (a bfa campaign: the run's exhaustive, else random
-    rows) and of the run's bfa campaign, whichever exist; `key`: a locked design's LockKey."""
+    rows) and of the run's bfa campaign, whichever exist; `key`: a locked design's LockKey. rtl: the
+    canaries also run on the run's RTL (`--views emulator,rtl`)."""
     from .detect import detection_section
 
     _, spec, x, y, d = load_run(run_dir)
@@ -139,8 +142,18 @@ def detection(run_dir: Path, campaign: str, log=print, key=None) -> dict:
     clean = Engine(spec, x, y, key=key).clean_correct / len(y)
     log("faults: detection (canaries, checksums, fault-free inferences)")
     flips = rows.get(campaign) if campaign != "bfa" else (rows.get("exhaustive") or rows.get("random"))
+    if rtl:
+        _require_rtl(run_dir, spec)
     return detection_section(spec, d, x, flips, rows.get("bfa"),
-                             clean, HARMFUL, key=key)
+                             clean, HARMFUL, key=key, rtl_run=run_dir if rtl else None, log=log)
+
+
+def _require_rtl(run_dir: Path, spec) -> None:
+    from ..errors import CodesignError
+    from ..rtl_step import rtl_unsupported
+
+    if rtl_unsupported(spec) or not (run_dir / "rtl" / "rtl_meta.json").exists():
+        raise CodesignError(f"{run_dir} has no generated RTL; build the run with RTL (without --no-rtl) for --views rtl")
 
 
 def _timing(store: RowStore, faults: int, seconds: float) -> dict:

@@ -83,11 +83,14 @@ def false_alarms(det: Detector, x_int: np.ndarray, inferences: int, batch: int =
 
 def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows: dict | None,
                       clean_accuracy: float, harmful: float, inferences: int = 10_000, max_faults: int = 2000,
-                      key=None) -> dict:
+                      key=None, rtl_run=None, log=print) -> dict:
     """Detection rates over a campaign's faults (a seeded sample of max_faults rows plus up to
-    max_faults harmful ones, and the design after every BFA flip) and false alarms over `inferences` fault-free inferences."""
+    max_faults harmful ones, and the design after every BFA flip) and false alarms over `inferences`
+    fault-free inferences. rtl_run: a run folder with generated RTL, where the canaries of the same
+    faults and the fault-free inferences also run (codesign/faults/detect_rtl.py): the `rtl` entry."""
     det = Detector(ctx_spec, canary_inputs(data.x_train), key=key)
     out = {"canaries": len(det.canaries), "checksum_groups": det.groups, "checksum_bits": det.checksum_bits}
+    on_rtl = []  # (faults, emulator canary alarms, harmful mask or None, name) for the RTL check
     if random_rows:
         n = len(random_rows["fault"])
         harm = np.nonzero(clean_accuracy - random_rows["accuracy"] >= harmful)[0][:max_faults]
@@ -104,6 +107,7 @@ def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows:
                    canary_harmful_rate=float(res["canary"][bad].mean()) if bad.any() else None,
                    harmless_alarm_fraction=float(flag[harmless].mean()) if harmless.any() else None,
                    canary_harmless_alarm_fraction=float(res["canary"][harmless].mean()) if harmless.any() else None)
+        on_rtl.append((faults, res["canary"], (bad, harmless), "random"))
     if bfa_rows:
         sel = bfa_rows["method"] == "bfa"
         flips = []
@@ -115,6 +119,26 @@ def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows:
         res = det.check(flips)
         out.update(bfa_flips=len(flips), bfa_rate=float((res["canary"] | res["checksum"]).mean()),
                    bfa_canary_rate=float(res["canary"].mean()), bfa_checksum_rate=float(res["checksum"].mean()))
+        on_rtl.append((flips, res["canary"], None, "bfa"))
     alarms, n = false_alarms(det, x_int, inferences)
     out.update(false_alarms=alarms, clean_inferences=n)
+    if rtl_run is not None:
+        from .detect_rtl import rtl_canaries
+
+        log("faults: detection on the RTL (canaries of every checked fault, fault-free inferences)")
+        faults = [f for group in on_rtl for f in group[0]]
+        emu = np.concatenate([g[1] for g in on_rtl]) if on_rtl else np.zeros(0, bool)
+        got, rtl = rtl_canaries(rtl_run, det, faults, emu, x_int, inferences, log=log)
+        at = 0
+        for group, _, masks, name in on_rtl:
+            a = got[at:at + len(group)]
+            at += len(group)
+            if name == "random":
+                bad, harmless = masks
+                rtl.update(rate=float(a.mean()), harmful_faults=int(bad.sum()),
+                           harmful_rate=float(a[bad].mean()) if bad.any() else None,
+                           harmless_alarm_fraction=float(a[harmless].mean()) if harmless.any() else None)
+            else:
+                rtl.update(bfa_flips=len(group), bfa_rate=float(a.mean()))
+        out["rtl"] = rtl
     return out

@@ -8,8 +8,8 @@ random elements, so each (layer, parameter, bit) is exercised.
 Where the time goes, and what keeps it small (MNIST MLP, 2 streamed digits a fault): a fault is the
 few memory words its bits live in (`StoredBits`, mapped once), sent with the previous fault's
 restoring words in one load-port command; the harness process stays up and simulates the fault
-while Python prepares the next (emulator reference on a pool of digits, from the faulted layer on),
-so the two CPU costs overlap. The simulation is the floor: the pipeline drains between faults, so a
+while Python prepares the next (emulator reference on a pool of digits, from the faulted layer on,
+a dense/conv flip recomputing only its output column: tail.LayerCache), so the two CPU costs overlap. The simulation is the floor: the pipeline drains between faults, so a
 fault costs the design's latency plus one inference interval per further digit. A WINGs
 generator-parameter write restarts the weight generation (`generation_cycles` in rtl_meta.json,
 ~418k cycles on the MNIST WINGs MLP), so those faults cost that much more each.
@@ -27,6 +27,7 @@ import numpy as np
 from ..emulator import Emulator
 from .model import SiteMap, apply, fault_key, flip_array
 from .store import RowStore
+from .tail import LayerCache
 
 
 def stratified(sm: SiteMap, faults: int, seed: int = 0) -> list[tuple]:
@@ -243,9 +244,11 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     visible = np.zeros(len(fl), bool)  # the fault changed some output integer of the streamed samples
     direct = np.zeros(len(fl), bool)   # written through the stored-bit map (else set_spec)
     ref = _PoolRef(spec, xp, key)
+    cols = LayerCache(spec, xp, key, sm)
     log(f"faults: RTL cross-check, {len(fl)} stratified faults x {samples} samples (chosen from {len(xp)})")
     t0 = time.perf_counter()
     sim_s = sim_cpu = 0.0
+    cycles = np.zeros(len(fl), np.int64)  # simulated cycles of each fault's run (writes excluded)
     with Harness(rtl_dir) as h:
         if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted;
             # written before set_spec, which tracks the memories only)
@@ -268,12 +271,14 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
             r = h.collect(ticket)
             sim_s += r.sim_seconds
             sim_cpu += r.sim_cpu_seconds
+            cycles[k] = r.cycles
             equal[k] = np.array_equal(r.outputs.reshape(len(y_ref), -1), y_ref)
 
         t_run, c_run = time.perf_counter(), time.process_time()
         for k, f in enumerate(fl):
             faulty = apply(spec, f, sm)
-            y_pool = ref.outputs(faulty, min(sm.layers_of(f)))
+            # a single flip: from its layer on, a dense/conv flip recomputing its one output column
+            y_pool = cols.flipped(faulty, f[0]) if len(f) == 1 else ref.outputs(faulty, min(sm.layers_of(f)))
             changed = (y_pool != ref.clean).any(axis=1)
             pick = np.r_[np.nonzero(changed)[0], np.nonzero(~changed)[0]][:samples]
             visible[k] = bool(changed[pick].any())
@@ -305,9 +310,18 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
         h.set_spec(spec)
         clean_ok = np.array_equal(h.run_checked(xp).outputs.reshape(len(xp), -1), ref.clean)
     d = sm.decode([f[0] for f in fl])
+    names = [f"{sm.blocks[b].layer_name}.{sm.blocks[b].param}" for b in d["block"]]
+    covered = {}  # layer.param -> faults, bit positions, elements, mean simulated cycles a fault
+    for name in dict.fromkeys(names):
+        on = np.array([n == name for n in names])
+        covered[name] = {"faults": int(on.sum()), "bits": sorted({int(b) for b in d["bit"][on]}),
+                         "elements": len(np.unique(d["index"][on])),
+                         "cycles_per_fault": int(cycles[on].mean()),
+                         "equal": int(equal[on].sum()), "visible": int(visible[on].sum())}
     store.write(0, {"fault": [fault_key(f) for f in fl], "site": np.array([f[0] for f in fl], np.int64),
                     "layer": [sm.blocks[b].layer_name for b in d["block"]], "param": [sm.blocks[b].param for b in d["block"]],
-                    "index": d["index"], "bit": d["bit"], "equal": equal, "visible": visible, "direct": direct})
+                    "index": d["index"], "bit": d["bit"], "equal": equal, "visible": visible, "direct": direct,
+                    "cycles": cycles})
     return {"faults": len(fl), "equal_fraction": float(equal.mean()), "faults_changing_outputs": int(visible.sum()),
             "faults_per_s": len(fl) / run_s, "samples_per_fault": samples, "pool": len(xp),
             "restored_design_equal": bool(clean_ok), "direct_fraction": float(direct.mean()),
@@ -317,4 +331,5 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
             # fault while Python prepares the next): the rate an unshared 2-core machine would approach
             "python_cpu_s": round(py_cpu, 2), "sim_cpu_s": round(sim_cpu, 2),
             "faults_per_cpu_s_bound": len(fl) / max(py_cpu, sim_cpu, 1e-9),
+            "cycles_simulated": int(cycles.sum()), "covered": covered,
             "cells": len({(sm.blocks[b].layer_name, sm.blocks[b].param, int(bit)) for b, bit in zip(d["block"], d["bit"])})}

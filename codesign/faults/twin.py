@@ -1,7 +1,7 @@
 """Float twin of the integer design for the bit-flip attack's ranking (bfa.py): gradients of the
-attack loss with respect to every stored parameter of the design's trailing vector layers (dense,
-kron_dense, wings_dense), and each stored bit's first-order score: gradient x the change of the
-real value its flip makes.
+attack loss with respect to every stored parameter of the design's trailing layers with a backward
+pass (dense, kron_dense, wings_dense, conv2d; through maxpool2d and reshapes), and each stored bit's
+first-order score: gradient x the change of the real value its flip makes.
 
 The forward pass is the integer emulator's own (exact activations); the backward pass treats every
 cast as the identity (straight-through: Kronecker `mid`, WINGs curve, basis and weight casts, the
@@ -29,14 +29,14 @@ def _backward(layer):
 
 
 def trailing_vector_layers(spec) -> list[int]:
-    """Indices of the vector layers (a kind with a twin backward pass) after the last layer of another
-    kind (reshapes such as flatten skipped)."""
+    """Indices of the layers with stored parameters and a twin backward pass after the last layer
+    the twin cannot pass (reshapes such as flatten, and max pools, are passed)."""
     idx = []
     for li in range(len(spec.layers) - 1, -1, -1):
         layer = spec.layers[li]
         if _backward(layer):
             idx.append(li)
-        elif not kinds.get(layer.kind).reshape:
+        elif not (kinds.get(layer.kind).reshape or layer.kind in PASS):
             break
     return sorted(idx)
 
@@ -50,7 +50,7 @@ def forward(spec, x, start: int, lock: dict | None = None):
     for li, layer in enumerate(spec.layers):
         inp = q
         q = KERNELS[layer.kind](q, layer)
-        if li >= start and _backward(layer):
+        if li >= start and (_backward(layer) or layer.kind in PASS):
             saved[li] = (inp, q)
         if lock and layer.name in lock:
             q = lock_unit(q, *lock[layer.name])
@@ -91,18 +91,24 @@ def backward(spec, x, target, layers: list[int], lock: dict | None = None):
     delta[np.arange(n), target] -= 1
     delta /= n  # d loss / d output (real)
     scores = {}
-    for li in sorted(layers, reverse=True):
+    for li in range(len(spec.layers) - 1, layers[0] - 1, -1):
         layer = spec.layers[li]
+        if li not in saved:  # a reshape (flatten): the gradient's order is the row-major one
+            continue
         inp, y = saved[li]
         g = delta.reshape(n, -1)
         if lock and layer.name in lock:  # locked neurons hold the key's value: no gradient through them
-            g = g * (1 - lock[layer.name][0])[None, :]
+            mask = np.asarray(lock[layer.name][0])
+            g = (g.reshape(n, -1, mask.size) * (1 - mask.reshape(-1))).reshape(n, -1)
+        if layer.kind in PASS:
+            delta = PASS[layer.kind](layer, inp, y, g)
+            continue
         if layer.attrs.get("activation") == "relu":
             g = g * (y.reshape(n, -1) > 0)
         xr = to_real(inp.reshape(n, -1), layer.types["input"])
         s = {}
-        if "bias" in layer.params:
-            s["bias"] = _linear_scores(layer, "bias", g.sum(axis=0))
+        if "bias" in layer.params:  # summed over samples (and a conv's output positions)
+            s["bias"] = _linear_scores(layer, "bias", g.reshape(-1, layer.params["bias"].size).sum(axis=0))
         delta = _backward(layer)(layer, xr, g, s)
         scores[li] = s
     return scores
@@ -113,7 +119,8 @@ def _dense(layer, xr, g, s) -> np.ndarray:
     scale = 2.0 ** layer.params["weight_shift"].astype(np.float64)[None, :] if "weight_shift" in layer.params else 1.0
     gw = xr.T @ g  # d loss / d effective real weight
     s["weight"] = _linear_scores(layer, "weight", gw * scale)
-    w_unshifted = layer.params["weight"].astype(np.float64) * 2.0 ** -t.frac
+    w = layer.params["weight"]
+    w_unshifted = w.reshape(-1, w.shape[-1]).astype(np.float64) * 2.0 ** -t.frac  # a conv's as (kh*kw*cin, cout)
     if "weight_shift" in layer.params:
         sh = layer.params["weight_shift"].astype(np.int64)
         col = (gw * w_unshifted).sum(axis=0)  # d loss / d (2**shift) per column
@@ -182,7 +189,61 @@ def _wings(layer, xr, g, s) -> np.ndarray:
     return g @ w.T
 
 
+def _windows(layer, x: np.ndarray):
+    """The emulator's conv2d windows of x (N, H, W, C): (padded x, its padding (top, left), columns
+    (N*OH*OW, kh*kw*cin) in Keras order)."""
+    from ..emulator import _same_padding
+
+    kh, kw, cin, _ = layer.params["weight"].shape
+    sh, sw = layer.attrs["strides"]
+    pt = pl = 0
+    if layer.attrs["padding"] == "same":
+        (pt, pb), (pl, pr) = _same_padding(x.shape[1], kh, sh), _same_padding(x.shape[2], kw, sw)
+        x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    oh, ow, _ = layer.output_shape
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
+    return x, (pt, pl), win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * cin)
+
+
+def _conv(layer, xr, g, s) -> np.ndarray:
+    """A conv is a dense layer on its windows: the weight's gradient and scores as _dense's over
+    every output position, the input's gradient scattered back over the windows (col2im)."""
+    n = len(xr)
+    kh, kw, cin, cout = layer.params["weight"].shape
+    sh, sw = layer.attrs["strides"]
+    oh, ow, _ = layer.output_shape
+    xp, (pt, pl), cols = _windows(layer, xr.reshape((n,) + tuple(layer.input_shape)))
+    dcols = _dense(layer, cols, g.reshape(-1, cout), s).reshape(n, oh, ow, kh, kw, cin)
+    dx = np.zeros(xp.shape)
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += dcols[:, :, :, i, j]
+    h, w, _ = layer.input_shape
+    return dx[:, pt:pt + h, pl:pl + w].reshape(n, -1)
+
+
+def _maxpool(layer, inp, y, g) -> np.ndarray:
+    """The gradient goes to the first maximum of each window (the window's value in the integers)."""
+    n = len(inp)
+    ph, pw = layer.attrs["pool_size"]
+    sh, sw = layer.attrs["strides"]
+    oh, ow, c = layer.output_shape
+    g = g.reshape(n, oh, ow, c)
+    dx = np.zeros(inp.shape)
+    taken = np.zeros(g.shape, bool)
+    for i in range(ph):
+        for j in range(pw):
+            at = (slice(None), slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw))
+            hit = (inp[at] == y) & ~taken
+            dx[at] += np.where(hit, g, 0.0)
+            taken |= hit
+    return dx.reshape(n, -1)
+
+
+# parameter-free layers the gradient passes: kind -> (layer, input ints, output ints, gradient) -> input gradient
+PASS = {"maxpool2d": _maxpool}
+
 # the twin's backward pass per layer kind (its own variants, like a backend's): the trailing layers of
 # these kinds are ranked; a kind without one ends the attackable tail
-BACKWARD = {"dense": _dense, "kron_dense": _kron, "wings_dense": _wings}
+BACKWARD = {"dense": _dense, "kron_dense": _kron, "wings_dense": _wings, "conv2d": _conv}
 VECTOR_KINDS = tuple(BACKWARD)
