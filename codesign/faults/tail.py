@@ -38,7 +38,7 @@ class LayerCache:
             raise AssertionError("fault layer cache: cached forward pass differs from the emulator's")
 
     def _post(self, layer, q):
-        from ..lock.kernel import lock_unit
+        from ..techniques.lock.kernel import lock_unit
 
         return lock_unit(q, *self.lock[layer.name]) if layer.name in self.lock else q
 
