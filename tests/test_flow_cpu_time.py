@@ -3,7 +3,7 @@ reads both; on a shared machine wall time depends on the load, CPU time much les
 
 
 def test_flow_reports_cpu_seconds_per_step(digits_run):
-    _, report = digits_run
+    out, report = digits_run
     t = report["timing_s"]
     cpu = t["cpu_s"]
     steps = [k for k, v in t.items() if k not in ("total", "cpu_s") and isinstance(v, (int, float))]
@@ -12,3 +12,9 @@ def test_flow_reports_cpu_seconds_per_step(digits_run):
     assert cpu["train"] > 0.5  # five epochs of training cost real CPU time
     # the steps' CPU adds up to the whole flow's (rounding only)
     assert abs(sum(cpu[k] for k in steps) - cpu["total"]) < 0.05 * len(steps)
+    # the report's wall-time table gains a CPU column (no raw dict in the page)
+    md = (out / "report.md").read_text()
+    from codesign.report import fmt
+
+    assert "| step | seconds | CPU seconds |" in md
+    assert f"| train | {fmt(t['train'])} | {fmt(cpu['train'])} |" in md
