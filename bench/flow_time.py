@@ -8,8 +8,10 @@ wall seconds of every step and of the RTL step's parts (generate, cocotb stall s
 build and run, yosys; the harness build and yosys overlap the cocotb run). Then, on the same
 generated RTL, the previous implementation of the RTL step where one exists: every test sample under
 cocotb with stalls (the old bulk check, -O2 model) and yosys `synth_xilinx -flatten` (the old
-script), timed the same way. CPU seconds of the children are recorded too: the machine is shared,
-so wall time depends on what else runs. Results: bench/results/flow_time.json.
+script), timed the same way. CPU seconds are recorded too, for the whole flow process and per step
+(report.json `timing_s.cpu_s`: the flow's own and its children's user + system seconds), with the
+load average (1, 5, 15 min) at the start and the end: the machine is shared, so wall time depends on
+what else runs, CPU seconds much less. Results: bench/results/flow_time.json.
 """
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
 
+def _loads() -> list[float]:
+    """The 1, 5 and 15 minute load averages."""
+    return [round(v, 2) for v in os.getloadavg()]
+
+
 def collect(out: Path) -> dict:
     """The timing and checks of a finished run folder (report.json)."""
     report = json.loads((out / "report.json").read_text())
@@ -52,12 +59,14 @@ def run_flow(name: str, out: Path, sets: list[str]) -> dict:
     cmd = [sys.executable, "-m", "codesign", "flow", str(ROOT / "examples" / f"{name}.yaml"), "--out", str(out)]
     for s in sets:
         cmd += ["--set", s]
-    t, c, load0 = time.time(), _cpu_children(), _load()
+    t, c, load0 = time.time(), _cpu_children(), _loads()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"codesign flow {name} failed:\n{proc.stderr[-3000:]}")
+    load1 = _loads()
     return {"wall_s": round(time.time() - t, 1), "cpu_s": round(_cpu_children() - c, 1),
-            "load_avg_1min": [load0, _load()], **collect(out)}
+            "load_avg_1min": [load0[0], load1[0]], "load_avg_start": load0, "load_avg_end": load1,
+            "command": " ".join(["codesign", *cmd[3:]]), **collect(out)}
 
 
 def previous_rtl(run_dir: Path) -> dict:
@@ -115,8 +124,12 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))
         s = row["flow"]["steps_s"]
-        line = " ".join(f"{k} {v}" for k, v in s.items() if not isinstance(v, dict))
-        print(f"{name}: {line}; rtl parts {s.get('rtl_parts')}")
+        cpu = s.get("cpu_s", {})
+        line = ", ".join(f"{k} {v} s" + (f" ({cpu[k]} CPU-s)" if k in cpu else "") for k, v in s.items()
+                         if not isinstance(v, dict))
+        f = row["flow"]
+        print(f"{name}: {line}; rtl parts {s.get('rtl_parts')}; whole flow {f.get('wall_s')} s wall, "
+              f"{f.get('cpu_s')} CPU-s, load {f.get('load_avg_start')} -> {f.get('load_avg_end')}")
         if "previous_rtl" in row:
             p = row["previous_rtl"]
             print(f"  previous: cocotb on all samples {p['cocotb_all_samples']['wall_s']} s "

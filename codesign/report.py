@@ -356,10 +356,13 @@ def _lock(lk: dict, report: dict) -> Section:
 def _timing_s(t: dict, report: dict) -> Section:
     s = Section("timing_s", "Wall time per step")
     # a step that did not run (robustness off, --no-rtl) is recorded as 0 s: left out, as in the figure
-    s.tables.append(Table(["step", "seconds"], [[k, fmt(v)] for k, v in t.items()
-                                                if not isinstance(v, dict) and v != 0]))
+    # CPU seconds per step (timing_s.cpu_s), when recorded, as a second column: wall time depends on the load
+    cpu = t.get("cpu_s") if isinstance(t.get("cpu_s"), dict) else None
+    s.tables.append(Table(["step", "seconds"] + (["CPU seconds"] if cpu else []),
+                          [[k, fmt(v)] + ([fmt(cpu.get(k, ""))] if cpu else []) for k, v in t.items()
+                           if not isinstance(v, dict) and v != 0]))
     for key, parts in t.items():  # a step's own breakdown (rtl_parts: generate, harness_build, cocotb, ...)
-        if isinstance(parts, dict) and parts:
+        if isinstance(parts, dict) and parts and key != "cpu_s":
             step = key.removesuffix("_parts")
             s.tables.append(Table(["part", "seconds"], [[k, fmt(v)] for k, v in flatten(parts)],
                                   caption=f"where the {step} step's time went"))

@@ -11,7 +11,7 @@
 // a multiplier as LVL) and the clog2(SIMD) levels of the binary adder tree are cut by a register
 // after every LVL levels, giving STAGES register stages (0 when LVL = 0: combinational, as
 // before); the caller registers the output and delays its control by STAGES. Every register advances on `en`
-// (the engine's freeze-the-pipe stall), so throughput is one product vector a cycle at any depth.
+// (mac_pipe ties it high: its pipe never stalls), so throughput is one product vector a cycle at any depth.
 module dot_simd #(
     parameter int SIMD = 4,
     parameter int XW = 8,

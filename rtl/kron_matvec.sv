@@ -32,8 +32,9 @@
 // Zero factor entries are not skipped: the factors are dense after training (the L1 penalty leaves
 // few exact zeros), and a skip would break the fixed schedule that keeps every lane busy.
 // Input buffer: axis_inbuf, as mvau. Pipeline and stall: as mvau (issue -> read -> dot -> accumulate
-// -> requant/out, the stages after the read in mac_pipe), all stages on `en` (output register empty
-// or taken); stage-1 sums leave mac_pipe at stage 3 for the mid cast (registered) and write.
+// -> requant/out, the stages after the read in mac_pipe), a pipe that never stalls: terms issue while
+// mac_pipe has `room` for a sum, every stage advances each cycle; stage-1 sums leave mac_pipe at
+// stage 3 for the mid cast (registered) and write.
 module kron_matvec #(
     parameter int N1 = 4,
     parameter int N2 = 4,
@@ -120,11 +121,11 @@ module kron_matvec #(
     // ------------------------------------------------------------------ input double buffer
     logic full;
     logic [SIMD*XW-1:0] x1;
-    logic en, end1;
+    logic room, end1;
     logic [SCW-1:0] xaddr;               // input beat i2*I1F + i1f
     axis_inbuf #(.DW(SIMD * XW), .BEATS(SF), .BAW(SCW)) u_inbuf (
         .clk(clk), .rst(rst), .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tready(s_tready),
-        .full(full), .re(en), .raddr(xaddr), .rdata(x1), .rdone(end1)
+        .full(full), .re(1'b1), .raddr(xaddr), .rdata(x1), .rdone(end1)
     );
 
     // ------------------------------------------------------------------ sequencer (stage 0)
@@ -146,14 +147,14 @@ module kron_matvec #(
     logic [MAW-1:0] mraddr;              // mid word kf*J1F + j1f
     logic [PAW-1:0] ob;                  // output beat / parameter word j2*J1F + j1f
 
-    logic [3:0] dcnt;                                  // enabled idle slots spent in PH_DRAIN
+    logic [3:0] dcnt;                                  // idle slots spent in PH_DRAIN
     wire drained = dcnt == 4'(DRAIN);
     wire s1 = phase == PH_S1;
-    // stage 2 issues in the slot after the last drain slot (all stages move together on en, so the
-    // distance from a mid write to its read is counted in enabled cycles)
+    // stage 2 issues in the slot after the last drain slot (the pipe never stalls, so a mid write lands
+    // a fixed number of cycles after its row's last issue; a slot without room only delays the read)
     wire s2 = phase == PH_S2 || (phase == PH_DRAIN && drained);
-    wire issue1 = en && s1 && full;
-    wire issue2 = en && s2;
+    wire issue1 = room && s1 && full;
+    wire issue2 = room && s2;
     wire issue = issue1 || issue2;
     wire last_i1f = i1f == IC'(I1F - 1);
     wire last_j1f = j1f == JC'(J1F - 1);
@@ -216,7 +217,7 @@ module kron_matvec #(
             end
             if (phase == PH_DRAIN) begin
                 if (drained) phase <= PH_S2;
-                else if (en) dcnt <= dcnt + 4'd1;
+                else dcnt <= dcnt + 4'd1;
             end
             if (issue2) begin
                 kf <= last_kf ? '0 : kf + KC'(1);
@@ -246,17 +247,17 @@ module kron_matvec #(
     logic [SIMD*BW-1:0] wb1;
     logic [SIMD*PE*MID_W-1:0] md1;
     logic st2_1;                         // stage 1 holds a stage-2 term (operand select)
-    always_ff @(posedge clk) if (en) st2_1 <= s2;
+    always_ff @(posedge clk) st2_1 <= s2;
     wire a_we = wl_we && wl_addr < WAW'(DA);
     wire b_we = wl_we && wl_addr >= WAW'(DA);
     wire [AAW-1:0] a_wa = AAW'(wl_addr);
     wire [BAW-1:0] b_wa = BAW'(wl_addr - WAW'(DA));
     wmem #(.DW(PE * SIMD * AW), .DEPTH(DA), .AW(AAW), .INIT(A_INIT)) u_amem (
-        .clk(clk), .re(en), .raddr(aaddr), .rdata(wa1),
+        .clk(clk), .re(1'b1), .raddr(aaddr), .rdata(wa1),
         .we(a_we), .waddr(a_wa), .wdata(wl_data[PE*SIMD*AW-1:0])
     );
     wmem #(.DW(SIMD * BW), .DEPTH(DB), .AW(BAW), .INIT(B_INIT)) u_bmem (
-        .clk(clk), .re(en), .raddr(baddr), .rdata(wb1),
+        .clk(clk), .re(1'b1), .raddr(baddr), .rdata(wb1),
         .we(b_we), .waddr(b_wa), .wdata(wl_data[SIMD*BW-1:0])
     );
     // mid banks: written by stage-1 results (stage 3 below), read by stage-2 issue; no image (every
@@ -267,7 +268,7 @@ module kron_matvec #(
     logic [PE*MID_W-1:0] ymid;
     for (genvar s = 0; s < SIMD; s++) begin : g_bank
         wmem #(.DW(PE * MID_W), .DEPTH(MD), .AW(MAW), .INIT_EN(0)) u_bank (
-            .clk(clk), .re(en), .raddr(mraddr), .rdata(md1[s*PE*MID_W +: PE*MID_W]),
+            .clk(clk), .re(1'b1), .raddr(mraddr), .rdata(md1[s*PE*MID_W +: PE*MID_W]),
             .we(mid_we && kb4 == SBC'(s)), .waddr(mw4), .wdata(ymid)
         );
     end
@@ -298,7 +299,7 @@ module kron_matvec #(
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
         .P_INIT(P_INIT), .NP(NB), .PAW(PAW), .PDW(PDW), .SBW(SBC + MAW), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG)
     ) u_mac (
-        .clk(clk), .rst(rst), .en(en),
+        .clk(clk), .rst(rst), .room(room),
         .issue(issue), .first(s2 ? kf == '0 : i1f == '0), .last(s2 ? last_kf : last_i1f),
         .tlast(last_j2 && last_j1f), .emit(s2), .paddr(ob), .sb({kb, mwaddr}),
         .x(ux), .w(uw),
@@ -323,7 +324,7 @@ module kron_matvec #(
     end
     always_ff @(posedge clk) begin
         if (rst) mid_we <= 1'b0;
-        else mid_we <= en && v3 && !st2_3;
+        else mid_we <= v3 && !st2_3;
         ymid <= ymid3;
         kb4 <= kb3;
         mw4 <= mw3;

@@ -1,21 +1,27 @@
 // mac_pipe.sv -- the shared back end of the folded engines (mvau, kron_matvec): PE lanes of SIMD-wide
-// dot products, accumulate, per-output parameter memory, requantize, AXI-Stream output register.
+// dot products, accumulate, per-output parameter memory, requantize, AXI-Stream output FIFO.
 //
-// The engine's sequencer issues one term a cycle (stage 0: `issue` with its control bits) and reads
-// its operands from its own memories with re = `en`; they arrive here at stage 1 (`x`, `w`, lane p at
-// p*SIMD*XW / p*SIMD*WW, so each PE lane may have its own inputs). Pipeline:
+// The engine's sequencer issues one term a cycle (stage 0: `issue` with its control bits, only while
+// `room` is high) and reads its operands from its own memories; they arrive here at stage 1 (`x`, `w`,
+// lane p at p*SIMD*XW / p*SIMD*WW, so each PE lane may have its own inputs). Pipeline:
 //   stage 1 (operands) -> [OP_REG: operand register] -> [dot_simd's own STAGES] -> 2 (dot product
 //   registered; parameter word `paddr` read) -> 3 (accumulate over first..last; parameter word
 //   registered) -> 4 (requant up to the accumulator type with {shift, bias} of lane p at bits
-//   p*(SH_W+B_W)) -> 5 (rounding, output overflow, output register).
+//   p*(SH_W+B_W)) -> 5 (rounding, output overflow, output register) -> output FIFO (FD beats).
 // Why the extra stages: placed and routed, the memory outputs and the whole adder tree in one cycle
 // limited the clock (36.9 MHz on an ECP5 for an MNIST MLP); the operand register takes the memories'
 // clock-to-out off the tree and DOT_LVL cuts the tree (and a multiplier off it). They add DS
 // cycles of latency (codesign/rtl/pipeline.py mac_extra_stages) and no cycle per term: the pipe
 // still takes one term a cycle.
-// Every stage advances on `en` (output register empty or taken), a freeze-the-pipe stall that keeps
-// the control simple. `emit` marks the terms whose sums go to the stream (m_tvalid); the others
-// still come out at stage 3 (`acc`, `v3`, `emit3` low) for the engine to use (kron_matvec's mid).
+// Why a non-stalling pipe with a credit counter: with a freeze-the-pipe stall, the enable (output
+// register empty or taken, i.e. the downstream ready) fanned out to the clock enable of every
+// register of the engine, thousands of them, and was the critical path of the placed and routed MNIST
+// MLP (87 MHz). Here the data registers advance every cycle (no enable) and only valid bits travel
+// with them; back-pressure acts at the issue: `cnt` counts the sums issued (their last term) and not
+// yet taken from the output FIFO, and `room` (its top bit clear, a register output) allows an issue
+// only while every sum in flight has a FIFO slot. FD (> the pipe's depth) keeps a stall-free engine at one term a cycle; the FIFO adds one cycle of latency.
+// `emit` marks the terms whose sums go to the stream; the others still come out at stage 3 (`acc`,
+// `v3` a one-cycle pulse, `emit3` low) for the engine to use (kron_matvec's mid).
 // `sb` is a side band carried with the term to stage 3 (e.g. where a result is to be written).
 module mac_pipe #(
     parameter int PE = 2,
@@ -48,8 +54,8 @@ module mac_pipe #(
 ) (
     input  logic                  clk,
     input  logic                  rst,
-    output logic                  en,
-    // stage 0: the issued term
+    output logic                  room,           // the engine may issue a term this cycle
+    // stage 0: the issued term (only while room)
     input  logic                  issue,
     input  logic                  first,          // first term of a sum
     input  logic                  last,           // last term of a sum
@@ -75,34 +81,44 @@ module mac_pipe #(
     input  logic [PAW-1:0]        pl_addr,
     input  logic [PDW-1:0]        pl_data
 );
-    assign en = !m_tvalid || m_tready;
+    // ------------------------------------------------------------------ credits of the output FIFO
+    // stages between 1 and 2: the operand register and dot_simd's STAGES (same formula)
+    localparam int T = SIMD > 1 ? $clog2(SIMD) : 0;
+    localparam int PL = WW <= 2 ? 1 : (DOT_LVL > 0 ? DOT_LVL : 1);
+    localparam int DS = OP_REG + (DOT_LVL > 0 ? (PL + T - 1) / DOT_LVL - (PL - 1) / DOT_LVL : 0);
+    // a sum's credit is held from its last issue to its FIFO read, DS + 6 cycles when the stream is
+    // ready: FD beats (a power of two > DS + 6) keep the engine at one term a cycle
+    localparam int FD = 1 << $clog2(DS + 8);
+    localparam int FAW = FD > 1 ? $clog2(FD) : 1;
+    logic [FAW:0] cnt;                                // sums issued and not yet taken, 0 .. FD
+    wire take = m_tvalid && m_tready;
+    wire put = issue && last && emit;
+    assign room = !cnt[FAW];
+    always_ff @(posedge clk) begin
+        if (rst) cnt <= '0;
+        else if (put != take) cnt <= put ? cnt + (FAW + 1)'(1) : cnt - (FAW + 1)'(1);
+    end
 
     // ------------------------------------------------------------------ stage 1: control of the read term
     logic v1, first1, last1, tlast1, emit1;
     logic [PAW-1:0] pa1;
     logic [SBW-1:0] sb1;
     always_ff @(posedge clk) begin
-        if (en) begin
-            first1 <= first;
-            last1 <= last;
-            tlast1 <= tlast;
-            emit1 <= emit;
-            pa1 <= paddr;
-            sb1 <= sb;
-        end
+        first1 <= first;
+        last1 <= last;
+        tlast1 <= tlast;
+        emit1 <= emit;
+        pa1 <= paddr;
+        sb1 <= sb;
         if (rst) v1 <= 1'b0;
-        else if (en) v1 <= issue;
+        else v1 <= issue;
     end
 
     // ------------------------------------------------------------------ operand register (OP_REG)
-    // stages between 1 and 2: the operand register and dot_simd's STAGES (same formula)
-    localparam int T = SIMD > 1 ? $clog2(SIMD) : 0;
-    localparam int PL = WW <= 2 ? 1 : (DOT_LVL > 0 ? DOT_LVL : 1);
-    localparam int DS = OP_REG + (DOT_LVL > 0 ? (PL + T - 1) / DOT_LVL - (PL - 1) / DOT_LVL : 0);
     logic [PE*SIMD*XW-1:0] xo;
     logic [PE*SIMD*WW-1:0] wo;
     if (OP_REG != 0) begin : g_opreg
-        always_ff @(posedge clk) if (en) begin
+        always_ff @(posedge clk) begin
             xo <= x;
             wo <= w;
         end
@@ -120,9 +136,9 @@ module mac_pipe #(
         logic [DS*CW-1:0] cq;
         logic [DS-1:0] vq;
         always_ff @(posedge clk) begin
-            if (en) cq <= (cq << CW) | (DS*CW)'(c1);
+            cq <= (cq << CW) | (DS*CW)'(c1);
             if (rst) vq <= '0;
-            else if (en) vq <= (vq << 1) | DS'(v1);
+            else vq <= (vq << 1) | DS'(v1);
         end
         assign cd = cq[(DS-1)*CW +: CW];
         assign vd = vq[DS-1];
@@ -139,14 +155,14 @@ module mac_pipe #(
     logic [SBW-1:0] sb2;
     for (genvar p = 0; p < PE; p++) begin : g_pe
         dot_simd #(.SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .LVL(DOT_LVL)) u_dot (
-            .clk(clk), .en(en), .x(xo[p*SIMD*XW +: SIMD*XW]), .w(wo[p*SIMD*WW +: SIMD*WW]), .dot(dot1[p])
+            .clk(clk), .en(1'b1), .x(xo[p*SIMD*XW +: SIMD*XW]), .w(wo[p*SIMD*WW +: SIMD*WW]), .dot(dot1[p])
         );
-        always_ff @(posedge clk) if (en) dot2[p] <= dot1[p];
+        always_ff @(posedge clk) dot2[p] <= dot1[p];
     end
     always_ff @(posedge clk) begin
-        if (en) {first2, last2, tlast2, emit2, pa2, sb2} <= cd;
+        {first2, last2, tlast2, emit2, pa2, sb2} <= cd;
         if (rst) v2 <= 1'b0;
-        else if (en) v2 <= vd;
+        else v2 <= vd;
     end
 
     // ------------------------------------------------------------------ stage 3: accumulate
@@ -154,26 +170,24 @@ module mac_pipe #(
     logic tlast3;
     logic [PDW-1:0] prm3;
     for (genvar p = 0; p < PE; p++) begin : g_acc
-        always_ff @(posedge clk) if (en && v2) acc_r[p] <= (first2 ? '0 : acc_r[p]) + dot2[p];
+        always_ff @(posedge clk) if (v2) acc_r[p] <= (first2 ? '0 : acc_r[p]) + dot2[p];
         assign acc[p*DOT_W +: DOT_W] = acc_r[p];
     end
     always_ff @(posedge clk) begin
-        if (en) begin
-            tlast3 <= tlast2;
-            emit3 <= emit2;
-            sb3 <= sb2;
-        end
+        tlast3 <= tlast2;
+        emit3 <= emit2;
+        sb3 <= sb2;
         if (rst) v3 <= 1'b0;
-        else if (en) v3 <= v2 && last2;
+        else v3 <= v2 && last2;
     end
     // the parameter word is read one stage early (address pa of stage 1's delayed control) and
     // registered, so the memory's clock-to-out (5.8 ns for an ECP5 block RAM) is not on the requant path
     logic [PDW-1:0] prm2;
     wmem #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT)) u_pmem (
-        .clk(clk), .re(en), .raddr(cd[SBW +: PAW]), .rdata(prm2),
+        .clk(clk), .re(1'b1), .raddr(cd[SBW +: PAW]), .rdata(prm2),
         .we(pl_we), .waddr(pl_addr), .wdata(pl_data)
     );
-    always_ff @(posedge clk) if (en) prm3 <= prm2;
+    always_ff @(posedge clk) prm3 <= prm2;
 
     // ------------------------------------------------------------------ stage 4: requant up to the accumulator type
     // (the lane is cut in two by a register: shift, bias and accumulator overflow here, rounding and
@@ -193,17 +207,15 @@ module mac_pipe #(
             .bias(prm3[p*(SH_W+B_W) +: B_W]),
             .y(a3[p*ACC_W +: ACC_W])
         );
-        always_ff @(posedge clk) if (en) begin
+        always_ff @(posedge clk) begin
             a4[p*AX_W +: AX_W] <= {ACC_SIGNED != 0 ? a3[p*ACC_W + ACC_W - 1] : 1'b0, a3[p*ACC_W +: ACC_W]};
         end
     end
     always_ff @(posedge clk) begin
-        if (en) begin
-            tlast4 <= tlast3;
-            emit4 <= emit3;
-        end
+        tlast4 <= tlast3;
+        emit4 <= emit3;
         if (rst) v4 <= 1'b0;
-        else if (en) v4 <= v3;
+        else v4 <= v3;
     end
 
     // ------------------------------------------------------------------ stage 5: rounding, output overflow, output
@@ -217,12 +229,20 @@ module mac_pipe #(
             .dot(a4[p*AX_W +: AX_W]), .shift(1'b0), .bias(1'b0), .y(y4[p*OUT_W +: OUT_W])
         );
     end
+    logic [PE*OUT_W-1:0] y5;
+    logic v5, tlast5;
     always_ff @(posedge clk) begin
-        if (en) begin
-            m_tdata <= y4;
-            m_tlast <= tlast4;
-        end
-        if (rst) m_tvalid <= 1'b0;
-        else if (en) m_tvalid <= v4 && emit4;
+        y5 <= y4;
+        tlast5 <= tlast4;
+        if (rst) v5 <= 1'b0;
+        else v5 <= v4 && emit4;
     end
+
+    // ------------------------------------------------------------------ output FIFO (never full on a write: credits)
+    /* verilator lint_off PINCONNECTEMPTY */
+    axis_fifo #(.DW(PE * OUT_W + 1), .DEPTH(FD)) u_ofifo (
+        .clk(clk), .rst(rst), .s_tdata({tlast5, y5}), .s_tvalid(v5), .s_tready(),
+        .m_tdata({m_tlast, m_tdata}), .m_tvalid(m_tvalid), .m_tready(m_tready)
+    );
+    /* verilator lint_on PINCONNECTEMPTY */
 endmodule

@@ -12,9 +12,10 @@
 // Weights: wmem word `of*SF + sf` holds lane (p, s) at bits ((p*SIMD)+s)*WW; params word `of` holds
 //         lane p's {weight_shift, bias} at bits p*(SH_W+B_W). Both writable through the load ports.
 // Pipeline: issue (addresses) -> read (memories) -> dot (SIMD products) -> accumulate -> requant/out,
-// the stages after the read in mac_pipe (DOT_LVL, OP_REG: its extra stages, latency only). Every stage advances on `en` (output register empty or
-// taken), a freeze-the-pipe stall that keeps the control simple; the write side of the input buffer
-// runs independently of it.
+// the stages after the read in mac_pipe (DOT_LVL, OP_REG: its extra stages, latency only). The pipe
+// never stalls: a term issues while mac_pipe's output FIFO has `room` for its sum (credits), and the
+// data registers and memories advance every cycle (no enable fanned out to them); the write side of
+// the input buffer runs independently.
 module mvau #(
     /* verilator lint_off UNUSEDPARAM */
     parameter int N = 16,            // inputs (padded to a multiple of SIMD)
@@ -74,17 +75,17 @@ module mvau #(
     // ------------------------------------------------------------------ input double buffer
     logic full;
     logic [SIMD*XW-1:0] x1;
-    logic en, done_sample;
+    logic room, done_sample;
     logic [SCW-1:0] sf;
     axis_inbuf #(.DW(SIMD * XW), .BEATS(SF), .BAW(SCW)) u_inbuf (
         .clk(clk), .rst(rst), .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tready(s_tready),
-        .full(full), .re(en), .raddr(sf), .rdata(x1), .rdone(done_sample)
+        .full(full), .re(1'b1), .raddr(sf), .rdata(x1), .rdone(done_sample)
     );
 
     // ------------------------------------------------------------------ sequencer (stage 0)
     logic [NCW-1:0] of;
     logic [WAW-1:0] waddr;
-    wire issue = en && full;
+    wire issue = room && full;
     wire last_sf = sf == SCW'(SF - 1);
     wire last_of = of == NCW'(NF - 1);
     assign done_sample = issue && last_sf && last_of;
@@ -104,7 +105,7 @@ module mvau #(
     // ------------------------------------------------------------------ stage 1: memory read
     logic [PE*SIMD*WW-1:0] w1;
     wmem #(.DW(PE * SIMD * WW), .DEPTH(SF * NF), .AW(WAW), .INIT(W_INIT)) u_wmem (
-        .clk(clk), .re(en), .raddr(waddr), .rdata(w1),
+        .clk(clk), .re(1'b1), .raddr(waddr), .rdata(w1),
         .we(wl_we), .waddr(wl_addr), .wdata(wl_data)
     );
 
@@ -115,7 +116,7 @@ module mvau #(
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
         .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG)
     ) u_mac (
-        .clk(clk), .rst(rst), .en(en),
+        .clk(clk), .rst(rst), .room(room),
         .issue(issue), .first(sf == '0), .last(last_sf), .tlast(last_of), .emit(1'b1), .paddr(of), .sb(1'b0),
         .x({PE{x1}}), .w(w1),
         .acc(), .v3(), .emit3(), .sb3(),

@@ -3,8 +3,8 @@
 // Holds a layer's weights (one word = the PE x SIMD weights used in one cycle) or its per-output
 // parameters (bias, weight_shift). Why a write port: the run-time load port writes any word, so a
 // fault campaign flips a bit or a weight update lands without re-verilating or re-synthesising.
-// The registered, enable-gated read is the shape yosys maps to block RAM and lets the engine's
-// pipeline freeze the read data during a stall. INIT_EN = 0 leaves the memory without an image: a
+// The registered, enable-gated read is the shape yosys maps to block RAM (the MAC engines tie the
+// enable high: their pipes never stall). INIT_EN = 0 leaves the memory without an image: a
 // buffer that the engine writes before it reads (kron_matvec's mid banks, wings_gen's curve and mid).
 module wmem #(
     parameter int DW = 8,

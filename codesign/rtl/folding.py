@@ -229,6 +229,23 @@ def _all_foldings(shape, first: bool = False) -> list[tuple]:
     return kron_foldings(shape)
 
 
+def fastest_cycles(shapes: list) -> int:
+    """The fewest cycles per sample the chain can reach: its slowest engine fully unrolled (a window
+    generator's or a pool's pixel rate, a kron engine's two stages). A target below it buys lanes that
+    only wait for that engine."""
+    worst = 1
+    for i, s in enumerate(shapes):
+        k = _kind(s)
+        if k == "pool":
+            c = _engine_cycles(s, 1, 1, 0, 0)
+        elif k in ("conv", "kron"):
+            c = min(_engine_cycles(s, f[0], f[1], 0, 0, _pp(f)) for f in _all_foldings(s, i == 0))
+        else:
+            c = 1
+        worst = max(worst, c)
+    return worst
+
+
 def choose(shapes: list, target_cycles: int, macs: list[int] | None = None, pad: bool = True) -> list[dict]:
     """Per layer {pe, simd}, chain-compatible, the pipeline within target_cycles, every engine busy.
 
@@ -239,10 +256,13 @@ def choose(shapes: list, target_cycles: int, macs: list[int] | None = None, pad:
     layers zero-padded where that lands them closer to C); the cap with the highest MAC utilization
     (macs / lanes / slowest engine's cycles) wins, the slower of two within 0.005 of each other. With
     macs None (or pad False) it is the fewest lanes at the target, as before. A layer that cannot
-    reach the target even fully unrolled gets full unrolling.
+    reach the target even fully unrolled gets full unrolling; a target below the chain's fastest
+    (`fastest_cycles`: e.g. a window generator's pixel rate) is raised to it, so the other engines are
+    balanced to the pace the pipeline can really keep rather than given lanes that would idle.
     """
     if target_cycles < 1:
         raise ValueError(f"target_cycles must be >= 1, got {target_cycles}")
+    target_cycles = max(target_cycles, fastest_cycles(shapes))
     if macs is None or not pad:
         path = _chain(shapes, target_cycles, pad=False)
         if path is None:
