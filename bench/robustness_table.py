@@ -9,9 +9,14 @@ train/test split and the attack subset alike. Prints a markdown table and writes
 OUT/table.json (and `--json PATH`, e.g. bench/results/NAME.json). `--set key=value` overrides config
 keys (dotted, YAML values), e.g. `--set train.epochs=5 --set robustness.samples=200`. `--merge DIR ...`
 runs nothing: it tabulates the seed<N>/report.json already in those folders (seeds run as separate
-processes; a seed whose variants bench/robustness_variant.py attacked one per process counts too), a
-one-seed table JSON written before, and `LABEL=DIR` folders of different configs in one table (the
-Kronecker example against its dense reference: `--merge kron=DIR1 dense=DIR2 --reference dense`).
+processes; a seed whose variants bench/robustness_variant.py attacked one per process counts too), table
+JSONs written before (their per-seed values: a table grows by new seeds after its run folders are gone),
+and `LABEL=DIR` folders of different configs in one table (the Kronecker example against its dense
+reference: `--merge kron=DIR1 dense=DIR2 --reference dense`).
+
+Beside every attack's column the table holds `pgd_minus_worst_case@EPS` (per seed, PGD-20 minus the
+suite's worst case: the masking margin, how much PGD alone would overstate) and `stored_bits_ratio`
+(the reference variant's stored weight bits over each variant's).
 
 Every variant of one seed is attacked on the same test digits (the first `robustness.samples` of that
 seed's split), so `paired` holds, per seed, each variant's figure minus the reference variant's
@@ -69,7 +74,7 @@ def main() -> None:
         out = args.out / f"seed{seed}"
         report = run_flow(cfg, out, log=lambda m: None if "epoch" in m else print(f"[seed {seed}] {m}", flush=True))
         runs[seed] = report["robustness"]
-    table, lines = summarize(runs)
+    table, lines = summarize(runs, args.reference)
     paired, plines = paired_gaps(runs, args.reference)
     lines += plines
     first = next(iter(runs.values()))
@@ -94,16 +99,23 @@ def main() -> None:
 
 def merged(items: list[str], error) -> tuple[dict, dict]:
     """{seed: {variant: result}} and a run's config from `[LABEL=]DIR` folders of seed runs and
-    `[LABEL=]FILE.json` single-seed tables this script wrote before (figures it did not record,
-    e.g. clean_accuracy_test, are then missing for that seed and the column says on which seeds)."""
+    `[LABEL=]FILE.json` tables this script wrote before (figures it did not record, e.g.
+    clean_accuracy_test, are then missing for that seed and the column says on which seeds).
+
+    A seed given twice (a one-seed table and a table of several seeds holding it) is one seed: the
+    later source's figures win, except a masking flag the later one cannot tell (see `_from_table`).
+    """
     from codesign.config import load_config
 
-    runs, per_label, cfg = {}, [], None
+    runs, per_label, cfg, counts, settings = {}, [], None, [], None
     for item in items:
         label, _, where = item.rpartition("=")
         where = Path(where)
         if where.suffix == ".json":
-            found = [_from_table(where, error)] if where.is_file() else []
+            found, count = _from_table(where, error) if where.is_file() else ([], {})
+            name = {v: (label if len(count) == 1 else f"{label}_{v}") if label else v for v in count}
+            counts += [(name[v], [s for s, _ in found], n) for v, n in count.items()]
+            settings = settings or (json.loads(where.read_text()).get("robustness") if found else None)
         else:
             found = [r for r in map(_seed_result, sorted(where.glob("seed*/config.yaml"))) if r]
             cfg = cfg or (load_config(where / f"seed{found[0][0]}" / "config.yaml") if found else None)
@@ -112,17 +124,38 @@ def merged(items: list[str], error) -> tuple[dict, dict]:
         for seed, rob in found:
             if label:
                 rob = {(label if len(rob) == 1 else f"{label}_{v}"): r for v, r in rob.items()}
-            runs.setdefault(seed, {}).update(rob)
+            have = runs.setdefault(seed, {})
+            for v, r in rob.items():
+                if r["gradient_masking"]["detected"] is None and v in have:
+                    r = {**r, "gradient_masking": have[v]["gradient_masking"]}
+                have[v] = r
         if label:
             per_label.append({seed for seed, _ in found})
+    if cfg is None and settings is not None:  # tables only: the attack settings they recorded
+        cfg = {"robustness": settings}
     if cfg is None:
         error(f"--merge {' '.join(items)}: give at least one folder of seed runs (its config.yaml is the table's)")
+    _deduce_masking(runs, counts, error)
     shared = set.intersection(*per_label) if per_label else set(runs)
     if not shared:
         error(f"--merge {' '.join(items)}: the labelled folders share no seed")
     runs = {s: runs[s] for s in sorted(shared)}
     common = [v for v in runs[min(runs)] if all(v in r for r in runs.values())]  # variants every seed has
     return {s: {v: r[v] for v in common} for s, r in runs.items()}, cfg
+
+
+def _deduce_masking(runs: dict, counts: list, error) -> None:
+    """Fill in a seed's masking flag that a table of several seeds recorded only as a count
+    (`gradient_masking_seeds`, before `gradient_masking_values`): the count minus the flags of that
+    table's other seeds, known from another source (a one-seed table). One clear line when it stays open."""
+    for v, seeds, count in counts:
+        flags = {s: runs[s][v]["gradient_masking"]["detected"] for s in seeds if v in runs[s]}
+        unknown = [s for s, f in flags.items() if f is None]
+        if len(unknown) == 1:
+            runs[unknown[0]][v]["gradient_masking"] = {"detected": bool(count - sum(f for f in flags.values() if f))}
+        elif unknown:
+            error(f"--merge: the masking flag of {v} on seeds {unknown} is recorded only as a count "
+                  f"({count} of {len(seeds)}); add the one-seed tables of all but one of them to --merge")
 
 
 def _seed_result(config: Path):
@@ -138,25 +171,36 @@ def _seed_result(config: Path):
     return int(folder.name[4:]), {v: json.loads(f.read_text()) for v, f in zip(variants, files)}
 
 
-def _from_table(path: Path, error) -> tuple[int, dict]:
-    """(seed, {variant: result}) back from a one-seed table JSON of this script."""
+def _from_table(path: Path, error) -> tuple[list, dict]:
+    """[(seed, {variant: result})] back from a table JSON of this script, and {variant: masking count}.
+
+    A column covering only some seeds (its `seeds`) is given to those; a masking flag per seed comes
+    from `gradient_masking_values`, or from the count when it is 0 or every seed, else it is None
+    (unknown: `merged` takes it from another source or deduces it)."""
     d = json.loads(path.read_text())
-    if len(d.get("seeds", [])) != 1:
-        error(f"--merge {path}: a table JSON is read only when it holds one seed, it holds {d.get('seeds')}")
-    rob = {}
+    seeds = d.get("seeds") or []
+    if not seeds or "table" not in d:
+        error(f"--merge {path}: not a table JSON of bench/robustness_table.py (no `seeds` and `table`)")
+    rob = {s: {} for s in seeds}
     for v, row in d["table"].items():
-        res = {"size_kb": row["size_kb"], "gradient_masking": {"detected": bool(row["gradient_masking_seeds"])}}
+        n = row["gradient_masking_seeds"]
+        flags = row.get("gradient_masking_values") or (
+            [bool(n)] * len(seeds) if n in (0, len(seeds)) else [None] * len(seeds))
+        for i, s in enumerate(seeds):
+            res = {"size_kb": row["size_kb"], "gradient_masking": {"detected": flags[i]}}
+            if "samples" in d:
+                res["samples"] = d["samples"][v]
+            rob[s][v] = res
         for c, st in row.items():
-            if isinstance(st, dict):
-                name, _, eps = c.partition("@")
+            if not (isinstance(st, dict) and "values" in st):
+                continue
+            name, _, eps = c.partition("@")
+            for s, val in zip(st.get("seeds", seeds), st["values"]):
                 if eps:
-                    res.setdefault(name, {})[eps] = st["values"][0]
+                    rob[s][v].setdefault(name, {})[eps] = val
                 else:
-                    res[name] = st["values"][0]
-        if "samples" in d:
-            res["samples"] = d["samples"][v]
-        rob[v] = res
-    return d["seeds"][0], rob
+                    rob[s][v][name] = val
+    return list(rob.items()), {v: row["gradient_masking_seeds"] for v, row in d["table"].items()}
 
 
 def _stats(vals: list, seeds: list | None = None) -> dict:
@@ -174,7 +218,14 @@ def _columns(res: dict) -> dict:
     for a in ATTACKS + ("worst_case", "emulator_worst_case"):
         for e, acc in res.get(a, {}).items():
             cols[f"{a}@{e}"] = acc
+    for e, worst in res.get("worst_case", {}).items():  # the masking margin: what PGD-20 overstates
+        if e in res.get("pgd", {}):
+            cols[f"{MARGIN}@{e}"] = round(res["pgd"][e] - worst, 9)
     return cols
+
+
+MARGIN = "pgd_minus_worst_case"  # PGD-20 minus the suite's worst case, per seed (PGD on `samples` digits,
+# the worst case on the black-box subset): how far PGD-20 alone would overstate robust accuracy
 
 
 CLEAN = ("clean_accuracy", "clean_accuracy_test", "emulator_clean_accuracy_test")
@@ -229,19 +280,26 @@ def _cell(st: dict | None, fmt: str = ".3f") -> str:
     return f"{st['mean']:{fmt}} ± {st['std']:.3f}{n}"
 
 
-def summarize(runs: dict):
-    """{variant: {size_kb, gradient_masking_seeds, column: stats}} and the markdown table."""
+def summarize(runs: dict, reference: str | None = None):
+    """{variant: {size_kb, stored_bits_ratio, gradient_masking_seeds, gradient_masking_values, column: stats}}
+    and the markdown table; `stored_bits_ratio` is the reference variant's stored weight bits over this
+    one's (how many times fewer bits it stores)."""
     variants = list(next(iter(runs.values())))
+    sizes = {v: next(iter(runs.values()))[v]["size_kb"] for v in variants}
     table = {}
     for v in variants:
-        table[v] = {"size_kb": next(iter(runs.values()))[v]["size_kb"],
-                    "gradient_masking_seeds": sum(r[v]["gradient_masking"]["detected"] for r in runs.values()),
+        flags = [r[v]["gradient_masking"]["detected"] for r in runs.values()]
+        table[v] = {"size_kb": sizes[v],
+                    **({"stored_bits_ratio": round(sizes[reference] / sizes[v], 2)} if reference in sizes else {}),
+                    "gradient_masking_seeds": sum(flags), "gradient_masking_values": flags,
                     **_column_stats(runs, lambda r, v=v: _columns(r[v]))}
-    cols = list(dict.fromkeys(c for row in table.values() for c in row if c not in ("size_kb", "gradient_masking_seeds")))
-    lines = ["| variant | size KB | masking (seeds) | " + " | ".join(c.replace("_accuracy", "") for c in cols) + " |",
-             "|---|---|---|" + "---|" * len(cols)]
+    meta = ("size_kb", "stored_bits_ratio", "gradient_masking_seeds", "gradient_masking_values")
+    cols = list(dict.fromkeys(c for row in table.values() for c in row if c not in meta))
+    lines = ["| variant | size KB | bits ratio | masking (seeds) | "
+             + " | ".join(c.replace("_accuracy", "") for c in cols) + " |", "|---|---|---|---|" + "---|" * len(cols)]
     for v, row in table.items():
-        lines.append(f"| {v} | {row['size_kb']:.1f} | {row['gradient_masking_seeds']}/{len(runs)} | "
+        ratio = f"{row['stored_bits_ratio']:.1f}x" if "stored_bits_ratio" in row else "—"
+        lines.append(f"| {v} | {row['size_kb']:.1f} | {ratio} | {row['gradient_masking_seeds']}/{len(runs)} | "
                      + " | ".join(_cell(row.get(c)) for c in cols) + " |")
     return table, lines
 

@@ -150,3 +150,39 @@ def test_kron_dense_reference_differs_from_the_kron_example_only_in_its_first_fc
     for cfg in (kron, dense):
         del cfg["name"], cfg["model"]["layers"][1]
     assert kron == dense
+
+
+def test_merge_extends_a_table_of_several_seeds_with_new_seed_runs(tmp_path):
+    """A two-seed table (its run folders gone) grows to three seeds with a new seed folder: every
+    figure of the old seeds comes back from the table's per-seed values, a masking flag the table kept
+    only as a count (1 of 2) is deduced from the one-seed table of the other seed, and the new columns
+    (PGD minus worst case per seed, stored-bits ratio vs the reference) are there."""
+    _seed_runs(tmp_path / "old", {0: (_result(0.97, 0.965, 0.88, 0.85), _result(0.96, 0.960, 0.85, 0.85)),
+                                  1: (_result(0.98, 0.975, 0.90, 0.80), _result(0.97, 0.970, 0.86, 0.79))})
+    assert _table("--merge", tmp_path / "old", "--out", tmp_path / "t01", "--json", tmp_path / "s01.json"
+                  ).returncode == 0
+    _seed_runs(tmp_path / "old0", {0: (_result(0.97, 0.965, 0.88, 0.85), _result(0.96, 0.960, 0.85, 0.85))})
+    assert _table("--merge", tmp_path / "old0", "--out", tmp_path / "t0", "--json", tmp_path / "s0.json"
+                  ).returncode == 0
+    for name in ("s01.json", "s0.json"):  # as the tables written before per-seed flags were kept
+        d = json.loads((tmp_path / name).read_text())
+        for row in d["table"].values():
+            del row["gradient_masking_values"]
+        (tmp_path / name).write_text(json.dumps(d))
+    _seed_runs(tmp_path / "new", {2: (_result(0.99, 0.985, 0.91, 0.81), _result(0.96, 0.965, 0.87, 0.80))})
+    # without the one-seed table the flag of stq_jr on seeds 0 and 1 (1 of 2) cannot be told apart
+    proc = _table("--merge", tmp_path / "s01.json", tmp_path / "new", "--out", tmp_path / "t", "--json",
+                  tmp_path / "x.json")
+    assert proc.returncode == 2 and "recorded only as a count" in proc.stderr
+    proc = _table("--merge", tmp_path / "s0.json", tmp_path / "s01.json", tmp_path / "new", "--out", tmp_path / "t",
+                  "--json", tmp_path / "all.json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads((tmp_path / "all.json").read_text())
+    assert d["seeds"] == [0, 1, 2]
+    stq = d["table"]["stq_jr"]
+    assert stq["worst_case@0.1"]["values"] == [0.85, 0.79, 0.80]
+    assert stq["clean_accuracy_test"]["values"] == [0.96, 0.97, 0.965]
+    assert stq["gradient_masking_values"] == [False, True, True] and stq["gradient_masking_seeds"] == 2
+    assert stq["pgd_minus_worst_case@0.1"]["values"] == pytest.approx([0.0, 0.07, 0.07])
+    assert stq["stored_bits_ratio"] == 1.0 and d["table"]["float_jr"]["gradient_masking_values"] == [True] * 3
+    assert d["paired"]["stq_jr"]["worst_case@0.1"]["values"] == pytest.approx([0.0, -0.01, -0.01])
