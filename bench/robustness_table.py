@@ -72,7 +72,7 @@ def main() -> None:
         given.setdefault("robustness", {})["enabled"] = True
         cfg = check_config(given, args.config)
         out = args.out / f"seed{seed}"
-        report = run_flow(cfg, out, log=lambda m: None if "epoch" in m else print(f"[seed {seed}] {m}", flush=True))
+        report = run_flow(cfg, out, log=lambda m, seed=seed: None if "epoch" in m else print(f"[seed {seed}] {m}", flush=True))
         runs[seed] = report["robustness"]
     table, lines = summarize(runs, args.reference)
     paired, plines = paired_gaps(runs, args.reference)
