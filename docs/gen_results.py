@@ -129,16 +129,69 @@ def render_value(obj, level: int = 3) -> str:
     return "\n".join(out)
 
 
+def _stat(v) -> str:
+    """mean ± sd over seeds, and on how many seeds when a column covers only some."""
+    if not isinstance(v, dict) or "mean" not in v:
+        return cell(v)
+    n = f" (n={len(v['values'])})" if "seeds" in v else ""
+    return (f"{v['mean']:.3f}" if len(v.get("values", [])) <= 1 else f"{v['mean']:.3f}±{v['std']:.3f}") + n
+
+
+ROBUST_COLUMNS = (("PGD-20", "pgd"), ("APGD-CE", "apgd_ce"), ("APGD-DLR", "apgd_dlr"), ("Square", "square"),
+                  ("worst-case", "worst_case"), ("emulator worst-case", "emulator_worst_case"),
+                  ("PGD-20 − worst-case", "pgd_minus_worst_case"))
+GAP_COLUMNS = (("clean (test split)", "clean_accuracy_test"), ("PGD-20", "pgd"), ("worst-case", "worst_case"),
+               ("emulator worst-case", "emulator_worst_case"))
+
+
 def robustness_summary(d: dict) -> str:
-    """The 3-seed robustness table as the docs quote it: mean ± std over seeds of clean, PGD, Square
-    and worst-case accuracy (bench/robustness_table.py writes the JSON)."""
-    n = len(d.get("seeds", [])) or "?"
-    cols = [("clean", "clean_accuracy"), ("PGD 0.05", "pgd@0.05"), ("PGD 0.1", "pgd@0.1"), ("PGD 0.2", "pgd@0.2"),
-            ("Square 0.1", "square@0.1"), ("worst 0.05", "worst_case@0.05"), ("worst 0.1", "worst_case@0.1"),
-            ("worst 0.2", "worst_case@0.2")]
-    rows = [[v, f"{r['size_kb']:.2f}", f"{r['gradient_masking_seeds']}/{n}"] + [r.get(key) for _, key in cols]
-            for v, r in d["table"].items()]
-    return md_table(["variant", "KB", "masking"] + [c for c, _ in cols], rows)
+    """A bench/robustness_table.py JSON as the docs quote it, mean ± sd over seeds: per ε, clean accuracy
+    on the whole test split, PGD-20, APGD-CE, APGD-DLR, Square, the per-sample worst case of every attack
+    (the robust accuracy to quote), the same on the integer emulator, and PGD-20 minus the worst case
+    (the masking margin); then the paired gap to the reference variant (per seed on the same digits, so
+    its spread is the gap's). Columns no variant has are left out, so older tables render too."""
+    seeds = d.get("seeds", [])
+    table = d["table"]
+    eps = sorted({c.partition("@")[2] for row in table.values() for c in row if "@" in c}, key=float)
+
+    def has(key):
+        return any(key in row for row in table.values())
+
+    clean = [(name, key) for name, key in (("clean (test split)", "clean_accuracy_test"),
+                                           ("clean (attacked digits)", "clean_accuracy"),
+                                           ("emulator clean (test split)", "emulator_clean_accuracy_test"))
+             if has(key)]
+    out = [(f"Mean ± sd over seeds {', '.join(map(str, seeds))} (n=k: the seeds that have the figure). "
+            "Robust accuracy = worst-case: a digit counts only if it survives every attack run on it.\n")]
+    for e in eps:
+        cols = clean + [(name, f"{key}@{e}") for name, key in ROBUST_COLUMNS if has(f"{key}@{e}")]
+        rows = []
+        ref = table.get(d.get("paired_reference"), {}).get("size_kb")
+        for v, r in table.items():  # tables written before `stored_bits_ratio`: from size_kb, the same ratio
+            ratio = r.get("stored_bits_ratio", ref / r["size_kb"] if ref else None)
+            ratio = "—" if ratio is None else f"{ratio:.1f}x"
+            rows.append([v, f"{r['size_kb']:.2f}", ratio, f"{r['gradient_masking_seeds']}/{len(seeds)}"]
+                        + [_stat(r.get(key)) for _, key in cols])
+        out.append(f"**ε = {e}**\n")
+        out.append(md_table(["variant", "KB", "fewer bits", "masking flag"] + [c for c, _ in cols], rows))
+    paired = d.get("paired")
+    if paired:
+        cols = [(f"{name}" + (f" ε={e}" if key != "clean_accuracy_test" else ""), k)
+                for name, key in GAP_COLUMNS
+                for e, k in ([("", key)] if key == "clean_accuracy_test" else [(e, f"{key}@{e}") for e in eps])
+                if any(k in row for row in paired.values())]
+        out.append(f"**Paired gap** (variant − {d.get('paired_reference', 'reference')}, per seed on the same "
+                   "digits; mean ± sd over seeds)\n")
+        out.append(md_table(["variant"] + [c for c, _ in cols],
+                            [[v] + [_signed(row.get(k)) for _, k in cols] for v, row in paired.items()]))
+    return "\n".join(out)
+
+
+def _signed(v) -> str:
+    if not isinstance(v, dict):
+        return cell(v)
+    n = f" (n={len(v['values'])})" if "seeds" in v else ""
+    return (f"{v['mean']:+.3f}" if len(v["values"]) <= 1 else f"{v['mean']:+.3f}±{v['std']:.3f}") + n
 
 
 LAYOUTS = {"robustness": robustness_summary}

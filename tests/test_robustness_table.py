@@ -186,3 +186,26 @@ def test_merge_extends_a_table_of_several_seeds_with_new_seed_runs(tmp_path):
     assert stq["pgd_minus_worst_case@0.1"]["values"] == pytest.approx([0.0, 0.07, 0.07])
     assert stq["stored_bits_ratio"] == 1.0 and d["table"]["float_jr"]["gradient_masking_values"] == [True] * 3
     assert d["paired"]["stq_jr"]["worst_case@0.1"]["values"] == pytest.approx([0.0, -0.01, -0.01])
+
+
+def test_results_page_summary_shows_the_suite_columns_and_the_paired_gap(tmp_path):
+    """docs/gen_results.py robustness_summary on a table this script wrote: clean on the test split,
+    each strong attack, the worst case on Keras and on the emulator, PGD-20 minus the worst case and
+    the paired gap block, each mean ± sd over the seeds."""
+    sys.path.insert(0, str(ROOT / "docs"))
+    import gen_results
+
+    emu = {"emulator_worst_case": {"0.1": 0.78}, "apgd_dlr": {"0.1": 0.81}}
+    _seed_runs(tmp_path / "runs", {0: (_result(0.97, 0.965, 0.88, 0.85), {**_result(0.96, 0.960, 0.85, 0.82), **emu}),
+                                   1: (_result(0.98, 0.975, 0.90, 0.80), {**_result(0.97, 0.970, 0.86, 0.79), **emu})})
+    assert _table("--merge", tmp_path / "runs", "--out", tmp_path / "t", "--json", tmp_path / "t.json").returncode == 0
+    page = gen_results.robustness_summary(json.loads((tmp_path / "t.json").read_text()))
+    header = next(line for line in page.splitlines() if line.startswith("| variant | KB"))
+    for name in ("clean (test split)", "PGD-20", "APGD-CE", "APGD-DLR", "Square", "worst-case",
+                 "emulator worst-case", "PGD-20 − worst-case"):
+        assert f"| {name} |" in header
+    stq = next(line for line in page.splitlines() if line.startswith("| stq_jr | 6.70"))
+    # worst case 0.82 / 0.79, PGD minus worst 0.03 / 0.07, emulator worst only on stq_jr
+    assert "| 0.805±0.021 | 0.780±0.000 | 0.050±0.028 |" in stq
+    gap = page.split("**Paired gap**")[1]
+    assert "| stq_jr | -0.005±0.000 | -0.035±0.007 | -0.020±0.014 |" in gap
