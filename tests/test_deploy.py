@@ -97,8 +97,9 @@ def test_package_and_manifest(run_and_pkg):
     # RTL: the generated top and the IP it instantiates, not every IP file the generator copies
     assert m["model_top"] == "model_top" and m["top"] == "codesign_axis"
     assert m["rtl_files"][-2:] == ["codesign_axil.v", "codesign_axis.v"] and "model_top.sv" in m["rtl_files"]
+    # mac_pipe's output FIFO (axis_fifo.sv) holds the sums the credit counter lets it issue
     assert set(m["rtl_files"][:-2]) == {"model_top.sv", "mvau.sv", "axis_inbuf.sv", "mac_pipe.sv", "dot_simd.sv",
-                                    "requant.sv", "wmem.sv", "axis_dwc.sv"}
+                                    "requant.sv", "wmem.sv", "axis_dwc.sv", "axis_fifo.sv"}
     assert "kron_matvec.sv" in meta["sources"] and "kron_matvec.sv" not in m["rtl_files"]
     assert m["mem_files"] == sorted(p.name for p in (run / "rtl").glob("l*_*.mem"))
     for f in m["rtl_files"][:-2] + m["mem_files"]:
