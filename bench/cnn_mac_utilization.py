@@ -17,7 +17,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,29 +24,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mac_utilization import measure  # noqa: E402  (bench/ is this script's folder, first on sys.path)
+
 from codesign.emulator import Emulator  # noqa: E402
-from codesign.rtl import conv, generate  # noqa: E402
-from codesign.rtl.harness import Harness  # noqa: E402
+from codesign.rtl import conv  # noqa: E402
 from codesign.rtl.random_spec import random_cnn  # noqa: E402
 from codesign.spec import DesignSpec  # noqa: E402
 
 TARGET = 784  # examples/mnist_cnn.yaml rtl.target_cycles
-
-
-def measure(spec, rtl_dir: Path, x: np.ndarray, expected: np.ndarray) -> dict:
-    t0 = time.time()
-    meta = generate(spec, rtl_dir, target_cycles=TARGET)
-    with Harness(rtl_dir) as h:
-        built = time.time() - t0
-        r = h.run(x)
-    equal = np.all(r.outputs.reshape(len(x), -1) == expected.reshape(len(x), -1), axis=1)
-    thr = r.throughput(meta["bound_cycles"])
-    return {"folding": meta["folding"], "mac_lanes": meta["mac_lanes"], "planned_cycles": meta["slowest_layer_cycles"],
-            "layers_cycles": [l["cycles"] for l in meta["layers"]],
-            "cycles_per_inference": thr["cycles_per_inference"], "bound_cycles": round(meta["bound_cycles"], 1),
-            "mac_utilization": round(thr["mac_utilization"], 4), "samples": int(len(x)),
-            "emulator_vs_rtl": float(np.mean(equal)), "build_seconds": round(built, 1),
-            "run_seconds": round(r.wall_s, 1)}
 
 
 def main() -> None:
@@ -64,14 +48,14 @@ def main() -> None:
     x = np.asarray(x, np.int64).reshape(len(x), -1)
     rows = {}
     with tempfile.TemporaryDirectory(prefix="cnn_util_") as tmp:
-        rows["chooser"] = measure(spec, Path(tmp) / "chooser", x, expected)
+        rows["chooser"] = measure(spec, TARGET, Path(tmp) / "chooser", x, expected)
         print("chooser:", json.dumps(rows["chooser"]), flush=True)
         # the chooser held to what it could pick before: one pixel a beat, no output FIFO
         pp, fifo = conv.pp_options, conv.window_fifo
         conv.pp_options = lambda g: [1]
         conv.window_fifo = lambda g, pe, simd, pp=1: 0
         try:
-            rows["one_pixel_a_beat"] = measure(spec, Path(tmp) / "one_pixel", x, expected)
+            rows["one_pixel_a_beat"] = measure(spec, TARGET, Path(tmp) / "one_pixel", x, expected)
         finally:
             conv.pp_options, conv.window_fifo = pp, fifo
         print("one pixel a beat:", json.dumps(rows["one_pixel_a_beat"]), flush=True)
