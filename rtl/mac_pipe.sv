@@ -52,8 +52,7 @@ module mac_pipe #(
     parameter int DOT_LVL = 2,                   // adder-tree levels a cycle in dot_simd (0: whole tree)
     parameter int OP_REG = 1,                    // 1: register the operands before the products
     parameter int CK = 0,                        // 1: the parameter memory with a checker (wmem_check)
-    parameter int CK_W = 64,
-    parameter logic [CK_W-1:0] P_GOLD = '0       // the spec's group checksums of the parameter image
+    parameter logic [63:0] P_GOLD = '0       // the spec's CRC-64 of the parameter image
 ) (
     input  logic                  clk,
     input  logic                  rst,
@@ -188,7 +187,7 @@ module mac_pipe #(
     // registered, so the memory's clock-to-out (5.8 ns for an ECP5 block RAM) is not on the requant path
     logic [PDW-1:0] prm2;
     if (CK != 0) begin : g_ck
-        wmem_check #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT), .CK_W(CK_W), .GOLD(P_GOLD)) u_pmem (
+        wmem_check #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT), .GOLD(P_GOLD)) u_pmem (
             .clk(clk), .rst(rst), .re(1'b1), .raddr(cd[SBW +: PAW]), .rdata(prm2),
             .we(pl_we), .waddr(pl_addr), .wdata(pl_data), .alarm(ck_alarm)
         );

@@ -51,9 +51,8 @@ module mvau #(
     parameter int PAW = NF > 1 ? $clog2(NF) : 1,             // param address width
     parameter int PDW = PE * (SH_W + B_W),      // param word width
     parameter int CK = 0,            // 1: memories with a checker (wmem_check, rtl.checker: true)
-    parameter int CK_W = 64,         // its group checksum bits
-    parameter logic [CK_W-1:0] W_GOLD = '0,   // the spec's group checksums of the weight image
-    parameter logic [CK_W-1:0] P_GOLD = '0    // ... and of the bias/shift image
+    parameter logic [63:0] W_GOLD = '0,   // the spec's CRC-64 of the weight image
+    parameter logic [63:0] P_GOLD = '0    // ... and of the bias/shift image
 ) (
     input  logic                  clk,
     input  logic                  rst,
@@ -111,7 +110,7 @@ module mvau #(
     logic [PE*SIMD*WW-1:0] w1;
     logic w_alarm, p_alarm;
     if (CK != 0) begin : g_ck
-        wmem_check #(.DW(PE * SIMD * WW), .DEPTH(SF * NF), .AW(WAW), .INIT(W_INIT), .CK_W(CK_W), .GOLD(W_GOLD)) u_wmem (
+        wmem_check #(.DW(PE * SIMD * WW), .DEPTH(SF * NF), .AW(WAW), .INIT(W_INIT), .GOLD(W_GOLD)) u_wmem (
             .clk(clk), .rst(rst), .re(1'b1), .raddr(waddr), .rdata(w1),
             .we(wl_we), .waddr(wl_addr), .wdata(wl_data), .alarm(w_alarm)
         );
@@ -130,7 +129,7 @@ module mvau #(
         .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
         .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG),
-        .CK(CK), .CK_W(CK_W), .P_GOLD(P_GOLD)
+        .CK(CK), .P_GOLD(P_GOLD)
     ) u_mac (
         .clk(clk), .rst(rst), .room(room),
         .issue(issue), .first(sf == '0), .last(last_sf), .tlast(last_of), .emit(1'b1), .paddr(of), .sb(1'b0),

@@ -1,14 +1,14 @@
 """cocotb unit bench of rtl/wmem_check.sv (quartet: codesign/rtl/checker.py fold_words / rtl/wmem_check.sv /
 this file), driven by tests/test_faults_checker.py through CODESIGN_SIM_JOB.
 
-The job holds the memory image (words), its depth, word and checksum widths, and a list of faults
-(sets of (address, bit)). The bench checks, with port A reading random addresses the whole time (every
+The job holds the memory image (words), its depth and word width, the scan period (cycles), and a
+list of faults (sets of (address, bit)). The bench checks, with port A reading random addresses the whole time (every
 read compared with the bench's copy of the memory: the checker must not disturb the engine's port):
 - fault-free scans never alarm, also while the load port rewrites words with their own value (the
   scanner stalls on those cycles);
-- a bit written flipped mid-scan raises the alarm within two scan periods + 3 cycles of the write,
-  and after a reset within one period + 3;
-- per fault of the list: reset, one scan, the alarm; the caller compares it with fold_words.
+- a bit written flipped mid-scan raises the alarm within two scan periods of the write, and after
+  a reset within one;
+- per fault of the list: reset, one scan, the alarm; the caller compares it with crc_words.
 """
 import json
 import os
@@ -85,23 +85,24 @@ async def checker(dut):
     dut.wdata.value = 0
     await b.reset()
     depth = b.depth
+    scan = job["scan"]
     stats = {}
     # fault-free scans, with same-value rewrites through the load port in the middle of them
-    rewrites = {i: (a, b.mem[a]) for i, a in ((b.rng.randrange(5 * depth), b.rng.randrange(depth)) for _ in range(12))}
-    stats["clean_alarm_cycle"] = await b.run(5 * depth, rewrites)
+    rewrites = {i: (a, b.mem[a]) for i, a in ((b.rng.randrange(5 * scan), b.rng.randrange(depth)) for _ in range(12))}
+    stats["clean_alarm_cycle"] = await b.run(5 * scan, rewrites)
     # a flip written mid-scan
     a, bit = b.rng.randrange(depth), b.rng.randrange(b.dw)
-    at = depth // 2 + 1
-    t = await b.run(3 * depth + 10, {at: (a, b.mem[a] ^ (1 << bit))})
+    at = scan // 2 + 1
+    t = await b.run(3 * scan, {at: (a, b.mem[a] ^ (1 << bit))})
     stats["flip_after_write_cycles"] = t - (at + 1) if t else None
     # the same flip still in memory: reset clears the alarm, the first scan raises it again
     await b.reset()
-    stats["flip_after_reset_cycles"] = await b.run(2 * depth + 10)
+    stats["flip_after_reset_cycles"] = await b.run(2 * scan)
     # restored: no alarm after a reset
     await b.run(1, {0: (a, b.mem[a] ^ (1 << bit))})
     await b.reset()
-    stats["restored_alarm_cycle"] = await b.run(3 * depth)
-    # the fault list: write, reset, one scan + 4 cycles, the alarm, undo
+    stats["restored_alarm_cycle"] = await b.run(3 * scan)
+    # the fault list: write, reset, one scan, the alarm, undo
     got = []
     for fault in job["faults"]:
         flips = {}
@@ -110,10 +111,10 @@ async def checker(dut):
         old = {addr: b.mem[addr] for addr in flips}
         await b.run(len(flips), {k: w for k, w in enumerate(flips.items())})
         await b.reset()
-        got.append(bool(await b.run(depth + 4)))
+        got.append(bool(await b.run(scan)))
         await b.run(len(old), {k: w for k, w in enumerate(old.items())})
     await b.reset()
-    stats["after_faults_alarm_cycle"] = await b.run(2 * depth)
+    stats["after_faults_alarm_cycle"] = await b.run(2 * scan)
     stats["fault_alarms"] = got
     stats["port_a_errors"] = b.port_a_errors
     Path(job["stats"]).write_text(json.dumps(stats))
