@@ -70,24 +70,49 @@ def test_wmem_check_bench(tmp_path):
     assert st["fault_alarms"] == expect
 
 
-def test_checker_through_the_flow_and_the_detection_campaign(tmp_path):
+@pytest.mark.long
+def test_checker_through_the_flow_on_digits(tmp_path):
     """examples/digits_mlp.yaml with rtl.checker: true through `codesign flow` (cocotb with stalls and the
     C++ harness bit-exact, the checker silent on the spec's parameters); on its build every memory's
-    golden sums equal the fold of the .mem files it loads, a bit flipped through the load port in any
+    golden CRC equals the CRC of the .mem file it loads, a bit flipped through the load port in any
     memory raises ck_alarm within one scan after a reset (and without a reset while inferences run),
     the restored design is silent; then `codesign faults --detect --views emulator,rtl` on 2-bit random
     faults: the RTL checker's alarm equals the reference model and the software group-CRC verdict
-    fault for fault, and 10,000 fault-free RTL inferences raise no alarm."""
-    from codesign.rtl.generate import read_meta
-    from codesign.rtl.harness import Harness, _read_mem
-    from codesign.spec import DesignSpec
-
+    fault for fault, and 10,000 fault-free RTL inferences raise no alarm. (~1 CPU-minute: training,
+    cocotb; tests/test_faults_checker.py::test_checker_in_the_detection_campaign is the CI test.)"""
     run = tmp_path / "digits"
     codesign("flow", EXAMPLES / "digits_mlp.yaml", "--out", run, "--set", "train.epochs=2",
              "--set", "baseline.float=false", "--set", "hls.enabled=false", "--set", "rtl.samples=32",
              "--set", "rtl.cocotb_samples=8", "--set", "rtl.synth=false", "--set", "rtl.checker=true")
-    rep = json.loads((run / "report.json").read_text())
-    assert rep["bit_exact"]["emulator_vs_rtl"] == 1.0
+    assert json.loads((run / "report.json").read_text())["bit_exact"]["emulator_vs_rtl"] == 1.0
+    _flips_and_campaign(run)
+
+
+def test_checker_in_the_detection_campaign(tmp_path):
+    """The same checks on a run folder without training (a random 64-16-10 ternary design with shifts
+    on sklearn's digits, its RTL generated with the checker): golden CRCs equal the CRCs of the .mem
+    files, flips in every memory alarm within one scan, restored designs are silent, and the detection
+    campaign's RTL checker alarms equal the reference and the software CRC detector fault for fault
+    with no alarm over 10,000 fault-free inferences."""
+    import yaml
+
+    from codesign.rtl import generate
+    from codesign.rtl.random_spec import random_mlp
+
+    run = tmp_path / "tiny"
+    spec = random_mlp(3, [64, 16, 10], ternary=True, shift=True)
+    spec.save(run / "spec")
+    (run / "config.yaml").write_text(yaml.safe_dump(yaml.safe_load((EXAMPLES / "digits_mlp.yaml").read_text())))
+    (run / "report.json").write_text("{}")
+    generate(spec, run / "rtl", checker=True)
+    _flips_and_campaign(run)
+
+
+def _flips_and_campaign(run):
+    from codesign.rtl.generate import read_meta
+    from codesign.rtl.harness import Harness, _read_mem
+    from codesign.spec import DesignSpec
+
     meta = read_meta(run / "rtl")
     ck = meta["checker"]
     assert [m["sel"] for m in ck["memories"]] == [0, 1, 2, 3]
