@@ -62,18 +62,17 @@ module wmem_check #(
         else if (rd) ck_q <= mem[baddr];
     end
 
-    function automatic logic [63:0] chunk(input logic [DW-1:0] d, input logic [CW-1:0] c);
-        logic [63:0] r;
-        r = '0;
-        for (int j = 0; j < 64; j++) if (int'(c) * 64 + j < DW) r[j] = d[int'(c) * 64 + j];
-        return r;
-    endfunction
+    // the word zero-padded to whole chunks; (functions assign their name, not `return`, so yosys'
+    // Verilog frontend reads them too)
+    logic [C*64-1:0] qpad;
+    always_comb begin
+        qpad = '0;
+        qpad[DW-1:0] = ck_q;
+    end
 
     function automatic logic [63:0] mulx64(input logic [63:0] a);  // a * x^64 mod P
-        logic [63:0] r;
-        r = a;
-        for (int k = 0; k < 64; k++) r = {r[62:0], 1'b0} ^ (r[63] ? POLY : 64'd0);
-        return r;
+        mulx64 = a;
+        for (int k = 0; k < 64; k++) mulx64 = {mulx64[62:0], 1'b0} ^ (mulx64[63] ? POLY : 64'd0);
     endfunction
 
     // scan: read a word -> its chunks one a cycle (stage 1: select, registered) -> CRC (stage 2)
@@ -82,7 +81,7 @@ module wmem_check #(
     logic v1, fin1;
     logic [63:0] c1, crc;
     always_ff @(posedge clk) begin
-        c1 <= chunk(ck_q, ch);
+        c1 <= qpad[ch * 64 +: 64];
         fin1 <= last_ch && last_w;
         if (rst) begin
             busy <= 1'b0;
