@@ -20,7 +20,7 @@ A run generated with rtl.checker: true also has the weight-memory checker (rtl/w
 codesign/rtl/checker.py): per fault, after its canaries, the harness resets the design (clearing the
 sticky alarm, restarting the scans; the memories keep the fault) and runs one scan of the longest
 memory, then reads `ck_alarm`. Each alarm is compared with the checker's reference
-(checker.alarm: the faulty spec's memory CRCs against the golden ones) and with the software
+(checker.Reference: the faulty spec's memory CRCs against the golden ones) and with the software
 group-CRC detector's verdict (Detector.checksum_alarm), fault for fault. During the fault-free
 inferences the checker scans beside the MAC (never reset), and its alarm is read after every batch.
 """
@@ -39,7 +39,7 @@ def rtl_canaries(run_dir, det, faults: list[tuple], emulator_alarms: np.ndarray,
                  inferences: int = 10_000, batch: int = 500, log=print) -> tuple[np.ndarray, dict]:
     """(RTL canary alarm per fault, summary): faults are tuples of sites of det.spec (a BFA design
     after k flips is a k-site fault); emulator_alarms the software canary alarms of the same faults."""
-    from ..rtl.checker import alarm as checker_alarm
+    from ..rtl.checker import Reference
     from ..rtl.harness import Harness, _engines
     from .rtl import StoredBits, _Words
 
@@ -103,7 +103,8 @@ def rtl_canaries(run_dir, det, faults: list[tuple], emulator_alarms: np.ndarray,
         ck_model = ck_crc = None
         if ck_meta:  # the references of every RTL checker alarm
             t_ref = time.perf_counter()
-            ck_model = np.array([checker_alarm(apply(spec, f, det.sites), plans, ck_meta) for f in faults], bool)
+            ref_ck = Reference(spec, plans, ck_meta)
+            ck_model = np.array([ref_ck.alarm(apply(spec, f, det.sites)) for f in faults], bool)
             ck_crc = np.array([det.checksum_alarm(apply(spec, f, det.sites)) for f in faults], bool)
             ref_s = time.perf_counter() - t_ref
             if h.check():

@@ -21,6 +21,8 @@ one shift-and-XOR network (each CRC bit an XOR of a few inputs) and a 64-bit chu
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .generate import mem_images
 
 CK_W = 64  # CRC bits
@@ -37,15 +39,22 @@ def _mulx64(a: int) -> int:
     return a
 
 
+# mulx64 is linear over GF(2): one table of 256 entries per byte of its argument
+_TABLES = [[_mulx64(v << (8 * k)) for v in range(256)] for k in range(8)]
+
+
 def crc_words(words, dw: int) -> int:
     """The CRC-64 the checker computes over a memory's words (Python ints of `dw` bits): per 64-bit
     chunk, low chunk first, crc = (crc ^ chunk) * x^64 mod P, from 0."""
+    t0, t1, t2, t3, t4, t5, t6, t7 = _TABLES
     chunks = -(-dw // 64)
     crc = 0
     for w in words:
         w = int(w)
         for c in range(chunks):
-            crc = _mulx64(crc ^ ((w >> (64 * c)) & MASK))
+            a = crc ^ ((w >> (64 * c)) & MASK)
+            crc = (t0[a & 255] ^ t1[(a >> 8) & 255] ^ t2[(a >> 16) & 255] ^ t3[(a >> 24) & 255]
+                   ^ t4[(a >> 32) & 255] ^ t5[(a >> 40) & 255] ^ t6[(a >> 48) & 255] ^ t7[a >> 56])
     return crc
 
 
@@ -107,17 +116,41 @@ def meta(layers, plans) -> dict:
             "scan_cycles": max([m["scan_cycles"] for m in mems], default=0)}
 
 
-def alarm(spec, plans, layers_meta: dict) -> bool:
-    """What the checker concludes about `spec`'s parameters in the memories: any memory whose
-    CRC differs from the golden one of rtl_meta.json (the reference the RTL alarm must equal)."""
+class Reference:
+    """What the checker concludes about faulty copies of `spec` (same shapes and types): an alarm
+    when any memory's CRC differs from the golden one of rtl_meta.json `checker`. Only the engines
+    whose parameters differ from `spec`'s are recomputed (a fault touches one or a few layers)."""
+
+    def __init__(self, spec, plans, checker_meta: dict):
+        from .plan import dense_layers
+
+        self.spec, self.plans, self.meta = spec, plans, checker_meta
+        self.engines = dense_layers(spec)
+        self.golden: dict[int, dict] = {}
+        for m in checker_meta["memories"]:
+            self.golden.setdefault(m["engine"], {})[m["memory"]] = int(m["golden"], 16)
+
+    def alarm(self, faulty) -> bool:
+        from .plan import dense_layers
+
+        for i, layer in enumerate(dense_layers(faulty)):
+            if i not in self.golden:
+                continue
+            clean = self.engines[i]
+            if all(np.array_equal(layer.params[k], clean.params[k]) for k in clean.params):
+                continue
+            if crcs(layer, self.plans[i]) != self.golden[i]:
+                return True
+        return False
+
+
+def alarm(spec, plans, checker_meta: dict) -> bool:
+    """The checker's verdict on `spec`'s parameters: any memory whose CRC differs from the golden
+    one of rtl_meta.json `checker` (every engine recomputed; Reference for many faults)."""
     from .plan import dense_layers
 
-    layers = dense_layers(spec)
-    sums = {}
-    for m in layers_meta["memories"]:
-        i = m["engine"]
-        if i not in sums:
-            sums[i] = crcs(layers[i], plans[i])
-        if sums[i][m["memory"]] != int(m["golden"], 16):
+    for i, layer in enumerate(dense_layers(spec)):
+        gold = {m["memory"]: int(m["golden"], 16) for m in checker_meta["memories"] if m["engine"] == i}
+        if gold and crcs(layer, plans[i]) != gold:
             return True
     return False
