@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, codesign
 
+from codesign.paths import ip_dir
 from codesign.rtl import toolchain
 from codesign.rtl.checker import crc_words, scan_cycles
-from codesign.paths import ip_dir
 
 
 def _faults(rng, depth, dw):
