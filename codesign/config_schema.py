@@ -335,6 +335,10 @@ class Rtl(Section):
                                                            "null: the whole test split")
     opt: Literal[tuple(OPT_LEVELS)] = Field("quick", description="Verilator build optimisation")
     cocotb_samples: int = Field(256, ge=0, description="samples of the cocotb run with stalls (the first ones)")
+    checker: bool = Field(False, description="a weight-memory checker on every dense/conv engine: scans its "
+                                             "memories through their second port and raises the top's sticky "
+                                             "ck_alarm when a memory's CRC-64 differs from the spec's "
+                                             "(codesign/rtl/checker.py)")
 
 
 # ----------------------------------------------------------------------------------------------- root

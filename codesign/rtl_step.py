@@ -47,7 +47,8 @@ def run_rtl(run) -> None:
     rtl_dir = run.out / "rtl"
     t0 = time.time()
     parts = {}  # wall seconds of the RTL step's parts (the cocotb run, the harness build and yosys overlap)
-    meta = generate(run.spec, rtl_dir, folding=cfg["folding"], target_cycles=cfg["target_cycles"])
+    meta = generate(run.spec, rtl_dir, folding=cfg["folding"], target_cycles=cfg["target_cycles"],
+                    checker=cfg.get("checker", False))
     parts["generate"] = round(time.time() - t0, 2)
     n = cfg["samples"] or len(run.x_test_int)
     k = min(n, cfg["cocotb_samples"])
@@ -94,6 +95,10 @@ def run_rtl(run) -> None:
             if writes:
                 h.write(writes)
             fast = h.run_checked(run.x_test_int[:n])
+            if fast.alarm:  # rtl.checker: the spec's own parameters must never alarm
+                from .rtl.simulate import RTLStreamError
+
+                raise RTLStreamError(f"the weight-memory checker raised its alarm on the fault-free design ({rtl_dir})")
             advance("rtl: simulated samples (cocotb sample, then the C++ harness)", k + n, k + n)
             if run.lock:  # the same build under no key and a wrong key, against the emulator
                 from .techniques.lock.flow import check_view

@@ -305,7 +305,7 @@ module kron_matvec #(
         .x(ux), .w(uw),
         .acc(acc), .v3(v3), .emit3(st2_3), .sb3(sb3),
         .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready), .m_tlast(m_tlast),
-        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data)
+        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data), .ck_alarm()
     );
     // stage-1 sums: cast to the mid type, registered, and written to the mid bank of k one edge later
     // (stage-2 sums leave via u_mac). Why the register: the cast's rounding add and saturation plus the

@@ -50,7 +50,9 @@ module mac_pipe #(
     parameter int PDW = PE * (SH_W + B_W),
     parameter int SBW = 1,
     parameter int DOT_LVL = 2,                   // adder-tree levels a cycle in dot_simd (0: whole tree)
-    parameter int OP_REG = 1                     // 1: register the operands before the products
+    parameter int OP_REG = 1,                    // 1: register the operands before the products
+    parameter int CK = 0,                        // 1: the parameter memory with a checker (wmem_check)
+    parameter logic [63:0] P_GOLD = '0       // the spec's CRC-64 of the parameter image
 ) (
     input  logic                  clk,
     input  logic                  rst,
@@ -79,7 +81,8 @@ module mac_pipe #(
     // parameter load port
     input  logic                  pl_we,
     input  logic [PAW-1:0]        pl_addr,
-    input  logic [PDW-1:0]        pl_data
+    input  logic [PDW-1:0]        pl_data,
+    output logic                  ck_alarm        // the parameter memory checker's sticky alarm (0 without CK)
 );
     // ------------------------------------------------------------------ credits of the output FIFO
     // stages between 1 and 2: the operand register and dot_simd's STAGES (same formula)
@@ -183,10 +186,18 @@ module mac_pipe #(
     // the parameter word is read one stage early (address pa of stage 1's delayed control) and
     // registered, so the memory's clock-to-out (5.8 ns for an ECP5 block RAM) is not on the requant path
     logic [PDW-1:0] prm2;
-    wmem #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT)) u_pmem (
-        .clk(clk), .re(1'b1), .raddr(cd[SBW +: PAW]), .rdata(prm2),
-        .we(pl_we), .waddr(pl_addr), .wdata(pl_data)
-    );
+    if (CK != 0) begin : g_ck
+        wmem_check #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT), .GOLD(P_GOLD)) u_pmem (
+            .clk(clk), .rst(rst), .re(1'b1), .raddr(cd[SBW +: PAW]), .rdata(prm2),
+            .we(pl_we), .waddr(pl_addr), .wdata(pl_data), .alarm(ck_alarm)
+        );
+    end else begin : g_mem
+        wmem #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT)) u_pmem (
+            .clk(clk), .re(1'b1), .raddr(cd[SBW +: PAW]), .rdata(prm2),
+            .we(pl_we), .waddr(pl_addr), .wdata(pl_data)
+        );
+        assign ck_alarm = 1'b0;
+    end
     always_ff @(posedge clk) prm3 <= prm2;
 
     // ------------------------------------------------------------------ stage 4: requant up to the accumulator type

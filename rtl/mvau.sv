@@ -49,7 +49,10 @@ module mvau #(
     parameter int NF = M / PE,
     parameter int WAW = SF * NF > 1 ? $clog2(SF * NF) : 1,   // weight address width
     parameter int PAW = NF > 1 ? $clog2(NF) : 1,             // param address width
-    parameter int PDW = PE * (SH_W + B_W)       // param word width
+    parameter int PDW = PE * (SH_W + B_W),      // param word width
+    parameter int CK = 0,            // 1: memories with a checker (wmem_check, rtl.checker: true)
+    parameter logic [63:0] W_GOLD = '0,   // the spec's CRC-64 of the weight image
+    parameter logic [63:0] P_GOLD = '0    // ... and of the bias/shift image
 ) (
     input  logic                  clk,
     input  logic                  rst,
@@ -65,7 +68,8 @@ module mvau #(
     input  logic [PE*SIMD*WW-1:0] wl_data,
     input  logic                  pl_we,
     input  logic [PAW-1:0]        pl_addr,
-    input  logic [PDW-1:0]        pl_data
+    input  logic [PDW-1:0]        pl_data,
+    output logic                  ck_alarm   // checker's sticky alarm (0 without CK)
 );
     localparam int SCW = SF > 1 ? $clog2(SF) : 1;    // input-fold counter width
     localparam int NCW = PAW;                         // output-fold counter width
@@ -104,23 +108,34 @@ module mvau #(
 
     // ------------------------------------------------------------------ stage 1: memory read
     logic [PE*SIMD*WW-1:0] w1;
-    wmem #(.DW(PE * SIMD * WW), .DEPTH(SF * NF), .AW(WAW), .INIT(W_INIT)) u_wmem (
-        .clk(clk), .re(1'b1), .raddr(waddr), .rdata(w1),
-        .we(wl_we), .waddr(wl_addr), .wdata(wl_data)
-    );
+    logic w_alarm, p_alarm;
+    if (CK != 0) begin : g_ck
+        wmem_check #(.DW(PE * SIMD * WW), .DEPTH(SF * NF), .AW(WAW), .INIT(W_INIT), .GOLD(W_GOLD)) u_wmem (
+            .clk(clk), .rst(rst), .re(1'b1), .raddr(waddr), .rdata(w1),
+            .we(wl_we), .waddr(wl_addr), .wdata(wl_data), .alarm(w_alarm)
+        );
+    end else begin : g_mem
+        wmem #(.DW(PE * SIMD * WW), .DEPTH(SF * NF), .AW(WAW), .INIT(W_INIT)) u_wmem (
+            .clk(clk), .re(1'b1), .raddr(waddr), .rdata(w1),
+            .we(wl_we), .waddr(wl_addr), .wdata(wl_data)
+        );
+        assign w_alarm = 1'b0;
+    end
+    assign ck_alarm = w_alarm | p_alarm;
 
     // ------------------------------------------------------------------ stages 2-4: dot, accumulate, requant, output
     mac_pipe #(
         .PE(PE), .SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .SH_W(SH_W),
         .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
-        .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG)
+        .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG),
+        .CK(CK), .P_GOLD(P_GOLD)
     ) u_mac (
         .clk(clk), .rst(rst), .room(room),
         .issue(issue), .first(sf == '0), .last(last_sf), .tlast(last_of), .emit(1'b1), .paddr(of), .sb(1'b0),
         .x({PE{x1}}), .w(w1),
         .acc(), .v3(), .emit3(), .sb3(),
         .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready), .m_tlast(m_tlast),
-        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data)
+        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data), .ck_alarm(p_alarm)
     );
 endmodule

@@ -632,6 +632,6 @@ module wings_gen #(
         .s_tdata(s_tdata), .s_tvalid(s_tvalid && done), .s_tready(mv_s_tready),
         .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready), .m_tlast(m_tlast),
         .wl_we(mv_we), .wl_addr(mv_wa), .wl_data(mv_wd),
-        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data)
+        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data), .ck_alarm()
     );
 endmodule

@@ -128,17 +128,30 @@ def detection_section(ctx_spec, data, x_int, random_rows: dict | None, bfa_rows:
         log("faults: detection on the RTL (canaries of every checked fault, fault-free inferences)")
         faults = [f for group in on_rtl for f in group[0]]
         emu = np.concatenate([g[1] for g in on_rtl]) if on_rtl else np.zeros(0, bool)
-        got, rtl = rtl_canaries(rtl_run, det, faults, emu, x_int, inferences, log=log)
+        (got, ck), rtl = rtl_canaries(rtl_run, det, faults, emu, x_int, inferences, log=log)
         at = 0
         for group, _, masks, name in on_rtl:
             a = got[at:at + len(group)]
+            c = ck[at:at + len(group)] if ck is not None else None
             at += len(group)
             if name == "random":
                 bad, harmless = masks
-                rtl.update(rate=float(a.mean()), harmful_faults=int(bad.sum()),
-                           harmful_rate=float(a[bad].mean()) if bad.any() else None,
-                           harmless_alarm_fraction=float(a[harmless].mean()) if harmless.any() else None)
+                rtl.update(_rates(a, bad, harmless))
+                if c is not None:  # the weight-memory checker alone, and with the canaries
+                    rtl["checker"].update(_rates(c, bad, harmless))
+                    rtl["checker"]["with_canaries"] = _rates(c | a, bad, harmless)
             else:
                 rtl.update(bfa_flips=len(group), bfa_rate=float(a.mean()))
+                if c is not None:
+                    rtl["checker"].update(bfa_flips=len(group), bfa_rate=float(c.mean()))
+                    rtl["checker"].setdefault("with_canaries", {})["bfa_rate"] = float((c | a).mean())
         out["rtl"] = rtl
+
     return out
+
+
+def _rates(alarm: np.ndarray, bad: np.ndarray, harmless: np.ndarray) -> dict:
+    """Detection rate over the checked random faults, over the harmful ones and the harmless ones."""
+    return {"rate": float(alarm.mean()), "harmful_faults": int(bad.sum()),
+            "harmful_rate": float(alarm[bad].mean()) if bad.any() else None,
+            "harmless_alarm_fraction": float(alarm[harmless].mean()) if harmless.any() else None}

@@ -147,8 +147,9 @@ def _param_head(module: str, params: dict) -> str:
     return f"{module} #(\n        {_sv_params(params, '        ')}\n    )"
 
 
-def _engine_sv(i: int, p, prefix: str) -> list[str]:
-    """The instance(s) of layer i between l<i>_in_* and l<i>_out_*, with its load-port slices."""
+def _engine_sv(i: int, p, prefix: str, check: dict | None = None) -> list[str]:
+    """The instance(s) of layer i between l<i>_in_* and l<i>_out_*, with its load-port slices.
+    check: the mvau's checker parameters (codesign/rtl/checker.py), its alarm on l<i>_ck."""
     out = f"{_ports('m', f'l{i}_out')}, .m_tlast(l{i}_out_tlast)"
     if not p.mem_names():  # no memories (maxpool): no load port
         return _instance(_param_head(p.module, p.rtl_params()), f"u_l{i}", f"l{i}_in", [out])
@@ -163,15 +164,16 @@ def _engine_sv(i: int, p, prefix: str) -> list[str]:
         src = f"l{i}_win"
         lines += _wires(src, p.simd * p.XW) + _instance(_param_head("swg", p.swg_params()), f"u_l{i}_swg", pix,
                                                         [_ports("m", src)])
-    params = dict(p.rtl_params(), **{k: f"{prefix}l{i}_{v}.mem" for k, v in p.mem_names().items()})
+    params = dict(p.rtl_params(), **{k: f"{prefix}l{i}_{v}.mem" for k, v in p.mem_names().items()}, **(check or {}))
+    alarm = (f", .ck_alarm(l{i}_ck)" if check else ", .ck_alarm()") if p.module == "mvau" else ""
     return lines + _instance(_param_head(p.module, params), f"u_l{i}", src, [
         f"{out},",
         f".wl_we(wl_we && wl_sel == 8'd{2 * i}), .wl_addr(wl_addr[{p.waw - 1}:0]), .wl_data(wl_data[{p.w_word - 1}:0]),",
-        f".pl_we(wl_we && wl_sel == 8'd{2 * i + 1}), .pl_addr(wl_addr[{p.paw - 1}:0]), .pl_data(wl_data[{p.p_word - 1}:0])",
+        f".pl_we(wl_we && wl_sel == 8'd{2 * i + 1}), .pl_addr(wl_addr[{p.paw - 1}:0]), .pl_data(wl_data[{p.p_word - 1}:0]){alarm}",
     ])
 
 
-def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None) -> str:
+def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None, checks: dict | None = None) -> str:
     first, last = plans[0], plans[-1]
     # engine index -> lock unit (codesign/techniques/lock/rtl.py): its key registers share the load port
     locks = locks or {}
@@ -197,9 +199,16 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None) -> st
         "    input  logic wl_we,",
         "    input  logic [7:0] wl_sel,",
         f"    input  logic [{la - 1}:0] wl_addr,",
-        f"    input  logic [{ld - 1}:0] wl_data",
+        f"    input  logic [{ld - 1}:0] wl_data" + ("," if checks else ""),
+        *(["    output logic ck_alarm  // weight-memory checker: sticky, cleared by rst (codesign/rtl/checker.py)"]
+          if checks else []),
         ");",
     ]
+    checks = checks or {}
+    for i in checks:
+        lines.append(f"    logic l{i}_ck;")
+    if checks:
+        lines.append("    assign ck_alarm = " + " | ".join(f"l{i}_ck" for i in checks) + ";")
     for i, p in enumerate(plans):
         lines += [
             f"    // layer {i}: {p.name} ({p.kind}: {p.module}) {stream_in(p)} -> {stream_out(p)} elements a sample, "
@@ -219,9 +228,9 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None) -> st
         if i in locks:
             from ..techniques.lock.rtl import wrap_engine
 
-            lines += wrap_engine(i, _engine_sv(i, p, prefix), locks[i])
+            lines += wrap_engine(i, _engine_sv(i, p, prefix, checks.get(i)), locks[i])
         else:
-            lines += _engine_sv(i, p, prefix)
+            lines += _engine_sv(i, p, prefix, checks.get(i))
         if i + 1 < len(plans):
             q = plans[i + 1]
             if p.pe == in_lanes(q):
@@ -245,12 +254,14 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None) -> st
 
 
 def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None = None,
-             top: str = "model_top") -> dict:
+             top: str = "model_top", checker: bool = False) -> dict:
     """Write `top`.sv, memory images and the IP into out_dir; return metadata (also in rtl_meta.json).
 
     folding: None (chosen for target_cycles, default folding.DEFAULT_TARGET_CYCLES), a list of
     {pe, simd} per dense / kron_dense layer, or {layer_name: {pe, simd}}. Dimensions that the folding does not
     divide are zero-padded. Several tops with distinct `top` names can share one out_dir.
+    checker: the weight-memory checker (codesign/rtl/checker.py) on every mvau engine's memories, its
+    sticky alarm on the top's `ck_alarm` output.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -262,13 +273,20 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
         from ..techniques.lock.rtl import SOURCE, lock_plans
 
         locks, sources = lock_plans(layers, plans), sources + [SOURCE]
+    checks = {}
+    if checker:
+        from . import checker as ck
+
+        ck.check_plans(plans, layers)
+        checks = {i: ck.params(l, p) for i, (l, p) in enumerate(zip(layers, plans)) if p.mem_names()}
+        sources.append(ck.MODULE)
     src = ip_dir("rtl")
     for f in sources:
         shutil.copyfile(src / f, out / f)
     for i, (layer, p) in enumerate(zip(layers, plans)):
         for suffix, (words, width) in mem_images(layer, p).items():
             write_mem(out / f"{prefix}l{i}_{suffix}.mem", words, width)
-    (out / f"{top}.sv").write_text(_top_sv(top, plans, prefix, locks))
+    (out / f"{top}.sv").write_text(_top_sv(top, plans, prefix, locks, checks))
     total_macs = sum(l.macs() for l in layers)
     lanes = sum(p.lanes for p in plans)
     meta = {
@@ -297,6 +315,8 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
     }
     if locks:
         meta["lock"] = {str(i): lk for i, lk in locks.items()}
+    if checks:
+        meta["checker"] = ck.meta(layers, plans)
     metas = _read_all_meta(out)
     metas[top] = meta
     (out / META).write_text(json.dumps(metas, indent=1))
