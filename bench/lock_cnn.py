@@ -135,8 +135,53 @@ def run_seed(seed: int, config: Path, overrides: list, out_dir: Path) -> dict:
     return row
 
 
+def more_keys(run_dir: Path, n: int, out: Path) -> dict:
+    """`n` random keys of the scheme on the emulator for a finished seed's run folder (its spec, sealed
+    password and config), drawn from the same generator as the flow's (codesign/techniques/lock/flow.py
+    after_emulator), so its first keys are the ones the seed run tried: their figures must repeat."""
+    from codesign.config import load_config
+    from codesign.data import load_dataset
+    from codesign.emulator import Emulator
+    from codesign.spec import DesignSpec
+    from codesign.techniques.lock.flow import keyed_outputs
+    from codesign.techniques.lock.keys import open_run_password
+    from codesign.techniques.lock.password import check_key, random_password
+
+    if not (run_dir / "lock" / "password.enc").exists():
+        fail(f"--more-keys {run_dir}: no lock/password.enc there; give a seed run folder (OUT/seed<N>_run)")
+    cfg = load_config(run_dir / "config.yaml")
+    seed = cfg["seed"]
+    row_path = run_dir.parent / f"seed{seed}.json"
+    row = json.loads(row_path.read_text())
+    spec = DesignSpec.load(run_dir / "spec")
+    password = open_run_password(run_dir)
+    d = load_dataset(cfg["data"], seed)
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    rng = np.random.default_rng(seed + 15485863)  # as after_emulator
+    t0, c0 = time.time(), cpu_s()
+    accs = []
+    for start in range(0, n, 100):
+        keys = [check_key(spec, random_password(password, cfg["harden"]["lock"], rng)) for _ in range(min(100, n - start))]
+        accs += [float(np.mean(np.argmax(o, -1) == d.y_test)) for o in keyed_outputs(spec, x_int, keys)]
+        print(f"[{time.strftime('%H:%M:%S')} seed {seed}] {len(accs)}/{n} random keys, best so far {max(accs):.4f}",
+              flush=True)
+    k = row["random_keys"]
+    again = (max(accs[:k]), round(float(np.mean(accs[:k])), 4))
+    if again != (row["accuracy_random_key_best"], row["accuracy_random_key_mean"]):
+        raise RuntimeError(f"the first {k} keys give best/mean {again}, the seed run gave "
+                           f"{row['accuracy_random_key_best']}/{row['accuracy_random_key_mean']}")
+    res = {"seed": seed, "random_keys": n, "accuracy_random_key_best": max(accs),
+           "accuracy_random_key_mean": round(float(np.mean(accs)), 4),
+           "first_keys_repeat_seed_run": k, "wall_s": round(time.time() - t0, 1), "cpu_s": round(cpu_s() - c0, 1),
+           "load_avg_end": [round(v, 2) for v in os.getloadavg()]}
+    out.write_text(json.dumps(res, indent=1) + "\n")
+    print(json.dumps(res))
+    return res
+
+
 def merge(in_dir: Path, out: Path, config: Path) -> dict:
-    rows = sorted((json.loads(p.read_text()) for p in in_dir.glob("seed*.json")), key=lambda r: r["seed"])
+    rows = sorted((json.loads(p.read_text()) for p in in_dir.glob("seed*.json") if p.stem[4:].isdigit()),
+                  key=lambda r: r["seed"])
     if not rows:
         fail(f"--merge {in_dir}: no seed*.json there; run --seed N --out {in_dir} first")
     overrides = {tuple(o for o in r["overrides"] if not o.startswith("seed=")) for r in rows}
@@ -155,6 +200,9 @@ def merge(in_dir: Path, out: Path, config: Path) -> dict:
              "command": "nice -n 10 /usr/bin/time -v python bench/lock_cnn.py --seed S --out DIR (S one at a time); "
                         "python bench/lock_cnn.py --merge DIR --out bench/results/lock_cnn.json",
              "mean_std": stats, "goal_met": goal, "by_seed": rows}
+    more = {p.stem: json.loads(p.read_text()) for p in sorted(in_dir.glob("seed*_keys*.json"))}
+    if more:  # seeds whose random keys were extended (--more-keys) on the same run folder
+        table["random_keys_extended"] = more
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(table, indent=1) + "\n")
     print(json.dumps({"seeds": table["seeds"], "mean_std": stats, "goal_met": goal}, indent=1))
@@ -167,10 +215,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, help="run this seed; writes OUT/seed<N>.json")
     ap.add_argument("--set", dest="sets", action="append", default=[], help="config override, as codesign flow --set")
     ap.add_argument("--merge", type=Path, metavar="DIR", help="merge DIR/seed*.json into OUT (a .json file)")
+    ap.add_argument("--more-keys", type=Path, metavar="RUN_DIR",
+                    help="a finished seed's run folder (OUT/seed<N>_run): try --keys random keys on its emulator")
+    ap.add_argument("--keys", type=int, default=1000)
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
-    if (a.seed is None) == (a.merge is None):
-        ap.error("give exactly one of --seed N (run a seed) or --merge DIR (combine seed runs)")
+    if sum(v is not None for v in (a.seed, a.merge, a.more_keys)) != 1:
+        ap.error("give exactly one of --seed N (run a seed), --more-keys RUN_DIR or --merge DIR (combine seed runs)")
+    if a.more_keys:
+        more_keys(a.more_keys, a.keys, a.out)
+        return
     if a.merge:
         merge(a.merge, a.out, a.config.resolve())
         return
