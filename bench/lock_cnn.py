@@ -4,7 +4,7 @@
     python bench/lock_cnn.py --merge runs/lock_cnn --out bench/results/lock_cnn.json
 
 Each seed runs the product's own flow steps data -> train -> spec -> emulator (codesign/flow.py) on the
-example config with `seed` set: lock training (codesign/techniques/lock/train.py), the config's
+example config with `seed` set (and any --set, e.g. harden.lock.random_keys=100 to save the emulator 1.5 CPU-s a key): lock training (codesign/techniques/lock/train.py), the config's
 `harden.lock.baseline` twin (the same network, same initial weights, recipe, JR regularizer and seed,
 trained without the lock: codesign/techniques/lock/flow.py after_train), the spec checked against the
 Keras model, and the lock section from the emulator over the whole 2,000-digit test split: with the key,
@@ -33,7 +33,8 @@ COLUMNS = ("accuracy_with_key", "accuracy_unlocked", "with_key_minus_unlocked_po
            "keras_with_key", "keras_unlocked", "keras_without_key")
 NOTE = ("Integer design = the bit-exact emulator on the deployed spec's integers, whole 2,000-digit test split. "
         "Flow steps run: data, train (lock training + the harden.lock.baseline unlocked twin), spec (checked "
-        "against Keras), emulator (key / no key / one wrong key / 1,000 random keys). Not run: hls, rtl, "
+        "against Keras), emulator (key / no key / one wrong key / harden.lock.random_keys random keys: the config's 1,000 unless an "
+        "override in `overrides` lowers it; goal_met.random_keys_per_seed says how many). Not run: hls, rtl, "
         "robustness (views' agreement under conv locks is tested in sim/test_lock*, tests/test_lock*), and the "
         "float32 twin (baseline.float=false). accuracy_unlocked: the baseline twin extracted and run on the "
         "emulator (keras_unlocked: the flow's own Keras figure for it).")
