@@ -66,9 +66,12 @@ def after_spec(run) -> None:
 def keyed_outputs(spec, x_int: np.ndarray, keys: list) -> list:
     """Emulator outputs under several keys; the layers up to the first lock unit (that layer's output
     before its unit included: the key acts after it) run once."""
-    from ...emulator import KERNELS
+    from ...emulator import KERNELS, Emulator
     from .kernel import lock_unit
+    from .password import perm_layers
 
+    if perm_layers(spec):  # the permutation acts before the first layer's products: nothing to share
+        return [Emulator(spec, key=key).run_int(x_int) for key in keys]
     first = next(i for i, l in enumerate(spec.layers) if l.attrs.get("lock"))
     q0 = x_int
     for layer in spec.layers[:first + 1]:
