@@ -110,7 +110,7 @@ def after_emulator(run) -> None:
     value_bits = {l.name: (l.out_type.width if lock.cfg["value"][0] != lock.cfg["value"][1]
                            or lock.cfg["scale"][0] != lock.cfg["scale"][1] else 0) for l in locked_layers(run.spec)}
     sec = run.section("lock")
-    sec.update(layers=list(lock.password.layers), neurons=lock.password.neurons(),
+    sec.update(scheme=lock.cfg["scheme"], layers=list(lock.password.layers) + list(lock.password.perms), neurons=lock.password.neurons(),
                key_bits=lock.password.key_bits(value_bits), accuracy_with_key=acc["key"],
                accuracy_without_key=acc["nokey"], accuracy_wrong_key=acc["wrongkey"],
                accuracy_random_key_best=max(racc), accuracy_random_key_mean=float(np.mean(racc)), random_keys=n)
