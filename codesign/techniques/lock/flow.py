@@ -14,8 +14,12 @@ def start(run) -> LockTraining:
     cfg = run.cfg
     lock = LockTraining(cfg["harden"]["lock"], run.data.x_train, cfg["seed"], cfg["train"]["batch_size"])
     run.model = lock.wrap(run.model, run.data.num_classes)
-    run.log(f"lock: {lock.password.neurons()} neurons of {list(lock.password.layers)} locked "
-            f"(mix {lock.cfg['mix']}, value {lock.cfg['value']}, scale {lock.cfg['scale']})")
+    if lock.password.perms:
+        run.log(f"lock: input permutation of the {lock.password.neurons()} outputs of {list(lock.password.perms)} "
+                f"(mix {lock.cfg['mix']}, decoys {lock.cfg['wrong']})")
+    else:
+        run.log(f"lock: {lock.password.neurons()} neurons of {list(lock.password.layers)} locked "
+                f"(mix {lock.cfg['mix']}, value {lock.cfg['value']}, scale {lock.cfg['scale']})")
     return lock
 
 
