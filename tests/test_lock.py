@@ -533,6 +533,22 @@ def test_mnist_mlp_lock_example_config():
     assert lock["value"] == [1.0, 4.0] and lock["scale"] == [0.5, 2.0]
 
 
+def test_input_perm_config():
+    """examples/mnist_mlp_perm_lock.yaml loads as an input-permutation lock on its flatten (run in full by
+    bench/lock_views.py and bench/lock_input_perm.py); a model without flatten -> dense first is one line."""
+    from conftest import EXAMPLES
+
+    from codesign.config import load_config
+    from codesign.errors import ConfigError
+    from codesign.techniques.lock.config import check_lock
+
+    lock = load_config(EXAMPLES / "mnist_mlp_perm_lock.yaml")["harden"]["lock"]
+    assert lock["scheme"] == "input_perm" and lock["layers"] == ["flatten_1"] and lock["wrong"] == 0.5
+    conv = [{"conv2d": {"filters": 4, "kernel_size": 3}}, {"relu": {}}, {"flatten": {}}, {"dense": {"units": 10}}]
+    with pytest.raises(ConfigError, match="scheme input_perm: the model must start with flatten then dense"):
+        check_lock({"scheme": "input_perm"}, conv)
+
+
 @pytest.mark.long
 @pytest.mark.timeout(3600)  # the CNN's C-sim compile and RTL build: > 20 min on the loaded 2-core box
 @pytest.mark.parametrize("example", ["mnist_cnn_stq_jr_lock.yaml"])
