@@ -11,6 +11,7 @@ The generated image holds the public (no-key) rows; a key write rewrites the who
 identity (no key) restores it."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +51,15 @@ def wrap_engine(i: int, engine_lines: list, lk: dict) -> list:
     for line in engine_lines:
         if head in line:
             line = line.replace(head, f",\n        .LOCK(1)\n{head}")
-        if pl in line:
+        if pl in line:  # the parameter port's three connections (what follows them on the line stays)
             kaw, key = lk["kaw"], f"wl_sel == 8'd{lk['sel']}"
             data_w = max(lk["kw"], lk["p_word"])
-            line = (f"        // lock unit of layer {i} ({lk['layer']}): key registers on wl_sel == {lk['sel']}\n"
-                    f"        .pl_we(wl_we && (wl_sel == 8'd{2 * i + 1} || {key})), "
+            port = (f".pl_we(wl_we && (wl_sel == 8'd{2 * i + 1} || {key})), "
                     f".pl_addr({{{key}, wl_addr[{kaw - 1}:0]}}), .pl_data(wl_data[{data_w - 1}:0])")
+            line, n = re.subn(r"\.pl_we\([^)]*\), \.pl_addr\([^)]*\), \.pl_data\([^)]*\)", lambda _: port, line)
+            if n != 1:
+                raise RTLError(f"layer {lk['layer']!r}: the engine's parameter port is not where the lock expects it")
+            line = f"        // lock unit of layer {i} ({lk['layer']}): key registers on wl_sel == {lk['sel']}\n" + line
         out.append(line)
     return out
 
