@@ -4,7 +4,9 @@
 
 Rows: the naive EdgePro lock and the strong epilogue lock (bench/results/lock_attacks_v2.json, from
 bench/lock_attacks.py) and the input-permutation lock (bench/results/lock_input_perm.json, from
-bench/lock_input_perm.py), each on the float MNIST MLP with the same data, seeds and attack protocol.
+bench/lock_input_perm.py: the product's harden.lock scheme input_perm, its LockTraining with decoys and
+codesign.techniques.lock.attacks.attack_suite), each on the float MNIST MLP with the same data, seeds
+and attack protocol.
 Columns (mean over seeds, and per seed): with key, with key minus the same network trained unlocked
 (points), no key, best of 1,000 random keys, head start H at 1% and 10% by plain fine-tuning and the
 worst over every attack run at that fraction (points).
@@ -43,7 +45,7 @@ def main() -> None:
     unlocked = {s: r["unlocked"]["accuracy"] for s, r in att["runs"].items() if "unlocked" in r}
     table = {"model": att["setup"]["model"], "data": att["setup"]["data"],
              "sources": ["bench/results/lock_attacks_v2.json", "bench/results/lock_input_perm.json"],
-             "accuracy_unlocked": unlocked, "schemes": {}}
+             "accuracy_unlocked": unlocked, "schemes": {}, "input_perm_setup": perm["setup"]}
     for scheme in ("naive", "strong"):
         runs = {s: r[scheme] for s, r in att["runs"].items() if scheme in r}
         table["schemes"][scheme] = row(runs, unlocked, lambda r: r["accuracy_with_key"], lambda r: r["accuracy_without_key"],

@@ -5,6 +5,12 @@ password:
     codesign flow examples/mnist_mlp_lock.yaml --out runs/lock_mnist_mlp --set rtl.synth=false
     python bench/lock_views.py runs/lock_mnist_mlp --out bench/results/lock_views_mnist_mlp.json
 
+The input-permutation lock (scheme input_perm: the C-sim's permutation input, the RTL's first-layer
+weight rows written permuted over the load port) the same way:
+
+    codesign flow examples/mnist_mlp_perm_lock.yaml --out runs/lock_mnist_mlp_perm --set rtl.synth=false
+    python bench/lock_views.py runs/lock_mnist_mlp_perm --out bench/results/lock_views_mnist_mlp_perm.json
+
 Writes {run, samples, equal_samples: {csim|rtl: {key|nokey|wrongkey: n}}, accuracy: {view: {key: acc}},
 flow_bit_exact (the flow's own report figures), wall_s, cpu_s, load_avg_1min}. Exits 1 on any mismatch.
 """

@@ -186,6 +186,10 @@ class Lock(Section):
             "value": "a number or [low, high] with low <= high",
             "scale": "a number or [low, high] with low <= high",
             "device_key": "null or a path to a device key file"}
+    scheme: Literal["neuron", "input_perm"] = Field(
+        "neuron", description="neuron: EdgePro neuron authorization (forced neurons); input_perm: the model is trained "
+                              "on inputs permuted by a secret permutation of the flattened input (the key), "
+                              "`layers`/`fraction`/`top`/`value`/`scale` unused")
     layers: Union[Literal["all"], Annotated[list[str], Field(min_length=1)]] = Field(
         "all", description="`all` (every dense/conv2d layer a relu follows) or a list of those layer names")
     fraction: float = Field(0.1, gt=0, le=1, description="neurons locked per layer (EdgePro: ~10%)")
@@ -200,7 +204,7 @@ class Lock(Section):
     mix: float = Field(0.5, gt=0, lt=1, description="fraction of every batch run locked with true labels (the rest: "
                                                     "unlocked, random labels)")
     wrong: float = Field(0.0, ge=0, le=1, description="part of the unlocked samples run under a random wrong key "
-                                                      "(decoy) instead of no key")
+                                                      "(decoy: input_perm, a random permutation) instead of no key")
     device_key: Optional[str] = Field(None, description="device key file to seal the password under; null: "
                                                         "RUN_DIR/lock/device.key is made")
     random_keys: int = Field(1000, ge=1, description="random keys tried by the report's "

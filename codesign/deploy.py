@@ -475,7 +475,7 @@ def deploy(run_dir, out, board: str | None = None, vectors: int = DEFAULT_VECTOR
                              "rtl_simulation_equal": rtl_checked,
                              "rtl_simulation_samples": None if rtl_checked is None else len(vec["rtl_outputs"])},
         }
-        if meta.get("lock"):  # a locked design: what the driver needs to write a decrypted key (no secret)
+        if meta.get("lock") or meta.get("input_perm"):  # a locked design: what the driver needs to write a decrypted key (no secret)
             from .techniques.lock.deploy import lock_manifest
 
             manifest["lock"] = lock_manifest(run_dir, spec, meta)

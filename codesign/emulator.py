@@ -155,11 +155,12 @@ class Emulator:
     def __init__(self, spec: DesignSpec, key=None):
         spec.validate()
         self.spec = spec
-        self.key = None
+        self.key, self.perms = None, {}
         if key is not None or any(l.attrs.get("lock") for l in spec.layers):
             from .techniques.lock.password import check_key
 
-            self.key = check_key(spec, key).layers
+            checked = check_key(spec, key)
+            self.key, self.perms = checked.layers, checked.perms  # neuron locks, input-permutation locks
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         """Model inputs to input-type integers, as the spec's input type says.
@@ -190,6 +191,10 @@ class Emulator:
                 from .techniques.lock.kernel import lock_unit
 
                 q = lock_unit(q, *self.key[layer.name])
+            if layer.name in self.perms:  # input-permutation lock on the layer's (flattened) output
+                from .techniques.lock.kernel import input_perm
+
+                q = input_perm(q, self.perms[layer.name])
             if layer.name == upto:
                 break
         return q

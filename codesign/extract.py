@@ -299,6 +299,8 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
             sources[layer.name] = source
         elif type(layer).__name__ == "NeuronLock" and out:  # codesign/techniques/lock: a lock unit in the epilogue
             out[-1].attrs["lock"] = {"units": int(layer.units)}  # only its size: the key is a run-time input
+        elif type(layer).__name__ == "InputPermute" and out:  # an input-permutation lock on the flatten's output
+            out[-1].attrs["lock"] = {"units": int(layer.units), "scheme": "input_perm"}
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
             sources[layer.name] = layer.name

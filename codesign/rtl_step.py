@@ -59,7 +59,7 @@ def run_rtl(run) -> None:
     if run.lock:  # the run-time key through the load port (codesign/techniques/lock/rtl.py)
         from .techniques.lock.rtl import key_writes
 
-        writes = key_writes(meta, run.lock.views["keys"]["key"])
+        writes = key_writes(meta, run.lock.views["keys"]["key"], rtl_dir)
     try:
         built: dict = {}
 
@@ -104,7 +104,7 @@ def run_rtl(run) -> None:
                 from .techniques.lock.flow import check_view
 
                 def under(key):
-                    h.write(key_writes(meta, key))
+                    h.write(key_writes(meta, key, rtl_dir))
                     return h.run_checked(run.x_test_int[:n]).outputs
 
                 check_view(run, "rtl", under, n)
@@ -272,7 +272,7 @@ def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray, key=None) -> np.ndarray:
             from .techniques.lock.password import check_key
             from .techniques.lock.rtl import key_writes
 
-            h.write(key_writes(read_meta(rtl_dir), check_key(spec, key)))
+            h.write(key_writes(read_meta(rtl_dir), check_key(spec, key), rtl_dir))
         return h.run_checked(x_int).outputs
 
 

@@ -52,7 +52,10 @@ module mac_pipe #(
     parameter int DOT_LVL = 2,                   // adder-tree levels a cycle in dot_simd (0: whole tree)
     parameter int OP_REG = 1,                    // 1: register the operands before the products
     parameter int CK = 0,                        // 1: the parameter memory with a checker (wmem_check)
-    parameter logic [63:0] P_GOLD = '0       // the spec's CRC-64 of the parameter image
+    parameter logic [63:0] P_GOLD = '0,      // the spec's CRC-64 of the parameter image
+    parameter int LOCK = 0,                      // 1: a lock unit in the epilogue (rtl/lock_unit.sv)
+    parameter int KW = PE * (OUT_W + 1),         // its key word
+    parameter int PLW = (LOCK != 0 && KW > PDW) ? KW : PDW  // load-port data: parameter or key word
 ) (
     input  logic                  clk,
     input  logic                  rst,
@@ -78,10 +81,10 @@ module mac_pipe #(
     output logic                  m_tvalid,
     input  logic                  m_tready,
     output logic                  m_tlast,
-    // parameter load port
+    // parameter load port (LOCK: its top address bit selects the lock unit's key bank)
     input  logic                  pl_we,
-    input  logic [PAW-1:0]        pl_addr,
-    input  logic [PDW-1:0]        pl_data,
+    input  logic [PAW+LOCK-1:0]   pl_addr,
+    input  logic [PLW-1:0]        pl_data,
     output logic                  ck_alarm        // the parameter memory checker's sticky alarm (0 without CK)
 );
     // ------------------------------------------------------------------ credits of the output FIFO
@@ -186,15 +189,16 @@ module mac_pipe #(
     // the parameter word is read one stage early (address pa of stage 1's delayed control) and
     // registered, so the memory's clock-to-out (5.8 ns for an ECP5 block RAM) is not on the requant path
     logic [PDW-1:0] prm2;
+    wire pmem_we = pl_we && (LOCK == 0 || !pl_addr[PAW+LOCK-1]);  // LOCK: top address bit = key bank
     if (CK != 0) begin : g_ck
         wmem_check #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT), .GOLD(P_GOLD)) u_pmem (
             .clk(clk), .rst(rst), .re(1'b1), .raddr(cd[SBW +: PAW]), .rdata(prm2),
-            .we(pl_we), .waddr(pl_addr), .wdata(pl_data), .alarm(ck_alarm)
+            .we(pmem_we), .waddr(pl_addr[PAW-1:0]), .wdata(pl_data[PDW-1:0]), .alarm(ck_alarm)
         );
     end else begin : g_mem
         wmem #(.DW(PDW), .DEPTH(NP), .AW(PAW), .INIT(P_INIT)) u_pmem (
             .clk(clk), .re(1'b1), .raddr(cd[SBW +: PAW]), .rdata(prm2),
-            .we(pl_we), .waddr(pl_addr), .wdata(pl_data)
+            .we(pmem_we), .waddr(pl_addr[PAW-1:0]), .wdata(pl_data[PDW-1:0])
         );
         assign ck_alarm = 1'b0;
     end
@@ -240,10 +244,23 @@ module mac_pipe #(
             .dot(a4[p*AX_W +: AX_W]), .shift(1'b0), .bias(1'b0), .y(y4[p*OUT_W +: OUT_W])
         );
     end
+    // ------------------------------------------------------------------ lock hook (LOCK): the key's values
+    // replace the masked neurons' outputs before the output register (rtl/lock_unit.sv), 0 cycles added
+    logic [PE*OUT_W-1:0] y4l;
+    if (LOCK != 0) begin : g_lock
+        logic [PAW-1:0] pa3;  // the parameter address (output beat) of stage 3: the key word is read with it
+        always_ff @(posedge clk) pa3 <= pa2;
+        lock_unit #(.PE(PE), .OUT_W(OUT_W), .NF(NP), .KAW(PAW), .KW(KW)) u_lock (
+            .clk(clk), .raddr(pa3), .y(y4), .yl(y4l),
+            .kl_we(pl_we && pl_addr[PAW+LOCK-1]), .kl_addr(pl_addr[PAW-1:0]), .kl_data(pl_data[KW-1:0])
+        );
+    end else begin : g_nolock
+        assign y4l = y4;
+    end
     logic [PE*OUT_W-1:0] y5;
     logic v5, tlast5;
     always_ff @(posedge clk) begin
-        y5 <= y4;
+        y5 <= y4l;
         tlast5 <= tlast4;
         if (rst) v5 <= 1'b0;
         else v5 <= v4 && emit4;

@@ -52,7 +52,9 @@ module mvau #(
     parameter int PDW = PE * (SH_W + B_W),      // param word width
     parameter int CK = 0,            // 1: memories with a checker (wmem_check, rtl.checker: true)
     parameter logic [63:0] W_GOLD = '0,   // the spec's CRC-64 of the weight image
-    parameter logic [63:0] P_GOLD = '0    // ... and of the bias/shift image
+    parameter logic [63:0] P_GOLD = '0,   // ... and of the bias/shift image
+    parameter int LOCK = 0,                      // 1: mac_pipe's lock unit (rtl/lock_unit.sv), keys on the param port
+    parameter int PLW = (LOCK != 0 && PE * (OUT_W + 1) > PDW) ? PE * (OUT_W + 1) : PDW  // param port data width
 ) (
     input  logic                  clk,
     input  logic                  rst,
@@ -67,8 +69,8 @@ module mvau #(
     input  logic [WAW-1:0]        wl_addr,
     input  logic [PE*SIMD*WW-1:0] wl_data,
     input  logic                  pl_we,
-    input  logic [PAW-1:0]        pl_addr,
-    input  logic [PDW-1:0]        pl_data,
+    input  logic [PAW+LOCK-1:0]   pl_addr,    // LOCK: top bit 1 writes the key bank
+    input  logic [PLW-1:0]        pl_data,
     output logic                  ck_alarm   // checker's sticky alarm (0 without CK)
 );
     localparam int SCW = SF > 1 ? $clog2(SF) : 1;    // input-fold counter width
@@ -129,7 +131,7 @@ module mvau #(
         .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
         .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG),
-        .CK(CK), .P_GOLD(P_GOLD)
+        .CK(CK), .P_GOLD(P_GOLD), .LOCK(LOCK), .PLW(PLW)
     ) u_mac (
         .clk(clk), .rst(rst), .room(room),
         .issue(issue), .first(sf == '0), .last(last_sf), .tlast(last_of), .emit(1'b1), .paddr(of), .sb(1'b0),

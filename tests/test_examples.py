@@ -29,7 +29,8 @@ EXTRA = {
 def test_every_example_is_covered():
     covered = {"mnist_mlp.yaml", "mnist_cnn.yaml", "mnist_mlp_kron.yaml", "mnist_mlp_wings.yaml",
                "cifar10_cnn_wings.yaml", "digits_mlp.yaml", "digits_mlp_lock.yaml",
-               "mnist_mlp_lock.yaml", "mnist_cnn_stq_jr_lock.yaml"} | set(EXTRA)
+               "mnist_mlp_lock.yaml", "mnist_cnn_stq_jr_lock.yaml",
+               "digits_mlp_perm_lock.yaml", "mnist_mlp_perm_lock.yaml"} | set(EXTRA)  # the last two: test_lock.py
     assert {p.name for p in EXAMPLES.glob("*.yaml")} <= covered
 
 

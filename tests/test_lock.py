@@ -289,9 +289,65 @@ def _same_tree(a: Path, b: Path, skip=()) -> list:
                   and not ((a / f).is_file() and (b / f).is_file() and filecmp.cmp(a / f, b / f, shallow=False)))
 
 
-def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
+@pytest.fixture(scope="module")
+def perm_run(tmp_path_factory):
+    """examples/digits_mlp_perm_lock.yaml (input-permutation lock) through `codesign flow`, shortened."""
+    tmp = tmp_path_factory.mktemp("lock_perm")
+    cfg = example_config(tmp, "digits_mlp_perm_lock.yaml", train={"epochs": 15}, baseline={"float": False},
+                         rtl={"synth": False, "samples": 100, "opt": "quick", "cocotb_samples": 40},
+                         harden={"lock": {"scheme": "input_perm", "wrong": 0.5, "seed": 0, "random_keys": 20}})
+    codesign("flow", cfg, "--out", tmp / "run")
+    return tmp / "run", json.loads((tmp / "run" / "report.json").read_text())
+
+
+def test_input_perm_flow_every_view_agrees_under_every_key(perm_run):
+    """The input-permutation lock through the public entry point: emulator = C-sim (the permutation a top
+    input) = RTL (the first layer's weight rows written permuted over the load port) under the key, no key
+    and a wrong key; the key is what makes the model accurate; the spec says only how many inputs."""
+    run, rep = perm_run
+    be, acc, lock = rep["bit_exact"], rep["accuracy"], rep["lock"]
+    for view in ("csim", "rtl"):
+        for suffix in ("", "_nokey", "_wrongkey"):
+            assert be[f"emulator_vs_{view}{suffix}"] == 1.0, (view, suffix)
+    assert acc["keras"] == acc["emulator"] == acc["csim"] == lock["accuracy_with_key"]
+    assert lock["keras_without_key"] == lock["accuracy_without_key"]
+    assert lock["scheme"] == "input_perm" and lock["layers"] == ["flatten_1"] and lock["neurons"] == 64
+    assert lock["key_bits"] == 296.0  # log2 64!
+    assert lock["accuracy_with_key"] > 0.8 and lock["accuracy_without_key"] < 0.3
+    assert lock["accuracy_random_key_mean"] < 0.3
+    spec = json.loads((run / "spec" / "spec.json").read_text())
+    assert spec["layers"][0]["attrs"]["lock"] == {"units": 64, "scheme": "input_perm"}
+    assert '"perm"' not in json.dumps(spec) and (run / "lock" / "password.enc").exists()
+
+
+def test_input_perm_driver_writes(perm_run, tmp_path, monkeypatch):
+    """The package's driver permutes the first layer's public weight image by the decrypted password into
+    exactly the load-port words codesign writes in simulation; no key writes the public image back."""
+    from codesign.rtl import read_meta
+    from codesign.spec import DesignSpec
+    from codesign.techniques.lock.keys import open_run_password
+    from codesign.techniques.lock.password import LockKey
+    from codesign.techniques.lock.rtl import key_writes
+
+    run, _ = perm_run
+    drv, pkg = _driver_and_package(run, tmp_path, monkeypatch)
+    lock = json.loads((pkg / "manifest.json").read_text())["lock"]
+    spec, pw, meta = DesignSpec.load(run / "spec"), open_run_password(run), read_meta(run / "rtl")
+    doc = drv.open_password_doc(run / "lock" / "password.enc", run / "lock" / "device.key", lock["spec_sha256"])
+    assert doc["perms"] == pw.perms and lock["units"] == []
+    keyed = drv.perm_register_writes(doc["perms"], lock, pkg)
+    assert keyed == key_writes(meta, pw.key(spec), run / "rtl")
+    plain = drv.perm_register_writes(None, lock, pkg)
+    assert plain == key_writes(meta, LockKey.empty(spec), run / "rtl") != keyed
+    image = [int(w, 16) for w in (pkg / lock["perms"][0]["image"]).read_text().split()]
+    assert [w for _, _, w in plain] == image  # the identity permutation is the public image
+
+
+@pytest.mark.parametrize("which", ["locked_run", "perm_run"])
+def test_public_artefacts_do_not_depend_on_the_password(which, request, tmp_path):
     """Swap the password for a random one, regenerate spec, hls4ml project and RTL from the public model:
-    byte-identical (params.npz compared array by array: the npz container stamps the time)."""
+    byte-identical (params.npz compared array by array: the npz container stamps the time). For the
+    neuron lock and the input-permutation lock."""
     from codesign.config import load_config
     from codesign.extract import extract_spec
     from codesign.hls_view import HLSView
@@ -302,7 +358,7 @@ def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
     from codesign.techniques.lock.password import check_key
     from codesign.techniques.lock.train import keyed_model
 
-    run, _ = locked_run
+    run, _ = request.getfixturevalue(which)
     spec = DesignSpec.load(run / "spec")
     other = scheme_random_password(run, spec, np.random.default_rng(99))
     model = keyed_model(load_model(run / "model"), spec, check_key(spec, other))
@@ -333,7 +389,7 @@ def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
             shutil.copytree(run / part, here / part, ignore=shutil.ignore_patterns("sim_build", "sim_runs"))
         else:
             shutil.copyfile(run / part, here / part)
-    assert open_run_password(here).layers != other.layers
+    assert open_run_password(here).to_json() != other.to_json()
     deploy(here, tmp_path / "pkg_a")
     shutil.rmtree(here / "rtl")
     shutil.copytree(tmp_path / "rtl", here / "rtl")
@@ -341,7 +397,7 @@ def test_public_artefacts_do_not_depend_on_the_password(locked_run, tmp_path):
     x = np.load(here / "sim" / "model_inputs.npy")[:, :int(np.prod(respec.input_shape))]
     emu = Emulator(respec, key=other)
     np.save(here / "sim" / "model_outputs.npy", emu.run_int(x.reshape((len(x),) + emu.spec.input_shape)).reshape(len(x), -1))
-    assert open_run_password(here).layers == other.layers
+    assert open_run_password(here).to_json() == other.to_json()
     deploy(here, tmp_path / "pkg_b")
     assert _same_tree(tmp_path / "pkg_a", tmp_path / "pkg_b", skip=("test_vectors.npz",)) == []
     with np.load(tmp_path / "pkg_a" / "pynq" / "test_vectors.npz") as a, np.load(tmp_path / "pkg_b" / "pynq" / "test_vectors.npz") as b:
@@ -475,6 +531,22 @@ def test_mnist_mlp_lock_example_config():
     lock = load_config(EXAMPLES / "mnist_mlp_lock.yaml")["harden"]["lock"]
     assert lock["layers"] == ["dense_1", "dense_2"] and lock["fraction"] == 0.5 and lock["seed"] is None
     assert lock["value"] == [1.0, 4.0] and lock["scale"] == [0.5, 2.0]
+
+
+def test_input_perm_config():
+    """examples/mnist_mlp_perm_lock.yaml loads as an input-permutation lock on its flatten (run in full by
+    bench/lock_views.py and bench/lock_input_perm.py); a model without flatten -> dense first is one line."""
+    from conftest import EXAMPLES
+
+    from codesign.config import load_config
+    from codesign.errors import ConfigError
+    from codesign.techniques.lock.config import check_lock
+
+    lock = load_config(EXAMPLES / "mnist_mlp_perm_lock.yaml")["harden"]["lock"]
+    assert lock["scheme"] == "input_perm" and lock["layers"] == ["flatten_1"] and lock["wrong"] == 0.5
+    conv = [{"conv2d": {"filters": 4, "kernel_size": 3}}, {"relu": {}}, {"flatten": {}}, {"dense": {"units": 10}}]
+    with pytest.raises(ConfigError, match="scheme input_perm: the model must start with flatten then dense"):
+        check_lock({"scheme": "input_perm"}, conv)
 
 
 @pytest.mark.long

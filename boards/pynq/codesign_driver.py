@@ -244,6 +244,11 @@ SEALED_FORMAT, PASSWORD_FORMAT, DEVICE_KEY_FORMAT = ("codesign-lock-sealed/1", "
 
 
 def open_password(sealed, device_key, spec_sha256: str) -> dict:
+    """The decrypted password's layers (neuron locks); see open_password_doc."""
+    return open_password_doc(sealed, device_key, spec_sha256)["layers"]
+
+
+def open_password_doc(sealed, device_key, spec_sha256: str) -> dict:
     """Decrypt a sealed password (codesign/techniques/lock/seal.py: AES-256-GCM, the spec digest as associated data)
     with a device key file; its layers {name: {units, indices, values, scales}}. Raises ValueError on a
     wrong device key, a tampered file or a password sealed for another design."""
@@ -269,7 +274,33 @@ def open_password(sealed, device_key, spec_sha256: str) -> dict:
     pw = json.loads(text)
     if pw.get("format") != PASSWORD_FORMAT:
         raise ValueError(f"{sealed} holds no codesign lock password")
-    return pw["layers"]
+    return pw
+
+
+def perm_register_writes(perms: dict | None, lock: dict, root) -> list[tuple[int, int, int]]:
+    """Load-port words (sel, addr, data) of each input-permutation lock of the manifest: the dense
+    engine's whole weight memory from the package's public image (root/rtl/...) with its rows permuted
+    by the password's permutation (memory row perm[j] <- public row j; None: the identity, no key), as
+    codesign/techniques/lock/rtl.py key_writes does."""
+    writes = []
+    for u in lock.get("perms", []):
+        sf, simd, nf, pe, ww = u["sf"], u["simd"], u["nf"], u["pe"], u["ww"]
+        perm = np.arange(u["n"]) if perms is None else np.asarray(perms[u["layer"]]["perm"], np.int64)
+        if perm.shape != (u["n"],) or not np.array_equal(np.sort(perm), np.arange(u["n"])):
+            raise ValueError(f"the password's permutation of {u['layer']!r} is not one of its {u['n']} inputs")
+        words = [int(w, 16) for w in (Path(root) / u["image"]).read_text().split()]
+        width = pe * simd * ww
+        codes = np.array([[(w >> (k * ww)) & ((1 << ww) - 1) for k in range(pe * simd)] for w in words], np.int64)
+        rows = codes.reshape(nf, sf, pe, simd).transpose(1, 3, 0, 2).reshape(sf * simd, nf * pe)
+        out = rows.copy()
+        out[perm] = rows[:u["n"]]
+        back = out.reshape(sf, simd, nf, pe).transpose(2, 0, 3, 1).reshape(nf * sf, pe * simd)
+        for a, lanes in enumerate(back):
+            word = 0
+            for k, c in enumerate(lanes):
+                word |= int(c) << (k * ww)
+            writes.append((u["sel"], a, word & ((1 << width) - 1)))
+    return writes
 
 
 def key_register_writes(layers: dict | None, lock: dict) -> list[tuple[int, int, int]]:
@@ -389,6 +420,7 @@ class CodesignOverlay:
                  **sim_options):
         self.manifest = load_manifest(manifest)
         self.layout = load_layout(manifest)
+        self.package_root = (Path(manifest) if manifest else HERE / "manifest.json").resolve().parent.parent
         if backend == "pynq":
             self.device = PynqDevice(bitfile, download, dma, ctrl, timeout)
         elif backend == "sim":
@@ -516,14 +548,16 @@ class CodesignOverlay:
         lock = self.manifest.get("lock")
         if not lock:
             raise ValueError("this package's design has no lock unit; there is no key to write")
-        return self.write_weights(key_register_writes(open_password(sealed, device_key, lock["spec_sha256"]), lock))
+        pw = open_password_doc(sealed, device_key, lock["spec_sha256"])
+        return self.write_weights(key_register_writes(pw["layers"], lock)
+                                  + perm_register_writes(pw.get("perms"), lock, self.package_root))
 
     def lock(self) -> int:
         """Clear every key register (the design runs without its key)."""
         lock = self.manifest.get("lock")
         if not lock:
             raise ValueError("this package's design has no lock unit; there is no key to clear")
-        return self.write_weights(key_register_writes(None, lock))
+        return self.write_weights(key_register_writes(None, lock) + perm_register_writes(None, lock, self.package_root))
 
     def reset(self) -> None:
         """Reset the DMA and the model after an aborted or timed-out transfer (weights written stay)."""

@@ -317,6 +317,10 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
         meta["lock"] = {str(i): lk for i, lk in locks.items()}
     if checks:
         meta["checker"] = ck.meta(layers, plans)
+    if any((l.attrs.get("lock") or {}).get("scheme") == "input_perm" for l in spec.layers):
+        from ..techniques.lock.rtl import perm_plans  # key = the first dense layer's weight rows, permuted
+
+        meta["input_perm"] = perm_plans(spec, layers, plans, prefix)
     metas = _read_all_meta(out)
     metas[top] = meta
     (out / META).write_text(json.dumps(metas, indent=1))

@@ -14,6 +14,11 @@
   one keeps only the first layer's kernel (the features the lock cannot touch) and trains everything
   else from a fresh initialisation. The second bounds every lock whose key acts after the first
   layer's products: its head start is what the public first-layer kernel is worth.
+- an input-permutation lock (scheme input_perm) instead meets a thief who knows the scheme: it
+  guesses the permutation by matching the stolen first kernel's row norms to the pixels' mean
+  intensity on its data, improves the guess by a greedy swap search on its labelled samples (keep a
+  swap if the loss drops), and fine-tunes from it; and one who keeps the stolen hidden and output
+  layers under a fresh first layer (what the rest of the model is worth).
 All accuracies are on the test split; models are Keras (float or QKeras) chains.
 """
 from __future__ import annotations
@@ -108,6 +113,70 @@ def adaptive_guess(model, password: Password, cfg: dict, x_attacker) -> Password
     return Password(layers)
 
 
+GREEDY_SWAPS = 2000  # steps of the adaptive thief's swap search on an input permutation
+
+
+def _permute(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """Pixel j of the permuted sample is pixel perm[j] of the original."""
+    return x.reshape(len(x), -1)[:, perm].reshape(x.shape)
+
+
+def _loss(model, x_uint8, y) -> float:
+    import tensorflow as tf
+
+    x = to_model_input(x_uint8).reshape((len(x_uint8),) + tuple(model.input_shape[1:]))
+    logits = model(x, training=False)
+    return float(tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)))
+
+
+def perm_guess(stolen, x_attacker, ys, steps: int, seed: int) -> np.ndarray:
+    """The adaptive thief's permutation: the stolen first kernel's rows ranked by norm mapped onto the
+    pixels ranked by mean intensity on its data, then a greedy swap search among the pixels active in
+    its data, keeping a swap when its loss drops."""
+    w1 = next(l for l in stolen.layers if getattr(l, "kernel", None) is not None).kernel.numpy()
+    flat = x_attacker.reshape(len(x_attacker), -1).astype(np.float64)
+    guess = np.empty(w1.shape[0], np.int64)
+    guess[np.argsort(-np.linalg.norm(w1, axis=1), kind="stable")] = np.argsort(-flat.mean(0), kind="stable")
+    rng = np.random.default_rng(seed + 3)
+    pos = np.flatnonzero(np.isin(guess, np.flatnonzero(flat.mean(0) > 0)))
+    best = _loss(stolen, _permute(x_attacker, guess), ys)
+    for _ in range(steps if len(pos) > 1 else 0):
+        i, j = rng.choice(pos, 2, replace=False)
+        guess[[i, j]] = guess[[j, i]]
+        loss = _loss(stolen, _permute(x_attacker, guess), ys)
+        if loss < best:
+            best = loss
+        else:
+            guess[[i, j]] = guess[[j, i]]
+    return guess
+
+
+def _perm_attacks(stolen, password: Password, d, xs, ys, f, make_scratch, epochs, seed, stochastic, attacks, out):
+    """The input-permutation lock's adaptive attacks at fraction f (module docstring)."""
+    (name, p), = password.perms.items()
+    guess = perm_guess(stolen, xs, ys, GREEDY_SWAPS, seed)
+    pw = Password({}, {name: {"units": p["units"], "perm": [int(i) for i in guess]}})
+
+    def guessed():
+        m = locked_model(_clone(stolen), [], perm_names=[name])
+        apply_password(m, pw)
+        return m
+
+    def head_only():
+        fresh = make_scratch()
+        src = [l for l in stolen.layers if getattr(l, "kernel", None) is not None]
+        dst = [l for l in fresh.layers if getattr(l, "kernel", None) is not None]
+        for a, b in list(zip(src, dst))[1:]:
+            b.set_weights(a.get_weights())
+        return fresh
+    attacks[f"perm_guess_{f}"] = accuracy(guessed(), d.x_test, d.y_test)
+    attacks[f"perm_guess_finetune_{f}"] = best_finetune(guessed, xs, ys, d.x_test, d.y_test, epochs, seed,
+                                                        stochastic=stochastic)["best"]
+    attacks[f"stolen_head_finetune_{f}"] = best_finetune(head_only, xs, ys, d.x_test, d.y_test, epochs, seed,
+                                                         stochastic=stochastic)["best"]
+    out.setdefault("perm_guess_hits", {})[str(f)] = f"{int(np.sum(guess == np.asarray(p['perm'])))}/{p['units']}"
+
+
 def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fractions=(0.01, 0.1),
                  epochs: int = 20, prune=(0.1, 0.2, 0.3, 0.4, 0.5), n_random: int = 1000, seed: int = 0,
                  stochastic: bool = False, log=print) -> dict:
@@ -138,6 +207,8 @@ def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fr
                            ("first_kernel_finetune", lambda: _first_kernel_only(stolen, make_scratch()))):
             attacks[f"{name}_{f}"] = best_finetune(make, xs, ys, d.x_test, d.y_test, epochs, seed,
                                                    stochastic=stochastic)["best"]
+        if password.perms:
+            _perm_attacks(stolen, password, d, xs, ys, f, make_scratch, epochs, seed, stochastic, attacks, out)
         log(f"attacks: f={f}: fine-tune {ft['best']:.4f} scratch {sc['best']:.4f} H {out['head_start'][str(f)]}")
     idx = order[:int(round(max(fractions) * len(d.x_train)))]
     xs, ys = d.x_train[idx], d.y_train[idx]
@@ -148,18 +219,19 @@ def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fr
             return m
         attacks[f"prune_{p}_finetune"] = best_finetune(pruned, xs, ys, d.x_test, d.y_test, epochs, seed,
                                                        stochastic=stochastic)["best"]
-    guess = adaptive_guess(model, password, cfg, xs)
-    names = list(password.layers)
+    if password.layers:  # the neuron lock's adaptive thief (the input permutation's ran per fraction)
+        guess = adaptive_guess(model, password, cfg, xs)
+        names = list(password.layers)
 
-    def adaptive():
-        m = locked_model(_clone(stolen), names)
-        apply_password(m, guess)
-        return m
-    attacks["adaptive_guess"] = accuracy(adaptive(), d.x_test, d.y_test)
-    attacks["adaptive_guess_finetune"] = best_finetune(adaptive, xs, ys, d.x_test, d.y_test, epochs, seed,
-                                                       stochastic=stochastic)["best"]
-    true_hits = sum(len(set(guess.layers[n]["indices"]) & set(password.layers[n]["indices"])) for n in names)
-    out["adaptive_index_hits"] = f"{true_hits}/{password.neurons()}"
+        def adaptive():
+            m = locked_model(_clone(stolen), names)
+            apply_password(m, guess)
+            return m
+        attacks["adaptive_guess"] = accuracy(adaptive(), d.x_test, d.y_test)
+        attacks["adaptive_guess_finetune"] = best_finetune(adaptive, xs, ys, d.x_test, d.y_test, epochs, seed,
+                                                           stochastic=stochastic)["best"]
+        true_hits = sum(len(set(guess.layers[n]["indices"]) & set(password.layers[n]["indices"])) for n in names)
+        out["adaptive_index_hits"] = f"{true_hits}/{password.neurons()}"
     out["attacks"] = attacks
     # worst head start per fraction over the attacks run at it (pruning and the guess at the largest)
     out["head_start_worst"] = {}
@@ -176,8 +248,9 @@ def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fr
 def lock_report(out: dict) -> dict:
     """The report's lock entries of an attack_suite result (contract: head_start, attacks)."""
     keep = ("accuracy_without_key", "accuracy_random_key_best", "accuracy_random_key_mean", "random_keys",
-            "head_start", "head_start_worst", "attacks", "max_attack_head_start", "adaptive_index_hits")
-    return {k: out[k] for k in keep} | {"attack_scratch": {f: s["best"] for f, s in out["scratch"].items()}}
+            "head_start", "head_start_worst", "attacks", "max_attack_head_start", "adaptive_index_hits",
+            "perm_guess_hits")
+    return {k: out[k] for k in keep if k in out} | {"attack_scratch": {f: s["best"] for f, s in out["scratch"].items()}}
 
 
 def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print):

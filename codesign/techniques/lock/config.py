@@ -29,6 +29,8 @@ def check_lock(value, layers: list, where: str = "harden.lock") -> dict | None:
     out = validate_block(Lock, value, where)
     if out is None:
         return None
+    if out["scheme"] == "input_perm":
+        return _check_input_perm(out, layers, where)
     lockable = lockable_layers(layers)
     if not lockable:
         raise ConfigError(f"{where}: the model has no dense/conv2d layer followed by a relu to lock")
@@ -37,4 +39,17 @@ def check_lock(value, layers: list, where: str = "harden.lock") -> dict | None:
     if bad:
         raise ConfigError(f"{where}.layers: {bad} are not layers a relu follows; choose from {lockable}")
     out["layers"] = list(chosen)
+    return out
+
+
+def _check_input_perm(out: dict, layers: list, where: str) -> dict:
+    """An input-permutation lock permutes the flattened input of the model's first layer: the model must
+    start with a flatten followed by a dense layer; `layers` resolves to [that flatten's name]."""
+    from ...models import layer_names
+
+    kinds = [next(iter(entry)) for entry in layers]
+    if len(kinds) < 2 or kinds[0] != "flatten" or kinds[1] != "dense":
+        raise ConfigError(f"{where}.scheme input_perm: the model must start with flatten then dense (its input is "
+                          f"permuted), got {kinds[:2]}; use scheme: neuron")
+    out["layers"] = [layer_names(layers)[0]]
     return out

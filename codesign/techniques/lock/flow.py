@@ -14,8 +14,12 @@ def start(run) -> LockTraining:
     cfg = run.cfg
     lock = LockTraining(cfg["harden"]["lock"], run.data.x_train, cfg["seed"], cfg["train"]["batch_size"])
     run.model = lock.wrap(run.model, run.data.num_classes)
-    run.log(f"lock: {lock.password.neurons()} neurons of {list(lock.password.layers)} locked "
-            f"(mix {lock.cfg['mix']}, value {lock.cfg['value']}, scale {lock.cfg['scale']})")
+    if lock.password.perms:
+        run.log(f"lock: input permutation of the {lock.password.neurons()} outputs of {list(lock.password.perms)} "
+                f"(mix {lock.cfg['mix']}, decoys {lock.cfg['wrong']})")
+    else:
+        run.log(f"lock: {lock.password.neurons()} neurons of {list(lock.password.layers)} locked "
+                f"(mix {lock.cfg['mix']}, value {lock.cfg['value']}, scale {lock.cfg['scale']})")
     return lock
 
 
@@ -66,9 +70,12 @@ def after_spec(run) -> None:
 def keyed_outputs(spec, x_int: np.ndarray, keys: list) -> list:
     """Emulator outputs under several keys; the layers up to the first lock unit (that layer's output
     before its unit included: the key acts after it) run once."""
-    from ...emulator import KERNELS
+    from ...emulator import KERNELS, Emulator
     from .kernel import lock_unit
+    from .password import perm_layers
 
+    if perm_layers(spec):  # the permutation acts before the first layer's products: nothing to share
+        return [Emulator(spec, key=key).run_int(x_int) for key in keys]
     first = next(i for i, l in enumerate(spec.layers) if l.attrs.get("lock"))
     q0 = x_int
     for layer in spec.layers[:first + 1]:
@@ -107,7 +114,7 @@ def after_emulator(run) -> None:
     value_bits = {l.name: (l.out_type.width if lock.cfg["value"][0] != lock.cfg["value"][1]
                            or lock.cfg["scale"][0] != lock.cfg["scale"][1] else 0) for l in locked_layers(run.spec)}
     sec = run.section("lock")
-    sec.update(layers=list(lock.password.layers), neurons=lock.password.neurons(),
+    sec.update(scheme=lock.cfg["scheme"], layers=list(lock.password.layers) + list(lock.password.perms), neurons=lock.password.neurons(),
                key_bits=lock.password.key_bits(value_bits), accuracy_with_key=acc["key"],
                accuracy_without_key=acc["nokey"], accuracy_wrong_key=acc["wrongkey"],
                accuracy_random_key_best=max(racc), accuracy_random_key_mean=float(np.mean(racc)), random_keys=n)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .password import LockError, Password, draw_password, locked_layers
+from .password import LockError, Password, draw_password, draw_perms, is_locked, locked_layers, perm_layers
 
 
 def open_run_password(run_dir, password_file=None, device_key=None) -> Password:
@@ -26,6 +26,9 @@ def scheme_random_password(run_dir, spec, rng: np.random.Generator) -> Password:
     cfg = load_config(Path(run_dir) / "config.yaml")["harden"]["lock"]
     if cfg is None:
         raise LockError(f"{run_dir} was not built with harden.lock; it has no key to guess")
+    perms = draw_perms({l.name: l.attrs["lock"]["units"] for l in perm_layers(spec)}, rng)
+    if perms:
+        return Password({}, perms)
     chosen, units = {}, {}
     for layer in locked_layers(spec):
         n = units[layer.name] = layer.attrs["lock"]["units"]
@@ -37,7 +40,7 @@ def resolve_key(run_dir, spec, key: str | None, device_key=None, seed: int = 0):
     """None (no key) or a Password for `--key FILE|none|random` (None: the run's own password if locked)."""
     if key == "none":
         return None
-    locked = bool(locked_layers(spec))
+    locked = is_locked(spec)
     if key == "random":
         return scheme_random_password(run_dir, spec, np.random.default_rng(seed))
     if key is None:

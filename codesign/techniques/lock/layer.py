@@ -57,19 +57,69 @@ def _layer_class():
             self.gate.assign(g)
             self.per_sample.assign(1.0)
 
-    return NeuronLock
+    class InputPermute(keras.layers.Layer):
+        """The Keras form of an input-permutation lock, after the flatten before the first dense layer:
+        y = x[:, perm] under the key, x (identity) without it, x[:, decoy] for samples gated 2 (the
+        same per-sample gate as NeuronLock). Holds no trainable weight and is never saved."""
+
+        def __init__(self, units: int, capacity: int = 1024, **kw):
+            super().__init__(**kw)
+            self.units, self.capacity = int(units), int(capacity)
+
+        def build(self, input_shape):
+            ident = keras.initializers.Constant(np.arange(self.units))
+            z = keras.initializers.Zeros()
+            self.perm = self.add_weight(name="perm", shape=(self.units,), dtype="int32", initializer=ident,
+                                        trainable=False)
+            self.decoy_perm = self.add_weight(name="decoy_perm", shape=(self.units,), dtype="int32",
+                                              initializer=ident, trainable=False)
+            self.per_sample = self.add_weight(name="per_sample", shape=(), initializer=z, trainable=False)
+            self.gate = self.add_weight(name="gate", shape=(self.capacity,), initializer=z, trainable=False)
+
+        def call(self, x):
+            n = tf.shape(x)[0]
+            g = tf.cond(self.per_sample > 0, lambda: self.gate[:n], lambda: tf.ones([n], x.dtype))
+            g = tf.reshape(g, [n, 1])
+            key = tf.cast(tf.equal(g, 1.0), x.dtype)
+            decoy = tf.cast(tf.equal(g, 2.0), x.dtype)
+            return (x * (1.0 - key - decoy) + key * tf.gather(x, self.perm, axis=1)
+                    + decoy * tf.gather(x, self.decoy_perm, axis=1))
+
+        def set_key(self, perm) -> None:
+            """The key's permutation (None: the identity, no key)."""
+            self.perm.assign(np.arange(self.units) if perm is None else np.asarray(perm, np.int32))
+
+        def set_decoy(self, perm) -> None:
+            self.decoy_perm.assign(np.asarray(perm, np.int32))
+
+        set_gate = NeuronLock.set_gate
+
+    return NeuronLock, InputPermute
 
 
-_CLASS = None
+_CLASSES = None
+
+
+def _classes():
+    global _CLASSES
+    if _CLASSES is None:
+        _CLASSES = _layer_class()
+    return _CLASSES
 
 
 def NeuronLock(*args, **kw):
     """A NeuronLock layer (the class is built on first use, so importing this module needs no TF)."""
-    global _CLASS
-    if _CLASS is None:
-        _CLASS = _layer_class()
-    return _CLASS(*args, **kw)
+    return _classes()[0](*args, **kw)
+
+
+def InputPermute(*args, **kw):
+    """An InputPermute layer (input-permutation lock)."""
+    return _classes()[1](*args, **kw)
 
 
 def is_lock(layer) -> bool:
-    return type(layer).__name__ == "NeuronLock"
+    return type(layer).__name__ in ("NeuronLock", "InputPermute")
+
+
+def is_input_perm(layer) -> bool:
+    return type(layer).__name__ == "InputPermute"

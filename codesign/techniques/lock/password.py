@@ -24,9 +24,29 @@ class LockError(CodesignError, ValueError):
     """A key or password that does not fit the design, cannot be opened, or is missing."""
 
 
+INPUT_PERM = "input_perm"  # attrs["lock"]["scheme"] of an input-permutation lock (on the flatten before a dense)
+
+
 def locked_layers(spec: DesignSpec) -> list:
-    """The spec's layers that carry a lock unit (attrs["lock"])."""
-    return [l for l in spec.layers if l.attrs.get("lock")]
+    """The spec's layers that carry a neuron lock unit (attrs["lock"] without a scheme)."""
+    return [l for l in spec.layers if l.attrs.get("lock") and l.attrs["lock"].get("scheme") is None]
+
+
+def perm_layers(spec: DesignSpec) -> list:
+    """The spec's layers whose outputs an input-permutation lock permutes (attrs["lock"]["scheme"] input_perm)."""
+    return [l for l in spec.layers if l.attrs.get("lock") and l.attrs["lock"].get("scheme") == INPUT_PERM]
+
+
+def is_locked(spec: DesignSpec) -> bool:
+    return any(l.attrs.get("lock") for l in spec.layers)
+
+
+def check_perm(perm, n: int, where: str) -> np.ndarray:
+    """A permutation of 0..n-1 as int64, or a LockError naming `where`."""
+    perm = np.asarray(perm)
+    if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
+        raise LockError(f"{where}: the key needs a permutation of the layer's {n} inputs")
+    return perm.astype(np.int64)
 
 
 def quantize_value(real: np.ndarray, out_type) -> np.ndarray:
@@ -41,10 +61,16 @@ class LockKey:
     An all-zero mask is the no-key state: the lock unit passes every activation through."""
 
     layers: dict  # name -> (mask int64 (n,), value int64 (n,))
+    perms: dict = None  # input-permutation locks: name -> permutation int64 (n,) (pixel j <- pixel perm[j])
+
+    def __post_init__(self):
+        self.perms = dict(self.perms or {})
 
     @classmethod
     def empty(cls, spec: DesignSpec) -> "LockKey":
-        return cls({l.name: (np.zeros(l.attrs["lock"]["units"], np.int64),) * 2 for l in locked_layers(spec)})
+        """No key: masks all zero, permutations the identity."""
+        return cls({l.name: (np.zeros(l.attrs["lock"]["units"], np.int64),) * 2 for l in locked_layers(spec)},
+                   {l.name: np.arange(l.attrs["lock"]["units"], dtype=np.int64) for l in perm_layers(spec)})
 
     def check(self, spec: DesignSpec) -> "LockKey":
         """The key must fill exactly the spec's lock units, each value fitting the layer's output type."""
@@ -58,6 +84,12 @@ class LockKey:
                 raise LockError(f"lock unit {name!r}: the key needs a 0/1 mask and a value for each of {n} neurons")
             if not t.contains(value):
                 raise LockError(f"lock unit {name!r}: key values do not fit the output type {t.hls()}")
+        perms = {l.name: l for l in perm_layers(spec)}
+        if set(self.perms) != set(perms):
+            raise LockError(f"the key permutes the outputs of {sorted(self.perms)} but design {spec.name!r} has "
+                            f"input-permutation locks on {sorted(perms)}; use the password sealed for this design")
+        for name, perm in self.perms.items():
+            self.perms[name] = check_perm(perm, perms[name].attrs["lock"]["units"], f"input permutation {name!r}")
         return self
 
 
@@ -74,12 +106,18 @@ def check_key(spec: DesignSpec, key) -> LockKey:
 
 @dataclass
 class Password:
-    """name -> {"units": n, "indices": [...], "values": [...], "scales": [...]} (reals)."""
+    """name -> {"units": n, "indices": [...], "values": [...], "scales": [...]} (reals); `perms`: an
+    input-permutation lock's name -> {"units": n, "perm": [...]} (the secret permutation)."""
 
     layers: dict
+    perms: dict = None
+
+    def __post_init__(self):
+        self.perms = dict(self.perms or {})
 
     def key(self, spec: DesignSpec) -> LockKey:
         out = {}
+        perms = {n: np.asarray(p["perm"], np.int64) for n, p in self.perms.items()}
         units = {l.name: l for l in locked_layers(spec)}
         if set(self.layers) != set(units):
             raise LockError(f"the password locks {sorted(self.layers)} but design {spec.name!r} has lock units "
@@ -95,10 +133,11 @@ class Password:
             mask[idx] = 1
             value[idx] = quantize_value(np.asarray(p["values"]) * np.asarray(p["scales"]), layer.out_type)
             out[name] = (mask, value)
-        return LockKey(out)
+        return LockKey(out, perms).check(spec)
 
     def neurons(self) -> int:
-        return sum(len(p["indices"]) for p in self.layers.values())
+        """Neurons forced (neuron locks) plus inputs permuted (input-permutation locks)."""
+        return sum(len(p["indices"]) for p in self.layers.values()) + sum(p["units"] for p in self.perms.values())
 
     def key_bits(self, value_bits: dict | None = None) -> float:
         """Bits of the secret: log2 C(n, k) index choices per layer, plus the value registers' width for
@@ -107,17 +146,21 @@ class Password:
         for name, p in self.layers.items():
             bits += math.log2(math.comb(p["units"], len(p["indices"])))
             bits += len(p["indices"]) * (value_bits or {}).get(name, 0)
+        bits += sum(math.lgamma(p["units"] + 1) / math.log(2) for p in self.perms.values())  # log2 n!
         return round(bits, 1)
 
     def to_json(self) -> str:
-        return json.dumps({"format": PASSWORD_FORMAT, "layers": self.layers}, sort_keys=True)
+        doc = {"format": PASSWORD_FORMAT, "layers": self.layers}
+        if self.perms:
+            doc["perms"] = self.perms
+        return json.dumps(doc, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Password":
         doc = json.loads(text)
         if doc.get("format") != PASSWORD_FORMAT:
             raise LockError(f"not a codesign lock password (format {doc.get('format')!r})")
-        return cls(doc["layers"])
+        return cls(doc["layers"], doc.get("perms"))
 
 
 def draw_password(units: dict, chosen: dict, cfg: dict, rng: np.random.Generator) -> Password:
@@ -131,7 +174,14 @@ def draw_password(units: dict, chosen: dict, cfg: dict, rng: np.random.Generator
     return Password(layers)
 
 
+def draw_perms(units: dict, rng: np.random.Generator) -> dict:
+    """Input-permutation secrets: name -> {"units": n, "perm": a uniformly random permutation of n}."""
+    return {name: {"units": int(n), "perm": [int(i) for i in rng.permutation(int(n))]} for name, n in units.items()}
+
+
 def random_password(like: Password, cfg: dict, rng: np.random.Generator) -> Password:
     """A wrong key an attacker who knows the scheme (layers, neuron counts, value ranges) would guess."""
     chosen = {n: rng.choice(p["units"], len(p["indices"]), replace=False) for n, p in like.layers.items()}
-    return draw_password({n: p["units"] for n, p in like.layers.items()}, chosen, cfg, rng)
+    out = draw_password({n: p["units"] for n, p in like.layers.items()}, chosen, cfg, rng)
+    out.perms = draw_perms({n: p["units"] for n, p in like.perms.items()}, rng)
+    return out

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layer import NeuronLock, is_lock
-from .password import Password, quantize_value, random_password
+from .layer import InputPermute, NeuronLock, is_input_perm, is_lock
+from .password import Password, draw_perms, quantize_value, random_password
 from .select import activation_after, choose_neurons, mean_activations
 
 SELECTION_SAMPLES = 300  # training inputs whose mean activations rank the neurons
@@ -26,14 +26,16 @@ def output_type(model, name: str):
     return FixedType(32, 16)  # a float model: a fine grid the locking values are rounded to
 
 
-def _chain(model, insert: dict):
+def _chain(model, insert: dict, direct: dict | None = None):
     """The model's chain rebuilt from copies of its layers (same config and weights; fresh layers, so every
     layer's `.output` belongs to the new graph), `insert[name]` called after the activation that follows
-    layer `name`, and NeuronLock layers left out."""
+    layer `name`, `direct[name]` right after layer `name`, and lock layers left out."""
     from tensorflow import keras
 
     x = inp = keras.Input(model.input_shape[1:], name=model.input.name.split(":")[0])
     after = {activation_after(model, n).name: n for n in insert}
+    after.update({n: n for n in direct or {}})
+    insert = dict(insert, **(direct or {}))
     for layer in model.layers[1:]:
         if is_lock(layer):
             continue
@@ -46,12 +48,16 @@ def _chain(model, insert: dict):
 
 
 def locks_of(model) -> dict:
-    """Locked layer name -> its NeuronLock (the layer two before it in the chain is the locked one)."""
+    """Locked layer name -> its lock layer: a NeuronLock follows the locked layer's activation, an
+    InputPermute the layer whose output it permutes."""
     out, prev = {}, []
     for layer in model.layers:
-        if is_lock(layer):
+        if is_input_perm(layer):  # right after the layer it permutes the output of (a flatten)
+            out[prev[-1].name] = layer
+        elif is_lock(layer):  # after the locked layer's activation
             out[prev[-2].name] = layer
-        prev.append(layer)
+        else:
+            prev.append(layer)
     return out
 
 
@@ -60,10 +66,12 @@ def public_model(model):
     return _chain(model, {}) if locks_of(model) else model
 
 
-def locked_model(model, names: list, capacity: int = 1024):
-    """`model` with a NeuronLock after each named layer's activation (no key set)."""
-    units = {n: int(model.get_layer(n).output_shape[-1]) for n in names}
-    return _chain(model, {n: NeuronLock(units[n], capacity, name=f"{n}_lock") for n in names})
+def locked_model(model, names: list, capacity: int = 1024, perm_names: tuple = ()):
+    """`model` with a NeuronLock after each named layer's activation and an InputPermute right after each
+    of `perm_names` (no key set)."""
+    units = {n: int(model.get_layer(n).output_shape[-1]) for n in list(names) + list(perm_names)}
+    return _chain(model, {n: NeuronLock(units[n], capacity, name=f"{n}_lock") for n in names},
+                  {n: InputPermute(units[n], capacity, name=f"{n}_lock") for n in perm_names})
 
 
 def key_arrays(model, name: str, units: int, password: Password | None) -> tuple:
@@ -82,15 +90,23 @@ def key_arrays(model, name: str, units: int, password: Password | None) -> tuple
 def apply_password(model, password: Password | None) -> None:
     """Load a password's key into the model's lock layers (None: clear them, the no-key model)."""
     for name, lock in locks_of(model).items():
-        lock.set_key(*key_arrays(model, name, lock.units, password))
+        if is_input_perm(lock):
+            lock.set_key(None if password is None else password.perms[name]["perm"])
+        else:
+            lock.set_key(*key_arrays(model, name, lock.units, password))
 
 
 def keyed_model(public, spec, key):
     """The Keras view of a locked design: the public model with lock layers for the spec's lock units,
     carrying `key` (a LockKey; its integers are put on the output type's grid)."""
-    names = [l.name for l in spec.layers if l.attrs.get("lock")]
-    model = locked_model(public, names)
+    from .password import locked_layers, perm_layers
+
+    model = locked_model(public, [l.name for l in locked_layers(spec)],
+                         perm_names=[l.name for l in perm_layers(spec)])
     for name, lock in locks_of(model).items():
+        if is_input_perm(lock):
+            lock.set_key(key.perms[name])
+            continue
         mask, value = key.layers[name]
         lock.set_key(mask, value * 2.0 ** -spec.layer(name).out_type.frac)
     return model
@@ -121,6 +137,13 @@ class LockTraining:
         from .password import draw_password
 
         names = self.cfg["layers"]
+        self.num_classes = num_classes
+        if self.cfg["scheme"] == "input_perm":  # the secret: one permutation of the flattened input
+            n = int(np.prod(model.get_layer(names[0]).output_shape[1:]))
+            self.password = Password({}, draw_perms({names[0]: n}, self.secret_rng))
+            self.model = locked_model(model, [], capacity=self.batch_size, perm_names=names)
+            apply_password(self.model, self.password)
+            return self.model
         x = to_model_input(self.x_train[:SELECTION_SAMPLES]).reshape((-1,) + tuple(model.input_shape[1:]))
         acts = mean_activations(model, names, x)
         chosen = {n: choose_neurons(acts[n], self.cfg["fraction"], self.cfg["top"], self.secret_rng) for n in names}
@@ -145,7 +168,9 @@ class LockTraining:
             decoy = random_password(self.password, self.cfg, self.label_rng)
         for name, lock in locks_of(self.model).items():
             lock.set_gate(gate)
-            if decoy is not None:
+            if decoy is not None and is_input_perm(lock):
+                lock.set_decoy(decoy.perms[name]["perm"])
+            elif decoy is not None:
                 lock.set_decoy(*key_arrays(self.model, name, lock.units, decoy))
         yb = np.array(yb, copy=True)
         yb[k:] = self.label_rng.integers(0, self.num_classes, n - k)
