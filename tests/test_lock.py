@@ -343,6 +343,22 @@ def test_input_perm_driver_writes(perm_run, tmp_path, monkeypatch):
     assert [w for _, _, w in plain] == image  # the identity permutation is the public image
 
 
+def test_input_perm_faults_refused(perm_run, tmp_path):
+    """A fault campaign on an input-permutation locked run stops with one line before any row is written:
+    the fault engines do not model the permutation, and scoring the design without its key (what they did,
+    at 0.07 accuracy) would be a wrong answer."""
+    from conftest import assert_user_error
+
+    run, _ = perm_run
+    mine = tmp_path / "run"
+    for part in ("spec", "lock", "config.yaml", "report.json"):
+        (shutil.copytree if (run / part).is_dir() else shutil.copyfile)(run / part, mine / part)
+    for views in ("emulator", "emulator,rtl"):
+        refused = codesign("faults", mine, "--campaign", "random", "--faults", "8", "--views", views, check=False)
+        assert_user_error(refused, "input-permutation locked design")
+    assert not (mine / "faults").exists()
+
+
 @pytest.mark.parametrize("which", ["locked_run", "perm_run"])
 def test_public_artefacts_do_not_depend_on_the_password(which, request, tmp_path):
     """Swap the password for a random one, regenerate spec, hls4ml project and RTL from the public model:
