@@ -140,12 +140,18 @@ module swg #(
     // ------------------------------------------------------------------ window register and emission
     // KH rows x KWE columns, row kh column c at (kh*KWE + c)*PW; the window ending at the group's
     // position q is columns q .. q+KW-1
+    // Each pixel of the register has its own copy of `shift` (swg_shift): the register is KH*KWE*PW
+    // flip-flops (1,152 in the MNIST CNN's conv2), too many loads for one net in a 10 ns cycle.
     logic [KH*KWE*PW-1:0] win;
-    always_ff @(posedge clk) begin
-        if (shift) begin
-            for (int kh = 0; kh < KH; kh++) begin
-                for (int c = 0; c < KWE - PP; c++) win[(kh*KWE + c)*PW +: PW] <= win[(kh*KWE + c + PP)*PW +: PW];
-                for (int q = 0; q < PP; q++) win[(kh*KWE + KWE - PP + q)*PW +: PW] <= col[(q*KH + kh)*PW +: PW];
+    for (genvar kh = 0; kh < KH; kh++) begin : g_wrow
+        for (genvar c = 0; c < KWE; c++) begin : g_wcol
+            logic sh;
+            swg_shift u_sh (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
+                            .one_left(one_left), .shift(sh));
+            if (c < KWE - PP) begin : g_old
+                always_ff @(posedge clk) if (sh) win[(kh*KWE + c)*PW +: PW] <= win[(kh*KWE + c + PP)*PW +: PW];
+            end else begin : g_new
+                always_ff @(posedge clk) if (sh) win[(kh*KWE + c)*PW +: PW] <= col[((c - (KWE - PP))*KH + kh)*PW +: PW];
             end
         end
     end
@@ -181,7 +187,7 @@ module swg #(
 
     // ------------------------------------------------------------------ optional output FIFO
     if (OFIFO > 0) begin : g_ofifo
-        axis_fifo #(.DW(SIMD * XW), .DEPTH(OFIFO)) u_ofifo (
+        axis_fifo #(.DW(SIMD * XW), .DEPTH(OFIFO), .WREG(1)) u_ofifo (
             .clk(clk), .rst(rst), .s_tdata(o_tdata), .s_tvalid(o_tvalid), .s_tready(o_tready),
             .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready)
         );
@@ -190,4 +196,18 @@ module swg #(
         assign m_tvalid = o_tvalid;
         assign o_tready = m_tready;
     end
+endmodule
+
+// One copy of swg's `shift` (the window register moves by PP columns): keep_hierarchy so synthesis
+// keeps the copies apart and each drives only its own slice of the window register.
+(* keep_hierarchy *)
+module swg_shift (
+    input  logic f_full,
+    input  logic emitting,
+    input  logic o_tready,
+    input  logic last_beat,
+    input  logic one_left,
+    output logic shift
+);
+    assign shift = f_full && (!emitting || (o_tready && last_beat && one_left));
 endmodule
