@@ -14,7 +14,9 @@
 // included, are counted, so the capacity stays DEPTH), the beat is registered, and the memory is split
 // into banks of BANK_W bits (axis_fifo_bank), each with its own copies of the write-valid and the
 // write / read addresses, so no net of the FIFO fans out to more than one bank's cells or NB banks'
-// registers. A beat is readable one cycle later than with WREG = 0 (latency, not throughput).
+// registers. m_tvalid is a register too: the reader's write enable (a wide input buffer, mvau's
+// axis_inbuf) starts from flip-flops. A beat is readable one cycle later than with WREG = 0 (latency,
+// not throughput).
 module axis_fifo #(
     parameter int DW = 8,
     parameter int DEPTH = 16,
@@ -53,24 +55,29 @@ module axis_fifo #(
         logic [AW:0] held;          // beats held: write stage + memory
         logic ready;                // held < DEPTH, registered
         logic wv;                   // the write stage holds a beat (this copy counts wptr)
+        logic valid;                // the memory holds a beat (wptr != rptr), registered
         wire push = s_tvalid && ready;
         wire pop = m_tvalid && m_tready;
         wire [AW:0] held_next = held + (AW + 1)'(push) - (AW + 1)'(pop);
+        wire [AW:0] wptr_next = wptr + (AW + 1)'(wv);
+        wire [AW:0] rptr_next = rptr + (AW + 1)'(pop);
         assign s_tready = ready;
-        assign m_tvalid = wptr != rptr;
+        assign m_tvalid = valid;
         always_ff @(posedge clk) begin
             if (rst) begin
                 held <= '0;
                 ready <= 1'b1;
                 wv <= 1'b0;
+                valid <= 1'b0;
                 wptr <= '0;
                 rptr <= '0;
             end else begin
                 held <= held_next;
                 ready <= held_next != (AW + 1)'(DEPTH);
                 wv <= push;
-                if (wv) wptr <= wptr + (AW + 1)'(1);
-                if (pop) rptr <= rptr + (AW + 1)'(1);
+                valid <= wptr_next != rptr_next;
+                wptr <= wptr_next;
+                rptr <= rptr_next;
             end
         end
         for (genvar b = 0; b < NB; b++) begin : g_bank
