@@ -58,9 +58,13 @@ module axis_fifo #(
         logic valid;                // the memory holds a beat (wptr != rptr), registered
         wire push = s_tvalid && ready;
         wire pop = m_tvalid && m_tready;
-        wire [AW:0] held_next = held + (AW + 1)'(push) - (AW + 1)'(pop);
+        // pop (the reader's m_tready, from across the chip) enters only the last LUT of each update: the
+        // sums without it are computed from registers meanwhile (a pop with push <= ready always leaves
+        // held + push - 1 < DEPTH, so ready is then 1)
+        wire [AW:0] held_p = held + (AW + 1)'(push);
+        wire [AW:0] held_pm = held_p - (AW + 1)'(1);
         wire [AW:0] wptr_next = wptr + (AW + 1)'(wv);
-        wire [AW:0] rptr_next = rptr + (AW + 1)'(pop);
+        wire [AW:0] rptr_inc = rptr + (AW + 1)'(1);
         assign s_tready = ready;
         assign m_tvalid = valid;
         always_ff @(posedge clk) begin
@@ -72,12 +76,12 @@ module axis_fifo #(
                 wptr <= '0;
                 rptr <= '0;
             end else begin
-                held <= held_next;
-                ready <= held_next != (AW + 1)'(DEPTH);
+                held <= pop ? held_pm : held_p;
+                ready <= pop || held_p != (AW + 1)'(DEPTH);
                 wv <= push;
-                valid <= wptr_next != rptr_next;
+                valid <= pop ? wptr_next != rptr_inc : wptr_next != rptr;
                 wptr <= wptr_next;
-                rptr <= rptr_next;
+                if (pop) rptr <= rptr_inc;
             end
         end
         for (genvar b = 0; b < NB; b++) begin : g_bank
