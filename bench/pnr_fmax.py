@@ -79,7 +79,9 @@ def measure(example: str, runs: Path, mhz: float, reuse: bool = False) -> dict:
     return {"timing": timing, "cycles_per_inference": thr.get("cycles_per_inference"),
             "latency_cycles": thr.get("latency_cycles"), "folding": thr.get("folding"),
             "emulator_vs_rtl": report.get("bit_exact", {}).get("emulator_vs_rtl"),
-            "rtl_samples": report.get("bit_exact", {}).get("rtl_samples"), "flow_seconds": round(flow_s, 1)}
+            "rtl_samples": report.get("bit_exact", {}).get("rtl_samples"),
+            "rtl_samples_cocotb": report.get("bit_exact", {}).get("rtl_samples_cocotb"),
+            "flow_seconds": round(flow_s, 1)}
 
 
 def standin(name: str):

@@ -50,12 +50,23 @@ module maxpool #(
     logic [OXW-1:0] ox;
     logic [PW-1:0] hmax;
     logic [PW-1:0] acc [0:(1<<OXW)-1];
-    wire take = s_tvalid && s_tready;
+    // Input register stage (full rate): the pixel enters a register before the two max compares. Without
+    // it the upstream engine's output FIFO read (LUT RAM, mac_pipe) and both compares fell in one cycle,
+    // the MNIST CNN's critical path on the ECP5 (80 MHz) once its window FIFOs were registered.
+    logic [PW-1:0] i_d;
+    logic i_v;
+    wire core_ready = !m_tvalid || m_tready;
+    wire take = i_v && core_ready;
+    assign s_tready = !i_v || core_ready;
+    always_ff @(posedge clk) begin
+        if (rst) i_v <= 1'b0;
+        else if (s_tready) i_v <= s_tvalid;
+        if (s_tready) i_d <= s_tdata;
+    end
     wire keep = ROW_KEEP[y] && COL_KEEP[x];
-    wire [PW-1:0] hm = COL_FIRST[x] ? s_tdata : vmax(hmax, s_tdata);     // running max of this run
+    wire [PW-1:0] hm = COL_FIRST[x] ? i_d : vmax(hmax, i_d);             // running max of this run
     wire [PW-1:0] v = ROW_FIRST[y] ? hm : vmax(acc[ox], hm);            // window max so far
     wire row_end = x == XAW'(W - 1);
-    assign s_tready = !m_tvalid || m_tready;
 
     always_ff @(posedge clk) begin
         if (rst) begin

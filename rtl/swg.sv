@@ -109,11 +109,16 @@ module swg #(
             end
         end
         if (fetch) begin
-            f_pix <= pad ? '0 : s_tdata;
             f_x <= px;
             f_win <= win_here;
         end
     end
+    logic fetch_pix, shift_lb, fetch_lb;              // copies of fetch / shift for the wide registers
+    swg_ctl u_ctl_pix (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
+                       .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(), .fetch(fetch_pix));
+    swg_ctl u_ctl_lb (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
+                      .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(shift_lb), .fetch(fetch_lb));
+    always_ff @(posedge clk) if (fetch_pix) f_pix <= pad ? '0 : s_tdata;
 
     // ------------------------------------------------------------------ line buffer: KH-1 rows
     // word x: for each of the group's PP columns q, the KH-1 pixels above it at q*LBW
@@ -130,8 +135,8 @@ module swg #(
     end
     if (KH > 1) begin : g_lb
         wmem #(.DW(PP * LBW), .DEPTH(WG), .AW(XAW), .INIT_EN(0)) u_lb (
-            .clk(clk), .re(fetch), .raddr(px), .rdata(lb_r),
-            .we(shift), .waddr(f_x), .wdata(lb_w)
+            .clk(clk), .re(fetch_lb), .raddr(px), .rdata(lb_r),
+            .we(shift_lb), .waddr(f_x), .wdata(lb_w)
         );
     end else begin : g_nolb
         assign lb_r = '0;
@@ -140,12 +145,18 @@ module swg #(
     // ------------------------------------------------------------------ window register and emission
     // KH rows x KWE columns, row kh column c at (kh*KWE + c)*PW; the window ending at the group's
     // position q is columns q .. q+KW-1
+    // Each pixel of the register has its own copy of `shift` (swg_ctl): the register is KH*KWE*PW
+    // flip-flops (1,152 in the MNIST CNN's conv2), too many loads for one net in a 10 ns cycle.
     logic [KH*KWE*PW-1:0] win;
-    always_ff @(posedge clk) begin
-        if (shift) begin
-            for (int kh = 0; kh < KH; kh++) begin
-                for (int c = 0; c < KWE - PP; c++) win[(kh*KWE + c)*PW +: PW] <= win[(kh*KWE + c + PP)*PW +: PW];
-                for (int q = 0; q < PP; q++) win[(kh*KWE + KWE - PP + q)*PW +: PW] <= col[(q*KH + kh)*PW +: PW];
+    for (genvar kh = 0; kh < KH; kh++) begin : g_wrow
+        for (genvar c = 0; c < KWE; c++) begin : g_wcol
+            logic sh;
+            swg_ctl u_sh (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
+                          .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(sh), .fetch());
+            if (c < KWE - PP) begin : g_old
+                always_ff @(posedge clk) if (sh) win[(kh*KWE + c)*PW +: PW] <= win[(kh*KWE + c + PP)*PW +: PW];
+            end else begin : g_new
+                always_ff @(posedge clk) if (sh) win[(kh*KWE + c)*PW +: PW] <= col[((c - (KWE - PP))*KH + kh)*PW +: PW];
             end
         end
     end
@@ -181,7 +192,7 @@ module swg #(
 
     // ------------------------------------------------------------------ optional output FIFO
     if (OFIFO > 0) begin : g_ofifo
-        axis_fifo #(.DW(SIMD * XW), .DEPTH(OFIFO)) u_ofifo (
+        axis_fifo #(.DW(SIMD * XW), .DEPTH(OFIFO), .WREG(1)) u_ofifo (
             .clk(clk), .rst(rst), .s_tdata(o_tdata), .s_tvalid(o_tvalid), .s_tready(o_tready),
             .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready)
         );
@@ -190,4 +201,23 @@ module swg #(
         assign m_tvalid = o_tvalid;
         assign o_tready = m_tready;
     end
+endmodule
+
+// One copy of swg's control (shift: the window register moves by PP columns; fetch: the next group is
+// taken): keep_hierarchy so synthesis keeps the copies apart and each drives only its own slice of the
+// window register, the line buffer or the fetched pixels.
+(* keep_hierarchy *)
+module swg_ctl (
+    input  logic f_full,
+    input  logic emitting,
+    input  logic o_tready,
+    input  logic last_beat,
+    input  logic one_left,
+    input  logic pad,
+    input  logic s_tvalid,
+    output logic shift,
+    output logic fetch
+);
+    assign shift = f_full && (!emitting || (o_tready && last_beat && one_left));
+    assign fetch = (!f_full || shift) && (pad || s_tvalid);
 endmodule

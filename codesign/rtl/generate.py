@@ -159,7 +159,7 @@ def _engine_sv(i: int, p, prefix: str, check: dict | None = None) -> list[str]:
         if i and p.fifo_depth:  # fed by another engine: let it run ahead by the rows the first window needs
             pix = f"l{i}_fifo"
             lines += _wires(pix, p.cin * p.XW) + _instance(
-                f"axis_fifo #(.DW({p.cin * p.XW}), .DEPTH({p.fifo_depth}))", f"u_l{i}_fifo", f"l{i}_in",
+                f"axis_fifo #(.DW({p.cin * p.XW}), .DEPTH({p.fifo_depth}), .WREG(1))", f"u_l{i}_fifo", f"l{i}_in",
                 [_ports("m", pix)])
         src = f"l{i}_win"
         lines += _wires(src, p.simd * p.XW) + _instance(_param_head("swg", p.swg_params()), f"u_l{i}_swg", pix,
