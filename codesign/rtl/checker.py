@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .generate import mem_images
+from ..kinds import registry as kinds
 
 CK_W = 64  # CRC bits
 POLY = 0x1B  # x^64 + x^4 + x^3 + x + 1 (primitive)
@@ -72,7 +72,7 @@ def check_plans(plans, layers) -> None:
 def memories(layer, p) -> dict:
     """Image suffix -> (words, depth, word width): what the checker scans of one mvau engine (the
     whole image: its depth is the engine's memory depth)."""
-    img = mem_images(layer, p)
+    img = kinds.get(layer.kind).rtl_images(layer, p)  # as generate.mem_images (imported here, a circle)
     depth = {"w": p.sf * p.nf, "p": p.nf}
     width = {"w": p.w_word, "p": p.p_word}
     out = {}
