@@ -28,7 +28,12 @@ def campaign_key(run_dir: Path, spec, key: str | None, device_key=None):
     stops here, naming --key: scoring it silently without its key would be a wrong answer. The label
     ("run", "none", "random" or the file's path) goes into the campaign's plan and report section."""
     from ..techniques.lock.keys import resolve_key
-    from ..techniques.lock.password import LockError, check_key, locked_layers, perm_layers
+    from ..techniques.lock.password import (
+        LockError,
+        check_key,
+        locked_layers,
+        perm_layers,
+    )
 
     if perm_layers(spec):  # its key permutes inputs (emulator) or first-layer weight rows (RTL): the fault
         # engines and the RTL stored-bit map model neither, and scoring it without its key would be wrong
