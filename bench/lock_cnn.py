@@ -180,7 +180,7 @@ def more_keys(run_dir: Path, n: int, out: Path) -> dict:
     return res
 
 
-def merge(in_dir: Path, out: Path, config: Path) -> dict:
+def merge(in_dir: Path, out: Path, config: Path, note: str = "") -> dict:
     rows = sorted((json.loads(p.read_text()) for p in in_dir.glob("seed*.json") if p.stem[4:].isdigit()),
                   key=lambda r: r["seed"])
     if not rows:
@@ -197,7 +197,7 @@ def merge(in_dir: Path, out: Path, config: Path) -> dict:
             "random_key_best_le_0.20": max(r["accuracy_random_key_best"] for r in rows) <= 0.20,
             "random_keys_per_seed": sorted({r["random_keys"] for r in rows})}
     table = {"config": str(config.relative_to(config.parents[1])), "overrides": list(next(iter(overrides))),
-             "seeds": [r["seed"] for r in rows], "note": NOTE,
+             "seeds": [r["seed"] for r in rows], "note": NOTE + (" " + note if note else ""),
              "command": "nice -n 10 /usr/bin/time -v python bench/lock_cnn.py --seed S --out DIR (S one at a time); "
                         "python bench/lock_cnn.py --merge DIR --out bench/results/lock_cnn.json",
              "mean_std": stats, "goal_met": goal, "by_seed": rows}
@@ -219,6 +219,7 @@ def main() -> None:
     ap.add_argument("--more-keys", type=Path, metavar="RUN_DIR",
                     help="a finished seed's run folder (OUT/seed<N>_run): try --keys random keys on its emulator")
     ap.add_argument("--keys", type=int, default=1000)
+    ap.add_argument("--note", default="", help="with --merge: what this table's recipe changes, appended to its note")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     if sum(v is not None for v in (a.seed, a.merge, a.more_keys)) != 1:
@@ -227,7 +228,7 @@ def main() -> None:
         more_keys(a.more_keys, a.keys, a.out)
         return
     if a.merge:
-        merge(a.merge, a.out, a.config.resolve())
+        merge(a.merge, a.out, a.config.resolve(), a.note)
         return
     a.out.mkdir(parents=True, exist_ok=True)
     row = run_seed(a.seed, a.config, a.sets, a.out)
