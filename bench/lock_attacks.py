@@ -44,6 +44,22 @@ SCHEMES = {
 }
 
 
+def train_and_attack(cfg: dict, d, seed: int, a, tag: str, **attack_kw) -> tuple[dict, LockTraining]:
+    """The float MLP lock-trained under `cfg` (a.epochs), then every attack of attack_suite on it
+    (a.attack_epochs, a.random_keys; a from-scratch twin seeded seed + 100): (results, the training with
+    its password). Shared with bench/lock_input_perm.py, so both tables follow one protocol."""
+    lt = LockTraining(cfg, d.x_train, seed, 64)
+    model = lt.wrap(build_model(LAYERS, d.input_shape, 10, quantized=False, seed=seed), 10)
+    train_model(model, d.x_train, d.y_train, epochs=a.epochs, batch_size=64, learning_rate=1e-3, seed=seed,
+                batch_hook=lt.batch_hook)
+    lt.finish()
+    out = attack_suite(model, lt.password, cfg, d,
+                       lambda: build_model(LAYERS, d.input_shape, 10, quantized=False, seed=seed + 100),
+                       epochs=a.attack_epochs, n_random=a.random_keys, seed=seed,
+                       log=lambda m: print(f"[{tag}] {m}", flush=True), **attack_kw)
+    return out, lt
+
+
 def run_pair(seed: int, scheme: str, a) -> dict:
     """One (seed, scheme): `unlocked` trains the network plainly; a scheme lock-trains it and attacks it."""
     d = load_dataset({"dataset": "mnist", "train": 6000, "test": 2000}, seed)
@@ -53,15 +69,7 @@ def run_pair(seed: int, scheme: str, a) -> dict:
         train_model(twin, d.x_train, d.y_train, epochs=a.epochs, batch_size=64, learning_rate=1e-3, seed=seed)
         return {"accuracy": accuracy(twin, d.x_test, d.y_test), "seconds": round(time.time() - t, 1)}
     cfg = check_lock(dict(SCHEMES[scheme], seed=seed), LAYERS)
-    lt = LockTraining(cfg, d.x_train, seed, 64)
-    model = lt.wrap(build_model(LAYERS, d.input_shape, 10, quantized=False, seed=seed), 10)
-    train_model(model, d.x_train, d.y_train, epochs=a.epochs, batch_size=64, learning_rate=1e-3, seed=seed,
-                batch_hook=lt.batch_hook)
-    lt.finish()
-    r = attack_suite(model, lt.password, cfg, d,
-                     lambda: build_model(LAYERS, d.input_shape, 10, quantized=False, seed=seed + 100),
-                     epochs=a.attack_epochs, n_random=a.random_keys, seed=seed, prune=PRUNE,
-                     log=lambda m: print(f"[seed {seed} {scheme}] {m}", flush=True))
+    r, _ = train_and_attack(cfg, d, seed, a, f"seed {seed} {scheme}", prune=PRUNE)
     r["seconds"] = round(time.time() - t, 1)
     return r
 

@@ -22,15 +22,14 @@ import resource
 import time
 from pathlib import Path
 
-from codesign.data import load_dataset
-from codesign.models import build_model
-from codesign.techniques.lock.attacks import LEARNING_RATES, attack_suite
-from codesign.techniques.lock.config import check_lock
-from codesign.techniques.lock.train import LockTraining
-from codesign.train import train_model
+from lock_attacks import (  # the same MLP and protocol as the other lock rows
+    LAYERS,
+    train_and_attack,
+)
 
-LAYERS = [{"flatten": {}}, {"dense": {"units": 256}}, {"relu": {"bits": 8, "integer": 3}},
-          {"dense": {"units": 128}}, {"relu": {"bits": 8, "integer": 3}}, {"dense": {"units": 10}}]
+from codesign.data import load_dataset
+from codesign.techniques.lock.attacks import LEARNING_RATES
+from codesign.techniques.lock.config import check_lock
 
 
 def run_seed(seed: int, a) -> dict:
@@ -38,15 +37,7 @@ def run_seed(seed: int, a) -> dict:
     cfg = check_lock({"scheme": "input_perm", "mix": a.mix, "wrong": a.wrong, "seed": seed + 7,
                       "random_keys": a.random_keys}, LAYERS)
     t, c = time.time(), resource.getrusage(resource.RUSAGE_SELF).ru_utime
-    lt = LockTraining(cfg, d.x_train, seed, batch_size=64)
-    model = lt.wrap(build_model(LAYERS, d.input_shape, 10, quantized=False, seed=seed), 10)
-    train_model(model, d.x_train, d.y_train, epochs=a.epochs, batch_size=64, learning_rate=1e-3, seed=seed,
-                batch_hook=lt.batch_hook)
-    lt.finish()
-    out = attack_suite(model, lt.password, cfg, d,
-                       lambda: build_model(LAYERS, d.input_shape, 10, quantized=False, seed=seed + 100),
-                       epochs=a.attack_epochs, n_random=a.random_keys, seed=seed,
-                       log=lambda m: print(f"[seed {seed}] {m}", flush=True))
+    out, lt = train_and_attack(cfg, d, seed, a, f"seed {seed}")
     out["key_bits"] = lt.password.key_bits()
     out["seconds"] = round(time.time() - t, 1)
     out["cpu_seconds"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_utime - c, 1)
