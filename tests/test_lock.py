@@ -198,14 +198,21 @@ def locked_run(tmp_path_factory):
     return tmp / "run", json.loads((tmp / "run" / "report.json").read_text())
 
 
-def test_locked_flow_every_view_agrees_under_every_key(locked_run):
-    _, rep = locked_run
+def _views_agree_under_every_key(rep: dict) -> dict:
+    """A locked run's report: C-sim and RTL equal the emulator under the key, no key and a wrong key, and
+    Keras = emulator = C-sim with the key, Keras = emulator without it. Returns its lock section."""
     be, acc, lock = rep["bit_exact"], rep["accuracy"], rep["lock"]
     for view in ("csim", "rtl"):
         for suffix in ("", "_nokey", "_wrongkey"):
             assert be[f"emulator_vs_{view}{suffix}"] == 1.0, (view, suffix)
     assert acc["keras"] == acc["emulator"] == acc["csim"] == lock["accuracy_with_key"]
     assert lock["keras_without_key"] == lock["accuracy_without_key"]
+    return lock
+
+
+def test_locked_flow_every_view_agrees_under_every_key(locked_run):
+    _, rep = locked_run
+    lock = _views_agree_under_every_key(rep)
     assert lock["layers"] == ["dense_1"] and lock["neurons"] == 8
     assert lock["accuracy_with_key"] > lock["accuracy_without_key"] + 0.05
     assert lock["accuracy_random_key_mean"] < lock["accuracy_with_key"]
@@ -305,12 +312,7 @@ def test_input_perm_flow_every_view_agrees_under_every_key(perm_run):
     input) = RTL (the first layer's weight rows written permuted over the load port) under the key, no key
     and a wrong key; the key is what makes the model accurate; the spec says only how many inputs."""
     run, rep = perm_run
-    be, acc, lock = rep["bit_exact"], rep["accuracy"], rep["lock"]
-    for view in ("csim", "rtl"):
-        for suffix in ("", "_nokey", "_wrongkey"):
-            assert be[f"emulator_vs_{view}{suffix}"] == 1.0, (view, suffix)
-    assert acc["keras"] == acc["emulator"] == acc["csim"] == lock["accuracy_with_key"]
-    assert lock["keras_without_key"] == lock["accuracy_without_key"]
+    lock = _views_agree_under_every_key(rep)
     assert lock["scheme"] == "input_perm" and lock["layers"] == ["flatten_1"] and lock["neurons"] == 64
     assert lock["key_bits"] == 296.0  # log2 64!
     assert lock["accuracy_with_key"] > 0.8 and lock["accuracy_without_key"] < 0.3
