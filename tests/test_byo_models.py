@@ -49,7 +49,8 @@ def mlp_fused(seed=0):
 
 
 def cnn_bn(seed=0):
-    """A signed quantized input (QActivation on the input), QConv2DBatchnorm, QConv2D 'same', maxpool, QDenseBatchnorm."""
+    """A signed quantized input (QActivation on the input), QConv2DBatchnorm, QConv2D 'same', maxpool, QDense.
+    (QDenseBatchnorm is not in the installed QKeras 0.9.0, so no test builds one.)"""
     from qkeras import QActivation, QConv2D, QConv2DBatchnorm, QDense, quantized_bits
     from tensorflow import keras
 
@@ -254,6 +255,30 @@ def test_more_quantizers_equal_qkeras(tmp_path):
     m.save(tmp_path / "m.h5")
     summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
     assert "input fixed<8,2,RND_CONV,SAT_SYM>" in summary and "3/3 layers bit-exact" in summary
+
+
+def test_relu_upper_bound_is_ignored_as_qkeras_ignores_it(tmp_path):
+    """quantized_relu(relu_upper_bound=...) with the default is_quantized_clip=True: QKeras clips at the type's
+    maximum and ignores the bound, so the spec must too; outputs above the bound show a clip at it would differ."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from codesign.compile import compile_file
+    from codesign.emulator import Emulator
+    from codesign.spec import DesignSpec
+
+    i = keras.Input((6,))
+    x = QActivation(quantized_bits(8, 3), name="in_q")(i)
+    x = QDense(5, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1),
+               name="d")(x)
+    x = QActivation(quantized_relu(4, 1, relu_upper_bound=0.5), name="ub")(x)
+    m = _randomize(keras.Model(i, x, name="upper_bound"), seed=7)
+    m.save(tmp_path / "m.h5")
+    assert "1/1 layers bit-exact" in compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    x = np.random.default_rng(8).normal(0, 3, (400, 6)).astype(np.float32)
+    ours = Emulator(DesignSpec.load(tmp_path / "spec")).predict(x)
+    assert np.array_equal(ours, m.predict(x, verbose=0).astype(np.float64))
+    assert (ours > 0.5).mean() > 0.05 and ours.max() == 1.875  # above the ignored bound, up to ufixed<4,1>'s max
 
 
 def test_quantize_real_rounds_every_float_exactly():
