@@ -116,8 +116,9 @@ def test_compile_cli_fused_activations(tmp_path):
     assert "6/7 layers bit-exact" in proc.stdout and "softmax" in proc.stdout
 
 
-@pytest.mark.parametrize("build, input_type", [(mlp_fused, "fixed<10,4,RND_CONV,SAT>"), (cnn_bn, None)],
-                         ids=["mlp_fused", "cnn_bn"])
+@pytest.mark.parametrize("build, input_type",
+                         [(mlp_fused, "fixed<10,4,RND_CONV,SAT>"), (cnn_bn, None), (quantizers, None)],
+                         ids=["mlp_fused", "cnn_bn", "quantizers"])
 def test_csim_equals_emulator_and_qkeras(tmp_path, build, input_type):
     """One C-sim build per model: hls4ml C-sim == emulator == QKeras on real-valued inputs, bit for bit."""
     from codesign.compile import compile_file
@@ -235,13 +236,11 @@ def test_unsupported_layers_are_rejected_with_one_clear_line():
         assert needle in msg and "\n" not in msg and "<" not in msg.replace("fixed<", ""), msg
 
 
-def test_more_quantizers_equal_qkeras(tmp_path):
+def quantizers(seed=5):
     """Per-output power-of-two scales (quantized_bits and ternary alpha='auto_po2'), quantized_po2 weights, a
-    symmetric quantized_bits activation and an unsigned one: the compile's layer-by-layer check passes (bit-exact)."""
+    symmetric quantized_bits activation (also on the input) and an unsigned one."""
     from qkeras import QActivation, QDense, quantized_bits, quantized_po2, ternary
     from tensorflow import keras
-
-    from codesign.compile import compile_file
 
     b = quantized_bits(8, 3, alpha=1)
     i = keras.Input((12,))
@@ -251,8 +250,15 @@ def test_more_quantizers_equal_qkeras(tmp_path):
     x = QDense(8, kernel_quantizer=quantized_po2(4, 1), bias_quantizer=b, name="po2")(x)
     x = QActivation(quantized_bits(5, 2, keep_negative=0), name="unsigned")(x)
     x = QDense(6, kernel_quantizer=ternary(alpha="auto_po2"), bias_quantizer=b, name="tern")(x)
-    m = _randomize(keras.Model(i, x, name="quantizers"), seed=5)
-    m.save(tmp_path / "m.h5")
+    return _randomize(keras.Model(i, x, name="quantizers"), seed)
+
+
+def test_more_quantizers_equal_qkeras(tmp_path):
+    """The quantizers above: the compile's layer-by-layer check passes (bit-exact); their C-sim is
+    test_csim_equals_emulator_and_qkeras[quantizers]."""
+    from codesign.compile import compile_file
+
+    quantizers().save(tmp_path / "m.h5")
     summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
     assert "input fixed<8,2,RND_CONV,SAT_SYM>" in summary and "3/3 layers bit-exact" in summary
 
