@@ -66,6 +66,23 @@ def cnn_bn(seed=0):
     return _randomize(keras.Model(i, x, name="cnn_bn"), seed)
 
 
+def quantizers(seed=5):
+    """Per-output power-of-two scales (quantized_bits and ternary alpha='auto_po2'), quantized_po2 weights, a
+    symmetric quantized_bits activation (also on the input) and an unsigned one."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_po2, ternary
+    from tensorflow import keras
+
+    b = quantized_bits(8, 3, alpha=1)
+    i = keras.Input((12,))
+    x = QActivation(quantized_bits(8, 1, symmetric=1), name="in_q")(i)
+    x = QDense(10, kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"), bias_quantizer=b, name="po2scale")(x)
+    x = QActivation(quantized_bits(6, 2, symmetric=1), name="sym")(x)
+    x = QDense(8, kernel_quantizer=quantized_po2(4, 1), bias_quantizer=b, name="po2")(x)
+    x = QActivation(quantized_bits(5, 2, keep_negative=0), name="unsigned")(x)
+    x = QDense(6, kernel_quantizer=ternary(alpha="auto_po2"), bias_quantizer=b, name="tern")(x)
+    return _randomize(keras.Model(i, x, name="quantizers"), seed)
+
+
 def test_qconv2d_batchnorm_compiles_bit_exact(tmp_path):
     """The issue's silent wrong answer: QConv2DBatchnorm's folded batch norm is in the spec, equal to QKeras."""
     from codesign.compile import compile_file
@@ -184,6 +201,7 @@ def _rejected_models():
     """(model, text the one-line error must contain) for each layer/quantizer the spec cannot hold yet."""
     from qkeras import (
         QActivation,
+        QBatchNormalization,
         QConv1D,
         QConv2D,
         QDense,
@@ -201,7 +219,11 @@ def _rejected_models():
     a = QConv2D(2, 3, padding="same", name="ca", **_q())(i)
     b = QConv2D(2, 3, padding="same", name="cb", **_q())(i)
     skip = keras.Model(i, L.Add(name="add")([a, b]))
+    concat = keras.Model(i, L.Concatenate(name="cat")([a, b]))
     return [
+        (_chain(QConv2D(2, 3, name="c", **_q()), QBatchNormalization(name="qbn")), "'qbn' (QBatchNormalization)"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.GlobalMaxPooling2D(name="gmp")), "'gmp' (GlobalMaxPooling2D)"),
+        (concat, "merges 2 inputs"),
         (_chain(QConv2D(2, 3, name="c", **_q()), L.BatchNormalization(name="bn")), "'bn' (BatchNormalization)"),
         (_chain(QConv2D(2, 3, name="c", **_q()), L.MaxPooling2D(2, padding="same", name="mp")), "padding='same'"),
         (_chain(QConv2D(2, 3, name="c", **_q()), L.AveragePooling2D(2, name="ap")), "'ap' (AveragePooling2D)"),
@@ -234,23 +256,6 @@ def test_unsupported_layers_are_rejected_with_one_clear_line():
             extract_spec(model)
         msg = str(e.value)
         assert needle in msg and "\n" not in msg and "<" not in msg.replace("fixed<", ""), msg
-
-
-def quantizers(seed=5):
-    """Per-output power-of-two scales (quantized_bits and ternary alpha='auto_po2'), quantized_po2 weights, a
-    symmetric quantized_bits activation (also on the input) and an unsigned one."""
-    from qkeras import QActivation, QDense, quantized_bits, quantized_po2, ternary
-    from tensorflow import keras
-
-    b = quantized_bits(8, 3, alpha=1)
-    i = keras.Input((12,))
-    x = QActivation(quantized_bits(8, 1, symmetric=1), name="in_q")(i)
-    x = QDense(10, kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"), bias_quantizer=b, name="po2scale")(x)
-    x = QActivation(quantized_bits(6, 2, symmetric=1), name="sym")(x)
-    x = QDense(8, kernel_quantizer=quantized_po2(4, 1), bias_quantizer=b, name="po2")(x)
-    x = QActivation(quantized_bits(5, 2, keep_negative=0), name="unsigned")(x)
-    x = QDense(6, kernel_quantizer=ternary(alpha="auto_po2"), bias_quantizer=b, name="tern")(x)
-    return _randomize(keras.Model(i, x, name="quantizers"), seed)
 
 
 def test_more_quantizers_equal_qkeras(tmp_path):
