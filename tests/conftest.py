@@ -25,7 +25,9 @@ SHARED_FIXTURES = HEAVY_FIXTURES | {"digits_run"}
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the group marks into node ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+        # `long` is also `slow`: `pytest -m "not slow"` replaces addopts' `-m 'not long'`, so the fast loop
+        # would otherwise run every long measurement (a locked-CNN flow of > 20 min among them)
+        if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("long"):
             item.add_marker(pytest.mark.slow)
     _group_for_workers(items)
 

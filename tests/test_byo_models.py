@@ -49,7 +49,8 @@ def mlp_fused(seed=0):
 
 
 def cnn_bn(seed=0):
-    """A signed quantized input (QActivation on the input), QConv2DBatchnorm, QConv2D 'same', maxpool, QDenseBatchnorm."""
+    """A signed quantized input (QActivation on the input), QConv2DBatchnorm, QConv2D 'same', maxpool, QDense.
+    (QDenseBatchnorm is not in the installed QKeras 0.9.0, so no test builds one.)"""
     from qkeras import QActivation, QConv2D, QConv2DBatchnorm, QDense, quantized_bits
     from tensorflow import keras
 
@@ -63,6 +64,23 @@ def cnn_bn(seed=0):
     x = keras.layers.Flatten(name="flat")(x)
     x = QDense(5, name="out", **q)(x)
     return _randomize(keras.Model(i, x, name="cnn_bn"), seed)
+
+
+def quantizers(seed=5):
+    """Per-output power-of-two scales (quantized_bits and ternary alpha='auto_po2'), quantized_po2 weights, a
+    symmetric quantized_bits activation (also on the input) and an unsigned one."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_po2, ternary
+    from tensorflow import keras
+
+    b = quantized_bits(8, 3, alpha=1)
+    i = keras.Input((12,))
+    x = QActivation(quantized_bits(8, 1, symmetric=1), name="in_q")(i)
+    x = QDense(10, kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"), bias_quantizer=b, name="po2scale")(x)
+    x = QActivation(quantized_bits(6, 2, symmetric=1), name="sym")(x)
+    x = QDense(8, kernel_quantizer=quantized_po2(4, 1), bias_quantizer=b, name="po2")(x)
+    x = QActivation(quantized_bits(5, 2, keep_negative=0), name="unsigned")(x)
+    x = QDense(6, kernel_quantizer=ternary(alpha="auto_po2"), bias_quantizer=b, name="tern")(x)
+    return _randomize(keras.Model(i, x, name="quantizers"), seed)
 
 
 def test_qconv2d_batchnorm_compiles_bit_exact(tmp_path):
@@ -115,8 +133,9 @@ def test_compile_cli_fused_activations(tmp_path):
     assert "6/7 layers bit-exact" in proc.stdout and "softmax" in proc.stdout
 
 
-@pytest.mark.parametrize("build, input_type", [(mlp_fused, "fixed<10,4,RND_CONV,SAT>"), (cnn_bn, None)],
-                         ids=["mlp_fused", "cnn_bn"])
+@pytest.mark.parametrize("build, input_type",
+                         [(mlp_fused, "fixed<10,4,RND_CONV,SAT>"), (cnn_bn, None), (quantizers, None)],
+                         ids=["mlp_fused", "cnn_bn", "quantizers"])
 def test_csim_equals_emulator_and_qkeras(tmp_path, build, input_type):
     """One C-sim build per model: hls4ml C-sim == emulator == QKeras on real-valued inputs, bit for bit."""
     from codesign.compile import compile_file
@@ -182,6 +201,7 @@ def _rejected_models():
     """(model, text the one-line error must contain) for each layer/quantizer the spec cannot hold yet."""
     from qkeras import (
         QActivation,
+        QBatchNormalization,
         QConv1D,
         QConv2D,
         QDense,
@@ -199,7 +219,11 @@ def _rejected_models():
     a = QConv2D(2, 3, padding="same", name="ca", **_q())(i)
     b = QConv2D(2, 3, padding="same", name="cb", **_q())(i)
     skip = keras.Model(i, L.Add(name="add")([a, b]))
+    concat = keras.Model(i, L.Concatenate(name="cat")([a, b]))
     return [
+        (_chain(QConv2D(2, 3, name="c", **_q()), QBatchNormalization(name="qbn")), "'qbn' (QBatchNormalization)"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.GlobalMaxPooling2D(name="gmp")), "'gmp' (GlobalMaxPooling2D)"),
+        (concat, "merges 2 inputs"),
         (_chain(QConv2D(2, 3, name="c", **_q()), L.BatchNormalization(name="bn")), "'bn' (BatchNormalization)"),
         (_chain(QConv2D(2, 3, name="c", **_q()), L.MaxPooling2D(2, padding="same", name="mp")), "padding='same'"),
         (_chain(QConv2D(2, 3, name="c", **_q()), L.AveragePooling2D(2, name="ap")), "'ap' (AveragePooling2D)"),
@@ -235,25 +259,37 @@ def test_unsupported_layers_are_rejected_with_one_clear_line():
 
 
 def test_more_quantizers_equal_qkeras(tmp_path):
-    """Per-output power-of-two scales (quantized_bits and ternary alpha='auto_po2'), quantized_po2 weights, a
-    symmetric quantized_bits activation and an unsigned one: the compile's layer-by-layer check passes (bit-exact)."""
-    from qkeras import QActivation, QDense, quantized_bits, quantized_po2, ternary
+    """The quantizers above: the compile's layer-by-layer check passes (bit-exact); their C-sim is
+    test_csim_equals_emulator_and_qkeras[quantizers]."""
+    from codesign.compile import compile_file
+
+    quantizers().save(tmp_path / "m.h5")
+    summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    assert "input fixed<8,2,RND_CONV,SAT_SYM>" in summary and "3/3 layers bit-exact" in summary
+
+
+def test_relu_upper_bound_is_ignored_as_qkeras_ignores_it(tmp_path):
+    """quantized_relu(relu_upper_bound=...) with the default is_quantized_clip=True: QKeras clips at the type's
+    maximum and ignores the bound, so the spec must too; outputs above the bound show a clip at it would differ."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
     from tensorflow import keras
 
     from codesign.compile import compile_file
+    from codesign.emulator import Emulator
+    from codesign.spec import DesignSpec
 
-    b = quantized_bits(8, 3, alpha=1)
-    i = keras.Input((12,))
-    x = QActivation(quantized_bits(8, 1, symmetric=1), name="in_q")(i)
-    x = QDense(10, kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"), bias_quantizer=b, name="po2scale")(x)
-    x = QActivation(quantized_bits(6, 2, symmetric=1), name="sym")(x)
-    x = QDense(8, kernel_quantizer=quantized_po2(4, 1), bias_quantizer=b, name="po2")(x)
-    x = QActivation(quantized_bits(5, 2, keep_negative=0), name="unsigned")(x)
-    x = QDense(6, kernel_quantizer=ternary(alpha="auto_po2"), bias_quantizer=b, name="tern")(x)
-    m = _randomize(keras.Model(i, x, name="quantizers"), seed=5)
+    i = keras.Input((6,))
+    x = QActivation(quantized_bits(8, 3), name="in_q")(i)
+    x = QDense(5, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1),
+               name="d")(x)
+    x = QActivation(quantized_relu(4, 1, relu_upper_bound=0.5), name="ub")(x)
+    m = _randomize(keras.Model(i, x, name="upper_bound"), seed=7)
     m.save(tmp_path / "m.h5")
-    summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
-    assert "input fixed<8,2,RND_CONV,SAT_SYM>" in summary and "3/3 layers bit-exact" in summary
+    assert "1/1 layers bit-exact" in compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    x = np.random.default_rng(8).normal(0, 3, (400, 6)).astype(np.float32)
+    ours = Emulator(DesignSpec.load(tmp_path / "spec")).predict(x)
+    assert np.array_equal(ours, m.predict(x, verbose=0).astype(np.float64))
+    assert (ours > 0.5).mean() > 0.05 and ours.max() == 1.875  # above the ignored bound, up to ufixed<4,1>'s max
 
 
 def test_quantize_real_rounds_every_float_exactly():
