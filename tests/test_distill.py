@@ -166,13 +166,13 @@ def test_kron_student_distils_from_its_trained_dense_reference():
     from codesign.variants import training_regularizer
 
     cfg = check_config({"name": "kron_distill", "seed": 0, "data": {"dataset": "digits"},
-                        "model": {"layers": KRON_LAYERS}, "train": {"epochs": 4, "learning_rate": 0.005},
+                        "model": {"layers": KRON_LAYERS}, "train": {"epochs": 3, "learning_rate": 0.005},
                         "harden": {"distill": {"teacher": "dense", "weight": 2.0, "epsilon": 0.0}}})
     data = load_dataset(cfg["data"], 0)
     trained, logs = {}, []
     reg = training_regularizer(cfg, data, quantized=True, log=logs.append, trained=trained)
     assert isinstance(reg, Distillation) and reg.teacher is trained["dense_ref"]
-    assert sum("train: dense_ref epoch" in line for line in logs) == 4
+    assert sum("train: dense_ref epoch" in line for line in logs) == 3
     teacher = trained["dense_ref"]
     assert not any(isinstance(l, KronDense) for l in teacher.layers)
     assert [l.units for l in teacher.layers if hasattr(l, "units")] == [32, 10]
@@ -185,7 +185,7 @@ def test_kron_student_distils_from_its_trained_dense_reference():
     assert float(penalty) == pytest.approx(2.0 * expected, rel=1e-3)
     # the same call again reuses the trained teacher
     assert training_regularizer(cfg, data, quantized=True, log=logs.append, trained=trained).teacher is teacher
-    assert sum("train: dense_ref epoch" in line for line in logs) == 4
+    assert sum("train: dense_ref epoch" in line for line in logs) == 3
 
 
 @pytest.mark.parametrize("layers, harden, message", [
@@ -197,3 +197,27 @@ def test_dense_teacher_config_errors(layers, harden, message):
     with pytest.raises(ConfigError) as e:
         check_config({"model": {"layers": layers}, "harden": harden})
     assert message in str(e.value)
+
+
+@pytest.mark.slow
+def test_flow_distils_a_kron_network_from_its_dense_reference(tmp_path):
+    """`codesign flow` on digits with a kron_dense layer and `distill: {teacher: dense}` (no JR): the
+    dense reference is trained first (once), the log names it as the teacher, and the Kronecker model the
+    flow then extracts and emulates is the student (its kron_dense layer in the spec)."""
+    from conftest import codesign
+
+    cfg = {"name": "kron_distill_flow", "seed": 0, "data": {"dataset": "digits"},
+           "model": {"layers": KRON_LAYERS}, "train": {"epochs": 2, "learning_rate": 0.005},
+           "baseline": {"float": False}, "hls": {"enabled": False},
+           "harden": {"distill": {"teacher": "dense", "weight": 2.0, "steps": 1}}}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    proc = codesign("flow", tmp_path / "cfg.yaml", "--out", out, "--no-rtl")
+    log = proc.stdout + proc.stderr
+    assert log.count("train: dense_ref epoch 1/2") == 1, log
+    assert "train: distillation from the dense reference" in log and "Jacobian regularization" not in log, log
+    assert log.index("train: dense_ref epoch 2/2") < log.index("train: epoch 1/2"), log
+    report = json.loads((out / "report.json").read_text())
+    assert report["accuracy"]["emulator"] > 0.5, report["accuracy"]
+    spec = json.loads(next((out / "spec").glob("*.json")).read_text())
+    assert "kron_dense" in json.dumps(spec)
