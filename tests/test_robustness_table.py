@@ -141,12 +141,16 @@ def test_merge_of_a_folder_without_runs_is_one_clear_line(tmp_path):
 
 def test_kron_dense_reference_differs_from_the_kron_example_only_in_its_first_fc():
     """The dense reference the suite compares the Kronecker example with is that example with a dense
-    784 -> 256 layer of the same 8-bit type: any other drift would confound the comparison."""
+    784 -> 256 layer of the same 8-bit type and without the distillation from it (the example's
+    `harden.distill.teacher: dense` trains this very network as its teacher): any other drift would
+    confound the comparison."""
     kron = yaml.safe_load((EXAMPLES / "mnist_mlp_kron_robust.yaml").read_text())
     dense = yaml.safe_load((ROOT / "bench/robustness_kron_dense_reference.yaml").read_text())
     k1, d1 = kron["model"]["layers"][1]["kron_dense"], dense["model"]["layers"][1]["dense"]
     assert d1["units"] == k1["out_factors"][0] * k1["out_factors"][1] == 256
     assert (d1["kernel"], d1["bias"]) == (k1["kernel"], k1["bias"])
+    assert kron.pop("harden") == {"distill": {"teacher": "dense", "weight": 20, "temperature": 1, "epsilon": 0.1,
+                                              "steps": 3, "step_ratio": 0.4}}  # the reference is its teacher
     for cfg in (kron, dense):
         del cfg["name"], cfg["model"]["layers"][1]
     assert kron == dense
