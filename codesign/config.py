@@ -75,7 +75,7 @@ def check_config(given, source: str = "config") -> dict:
 
 def check_layer_names(harden: dict, layers: list) -> None:
     """The `harden:` keys that name layers (stq.layers, jr.layers) name layers they can act on, and
-    `harden.wings` has wings_dense layers to fit."""
+    `harden.wings` has wings_dense layers to fit, `harden.distill.teacher: dense` kron_dense layers to replace."""
     names, weighted = layer_names(layers), weighted_names(layers)
     stq = harden["stq"]
     if stq is not None and stq["layers"] != "all":
@@ -92,6 +92,10 @@ def check_layer_names(harden: dict, layers: list) -> None:
     if harden["wings"] is not None and not any("wings_dense" in entry for entry in layers):
         raise ConfigError("harden.wings fits wings_dense layers, but model.layers has none; "
                           "replace a dense layer by a wings_dense one (see examples/mnist_mlp_wings.yaml)")
+    distill = harden["distill"]
+    if distill is not None and distill["teacher"] == "dense" and not any("kron_dense" in entry for entry in layers):
+        raise ConfigError("harden.distill.teacher: dense distils from the network's dense reference (its kron_dense "
+                          "layers made dense), but model.layers has no kron_dense layer; use teacher: float_jr")
 
 
 def dump_config(cfg: dict, path: Path) -> None:

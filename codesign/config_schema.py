@@ -162,8 +162,9 @@ class Wings(Section):
 
 
 class Distill(Section):
-    """The JR-trained quantized model also learns the float + JR model's soft labels on perturbed inputs
-    (codesign/techniques/stq_jr/distill.py)."""
+    """The quantized model also learns a teacher's soft labels on perturbed inputs: the float + JR model
+    (`teacher: float_jr`, needs JR) or the network's dense reference (`teacher: dense`, every kron_dense
+    layer a dense one) (codesign/techniques/stq_jr/distill.py)."""
     MUST = {"epsilon": "an L-inf radius in [0, 1] on inputs p/256",
             "step_ratio": "a number in (0, 1] (step = step_ratio * epsilon)"}
     weight: float = Field(10.0, gt=0, description="factor on T^2 * KL(teacher || student)")
@@ -172,6 +173,10 @@ class Distill(Section):
                                                          "0: clean inputs")
     steps: int = Field(1, ge=1, description="signed-gradient steps that make x' (after its random start)")
     step_ratio: float = Field(1.0, gt=0, le=1, description="each step's size as a fraction of epsilon")
+    teacher: Literal["float_jr", "dense"] = Field(
+        "float_jr", description="float_jr: the float32 model of the same layers trained with JR; dense: the same "
+                                "network with every kron_dense layer a dense layer of its units and quantizers, "
+                                "trained with the same train: recipe (codesign/techniques/kron/reference.py)")
 
 
 class LockAttacks(Section):
@@ -237,9 +242,11 @@ class Harden(Section):
 
     @model_validator(mode="after")
     def _distill_needs_jr(self):
-        if self.distill is not None and not any(v > 0 for v in self.jr.layers.values()):
+        if (self.distill is not None and self.distill.teacher == "float_jr"
+                and not any(v > 0 for v in self.jr.layers.values())):
             raise ConfigError("harden.distill needs Jacobian regularization: its teacher is the float + JR model, "
-                              "so give harden.jr.layers a lambda > 0 (e.g. {logits: 0.1}) or set distill: null")
+                              "so give harden.jr.layers a lambda > 0 (e.g. {logits: 0.1}), set distill.teacher: dense "
+                              "(a Kronecker network's dense reference) or set distill: null")
         return self
 
 

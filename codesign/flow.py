@@ -42,11 +42,12 @@ def step_train(run: Run) -> None:
         from .techniques.lock.flow import start
 
         run.lock = start(run)
-    if jr:
+    if jr and any(v > 0 for v in cfg["harden"]["jr"]["layers"].values()):
         run.log(f"train: Jacobian regularization {cfg['harden']['jr']['layers']}, "
                 f"{cfg['harden']['jr']['projections']} projection(s)")
     if jr and cfg["harden"]["distill"]:
-        run.log(f"train: distillation from the float + JR model {cfg['harden']['distill']}")
+        teacher = {"float_jr": "the float + JR model", "dense": "the dense reference"}[cfg["harden"]["distill"]["teacher"]]
+        run.log(f"train: distillation from {teacher} {cfg['harden']['distill']}")
     if t["adversarial"]:
         run.log(f"train: PGD adversarial training {t['adversarial']}")
     if t["finetune"]:

@@ -1,5 +1,6 @@
-"""The variants a robustness table compares (float, float_jr, q8, stq, stq_jr), trained with the
-run's own `train:` recipe: which layers, quantized or not, JR or not, and distillation from float_jr.
+"""The variants a robustness table compares (float, float_jr, q8, stq, stq_jr, dense_ref), trained with
+the run's own `train:` recipe: which layers, quantized or not, JR or not, and distillation from the
+teacher `harden.distill.teacher` names (float_jr, or dense_ref: a Kronecker network's dense reference).
 
 Training of every variant lives here, beside codesign/train.py (the loop) and codesign/techniques/ (the
 penalties), and so does where a run keeps them (RUN/robustness/<variant>/model.h5); the attacks that
@@ -14,12 +15,13 @@ from .errors import ConfigError
 
 def variant_layers(variant: str, layers: list, harden: dict) -> tuple[list, bool, bool]:
     """(layer list, quantized, use JR) of a variant, all from the run's own layer list."""
+    from .techniques.kron.reference import dense_twin
     from .techniques.stq_jr.layer import apply_stq, to_q8
 
     stq_layers = apply_stq(layers, (harden or {}).get("stq"))
     return {"float": (stq_layers, False, False), "float_jr": (stq_layers, False, True),
             "q8": (to_q8(stq_layers), True, False), "stq": (stq_layers, True, False),
-            "stq_jr": (stq_layers, True, True)}[variant]
+            "stq_jr": (stq_layers, True, True), "dense_ref": (dense_twin(stq_layers), True, False)}[variant]
 
 
 def main_variant(cfg: dict) -> str:
@@ -31,20 +33,32 @@ def main_variant(cfg: dict) -> str:
 
 def training_regularizer(cfg: dict, data, quantized: bool, log=print, trained: dict | None = None):
     """What a model's training adds to its cross-entropy: the config's JR (None without lambdas), and,
-    for a quantized model when `harden.distill` is on, distillation from the `float_jr` variant
-    (codesign/techniques/stq_jr/distill.py), taken from `trained` (variant -> model) or trained here and put there."""
-    from .techniques.stq_jr.distill import TEACHER, Distillation
-    from .techniques.stq_jr.train import make_regularizer
+    for a quantized model when `harden.distill` is on, distillation from the variant its `teacher` names
+    (`float_jr`, which needs JR, or `dense_ref`; codesign/techniques/stq_jr/distill.py), taken from
+    `trained` (variant -> model) or trained here and put there."""
+    from .techniques.stq_jr.distill import TEACHERS, Distillation
+    from .techniques.stq_jr.train import JacobianRegularizer, make_regularizer
 
     jr = make_regularizer(cfg.get("harden"))
     distill = (cfg.get("harden") or {}).get("distill")
-    if not (jr and quantized and distill):
+    if not (quantized and distill):
+        return jr
+    distill = dict(distill)
+    teacher = TEACHERS[distill.pop("teacher", "float_jr")]
+    if teacher == "float_jr" and not jr:
         return jr
     trained = {} if trained is None else trained
-    if TEACHER not in trained:
-        log(f"train: the distillation teacher first ({TEACHER})")
-        trained[TEACHER] = train_variant(TEACHER, cfg, data, log, trained)
-    return Distillation(trained[TEACHER], jr, **distill)
+    if teacher not in trained:
+        log(f"train: the distillation teacher first ({teacher})")
+        trained[teacher] = train_variant(teacher, cfg, data, log, trained)
+    return Distillation(trained[teacher], jr or JacobianRegularizer({}), **distill)
+
+
+def distills(cfg: dict, variant: str) -> bool:
+    """Whether `variant` is the student of a `harden.distill` whose teacher needs no JR (teacher: dense):
+    the run's own main variant, `stq` for a network without JR lambdas."""
+    distill = (cfg.get("harden") or {}).get("distill") or {}
+    return distill.get("teacher", "float_jr") != "float_jr" and variant == main_variant(cfg)
 
 
 def train_variant(variant: str, cfg: dict, data, log=print, trained: dict | None = None):
@@ -58,7 +72,8 @@ def train_variant(variant: str, cfg: dict, data, log=print, trained: dict | None
     model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"],
                         name=f"{cfg['name']}_{variant}")
     train_from_config(model, data.x_train, data.y_train, t, cfg["seed"], stochastic=quantized and t["stochastic"],
-                      regularizer=training_regularizer(cfg, data, quantized, log, trained) if jr else None,
+                      regularizer=training_regularizer(cfg, data, quantized, log, trained) if jr or distills(cfg, variant)
+                      else None,
                       progress=lambda e, n, l: log(f"train: {variant} epoch {e}/{n} loss {l:.4f}"))
     return model
 

@@ -141,12 +141,16 @@ def test_merge_of_a_folder_without_runs_is_one_clear_line(tmp_path):
 
 def test_kron_dense_reference_differs_from_the_kron_example_only_in_its_first_fc():
     """The dense reference the suite compares the Kronecker example with is that example with a dense
-    784 -> 256 layer of the same 8-bit type: any other drift would confound the comparison."""
+    784 -> 256 layer of the same 8-bit type and without the distillation from it (the example's
+    `harden.distill.teacher: dense` trains this very network as its teacher): any other drift would
+    confound the comparison."""
     kron = yaml.safe_load((EXAMPLES / "mnist_mlp_kron_robust.yaml").read_text())
     dense = yaml.safe_load((ROOT / "bench/robustness_kron_dense_reference.yaml").read_text())
     k1, d1 = kron["model"]["layers"][1]["kron_dense"], dense["model"]["layers"][1]["dense"]
     assert d1["units"] == k1["out_factors"][0] * k1["out_factors"][1] == 256
     assert (d1["kernel"], d1["bias"]) == (k1["kernel"], k1["bias"])
+    assert kron.pop("harden") == {"distill": {"teacher": "dense", "weight": 20, "temperature": 1, "epsilon": 0.1,
+                                              "steps": 3, "step_ratio": 0.4}}  # the reference is its teacher
     for cfg in (kron, dense):
         del cfg["name"], cfg["model"]["layers"][1]
     assert kron == dense
@@ -209,3 +213,50 @@ def test_results_page_summary_shows_the_suite_columns_and_the_paired_gap(tmp_pat
     assert "| 0.805±0.021 | 0.780±0.000 | 0.050±0.028 |" in stq
     gap = page.split("**Paired gap**")[1]
     assert "| stq_jr | -0.005±0.000 | -0.035±0.007 | -0.020±0.014 |" in gap
+
+
+def _float_clean(*args):
+    """bench/robustness_float_clean.py's main() in this process: (exit code, stderr)."""
+    import contextlib
+    import importlib.util
+    import io
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("robustness_float_clean", ROOT / "bench/robustness_float_clean.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    err, code, argv = io.StringIO(), 0, sys.argv
+    sys.argv = ["bench/robustness_float_clean.py", *map(str, args)]
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            module.main()
+    except SystemExit as e:
+        code = e.code
+    finally:
+        sys.argv = argv
+    return SimpleNamespace(returncode=code, stderr=err.getvalue())
+
+
+def test_float_clean_trains_the_plain_float_variant_and_pairs_it_by_seed(tmp_path):
+    """Real digits, 3 epochs: the float network's clean accuracy on each seed's whole test split, and the
+    table's stq_jr figure minus the float one on the seed that figure exists for (seed 1 only)."""
+    cfg = {"name": "digits_float", "data": {"dataset": "digits"}, "train": {"epochs": 3, "learning_rate": 0.005},
+           "model": {"layers": [{"flatten": {}}, {"dense": {"units": 32, "kernel": "stochastic_ternary"}},
+                                {"relu": {"bits": 8, "integer": 3}},
+                                {"dense": {"units": 10, "kernel": {"bits": 8, "integer": 0}}}]}}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    table = {"seeds": [0, 1], "config": str(tmp_path / "cfg.yaml"),
+             "table": {"stq_jr": {"clean_accuracy_test": {"mean": 0.9, "std": 0.0, "values": [0.9], "seeds": [1]}}}}
+    (tmp_path / "table.json").write_text(json.dumps(table))
+    out = tmp_path / "float.json"
+    proc = _float_clean(tmp_path / "cfg.yaml", "--seeds", 0, 1, "--against", tmp_path / "table.json", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(out.read_text())
+    f0, f1 = d["float"]["values"]
+    assert 0.6 < f0 < 1 and 0.6 < f1 < 1 and d["test_samples"] > 300
+    assert d["paired_vs_float"]["stq_jr"]["seeds"] == [1]
+    assert d["paired_vs_float"]["stq_jr"]["values"] == [pytest.approx(0.9 - f1, abs=1e-6)]
+    table["config"] = "examples/mnist_mlp_stq_jr.yaml"
+    (tmp_path / "table.json").write_text(json.dumps(table))
+    proc = _float_clean(tmp_path / "cfg.yaml", "--seeds", 0, "--against", tmp_path / "table.json")
+    assert proc.returncode == 2 and "was measured on 'examples/mnist_mlp_stq_jr.yaml'" in proc.stderr.splitlines()[-1]

@@ -8,7 +8,9 @@ Robust Distillation") hands the student the robust teacher's *function* instead:
 pulled toward the teacher's soft labels at points of the eps-ball where it disagrees with them most.
 
 The teacher is the config's `float_jr` variant (the same layers in float32, trained with the same
-recipe and JR), trained first. Each training step adds
+recipe and JR), trained first; with ``teacher: dense`` it is instead the `dense_ref` variant, a Kronecker
+network's dense reference (every kron_dense layer a dense one, codesign/techniques/kron/reference.py,
+trained with the same `train:` recipe), and the student need not use JR. Each training step adds
 
     weight * T^2 * KL(softmax(teacher(x) / T) || softmax(student(x') / T))
 
@@ -25,6 +27,7 @@ from ...config_schema import Distill
 
 _DEFAULT = Distill()  # harden.distill's keys, defaults and bounds: codesign/config_schema.py `Distill`
 TEACHER = "float_jr"   # the variant that teaches (codesign/variants.py variant_layers); stq_jr learns
+TEACHERS = {"float_jr": TEACHER, "dense": "dense_ref"}  # harden.distill.teacher -> the teaching variant
 
 
 class Distillation:
