@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--faults-per-run", nargs="*", type=int,
                     help="faults for each run in order (default --faults for all), e.g. fewer for WINGs: "
                          "each generator-parameter fault costs one weight regeneration in RTL")
+    ap.add_argument("--harnesses", type=int, default=1,
+                    help="harness processes simulating at once (each a thread's interleaved share of the faults)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "faults_rtl.json"))
     ap.add_argument("--merge", action="store_true",
                     help="keep the other runs already in --out (a long run measured apart, when the load is known)")
@@ -50,9 +52,9 @@ def main():
         for samples in args.samples:
             load0, t = os.getloadavg()[0], time.perf_counter()
             sec = crosscheck(run, spec, x, faults=count, samples=samples, pool=args.pool,
-                             log=lambda m: print(m, flush=True))
+                             log=lambda m: print(m, flush=True), harnesses=args.harnesses)
             sec.update(command=" ".join(["python", "bench/faults_rtl.py", run, "--faults", str(count), "--samples",
-                                         str(samples), "--pool", str(args.pool)]),
+                                         str(samples), "--pool", str(args.pool), "--harnesses", str(args.harnesses)]),
                        spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
                        load_avg_1min_start=load0, load_avg_1min_end=os.getloadavg()[0])
             name = run if len(args.samples) == 1 else f"{run} ({samples} digits a fault)"

@@ -272,9 +272,19 @@ def test_rtl_crosscheck_equals_emulator_under_faults(mlp_run):
     from codesign.faults.rtl import crosscheck
 
     _, spec, x, _, _ = load_run(mlp_run[0])
-    sec = crosscheck(mlp_run[0], spec, x, faults=40, samples=2, pool=16, log=lambda m: None)
-    assert sec["equal_fraction"] == 1.0 and sec["restored_design_equal"] and sec["direct_fraction"] == 1.0
-    assert sec["faults_changing_outputs"] >= 30 and sec["cells"] == sum(b.width for b in SiteMap(spec).blocks)
+    from codesign.faults.store import RowStore
+
+    rows = {}
+    for n in (1, 2):  # one harness process, then two driven by threads on interleaved shares: same rows
+        sec = crosscheck(mlp_run[0], spec, x, faults=40, samples=2, pool=16, log=lambda m: None, harnesses=n)
+        assert sec["equal_fraction"] == 1.0 and sec["restored_design_equal"] and sec["direct_fraction"] == 1.0
+        assert sec["faults_changing_outputs"] >= 30 and sec["cells"] == sum(b.width for b in SiteMap(spec).blocks)
+        assert sec["harness_processes"] == n and sec["by_cost"]["direct"]["faults"] == sec["faults"]
+        folder = mlp_run[0] / "faults" / "rtl"
+        got = RowStore(folder, json.loads((folder / "plan.json").read_text())).read()
+        rows[n] = {k: got[k].tolist() for k in ("fault", "equal", "visible", "direct", "site")}
+        assert len(rows[n]["fault"]) == sec["faults"]
+    assert rows[1] == rows[2]
 
 
 @pytest.mark.parametrize("spec", list(_specs()), ids=lambda s: s.name)
