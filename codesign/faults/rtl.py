@@ -295,6 +295,8 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
                 advance("faults: RTL cross-check faults", done[0], len(fl))
 
             for k in todo:
+                if errors:  # another process failed: stop here (its error is raised by the caller)
+                    break
                 f = fl[k]
                 faulty = apply(spec, f, sm)
                 # a single flip: from its layer on, a dense/conv flip recomputing its one output column
