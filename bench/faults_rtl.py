@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--faults-per-run", nargs="*", type=int,
                     help="faults for each run in order (default --faults for all), e.g. fewer for WINGs: "
                          "each generator-parameter fault costs one weight regeneration in RTL")
+    ap.add_argument("--seed", type=int, default=0, help="the stratified draw's seed (another seed: other elements)")
     ap.add_argument("--harnesses", type=int, default=1,
                     help="harness processes simulating at once (each a thread's interleaved share of the faults)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "faults_rtl.json"))
@@ -57,12 +58,14 @@ def main():
         for samples in args.samples:
             load0, t = os.getloadavg()[0], time.perf_counter()
             sec = crosscheck(run, spec, x, faults=count, samples=samples, pool=args.pool,
-                             log=lambda m: print(m, flush=True), harnesses=args.harnesses)
+                             log=lambda m: print(m, flush=True), harnesses=args.harnesses, seed=args.seed)
             sec.update(command=" ".join(["python", "bench/faults_rtl.py", run, "--faults", str(count), "--samples",
-                                         str(samples), "--pool", str(args.pool), "--harnesses", str(args.harnesses)]),
+                                         str(samples), "--pool", str(args.pool), "--harnesses", str(args.harnesses)]
+                                        + (["--seed", str(args.seed)] if args.seed else [])),
                        spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
                        load_avg_1min_start=load0, load_avg_1min_end=os.getloadavg()[0])
             name = run if len(args.samples) == 1 else f"{run} ({samples} digits a fault)"
+            name += f" (seed {args.seed})" if args.seed else ""
             res["runs"][name] = sec
             print(name, json.dumps(sec), flush=True)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
