@@ -10,6 +10,11 @@ next), whose larger one bounds the rate on an unshared 2-core machine.
 
     CODESIGN_DATA=/work/shared/data python bench/faults_rtl.py RUN_MLP RUN_KRON RUN_WINGS --faults 2000
     ... RUN_MLP --samples 1 2 --merge     # digits a fault side by side, added to the JSON
+
+Each run's `by_cost` splits the faults whose RTL run re-ran a weight generation (a WINGs generator
+parameter: rtl_meta.json generation_cycles, ~418k cycles on the MNIST example) from the direct ones,
+with their simulated cycles and simulation CPU-seconds: on a WINGs design the former set the rate.
+`--harnesses 2` simulates two faults at once (only worth it with two free cores).
 """
 from __future__ import annotations
 
@@ -31,6 +36,9 @@ def main():
     ap.add_argument("--faults-per-run", nargs="*", type=int,
                     help="faults for each run in order (default --faults for all), e.g. fewer for WINGs: "
                          "each generator-parameter fault costs one weight regeneration in RTL")
+    ap.add_argument("--seed", type=int, default=0, help="the stratified draw's seed (another seed: other elements)")
+    ap.add_argument("--harnesses", type=int, default=1,
+                    help="harness processes simulating at once (each a thread's interleaved share of the faults)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "faults_rtl.json"))
     ap.add_argument("--merge", action="store_true",
                     help="keep the other runs already in --out (a long run measured apart, when the load is known)")
@@ -50,12 +58,14 @@ def main():
         for samples in args.samples:
             load0, t = os.getloadavg()[0], time.perf_counter()
             sec = crosscheck(run, spec, x, faults=count, samples=samples, pool=args.pool,
-                             log=lambda m: print(m, flush=True))
+                             log=lambda m: print(m, flush=True), harnesses=args.harnesses, seed=args.seed)
             sec.update(command=" ".join(["python", "bench/faults_rtl.py", run, "--faults", str(count), "--samples",
-                                         str(samples), "--pool", str(args.pool)]),
+                                         str(samples), "--pool", str(args.pool), "--harnesses", str(args.harnesses)]
+                                        + (["--seed", str(args.seed)] if args.seed else [])),
                        spec=spec.name, kinds=sorted({l.kind for l in spec.layers}), wall_s=round(time.perf_counter() - t, 1),
                        load_avg_1min_start=load0, load_avg_1min_end=os.getloadavg()[0])
             name = run if len(args.samples) == 1 else f"{run} ({samples} digits a fault)"
+            name += f" (seed {args.seed})" if args.seed else ""
             res["runs"][name] = sec
             print(name, json.dumps(sec), flush=True)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -212,7 +212,8 @@ def faults(run_dir: Path = typer.Argument(..., help="a run folder made by `codes
            max_flips: int = typer.Option(200, "--max-flips", help="bfa: stop after this many flips"),
            views: str = typer.Option("emulator", "--views", help="emulator, or emulator,rtl to cross-check on the RTL"),
            scheduler: str = typer.Option(None, "--scheduler", help="dask.distributed scheduler address (default: local)"),
-           workers: int = typer.Option(1, "--workers", help="local worker processes (1: this process)"),
+           workers: int = typer.Option(1, "--workers", help="local worker processes (1: this process); with --views rtl also the "
+                                                           "cross-check's harness processes"),
            fresh: bool = typer.Option(False, "--fresh", help="discard this campaign's earlier rows instead of resuming"),
            detect: bool = typer.Option(False, "--detect", help="also measure canary + checksum detection and false alarms"),
            rtl_faults: int = typer.Option(2000, "--rtl-faults", help="--views rtl: stratified faults run on RTL and emulator"),

@@ -12,6 +12,7 @@ import yaml
 from .boards import BOARDS  # noqa: F401  (the board catalogue, boards/boards.json; re-exported)
 from .config_schema import defaults, validate_config
 from .errors import ConfigError
+from .kinds import registry as kinds
 from .models import check_layers, layer_names
 from .techniques.lock.config import check_lock
 from .techniques.stq_jr.layer import weighted_names
@@ -70,7 +71,21 @@ def check_config(given, source: str = "config") -> dict:
     check_layers(layers)
     check_layer_names(cfg["harden"], layers)
     cfg["harden"]["lock"] = check_lock(cfg["harden"]["lock"], layers)
+    check_rtl_checker(cfg["rtl"], layers)
     return cfg
+
+
+def check_rtl_checker(rtl: dict, layers: list) -> None:
+    """`rtl.checker` scans the mvau engines' memories only (codesign/rtl/checker.py): a layer whose engine
+    keeps memories of its own (kron_dense, wings_dense) would be half-checked, so the config is refused
+    here, before training, rather than at the RTL step."""
+    if not rtl["checker"]:
+        return
+    bad = [f"{name} ({kind})" for entry, name in zip(layers, layer_names(layers)) for kind in entry
+           if kinds.find(kind).rtl_own_memories]
+    if bad:
+        raise ConfigError(f"rtl.checker: true scans dense/conv2d (mvau) memories only, but {', '.join(bad)} keeps "
+                          "memories of its own; set rtl.checker: false for this model")
 
 
 def check_layer_names(harden: dict, layers: list) -> None:

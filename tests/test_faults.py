@@ -272,9 +272,42 @@ def test_rtl_crosscheck_equals_emulator_under_faults(mlp_run):
     from codesign.faults.rtl import crosscheck
 
     _, spec, x, _, _ = load_run(mlp_run[0])
-    sec = crosscheck(mlp_run[0], spec, x, faults=40, samples=2, pool=16, log=lambda m: None)
-    assert sec["equal_fraction"] == 1.0 and sec["restored_design_equal"] and sec["direct_fraction"] == 1.0
-    assert sec["faults_changing_outputs"] >= 30 and sec["cells"] == sum(b.width for b in SiteMap(spec).blocks)
+    from codesign.faults.store import RowStore
+
+    rows = {}
+    for n in (1, 2):  # one harness process, then two driven by threads on interleaved shares: same rows
+        sec = crosscheck(mlp_run[0], spec, x, faults=40, samples=2, pool=16, log=lambda m: None, harnesses=n)
+        assert sec["equal_fraction"] == 1.0 and sec["restored_design_equal"] and sec["direct_fraction"] == 1.0
+        assert sec["faults_changing_outputs"] >= 30 and sec["cells"] == sum(b.width for b in SiteMap(spec).blocks)
+        assert sec["harness_processes"] == n and sec["by_cost"]["direct"]["faults"] == sec["faults"]
+        folder = mlp_run[0] / "faults" / "rtl"
+        got = RowStore(folder, json.loads((folder / "plan.json").read_text())).read()
+        rows[n] = {k: got[k].tolist() for k in ("fault", "equal", "visible", "direct", "site")}
+        assert len(rows[n]["fault"]) == sec["faults"]
+    assert rows[1] == rows[2]
+
+
+def test_rtl_crosscheck_regenerates_wings_weights_per_generator_fault(tmp_path):
+    """A small WINGs design on the verilated RTL: every (parameter, bit) cell, generator parameters
+    included, written through the load port; each generator-parameter fault re-runs the RTL's weight
+    generation (by_cost: its runs take generation_cycles or more, the bias and dense ones far fewer)
+    and every output integer equals the emulator's, with one harness process or two."""
+    from codesign.faults.rtl import crosscheck
+    from codesign.rtl import generate
+
+    spec = next(s for s in _specs() if s.name == "wings")
+    meta = generate(spec, tmp_path / "rtl")
+    x = np.random.default_rng(3).integers(0, 2 ** INPUT_TYPE.width, (16, *spec.input_shape))
+    cells = sum(b.width for b in SiteMap(spec).blocks)
+    for n in (1, 2):
+        sec = crosscheck(tmp_path, spec, x, faults=cells, samples=2, pool=16, log=lambda m: None, harnesses=n)
+        assert sec["equal_fraction"] == 1.0 and sec["restored_design_equal"] and sec["cells"] == cells
+        assert sec["generation_cycles"] == meta["generation_cycles"] > 0
+        regen, direct = sec["by_cost"]["regenerating"], sec["by_cost"]["direct"]
+        generator = sum(c["faults"] for name, c in sec["covered"].items()
+                        if not name.endswith(("bias", "weight", "weight_shift")))
+        assert regen["faults"] >= generator and direct["faults"] >= 1
+        assert regen["cycles_per_fault"] >= sec["generation_cycles"] > direct["cycles_per_fault"]
 
 
 @pytest.mark.parametrize("spec", list(_specs()), ids=lambda s: s.name)

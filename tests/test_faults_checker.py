@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES, codesign
+from conftest import EXAMPLES, assert_user_error, codesign
 
 from codesign.paths import ip_dir
 from codesign.rtl import toolchain
@@ -163,3 +163,19 @@ def test_checker_refuses_engines_it_does_not_scan(tmp_path):
     with pytest.raises(ConfigError, match="rtl.checker: false"):
         generate(spec, tmp_path / "rtl", checker=True)
     assert not (tmp_path / "rtl" / "model_top.sv").exists()
+
+
+@pytest.mark.parametrize("example, layer", [("mnist_mlp_kron.yaml", "kron_dense_1 (kron_dense)"),
+                                            ("mnist_mlp_wings.yaml", "wings_dense_1 (wings_dense)")])
+def test_checker_on_a_kron_or_wings_config_is_refused_at_load(tmp_path, example, layer):
+    """`codesign flow` with rtl.checker: true on the Kronecker / WINGs example stops at config load (before
+    any data, training or folder), exit 2, one line naming the key, the layer and the fix; the same
+    config with the checker off passes `codesign config --check`-style loading (load_config)."""
+    from codesign.config import load_config
+
+    out = tmp_path / "run"
+    proc = codesign("flow", EXAMPLES / example, "--out", out, "--set", "rtl.checker=true", check=False, timeout=120)
+    assert_user_error(proc, "rtl.checker", layer, "rtl.checker: false")
+    assert not out.exists()
+    assert load_config(EXAMPLES / example, ["rtl.checker=false"])["rtl"]["checker"] is False
+    assert load_config(EXAMPLES / "mnist_mlp.yaml", ["rtl.checker=true"])["rtl"]["checker"] is True

@@ -114,7 +114,7 @@ def run_campaign(run_dir, campaign: str = "exhaustive", *, flips: int = 1, count
 
         _, _, x, _, _ = load_run(run_dir)
         section["rtl"] = crosscheck(run_dir, spec, x, faults=rtl_faults, samples=rtl_samples, seed=seed, log=log,
-                                    key=lock)
+                                    key=lock, harnesses=workers)  # --workers: as many harness processes
     if update_report:
         _write_section(run_dir, cfg, campaign, section)
         plot_campaign(run_dir, store.read(), campaign, spec)

@@ -217,14 +217,23 @@ class _PoolRef:
 
 
 def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed: int = 0, pool: int = 32,
-               log=print, key=None) -> dict:
+               log=print, key=None, harnesses: int = 1) -> dict:
     """Run stratified faults on RTL and emulator; rows in RUN/faults/rtl/, returns the report's `rtl`
     section. A mismatch is reported, never hidden.
 
     Per fault the emulator runs the faulty design on a pool of the first `pool` test inputs; the RTL
     streams `samples` of them: the ones whose output integers the fault changes first (so the check
     sees the fault where it shows), then unchanged ones. Faults are pipelined: the harness simulates
-    one fault while the emulator computes the next."""
+    one fault while the emulator computes the next.
+
+    harnesses > 1: that many harness processes of the same build, each driven by a thread on an
+    interleaved share of the faults (fault k to process k mod harnesses, so each keeps the stratified
+    order and a WINGs generator parameter's faults still follow one another: one generation each).
+    The simulation is the floor of a regenerating design (WINGs: ~418k cycles a generator-parameter
+    fault), and the processes share nothing but the pipe reads, so 2 processes on 2 free cores
+    simulate two faults at once. Rows are the same whatever the count."""
+    import threading
+
     from ..errors import CodesignError
     from ..progress import advance
     from ..rtl.harness import Harness
@@ -238,77 +247,113 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
     fl = stratified(sm, faults, seed)
     xp = np.asarray(x_int)[:max(pool, samples)]
     samples = min(samples, len(xp))
+    harnesses = max(1, min(int(harnesses), len(fl)))
     store = RowStore(run_dir / "faults" / "rtl", {"campaign": "rtl", "faults": len(fl), "samples": samples,
                                                    "pool": len(xp), "seed": seed}, fresh=True)
     equal = np.zeros(len(fl), bool)
     visible = np.zeros(len(fl), bool)  # the fault changed some output integer of the streamed samples
     direct = np.zeros(len(fl), bool)   # written through the stored-bit map (else set_spec)
     ref = _PoolRef(spec, xp, key)
-    cols = LayerCache(spec, xp, key, sm)
-    log(f"faults: RTL cross-check, {len(fl)} stratified faults x {samples} samples (chosen from {len(xp)})")
+    cols = LayerCache(spec, xp, key, sm)  # read-only once built: shared by the threads
+    log(f"faults: RTL cross-check, {len(fl)} stratified faults x {samples} samples (chosen from {len(xp)})"
+        + (f", {harnesses} harness processes" if harnesses > 1 else ""))
     t0 = time.perf_counter()
-    sim_s = sim_cpu = 0.0
     cycles = np.zeros(len(fl), np.int64)  # simulated cycles of each fault's run (writes excluded)
-    with Harness(rtl_dir) as h:
-        if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted;
-            # written before set_spec, which tracks the memories only)
-            from ..techniques.lock.password import check_key
-            from ..techniques.lock.rtl import key_writes
+    sim_wall = np.zeros(len(fl))          # the harness loop's wall and CPU seconds of each fault's run
+    sim_cpu = np.zeros(len(fl))
+    done = [0]
+    hs = [Harness(rtl_dir)]  # builds (or reuses) the model once; the others reuse the cached build
+    try:
+        hs += [Harness(rtl_dir) for _ in range(harnesses - 1)]
+        for h in hs:
+            if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted;
+                # written before set_spec, which tracks the memories only)
+                from ..techniques.lock.password import check_key
+                from ..techniques.lock.rtl import key_writes
 
-            h.write(key_writes(h.meta, check_key(spec, key)))
-        h.set_spec(spec)  # memories as generated (no write when the run's images are this spec's)
+                h.write(key_writes(h.meta, check_key(spec, key)))
+            h.set_spec(spec)  # memories as generated (no write when the run's images are this spec's)
         t_map = time.perf_counter()
-        bits = StoredBits(spec, h.meta, sm, seed)
+        bits = StoredBits(spec, hs[0].meta, sm, seed)
         map_s = time.perf_counter() - t_map
         if bits.failed:
             log(f"faults: no stored-bit map for {', '.join(bits.failed)} (full image writes for those)")
-        pending, undo = None, []  # undo: the previous fault's restoring writes, sent with the next flip
-        clean = _Words(h.snapshot())
+        clean = _Words(hs[0].snapshot())
+        errors: list[BaseException] = []
 
-        def finish(p):
-            nonlocal sim_s, sim_cpu
-            k, y_ref, ticket = p
-            r = h.collect(ticket)
-            sim_s += r.sim_seconds
-            sim_cpu += r.sim_cpu_seconds
-            cycles[k] = r.cycles
-            equal[k] = np.array_equal(r.outputs.reshape(len(y_ref), -1), y_ref)
+        def drive(h, todo):
+            """One harness process through its faults (pipelined: it simulates one while this thread
+            prepares the next); ends with the design restored."""
+            pending, undo = None, []  # undo: the previous fault's restoring writes, sent with the next flip
 
-        t_run, c_run = time.perf_counter(), time.process_time()
-        for k, f in enumerate(fl):
-            faulty = apply(spec, f, sm)
-            # a single flip: from its layer on, a dense/conv flip recomputing its one output column
-            y_pool = cols.flipped(faulty, f[0]) if len(f) == 1 else ref.outputs(faulty, min(sm.layers_of(f)))
-            changed = (y_pool != ref.clean).any(axis=1)
-            pick = np.r_[np.nonzero(changed)[0], np.nonzero(~changed)[0]][:samples]
-            visible[k] = bool(changed[pick].any())
-            w = bits.writes(clean, f)
-            if w is None:  # no map: the whole design's images, written where they differ (synchronous)
+            def finish(p):
+                k, y_ref, ticket = p
+                r = h.collect(ticket)
+                sim_wall[k], sim_cpu[k], cycles[k] = r.sim_seconds, r.sim_cpu_seconds, r.cycles
+                equal[k] = np.array_equal(r.outputs.reshape(len(y_ref), -1), y_ref)
+                done[0] += 1
+                advance("faults: RTL cross-check faults", done[0], len(fl))
+
+            for k in todo:
+                if errors:  # another process failed: stop here (its error is raised by the caller)
+                    break
+                f = fl[k]
+                faulty = apply(spec, f, sm)
+                # a single flip: from its layer on, a dense/conv flip recomputing its one output column
+                y_pool = cols.flipped(faulty, f[0]) if len(f) == 1 else ref.outputs(faulty, min(sm.layers_of(f)))
+                changed = (y_pool != ref.clean).any(axis=1)
+                pick = np.r_[np.nonzero(changed)[0], np.nonzero(~changed)[0]][:samples]
+                visible[k] = bool(changed[pick].any())
+                w = bits.writes(clean, f)
+                if w is None:  # no map: the whole design's images, written where they differ (synchronous)
+                    if pending:
+                        finish(pending)
+                        pending = None
+                    h.set_spec(faulty)  # (its writes include the previous fault's undo: the state is tracked)
+                    undo = []
+                    finish((k, y_pool[pick], h.submit(xp[pick])))
+                    h.set_spec(spec)
+                    continue
+                direct[k] = True
+                # one load-port command restores the previous fault's words and flips this one's (a WINGs
+                # generator parameter write restarts the weight generation: once per fault, not twice)
+                words = {(sel, a): v for sel, a, v in undo} | {(sel, a): v for sel, a, v in w[0]}
+                ticket = h.submit(xp[pick], before=[(sel, a, v) for (sel, a), v in words.items()])
+                undo = w[1]
                 if pending:
                     finish(pending)
-                    pending = None
-                h.set_spec(faulty)
-                undo = []
-                ticket = h.submit(xp[pick])
-                finish((k, y_pool[pick], ticket))
-                h.set_spec(spec)
-                continue
-            direct[k] = True
-            # one load-port command restores the previous fault's words and flips this one's (a WINGs
-            # generator parameter write restarts the weight generation: once per fault, not twice)
-            words = {(sel, a): v for sel, a, v in undo} | {(sel, a): v for sel, a, v in w[0]}
-            ticket = h.submit(xp[pick], before=[(sel, a, v) for (sel, a), v in words.items()])
-            undo = w[1]
+                pending = (k, y_pool[pick], ticket)
             if pending:
                 finish(pending)
-            pending = (k, y_pool[pick], ticket)
-            advance("faults: RTL cross-check faults", k + 1, len(fl))
-        if pending:
-            finish(pending)
-        h.write(undo)
+            h.write(undo)
+
+        def guarded(h, todo):
+            try:
+                drive(h, todo)
+            except BaseException as e:  # noqa: BLE001 -- re-raised in the calling thread below
+                errors.append(e)
+
+        t_run, c_run = time.perf_counter(), time.process_time()
+        shares = [list(range(i, len(fl), harnesses)) for i in range(harnesses)]
+        if harnesses == 1:
+            drive(hs[0], shares[0])
+        else:
+            threads = [threading.Thread(target=guarded, args=(h, share)) for h, share in zip(hs, shares)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if errors:
+                raise errors[0]
         run_s, py_cpu = time.perf_counter() - t_run, time.process_time() - c_run
-        h.set_spec(spec)
-        clean_ok = np.array_equal(h.run_checked(xp).outputs.reshape(len(xp), -1), ref.clean)
+        clean_ok = True
+        for h in hs:
+            h.set_spec(spec)
+            clean_ok &= np.array_equal(h.run_checked(xp).outputs.reshape(len(xp), -1), ref.clean)
+        gen = int(hs[0].meta.get("generation_cycles", 0))
+    finally:
+        for h in hs:
+            h.close()
     d = sm.decode([f[0] for f in fl])
     names = [f"{sm.blocks[b].layer_name}.{sm.blocks[b].param}" for b in d["block"]]
     covered = {}  # layer.param -> faults, bit positions, elements, mean simulated cycles a fault
@@ -317,19 +362,36 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
         covered[name] = {"faults": int(on.sum()), "bits": sorted({int(b) for b in d["bit"][on]}),
                          "elements": len(np.unique(d["index"][on])),
                          "cycles_per_fault": int(cycles[on].mean()),
+                         "sim_cpu_s_per_fault": round(float(sim_cpu[on].mean()), 5),
                          "equal": int(equal[on].sum()), "visible": int(visible[on].sum())}
+    # where the simulated time goes: faults whose run re-ran a weight generation (a WINGs generator
+    # parameter write restarts it: rtl_meta.json generation_cycles) and the others
+    regen = cycles >= gen if gen else np.zeros(len(fl), bool)
+    by_cost = {}
+    for name, on in (("regenerating", regen), ("direct", ~regen)):
+        if on.any():
+            by_cost[name] = {"faults": int(on.sum()), "cycles_per_fault": int(cycles[on].mean()),
+                             "sim_cpu_s": round(float(sim_cpu[on].sum()), 2),
+                             "faults_per_sim_cpu_s": float(on.sum() / max(sim_cpu[on].sum(), 1e-9))}
     store.write(0, {"fault": [fault_key(f) for f in fl], "site": np.array([f[0] for f in fl], np.int64),
                     "layer": [sm.blocks[b].layer_name for b in d["block"]], "param": [sm.blocks[b].param for b in d["block"]],
                     "index": d["index"], "bit": d["bit"], "equal": equal, "visible": visible, "direct": direct,
                     "cycles": cycles})
+    sim_cpu_s = float(sim_cpu.sum())
     return {"faults": len(fl), "equal_fraction": float(equal.mean()), "faults_changing_outputs": int(visible.sum()),
             "faults_per_s": len(fl) / run_s, "samples_per_fault": samples, "pool": len(xp),
+            "harness_processes": harnesses,
             "restored_design_equal": bool(clean_ok), "direct_fraction": float(direct.mean()),
             "unmapped_params": bits.failed, "map_s": round(map_s, 2), "run_s": round(run_s, 2),
-            "sim_s": round(sim_s, 2), "setup_s": round(t_run - t0, 2),
-            # CPU seconds of the two processes over the faults (they overlap: the harness simulates one
-            # fault while Python prepares the next): the rate an unshared 2-core machine would approach
-            "python_cpu_s": round(py_cpu, 2), "sim_cpu_s": round(sim_cpu, 2),
-            "faults_per_cpu_s_bound": len(fl) / max(py_cpu, sim_cpu, 1e-9),
+            "sim_s": round(float(sim_wall.sum()), 2), "setup_s": round(t_run - t0, 2),
+            # CPU seconds of Python and of the harness processes over the faults (they overlap: a harness
+            # simulates one fault while Python prepares the next): the rate an unshared machine with a
+            # core for each would approach; per harness process the simulation's share
+            "python_cpu_s": round(py_cpu, 2), "sim_cpu_s": round(sim_cpu_s, 2),
+            "faults_per_cpu_s_bound": len(fl) / max(py_cpu, sim_cpu_s / harnesses, 1e-9),
+            "faults_per_sim_cpu_s": len(fl) / max(sim_cpu_s, 1e-9),
+            # all the CPU the campaign took (Python + every harness process): faults per CPU-second
+            "faults_per_cpu_s": len(fl) / max(py_cpu + sim_cpu_s, 1e-9),
+            "generation_cycles": gen, "by_cost": by_cost,
             "cycles_simulated": int(cycles.sum()), "covered": covered,
             "cells": len({(sm.blocks[b].layer_name, sm.blocks[b].param, int(bit)) for b, bit in zip(d["block"], d["bit"])})}

@@ -114,6 +114,6 @@ KIND = register(Kind(
                                       "condition"}), keras_layer, frozenset({"in_factors", "out_factors"}),
                            check_config, neurons=True),
     hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
-    rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
+    rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images, rtl_own_memories=True,
     rtl_check=lambda layer, pe, simd: rtl_plan(layer, pe, simd, 0, 0),
 ))

@@ -60,6 +60,9 @@ class Kind:
     rtl_images: Callable | None = None     # (layer, plan) -> {suffix: (words, word width)}
     rtl_folding: Callable | None = None    # layer -> fixed {pe, simd} (no lanes to choose), else None
     rtl_unsupported: Callable | None = None  # layer -> reason the engine cannot do this layer, or None
+    # the engine keeps parameter memories of its own that the weight-memory checker (rtl.checker, which
+    # scans mvau memories: codesign/rtl/checker.py) does not scan: such a config is refused at load
+    rtl_own_memories: bool = False
     # model zoo (codesign/models.py): the kind as a run config's layer entry, built as a (Q)Keras layer
     model_layer: ModelLayer | None = None
 

@@ -92,5 +92,5 @@ KIND = register(Kind(
     model_layer=ModelLayer(CONFIG_KEYS, keras_layer, frozenset({"units"}), neurons=True),
     compression_extra=compression_extra,
     hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
-    rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
+    rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images, rtl_own_memories=True,
 ))
