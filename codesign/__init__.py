@@ -1,4 +1,6 @@
 """codesign: harden, compile and verify small neural networks for FPGAs."""
 __version__ = "0.1.0"
 
-from . import kinds  # noqa: E402,F401  registers the built-in layer kinds (codesign/kinds) every view looks up
+# The built-in layer kinds (codesign/kinds) every view looks up, each registering itself; order = the
+# order `kinds.names()` lists them in messages. Here and not in kinds/__init__.py: see its docstring.
+from .kinds import dense, conv2d, maxpool2d, flatten, kron_dense, wings_dense  # noqa: E402,F401

@@ -56,7 +56,7 @@ def run_rtl(run) -> None:
     synth = _start_synthesis(run, rtl_dir) if cfg["synth"] else None
     resources = None
     writes = None
-    if run.lock:  # the run-time key through the load port (codesign/techniques/lock/rtl.py)
+    if run.lock:  # the run-time key through the load port (codesign/rtl/lock.py)
         from .techniques.lock.rtl import key_writes
 
         writes = key_writes(meta, run.lock.views["keys"]["key"], rtl_dir)

@@ -281,7 +281,7 @@ def perm_register_writes(perms: dict | None, lock: dict, root) -> list[tuple[int
     """Load-port words (sel, addr, data) of each input-permutation lock of the manifest: the dense
     engine's whole weight memory from the package's public image (root/rtl/...) with its rows permuted
     by the password's permutation (memory row perm[j] <- public row j; None: the identity, no key), as
-    codesign/techniques/lock/rtl.py key_writes does."""
+    codesign/rtl/lock.py key_writes does."""
     writes = []
     for u in lock.get("perms", []):
         sf, simd, nf, pe, ww = u["sf"], u["simd"], u["nf"], u["pe"], u["ww"]

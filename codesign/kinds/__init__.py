@@ -1,9 +1,10 @@
 """Layer kinds, one module each, registered by name (`registry.get(kind)`): see registry.py.
 
-Importing this package registers the built-in kinds; `codesign/__init__.py` does, so every view finds
-them. Order = the order `registry.names()` lists them in messages.
+This package init imports only the registry: the kind modules import the views' helpers (emulator,
+models, hls_view, rtl.plan), and those import the registry, so an init that imported the kinds would
+put every view behind every `from codesign.kinds import registry` (an import circle). The built-in
+kinds are registered by `codesign/__init__.py`, which Python runs before any codesign module.
 """
-from . import dense, conv2d, maxpool2d, flatten, kron_dense, wings_dense  # noqa: F401  (each registers itself)
 from .registry import Kind, ModelLayer, UnknownKindError, find, get, known, names, register, unregister
 
 __all__ = ["Kind", "ModelLayer", "UnknownKindError", "find", "get", "known", "names", "register", "unregister"]

@@ -175,7 +175,7 @@ def _engine_sv(i: int, p, prefix: str, check: dict | None = None) -> list[str]:
 
 def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None, checks: dict | None = None) -> str:
     first, last = plans[0], plans[-1]
-    # engine index -> lock unit (codesign/techniques/lock/rtl.py): its key registers share the load port
+    # engine index -> lock unit (codesign/rtl/lock.py): its key registers share the load port
     locks = locks or {}
     la = max([max(p.waw, p.paw) for p in plans] + [lk["kaw"] for lk in locks.values()])
     ld = max([max(p.w_word, p.p_word) for p in plans] + [lk["kw"] for lk in locks.values()])
@@ -226,7 +226,7 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None, check
     ]
     for i, p in enumerate(plans):
         if i in locks:
-            from ..techniques.lock.rtl import wrap_engine
+            from .lock import wrap_engine
 
             lines += wrap_engine(i, _engine_sv(i, p, prefix, checks.get(i)), locks[i])
         else:
@@ -270,7 +270,7 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
     prefix = "" if top == "model_top" else f"{top}_"
     locks, sources = {}, list(IP_FILES)
     if any(l.attrs.get("lock") for l in layers):
-        from ..techniques.lock.rtl import SOURCE, lock_plans
+        from .lock import SOURCE, lock_plans
 
         locks, sources = lock_plans(layers, plans), sources + [SOURCE]
     checks = {}
@@ -318,7 +318,7 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
     if checks:
         meta["checker"] = ck.meta(layers, plans)
     if any((l.attrs.get("lock") or {}).get("scheme") == "input_perm" for l in spec.layers):
-        from ..techniques.lock.rtl import perm_plans  # key = the first dense layer's weight rows, permuted
+        from .lock import perm_plans  # key = the first dense layer's weight rows, permuted
 
         meta["input_perm"] = perm_plans(spec, layers, plans, prefix)
     metas = _read_all_meta(out)

@@ -12,7 +12,7 @@ with the spec's hash as associated data (seal.py).
 
 Modules: config (the `harden.lock` block), password (the secret and the key registers derived
 from it), select, layer (Keras NeuronLock), train (flow hooks), seal (encryption), kernel (the
-emulator's lock unit), hls (hls4ml binding of hls/nnet_lock.h), rtl (key register images of
+emulator's lock unit), hls (hls4ml binding of hls/nnet_lock.h), rtl (codesign/rtl/lock.py: key registers of
 rtl/lock_unit.sv), attacks, views (the whole-split check of every view under
 the key, no key and a wrong key).
 

@@ -1,6 +1,6 @@
 """The lock unit's cocotb bench run (sim/test_lock_unit.py) on a generated model top.
 
-Apart from codesign/techniques/lock/rtl.py, which the RTL generator reads: running the bench needs the
+Apart from codesign/rtl/lock.py, which the RTL generator reads: running the bench needs the
 generator and the simulator, which would otherwise import each other through the lock package.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 output cast, neurons whose key mask bit is set take the key's value; the others pass through (same in
 hls/nnet_lock.h and rtl/lock_unit.sv). Input-permutation lock: the flattened inputs of the next
 layer are permuted by the key (same in hls/nnet_input_perm.h; in RTL the next layer's weight rows are
-written permuted over the load port, codesign/techniques/lock/rtl.py)."""
+written permuted over the load port, codesign/rtl/lock.py)."""
 from __future__ import annotations
 
 import numpy as np
