@@ -112,6 +112,7 @@ def suite_run(tmp_path_factory):
     return out, json.loads((out / "report.json").read_text())
 
 
+@pytest.mark.slow
 def test_suite_through_the_flow(suite_run):
     out, report = suite_run
     rob = report["robustness"]
@@ -127,6 +128,7 @@ def test_suite_through_the_flow(suite_run):
     assert "apgd_dlr" in md and "emulator worst-case" in md
 
 
+@pytest.mark.slow
 def test_pgd_emulator_scores_the_integer_design(suite_run):
     """pgd_on_emulator's `correct` is what the emulator says of its own examples, recomputed here."""
     from codesign.data import to_model_input

@@ -134,7 +134,8 @@ def test_compile_cli_fused_activations(tmp_path):
 
 
 @pytest.mark.parametrize("build, input_type",
-                         [(mlp_fused, "fixed<10,4,RND_CONV,SAT>"), (cnn_bn, None), (quantizers, None)],
+                         [pytest.param(mlp_fused, "fixed<10,4,RND_CONV,SAT>", marks=pytest.mark.slow), (cnn_bn, None),
+                          pytest.param(quantizers, None, marks=pytest.mark.slow)],  # one g++ build in the fast loop
                          ids=["mlp_fused", "cnn_bn", "quantizers"])
 def test_csim_equals_emulator_and_qkeras(tmp_path, build, input_type):
     """One C-sim build per model: hls4ml C-sim == emulator == QKeras on real-valued inputs, bit for bit."""

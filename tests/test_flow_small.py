@@ -54,7 +54,8 @@ def test_digits_flow_with_synthesis(tmp_path):
 
 
 @pytest.mark.parametrize("edit, cocotb_samples, needle", [
-    ("lose_first_beat", 20, "(hang or lost beats)"),           # caught by the cocotb stall/protocol sample
+    pytest.param("lose_first_beat", 20, "(hang or lost beats)",  # caught by the cocotb stall/protocol sample
+                 marks=pytest.mark.slow),  # a C-sim build and a cocotb run: outside the fast loop
     ("misplace_tlast", 0, "(C++ harness, 20 samples) failed: tlast misplaced on"),  # by the C++ harness alone
 ])
 def test_flow_fails_on_a_protocol_error(tmp_path, edit, cocotb_samples, needle):

@@ -39,6 +39,7 @@ def _toy_spec():
     return spec
 
 
+@pytest.mark.slow
 def test_toy_kind_runs_bit_exact_through_emulator_csim_and_rtl(tmp_path):
     from codesign.emulator import Emulator
     from codesign.hls_view import HLSView

@@ -95,6 +95,7 @@ def test_bias_write_through_load_port(mlp):
     assert r.mismatched_samples == 0
 
 
+@pytest.mark.slow
 def test_two_foldings_bit_exact_and_busy(tmp_path):
     """The same MLP at two foldings (chosen for 64 and 16 cycles) in one build: exact, MAC utilization >= 0.9."""
     spec = random_mlp(12, [64, 32, 16, 10])

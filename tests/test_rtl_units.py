@@ -68,6 +68,7 @@ def _single_layer_spec(seed: int, n: int, m: int, **kw) -> DesignSpec:
     return spec
 
 
+@pytest.mark.slow
 def test_mvau_engines_match_emulator(tmp_path):
     cases = [  # (n, m, layer options, folding)
         (12, 6, dict(ternary=True, shift=True, bias=True, relu=True), [{"pe": 2, "simd": 4}]),
