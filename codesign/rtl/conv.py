@@ -252,11 +252,13 @@ class ConvPlan(LayerPlan):
 
     def rtl_params(self) -> dict:
         """The mvau's parameters (MW windows a beat). Its input buffer gets a registered write port
-        (axis_inbuf WREG) when NF >= 2: the window generator's beat is hundreds of bits wide and comes from
-        across the chip, and the write stage delays a bank's `full` by a cycle, which a double buffer
-        hides only when the engine reads a sample for more cycles than it takes to write (NF >= 2; at
-        NF = 1 a bank's round trip, write + stage + read, would exceed two samples' time)."""
-        return dict(super().rtl_params(), IN_WREG=int(self.nf >= 2), MW=self.mw)
+        (axis_inbuf WREG) behind a window generator's output FIFO: the FIFO's pop waited on the buffer's
+        ready (the MNIST CNN's critical path at 88.76 MHz). The write stage delays a bank's `full` by a
+        cycle, which costs no cycle only where the engine reads a sample for more cycles than it takes to
+        write (NF >= 2; at NF = 1 a bank's round trip, write + stage + read, exceeds two samples' time)
+        and the FIFO keeps windows waiting (without one, the first window after the generator's walk
+        between images would come a cycle later)."""
+        return dict(super().rtl_params(), IN_WREG=int(self.nf >= 2 and self.ofifo > 0), MW=self.mw)
 
     def swg_params(self) -> dict:
         """Verilog parameters of the swg instance (masks as sized literals)."""
