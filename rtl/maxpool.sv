@@ -58,15 +58,27 @@ module maxpool #(
     // Input register stage (full rate): the pixel enters a register before the two max compares. Without
     // it the upstream engine's output FIFO read (LUT RAM, mac_pipe) and both compares fell in one cycle,
     // the MNIST CNN's critical path on the ECP5 (80 MHz) once its window FIFOs were registered.
-    logic [PP*PW-1:0] i_d;
-    logic i_v;
+    // s_tready is a flip-flop (a skid register takes the beat accepted while the input register cannot
+    // move): with s_tready = !i_v || core_ready the downstream FIFO's ready ran through here into the
+    // upstream engine's output FIFO pop and credit counter, across the die (the MNIST CNN at 83.64 MHz).
+    logic [PP*PW-1:0] i_d, k_d;
+    logic i_v, k_v;
     wire core_ready = !m_tvalid || m_tready;
     wire take = i_v && core_ready;
-    assign s_tready = !i_v || core_ready;
+    wire move = !i_v || core_ready;     // the input register takes a beat this cycle
+    assign s_tready = !k_v;
     always_ff @(posedge clk) begin
-        if (rst) i_v <= 1'b0;
-        else if (s_tready) i_v <= s_tvalid;
-        if (s_tready) i_d <= s_tdata;
+        if (rst) begin
+            i_v <= 1'b0;
+            k_v <= 1'b0;
+        end else if (move) begin
+            i_v <= k_v || s_tvalid;
+            k_v <= 1'b0;
+        end else if (s_tvalid && !k_v) begin
+            k_v <= 1'b1;
+        end
+        if (move) i_d <= k_v ? k_d : s_tdata;
+        if (!move && !k_v) k_d <= s_tdata;
     end
     logic [PW-1:0] px;              // the beat's pixels reduced to their max (PP > 1)
     always_comb begin
