@@ -8,6 +8,10 @@
 // columns past OH*PH / OW*PW (floor division, e.g. row 10 of 11) are taken and dropped. Lanes
 // compare as SIGNED says (the input type's sign). One input pixel a cycle; an image takes H*W cycles.
 // The row/column roles come as bit masks from the generator (codesign/rtl/conv.py).
+// PP > 1: PP pixels a beat (pixel k in bits k*C*XW), PP = the window width, so a beat is one window's
+// run of a row: its pixels are reduced to their max first and the rest runs on beats (W, the column
+// masks and x count beats: W = image width / PP); an image takes H*W cycles, PP times fewer. Fed by a
+// conv whose mvau computes PP windows a beat (rtl/mvau.sv MW).
 module maxpool #(
     parameter int C = 16,
     parameter int XW = 8,
@@ -22,11 +26,12 @@ module maxpool #(
     parameter logic [W-1:0] COL_KEEP = '1,
     parameter logic [W-1:0] COL_FIRST = '1,
     parameter logic [W-1:0] COL_LAST = '1,
+    parameter int PP = 1,                    // pixels a beat (= the window width when > 1)
     parameter int PW = C * XW
 ) (
     input  logic          clk,
     input  logic          rst,
-    input  logic [PW-1:0] s_tdata,
+    input  logic [PP*PW-1:0] s_tdata,
     input  logic          s_tvalid,
     output logic          s_tready,
     output logic [PW-1:0] m_tdata,
@@ -53,18 +58,35 @@ module maxpool #(
     // Input register stage (full rate): the pixel enters a register before the two max compares. Without
     // it the upstream engine's output FIFO read (LUT RAM, mac_pipe) and both compares fell in one cycle,
     // the MNIST CNN's critical path on the ECP5 (80 MHz) once its window FIFOs were registered.
-    logic [PW-1:0] i_d;
-    logic i_v;
+    // s_tready is a flip-flop (a skid register takes the beat accepted while the input register cannot
+    // move): with s_tready = !i_v || core_ready the downstream FIFO's ready ran through here into the
+    // upstream engine's output FIFO pop and credit counter, across the die (the MNIST CNN at 83.64 MHz).
+    logic [PP*PW-1:0] i_d, k_d;
+    logic i_v, k_v;
     wire core_ready = !m_tvalid || m_tready;
     wire take = i_v && core_ready;
-    assign s_tready = !i_v || core_ready;
+    wire move = !i_v || core_ready;     // the input register takes a beat this cycle
+    assign s_tready = !k_v;
     always_ff @(posedge clk) begin
-        if (rst) i_v <= 1'b0;
-        else if (s_tready) i_v <= s_tvalid;
-        if (s_tready) i_d <= s_tdata;
+        if (rst) begin
+            i_v <= 1'b0;
+            k_v <= 1'b0;
+        end else if (move) begin
+            i_v <= k_v || s_tvalid;
+            k_v <= 1'b0;
+        end else if (s_tvalid && !k_v) begin
+            k_v <= 1'b1;
+        end
+        if (move) i_d <= k_v ? k_d : s_tdata;
+        if (!move && !k_v) k_d <= s_tdata;
+    end
+    logic [PW-1:0] px;              // the beat's pixels reduced to their max (PP > 1)
+    always_comb begin
+        px = i_d[PW-1:0];
+        for (int k = 1; k < PP; k++) px = vmax(px, i_d[k*PW +: PW]);
     end
     wire keep = ROW_KEEP[y] && COL_KEEP[x];
-    wire [PW-1:0] hm = COL_FIRST[x] ? i_d : vmax(hmax, i_d);             // running max of this run
+    wire [PW-1:0] hm = COL_FIRST[x] ? px : vmax(hmax, px);               // running max of this run
     wire [PW-1:0] v = ROW_FIRST[y] ? hm : vmax(acc[ox], hm);            // window max so far
     wire row_end = x == XAW'(W - 1);
 

@@ -11,6 +11,10 @@
 // Output: AXI-Stream, PE elements per beat (output fold order), tlast on the sample's last beat.
 // Weights: wmem word `of*SF + sf` holds lane (p, s) at bits ((p*SIMD)+s)*WW; params word `of` holds
 //         lane p's {weight_shift, bias} at bits p*(SH_W+B_W). Both writable through the load ports.
+// MW > 1 (a conv engine's windows a beat, rtl/swg.sv MW): each beat holds MW samples side by side (sample
+//         j in bits j*SIMD*XW) that share every weight read; MW copies of mac_pipe compute them in step
+//         and output beat holds the MW results (sample j in bits j*PE*OUT_W: with PE = M, one output
+//         fold, that is MW NHWC pixels in order). PE*SIMD*MW MAC lanes.
 // Pipeline: issue (addresses) -> read (memories) -> dot (SIMD products) -> accumulate -> requant/out,
 // the stages after the read in mac_pipe (DOT_LVL, OP_REG: its extra stages, latency only). The pipe
 // never stalls: a term issues while mac_pipe's output FIFO has `room` for its sum (credits), and the
@@ -45,6 +49,8 @@ module mvau #(
     parameter P_INIT = "p.mem",
     parameter int DOT_LVL = 2,       // mac_pipe's adder-tree levels a cycle (codesign/rtl/pipeline.py)
     parameter int OP_REG = 1,        // mac_pipe's operand register
+    parameter int IN_WREG = 0,       // 1: the input buffer's registered write port (axis_inbuf WREG)
+    parameter int MW = 1,            // samples a beat sharing the weights (a conv's windows a beat; NF = 1)
     parameter int SF = N / SIMD,
     parameter int NF = M / PE,
     parameter int WAW = SF * NF > 1 ? $clog2(SF * NF) : 1,   // weight address width
@@ -58,10 +64,10 @@ module mvau #(
 ) (
     input  logic                  clk,
     input  logic                  rst,
-    input  logic [SIMD*XW-1:0]    s_tdata,
+    input  logic [MW*SIMD*XW-1:0] s_tdata,
     input  logic                  s_tvalid,
     output logic                  s_tready,
-    output logic [PE*OUT_W-1:0]   m_tdata,
+    output logic [MW*PE*OUT_W-1:0] m_tdata,
     output logic                  m_tvalid,
     input  logic                  m_tready,
     output logic                  m_tlast,
@@ -80,10 +86,10 @@ module mvau #(
 
     // ------------------------------------------------------------------ input double buffer
     logic full;
-    logic [SIMD*XW-1:0] x1;
+    logic [MW*SIMD*XW-1:0] x1;
     logic room, done_sample;
     logic [SCW-1:0] sf;
-    axis_inbuf #(.DW(SIMD * XW), .BEATS(SF), .BAW(SCW)) u_inbuf (
+    axis_inbuf #(.DW(MW * SIMD * XW), .BEATS(SF), .BAW(SCW), .WREG(IN_WREG)) u_inbuf (
         .clk(clk), .rst(rst), .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tready(s_tready),
         .full(full), .re(1'b1), .raddr(sf), .rdata(x1), .rdone(done_sample)
     );
@@ -126,18 +132,30 @@ module mvau #(
     assign ck_alarm = w_alarm | p_alarm;
 
     // ------------------------------------------------------------------ stages 2-4: dot, accumulate, requant, output
-    mac_pipe #(
-        .PE(PE), .SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .SH_W(SH_W),
-        .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
-        .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
-        .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG),
-        .CK(CK), .P_GOLD(P_GOLD), .LOCK(LOCK), .PLW(PLW)
-    ) u_mac (
-        .clk(clk), .rst(rst), .room(room),
-        .issue(issue), .first(sf == '0), .last(last_sf), .tlast(last_of), .emit(1'b1), .paddr(of), .sb(1'b0),
-        .x({PE{x1}}), .w(w1),
-        .acc(), .v3(), .emit3(), .sb3(),
-        .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready), .m_tlast(m_tlast),
-        .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data), .ck_alarm(p_alarm)
-    );
+    // copy j computes sample j of the beat; the copies run in step (same issue, same weights), so copy 0's
+    // credits and output handshake stand for all
+    logic [MW-1:0] p_alarms;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [MW-1:0] rooms, valids, lasts;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign room = rooms[0];
+    assign m_tvalid = valids[0];
+    assign m_tlast = lasts[0];
+    assign p_alarm = |p_alarms;
+    for (genvar j = 0; j < MW; j++) begin : g_mw
+        mac_pipe #(
+            .PE(PE), .SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .SH_W(SH_W),
+            .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
+            .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
+            .P_INIT(P_INIT), .NP(NF), .PAW(PAW), .PDW(PDW), .SBW(1), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG),
+            .CK(CK), .P_GOLD(P_GOLD), .LOCK(LOCK), .PLW(PLW)
+        ) u_mac (
+            .clk(clk), .rst(rst), .room(rooms[j]),
+            .issue(issue), .first(sf == '0), .last(last_sf), .tlast(last_of), .emit(1'b1), .paddr(of), .sb(1'b0),
+            .x({PE{x1[j*SIMD*XW +: SIMD*XW]}}), .w(w1),
+            .acc(), .v3(), .emit3(), .sb3(),
+            .m_tdata(m_tdata[j*PE*OUT_W +: PE*OUT_W]), .m_tvalid(valids[j]), .m_tready(m_tready), .m_tlast(lasts[j]),
+            .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data), .ck_alarm(p_alarms[j])
+        );
+    end
 endmodule

@@ -28,6 +28,17 @@
 //   than the mvau and, with the FIFO, runs ahead by the windows that cover the positions it walks
 //   between an image's last window and the next image's first (the KH-1 rows above it), which the
 //   mvau would otherwise spend idle.
+// - MW windows a beat (MW | PP): the windows ending at MW neighbouring positions of a group leave in
+//   one beat (window j of the beat in bits j*SIMD*XW), for an mvau that computes MW windows at once
+//   (rtl/mvau.sv MW): a layer of one window a cycle is no longer held to one window a cycle. Needs the
+//   windows of every group in whole aligned blocks of MW (`conv.mw_options`): the MNIST CNN's first
+//   conv (26 windows a row, columns 2..27, PP 4) takes MW 2.
+// - WS > SIMD (WS = NP): the core emits a whole window a beat into the output FIFO and a width
+//   converter (axis_dwc) splits it into the mvau's SF beats after it. At SF > 1 beats a window a
+//   windowless position still costs the core a cycle of its own, and between images it walks the KH-1
+//   rows above the next image's first window while the mvau would wait: emitting whole windows, the
+//   core runs ahead of the mvau by the windows (held in the FIFO) that cover that walk
+//   (codesign/rtl/conv.py swg_width: the MNIST CNN's conv2 at SIMD 48 at a faster target).
 // Input: PP pixels (C elements each, element 0 in the low bits) per beat. Output: AXI-Stream, no
 // tlast (the mvau counts beats).
 module swg #(
@@ -40,6 +51,8 @@ module swg #(
     parameter int SIMD = 9,
     parameter int NP = 9,           // window length padded to a multiple of SIMD
     parameter int PP = 1,           // positions a beat (PP | WP; columns unpadded when PP > 1)
+    parameter int MW = 1,           // windows a beat (MW | PP; windows in aligned blocks of MW)
+    parameter int WS = SIMD,        // elements a beat of the core: SIMD, or NP (whole windows, MW = 1)
     parameter int OFIFO = 0,        // output FIFO depth in beats, a power of two (0: none)
     parameter logic [HP-1:0] ROW_DATA = '1,   // rows / columns holding image data (others: zero padding)
     parameter logic [WP-1:0] COL_DATA = '1,
@@ -47,14 +60,14 @@ module swg #(
     parameter logic [WP-1:0] COL_WIN = '1,
     parameter int N = KH * KW * C,
     parameter int PW = C * XW,      // pixel width
-    parameter int SF = NP / SIMD
+    parameter int SF = NP / WS      // the core's beats a window
 ) (
     input  logic                clk,
     input  logic                rst,
     input  logic [PP*PW-1:0]    s_tdata,
     input  logic                s_tvalid,
     output logic                s_tready,
-    output logic [SIMD*XW-1:0]  m_tdata,
+    output logic [MW*SIMD*XW-1:0] m_tdata,
     output logic                m_tvalid,
     input  logic                m_tready
 );
@@ -63,35 +76,36 @@ module swg #(
     localparam int XAW = WG > 1 ? $clog2(WG) : 1;
     localparam int CXW = WP > 1 ? $clog2(WP) : 1;
     localparam int SCW = SF > 1 ? $clog2(SF) : 1;
-    localparam int QW = PP > 1 ? $clog2(PP) : 1;
+    localparam int PB = PP / MW;                     // blocks of MW positions a group
+    localparam int QW = PB > 1 ? $clog2(PB) : 1;
     localparam int LBW = KH > 1 ? (KH - 1) * PW : 1;
     localparam int KWE = KW + PP - 1;                // window register columns
 
     // core output (before the optional FIFO)
-    logic [SIMD*XW-1:0] o_tdata;
+    logic [MW*WS*XW-1:0] o_tdata;
     logic o_tvalid, o_tready;
 
     // ------------------------------------------------------------------ fetch: next group's pixels
     logic [YW-1:0] py;
     logic [XAW-1:0] px;                              // group: columns px*PP .. px*PP+PP-1
     logic f_full;
-    logic [PP-1:0] f_win;
+    logic [PB-1:0] f_win;
     logic [XAW-1:0] f_x;
     logic [PP*PW-1:0] f_pix;
-    logic [PP-1:0] pend;                             // windows of the register still to emit
+    logic [PB-1:0] pend;                             // window blocks of the register still to emit
     logic [SCW-1:0] sf;
     wire emitting = pend != '0;
     wire last_beat = sf == SCW'(SF - 1);
-    wire one_left = (pend & (pend - PP'(1))) == '0;
+    wire one_left = (pend & (pend - PB'(1))) == '0;
     wire shift = f_full && (!emitting || (o_tready && last_beat && one_left));
     wire can_take = !f_full || shift;
     wire [CXW-1:0] col0 = CXW'(px) * CXW'(PP);       // the group's first column
     wire pad = !(ROW_DATA[py] && COL_DATA[col0]);    // PP > 1: whole groups are data or padding (rows only)
     wire fetch = can_take && (pad || s_tvalid);
     assign s_tready = can_take && !pad;
-    logic [PP-1:0] win_here;
+    logic [PB-1:0] win_here;                         // a block's windows: all or none (its first says)
     always_comb begin
-        for (int q = 0; q < PP; q++) win_here[q] = ROW_WIN[py] && COL_WIN[col0 + CXW'(q)];
+        for (int b = 0; b < PB; b++) win_here[b] = ROW_WIN[py] && COL_WIN[col0 + CXW'(b * MW)];
     end
 
     always_ff @(posedge clk) begin
@@ -160,10 +174,10 @@ module swg #(
             end
         end
     end
-    logic [QW-1:0] cq;              // the window being emitted: the lowest pending position
+    logic [QW-1:0] cq;              // the window block being emitted: the lowest pending one
     always_comb begin
         cq = '0;
-        for (int q = PP - 1; q >= 0; q--) if (pend[q]) cq = QW'(q);
+        for (int b = PB - 1; b >= 0; b--) if (pend[b]) cq = QW'(b);
     end
     always_ff @(posedge clk) begin
         if (rst) begin
@@ -180,26 +194,41 @@ module swg #(
             end
         end
     end
-    logic [NP*XW-1:0] winp;         // window cq in (kh, kw, c) order, zero-padded to NP elements
-    always_comb begin
-        winp = '0;
-        for (int kh = 0; kh < KH; kh++)
-            for (int kw = 0; kw < KW; kw++)
-                winp[(kh*KW + kw)*PW +: PW] = win[(kh*KWE + kw + int'(cq))*PW +: PW];
+    // window j of block cq (position cq*MW + j) in (kh, kw, c) order, zero-padded to NP elements
+    for (genvar j = 0; j < MW; j++) begin : g_mw
+        logic [NP*XW-1:0] winp;
+        always_comb begin
+            winp = '0;
+            for (int kh = 0; kh < KH; kh++)
+                for (int kw = 0; kw < KW; kw++)
+                    winp[(kh*KW + kw)*PW +: PW] = win[(kh*KWE + kw + int'(cq) * MW + j)*PW +: PW];
+        end
+        assign o_tdata[j*WS*XW +: WS*XW] = winp[sf*WS*XW +: WS*XW];
     end
     assign o_tvalid = emitting;
-    assign o_tdata = winp[sf*SIMD*XW +: SIMD*XW];
 
-    // ------------------------------------------------------------------ optional output FIFO
+    // ------------------------------------------------------------------ optional output FIFO, width converter
+    logic [MW*WS*XW-1:0] q_tdata;   // after the FIFO, before the split to SIMD (WS > SIMD)
+    logic q_tvalid, q_tready;
     if (OFIFO > 0) begin : g_ofifo
-        axis_fifo #(.DW(SIMD * XW), .DEPTH(OFIFO), .WREG(1)) u_ofifo (
+        axis_fifo #(.DW(MW * WS * XW), .DEPTH(OFIFO), .WREG(1)) u_ofifo (
             .clk(clk), .rst(rst), .s_tdata(o_tdata), .s_tvalid(o_tvalid), .s_tready(o_tready),
-            .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready)
+            .m_tdata(q_tdata), .m_tvalid(q_tvalid), .m_tready(q_tready)
         );
     end else begin : g_noofifo
-        assign m_tdata = o_tdata;
-        assign m_tvalid = o_tvalid;
-        assign o_tready = m_tready;
+        assign q_tdata = o_tdata;
+        assign q_tvalid = o_tvalid;
+        assign o_tready = q_tready;
+    end
+    if (WS != SIMD) begin : g_split
+        axis_dwc #(.EW(XW), .IN_N(WS), .OUT_N(SIMD)) u_split (
+            .clk(clk), .rst(rst), .s_tdata(q_tdata), .s_tvalid(q_tvalid), .s_tready(q_tready),
+            .m_tdata(m_tdata), .m_tvalid(m_tvalid), .m_tready(m_tready)
+        );
+    end else begin : g_nosplit
+        assign m_tdata = q_tdata;
+        assign m_tvalid = q_tvalid;
+        assign q_tready = m_tready;
     end
 endmodule
 

@@ -33,10 +33,10 @@ def rtl_shape(layer) -> dict:
             "n": g["kh"] * g["kw"] * g["cin"], "m": g["cout"], "geometry": g}
 
 
-def rtl_plan(layer, pe, simd, np_, mp, pp: int = 1):
+def rtl_plan(layer, pe, simd, np_, mp, pp: int = 1, mw: int = 1):
     from ..rtl.conv import plan_conv
 
-    return plan_conv(layer, pe, simd, pp)
+    return plan_conv(layer, pe, simd, pp, mw)
 
 
 def rtl_images(layer, p) -> dict:
@@ -70,5 +70,5 @@ KIND = register(Kind(
                            keras_layer, frozenset({"filters", "kernel_size"}), kernel_quantizer=True, neurons=True),
     hls_twin=hls_twin, hls_precision=weighted_precision,
     rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=rtl_images,
-    rtl_check=lambda layer, pe, simd, pp=1: rtl_plan(layer, pe, simd, 0, 0, pp),
+    rtl_check=lambda layer, pe, simd, pp=1, mw=1: rtl_plan(layer, pe, simd, 0, 0, pp, mw),
 ))

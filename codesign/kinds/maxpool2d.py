@@ -15,13 +15,15 @@ def hls_twin(layer, x):
 def rtl_shape(layer) -> dict:
     h, w, cin = layer.input_shape
     oh, ow, cout = layer.output_shape
-    return {"kind": "pool", "cin": int(cin), "stream_in": int(h * w * cin), "stream_out": int(oh * ow * cout)}
+    ph, pw = layer.attrs["pool_size"]
+    return {"kind": "pool", "cin": int(cin), "stream_in": int(h * w * cin), "stream_out": int(oh * ow * cout),
+            "h": int(h), "w": int(w), "ph": int(ph), "pw": int(pw)}
 
 
-def rtl_plan(layer, pe, simd, np_, mp):
+def rtl_plan(layer, pe, simd, np_, mp, pp: int = 1):
     from ..rtl.conv import plan_pool
 
-    return plan_pool(layer)
+    return plan_pool(layer, pp)
 
 
 def rtl_unsupported(layer):
@@ -47,6 +49,6 @@ KIND = register(Kind(
     "maxpool2d", kernel=maxpool2d_kernel, hls_twin=hls_twin,
     model_layer=ModelLayer(frozenset({"name", "pool_size", "strides"}), keras_layer),
     rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=lambda layer, p: {},
-    rtl_check=lambda layer, pe, simd: rtl_plan(layer, pe, simd, 0, 0), rtl_folding=rtl_folding,
+    rtl_check=lambda layer, pe, simd, pp=1: rtl_plan(layer, pe, simd, 0, 0, pp), rtl_folding=rtl_folding,
     rtl_unsupported=rtl_unsupported,
 ))

@@ -10,8 +10,10 @@ over the chain keeps that constraint while minimising total lanes.
 A conv2d layer's engine (swg + mvau) reads PP pixels (PP*Cin lanes) a beat whatever its SIMD and needs
 about OH*OW*(K*K*Cin/SIMD)*(Cout/PE) cycles, or its window generator's walk if more
 (`conv.conv_cycles`); PP > 1 (the generator's parallelism) is offered to a conv fed by the top's
-input, where one pixel a cycle would hold a layer of one window a beat to the image's positions. A
-maxpool2d engine reads and writes one pixel (C lanes) a beat and has no MAC lanes.
+input, where one pixel a cycle would hold a layer of one window a beat to the image's positions, and
+with it MW > 1 windows a beat (PE*SIMD*MW lanes, MW pixels a beat out), where one window a cycle
+would hold the layer to its window count. A maxpool2d engine reads one pixel (C lanes) a beat, or PP
+(its window width) after such a conv, writes one pixel a beat and has no MAC lanes.
 """
 from __future__ import annotations
 
@@ -32,39 +34,83 @@ def _kind(shape) -> str:
     return shape.get("kind", "kron") if isinstance(shape, dict) else "dense"
 
 
-def conv_cycles(shape: dict, pe: int, simd: int, pp: int = 1) -> int:
+def conv_cycles(shape: dict, pe: int, simd: int, pp: int = 1, mw: int = 1) -> int:
     from .conv import conv_cycles as cycles
-    return cycles(shape["geometry"], pe, simd, pp)
+    return cycles(shape["geometry"], pe, simd, pp, mw)
 
 
 def _pp(opt) -> int:
-    """A conv option's window-generator positions a beat (options are (pe, simd) or (pe, simd, pp))."""
+    """An option's positions (conv) or pixels (pool) a beat (options are (pe, simd), (pe, simd, pp) or
+    (pe, simd, pp, mw))."""
     return opt[2] if len(opt) > 2 else 1
 
 
-def _conv_foldings(shape, first: bool) -> list[tuple[int, int, int]]:
-    """(pe, simd, pp) of a conv engine; PP > 1 (several pixels a beat) only where the top's input feeds it."""
-    from .conv import pp_options
-    pps = pp_options(shape["geometry"]) if first else [1]
-    return [(pe, simd, pp) for pe in _divisors(shape["m"]) for simd in _divisors(shape["n"]) for pp in pps]
+def _mw(opt) -> int:
+    """A conv option's windows a beat."""
+    return opt[3] if len(opt) > 3 else 1
+
+
+def _conv_foldings(shape, first: bool) -> list[tuple[int, int, int, int]]:
+    """(pe, simd, pp, mw) of a conv engine; PP > 1 (several pixels a beat) only where the top's input feeds
+    it, MW > 1 (several windows a beat) only with PE = Cout."""
+    from .conv import mw_options, pp_options
+    g = shape["geometry"]
+    pps = pp_options(g) if first else [1]
+    return [(pe, simd, pp, mw) for pe in _divisors(shape["m"]) for simd in _divisors(shape["n"]) for pp in pps
+            for mw in mw_options(g, pp) if mw == 1 or pe == shape["m"]]
+
+
+def _pool_options(shape, target_cycles: int) -> list[tuple[int, int, int]]:
+    """The pool's (C, C, pp): the fewest pixels a beat within the target, else the most it can take."""
+    from .conv import pool_pp_options
+    pps = pool_pp_options(shape["h"], shape["w"], shape["ph"], shape["pw"]) if "pw" in shape else [1]
+    c = shape["cin"]
+    ok = [pp for pp in pps if _engine_cycles(shape, c, c, 0, 0, pp) <= target_cycles]
+    return [(c, c, min(ok) if ok else max(pps))]
 
 
 def _fdict(opt) -> dict:
     d = {"pe": opt[0], "simd": opt[1]}
     if _pp(opt) > 1:
         d["pp"] = _pp(opt)
+    if _mw(opt) > 1:
+        d["mw"] = _mw(opt)
     return d
 
 
+def _opt(f: dict) -> tuple:
+    """A folding dict back to an option tuple."""
+    return (f["pe"], f["simd"], f.get("pp", 1), f.get("mw", 1))
+
+
 def _in_lanes(shape, opt) -> int:
-    """Elements a beat the engine reads: PP pixels for conv engines, one pixel for pool engines, SIMD otherwise."""
-    if _kind(shape) == "conv":
+    """Elements a beat the engine reads: PP pixels for conv and pool engines, SIMD otherwise."""
+    if _kind(shape) in ("conv", "pool"):
         return shape["cin"] * _pp(opt)
-    return shape["cin"] if _kind(shape) == "pool" else opt[1]
+    return opt[1]
+
+
+def _out_lanes(shape, opt) -> int:
+    """Elements a beat the engine writes: PE, MW pixels of PE channels for a conv, one pixel for a pool."""
+    if _kind(shape) == "conv":
+        return opt[0] * _mw(opt)
+    return shape["cin"] if _kind(shape) == "pool" else opt[0]
 
 
 def _cost(shape, opt) -> int:
-    return 0 if _kind(shape) == "pool" else opt[0] * opt[1]
+    return 0 if _kind(shape) == "pool" else opt[0] * opt[1] * _mw(opt)
+
+
+def _tie(shape, opt) -> int:
+    """Tie-break between foldings of equal lanes (lower wins): the wider lane count, plus a whole window's
+    elements for a conv whose window generator emits whole windows (`conv.swg_width`: a FIFO of windows
+    and a width converter more), so that is taken only where it buys cycles."""
+    t = max(opt[:2])
+    if _kind(shape) == "conv":
+        from .conv import swg_width
+        if swg_width(shape["geometry"], opt[0], opt[1], _pp(opt), _mw(opt)) != opt[1]:
+            t += shape["n"]
+    return t
 
 
 def _within(foldings: list, cycles, target_cycles: int) -> list[tuple]:
@@ -79,9 +125,9 @@ def _options(shape, target_cycles: int, first: bool = False) -> list[tuple]:
     """(pe, simd) of one engine within target_cycles (all of them if none is fast enough: the fastest);
     (pe, simd, pp) for a conv engine (pp > 1 only when `first`: fed by the top's input)."""
     if _kind(shape) == "pool":
-        return [(shape["cin"], shape["cin"])]
+        return _pool_options(shape, target_cycles)
     if _kind(shape) == "conv":
-        return _within(_conv_foldings(shape, first), lambda pe, simd, pp: conv_cycles(shape, pe, simd, pp),
+        return _within(_conv_foldings(shape, first), lambda pe, simd, pp, mw: conv_cycles(shape, pe, simd, pp, mw),
                        target_cycles)
     if isinstance(shape, dict):  # a kron_dense layer: {n1, n2, m1, m2, rank}, one folding for both stages
         from .kron import kron_cycles, kron_foldings
@@ -127,12 +173,12 @@ def _padded_options(shape, cap: int) -> list[tuple[int, int]]:
     return sorted(o for o in opts if o[0] * o[1] <= 1.25 * fewest or (m % o[0] == 0 and n % o[1] == 0))
 
 
-def _engine_cycles(shape, pe: int, simd: int, n_pad: int, m_pad: int, pp: int = 1) -> int:
+def _engine_cycles(shape, pe: int, simd: int, n_pad: int, m_pad: int, pp: int = 1, mw: int = 1) -> int:
     k = _kind(shape)
     if k == "conv":
-        return conv_cycles(shape, pe, simd, pp)
+        return conv_cycles(shape, pe, simd, pp, mw)
     if k == "pool":
-        return shape["stream_in"] // shape["cin"]
+        return shape["stream_in"] // shape["cin"] // pp
     if k == "kron":
         from .kron import kron_cycles
         return kron_cycles(shape, pe, simd)
@@ -141,7 +187,7 @@ def _engine_cycles(shape, pe: int, simd: int, n_pad: int, m_pad: int, pp: int = 
 
 def _nominal_cycles(shape, c) -> int:
     n, m = _io(shape)
-    return _engine_cycles(shape, c[0], c[1], -(-n // c[1]) * c[1], -(-m // c[0]) * c[0], _pp(c))
+    return _engine_cycles(shape, c[0], c[1], -(-n // c[1]) * c[1], -(-m // c[0]) * c[0], _pp(c), _mw(c))
 
 
 def _exact_stream(shape) -> bool:
@@ -162,27 +208,28 @@ def _chain(shapes: list, cap: int, pad: bool) -> list[tuple[int, int]] | None:
     best = {}
     for c in opts[0]:
         np_ = n0 if _exact_stream(shapes[0]) else -(-n0 // c[1]) * c[1]
-        best[(c, np_)] = ((_cost(shapes[0], c), max(c[:2])), [c])
+        best[(c, np_)] = ((_cost(shapes[0], c), _tie(shapes[0], c)), [c])
     for li in range(1, len(shapes) + 1):
         prev_shape = shapes[li - 1]
         m_prev = _io(prev_shape)[1]
         nxt = {}
         for (pc, np_prev), (cost, path) in best.items():
             for c in (opts[li] if li < len(shapes) else [None]):
+                out = _out_lanes(prev_shape, pc)
                 if c is None:  # after the last engine: its outputs padded to its PE
-                    lane = pc[0]
+                    lane = out
                 else:
                     shape = shapes[li]
                     lanes_in = _in_lanes(shape, c)
-                    if not _compatible(pc[0], lanes_in):
+                    if not _compatible(out, lanes_in):
                         continue
-                    lane = max(pc[0], lanes_in)
+                    lane = max(out, lanes_in)
                 mp_prev = m_prev if _exact_stream(prev_shape) else -(-m_prev // lane) * lane
                 if mp_prev != m_prev and c is not None and _exact_stream(shapes[li]):
                     continue  # a conv/pool/kron engine reads an unpadded stream
                 if _kind(prev_shape) == "kron" and mp_prev != m_prev:
                     continue
-                cyc = _engine_cycles(prev_shape, pc[0], pc[1], np_prev, mp_prev, _pp(pc))
+                cyc = _engine_cycles(prev_shape, pc[0], pc[1], np_prev, mp_prev, _pp(pc), _mw(pc))
                 if cyc > limit[li - 1]:
                     continue
                 if c is None:
@@ -195,7 +242,7 @@ def _chain(shapes: list, cap: int, pad: bool) -> list[tuple[int, int]] | None:
                         if _kind(prev_shape) in ("conv", "pool") and np_ % c[1]:
                             continue
                     key = (c, np_)
-                    val = ((cost[0] + _cost(shape, c), cost[1] + max(c[:2])), path + [c])
+                    val = ((cost[0] + _cost(shape, c), cost[1] + _tie(shape, c)), path + [c])
                 if key not in nxt or val[0] < nxt[key][0]:
                     nxt[key] = val
         if not nxt:
@@ -207,7 +254,7 @@ def _chain(shapes: list, cap: int, pad: bool) -> list[tuple[int, int]] | None:
 def chain_cycles(shapes: list, folding: list[dict]) -> list[int]:
     """Stall-free cycles per sample of every engine for a folding (padding included)."""
     dims = padded_dims(shapes, folding)
-    return [_engine_cycles(s, f["pe"], f["simd"], np_, mp, f.get("pp", 1))
+    return [_engine_cycles(s, f["pe"], f["simd"], np_, mp, f.get("pp", 1), f.get("mw", 1))
             for s, f, (np_, mp) in zip(shapes, folding, dims)]
 
 
@@ -217,7 +264,7 @@ def _caps(shapes: list, target_cycles: int) -> list[int]:
     caps = {target_cycles}
     for i, s in enumerate(shapes):
         if _kind(s) in ("conv", "kron"):
-            caps.update(c for c in (_engine_cycles(s, f[0], f[1], 0, 0, _pp(f)) for f in _all_foldings(s, i == 0))
+            caps.update(c for c in (_engine_cycles(s, f[0], f[1], 0, 0, _pp(f), _mw(f)) for f in _all_foldings(s, i == 0))
                         if c <= target_cycles)
     return sorted(caps, reverse=True)
 
@@ -237,9 +284,9 @@ def fastest_cycles(shapes: list) -> int:
     for i, s in enumerate(shapes):
         k = _kind(s)
         if k == "pool":
-            c = _engine_cycles(s, 1, 1, 0, 0)
+            c = _engine_cycles(s, 1, 1, 0, 0, _pp(_pool_options(s, 0)[0]))
         elif k in ("conv", "kron"):
-            c = min(_engine_cycles(s, f[0], f[1], 0, 0, _pp(f)) for f in _all_foldings(s, i == 0))
+            c = min(_engine_cycles(s, f[0], f[1], 0, 0, _pp(f), _mw(f)) for f in _all_foldings(s, i == 0))
         else:
             c = 1
         worst = max(worst, c)
@@ -296,9 +343,10 @@ def padded_dims(shapes: list, folding: list[dict]) -> list[tuple[int, int]]:
     for l, (shape, f) in enumerate(zip(shapes, folding)):
         if f["pe"] < 1 or f["simd"] < 1:
             raise ValueError(f"layer {l}: pe and simd must be >= 1, got {f}")
-        lanes_in = _in_lanes(shape, (f["pe"], f["simd"], f.get("pp", 1)))
-        if l and not _compatible(folding[l - 1]["pe"], lanes_in):
-            raise ValueError(f"layer {l}: its {lanes_in} input lanes and the previous layer's PE {folding[l - 1]['pe']} "
+        lanes_in = _in_lanes(shape, _opt(f))
+        out = _out_lanes(shapes[l - 1], _opt(folding[l - 1])) if l else 0
+        if l and not _compatible(out, lanes_in):
+            raise ValueError(f"layer {l}: its {lanes_in} input lanes and the previous layer's {out} output lanes "
                              "must divide one another (the stream converter splits or gathers whole beats)")
     dims = []
     for l, (shape, f) in enumerate(zip(shapes, folding)):

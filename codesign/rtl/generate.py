@@ -37,6 +37,11 @@ def in_lanes(p) -> int:
     return getattr(p, "in_lanes", p.simd)
 
 
+def out_lanes(p) -> int:
+    """Elements a beat out: PE, or MW pixels of PE channels (a conv of MW windows a beat)."""
+    return getattr(p, "out_lanes", p.pe)
+
+
 def stream_in(p) -> int:
     return getattr(p, "stream_in", p.np_)
 
@@ -60,10 +65,15 @@ def mem_images(layer, p) -> dict:
     return kinds.get(layer.kind).rtl_images(layer, p)
 
 
-def plan_engine(layer, pe: int, simd: int, np_: int, mp: int, pp: int = 1):
-    """The layer's engine plan (its kind's `rtl_plan`); `pp` (pixels a cycle, > 1 only for an image engine
-    that takes it: conv2d) is passed only when set."""
-    return kinds.get(layer.kind).rtl_plan(layer, pe, simd, np_, mp, **({"pp": pp} if pp > 1 else {}))
+def _extra(f: dict) -> dict:
+    """An image engine's parallelism in a folding (pp: pixels a beat, mw: windows a beat), where set."""
+    return {k: f[k] for k in ("pp", "mw") if f.get(k, 1) > 1}
+
+
+def plan_engine(layer, pe: int, simd: int, np_: int, mp: int, **extra):
+    """The layer's engine plan (its kind's `rtl_plan`); `extra` (pp, mw: > 1 only for an image engine
+    that takes it: conv2d, maxpool2d) is passed only when set."""
+    return kinds.get(layer.kind).rtl_plan(layer, pe, simd, np_, mp, **extra)
 
 
 META = "rtl_meta.json"
@@ -75,13 +85,20 @@ def _fixed_folding(layer) -> dict | None:
     return fixed(layer) if fixed else None
 
 
+def _fixed_or(layer, f) -> dict:
+    """An engine's folding: its own f, or the fixed {pe, simd} of one with no lanes to choose (with the
+    pixels a beat f gives it, a maxpool's pp)."""
+    fixed = _fixed_folding(layer)
+    return dict(f) if fixed is None else dict(fixed, **_extra(f or {}))
+
+
 def _folding_list(layers, folding) -> list[dict]:
     """One {pe, simd} per engine; engines with no lanes to choose (maxpool) may be left out."""
     if isinstance(folding, dict):
         missing = [l.name for l in layers if l.name not in folding and _fixed_folding(l) is None]
         if missing:
             raise ValueError(f"folding has no entry for layers {missing}")
-        return [_fixed_folding(l) or dict(folding[l.name]) for l in layers]
+        return [_fixed_or(l, folding.get(l.name)) for l in layers]
     folding = list(folding)
     macs = [l for l in layers if _fixed_folding(l) is None]
     if len(folding) == len(macs) and len(macs) != len(layers):
@@ -90,7 +107,7 @@ def _folding_list(layers, folding) -> list[dict]:
     if len(folding) != len(layers):
         raise ValueError(f"folding has {len(folding)} entries for {len(layers)} engine layers "
                          f"({len(macs)} without maxpool)")
-    return [_fixed_folding(l) or dict(f) for l, f in zip(layers, folding)]
+    return [_fixed_or(l, f) for l, f in zip(layers, folding)]
 
 
 def plan(spec: DesignSpec, folding=None, target_cycles: int | None = None) -> list[LayerPlan]:
@@ -104,9 +121,9 @@ def plan(spec: DesignSpec, folding=None, target_cycles: int | None = None) -> li
         folding = _folding_list(layers, folding)
     for l, f in zip(layers, folding):  # the engines' own constraints first: a clearer message than padding's
         if kinds.get(l.kind).rtl_check:
-            kinds.get(l.kind).rtl_check(l, f["pe"], f["simd"], **({"pp": f["pp"]} if f.get("pp", 1) > 1 else {}))
+            kinds.get(l.kind).rtl_check(l, f["pe"], f["simd"], **_extra(f))
     dims = fold.padded_dims(shapes, folding)
-    return [plan_engine(l, f["pe"], f["simd"], np_, mp, f.get("pp", 1)) for l, f, (np_, mp) in zip(layers, folding, dims)]
+    return [plan_engine(l, f["pe"], f["simd"], np_, mp, **_extra(f)) for l, f, (np_, mp) in zip(layers, folding, dims)]
 
 
 def _sv_params(d: dict, indent: str) -> str:
@@ -162,7 +179,7 @@ def _engine_sv(i: int, p, prefix: str, check: dict | None = None) -> list[str]:
                 f"axis_fifo #(.DW({p.cin * p.XW}), .DEPTH({p.fifo_depth}), .WREG(1))", f"u_l{i}_fifo", f"l{i}_in",
                 [_ports("m", pix)])
         src = f"l{i}_win"
-        lines += _wires(src, p.simd * p.XW) + _instance(_param_head("swg", p.swg_params()), f"u_l{i}_swg", pix,
+        lines += _wires(src, p.mw * p.simd * p.XW) + _instance(_param_head("swg", p.swg_params()), f"u_l{i}_swg", pix,
                                                         [_ports("m", src)])
     params = dict(p.rtl_params(), **{k: f"{prefix}l{i}_{v}.mem" for k, v in p.mem_names().items()}, **(check or {}))
     alarm = (f", .ck_alarm(l{i}_ck)" if check else ", .ck_alarm()") if p.module == "mvau" else ""
@@ -192,7 +209,7 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None, check
         f"    input  logic [{in_lanes(first) * first.XW - 1}:0] s_axis_tdata,",
         "    input  logic s_axis_tvalid,",
         "    output logic s_axis_tready,",
-        f"    output logic [{last.pe * last.OUT_W - 1}:0] m_axis_tdata,",
+        f"    output logic [{out_lanes(last) * last.OUT_W - 1}:0] m_axis_tdata,",
         "    output logic m_axis_tvalid,",
         "    input  logic m_axis_tready,",
         "    output logic m_axis_tlast,",
@@ -214,7 +231,7 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None, check
             f"    // layer {i}: {p.name} ({p.kind}: {p.module}) {stream_in(p)} -> {stream_out(p)} elements a sample, "
             f"PE={p.pe} SIMD={p.simd}, {p.cycles} cycles/sample",
             *_wires(f"l{i}_in", in_lanes(p) * p.XW),
-            *_wires(f"l{i}_out", p.pe * p.OUT_W),
+            *_wires(f"l{i}_out", out_lanes(p) * p.OUT_W),
             "    /* verilator lint_off UNUSEDSIGNAL */  // tlast of inner layers: sample boundaries are implied by counts",
             f"    logic l{i}_out_tlast;",
             "    /* verilator lint_on UNUSEDSIGNAL */",
@@ -233,14 +250,14 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None, check
             lines += _engine_sv(i, p, prefix, checks.get(i))
         if i + 1 < len(plans):
             q = plans[i + 1]
-            if p.pe == in_lanes(q):
+            if out_lanes(p) == in_lanes(q):
                 lines += [
                     f"    assign l{i + 1}_in_tdata = l{i}_out_tdata;",
                     f"    assign l{i + 1}_in_tvalid = l{i}_out_tvalid;",
                     f"    assign l{i}_out_tready = l{i + 1}_in_tready;",
                 ]
             else:
-                lines += _instance(f"axis_dwc #(.EW({p.OUT_W}), .IN_N({p.pe}), .OUT_N({in_lanes(q)}))", f"u_dwc{i}",
+                lines += _instance(f"axis_dwc #(.EW({p.OUT_W}), .IN_N({out_lanes(p)}), .OUT_N({in_lanes(q)}))", f"u_dwc{i}",
                                    f"l{i}_out", [_ports("m", f"l{i + 1}_in")])
     n = len(plans) - 1
     lines += [
@@ -248,7 +265,7 @@ def _top_sv(top: str, plans: list, prefix: str, locks: dict | None = None, check
         f"    assign m_axis_tvalid = l{n}_out_tvalid;",
         f"    assign l{n}_out_tready = m_axis_tready;",
     ]
-    lines += _tlast_counter(stream_out(last) // last.pe) if _windowed(last) else [f"    assign m_axis_tlast = l{n}_out_tlast;"]
+    lines += _tlast_counter(stream_out(last) // out_lanes(last)) if _windowed(last) else [f"    assign m_axis_tlast = l{n}_out_tlast;"]
     lines += ["endmodule", ""]
     return "\n".join(lines)
 
@@ -297,13 +314,14 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
         "in_beat": in_lanes(plans[0]),
         "in_width": plans[0].XW,
         "in_padded": stream_in(plans[0]),
-        "out_beat": plans[-1].pe,
+        "out_beat": out_lanes(plans[-1]),
         "out_width": plans[-1].OUT_W,
         "out_signed": plans[-1].OUT_SIGNED,
         "out_padded": stream_out(plans[-1]),
         "outputs": getattr(plans[-1], "stream_out", plans[-1].m),  # image engines: the whole image
         "layers": [dict(p.to_json(), cycles=p.cycles, lanes=p.lanes, macs=l.macs()) for l, p in zip(layers, plans)],
-        "folding": [{"pe": p.pe, "simd": p.simd, **({"pp": p.pp} if getattr(p, "pp", 1) > 1 else {})} for p in plans],
+        "folding": [{"pe": p.pe, "simd": p.simd, **{k: getattr(p, k) for k in ("pp", "mw") if getattr(p, k, 1) > 1}}
+                    for p in plans],
         "total_macs": total_macs,
         "mac_lanes": lanes,
         "bound_cycles": total_macs / lanes if lanes else 0.0,  # 0: a maxpool-only design has no MAC lanes
