@@ -66,6 +66,46 @@ def test_decoy_batches(tiny_locked):
     assert out.shape == (32, 10)
 
 
+def test_near_miss_decoys(tiny_locked):
+    """harden.lock.near: the decoys are near misses of the password, each keeping a share in [low, high] of
+    its neurons (with their true values) and replacing the rest; never the password itself; a new one per
+    batch. With input_perm it is one line."""
+    from codesign.errors import ConfigError
+    from codesign.models import build_model
+    from codesign.techniques.lock.config import check_lock
+    from codesign.techniques.lock.password import near_miss_password
+    from codesign.techniques.lock.train import LockTraining, locks_of
+
+    _, _, password, d = tiny_locked
+    cfg = check_lock({"fraction": 0.5, "value": [0.5, 2.0], "scale": [0.5, 1.5], "seed": 3, "wrong": 0.5,
+                      "near": [0.5, 1.0]}, LAYERS)
+    rng = np.random.default_rng(1)
+    p = password.layers["dense_1"]  # 6 of 24 neurons
+    true = dict(zip(p["indices"], zip(p["values"], p["scales"])))
+    shared = []
+    for _ in range(40):
+        q = near_miss_password(password, cfg, rng).layers["dense_1"]
+        assert len(q["indices"]) == 6 and len(set(q["indices"])) == 6 and q["indices"] == sorted(q["indices"])
+        kept = [i for i in q["indices"] if i in true]
+        shared.append(len(kept))
+        assert all(true[i] == (v, s) for i, v, s in zip(q["indices"], q["values"], q["scales"]) if i in true)
+    assert 3 <= min(shared) and max(shared) == 5  # a share in [0.5, 1] of 6, never all 6 (one layer only)
+    lt = LockTraining(cfg, d.x_train, seed=0, batch_size=32)
+    lt.wrap(build_model(LAYERS, d.input_shape, 10, seed=0), 10)
+    lock = next(iter(locks_of(lt.model).values()))
+    key = lock.mask.numpy().copy()
+    decoys = []
+    for _ in range(3):
+        lt.batch_hook(np.arange(32) % 10)
+        decoys.append(lock.decoy_mask.numpy().copy())
+        assert decoys[-1].sum() == key.sum() and 3 <= (decoys[-1] * key).sum() < key.sum()
+    assert not np.array_equal(decoys[0], decoys[1]) or not np.array_equal(decoys[1], decoys[2])
+    with pytest.raises(ConfigError, match="near-miss decoys are for scheme neuron"):
+        check_lock({"scheme": "input_perm", "near": [0.5, 0.9]}, LAYERS)
+    with pytest.raises(ConfigError, match="harden.lock.near must be"):
+        check_lock({"near": [0.9, 0.5]}, LAYERS)
+
+
 def test_keras_and_emulator_agree_under_every_key(tiny_locked):
     from codesign.data import to_model_input
     from codesign.emulator import Emulator
