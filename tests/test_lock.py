@@ -591,6 +591,18 @@ def test_mnist_mlp_lock_example_config():
     assert lock["value"] == [1.0, 4.0] and lock["scale"] == [0.5, 2.0]
 
 
+def test_cnn_lock_example_config():
+    """examples/mnist_cnn_stq_jr_lock.yaml loads with a quarter of each conv's channels locked to 0 and near-miss
+    decoys (run shortened by test_lock_examples_run_shortened, measured by bench/lock_cnn.py)."""
+    from conftest import EXAMPLES
+
+    from codesign.config import load_config
+
+    lock = load_config(EXAMPLES / "mnist_cnn_stq_jr_lock.yaml")["harden"]["lock"]
+    assert lock["layers"] == ["conv2d_1", "conv2d_2", "conv2d_3"] and lock["fraction"] == 0.25
+    assert lock["value"] == [0.0, 0.0] and lock["near"] == [0.3, 0.95] and lock["wrong"] == 0.5
+
+
 def test_input_perm_config():
     """examples/mnist_mlp_perm_lock.yaml loads as an input-permutation lock on its flatten (run in full by
     bench/lock_views.py and bench/lock_input_perm.py); a model without flatten -> dense first is one line."""
@@ -631,6 +643,6 @@ def test_lock_examples_run_shortened(example, tmp_path, mnist_folder):
     assert lock["layers"] == (["dense_1", "dense_2"] if "mlp" in example else ["conv2d_1", "conv2d_2", "conv2d_3"])
     assert rep["accuracy"]["keras"] == rep["accuracy"]["emulator"] == lock["accuracy_with_key"]
     assert lock["keras_without_key"] == lock["accuracy_without_key"]
-    assert lock["neurons"] == (64 + 128 if "mlp" in example else 3 * 16)  # half of each locked layer
+    assert lock["neurons"] == (64 + 128 if "mlp" in example else 3 * 8)  # mlp: half, cnn: a quarter of each layer
     spec = json.loads((out / "spec" / "spec.json").read_text())
     assert "indices" not in json.dumps(spec) and (out / "lock" / "password.enc").exists()
