@@ -248,6 +248,15 @@ def merge(in_dir: Path, out: Path, config: Path, note: str = "") -> dict:
     more = {p.stem: json.loads(p.read_text()) for p in sorted(in_dir.glob("seed*_keys*.json"))}
     if more:  # seeds whose random keys were extended (--more-keys) on the same run folder
         table["random_keys_extended"] = more
+    attacked = {}  # seeds whose run folder was attacked afterwards (`codesign lock attacks RUN_DIR`: its report.json)
+    for r in rows:
+        rep = in_dir / f"seed{r['seed']}_run" / "report.json"
+        lock = json.loads(rep.read_text()).get("lock", {}) if rep.exists() else {}
+        if "attacks" in lock:
+            attacked[f"seed{r['seed']}"] = {k: lock[k] for k in ("head_start", "head_start_worst", "attacks",
+                                                                 "attack_scratch") if k in lock}
+    if attacked:
+        table["attacks_after"] = attacked
     near = {p.stem: json.loads(p.read_text()) for p in sorted(in_dir.glob("seed*_near*.json"))}
     if near:  # near-miss keys tried on the seeds' run folders (--near-keys)
         table["near_miss_keys"] = near
