@@ -1,6 +1,7 @@
 """The locked STQ + JR CNN (examples/mnist_cnn_stq_jr_lock.yaml) on its integer design, per seed:
 
     nice -n 10 python bench/lock_cnn.py --seed 0 --out runs/lock_cnn        # one seed: runs/lock_cnn/seed0.json
+    python bench/lock_cnn.py --near-keys runs/lock_cnn/seed0_run --keys 30 --out runs/lock_cnn/seed0_near.json
     python bench/lock_cnn.py --merge runs/lock_cnn --out bench/results/lock_cnn.json
 
 Each seed runs the product's own flow steps data -> train -> spec -> emulator (codesign/flow.py) on the
@@ -180,6 +181,49 @@ def more_keys(run_dir: Path, n: int, out: Path) -> dict:
     return res
 
 
+def near_keys(run_dir: Path, n: int, near: list, out: Path) -> dict:
+    """`n` near-miss keys (each layer keeps a share drawn in `near` of the password's neurons, the rest
+    replaced: codesign/techniques/lock/password.py near_miss_password) on the emulator of a finished seed's
+    run folder: does a key that shares most of the password unlock the design? Seeded by the run's seed."""
+    from codesign.config import load_config
+    from codesign.data import load_dataset
+    from codesign.emulator import Emulator
+    from codesign.spec import DesignSpec
+    from codesign.techniques.lock.flow import keyed_outputs
+    from codesign.techniques.lock.keys import open_run_password
+    from codesign.techniques.lock.password import check_key, near_miss_password
+
+    if not (run_dir / "lock" / "password.enc").exists():
+        fail(f"--near-keys {run_dir}: no lock/password.enc there; give a seed run folder (OUT/seed<N>_run)")
+    if not (len(near) == 2 and 0 <= near[0] <= near[1] <= 1):
+        fail(f"--near {near}: give two shares 0 <= LOW <= HIGH <= 1")
+    cfg = load_config(run_dir / "config.yaml")
+    seed = cfg["seed"]
+    spec = DesignSpec.load(run_dir / "spec")
+    password = open_run_password(run_dir)
+    d = load_dataset(cfg["data"], seed)
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    rng = np.random.default_rng(seed + 32452843)
+    t0, c0 = time.time(), cpu_s()
+    lcfg = dict(cfg["harden"]["lock"], near=list(near))
+    keys = [near_miss_password(password, lcfg, rng) for _ in range(n)]
+    shared = [{name: len(set(k.layers[name]["indices"]) & set(password.layers[name]["indices"])) for name in k.layers}
+              for k in keys]
+    accs = [float(np.mean(np.argmax(o, -1) == d.y_test))
+            for o in keyed_outputs(spec, x_int, [check_key(spec, k) for k in keys])]
+    best = int(np.argmax(accs))
+    res = {"seed": seed, "near_keys": n, "near": list(near),
+           "password_neurons": {name: len(p["indices"]) for name, p in password.layers.items()},
+           "accuracy_near_key_best": accs[best], "accuracy_near_key_mean": round(float(np.mean(accs)), 4),
+           "best_key_shared_neurons": shared[best],
+           "by_key": [{"shared": s, "accuracy": a} for s, a in zip(shared, accs)],
+           "wall_s": round(time.time() - t0, 1), "cpu_s": round(cpu_s() - c0, 1),
+           "load_avg_end": [round(v, 2) for v in os.getloadavg()]}
+    out.write_text(json.dumps(res, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in res.items() if k != "by_key"}))
+    return res
+
+
 def merge(in_dir: Path, out: Path, config: Path, note: str = "") -> dict:
     rows = sorted((json.loads(p.read_text()) for p in in_dir.glob("seed*.json") if p.stem[4:].isdigit()),
                   key=lambda r: r["seed"])
@@ -204,6 +248,18 @@ def merge(in_dir: Path, out: Path, config: Path, note: str = "") -> dict:
     more = {p.stem: json.loads(p.read_text()) for p in sorted(in_dir.glob("seed*_keys*.json"))}
     if more:  # seeds whose random keys were extended (--more-keys) on the same run folder
         table["random_keys_extended"] = more
+    attacked = {}  # seeds whose run folder was attacked afterwards (`codesign lock attacks RUN_DIR`: its report.json)
+    for r in rows:
+        rep = in_dir / f"seed{r['seed']}_run" / "report.json"
+        lock = json.loads(rep.read_text()).get("lock", {}) if rep.exists() else {}
+        if "attacks" in lock:
+            attacked[f"seed{r['seed']}"] = {k: lock[k] for k in ("head_start", "head_start_worst", "attacks",
+                                                                 "attack_scratch") if k in lock}
+    if attacked:
+        table["attacks_after"] = attacked
+    near = {p.stem: json.loads(p.read_text()) for p in sorted(in_dir.glob("seed*_near*.json"))}
+    if near:  # near-miss keys tried on the seeds' run folders (--near-keys)
+        table["near_miss_keys"] = near
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(table, indent=1) + "\n")
     print(json.dumps({"seeds": table["seeds"], "mean_std": stats, "goal_met": goal}, indent=1))
@@ -218,12 +274,19 @@ def main() -> None:
     ap.add_argument("--merge", type=Path, metavar="DIR", help="merge DIR/seed*.json into OUT (a .json file)")
     ap.add_argument("--more-keys", type=Path, metavar="RUN_DIR",
                     help="a finished seed's run folder (OUT/seed<N>_run): try --keys random keys on its emulator")
+    ap.add_argument("--near-keys", type=Path, metavar="RUN_DIR",
+                    help="a finished seed's run folder: try --keys near-miss keys (sharing --near of the password)")
+    ap.add_argument("--near", type=float, nargs=2, default=[0.5, 0.95], metavar=("LOW", "HIGH"))
     ap.add_argument("--keys", type=int, default=1000)
     ap.add_argument("--note", default="", help="with --merge: what this table's recipe changes, appended to its note")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
-    if sum(v is not None for v in (a.seed, a.merge, a.more_keys)) != 1:
-        ap.error("give exactly one of --seed N (run a seed), --more-keys RUN_DIR or --merge DIR (combine seed runs)")
+    if sum(v is not None for v in (a.seed, a.merge, a.more_keys, a.near_keys)) != 1:
+        ap.error("give exactly one of --seed N (run a seed), --more-keys RUN_DIR, --near-keys RUN_DIR or --merge DIR "
+                 "(combine seed runs)")
+    if a.near_keys:
+        near_keys(a.near_keys, a.keys, a.near, a.out)
+        return
     if a.more_keys:
         more_keys(a.more_keys, a.keys, a.out)
         return

@@ -190,7 +190,8 @@ class Lock(Section):
             "wrong": "a fraction in [0, 1] (decoy part of the unlocked samples)",
             "value": "a number or [low, high] with low <= high",
             "scale": "a number or [low, high] with low <= high",
-            "device_key": "null or a path to a device key file"}
+            "device_key": "null or a path to a device key file",
+            "near": "null or [low, high] with 0 <= low <= high <= 1"}
     scheme: Literal["neuron", "input_perm"] = Field(
         "neuron", description="neuron: EdgePro neuron authorization (forced neurons); input_perm: the model is trained "
                               "on inputs permuted by a secret permutation of the flattened input (the key), "
@@ -210,6 +211,10 @@ class Lock(Section):
                                                     "unlocked, random labels)")
     wrong: float = Field(0.0, ge=0, le=1, description="part of the unlocked samples run under a random wrong key "
                                                       "(decoy: input_perm, a random permutation) instead of no key")
+    near: Optional[list[float]] = Field(
+        None, description="null: decoys are random keys of the scheme; [low, high]: decoys are near misses, each "
+                          "layer's key keeping a uniformly drawn share in [low, high] of the password's neurons "
+                          "and the rest replaced by others (neuron scheme), so that only the exact key unlocks")
     device_key: Optional[str] = Field(None, description="device key file to seal the password under; null: "
                                                         "RUN_DIR/lock/device.key is made")
     random_keys: int = Field(1000, ge=1, description="random keys tried by the report's "
@@ -226,6 +231,8 @@ class Lock(Section):
                 setattr(self, key, _range(getattr(self, key)))
             except ValueError:
                 raise ConfigError(f"harden.lock.{key} must be {self.MUST[key]}, got {getattr(self, key)!r}") from None
+        if self.near is not None and not (len(self.near) == 2 and 0 <= self.near[0] <= self.near[1] <= 1):
+            raise ConfigError(f"harden.lock.near must be {self.MUST['near']}, got {self.near!r}")
         return self
 
 

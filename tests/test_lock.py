@@ -66,6 +66,46 @@ def test_decoy_batches(tiny_locked):
     assert out.shape == (32, 10)
 
 
+def test_near_miss_decoys(tiny_locked):
+    """harden.lock.near: the decoys are near misses of the password, each keeping a share in [low, high] of
+    its neurons (with their true values) and replacing the rest; never the password itself; a new one per
+    batch. With input_perm it is one line."""
+    from codesign.errors import ConfigError
+    from codesign.models import build_model
+    from codesign.techniques.lock.config import check_lock
+    from codesign.techniques.lock.password import near_miss_password
+    from codesign.techniques.lock.train import LockTraining, locks_of
+
+    _, _, password, d = tiny_locked
+    cfg = check_lock({"fraction": 0.5, "value": [0.5, 2.0], "scale": [0.5, 1.5], "seed": 3, "wrong": 0.5,
+                      "near": [0.5, 1.0]}, LAYERS)
+    rng = np.random.default_rng(1)
+    p = password.layers["dense_1"]  # 6 of 24 neurons
+    true = dict(zip(p["indices"], zip(p["values"], p["scales"])))
+    shared = []
+    for _ in range(40):
+        q = near_miss_password(password, cfg, rng).layers["dense_1"]
+        assert len(q["indices"]) == 6 and len(set(q["indices"])) == 6 and q["indices"] == sorted(q["indices"])
+        kept = [i for i in q["indices"] if i in true]
+        shared.append(len(kept))
+        assert all(true[i] == (v, s) for i, v, s in zip(q["indices"], q["values"], q["scales"]) if i in true)
+    assert 3 <= min(shared) and max(shared) == 5  # a share in [0.5, 1] of 6, never all 6 (one layer only)
+    lt = LockTraining(cfg, d.x_train, seed=0, batch_size=32)
+    lt.wrap(build_model(LAYERS, d.input_shape, 10, seed=0), 10)
+    lock = next(iter(locks_of(lt.model).values()))
+    key = lock.mask.numpy().copy()
+    decoys = []
+    for _ in range(3):
+        lt.batch_hook(np.arange(32) % 10)
+        decoys.append(lock.decoy_mask.numpy().copy())
+        assert decoys[-1].sum() == key.sum() and 3 <= (decoys[-1] * key).sum() < key.sum()
+    assert not np.array_equal(decoys[0], decoys[1]) or not np.array_equal(decoys[1], decoys[2])
+    with pytest.raises(ConfigError, match="near-miss decoys are for scheme neuron"):
+        check_lock({"scheme": "input_perm", "near": [0.5, 0.9]}, LAYERS)
+    with pytest.raises(ConfigError, match="harden.lock.near must be"):
+        check_lock({"near": [0.9, 0.5]}, LAYERS)
+
+
 def test_keras_and_emulator_agree_under_every_key(tiny_locked):
     from codesign.data import to_model_input
     from codesign.emulator import Emulator
@@ -551,6 +591,18 @@ def test_mnist_mlp_lock_example_config():
     assert lock["value"] == [1.0, 4.0] and lock["scale"] == [0.5, 2.0]
 
 
+def test_cnn_lock_example_config():
+    """examples/mnist_cnn_stq_jr_lock.yaml loads with a quarter of each conv's channels locked to 0 and near-miss
+    decoys (run shortened by test_lock_examples_run_shortened, measured by bench/lock_cnn.py)."""
+    from conftest import EXAMPLES
+
+    from codesign.config import load_config
+
+    lock = load_config(EXAMPLES / "mnist_cnn_stq_jr_lock.yaml")["harden"]["lock"]
+    assert lock["layers"] == ["conv2d_1", "conv2d_2", "conv2d_3"] and lock["fraction"] == 0.25
+    assert lock["value"] == [0.0, 0.0] and lock["near"] == [0.3, 0.95] and lock["wrong"] == 0.5
+
+
 def test_input_perm_config():
     """examples/mnist_mlp_perm_lock.yaml loads as an input-permutation lock on its flatten (run in full by
     bench/lock_views.py and bench/lock_input_perm.py); a model without flatten -> dense first is one line."""
@@ -591,6 +643,6 @@ def test_lock_examples_run_shortened(example, tmp_path, mnist_folder):
     assert lock["layers"] == (["dense_1", "dense_2"] if "mlp" in example else ["conv2d_1", "conv2d_2", "conv2d_3"])
     assert rep["accuracy"]["keras"] == rep["accuracy"]["emulator"] == lock["accuracy_with_key"]
     assert lock["keras_without_key"] == lock["accuracy_without_key"]
-    assert lock["neurons"] == (64 + 128 if "mlp" in example else 3 * 16)  # half of each locked layer
+    assert lock["neurons"] == (64 + 128 if "mlp" in example else 3 * 8)  # mlp: half, cnn: a quarter of each layer
     spec = json.loads((out / "spec" / "spec.json").read_text())
     assert "indices" not in json.dumps(spec) and (out / "lock" / "password.enc").exists()

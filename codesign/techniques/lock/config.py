@@ -51,5 +51,8 @@ def _check_input_perm(out: dict, layers: list, where: str) -> dict:
     if len(kinds) < 2 or kinds[0] != "flatten" or kinds[1] != "dense":
         raise ConfigError(f"{where}.scheme input_perm: the model must start with flatten then dense (its input is "
                           f"permuted), got {kinds[:2]}; use scheme: neuron")
+    if out.get("near") is not None:
+        raise ConfigError(f"{where}.near: near-miss decoys are for scheme neuron (a permutation has no neurons to "
+                          f"share); drop near or use scheme: neuron")
     out["layers"] = [layer_names(layers)[0]]
     return out

@@ -185,3 +185,37 @@ def random_password(like: Password, cfg: dict, rng: np.random.Generator) -> Pass
     out = draw_password({n: p["units"] for n, p in like.layers.items()}, chosen, cfg, rng)
     out.perms = draw_perms({n: p["units"] for n, p in like.perms.items()}, rng)
     return out
+
+
+def near_miss_password(like: Password, cfg: dict, rng: np.random.Generator) -> Password:
+    """A wrong key close to `like` (neuron scheme): each layer keeps a share drawn uniformly in cfg["near"]
+    of the password's neurons (with their true values and scales) and replaces the rest with neurons outside
+    the password (values and scales drawn from the config's ranges); at least one neuron differs overall.
+    Training against these decoys makes every locked neuron matter, so a key that shares most of the
+    password's neurons unlocks no more than a random one (random keys alone leave such keys working)."""
+    lo, hi = cfg["near"]
+    names = list(like.layers)
+    keep = {}
+    for n in names:
+        k = len(like.layers[n]["indices"])
+        keep[n] = min(k, int(np.floor(rng.uniform(lo, hi) * k + 0.5)))
+    full = [n for n in names if keep[n] == len(like.layers[n]["indices"])
+            and len(like.layers[n]["indices"]) < like.layers[n]["units"]]
+    if len(full) == len(names) and full:  # the exact password: make one layer miss one neuron
+        keep[full[rng.integers(len(full))]] -= 1
+    layers = {}
+    for n in names:
+        p = like.layers[n]
+        idx = np.asarray(p["indices"])
+        k = len(idx)
+        kept = np.sort(rng.choice(k, keep[n], replace=False))
+        others = np.setdiff1d(np.arange(p["units"]), idx)
+        new = rng.choice(others, min(k - keep[n], len(others)), replace=False)
+        m = len(new)
+        layers[n] = {"units": p["units"],
+                     "indices": [int(i) for i in idx[kept]] + [int(i) for i in new],
+                     "values": [p["values"][i] for i in kept] + [float(v) for v in rng.uniform(*cfg["value"], m)],
+                     "scales": [p["scales"][i] for i in kept] + [float(s) for s in rng.uniform(*cfg["scale"], m)]}
+        order = np.argsort(layers[n]["indices"])
+        layers[n] = {"units": p["units"], **{f: [layers[n][f][i] for i in order] for f in ("indices", "values", "scales")}}
+    return Password(layers)

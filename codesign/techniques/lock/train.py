@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layer import InputPermute, NeuronLock, is_input_perm, is_lock
-from .password import Password, draw_perms, quantize_value, random_password
+from .password import Password, draw_perms, near_miss_password, quantize_value, random_password
 from .select import activation_after, choose_neurons, mean_activations
 
 SELECTION_SAMPLES = 300  # training inputs whose mean activations rank the neurons
@@ -155,8 +155,8 @@ class LockTraining:
 
     def batch_hook(self, yb: np.ndarray) -> np.ndarray:
         """Gate the next batch: the first `mix` locked with true labels, the rest with random labels,
-        of which the last `wrong` part runs under a decoy (a random wrong key of the scheme drawn for
-        this batch) and the others unlocked."""
+        of which the last `wrong` part runs under a decoy (a wrong key drawn for this batch: a random key
+        of the scheme, or with `near` set a near miss of the password) and the others unlocked."""
         n = len(yb)
         k = int(round(self.cfg["mix"] * n))
         gate = np.zeros(n, np.float32)
@@ -165,7 +165,8 @@ class LockTraining:
         decoy = None
         if w:
             gate[n - w:] = 2
-            decoy = random_password(self.password, self.cfg, self.label_rng)
+            draw = near_miss_password if self.cfg.get("near") else random_password
+            decoy = draw(self.password, self.cfg, self.label_rng)
         for name, lock in locks_of(self.model).items():
             lock.set_gate(gate)
             if decoy is not None and is_input_perm(lock):
