@@ -608,6 +608,7 @@ def sim_env(tmp_path_factory):
             os.environ[k] = v
 
 
+@pytest.mark.slow  # cocotb behind the driver's sim backend: outside the fast loop
 def test_sim_backend_streams_with_stalls_and_loads_weights(run_and_pkg, sim_env, monkeypatch):
     """The driver on the sim backend: DMA-like stalls, several transfers, the spec id read over AXI-Lite,
     and a weight flipped through the AXI-Lite load port equals the emulator of the flipped spec."""

@@ -210,6 +210,7 @@ def test_conv_lock_csim_and_rtl_agree(conv_locked, tmp_path):
     assert not np.array_equal(want[0], want[1])
 
 
+@pytest.mark.slow  # a cocotb bench: outside the fast loop
 def test_lock_unit_bench_with_stalls(tiny_locked, tmp_path):
     """rtl/lock_unit.sv after an mvau, key written over the load port, random stalls: equal integers."""
     from codesign.emulator import Emulator
@@ -250,6 +251,7 @@ def _views_agree_under_every_key(rep: dict) -> dict:
     return lock
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_locked_flow_every_view_agrees_under_every_key(locked_run):
     _, rep = locked_run
     lock = _views_agree_under_every_key(rep)
@@ -258,6 +260,7 @@ def test_locked_flow_every_view_agrees_under_every_key(locked_run):
     assert lock["accuracy_random_key_mean"] < lock["accuracy_with_key"]
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_lock_views_bench_path(locked_run, tmp_path):
     """bench/lock_views.py on a few samples: the sealed password, no key and a wrong key reach the RTL
     key registers, and the RTL equals the emulator sample by sample under each."""
@@ -284,6 +287,7 @@ def _npz_of_test_split(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_evaluate_key_option(locked_run, tmp_path):
     run, rep = locked_run
     data = _npz_of_test_split(tmp_path / "digits_test.npz")
@@ -300,6 +304,7 @@ def test_evaluate_key_option(locked_run, tmp_path):
         assert acc("--view", view, "--key", "none") == rep["lock"]["accuracy_without_key"]
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_sealed_password_cli(locked_run, tmp_path):
     run, rep = locked_run
     mine = tmp_path / "run"
@@ -347,6 +352,7 @@ def perm_run(tmp_path_factory):
     return tmp / "run", json.loads((tmp / "run" / "report.json").read_text())
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_input_perm_flow_every_view_agrees_under_every_key(perm_run):
     """The input-permutation lock through the public entry point: emulator = C-sim (the permutation a top
     input) = RTL (the first layer's weight rows written permuted over the load port) under the key, no key
@@ -362,6 +368,7 @@ def test_input_perm_flow_every_view_agrees_under_every_key(perm_run):
     assert '"perm"' not in json.dumps(spec) and (run / "lock" / "password.enc").exists()
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_input_perm_driver_writes(perm_run, tmp_path, monkeypatch):
     """The package's driver permutes the first layer's public weight image by the decrypted password into
     exactly the load-port words codesign writes in simulation; no key writes the public image back."""
@@ -385,6 +392,7 @@ def test_input_perm_driver_writes(perm_run, tmp_path, monkeypatch):
     assert [w for _, _, w in plain] == image  # the identity permutation is the public image
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_input_perm_faults_refused(perm_run, tmp_path):
     """A fault campaign on an input-permutation locked run stops with one line before any row is written:
     the fault engines do not model the permutation, and scoring the design without its key (what they did,
@@ -401,6 +409,7 @@ def test_input_perm_faults_refused(perm_run, tmp_path):
     assert not (mine / "faults").exists()
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 @pytest.mark.parametrize("which", ["locked_run", "perm_run"])
 def test_public_artefacts_do_not_depend_on_the_password(which, request, tmp_path):
     """Swap the password for a random one, regenerate spec, hls4ml project and RTL from the public model:
@@ -464,6 +473,7 @@ def test_public_artefacts_do_not_depend_on_the_password(which, request, tmp_path
     assert not list((tmp_path / "pkg_a").rglob("*.enc")) and not list((tmp_path / "pkg_a").rglob("*.key"))
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_fault_campaign_scores_under_the_key(locked_run, tmp_path):
     """`codesign faults` on a locked run scores the design under a key, as `codesign evaluate` does: the
     fault-free accuracy of the campaign (engine, BFA, RTL cross-check) is evaluate's under the same key
@@ -520,6 +530,7 @@ def _driver_and_package(run: Path, tmp_path: Path, monkeypatch):
     return drv, pkg
 
 
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_pynq_driver_key_words(locked_run, tmp_path, monkeypatch):
     """The package's driver (numpy + cryptography only) opens the sealed password with the device key and
     makes exactly the key-register words codesign writes in simulation; no key clears every register; a
@@ -634,7 +645,8 @@ def test_lock_examples_run_shortened(example, tmp_path, mnist_folder):
     codesign("flow", EXAMPLES / example, "--out", out, "--set", "data.train=300", "--set", "data.test=100",
              "--set", "train.epochs=1", "--set", "train.finetune=null", "--set", "rtl.samples=50",
              "--set", "rtl.synth=false", "--set", "rtl.cocotb_samples=20",
-             "--set", "baseline.float=false", "--set", "harden.lock.baseline=false", "--set", "harden.lock.random_keys=20")
+             "--set", "baseline.float=false", "--set", "harden.lock.baseline=false", "--set", "harden.lock.random_keys=20",
+             timeout=3600)  # the subprocess gets the test's own hour
     rep = json.loads((out / "report.json").read_text())
     for view in ("csim", "rtl"):
         for suffix in ("", "_nokey", "_wrongkey"):

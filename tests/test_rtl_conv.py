@@ -99,6 +99,7 @@ def _inputs(rng, spec: DesignSpec, samples: int) -> np.ndarray:
     return rng.integers(t.qmin, t.qmax + 1, (samples,) + tuple(spec.input_shape))
 
 
+@pytest.mark.slow  # a cocotb sweep of many engines: outside the fast loop
 def test_conv_and_pool_engines_match_emulator(tmp_path, monkeypatch):
     specs = [_conv_spec(i, *c[:5], **c[7]) for i, c in enumerate(CONV_CASES)]
     foldings = [[{"pe": c[5], "simd": c[6], **(c[8] if len(c) > 8 else {})}] for c in CONV_CASES]

@@ -70,6 +70,7 @@ def _short_drain_control() -> DesignSpec:
     return spec
 
 
+@pytest.mark.slow  # a cocotb sweep of many engines: outside the fast loop
 def test_kron_engines_match_emulator(tmp_path, monkeypatch):
     specs = [_spec(i, *c[:5], **c[7]) for i, c in enumerate(CASES)]
     foldings = [[{"pe": c[5], "simd": c[6]}] for c in CASES]

@@ -7,6 +7,7 @@
   padding, several foldings) streamed concurrently with random stalls.
 """
 import numpy as np
+import pytest
 
 from codesign.fixed import OVERFLOW_MODES, FixedType
 from codesign.rtl import units

@@ -65,6 +65,7 @@ def _faulty(spec: DesignSpec, x: np.ndarray) -> DesignSpec:
     return f
 
 
+@pytest.mark.slow  # a cocotb sweep of many engines: outside the fast loop
 def test_wings_engines_match_emulator(tmp_path, monkeypatch):
     specs = [_spec(i, *c[:6], **c[8]) for i, c in enumerate(CASES)]
     foldings = [[{"pe": c[6], "simd": c[7]}] for c in CASES]
