@@ -18,8 +18,10 @@
 // split the product into a multiplier, a small LUT multiply of the top bits and an adder; that adder
 // sat in the multiplier's cycle and was the routed critical path of the MNIST Kronecker example
 // (65.8 MHz on an ECP5). With SPLIT the RTL splits it itself, x = xh * 2^K + xl (xl the K = MUL_W - 1
-// low bits, unsigned; xh the signed rest), registers both partial products where the product register
-// stood, and adds them after it (in the first adder level's cycle): the same stages, the same sums.
+// low bits, unsigned, in the multiplier; xh the few signed top bits, by shift and add in LUTs: a second
+// `*` would take a second hard multiplier a lane, 224 for the Kronecker example, more than an 85F's 156),
+// registers both partial products where the product register stood, and adds them after it (in the
+// first adder level's cycle): the same stages, the same sums.
 module dot_simd #(
     parameter int SIMD = 4,
     parameter int XW = 8,
@@ -50,6 +52,7 @@ module dot_simd #(
     localparam int XS = XW + 1;                          // width of the sign- or zero-extended input
     localparam int XE = X_SIGNED != 0 ? XW : XW + 1;     // its significant width
     localparam int K = MUL_W - 1;                        // SPLIT: low input bits, unsigned, in one multiplier
+    localparam int XH = XE - K;                          // SPLIT: the signed top bits above them
     // SPLIT: a multiplier lane whose input exceeds the hard multiplier and whose products are registered
     localparam int SPLIT = (WW > 2 && LVL > 0 && T > 0 && XE > MUL_W && WW <= MUL_W) ? 1 : 0;
 
@@ -78,13 +81,20 @@ module dot_simd #(
                     assign prod = xs * ws;
                 end else begin : g_split
                     // the level-0 register holds the two partial products; their sum follows it
+                    // the few top bits by shift and add (a `*` would take a second hard multiplier)
                     wire signed [K:0]        xl = $signed({1'b0, xs[K-1:0]});
-                    wire signed [XS-K-1:0]   xh = xs[XS-1:K];
+                    wire        [XH-1:0]     xh = xs[XE-1:K];
+                    logic signed [XH+WW-1:0] hs;
+                    always_comb begin
+                        hs = '0;
+                        for (int i = 0; i < XH; i++)
+                            if (xh[i]) hs = (i == XH - 1) ? hs - ((XH+WW)'(ws) <<< i) : hs + ((XH+WW)'(ws) <<< i);
+                    end
                     logic signed [K+WW:0]    pl;
-                    logic signed [XS-K+WW-1:0] ph;
+                    logic signed [XH+WW-1:0] ph;
                     always_ff @(posedge clk) if (en) begin
                         pl <= xl * ws;
-                        ph <= xh * ws;
+                        ph <= hs;
                     end
                     assign prod = (PW'(ph) <<< K) + PW'(pl);
                 end
