@@ -12,13 +12,24 @@
 // after every LVL levels, giving STAGES register stages (0 when LVL = 0: combinational, as
 // before); the caller registers the output and delays its control by STAGES. Every register advances on `en`
 // (mac_pipe ties it high: its pipe never stalls), so throughput is one product vector a cycle at any depth.
+//
+// Why SPLIT: an input one bit wider than the hard multiplier's signed operand (MUL_W = 18: an ECP5
+// MULT18X18D, a DSP48's B port), e.g. kron_matvec's 19-bit `mid` operands, makes the synthesizer
+// split the product into a multiplier, a small LUT multiply of the top bits and an adder; that adder
+// sat in the multiplier's cycle and was the routed critical path of the MNIST Kronecker example
+// (65.8 MHz on an ECP5). With SPLIT the RTL splits it itself, x = xh * 2^K + xl (xl the K = MUL_W - 1
+// low bits, unsigned, in the multiplier; xh the few signed top bits, by shift and add in LUTs: a second
+// `*` would take a second hard multiplier a lane, 224 for the Kronecker example, more than an 85F's 156),
+// registers both partial products where the product register stood, and adds them after it (in the
+// first adder level's cycle): the same stages, the same sums.
 module dot_simd #(
     parameter int SIMD = 4,
     parameter int XW = 8,
     parameter int X_SIGNED = 0,
     parameter int WW = 2,
     parameter int DOT_W = 16,
-    parameter int LVL = 0           // adder levels (products count as one) between registers; 0: none
+    parameter int LVL = 0,          // adder levels (products count as one) between registers; 0: none
+    parameter int MUL_W = 18        // signed operand width of the target's hard multiplier (see SPLIT)
 ) (
     input  logic                      clk,
     input  logic                      en,
@@ -38,6 +49,12 @@ module dot_simd #(
     // registers after the levels l < T with (PL + l) % LVL == 0; mirrored by mac_pipe and codesign/rtl/pipeline.py
     localparam int STAGES = LVL > 0 ? (PL + T - 1) / LVL - (PL - 1) / LVL : 0;
     /* verilator lint_on UNUSEDPARAM */
+    localparam int XS = XW + 1;                          // width of the sign- or zero-extended input
+    localparam int XE = X_SIGNED != 0 ? XW : XW + 1;     // its significant width
+    localparam int K = MUL_W - 1;                        // SPLIT: low input bits, unsigned, in one multiplier
+    localparam int XH = XE - K;                          // SPLIT: the signed top bits above them
+    // SPLIT: a multiplier lane whose input exceeds the hard multiplier and whose products are registered
+    localparam int SPLIT = (WW > 2 && LVL > 0 && T > 0 && XE > MUL_W && WW <= MUL_W) ? 1 : 0;
 
     // level l holds ceil(SIMD / 2^l) nodes in g_lvl[l].q (after the level's register, if any), each
     // stored sign-extended in NW bits; level 0 holds the products
@@ -60,8 +77,26 @@ module dot_simd #(
                     end else begin : g_one
                         assign prod = ws[0] ? -xe : '0;
                     end
-                end else begin : g_mul
+                end else if (SPLIT == 0) begin : g_mul
                     assign prod = xs * ws;
+                end else begin : g_split
+                    // the level-0 register holds the two partial products; their sum follows it
+                    // the few top bits by shift and add (a `*` would take a second hard multiplier)
+                    wire signed [K:0]        xl = $signed({1'b0, xs[K-1:0]});
+                    wire        [XH-1:0]     xh = xs[XE-1:K];
+                    logic signed [XH+WW-1:0] hs;
+                    always_comb begin
+                        hs = '0;
+                        for (int i = 0; i < XH; i++)
+                            if (xh[i]) hs = (i == XH - 1) ? hs - ((XH+WW)'(ws) <<< i) : hs + ((XH+WW)'(ws) <<< i);
+                    end
+                    logic signed [K+WW:0]    pl;
+                    logic signed [XH+WW-1:0] ph;
+                    always_ff @(posedge clk) if (en) begin
+                        pl <= xl * ws;
+                        ph <= hs;
+                    end
+                    assign prod = (PW'(ph) <<< K) + PW'(pl);
                 end
                 assign d[s*NW +: NW] = NW'(prod);
             end
@@ -81,7 +116,8 @@ module dot_simd #(
         end
         // a register after level l when LVL levels (the products weigh PL) have passed since the last
         // one (never after the last level: the caller's output register follows it)
-        if (LVL > 0 && l < T && (PL + l) % LVL == 0) begin : g_reg
+        // (SPLIT: level 0's register is the partial products' own, inside g_split)
+        if (LVL > 0 && l < T && (PL + l) % LVL == 0 && !(SPLIT != 0 && l == 0)) begin : g_reg
             logic [N*NW-1:0] r;
             always_ff @(posedge clk) if (en) r <= d;
             assign q = r;

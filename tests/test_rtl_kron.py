@@ -33,7 +33,7 @@ CASES = [  # (n1, n2, m1, m2, rank, pe, simd, options)
     (8, 3, 6, 4, 3, 3, 8, dict(relu=True)),                   # k: 9 -> 16
     (7, 4, 5, 3, 2, 1, 1, dict(bias=True)),                   # fully serial
     (4, 4, 4, 4, 4, 4, 4, dict(factor_bits=(2, 2))),          # ternary-style factors: no multiplier
-    (28, 2, 4, 2, 2, 4, 14, dict(exact_mid=True, relu=True, bias=True)),
+    (28, 2, 4, 2, 2, 4, 14, dict(exact_mid=True, relu=True, bias=True, factor_bits=(8, 8))),  # 21-bit mid: split products
     (5, 6, 3, 5, 3, 3, 5, dict(exact_mid=False, factor_bits=(3, 6))),  # k: 18 -> 20
     (3, 2, 2, 2, 1, 2, 3, dict(exact_output=True)),
 ]

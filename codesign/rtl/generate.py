@@ -21,8 +21,11 @@ from . import folding as fold
 from .conv import SvLiteral
 from .plan import LayerPlan, dense_layers, write_mem
 
+# Every design gets all of them: mvau.sv and mac_pipe.sv name lock_unit and wmem_check in generate
+# branches a plain design leaves off, and a tool that resolves every branch's modules (Vivado
+# elaboration) would miss them if only locked or checked designs shipped those files.
 IP_FILES = ("wmem.sv", "dot_simd.sv", "requant.sv", "axis_inbuf.sv", "mac_pipe.sv", "mvau.sv", "axis_dwc.sv", "kron_matvec.sv",
-            "wings_gen.sv", "swg.sv", "maxpool.sv", "axis_fifo.sv")
+            "wings_gen.sv", "swg.sv", "maxpool.sv", "axis_fifo.sv", "lock_unit.sv", "wmem_check.sv")
 
 
 def load_groups(p) -> tuple:
@@ -287,16 +290,15 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
     prefix = "" if top == "model_top" else f"{top}_"
     locks, sources = {}, list(IP_FILES)
     if any(l.attrs.get("lock") for l in layers):
-        from .lock import SOURCE, lock_plans
+        from .lock import lock_plans
 
-        locks, sources = lock_plans(layers, plans), sources + [SOURCE]
+        locks = lock_plans(layers, plans)
     checks = {}
     if checker:
         from . import checker as ck
 
         ck.check_plans(plans, layers)
         checks = {i: ck.params(l, p) for i, (l, p) in enumerate(zip(layers, plans)) if p.mem_names()}
-        sources.append(ck.MODULE)
     src = ip_dir("rtl")
     for f in sources:
         shutil.copyfile(src / f, out / f)
