@@ -429,6 +429,11 @@ def summary(report: dict, cfg: dict) -> list[tuple[str, str, str]]:
     if "fmax_mhz" in t:
         rows.append(("timing", (f"Fmax {fmt(t['fmax_mhz'])} MHz vs target {fmt(t.get('target_mhz'))} MHz: "
                      f"{'met' if t.get('met') else 'not met'}"), "ok" if t.get("met") else "bad"))
+    rob = report.get("robustness") or {}
+    worst = {v: res["worst_case"] for v, res in rob.items() if isinstance(res, dict) and _eps_map(res.get("worst_case"))}
+    if worst:  # the robust figure to quote: every variant's worst case at the largest epsilon it was attacked at
+        rows.append(("robust accuracy (worst case)", " · ".join(
+            f"{v} {fmt(w[e])} at ε={e}" for v, w in worst.items() for e in [max(w, key=float)]), ""))
     lk = report.get("lock") or {}
     if "accuracy_with_key" in lk:
         rows.append(("lock", f"with key {fmt(lk['accuracy_with_key'])}, without {fmt(lk.get('accuracy_without_key'))}", ""))

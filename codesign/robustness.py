@@ -375,8 +375,14 @@ def plot(rob: dict, path: Path) -> None:
     from .report_plots import subplots
 
     attacks = [a for a in ATTACKS + ("worst_case",) if any(a in v for v in rob.values())]
-    fig, axes = subplots(1, len(attacks), figsize=(3.6 * len(attacks), 3.2), squeeze=False)
-    for ax, attack in zip(axes[0], attacks):
+    # at most four panels a row: eight in one row shrink below what a report page can show
+    cols = min(4, len(attacks))
+    rows = -(-len(attacks) // cols)
+    fig, axes = subplots(rows, cols, figsize=(3.6 * cols, 3.2 * rows), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[len(attacks):]:
+        ax.set_visible(False)
+    for ax, attack in zip(flat, attacks):
         for variant, res in rob.items():
             if attack not in res:
                 continue
@@ -387,8 +393,9 @@ def plot(rob: dict, path: Path) -> None:
         ax.set_xlabel("L-inf epsilon")
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("accuracy")
-    axes[0][-1].legend(fontsize=8)
+    for row in axes:
+        row[0].set_ylabel("accuracy")
+    flat[len(attacks) - 1].legend(fontsize=8)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -175,3 +175,28 @@ def test_drawing_a_report_leaves_the_matplotlib_backend_alone(tmp_path):
         assert (tmp_path / "plots" / "robustness.png").stat().st_size > 5000
     finally:
         matplotlib.use(before)
+
+
+def test_summary_quotes_each_variants_worst_case(digits_run, tmp_path):
+    """The summary on top names the robust figure to quote (worst case at the largest ε), per variant,
+    and the robustness figure wraps its panels (at most four a row) so a page can show them."""
+    from PIL import Image
+
+    from codesign.report import write_reports
+    from codesign.robustness import plot
+
+    _, report = digits_run
+    extended = copy.deepcopy(report)
+    extended["robustness"] = {
+        "float_jr": {"size_kb": 9.0, "clean_accuracy": 0.95, "fgsm": {"0.05": 0.9, "0.1": 0.8},
+                     "pgd": {"0.05": 0.85, "0.1": 0.71}, "apgd_ce": {"0.1": 0.7}, "apgd_dlr": {"0.1": 0.69},
+                     "square": {"0.1": 0.72}, "worst_case": {"0.05": 0.84, "0.1": 0.675}},
+        "stq_jr": {"size_kb": 0.6, "clean_accuracy": 0.94, "pgd": {"0.05": 0.8, "0.1": 0.7},
+                   "worst_case": {"0.05": 0.79, "0.1": 0.6425}},
+    }
+    plot(extended["robustness"], tmp_path / "plots" / "robustness.png")
+    write_reports(extended, tmp_path, {"name": "digits", "data": {"dataset": "digits"}, "board": "pynq-z2"})
+    md = (tmp_path / "report.md").read_text()
+    assert "float_jr 0.675 at ε=0.1 · stq_jr 0.6425 at ε=0.1" in md, md[:2000]
+    width, height = Image.open(tmp_path / "plots" / "robustness.png").size
+    assert width < 3 * height  # six panels in two rows of at most four (one strip of six: 6.75 wide for 1 high)
