@@ -43,6 +43,11 @@ def _pass(layer):
     return _variant(layer, PASS)
 
 
+def ranked_kinds() -> tuple:
+    """The registered kinds the twin has a backward pass for (their layers can be ranked)."""
+    return tuple(k for k in kinds.names() if kinds.get(k).twin in BACKWARD)
+
+
 def trailing_vector_layers(spec) -> list[int]:
     """Indices of the layers with stored parameters and a twin backward pass after the last layer
     the twin cannot pass (reshapes such as flatten, and max pools, are passed)."""
