@@ -68,6 +68,38 @@ def test_toy_kind_runs_bit_exact_through_emulator_csim_and_rtl(tmp_path):
     assert np.array_equal(np.asarray(rtl).reshape(y.shape), y)
 
 
+def test_toy_kind_takes_fault_campaigns_from_its_module_alone():
+    """The fault view reads the toy's stored parameters from its Kind (toy_kind.py `stored_params`):
+    every bit of its scales is a site, the campaign engine's counts on each equal copying the spec and
+    running the emulator, and the bit-flip twin, which has no gradient for the toy, ranks only the
+    dense layer after it. A parameter the kind does not list is refused in one line naming the kind."""
+    from dataclasses import replace
+
+    from codesign.emulator import Emulator
+    from codesign.faults import bfa
+    from codesign.faults.engine import Engine
+    from codesign.faults.model import SiteMap
+
+    spec = _toy_spec()
+    toy = spec.layer("scale0")
+    sm = SiteMap(spec)
+    blocks = [(b.layer_name, b.param) for b in sm.blocks]
+    assert blocks[0] == ("scale0", "scale") and sm.blocks[0].bits == toy.params["scale"].size * toy.types["scale"].width
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (200, 6)).astype(np.uint8)
+    xi = Emulator(spec).quantize_input(x)
+    y = rng.integers(0, 3, 200)
+    eng = Engine(spec, xi, y)
+    faults = [(s,) for s in range(sm.blocks[0].bits)] + [(0, 5, 17)]
+    fast, naive = eng.run(faults), eng.naive(faults)
+    assert np.array_equal(fast["correct"], naive["correct"]) and np.array_equal(fast["changed"], naive["changed"])
+    assert (naive["changed"] > 0).any()
+    assert bfa.attackable(spec) == [1]
+    extra = replace(toy, params={**toy.params, "gain": toy.params["scale"]}, types={**toy.types, "gain": toy.types["scale"]})
+    with pytest.raises(SpecError, match=r"parameters \['gain'\] have no fault addressing \(kind 'toy_scale' lists \['scale'\]"):
+        SiteMap(DesignSpec("s", (6,), INPUT_TYPE, [extra]))
+
+
 def test_artefact_digest_is_reproducible_and_sees_a_change(tmp_path):
     """tests/artefact_digest.py (the before/after comparison of issue #17) digests the same artefacts
     twice to the same values from different folders, and a changed integer shows in the spec, the

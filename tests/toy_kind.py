@@ -1,8 +1,8 @@
 """A toy layer kind defined in ONE module, outside codesign: an elementwise integer scale,
 y[i] = cast(x[i] * scale[i], output). It shows what adding a kind takes (issue #17): a `Kind` with the
 emulator kernel, MACs, the hls4ml binding (a Keras twin + Extension-API registration of
-toy_hls/nnet_toy_scale.h) and the RTL plan + memory images, registered by name. No view's code
-knows it: tests/test_kinds.py runs it through the emulator, hls4ml C-sim and RTL bit-exact.
+toy_hls/nnet_toy_scale.h) and the RTL plan + memory images, registered by name, and the scales as the fault campaigns' stored
+integers (`stored_params`). No view's code knows it: tests/test_kinds.py runs it through the emulator, hls4ml C-sim and RTL bit-exact.
 
 Its RTL engine is the existing mvau (rtl/mvau.sv) with the scales on the diagonal of its weight
 memory, so the toy needs no SystemVerilog of its own; a real kind would bring its engine like kron_dense.
@@ -108,7 +108,9 @@ def rtl_images(layer, p) -> dict:
     return {"w": (weight_words(s, p), p.w_word), "p": (param_words(s, p), p.p_word)}
 
 
-KIND = Kind(NAME, kernel=kernel, macs=lambda layer: int(layer.params["scale"].size),
+# stored_params: its scales are stored integers, so fault campaigns address their bits (codesign/faults);
+# no `twin`: the bit-flip attack's float twin has no gradient for it and ranks only the layers after it
+KIND = Kind(NAME, kernel=kernel, macs=lambda layer: int(layer.params["scale"].size), stored_params=("scale",),
             hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
             rtl_shape=lambda layer: (layer.input_shape[-1], layer.output_shape[-1]),
             rtl_plan=rtl_plan, rtl_images=rtl_images)

@@ -29,7 +29,7 @@ from ..emulator import Emulator
 from ..fixed import to_real
 from .model import SiteMap, apply
 from .tail import LayerCache
-from .twin import backward, trailing_vector_layers
+from .twin import backward, ranked_kinds, trailing_vector_layers
 
 TOP_K = 5
 ATTACK_BATCH = 128
@@ -40,7 +40,7 @@ def attackable(spec) -> list[int]:
     if not idx:
         from ..errors import ConfigError
 
-        raise ConfigError(f"spec {spec.name!r}: bfa attacks the trailing dense/kron_dense/wings_dense/conv2d layers "
+        raise ConfigError(f"spec {spec.name!r}: bfa attacks the trailing {'/'.join(ranked_kinds())} layers "
                           "and this design ends in none")
     return idx
 

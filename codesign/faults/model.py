@@ -13,8 +13,8 @@ row-major flat index, then bit, LSB first): the number is the fault's stable id 
 A multi-bit fault is a sorted tuple of site numbers. A faulty design is a copy of the spec with the
 changed integers (`apply`), so every view (emulator, hls4ml, RTL) can run it.
 
-`STORED_PARAMS` is the one place that says which parameters of each layer kind are stored (fault
-targets); a new kind (e.g. a lock's key registers) adds one row here.
+Which parameters of a layer kind are stored (fault targets) is the kind's own fact
+(`Kind.stored_params`, set in its module under codesign/kinds/): a new kind lists them there.
 """
 from __future__ import annotations
 
@@ -23,17 +23,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fixed import FixedType
+from ..kinds import registry as kinds
 from ..spec import DesignSpec, SpecError
 
-# kind -> stored parameters that are fault sites, in addressing order (absent ones are skipped)
-STORED_PARAMS = {
-    "dense": ("weight", "weight_shift", "bias"),
-    "conv2d": ("weight", "weight_shift", "bias"),
-    "kron_dense": ("a", "b", "bias"),
-    "wings_dense": ("alpha", "beta", "sv", "klut", "z", "plut", "prow", "pcol", "basis", "bias"),
-    "maxpool2d": (),
-    "flatten": (),
-}
+
+def stored_params(layer) -> tuple:
+    """The layer's stored parameters that are fault sites, in addressing order (its kind's
+    `stored_params`); a kind nobody registered, or a parameter its kind does not list, is refused."""
+    if not kinds.known(layer.kind):
+        raise SpecError(f"layer {layer.name!r}: kind {layer.kind!r} has no fault addressing "
+                        f"(no module registered it; known kinds: {kinds.names()})")
+    listed = kinds.get(layer.kind).stored_params
+    extra = set(layer.params) - set(listed)
+    if extra:
+        raise SpecError(f"layer {layer.name!r}: parameters {sorted(extra)} have no fault addressing "
+                        f"(kind {layer.kind!r} lists {list(listed)} in its Kind.stored_params)")
+    return listed
 
 
 def flip_value(v: int, bit: int, t: FixedType) -> int:
@@ -74,13 +79,7 @@ class SiteMap:
     def __init__(self, spec: DesignSpec):
         blocks, start = [], 0
         for li, layer in enumerate(spec.layers):
-            if layer.kind not in STORED_PARAMS:
-                raise SpecError(f"layer {layer.name!r}: kind {layer.kind!r} has no fault addressing "
-                                f"(codesign/faults/model.py STORED_PARAMS)")
-            extra = set(layer.params) - set(STORED_PARAMS[layer.kind])
-            if extra:
-                raise SpecError(f"layer {layer.name!r}: parameters {sorted(extra)} have no fault addressing")
-            for p in STORED_PARAMS[layer.kind]:
+            for p in stored_params(layer):
                 if p not in layer.params:
                     continue
                 t = layer.types[p]

@@ -4,8 +4,8 @@ from the faulted layer on, and in that layer only the output channel the flip to
 Why: the bit-flip attack tries several candidate flips per step and re-verifies every committed one
 over the whole test split; rerunning every layer (a CNN's first convolutions above all) for each
 would dominate its time. The inputs and pre-lock outputs of every layer of the current design are
-kept; a weight, bias or weight-shift flip of a dense or conv2d layer changes one output column
-(output channel), so that column alone is recomputed by the layer's own kernel on a one-column copy
+kept; a weight, bias or weight-shift flip of a dense or conv2d layer (a kind with `Kind.matmul`)
+changes one output column (output channel), so that column alone is recomputed by the layer's own kernel on a one-column copy
 of the layer (the emulator's integers, same code path), the rest of the layer's output reused, and
 the layers after it run in full. Other kinds (Kronecker, WINGs) recompute the whole faulted layer.
 A committed flip updates the kept activations from its layer on.
@@ -17,9 +17,11 @@ from dataclasses import replace
 import numpy as np
 
 from ..emulator import KERNELS, Emulator
+from ..kinds import registry as kinds
 from .model import SiteMap
 
-COLUMN_KINDS = ("dense", "conv2d")
+# the parameters whose flip changes one output column of a kind whose kernel is the emulator's
+# dense_kernel (Kind.matmul set: dense on vectors, conv2d on its windows; weight's last axis = column)
 COLUMN_PARAMS = ("weight", "bias", "weight_shift")
 
 
@@ -59,7 +61,7 @@ class LayerCache:
         d = self.sm.decode([site])
         b = self.sm.blocks[int(d["block"][0])]
         li, layer = b.layer, faulty.layers[b.layer]
-        if layer.kind not in COLUMN_KINDS or b.param not in COLUMN_PARAMS:
+        if kinds.get(layer.kind).matmul is None or b.param not in COLUMN_PARAMS:
             return li, KERNELS[layer.kind](self.inputs[li], layer)
         cout = layer.params["weight"].shape[-1]
         c = int(d["index"][0]) % cout if b.param == "weight" else int(d["index"][0])

@@ -23,9 +23,29 @@ from ..kinds import registry as kinds
 from .model import flip_array
 
 
+def _variant(layer, table: dict):
+    """The layer kind's twin variant (`Kind.twin`) if `table` holds it, else None; a variant name
+    neither table holds is refused (a kind naming a gradient the twin does not have)."""
+    name = kinds.get(layer.kind).twin
+    if name is not None and name not in BACKWARD and name not in PASS:
+        raise ValueError(f"layer kind {layer.kind!r}: twin variant {name!r} unknown to the bit-flip attack's "
+                         f"twin (codesign/faults/twin.py has backward {sorted(BACKWARD)}, pass {sorted(PASS)})")
+    return table.get(name)
+
+
 def _backward(layer):
-    """The twin's backward pass of the layer's kind (BACKWARD, below), or None: not ranked."""
-    return BACKWARD.get(layer.kind)
+    """The twin's backward pass of the layer's kind (`Kind.twin` in BACKWARD, below), or None: not ranked."""
+    return _variant(layer, BACKWARD)
+
+
+def _pass(layer):
+    """The gradient pass of a parameter-free layer (`Kind.twin` in PASS, below), or None."""
+    return _variant(layer, PASS)
+
+
+def ranked_kinds() -> tuple:
+    """The registered kinds the twin has a backward pass for (their layers can be ranked)."""
+    return tuple(k for k in kinds.names() if kinds.get(k).twin in BACKWARD)
 
 
 def trailing_vector_layers(spec) -> list[int]:
@@ -36,7 +56,7 @@ def trailing_vector_layers(spec) -> list[int]:
         layer = spec.layers[li]
         if _backward(layer):
             idx.append(li)
-        elif not (kinds.get(layer.kind).reshape or layer.kind in PASS):
+        elif not (kinds.get(layer.kind).reshape or _pass(layer)):
             break
     return sorted(idx)
 
@@ -50,7 +70,7 @@ def forward(spec, x, start: int, lock: dict | None = None):
     for li, layer in enumerate(spec.layers):
         inp = q
         q = KERNELS[layer.kind](q, layer)
-        if li >= start and (_backward(layer) or layer.kind in PASS):
+        if li >= start and (_backward(layer) or _pass(layer)):
             saved[li] = (inp, q)
         if lock and layer.name in lock:
             q = lock_unit(q, *lock[layer.name])
@@ -100,8 +120,8 @@ def backward(spec, x, target, layers: list[int], lock: dict | None = None):
         if lock and layer.name in lock:  # locked neurons hold the key's value: no gradient through them
             mask = np.asarray(lock[layer.name][0])
             g = (g.reshape(n, -1, mask.size) * (1 - mask.reshape(-1))).reshape(n, -1)
-        if layer.kind in PASS:
-            delta = PASS[layer.kind](layer, inp, y, g)
+        if _pass(layer):
+            delta = _pass(layer)(layer, inp, y, g)
             continue
         if layer.attrs.get("activation") == "relu":
             g = g * (y.reshape(n, -1) > 0)
@@ -240,10 +260,12 @@ def _maxpool(layer, inp, y, g) -> np.ndarray:
     return dx.reshape(n, -1)
 
 
-# parameter-free layers the gradient passes: kind -> (layer, input ints, output ints, gradient) -> input gradient
+# The twin's variants, named by a kind's `Kind.twin` (codesign/kinds/): the gradient code stays here
+# (it uses the fault model's flips), the kind only names which variant it is, so a new kind whose
+# arithmetic is an existing variant's (e.g. a dense kernel) names it and needs no edit here.
+# parameter-free layers the gradient passes: variant -> (layer, input ints, output ints, gradient) -> input gradient
 PASS = {"maxpool2d": _maxpool}
 
-# the twin's backward pass per layer kind (its own variants, like a backend's): the trailing layers of
-# these kinds are ranked; a kind without one ends the attackable tail
+# backward passes of layers with stored parameters: the trailing layers with one are ranked; a kind
+# without one ends the attackable tail
 BACKWARD = {"dense": _dense, "kron_dense": _kron, "wings_dense": _wings, "conv2d": _conv}
-VECTOR_KINDS = tuple(BACKWARD)

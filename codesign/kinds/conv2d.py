@@ -66,6 +66,7 @@ def keras_layer(a: dict, x, quantized: bool, name: str):
 
 KIND = register(Kind(
     "conv2d", kernel=conv2d_kernel, macs=macs, matmul="windows",
+    stored_params=("weight", "weight_shift", "bias"), twin="conv2d",
     model_layer=ModelLayer(frozenset({"name", "filters", "kernel_size", "strides", "padding", "kernel", "bias"}),
                            keras_layer, frozenset({"filters", "kernel_size"}), kernel_quantizer=True, neurons=True),
     hls_twin=hls_twin, hls_precision=weighted_precision,

@@ -101,6 +101,7 @@ def keras_layer(a: dict, x, quantized: bool, name: str):
 
 KIND = register(Kind(
     "dense", kernel=dense_kernel, macs=macs, matmul="vector",
+    stored_params=("weight", "weight_shift", "bias"), twin="dense",
     model_layer=ModelLayer(frozenset({"name", "units", "kernel", "bias"}), keras_layer, frozenset({"units"}),
                            kernel_quantizer=True, neurons=True),
     hls_twin=weighted_twin, hls_precision=weighted_precision,

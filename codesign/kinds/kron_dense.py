@@ -110,6 +110,7 @@ def check_config(i: int, args: dict) -> None:
 
 KIND = register(Kind(
     "kron_dense", kernel=kron_matvec, macs=macs, dense_equivalent_bits=dense_equivalent_bits,
+    stored_params=("a", "b", "bias"), twin="kron_dense",
     model_layer=ModelLayer(frozenset({"name", "in_factors", "out_factors", "rank", "kernel", "bias", "sparsity",
                                       "condition"}), keras_layer, frozenset({"in_factors", "out_factors"}),
                            check_config, neurons=True),

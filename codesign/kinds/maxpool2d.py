@@ -46,7 +46,7 @@ def keras_layer(a: dict, x, quantized: bool, name: str):
 
 
 KIND = register(Kind(
-    "maxpool2d", kernel=maxpool2d_kernel, hls_twin=hls_twin,
+    "maxpool2d", kernel=maxpool2d_kernel, hls_twin=hls_twin, twin="maxpool2d",
     model_layer=ModelLayer(frozenset({"name", "pool_size", "strides"}), keras_layer),
     rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=lambda layer, p: {},
     rtl_check=lambda layer, pe, simd, pp=1: rtl_plan(layer, pe, simd, 0, 0, pp), rtl_folding=rtl_folding,

@@ -44,6 +44,13 @@ class Kind:
     # (layer) -> kernel(x): the kernel with its per-design work done once (wings: the generated weights),
     # for callers that run one layer on many batches (fault campaigns); None: the plain kernel
     prepare: Callable | None = None
+    # fault-campaign view (codesign/faults/): the stored parameters that are fault sites, in addressing
+    # order (absent ones skipped; a parameter not listed has no fault addressing and is refused)
+    stored_params: tuple = ()
+    # the bit-flip attack's float twin (codesign/faults/twin.py): the name of its gradient variant for
+    # this kind, a key of twin.BACKWARD (a layer with stored parameters, ranked) or twin.PASS (a
+    # parameter-free layer the gradient passes); None: the twin stops at this kind (reshapes pass anyway)
+    twin: str | None = None
     # compression accounting (report.json `compression`): set for a kind that replaces a dense layer
     dense_equivalent_bits: Callable | None = None   # layer -> bits of the dense layer it stands for
     compression_extra: Callable | None = None       # (layer, entry dict) -> None: more fields

@@ -89,6 +89,7 @@ CONFIG_KEYS = frozenset({"name", "units", "components", "centres", "coef_sigma",
 
 KIND = register(Kind(
     "wings_dense", kernel=wings_gen, macs=macs, prepare=prepare, dense_equivalent_bits=dense_equivalent_bits,
+    stored_params=("alpha", "beta", "sv", "klut", "z", "plut", "prow", "pcol", "basis", "bias"), twin="wings_dense",
     model_layer=ModelLayer(CONFIG_KEYS, keras_layer, frozenset({"units"}), neurons=True),
     compression_extra=compression_extra,
     hls_twin=hls_twin, hls_precision=hls_precision, hls_register=hls_register,
