@@ -427,6 +427,48 @@ def test_lock_attacks_on_a_tiny_run(tiny_locked, tiny_locked_run, monkeypatch, t
         attacks.run_attacks(run, epochs=1)
 
 
+def test_input_perm_attacks_and_manifest_on_a_tiny_model(tiny_locked, monkeypatch, tmp_path):
+    """The input-permutation lock's side of lock/attacks.py and lock/deploy.py on a digits MLP lock-trained
+    2 epochs (no flow): the thief's permutation guess (row norms vs pixel means, then a greedy swap search,
+    shrunk to 30 swaps) hits some of the 64 pixels, every perm attack runs at the one fraction; the deploy
+    manifest lists the permuted weight memory with its public image under rtl/."""
+    import functools
+
+    from codesign.extract import extract_spec
+    from codesign.models import build_model
+    from codesign.rtl import generate, read_meta
+    from codesign.techniques.lock import attacks
+    from codesign.techniques.lock.config import check_lock
+    from codesign.techniques.lock.deploy import lock_manifest
+    from codesign.techniques.lock.train import LockTraining
+    from codesign.train import train_model
+
+    *_, d = tiny_locked
+    cfg = check_lock({"scheme": "input_perm", "wrong": 0.5, "seed": 0}, LAYERS)
+    lt = LockTraining(cfg, d.x_train, seed=0, batch_size=32)
+    model = lt.wrap(build_model(LAYERS, d.input_shape, 10, seed=0), 10)
+    train_model(model, d.x_train, d.y_train, epochs=2, batch_size=32, learning_rate=3e-3, batch_hook=lt.batch_hook)
+    lt.finish()
+    password = lt.password
+    (name, p), = password.perms.items()
+    assert p["units"] == 64 and sorted(p["perm"]) == list(range(64)) and p["perm"] != list(range(64))
+    monkeypatch.setattr(attacks, "GREEDY_SWAPS", 30)
+    monkeypatch.setattr(attacks, "best_finetune", functools.partial(attacks.best_finetune, lrs=(3e-3,)))
+    out = attacks.attack_suite(model, password, cfg, d, lambda: build_model(LAYERS, d.input_shape, 10, seed=100),
+                               fractions=(0.1,), epochs=1, prune=(), n_random=2, log=lambda *_: None)
+    assert {"perm_guess_0.1", "perm_guess_finetune_0.1", "stolen_head_finetune_0.1"} <= set(out["attacks"])
+    assert all(0.0 <= v <= 1.0 for v in out["attacks"].values()) and "adaptive_guess" not in out["attacks"]
+    hits, units = out["perm_guess_hits"]["0.1"].split("/")
+    assert units == "64" and 0 <= int(hits) <= 64
+    assert out["accuracy_with_key"] > out["accuracy_without_key"]
+    spec = extract_spec(model, "tiny_perm")
+    spec.save(tmp_path / "run" / "spec")
+    generate(spec, tmp_path / "rtl")
+    lock = lock_manifest(tmp_path / "run", spec, read_meta(tmp_path / "rtl"))
+    assert lock["units"] == [] and [pm["layer"] for pm in lock["perms"]] == [name]
+    assert all(pm["image"].startswith("rtl/") and (tmp_path / pm["image"]).exists() for pm in lock["perms"])
+
+
 def test_bad_lock_config_is_one_line(tmp_path):
     cfg = example_config(tmp_path, "digits_mlp_lock.yaml", harden={"lock": {"layers": ["dense_2"]}})
     proc = codesign("flow", cfg, "--out", tmp_path / "run", check=False)
