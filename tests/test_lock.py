@@ -253,7 +253,12 @@ def tiny_locked_run(tiny_locked, tmp_path_factory):
     model/ without its lock layers, lock/device.key, lock/password.enc), without the flow's C-sim and RTL."""
     from codesign.config import dump_config, load_config
     from codesign.models import save_model
-    from codesign.techniques.lock.seal import read_device_key, seal, spec_digest, write_device_key
+    from codesign.techniques.lock.seal import (
+        read_device_key,
+        seal,
+        spec_digest,
+        write_device_key,
+    )
     from codesign.techniques.lock.train import public_model
 
     model, spec, password, _ = tiny_locked
