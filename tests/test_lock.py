@@ -366,6 +366,9 @@ def test_lock_views_keys_and_compare_on_a_tiny_run(tiny_locked, tiny_locked_run)
     apply_password(model, password)
     acc = res["accuracy"]["emulator"]
     assert acc["key"] > acc["nokey"] and acc["key"] > acc["wrongkey"]
+    # the csim view (hls4ml project of the spec compiled): equal integers under every key on 40 digits
+    few = view_outputs(tiny_locked_run, spec, x_int[:40], keys, views=("csim",), log=lambda *_: None)
+    assert compare(few, d.y_test[:40])["equal_samples"] == {"csim": {"key": 40, "nokey": 40, "wrongkey": 40}}
     # a view differing from the emulator in one integer of 3 samples under the key
     bad = {k: v.copy() for k, v in out["emulator"].items()}
     bad["key"][[0, 7, 9], 2] += 1
