@@ -161,7 +161,7 @@ def test_tiny_kron_float_factors_refused():
 
 
 def test_tiny_kron_hls_project_names_the_kron_layer(tiny_kron, tmp_path):
-    """kron/hls.py: the hls4ml project of the spec (written, not compiled) calls nnet::kron_matvec with the
+    """kron/hls.py: the hls4ml project of the spec (written, then compiled) calls nnet::kron_matvec with the
     spec's factor shapes, and its weight files hold the spec's integer factors."""
     from codesign.hls_view import HLSView
 
@@ -180,3 +180,7 @@ def test_tiny_kron_hls_project_names_the_kron_layer(tiny_kron, tmp_path):
     assert a_files, sorted(p.name for p in (fw / "weights").iterdir())
     a_real = np.array([float(v) for v in a_files[0].read_text().split(",")])
     np.testing.assert_array_equal(a_real * 2 ** layer.types["a"].frac, layer.params["a"].reshape(-1))
+    # compiled (g++, seconds for this size): C-sim integers = emulator integers on the whole test split
+    _, _, d = tiny_kron
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    np.testing.assert_array_equal(hv.compile().csim_int(x_int), Emulator(spec).run_int(x_int).reshape(len(x_int), -1))

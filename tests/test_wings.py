@@ -257,10 +257,12 @@ def test_tiny_wings_fit_hook_gives_an_emulator_equal_to_keras(tiny_wings):
 
 
 def test_tiny_wings_hls_project_names_the_generator(tiny_wings, tmp_path):
-    """wings/hls.py: the hls4ml project of the spec (written, not compiled) calls nnet::wings_gen with the
+    """wings/hls.py: the hls4ml project of the spec (written, then compiled) calls nnet::wings_gen with the
     layer's geometry, types its generated weight with the spec's weight type, and stores the spec's alpha
     integers; a spec storing its basis directly is refused in one line."""
     from codesign.hls_view import HLSView
+
+    from codesign.emulator import Emulator
 
     _, _, spec, _ = tiny_wings
     hv = HLSView(spec, tmp_path / "hls")
@@ -279,6 +281,10 @@ def test_tiny_wings_hls_project_names_the_generator(tiny_wings, tmp_path):
     assert alpha, sorted(p.name for p in (fw / "weights").iterdir())
     real = np.array([float(v) for v in alpha[0].read_text().split(",")])
     np.testing.assert_array_equal(real * 2 ** layer.types["alpha"].frac, layer.params["alpha"].reshape(-1))
+    # compiled (g++, seconds for this size): C-sim integers = emulator integers on the whole test split
+    _, _, _, d = tiny_wings
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    np.testing.assert_array_equal(hv.compile().csim_int(x_int), Emulator(spec).run_int(x_int).reshape(len(x_int), -1))
     direct = spec.copy()
     direct.layer("wings_dense_1").attrs["basis_grid"] = None
     with pytest.raises(ValueError, match="'wings_dense_1' \\(wings_dense\\) stores its basis directly"):
