@@ -100,3 +100,87 @@ def test_kron_mlp_flow(kron_run):
 @pytest.mark.slow
 def test_kron_report_renders_in_chromium(kron_run, tmp_path):
     check_report_in_chromium(kron_run[0], tmp_path, "mnist_mlp_kron")
+
+
+KRON_DIGITS = [{"flatten": {}},
+               {"kron_dense": {"in_factors": [8, 8], "out_factors": [4, 4], "rank": 2, "kernel": {"bits": 8, "integer": 0},
+                               "bias": {"bits": 8, "integer": 3}}},
+               {"relu": {"bits": 8, "integer": 3}},
+               {"dense": {"units": 10, "kernel": {"bits": 8, "integer": 0}, "bias": {"bits": 8, "integer": 3}}}]
+
+
+@pytest.fixture(scope="module")
+def tiny_kron():
+    """A 64 -> (4x4 Kronecker, rank 2) -> 10 digits model trained 2 epochs, and its spec (seconds)."""
+    from codesign.data import load_dataset
+    from codesign.extract import extract_spec
+    from codesign.models import build_model
+    from codesign.train import train_model
+
+    d = load_dataset({"dataset": "digits", "train": None, "test": None}, 0)
+    model = build_model(KRON_DIGITS, d.input_shape, 10, seed=0)
+    train_model(model, d.x_train, d.y_train, epochs=2, batch_size=32, learning_rate=3e-3, seed=0)
+    return model, extract_spec(model, "tiny_kron"), d
+
+
+def test_tiny_kron_extracts_to_an_emulator_equal_to_keras(tiny_kron):
+    """kron/extract.py: the integer factors and exact stage types of a trained KronDense give an emulator
+    whose outputs equal Keras exactly on the whole digits test split, and whose stage-1/2 types bound
+    every intermediate the test split reaches."""
+    from codesign.data import to_model_input
+    from codesign.techniques.kron.layer import kron_weight
+
+    model, spec, d = tiny_kron
+    layer = spec.layer("kron_dense_1")
+    assert layer.kind == "kron_dense" and layer.attrs == {"activation": "relu", "n1": 8, "n2": 8, "m1": 4, "m2": 4,
+                                                          "rank": 2}
+    assert layer.params["a"].shape == (2, 4, 8) and layer.params["b"].shape == (2, 4, 8)
+    keras = model.predict(to_model_input(d.x_test), verbose=0)
+    emu = Emulator(spec)
+    np.testing.assert_array_equal(emu.run(d.x_test)[1], keras)
+    # the accumulator type holds the exact integer product of the test inputs with the dense weight
+    t = layer.types
+    x = emu.quantize_input(d.x_test).reshape(len(d.x_test), -1).astype(object)
+    acc = x @ kron_weight(layer.params["a"], layer.params["b"]).astype(object)
+    assert t["accum"].frac == t["input"].frac + t["a"].frac + t["b"].frac
+    assert t["accum"].qmin <= acc.min() and acc.max() <= t["accum"].qmax and np.abs(acc).max() > 0
+
+
+def test_tiny_kron_float_factors_refused():
+    """A KronDense without factor quantizers has no integer factors: extraction names the layer and the fix."""
+    from tensorflow import keras
+
+    from codesign.errors import UnsupportedLayerError
+    from codesign.extract import extract_spec
+    from codesign.techniques.kron.layer import KronDense
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              KronDense([8, 8], [4, 4], rank=2, factor_bits=None, bias_bits=None, name="kf")])
+    with pytest.raises(UnsupportedLayerError, match="'kf' \\(KronDense\\) has float factors; set factor_bits"):
+        extract_spec(model, "float_kron")
+
+
+def test_tiny_kron_hls_project_names_the_kron_layer(tiny_kron, tmp_path):
+    """kron/hls.py: the hls4ml project of the spec (written, then compiled) calls nnet::kron_matvec with the
+    spec's factor shapes, and its weight files hold the spec's integer factors."""
+    from codesign.hls_view import HLSView
+
+    _, spec, _ = tiny_kron
+    hv = HLSView(spec, tmp_path / "hls")
+    hv.model.write()
+    fw = tmp_path / "hls" / "firmware"
+    assert (fw / "nnet_utils" / "nnet_kron_matvec.h").exists()
+    top = (fw / "codesign_top.cpp").read_text()
+    assert "nnet::kron_matvec<" in top
+    params = (fw / "parameters.h").read_text()
+    for n in ("n1 = 8", "n2 = 8", "m1 = 4", "m2 = 4", "rank = 2"):
+        assert f"static const unsigned {n};" in params, n
+    layer = spec.layer("kron_dense_1")
+    a_files = [p for p in (fw / "weights").glob("*.txt") if p.stem.startswith("a")]
+    assert a_files, sorted(p.name for p in (fw / "weights").iterdir())
+    a_real = np.array([float(v) for v in a_files[0].read_text().split(",")])
+    np.testing.assert_array_equal(a_real * 2 ** layer.types["a"].frac, layer.params["a"].reshape(-1))
+    # compiled (g++, seconds for this size): C-sim integers = emulator integers on the whole test split
+    _, _, d = tiny_kron
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    np.testing.assert_array_equal(hv.compile().csim_int(x_int), Emulator(spec).run_int(x_int).reshape(len(x_int), -1))

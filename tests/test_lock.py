@@ -222,6 +222,261 @@ def test_lock_unit_bench_with_stalls(tiny_locked, tmp_path):
     assert stats["complete"] and stats["mismatched_samples"] == 0
 
 
+def test_lock_bench_on_a_few_samples(tiny_locked, tmp_path):
+    """lock/bench.py (the fast-loop size of test_lock_unit_bench_with_stalls): 8 digits through the tiny
+    locked model's generated top under cocotb with stalls, the key written over the load port: every output
+    integer equals the emulator's under that key (the bench counts mismatches). ~25 s, the Verilator build."""
+    from codesign.emulator import Emulator
+    from codesign.techniques.lock.bench import run_lock_bench
+
+    _, spec, password, d = tiny_locked
+    x = Emulator(spec).quantize_input(d.x_test[:8])
+    stats = run_lock_bench(spec, password, x, tmp_path)
+    assert stats["complete"] and stats["mismatched_samples"] == 0 and stats["samples"] == 8
+
+
+def _load_driver():
+    """boards/pynq/codesign_driver.py (numpy + cryptography only): an independent reader of sealed passwords."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec_ = importlib.util.spec_from_file_location("codesign_driver_seal", ROOT / "boards" / "pynq" / "codesign_driver.py")
+    drv = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(drv)
+    return drv
+
+
+@pytest.fixture(scope="module")
+def tiny_locked_run(tiny_locked, tmp_path_factory):
+    """tiny_locked laid out as a locked run folder the way `codesign flow` leaves one (spec/, config.yaml,
+    model/ without its lock layers, lock/device.key, lock/password.enc), without the flow's C-sim and RTL."""
+    from codesign.config import dump_config, load_config
+    from codesign.models import save_model
+    from codesign.techniques.lock.seal import (
+        read_device_key,
+        seal,
+        spec_digest,
+        write_device_key,
+    )
+    from codesign.techniques.lock.train import public_model
+
+    model, spec, password, _ = tiny_locked
+    tmp = tmp_path_factory.mktemp("tiny_lock")
+    run = tmp / "run"
+    spec.save(run / "spec")
+    cfg = example_config(tmp, "digits_mlp_lock.yaml", model={"layers": LAYERS},
+                         harden={"lock": {"fraction": 0.25, "value": [0.5, 2.0], "scale": [0.5, 1.5], "seed": 3,
+                                          "wrong": 0.5, "random_keys": 3}})
+    dump_config(load_config(cfg), run / "config.yaml")
+    save_model(public_model(model), run / "model")
+    key = write_device_key(run / "lock" / "device.key")
+    seal(password, read_device_key(key), spec_digest(run / "spec"), run / "lock" / "password.enc")
+    return run
+
+
+def test_seal_round_trip_and_refusals(tiny_locked, tmp_path, monkeypatch):
+    """lock/seal.py: a sealed password opens (here and in the board driver) to the trained password only with
+    its device key and its design; a flipped ciphertext byte, another device key, another design's spec, a
+    damaged or missing file each stop with one LockError line; device keys are never overwritten."""
+    import base64
+    import stat
+
+    from codesign.techniques.lock.password import LockError
+    from codesign.techniques.lock.seal import (
+        ENV_DEVICE_KEY,
+        device_key_path,
+        read_device_key,
+        seal,
+        spec_digest,
+        unseal,
+        write_device_key,
+    )
+
+    _, spec, password, _ = tiny_locked
+    spec.save(tmp_path / "spec")
+    digest = spec_digest(tmp_path / "spec")
+    dev = write_device_key(tmp_path / "dev.key")
+    assert stat.S_IMODE(dev.stat().st_mode) == 0o600 and len(read_device_key(dev)) == 32
+    with pytest.raises(LockError, match="already exists"):
+        write_device_key(dev)
+    sealed = seal(password, read_device_key(dev), digest, tmp_path / "lock" / "password.enc")
+    assert password.to_json() not in sealed.read_text() and not sealed.with_suffix(".tmp").exists()
+    assert unseal(sealed, read_device_key(dev), digest).layers == password.layers
+    assert _load_driver().open_password(sealed, dev, digest) == password.layers  # the board reads it too
+
+    def refused(match, path=sealed, key=dev, dig=digest):
+        with pytest.raises(LockError, match=match) as e:
+            unseal(path, read_device_key(key), dig)
+        assert "\n" not in str(e.value)
+
+    refused("wrong device key or a tampered file", key=write_device_key(tmp_path / "other.key"))
+    # the same spec with one parameter integer changed is another design
+    other = spec.copy()
+    other.layers[-1].params["bias"] = other.layers[-1].params["bias"] + np.eye(1, other.layers[-1].params["bias"].size,
+                                                                             dtype=np.int64)[0]
+    other.save(tmp_path / "other_spec")
+    assert spec_digest(tmp_path / "other_spec") != digest
+    refused("sealed for another design", dig=spec_digest(tmp_path / "other_spec"))
+    doc = json.loads(sealed.read_text())
+    ct = bytearray(base64.b64decode(doc["ciphertext"]))
+    ct[5] ^= 0x10
+    (tmp_path / "tampered.enc").write_text(json.dumps(dict(doc, ciphertext=base64.b64encode(bytes(ct)).decode())))
+    refused("wrong device key or a tampered file", path=tmp_path / "tampered.enc")
+    (tmp_path / "damaged.enc").write_text(sealed.read_text()[:40])
+    refused("is not a sealed codesign password", path=tmp_path / "damaged.enc")
+    refused("does not exist", path=tmp_path / "missing.enc")
+    (tmp_path / "bad.key").write_text('{"format": "codesign-device-key/1", "key": "00"}')
+    with pytest.raises(LockError, match="is not a codesign device key"):
+        read_device_key(tmp_path / "bad.key")
+    with pytest.raises(LockError, match="does not exist; make one with `codesign lock keygen"):
+        read_device_key(tmp_path / "none.key")
+    monkeypatch.delenv(ENV_DEVICE_KEY, raising=False)
+    assert device_key_path(tmp_path / "r") == tmp_path / "r" / "lock" / "device.key"
+    monkeypatch.setenv(ENV_DEVICE_KEY, str(dev))
+    assert device_key_path(tmp_path / "r") == dev and device_key_path(tmp_path / "r", "given.key").name == "given.key"
+
+
+def test_lock_views_keys_and_compare_on_a_tiny_run(tiny_locked, tiny_locked_run):
+    """lock/views.py on a run folder: run_keys unseals the run's password (= the trained one) and draws a
+    wrong key of the run's scheme; the emulator under each equals Keras under the same key (accuracy over
+    the whole test split); compare counts the samples a view gets wrong and refuses a mis-shaped view."""
+    from codesign.data import to_model_input
+    from codesign.emulator import Emulator
+    from codesign.techniques.lock.password import check_key
+    from codesign.techniques.lock.train import apply_password
+    from codesign.techniques.lock.views import compare, run_keys, view_outputs
+
+    model, spec, password, d = tiny_locked
+    keys = run_keys(tiny_locked_run, spec)
+    assert set(keys) == {"key", "nokey", "wrongkey"}
+    want = check_key(spec, password).layers["dense_1"]
+    got = keys["key"].layers["dense_1"]
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert keys["nokey"].layers["dense_1"][0].sum() == 0 and keys["wrongkey"].layers["dense_1"][0].sum() == 6
+    assert not np.array_equal(keys["wrongkey"].layers["dense_1"][0], want[0])
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    out = view_outputs(tiny_locked_run, spec, x_int, keys, views=(), log=lambda *_: None)
+    res = compare(out, d.y_test)
+    assert res["equal_samples"] == {}
+    for name, key in (("key", password), ("nokey", None)):
+        apply_password(model, key)
+        keras = float(np.mean(np.argmax(model.predict(to_model_input(d.x_test), verbose=0), -1) == d.y_test))
+        assert res["accuracy"]["emulator"][name] == keras, name
+    apply_password(model, password)
+    acc = res["accuracy"]["emulator"]
+    assert acc["key"] > acc["nokey"] and acc["key"] > acc["wrongkey"]
+    # the csim view (hls4ml project of the spec compiled): equal integers under every key on 40 digits
+    few = view_outputs(tiny_locked_run, spec, x_int[:40], keys, views=("csim",), log=lambda *_: None)
+    assert compare(few, d.y_test[:40])["equal_samples"] == {"csim": {"key": 40, "nokey": 40, "wrongkey": 40}}
+    # a view differing from the emulator in one integer of 3 samples under the key
+    bad = {k: v.copy() for k, v in out["emulator"].items()}
+    bad["key"][[0, 7, 9], 2] += 1
+    res = compare({"emulator": out["emulator"], "csim": bad}, d.y_test)
+    n = len(d.y_test)
+    assert res["equal_samples"]["csim"] == {"key": n - 3, "nokey": n, "wrongkey": n}
+    with pytest.raises(ValueError, match=rf"csim under key: outputs shaped \({n}, 5\), the emulator's \({n}, 10\)"):
+        compare({"emulator": out["emulator"], "csim": dict(bad, key=bad["key"][:, :5])}, d.y_test)
+
+
+def test_lock_deploy_manifest_of_a_tiny_run(tiny_locked, tiny_locked_run, tmp_path):
+    """lock/deploy.py: the manifest's lock section names the 24-neuron unit of dense_1 with its 8-bit relu
+    output type, and its spec hash is the one the board driver opens the run's sealed password with."""
+    from codesign.rtl import generate, read_meta
+    from codesign.techniques.lock.deploy import lock_manifest
+
+    _, spec, password, _ = tiny_locked
+    generate(spec, tmp_path / "rtl")
+    meta = read_meta(tmp_path / "rtl")
+    lock = lock_manifest(tiny_locked_run, spec, meta)
+    (unit,) = lock["units"]
+    assert unit["layer"] == "dense_1" and unit["units"] == 24
+    assert (unit["frac"], unit["qmin"], unit["qmax"]) == (5, 0, 255)  # relu {bits: 8, integer: 3}, unsigned
+    assert unit["nf"] * unit["pe"] == 24 and "perms" not in lock
+    run = tiny_locked_run
+    layers = _load_driver().open_password(run / "lock" / "password.enc", run / "lock" / "device.key",
+                                          lock["spec_sha256"])
+    assert layers == password.layers
+    assert lock_manifest(run, spec, {}) is None  # no lock unit, no section
+
+
+def test_lock_attacks_on_a_tiny_run(tiny_locked, tiny_locked_run, monkeypatch, tmp_path):
+    """lock/attacks.py through `run_attacks` (what `codesign lock attacks` calls) on the tiny run, shrunk to
+    one data fraction, one pruning level, one learning rate and 1 epoch: every attack runs on the stolen
+    public weights, accuracies are accuracies, no-key accuracy is the emulator's, and the run's report
+    gets the lock section. A run without harden.lock is refused."""
+    import functools
+    import shutil
+
+    from codesign.emulator import Emulator
+    from codesign.techniques.lock import attacks
+    from codesign.techniques.lock.password import LockError
+
+    _, spec, _, d = tiny_locked
+    run = tmp_path / "run"
+    shutil.copytree(tiny_locked_run, run)
+    monkeypatch.setattr(attacks, "attack_suite", functools.partial(attacks.attack_suite, fractions=(0.1,),
+                                                                   prune=(0.2,)))
+    monkeypatch.setattr(attacks, "best_finetune", functools.partial(attacks.best_finetune, lrs=(3e-3,)))
+    lock = attacks.run_attacks(run, epochs=1, n_random=2, log=lambda *_: None)
+    assert set(lock["attacks"]) == {"finetune_0.1", "zero_bias_finetune_0.1", "first_kernel_finetune_0.1",
+                                    "prune_0.2_finetune", "adaptive_guess", "adaptive_guess_finetune"}
+    assert all(0.0 <= v <= 1.0 for v in lock["attacks"].values()) and lock["random_keys"] == 2
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    emu_nokey = float(np.mean(np.argmax(Emulator(spec).run_int(x_int), -1) == d.y_test))
+    assert lock["accuracy_without_key"] == emu_nokey
+    hits, k = lock["adaptive_index_hits"].split("/")
+    assert k == "6" and 0 <= int(hits) <= 6
+    assert list(lock["head_start_worst"]) == ["0.1"] and lock["max_attack_head_start"] >= lock["head_start"]["0.1"]
+    assert json.loads((run / "report.json").read_text())["lock"]["attacks"] == lock["attacks"]
+    plain = example_config(tmp_path, "digits_mlp.yaml")
+    shutil.copyfile(plain, run / "config.yaml")
+    with pytest.raises(LockError, match="was not built with harden.lock"):
+        attacks.run_attacks(run, epochs=1)
+
+
+def test_input_perm_attacks_and_manifest_on_a_tiny_model(tiny_locked, monkeypatch, tmp_path):
+    """The input-permutation lock's side of lock/attacks.py and lock/deploy.py on a digits MLP lock-trained
+    2 epochs (no flow): the thief's permutation guess (row norms vs pixel means, then a greedy swap search,
+    shrunk to 30 swaps) hits some of the 64 pixels, every perm attack runs at the one fraction; the deploy
+    manifest lists the permuted weight memory with its public image under rtl/."""
+    import functools
+
+    from codesign.extract import extract_spec
+    from codesign.models import build_model
+    from codesign.rtl import generate, read_meta
+    from codesign.techniques.lock import attacks
+    from codesign.techniques.lock.config import check_lock
+    from codesign.techniques.lock.deploy import lock_manifest
+    from codesign.techniques.lock.train import LockTraining
+    from codesign.train import train_model
+
+    *_, d = tiny_locked
+    cfg = check_lock({"scheme": "input_perm", "wrong": 0.5, "seed": 0}, LAYERS)
+    lt = LockTraining(cfg, d.x_train, seed=0, batch_size=32)
+    model = lt.wrap(build_model(LAYERS, d.input_shape, 10, seed=0), 10)
+    train_model(model, d.x_train, d.y_train, epochs=2, batch_size=32, learning_rate=3e-3, batch_hook=lt.batch_hook)
+    lt.finish()
+    password = lt.password
+    (name, p), = password.perms.items()
+    assert p["units"] == 64 and sorted(p["perm"]) == list(range(64)) and p["perm"] != list(range(64))
+    monkeypatch.setattr(attacks, "GREEDY_SWAPS", 30)
+    monkeypatch.setattr(attacks, "best_finetune", functools.partial(attacks.best_finetune, lrs=(3e-3,)))
+    out = attacks.attack_suite(model, password, cfg, d, lambda: build_model(LAYERS, d.input_shape, 10, seed=100),
+                               fractions=(0.1,), epochs=1, prune=(), n_random=2, log=lambda *_: None)
+    assert {"perm_guess_0.1", "perm_guess_finetune_0.1", "stolen_head_finetune_0.1"} <= set(out["attacks"])
+    assert all(0.0 <= v <= 1.0 for v in out["attacks"].values()) and "adaptive_guess" not in out["attacks"]
+    hits, units = out["perm_guess_hits"]["0.1"].split("/")
+    assert units == "64" and 0 <= int(hits) <= 64
+    assert out["accuracy_with_key"] > out["accuracy_without_key"]
+    spec = extract_spec(model, "tiny_perm")
+    spec.save(tmp_path / "run" / "spec")
+    generate(spec, tmp_path / "rtl")
+    lock = lock_manifest(tmp_path / "run", spec, read_meta(tmp_path / "rtl"))
+    assert lock["units"] == [] and [pm["layer"] for pm in lock["perms"]] == [name]
+    assert all(pm["image"].startswith("rtl/") and (tmp_path / pm["image"]).exists() for pm in lock["perms"])
+
+
 def test_bad_lock_config_is_one_line(tmp_path):
     cfg = example_config(tmp_path, "digits_mlp_lock.yaml", harden={"lock": {"layers": ["dense_2"]}})
     proc = codesign("flow", cfg, "--out", tmp_path / "run", check=False)

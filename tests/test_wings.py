@@ -203,3 +203,89 @@ def test_sensitivity_rank_and_chooser():
     rows = [{"layer": "a", "params": 5000, "drop": {4: 0.01}}, {"layer": "b", "params": 90000, "drop": {4: 0.015}},
             {"layer": "c", "params": 90000, "drop": {4: 0.2}}, {"layer": "d", "params": 100, "drop": {4: 0.0}}]
     assert choose_layers(rows, 4, max_drop=0.02) == ["b", "a"]
+
+
+WINGS_DIGITS = [{"flatten": {}},
+                {"wings_dense": {"units": 16, "components": 4, "centres": 6, "coef_sigma": 2.0, "basis_grid": [4, 4],
+                                 "in_hw": [8, 8], "pixel_sigma": 1.0}},
+                {"relu": {"bits": 8, "integer": 3}},
+                {"dense": {"units": 10, "kernel": {"bits": 8, "integer": 0}, "bias": {"bits": 8, "integer": 3}}}]
+
+
+@pytest.fixture(scope="module")
+def tiny_wings():
+    """The harden.wings hook (techniques/wings/train.py) on digits: a 64 -> 16 generated -> 10 model whose
+    dense twin is pretrained 3 epochs and fitted (PCA + SVR); (model, report section, spec, data), seconds."""
+    from codesign.data import load_dataset
+    from codesign.extract import extract_spec
+    from codesign.techniques.wings.train import fitted_wings_model
+
+    d = load_dataset({"dataset": "digits", "train": None, "test": None}, 0)
+    cfg = {"seed": 0, "name": "tiny_wings", "harden": {"wings": {"pretrain_epochs": 3, "permute": True}},
+           "train": {"batch_size": 32, "learning_rate": 3e-3}}
+    logged = []
+    model, section = fitted_wings_model(cfg, d, WINGS_DIGITS, log=logged.append)
+    assert any("wings fit: dense" in line for line in logged)
+    return model, section, extract_spec(model, "tiny_wings"), d
+
+
+def test_tiny_wings_fit_hook_gives_an_emulator_equal_to_keras(tiny_wings):
+    """wings/train.py: the dense twin keeps the wings layer's name as an 8-bit dense layer; after the fit the
+    model holds a WingsDense whose spec's emulator equals Keras exactly on the whole digits test split, and the
+    fitted generator alone (before any fine-tune) already classifies."""
+    from codesign.data import to_model_input
+    from codesign.emulator import Emulator
+    from codesign.techniques.wings.layer import WingsDense
+    from codesign.techniques.wings.train import dense_twin_layers
+
+    twin, args = dense_twin_layers(WINGS_DIGITS)
+    assert twin[1] == {"dense": {"units": 16, "name": "wings_dense_1", "kernel": {"bits": 8, "integer": 0},
+                                 "bias": {"bits": 8, "integer": 3}}}
+    assert args == {"wings_dense_1": {k: v for k, v in WINGS_DIGITS[1]["wings_dense"].items() if k != "units"}}
+    assert "wings_dense" in WINGS_DIGITS[1]  # the caller's list is left as it was
+    model, section, spec, d = tiny_wings
+    assert isinstance(model.get_layer("wings_dense_1"), WingsDense)
+    assert section["pretrain_epochs"] == 3 and section["permute"] is True
+    assert section["dense_accuracy"] > 0.8 and section["fitted_accuracy"] > 0.2  # chance: 0.1
+    assert 0 < section["layers"]["wings_dense_1"]["pca_explained_variance"] <= 1
+    layer = spec.layer("wings_dense_1")
+    assert layer.kind == "wings_dense" and layer.attrs["in_hw"] == [8, 8] and layer.params["alpha"].shape == (4, 6)
+    keras = model.predict(to_model_input(d.x_test), verbose=0)
+    emu = Emulator(spec).run(d.x_test)[1]
+    np.testing.assert_array_equal(emu, keras)  # every output of every test digit
+    assert np.mean(np.argmax(emu, -1) == d.y_test) == section["fitted_accuracy"]
+
+
+def test_tiny_wings_hls_project_names_the_generator(tiny_wings, tmp_path):
+    """wings/hls.py: the hls4ml project of the spec (written, then compiled) calls nnet::wings_gen with the
+    layer's geometry, types its generated weight with the spec's weight type, and stores the spec's alpha
+    integers; a spec storing its basis directly is refused in one line."""
+    from codesign.hls_view import HLSView
+
+    from codesign.emulator import Emulator
+
+    _, _, spec, _ = tiny_wings
+    hv = HLSView(spec, tmp_path / "hls")
+    hv.model.write()
+    fw = tmp_path / "hls" / "firmware"
+    assert (fw / "nnet_utils" / "nnet_wings_gen.h").exists()
+    assert "nnet::wings_gen<" in (fw / "codesign_top.cpp").read_text()
+    params = (fw / "parameters.h").read_text()
+    for n in ("n_in = 64", "n_out = 16", "n_comp = 4", "n_sv = 6", "height = 8", "width = 8", "grid_rows = 4",
+              "grid_cols = 4"):
+        assert f"static const unsigned {n};" in params, n
+    layer = spec.layer("wings_dense_1")
+    w = layer.types["weight"]
+    assert f"ap_fixed<{w.width},{w.integer}" in (fw / "defines.h").read_text() + params
+    alpha = [p for p in (fw / "weights").glob("*.txt") if p.stem.startswith("alpha")]
+    assert alpha, sorted(p.name for p in (fw / "weights").iterdir())
+    real = np.array([float(v) for v in alpha[0].read_text().split(",")])
+    np.testing.assert_array_equal(real * 2 ** layer.types["alpha"].frac, layer.params["alpha"].reshape(-1))
+    # compiled (g++, seconds for this size): C-sim integers = emulator integers on the whole test split
+    _, _, _, d = tiny_wings
+    x_int = Emulator(spec).quantize_input(d.x_test)
+    np.testing.assert_array_equal(hv.compile().csim_int(x_int), Emulator(spec).run_int(x_int).reshape(len(x_int), -1))
+    direct = spec.copy()
+    direct.layer("wings_dense_1").attrs["basis_grid"] = None
+    with pytest.raises(ValueError, match="'wings_dense_1' \\(wings_dense\\) stores its basis directly"):
+        HLSView(direct, tmp_path / "hls_direct")
