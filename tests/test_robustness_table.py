@@ -28,26 +28,31 @@ def _seed_runs(folder, seeds: dict, variants=("float_jr", "stq_jr")):
         (folder / f"seed{seed}" / "report.json").write_text(json.dumps(report))
 
 
-def _table(*args):
-    """bench/robustness_table.py's main() in this process (argv as given): (exit code, stderr)."""
+def _bench_main(script: str, *argv):
+    """bench/<script>'s main() in this process with sys.argv = [script, *argv]: (exit code, stderr)."""
     import contextlib
     import importlib.util
     import io
     from types import SimpleNamespace
 
-    spec = importlib.util.spec_from_file_location("robustness_table", ROOT / "bench/robustness_table.py")
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), ROOT / "bench" / script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    err, code, argv = io.StringIO(), 0, sys.argv
-    sys.argv = ["bench/robustness_table.py", "x.yaml", *map(str, args)]
+    err, code, saved = io.StringIO(), 0, sys.argv
+    sys.argv = [f"bench/{script}", *map(str, argv)]
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             module.main()
     except SystemExit as e:
         code = e.code
     finally:
-        sys.argv = argv
+        sys.argv = saved
     return SimpleNamespace(returncode=code, stderr=err.getvalue())
+
+
+def _table(*args):
+    """bench/robustness_table.py on a config placeholder `x.yaml` and the given arguments."""
+    return _bench_main("robustness_table.py", "x.yaml", *args)
 
 
 def test_merge_writes_means_sample_sd_and_paired_gaps(tmp_path):
@@ -216,25 +221,8 @@ def test_results_page_summary_shows_the_suite_columns_and_the_paired_gap(tmp_pat
 
 
 def _float_clean(*args):
-    """bench/robustness_float_clean.py's main() in this process: (exit code, stderr)."""
-    import contextlib
-    import importlib.util
-    import io
-    from types import SimpleNamespace
-
-    spec = importlib.util.spec_from_file_location("robustness_float_clean", ROOT / "bench/robustness_float_clean.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    err, code, argv = io.StringIO(), 0, sys.argv
-    sys.argv = ["bench/robustness_float_clean.py", *map(str, args)]
-    try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            module.main()
-    except SystemExit as e:
-        code = e.code
-    finally:
-        sys.argv = argv
-    return SimpleNamespace(returncode=code, stderr=err.getvalue())
+    """bench/robustness_float_clean.py with the given arguments."""
+    return _bench_main("robustness_float_clean.py", *args)
 
 
 def test_float_clean_trains_the_plain_float_variant_and_pairs_it_by_seed(tmp_path):
