@@ -57,7 +57,7 @@ def run_rtl(run) -> None:
     resources = None
     writes = None
     if run.lock:  # the run-time key through the load port (codesign/rtl/lock.py)
-        from .techniques.lock.rtl import key_writes
+        from .rtl.lock import key_writes
 
         writes = key_writes(meta, run.lock.views["keys"]["key"], rtl_dir)
     try:
@@ -270,7 +270,7 @@ def rtl_outputs(run_dir: Path, spec, x_int: np.ndarray, key=None) -> np.ndarray:
         if any(layer.attrs.get("lock") for layer in spec.layers):
             from .rtl.generate import read_meta
             from .techniques.lock.password import check_key
-            from .techniques.lock.rtl import key_writes
+            from .rtl.lock import key_writes
 
             h.write(key_writes(read_meta(rtl_dir), check_key(spec, key), rtl_dir))
         return h.run_checked(x_int).outputs

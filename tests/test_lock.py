@@ -191,7 +191,7 @@ def test_conv_lock_csim_and_rtl_agree(conv_locked, tmp_path):
     from codesign.rtl import generate, read_meta
     from codesign.rtl.harness import Harness
     from codesign.techniques.lock.password import check_key
-    from codesign.techniques.lock.rtl import key_writes
+    from codesign.rtl.lock import key_writes
 
     _, spec, password, wrong, d = conv_locked
     x_int = Emulator(spec).quantize_input(d.x_test[:40])
@@ -631,7 +631,7 @@ def test_input_perm_driver_writes(perm_run, tmp_path, monkeypatch):
     from codesign.spec import DesignSpec
     from codesign.techniques.lock.keys import open_run_password
     from codesign.techniques.lock.password import LockKey
-    from codesign.techniques.lock.rtl import key_writes
+    from codesign.rtl.lock import key_writes
 
     run, _ = perm_run
     drv, pkg = _driver_and_package(run, tmp_path, monkeypatch)
@@ -794,7 +794,7 @@ def test_pynq_driver_key_words(locked_run, tmp_path, monkeypatch):
     from codesign.spec import DesignSpec
     from codesign.techniques.lock.keys import open_run_password
     from codesign.techniques.lock.password import LockKey
-    from codesign.techniques.lock.rtl import key_writes
+    from codesign.rtl.lock import key_writes
 
     run, _ = locked_run
     drv, pkg = _driver_and_package(run, tmp_path, monkeypatch)

@@ -55,7 +55,7 @@ def rtl_canaries(run_dir, det, faults: list[tuple], emulator_alarms: np.ndarray,
         lock = Emulator(spec, key=det.key).key
         if lock:  # key registers first (set_spec tracks the memories only), as the RTL cross-check
             from ..techniques.lock.password import check_key
-            from ..techniques.lock.rtl import key_writes
+            from ..rtl.lock import key_writes
 
             h.write(key_writes(h.meta, check_key(spec, det.key)))
         h.set_spec(spec)

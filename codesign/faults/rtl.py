@@ -269,7 +269,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
             if ref.lock:  # a locked design: its key registers (load-port selects of their own, never faulted;
                 # written before set_spec, which tracks the memories only)
                 from ..techniques.lock.password import check_key
-                from ..techniques.lock.rtl import key_writes
+                from ..rtl.lock import key_writes
 
                 h.write(key_writes(h.meta, check_key(spec, key)))
             h.set_spec(spec)  # memories as generated (no write when the run's images are this spec's)

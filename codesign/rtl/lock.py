@@ -12,7 +12,7 @@ identity (no key) restores it.
 
 It lives here, beside the kron and wings planners, and not in codesign/techniques/lock/: generate.py
 calls it, and a module outside this package importing rtl.plan runs rtl/__init__, which imports
-generate.py (an import circle, tests/test_architecture.py). `codesign.techniques.lock.rtl` re-exports it."""
+generate.py (an import circle, tests/test_architecture.py)."""
 from __future__ import annotations
 
 import re

@@ -5,7 +5,7 @@ generator and the simulator, which would otherwise import each other through the
 """
 from __future__ import annotations
 
-from .rtl import key_writes
+from ...rtl.lock import key_writes
 
 
 def run_lock_bench(spec, key, x_int, work_dir, stalls: bool = True, opt: str = "quick"):
