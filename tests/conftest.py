@@ -15,6 +15,8 @@ EXAMPLES = ROOT / "examples"
 # Fixtures that build a whole MNIST flow (minutes each on CI's 2 cores): every test using one is `slow`,
 # so `pytest -m "not slow"` stays a fast loop without anyone having to remember the marker.
 HEAVY_FIXTURES = {"mlp_run", "cnn_run", "jr_run", "wings_run", "kron_run"}
+# ... and the module fixtures of tests/test_lock.py that build a locked digits flow with C-sim and RTL
+SLOW_FIXTURES = HEAVY_FIXTURES | {"locked_run", "perm_run"}
 
 
 # Session fixtures shared across test modules: under pytest-xdist every module that uses one must run on
@@ -27,7 +29,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         # `long` is also `slow`: `pytest -m "not slow"` replaces addopts' `-m 'not long'`, so the fast loop
         # would otherwise run every long measurement (a locked-CNN flow of > 20 min among them)
-        if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("long"):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("long"):
             item.add_marker(pytest.mark.slow)
     _group_for_workers(items)
 

@@ -506,7 +506,6 @@ def _views_agree_under_every_key(rep: dict) -> dict:
     return lock
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_locked_flow_every_view_agrees_under_every_key(locked_run):
     _, rep = locked_run
     lock = _views_agree_under_every_key(rep)
@@ -515,7 +514,6 @@ def test_locked_flow_every_view_agrees_under_every_key(locked_run):
     assert lock["accuracy_random_key_mean"] < lock["accuracy_with_key"]
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_lock_views_bench_path(locked_run, tmp_path):
     """bench/lock_views.py on a few samples: the sealed password, no key and a wrong key reach the RTL
     key registers, and the RTL equals the emulator sample by sample under each."""
@@ -542,7 +540,6 @@ def _npz_of_test_split(path: Path) -> Path:
     return path
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_evaluate_key_option(locked_run, tmp_path):
     run, rep = locked_run
     data = _npz_of_test_split(tmp_path / "digits_test.npz")
@@ -559,7 +556,6 @@ def test_evaluate_key_option(locked_run, tmp_path):
         assert acc("--view", view, "--key", "none") == rep["lock"]["accuracy_without_key"]
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_sealed_password_cli(locked_run, tmp_path):
     run, rep = locked_run
     mine = tmp_path / "run"
@@ -607,7 +603,6 @@ def perm_run(tmp_path_factory):
     return tmp / "run", json.loads((tmp / "run" / "report.json").read_text())
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_input_perm_flow_every_view_agrees_under_every_key(perm_run):
     """The input-permutation lock through the public entry point: emulator = C-sim (the permutation a top
     input) = RTL (the first layer's weight rows written permuted over the load port) under the key, no key
@@ -623,7 +618,6 @@ def test_input_perm_flow_every_view_agrees_under_every_key(perm_run):
     assert '"perm"' not in json.dumps(spec) and (run / "lock" / "password.enc").exists()
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_input_perm_driver_writes(perm_run, tmp_path, monkeypatch):
     """The package's driver permutes the first layer's public weight image by the decrypted password into
     exactly the load-port words codesign writes in simulation; no key writes the public image back."""
@@ -647,7 +641,6 @@ def test_input_perm_driver_writes(perm_run, tmp_path, monkeypatch):
     assert [w for _, _, w in plain] == image  # the identity permutation is the public image
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_input_perm_faults_refused(perm_run, tmp_path):
     """A fault campaign on an input-permutation locked run stops with one line before any row is written:
     the fault engines do not model the permutation, and scoring the design without its key (what they did,
@@ -664,7 +657,7 @@ def test_input_perm_faults_refused(perm_run, tmp_path):
     assert not (mine / "faults").exists()
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
+@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL) through request.getfixturevalue, which conftest's SLOW_FIXTURES cannot see
 @pytest.mark.parametrize("which", ["locked_run", "perm_run"])
 def test_public_artefacts_do_not_depend_on_the_password(which, request, tmp_path):
     """Swap the password for a random one, regenerate spec, hls4ml project and RTL from the public model:
@@ -728,7 +721,6 @@ def test_public_artefacts_do_not_depend_on_the_password(which, request, tmp_path
     assert not list((tmp_path / "pkg_a").rglob("*.enc")) and not list((tmp_path / "pkg_a").rglob("*.key"))
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_fault_campaign_scores_under_the_key(locked_run, tmp_path):
     """`codesign faults` on a locked run scores the design under a key, as `codesign evaluate` does: the
     fault-free accuracy of the campaign (engine, BFA, RTL cross-check) is evaluate's under the same key
@@ -785,7 +777,6 @@ def _driver_and_package(run: Path, tmp_path: Path, monkeypatch):
     return drv, pkg
 
 
-@pytest.mark.slow  # builds a locked digits flow (C-sim + RTL): outside the fast loop
 def test_pynq_driver_key_words(locked_run, tmp_path, monkeypatch):
     """The package's driver (numpy + cryptography only) opens the sealed password with the device key and
     makes exactly the key-register words codesign writes in simulation; no key clears every register; a
