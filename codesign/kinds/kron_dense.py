@@ -8,6 +8,11 @@ from ..emulator import kron_matvec
 from .dense import relu_precision
 from .registry import Kind, ModelLayer, register
 
+# the factor and bias quantizers of a kron_dense entry that does not give `kernel` / `bias`
+# (its dense reference, codesign/techniques/kron/reference.py, takes the same)
+FACTOR_QUANTIZER = {"bits": 8, "integer": 0}
+BIAS_QUANTIZER = {"bits": 8, "integer": 3}
+
 
 def macs(layer) -> int:
     a = layer.attrs
@@ -86,8 +91,8 @@ def keras_layer(a: dict, x, quantized: bool, name: str):
     (float factors when not `quantized`)."""
     from ..techniques.kron.layer import KronDense
 
-    fq = a.get("kernel", {"bits": 8, "integer": 0})
-    bq = a.get("bias", {"bits": 8, "integer": 3})
+    fq = a.get("kernel", FACTOR_QUANTIZER)
+    bq = a.get("bias", BIAS_QUANTIZER)
     return KronDense(a["in_factors"], a["out_factors"], rank=a.get("rank", 1),
                      factor_bits=fq["bits"] if quantized else None, factor_integer=fq.get("integer", 0),
                      bias_bits=bq["bits"] if quantized and bq else None,

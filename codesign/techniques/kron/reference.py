@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import copy
 
-KRON_KERNEL = {"bits": 8, "integer": 0}   # kron_dense's factor quantizer when `kernel` is not given
-KRON_BIAS = {"bits": 8, "integer": 3}     # and its bias quantizer (codesign/kinds/kron_dense.py keras_layer)
+from ...kinds.kron_dense import BIAS_QUANTIZER, FACTOR_QUANTIZER
 
 
 def dense_twin(layers: list) -> list:
@@ -25,8 +24,8 @@ def dense_twin(layers: list) -> list:
             out.append(copy.deepcopy(entry))
             continue
         m2, m1 = args["out_factors"]
-        dense = {"units": int(m2) * int(m1), "kernel": copy.deepcopy(args.get("kernel", KRON_KERNEL)),
-                 "bias": copy.deepcopy(args.get("bias", KRON_BIAS))}
+        dense = {"units": int(m2) * int(m1), "kernel": copy.deepcopy(args.get("kernel", FACTOR_QUANTIZER)),
+                 "bias": copy.deepcopy(args.get("bias", BIAS_QUANTIZER))}
         if "name" in args:
             dense["name"] = args["name"]
         out.append({"dense": dense})
