@@ -122,12 +122,37 @@ def conv2d_kernel(x: np.ndarray, layer: Layer, chunk: int = 256) -> np.ndarray:
     return np.concatenate(outs) if outs else np.zeros((0, oh, ow, cout), np.int64)
 
 
-def maxpool2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+def _pool_windows(x: np.ndarray, layer: Layer, fill: int) -> np.ndarray:
+    """(N, OH, OW, C, ph, pw) pooling windows; 'same' pads as TF does (more after than before) with `fill`."""
     ph, pw = layer.attrs["pool_size"]
     sh, sw = layer.attrs["strides"]
-    oh, ow, _ = layer.output_shape
-    win = np.lib.stride_tricks.sliding_window_view(x, (ph, pw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
-    return win.max(axis=(-2, -1))
+    if layer.attrs.get("padding", "valid") == "same":
+        (pt, pb), (pl, pr) = _same_padding(x.shape[1], ph, sh), _same_padding(x.shape[2], pw, sw)
+        x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=fill)
+    oh, ow = -(-(x.shape[1] - ph + 1) // sh), -(-(x.shape[2] - pw + 1) // sw)
+    return np.lib.stride_tricks.sliding_window_view(x, (ph, pw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
+
+
+def maxpool2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """Max over each window; 'same' padding never wins (TF pools over the image's cells only: every
+    window holds at least one), so it pads with the int64 minimum. Type unchanged."""
+    return _pool_windows(x, layer, np.iinfo(np.int64).min).max(axis=(-2, -1))
+
+
+def pool_counts(layer: Layer) -> np.ndarray:
+    """(OH, OW) image cells under each window: the divisor of an average pool (TF leaves padding out)."""
+    h, w = layer.input_shape[:2]
+    return _pool_windows(np.ones((1, h, w, 1), np.int64), layer, 0).sum(axis=(-2, -1))[0, :, :, 0]
+
+
+def avgpool2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """Mean over each window's image cells, exact: the sum of c cells (c a power of two, at most the
+    pool area A = 2**k) is the mean at k more fraction bits, shifted left by k - log2(c). Output
+    reshaped to the layer's (a global pool's (C,))."""
+    k = int(layer.attrs["pool_size"][0] * layer.attrs["pool_size"][1]).bit_length() - 1
+    sums = _pool_windows(x.astype(np.int64), layer, 0).sum(axis=(-2, -1))
+    shift = k - np.log2(pool_counts(layer)).astype(np.int64)
+    return (sums << shift[None, :, :, None]).reshape((len(x),) + tuple(layer.output_shape))
 
 
 class _Kernels(Mapping):

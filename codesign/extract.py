@@ -183,6 +183,44 @@ WEIGHTED_KINDS = {**{c: ("dense", _dense_attrs) for c in QDENSE_CLASSES},
                   **{c: ("conv2d", _conv_attrs) for c in QCONV2D_CLASSES + QCONV1D_CLASSES}}
 
 
+POOL1D_CLASSES = ("MaxPooling1D", "AveragePooling1D")  # slide over (n, 1, c) as (k, 1) pools
+POOL_CLASSES = POOL1D_CLASSES + ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D")
+
+
+def _pool_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Layer:
+    """A maxpool2d / avgpool2d spec layer (1-D pools as (k, 1) pools; a global average pool as one window
+    over the image, output (C,)). An average whose divisor is not a power of two has no exact
+    fixed-point value, so it is refused."""
+    name = type(layer).__name__
+    glob = name.startswith("Global")
+    if getattr(layer, "data_format", "channels_last") != "channels_last" or (glob and layer.keepdims):
+        raise UnsupportedLayerError(f"{where(layer)}: data_format {layer.data_format!r} / keepdims not supported; "
+                                    "use channels_last, keepdims=False")
+    if glob:
+        pool = strides = [int(shape[0]), int(shape[1])]
+        padding = "valid"
+    elif name in POOL1D_CLASSES:
+        pool, strides, padding = [int(layer.pool_size[0]), 1], [int(layer.strides[0]), 1], layer.padding
+    else:
+        pool, strides, padding = [int(v) for v in layer.pool_size], [int(v) for v in layer.strides], layer.padding
+    attrs = {"pool_size": pool, "strides": strides, "padding": padding}
+    if "Max" in name:
+        return Layer(layer.name, "maxpool2d", shape, out_shape, attrs, {"input": t, "output": t})
+    from .emulator import pool_counts
+
+    counts = pool_counts(Layer(layer.name, "avgpool2d", shape, out_shape, attrs, {}))
+    bad = [int(c) for c in sorted(set(counts.ravel().tolist())) if c & (c - 1)]
+    area = pool[0] * pool[1]
+    if area & (area - 1) or bad:
+        raise UnsupportedLayerError(f"{where(layer)}: a mean over {bad[0] if bad else area} cells (not a power of two) "
+                                    "has no exact fixed-point value; use a pool whose windows cover 1, 2, 4, ... "
+                                    "image cells (e.g. 2x2, 'valid'), or MaxPooling")
+    k = area.bit_length() - 1
+    types = {"input": t, "accum": FixedType(t.width + 2 * k, t.integer + k, signed=t.signed),
+             "output": FixedType(t.width + k, t.integer, signed=t.signed)}
+    return Layer(layer.name, "avgpool2d", shape, out_shape, attrs, types)
+
+
 def _is_weighted(layer) -> bool:
     from .techniques.kron.layer import KronDense
 
@@ -213,7 +251,8 @@ def _plain_activation(layer):
 
 
 SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, KronDense, WingsDense (with a fused or following "
-             "QActivation/Activation/ReLU), Flatten, MaxPooling1D/2D(valid), Dropout, Reshape or QActivation on the "
+             "QActivation/Activation/ReLU), Flatten, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, "
+             "Dropout, Reshape or QActivation on the "
              "input, a final softmax")
 
 
@@ -262,7 +301,7 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         layer = layers[i]
         last = i == len(layers) - 1
         out_shape = tuple(layer.output_shape[1:])
-        if type(layer).__name__ in QCONV1D_CLASSES + ("MaxPooling1D",):
+        if type(layer).__name__ in QCONV1D_CLASSES + POOL1D_CLASSES + ("GlobalAveragePooling1D",):
             out_shape = _image(out_shape)
             if not out:
                 input_shape = shape = _image(shape)
@@ -304,15 +343,8 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
             sources[layer.name] = layer.name
-        elif isinstance(layer, keras.layers.MaxPooling1D) and layer.padding == "valid":
-            out.append(Layer(layer.name, "maxpool2d", shape, out_shape,
-                             {"pool_size": [int(layer.pool_size[0]), 1], "strides": [int(layer.strides[0]), 1]},
-                             {"input": t, "output": t}))
-            sources[layer.name] = layer.name
-        elif isinstance(layer, keras.layers.MaxPooling2D) and layer.padding == "valid":
-            out.append(Layer(layer.name, "maxpool2d", shape, out_shape,
-                             {"pool_size": list(layer.pool_size), "strides": list(layer.strides)},
-                             {"input": t, "output": t}))
+        elif type(layer).__name__ in POOL_CLASSES:
+            out.append(_pool_layer(layer, shape, t, out_shape))
             sources[layer.name] = layer.name
         elif last and _is_activation_layer(layer) and act_name(_plain_activation(layer)) == "softmax":
             notes.append(f"the final softmax {layer.name!r} is not in the spec: the spec outputs the logits "
@@ -340,11 +372,7 @@ UNSUPPORTED_HINTS = {
                           "(folded exactly as QKeras folds it)",
     "QBatchNormalization": "a batch norm after a layer is not supported yet; use QDenseBatchnorm / QConv2DBatchnorm "
                            "(folded exactly as QKeras folds it)",
-    "MaxPooling2D": "padding='same' is not supported yet; use padding='valid'",
-    "AveragePooling2D": "average pooling is not supported yet; use MaxPooling2D(padding='valid')",
-    "GlobalAveragePooling2D": "global pooling is not supported yet; use Flatten (+ QDense)",
-    "GlobalMaxPooling2D": "global pooling is not supported yet; use Flatten (+ QDense)",
-    "MaxPooling1D": "padding='same' is not supported yet; use padding='valid'",
+    "GlobalMaxPooling2D": "global max pooling is not supported yet; use GlobalAveragePooling2D or Flatten (+ QDense)",
     "QDepthwiseConv2D": "depthwise convolution is not supported yet; use QConv2D",
     "QSeparableConv2D": "separable convolution is not supported yet; use QConv2D",
     "Dense": "a float Dense has no exact fixed-point form; use QDense with kernel/bias quantizers",

@@ -1,4 +1,5 @@
-"""``maxpool2d``: y = max over windows, type unchanged. Engine: rtl/maxpool.sv (no parameters, no lanes)."""
+"""``maxpool2d``: y = max over windows ('valid', or 'same' as TF pads: padding never wins), type unchanged.
+Engine: rtl/maxpool.sv (no parameters, no lanes; 'valid' with strides = pool_size)."""
 from __future__ import annotations
 
 from ..emulator import maxpool2d_kernel
@@ -6,10 +7,28 @@ from .registry import Kind, ModelLayer, register
 
 
 def hls_twin(layer, x):
+    """MaxPooling2D; 'same' on an unsigned input as a ZeroPadding2D (0 never wins over the window's
+    cells) then 'valid': hls4ml 1.3 pads max pooling with the type's top bit set, the most negative
+    value of a signed type but 2**(W-1) of an unsigned one (nnet_pooling.h pad_val)."""
     from tensorflow import keras
 
-    return keras.layers.MaxPooling2D(tuple(layer.attrs["pool_size"]), tuple(layer.attrs["strides"]),
+    from ..emulator import _same_padding
+
+    a = layer.attrs
+    padding = a.get("padding", "valid")
+    if padding == "same" and not layer.in_type.signed:
+        (h, w), (ph, pw), (sh, sw) = layer.input_shape[:2], a["pool_size"], a["strides"]
+        x = keras.layers.ZeroPadding2D((_same_padding(h, ph, sh), _same_padding(w, pw, sw)),
+                                       name=f"{layer.name}_pad")(x)
+        padding = "valid"
+    return keras.layers.MaxPooling2D(tuple(a["pool_size"]), tuple(a["strides"]), padding=padding,
                                      name=layer.name)(x)
+
+
+def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
+    entry["Precision"] = {"result": layer.out_type.hls()}
+    if layer.attrs.get("padding", "valid") == "same" and not layer.in_type.signed:
+        names.setdefault(f"{layer.name}_pad", {})["Precision"] = {"result": layer.in_type.hls()}
 
 
 def rtl_shape(layer) -> dict:
@@ -46,7 +65,7 @@ def keras_layer(a: dict, x, quantized: bool, name: str):
 
 
 KIND = register(Kind(
-    "maxpool2d", kernel=maxpool2d_kernel, hls_twin=hls_twin, twin="maxpool2d",
+    "maxpool2d", kernel=maxpool2d_kernel, hls_twin=hls_twin, hls_precision=hls_precision, twin="maxpool2d",
     model_layer=ModelLayer(frozenset({"name", "pool_size", "strides"}), keras_layer),
     rtl_image=True, rtl_shape=rtl_shape, rtl_plan=rtl_plan, rtl_images=lambda layer, p: {},
     rtl_check=lambda layer, pe, simd, pp=1: rtl_plan(layer, pe, simd, 0, 0, pp), rtl_folding=rtl_folding,

