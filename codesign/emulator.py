@@ -155,6 +155,22 @@ def avgpool2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
     return (sums << shift[None, :, :, None]).reshape((len(x),) + tuple(layer.output_shape))
 
 
+def multithreshold_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """Elementwise step function: y = levels[k], k = how many of the ascending thresholds x reaches
+    (x >= t), as FINN's MultiThreshold. Thresholds are input-type integers, levels output-type ones."""
+    return layer.params["levels"].astype(np.int64)[np.searchsorted(layer.params["thresholds"], x, side="right")]
+
+
+def leaky_relu_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """QKeras quantized_relu with a power-of-two negative slope 2**-k: x >= 0 cast to the output type;
+    x < 0 as x * 2**-k (the same integer at k more fraction bits) cast to the `negative` type, whose
+    narrower range is QKeras' clip at -slope * 2**(bits-1) LSBs (same fraction as the output)."""
+    t, k = layer.types, int(layer.attrs["slope_shift"])
+    pos = cast(x, t["input"].frac, t["output"])
+    neg = cast(x, t["input"].frac + k, t["negative"])
+    return np.where(x >= 0, pos, neg)
+
+
 class _Kernels(Mapping):
     """kind -> emulator kernel, read from the layer-kind registry (codesign/kinds)."""
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UnsupportedLayerError
+from .extract_act import elementwise_function, elementwise_layer
 from .fixed import FixedType, exact_integers
 from .qtypes import (
     accum_type,
@@ -315,9 +316,13 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                     notes.append(f"the softmax of the last layer {layer.name!r} is not in the spec: its output "
                                  "is the logits (argmax unchanged)")
                     post[layer.name] = "softmax"
+                elif elementwise_function(layer):
+                    raise UnsupportedLayerError(f"{where(layer)}: activation {fn} fused into the layer is not supported; "
+                                                "move it into a QActivation right after the layer")
                 else:
                     fused = activation_of(layer, fn)
-            if nxt is not None and _is_activation_layer(nxt) and act_name(_plain_activation(nxt)) != "softmax":
+            if (nxt is not None and _is_activation_layer(nxt) and act_name(_plain_activation(nxt)) != "softmax"
+                    and not elementwise_function(nxt)):  # binary/ternary/leaky: a layer of its own (below)
                 if not builtin and not isinstance(nxt, QActivation):
                     raise UnsupportedLayerError(f"{where(nxt)} after {where(layer)}: only a "
                                                 "QActivation('quantized_relu(bits, integer)') may follow it")
@@ -349,6 +354,9 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         elif last and _is_activation_layer(layer) and act_name(_plain_activation(layer)) == "softmax":
             notes.append(f"the final softmax {layer.name!r} is not in the spec: the spec outputs the logits "
                          "(argmax unchanged)")
+        elif _is_activation_layer(layer) and elementwise_function(layer) and out:
+            out.append(elementwise_layer(layer, shape, t, out_shape))
+            sources[layer.name] = layer.name
         elif _is_activation_layer(layer):
             raise UnsupportedLayerError(f"{where(layer)}: an activation is supported right after a QDense/QConv2D "
                                         "(or on the model input); move it there or fuse it into the layer")

@@ -95,8 +95,8 @@ def quantizer_type(q, where: str) -> FixedType:
             raise UnsupportedLayerError(f"{where}: {q} uses sigmoid or stochastic rounding, which has no exact "
                                         "fixed-point form; use quantized_relu(bits, integer)")
         if q.negative_slope:
-            raise UnsupportedLayerError(f"{where}: {q} has negative_slope={q.negative_slope}, not supported yet; "
-                                        "use quantized_relu(bits, integer) without a slope")
+            raise UnsupportedLayerError(f"{where}: {q} has negative_slope={q.negative_slope}, supported only as a "
+                                        "QActivation after a layer; move it there or drop the slope")
         if not q.is_quantized_clip and q.relu_upper_bound is not None:
             raise UnsupportedLayerError(f"{where}: quantized_relu with relu_upper_bound={q.relu_upper_bound} and "
                                         "is_quantized_clip=False clips at a bound that is no fixed-point type; "

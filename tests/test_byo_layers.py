@@ -126,8 +126,85 @@ def _csim_equals_emulator(model, spec, tmp_path, input_type=None):
     assert np.array_equal(csim.reshape(ours.shape), ours)
 
 
+def acts(seed=3):
+    """Each activation as a QActivation after a QDense: leaky quantized_relu, binary_tanh, ternary() (tanh form,
+    threshold 0.33), binary(alpha=1), ternary(alpha=0.5, threshold=0.25), binary(use_01=True)."""
+    from qkeras import QActivation, QDense, binary, quantized_relu, ternary
+    from tensorflow import keras
+
+    i = keras.Input((12,), name="feat")
+    x = QActivation("quantized_bits(8,2)", name="in_q")(i)
+    for n, act in enumerate([quantized_relu(6, 2, negative_slope=0.25), "binary_tanh", ternary(), binary(alpha=1),
+                             ternary(alpha=0.5, threshold=0.25), binary(use_01=True)]):
+        x = QDense(10, name=f"d{n}", **_q())(x)
+        x = QActivation(act, name=f"act{n}")(x)
+    x = QDense(5, name="out", **_q())(x)
+    return _randomize(keras.Model(i, x, name="acts"), seed)
+
+
+def test_activation_layers_compile_bit_exact(tmp_path):
+    """leaky quantized_relu -> leaky_relu, binary / binary_tanh / ternary -> multithreshold: each a layer of
+    the spec, equal to QKeras layer by layer and at the output; no RTL engine, named."""
+    from codesign.rtl_step import rtl_unsupported
+
+    m = acts()
+    spec, summary = _compile(m, tmp_path)
+    assert "13/13 layers bit-exact" in summary, summary
+    assert [l.kind for l in spec.layers[1::2]] == ["leaky_relu"] + ["multithreshold"] * 5
+    _emulator_equals_qkeras(m, spec, n=1000)
+    assert "act1 (multithreshold)" in rtl_unsupported(spec)
+
+
+def test_activation_edges_equal_qkeras(tmp_path):
+    """Every activation on the inputs where the rules differ: 0 (binary +1 but binary_tanh -1), the ternary
+    thresholds +-t exactly and one LSB either side, the leaky clip; a 1x1 identity QDense feeds each, so its
+    accumulator takes every value of a fine grid."""
+    from qkeras import QActivation, QDense, binary, quantized_bits, quantized_relu, ternary
+    from tensorflow import keras
+
+    from codesign.emulator import Emulator
+
+    grid = (np.arange(-2 ** 9, 2 ** 9) / 2 ** 6).astype(np.float32)[:, None]  # -8 .. 8 in 1/64 steps
+    for act in [binary(), binary(alpha=0.5, use_01=True), "binary_tanh", ternary(), ternary(alpha=2, threshold=0.25),
+                ternary(threshold=0.0), quantized_relu(5, 1, negative_slope=0.125), quantized_relu(4, 2, negative_slope=0.5)]:
+        i = keras.Input((1,))
+        x = QActivation(quantized_bits(10, 3), name="in_q")(i)
+        x = QDense(1, kernel_quantizer=quantized_bits(4, 2, alpha=1), use_bias=False, name="identity")(x)
+        m = keras.Model(i, QActivation(act, name="act")(x))
+        m.get_layer("identity").set_weights([np.ones((1, 1), np.float32)])
+        spec, summary = _compile(m, tmp_path / str(act).replace("(", "_")[:20])
+        assert "2/2 layers bit-exact" in summary, (act, summary)
+        ours = Emulator(spec).predict(grid)
+        assert np.array_equal(ours, m.predict(grid, verbose=0).astype(np.float64)), act
+        assert len(np.unique(ours)) >= 2
+
+
+def test_activation_without_exact_form_is_refused():
+    """alpha='auto' activations (a scale from each batch), a slope of 2**-k with k >= bits, an activation fused
+    into QDense(activation=...): one line naming the layer and the fix."""
+    from qkeras import QActivation, QDense, binary, quantized_relu, ternary
+    from tensorflow import keras
+
+    from codesign.errors import UnsupportedLayerError
+    from codesign.extract import extract_spec
+
+    cases = [(QActivation(binary(alpha="auto"), name="ba"), "'ba' (QActivation): activation binary(alpha='auto')"),
+             (QActivation(ternary(alpha="auto_po2"), name="ta"), "'ta' (QActivation): activation ternary"),
+             (QActivation(quantized_relu(3, 0, negative_slope=0.125), name="steep"), "negative_slope=0.125"),
+             (None, "'fused' (QDense): activation")]
+    for act, needle in cases:
+        i = keras.Input((6,))
+        if act is None:
+            model = keras.Model(i, QDense(4, activation=binary(), name="fused", **_q())(i))
+        else:
+            model = keras.Model(i, act(QDense(4, name="d", **_q())(i)))
+        with pytest.raises(UnsupportedLayerError) as e:
+            extract_spec(model)
+        assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("build", [pools, pools1d], ids=["pools", "pools1d"])
+@pytest.mark.parametrize("build", [pools, pools1d, acts], ids=["pools", "pools1d", "acts"])
 def test_layers_csim_equals_emulator(tmp_path, build):
     """One C-sim build per model: hls4ml C-sim == emulator on real-valued inputs, every output integer."""
     m = build()

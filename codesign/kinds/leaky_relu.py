@@ -1,0 +1,30 @@
+"""``leaky_relu``: QKeras quantized_relu(bits, integer, negative_slope=2**-k): x >= 0 cast to the output type
+fixed<bits, integer+1, RND_CONV, SAT>, x < 0 as x * 2**-k cast to the ``negative`` type (QKeras' negative clip
+at -2**-k * 2**(bits-1) LSBs); attr ``slope_shift`` = k. hls4ml: hls/nnet_codesign_act.h (codesign/hls_act.py);
+no RTL engine."""
+from __future__ import annotations
+
+from ..emulator import leaky_relu_kernel
+from .registry import Kind, register
+
+
+def hls_twin(layer, x):
+    from ..hls_act import leaky_relu_twin
+
+    return leaky_relu_twin(layer, x)
+
+
+def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
+    from ..hls_act import precisions
+
+    precisions(layer, entry, names, model)
+
+
+def hls_register() -> None:
+    from ..hls_act import register as register_act
+
+    register_act()
+
+
+KIND = register(Kind("leaky_relu", kernel=leaky_relu_kernel, hls_twin=hls_twin, hls_precision=hls_precision,
+                     hls_register=hls_register))
