@@ -155,6 +155,13 @@ def avgpool2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
     return (sums << shift[None, :, :, None]).reshape((len(x),) + tuple(layer.output_shape))
 
 
+def scale_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """Per-channel (last axis) affine map, exact: acc = x * scale + bias at the accumulator's fraction,
+    then the epilogue (ReLU, cast to the output type) as a dense layer's."""
+    acc = x.astype(np.int64) * layer.params["scale"].astype(np.int64)
+    return _finish(acc, layer, layer.types["input"].frac + layer.types["scale"].frac)
+
+
 def multithreshold_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
     """Elementwise step function: y = levels[k], k = how many of the ascending thresholds x reaches
     (x >= t), as FINN's MultiThreshold. Thresholds are input-type integers, levels output-type ones."""

@@ -19,7 +19,8 @@ import numpy as np
 
 from .errors import UnsupportedLayerError
 from .extract_act import elementwise_function, elementwise_layer
-from .fixed import FixedType, exact_integers
+from .extract_scale import batchnorm_scale_bias, is_per_channel_alpha, per_channel_layers, scale_layer
+from .fixed import FixedType, FixedTypeError, exact_integers
 from .qtypes import (
     accum_type,
     act_name,
@@ -67,10 +68,7 @@ def _weights_and_bias(layer):
     integers are the quantizers' outputs of the folded weights."""
     kq, bq = layer.kernel_quantizer_internal, layer.bias_quantizer_internal
     folded = _is_batchnorm_folded(layer)
-    if folded:
-        kernel, bias = (np.asarray(v) for v in layer.get_folded_weights())
-    else:
-        kernel, bias = layer.kernel.numpy(), (layer.bias.numpy() if layer.use_bias else None)
+    kernel, bias = _float_kernel_bias(layer)
     if kq is None:
         raise UnsupportedLayerError(f"{where(layer)} has no kernel quantizer; give it one "
                                     "(e.g. kernel_quantizer=quantized_bits(8, 0, alpha=1))")
@@ -83,6 +81,30 @@ def _weights_and_bias(layer):
     wq = quantized_values(kq, kernel)
     bqv = quantized_values(bq, bias) if bias is not None else None
     return kq, wq, bqv
+
+
+def _float_kernel_bias(layer):
+    """The float kernel and bias (None without one) the quantizers take: folded first for QConv2DBatchnorm."""
+    if _is_batchnorm_folded(layer):
+        return tuple(np.asarray(v) for v in layer.get_folded_weights())
+    return layer.kernel.numpy(), (layer.bias.numpy() if layer.use_bias else None)
+
+
+def _per_channel_spec_layers(layer, shape, t, out_shape, fused) -> tuple[Layer, Layer]:
+    """An alpha='auto' kernel: the integer dense/conv2d and the scale layer of its channel scales and bias."""
+    kernel, bias = _float_kernel_bias(layer)
+    bq = layer.bias_quantizer_internal
+    if bias is not None and bq is None:
+        raise UnsupportedLayerError(f"{where(layer)} has a bias without a bias quantizer; give it one "
+                                    "(e.g. bias_quantizer=quantized_bits(8, 3, alpha=1))")
+    if bias is not None:
+        _check_alpha(bq, layer, "bias")
+    kind, spec_attrs = WEIGHTED_KINDS[type(layer).__name__]
+    return per_channel_layers(layer, kind, shape, t, out_shape, spec_attrs(layer, shape), kernel,
+                              quantized_values(bq, bias) if bias is not None else None, fused)
+
+
+BATCHNORM_CLASSES = ("BatchNormalization", "QBatchNormalization")
 
 
 def _is_batchnorm_folded(layer) -> bool:
@@ -252,7 +274,7 @@ def _plain_activation(layer):
 
 
 SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, KronDense, WingsDense (with a fused or following "
-             "QActivation/Activation/ReLU), Flatten, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, "
+             "QActivation/Activation/ReLU), (Q)BatchNormalization, Flatten, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, "
              "Dropout, Reshape or QActivation on the "
              "input, a final softmax")
 
@@ -339,7 +361,28 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                 if type(layer).__name__ in QCONV1D_CLASSES:
                     out_shape = _image(out_shape)
                 i += 1
-            out.append(_weighted_spec_layer(layer, shape, t, out_shape, act_layer, fused))
+            if builtin and is_per_channel_alpha(layer):
+                dense, sc = _per_channel_spec_layers(layer, shape, t, out_shape, fused)
+                out.append(dense)
+                sources[dense.name] = None  # no Keras counterpart: checked through the scale layer
+                layer_out = sc
+            else:
+                try:
+                    layer_out = _weighted_spec_layer(layer, shape, t, out_shape, act_layer, fused)
+                except FixedTypeError as e:
+                    raise UnsupportedLayerError(f"{where(layer)}: its input {t.hls()} is too wide for exact integer "
+                                                f"sums ({e}); quantize the previous layer's output (a QActivation "
+                                                "after it)") from None
+            out.append(layer_out)
+            sources[layer_out.name] = source
+        elif type(layer).__name__ in BATCHNORM_CLASSES:  # standalone: a scale layer (+ the activation after it)
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            fused, source = ("linear", None), layer.name
+            if (nxt is not None and _is_activation_layer(nxt) and act_name(_plain_activation(nxt)) != "softmax"
+                    and not elementwise_function(nxt)):
+                fused, source = activation_of(nxt, _plain_activation(nxt)), nxt.name
+                i += 1
+            out.append(scale_layer(layer, layer.name, shape, t, out_shape, *batchnorm_scale_bias(layer), fused))
             sources[layer.name] = source
         elif type(layer).__name__ == "NeuronLock" and out:  # codesign/techniques/lock: a lock unit in the epilogue
             out[-1].attrs["lock"] = {"units": int(layer.units)}  # only its size: the key is a run-time input
@@ -376,10 +419,6 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
 
 
 UNSUPPORTED_HINTS = {
-    "BatchNormalization": "a batch norm after a layer is not supported yet; use QDenseBatchnorm / QConv2DBatchnorm "
-                          "(folded exactly as QKeras folds it)",
-    "QBatchNormalization": "a batch norm after a layer is not supported yet; use QDenseBatchnorm / QConv2DBatchnorm "
-                           "(folded exactly as QKeras folds it)",
     "GlobalMaxPooling2D": "global max pooling is not supported yet; use GlobalAveragePooling2D or Flatten (+ QDense)",
     "QDepthwiseConv2D": "depthwise convolution is not supported yet; use QConv2D",
     "QSeparableConv2D": "separable convolution is not supported yet; use QConv2D",

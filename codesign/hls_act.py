@@ -1,11 +1,12 @@
-"""hls4ml view of the elementwise activation kinds hls4ml has no exact layer for (``multithreshold``,
-``leaky_relu``): a float Keras twin layer each, registered through the Extension API (codesign/hls_ext.py)
+"""hls4ml view of the elementwise kinds hls4ml has no exact layer for (``multithreshold``, ``leaky_relu``,
+``scale``): a float Keras twin layer each, registered through the Extension API (codesign/hls_ext.py)
 with the C++ of ``hls/nnet_codesign_act.h``.
 
 hls4ml's own binary_tanh / ternary_tanh / LeakyReLU differ from QKeras at the edges (binary_tanh at 0 is -1 in
 hls4ml but +1 for QKeras' binary(); LeakyReLU has no negative clip and stores the slope in the data type), so
 the spec's integers are implemented here instead: thresholds and levels as the layer's weights, the leaky
-slope as a constant shift. Every precision comes from the spec (`precisions`).
+slope as a constant shift. hls4ml's BatchNormalization recomputes its scale from gamma/sqrt(var + eps) in
+float64, so a scale layer (batch norm, per-channel weight scales) is one of these too. Every precision comes from the spec (`precisions`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,17 @@ leaky_config_template = """struct config{index} : nnet::leaky_relu_q_config {{
     static const unsigned slope_shift = {slope_shift};
     typedef {neg_t.name} neg_t;
 }};\n"""
+
+scale_config_template = """struct config{index} : nnet::scale_shift_config {{
+    static const unsigned n_in = {n_in};
+    static const unsigned n_chan = {n_chan};
+    static const bool relu = {relu};
+    typedef {scale_t.name} scale_t;
+    typedef {bias_t.name} bias_t;
+    typedef {accum_t.name} accum_t;
+}};\n"""
+
+scale_function_template = "nnet::scale_shift<{input_t}, {output_t}, {config}>({input}, {output}, {scale}, {bias});"
 
 leaky_function_template = "nnet::leaky_relu_q<{input_t}, {output_t}, {config}>({input}, {output});"
 
@@ -75,7 +87,26 @@ def twin_classes():
         def get_config(self):
             return {**super().get_config(), "slope_shift": self.slope_shift}
 
-    _classes.update(multithreshold=CodesignMultiThreshold, leaky_relu=CodesignLeakyReLU)
+    class CodesignScale(keras.layers.Layer):
+        """y = act(x * scale + bias) per channel (last axis): the twin of a scale layer."""
+
+        def __init__(self, relu: bool = False, **kw):
+            super().__init__(**kw)
+            self.relu = bool(relu)
+
+        def build(self, input_shape):
+            c = int(input_shape[-1])
+            self.scale = self.add_weight(name="scale", shape=(c,), trainable=False)
+            self.bias = self.add_weight(name="bias", shape=(c,), trainable=False)
+
+        def call(self, x):
+            y = x * self.scale + self.bias
+            return tf.nn.relu(y) if self.relu else y
+
+        def get_config(self):
+            return {**super().get_config(), "relu": self.relu}
+
+    _classes.update(multithreshold=CodesignMultiThreshold, leaky_relu=CodesignLeakyReLU, scale=CodesignScale)
     return _classes
 
 
@@ -93,10 +124,20 @@ def leaky_relu_twin(layer, x):
     return twin_classes()["leaky_relu"](layer.attrs["slope_shift"], name=layer.name)(x)
 
 
+def scale_twin(layer, x):
+    k = twin_classes()["scale"](layer.attrs.get("activation") == "relu", name=layer.name)
+    y = k(x)
+    bias = layer.params.get("bias", np.zeros(layer.params["scale"].shape, np.int64))
+    k.set_weights([to_real(layer.params["scale"], layer.types["scale"]).astype(np.float64),
+                   to_real(bias, layer.types["bias"]).astype(np.float64)])
+    return y
+
+
 def precisions(layer, entry: dict, names: dict, model: dict) -> None:
     """result: the output type; the layer's other spec types (thresholds, levels, negative) by name."""
     entry["Precision"] = {"result": layer.out_type.hls()}
-    for name, key in (("thresholds", "thresholds"), ("levels", "levels"), ("neg", "negative")):
+    for name, key in (("thresholds", "thresholds"), ("levels", "levels"), ("neg", "negative"), ("scale", "scale"),
+                      ("bias", "bias"), ("accum", "accum")):
         if key in layer.types:
             entry["Precision"][name] = layer.types[key].hls()
 
@@ -125,6 +166,17 @@ def _parse_leaky(keras_layer, input_names, input_shapes, data_reader):
     return layer, list(input_shapes[0])
 
 
+def _parse_scale(keras_layer, input_names, input_shapes, data_reader):
+    from hls4ml.converters.keras_v2_to_hls import get_weights_data, parse_default_keras_layer
+
+    layer = parse_default_keras_layer(keras_layer, input_names)
+    layer["n_in"] = _n_in(input_shapes[0])
+    layer["n_chan"] = int(input_shapes[0][-1])
+    layer["relu"] = int(bool(keras_layer["config"]["relu"]))
+    layer["scale_data"], layer["bias_data"] = get_weights_data(data_reader, layer["name"], ["scale", "bias"])
+    return layer, list(input_shapes[0])
+
+
 def register() -> None:
     """hls4ml IR nodes `CodesignMultiThreshold` (weights thresholds, levels) and `CodesignLeakyReLU`
     (internal type neg); idempotent."""
@@ -132,6 +184,9 @@ def register() -> None:
     register_extension("CodesignMultiThreshold", attributes=("n_in", "n_thr"), weights=("thresholds", "levels"),
                        accum=False, output_shape=same_shape, config_template=mt_config_template,
                        function_template=mt_function_template, header=HEADER, parse=_parse_mt)
+    register_extension("CodesignScale", attributes=("n_in", "n_chan", "relu"), weights=("scale", "bias"),
+                       output_shape=same_shape, config_template=scale_config_template,
+                       function_template=scale_function_template, header=HEADER, parse=_parse_scale)
     register_extension("CodesignLeakyReLU", attributes=("n_in", "slope_shift"), internal_types=("neg",),
                        accum=False, output_shape=same_shape, config_template=leaky_config_template,
                        function_template=leaky_function_template, header=HEADER, parse=_parse_leaky)

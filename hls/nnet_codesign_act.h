@@ -1,4 +1,4 @@
-// Elementwise activations of a design spec that hls4ml has no exact layer for (codesign/hls_act.py).
+// Elementwise layers of a design spec that hls4ml has no exact layer for (codesign/hls_act.py).
 //
 // multi_threshold: y = levels[k], k = how many of the ascending thresholds x reaches (x >= t), as FINN's
 // MultiThreshold: QKeras binary / binary_tanh / ternary activations. leaky_relu_q: QKeras quantized_relu with
@@ -52,6 +52,30 @@ Elements:
             typename CONFIG_T::neg_t n = x[i] * slope;
             y[i] = (res_T)n;
         }
+    }
+}
+
+struct scale_shift_config {
+    static const unsigned n_in = 1;    // elements
+    static const unsigned n_chan = 1;  // channels (the last axis)
+    static const bool relu = false;
+};
+
+// y = cast(act(x * scale[c] + bias[c])), c the channel: batch norm and per-channel weight scales. The product
+// is exact (ap_fixed keeps every bit) and accum_t holds every sum (the spec sizes it), so the one rounding is
+// the cast to res_T, as codesign/emulator.py scale_kernel.
+template <class data_T, class res_T, typename CONFIG_T>
+void scale_shift(data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in], typename CONFIG_T::scale_t scale[CONFIG_T::n_chan],
+                 typename CONFIG_T::bias_t bias[CONFIG_T::n_chan]) {
+    #pragma HLS INLINE
+Elements:
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        #pragma HLS UNROLL
+        const unsigned c = i % CONFIG_T::n_chan;
+        typename CONFIG_T::accum_t a = x[i] * scale[c];
+        a += bias[c];
+        if (CONFIG_T::relu && a < 0) a = 0;
+        y[i] = (res_T)a;
     }
 }
 

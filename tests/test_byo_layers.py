@@ -203,8 +203,47 @@ def test_activation_without_exact_form_is_refused():
         assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)
 
 
+def scales(seed=3):
+    """Per-channel float factors: a standalone BatchNormalization (+ the QActivation after it), quantized_bits and
+    ternary alpha='auto' kernels (QConv2D with a fused activation, QDense), a QBatchNormalization."""
+    from qkeras import QActivation, QBatchNormalization, QConv2D, QDense, quantized_bits, ternary
+    from tensorflow import keras
+
+    b = quantized_bits(8, 3, alpha=1)
+    i = keras.Input((8, 8, 2), name="img")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    x = QConv2D(4, 3, name="c1", **_q())(x)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = QActivation("quantized_relu(6,2)", name="bn_relu")(x)
+    x = QConv2D(4, 3, kernel_quantizer=quantized_bits(6, 0, alpha="auto"), bias_quantizer=b,
+                activation="quantized_relu(6,2)", name="c_auto")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    x = QDense(8, kernel_quantizer=ternary(alpha="auto"), bias_quantizer=b, name="d_tern")(x)
+    x = QBatchNormalization(name="qbn")(x)
+    x = QActivation("quantized_bits(8,3)", name="qbn_q")(x)
+    x = QDense(5, name="out", **_q())(x)
+    return _randomize(keras.Model(i, x, name="scales"), seed)
+
+
+def test_batchnorm_and_per_channel_scales_compile(tmp_path):
+    """Standalone (Q)BatchNormalization and alpha='auto' kernels: scale layers (x * scale + bias, the float32
+    values held exactly); Keras rounds these in float32, so they are float layers checked within the stated
+    tolerance, and the integer layers after them equal QKeras exactly; the model's output equals QKeras'."""
+    from codesign.verify import tolerance
+
+    m = scales()
+    spec, summary = _compile(m, tmp_path)
+    assert "3/7 layers bit-exact" in summary, summary  # the 4 scale layers are float layers (tolerance)
+    by_name = {l.name: l for l in spec.layers}
+    assert [by_name[n].kind for n in ("bn", "c_auto_int", "c_auto", "d_tern_int", "d_tern", "qbn")] == \
+        ["scale", "conv2d", "scale", "dense", "scale", "scale"]
+    assert all(tolerance(by_name[n]) > 0 for n in ("bn", "c_auto", "d_tern", "qbn"))
+    assert set(np.unique(by_name["d_tern_int"].params["weight"])) <= {-1, 0, 1}
+    _emulator_equals_qkeras(m, spec)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("build", [pools, pools1d, acts], ids=["pools", "pools1d", "acts"])
+@pytest.mark.parametrize("build", [pools, pools1d, acts, scales], ids=["pools", "pools1d", "acts", "scales"])
 def test_layers_csim_equals_emulator(tmp_path, build):
     """One C-sim build per model: hls4ml C-sim == emulator on real-valued inputs, every output integer."""
     m = build()
