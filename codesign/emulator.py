@@ -122,6 +122,21 @@ def conv2d_kernel(x: np.ndarray, layer: Layer, chunk: int = 256) -> np.ndarray:
     return np.concatenate(outs) if outs else np.zeros((0, oh, ow, cout), np.int64)
 
 
+def depthwise2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """NHWC depthwise convolution: output channel c * dm + m sums channel c's k x k window times weight
+    [:, :, c, m] (Keras' order), exact in int64, then the dense epilogue (bias, ReLU, cast)."""
+    kh, kw, cin, dm = layer.params["weight"].shape
+    sh, sw = layer.attrs["strides"]
+    if layer.attrs["padding"] == "same":
+        (pt, pb), (pl, pr) = _same_padding(x.shape[1], kh, sh), _same_padding(x.shape[2], kw, sw)
+        x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    oh, ow, _ = layer.output_shape
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
+    w = layer.params["weight"].astype(np.int64).reshape(kh * kw, cin, dm)
+    acc = np.einsum("nhwck,kcm->nhwcm", win.reshape(win.shape[:4] + (kh * kw,)).astype(np.int64), w)
+    return _finish(acc.reshape(len(x), oh, ow, cin * dm), layer, layer.types["product"].frac)
+
+
 def _pool_windows(x: np.ndarray, layer: Layer, fill: int) -> np.ndarray:
     """(N, OH, OW, C, ph, pw) pooling windows; 'same' pads as TF does (more after than before) with `fill`."""
     ph, pw = layer.attrs["pool_size"]

@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import UnsupportedLayerError
 from .extract_act import elementwise_function, elementwise_layer
+from .extract_conv import DEPTHWISE_CLASSES, depthwise_layers
 from .extract_scale import batchnorm_scale_bias, is_per_channel_alpha, per_channel_layers, scale_layer
 from .fixed import FixedType, FixedTypeError, exact_integers
 from .qtypes import (
@@ -248,7 +249,8 @@ def _is_weighted(layer) -> bool:
     from .techniques.kron.layer import KronDense
 
     name = type(layer).__name__
-    return isinstance(layer, KronDense) or name in QDENSE_CLASSES + QCONV2D_CLASSES + QCONV1D_CLASSES + ("WingsDense",)
+    return isinstance(layer, KronDense) or name in QDENSE_CLASSES + QCONV2D_CLASSES + QCONV1D_CLASSES + \
+        DEPTHWISE_CLASSES + ("WingsDense",)
 
 
 def _is_activation_layer(layer) -> bool:
@@ -273,7 +275,7 @@ def _plain_activation(layer):
     return quantizer_of(layer)
 
 
-SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, KronDense, WingsDense (with a fused or following "
+SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, QDepthwiseConv2D, QSeparableConv2D, KronDense, WingsDense (with a fused or following "
              "QActivation/Activation/ReLU), (Q)BatchNormalization, Flatten, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, "
              "Dropout, Reshape or QActivation on the "
              "input, a final softmax")
@@ -361,7 +363,13 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                 if type(layer).__name__ in QCONV1D_CLASSES:
                     out_shape = _image(out_shape)
                 i += 1
-            if builtin and is_per_channel_alpha(layer):
+            if type(layer).__name__ in DEPTHWISE_CLASSES:
+                parts = depthwise_layers(layer, shape, t, out_shape, fused)
+                for part, has_source in parts[:-1]:
+                    out.append(part)
+                    sources[part.name] = layer.name if has_source else None
+                layer_out = parts[-1][0]
+            elif builtin and is_per_channel_alpha(layer):
                 dense, sc = _per_channel_spec_layers(layer, shape, t, out_shape, fused)
                 out.append(dense)
                 sources[dense.name] = None  # no Keras counterpart: checked through the scale layer
@@ -419,9 +427,9 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
 
 
 UNSUPPORTED_HINTS = {
+    "DepthwiseConv2D": "a float DepthwiseConv2D has no exact fixed-point form; use QDepthwiseConv2D with quantizers",
+    "SeparableConv2D": "a float SeparableConv2D has no exact fixed-point form; use QSeparableConv2D with quantizers",
     "GlobalMaxPooling2D": "global max pooling is not supported yet; use GlobalAveragePooling2D or Flatten (+ QDense)",
-    "QDepthwiseConv2D": "depthwise convolution is not supported yet; use QConv2D",
-    "QSeparableConv2D": "separable convolution is not supported yet; use QConv2D",
     "Dense": "a float Dense has no exact fixed-point form; use QDense with kernel/bias quantizers",
     "Conv2D": "a float Conv2D has no exact fixed-point form; use QConv2D with kernel/bias quantizers",
 }
@@ -433,7 +441,7 @@ def _hint(layer) -> str:
 
 
 def _is_builtin(layer) -> bool:
-    return type(layer).__name__ in QDENSE_CLASSES + QCONV2D_CLASSES + QCONV1D_CLASSES
+    return type(layer).__name__ in QDENSE_CLASSES + QCONV2D_CLASSES + QCONV1D_CLASSES + DEPTHWISE_CLASSES
 
 
 def _image(shape: tuple) -> tuple:

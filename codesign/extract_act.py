@@ -57,8 +57,8 @@ def _leaky(layer, shape, t, out_shape) -> Layer:
                                     "clip has no exact fixed-point form; use quantized_relu(bits, integer, "
                                     "negative_slope=2**-k)")
     if k < 1 or bits - k < 1:
-        raise UnsupportedLayerError(f"{where(layer)}: negative_slope={slope} must be 2**-k with 1 <= k < bits={bits} "
-                                    "(the negative part then has at least one level)")
+        raise UnsupportedLayerError(f"{where(layer)}: negative_slope={slope} must be 2**-k with k from 1 to bits - 1 "
+                                    f"= {bits - 1} (so the negative part has a level); use a larger slope or more bits")
     types = {"input": t,
              "negative": FixedType(bits - k, integer + 1 - k, signed=True, rounding="RND_CONV", overflow="SAT"),
              "output": FixedType(bits, integer + 1, signed=True, rounding="RND_CONV", overflow="SAT")}

@@ -242,8 +242,45 @@ def test_batchnorm_and_per_channel_scales_compile(tmp_path):
     _emulator_equals_qkeras(m, spec)
 
 
+def depthwise(seed=3, depth_multiplier=1):
+    """QDepthwiseConv2D ('same', fused quantized_relu), QSeparableConv2D (stride 2, QActivation after it)."""
+    from qkeras import QActivation, QDense, QDepthwiseConv2D, QSeparableConv2D, quantized_bits
+    from tensorflow import keras
+
+    w, b = quantized_bits(6, 0, alpha=1), quantized_bits(8, 3, alpha=1)
+    i = keras.Input((9, 9, 3), name="img")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    x = QDepthwiseConv2D(3, padding="same", depth_multiplier=depth_multiplier, depthwise_quantizer=w, bias_quantizer=b,
+                         activation="quantized_relu(6,2)", name="dw")(x)
+    x = QSeparableConv2D(4, 3, strides=2, depthwise_quantizer=w, pointwise_quantizer=w, bias_quantizer=b, name="sep")(x)
+    x = QActivation("quantized_relu(6,2)", name="sep_relu")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    x = QDense(5, name="out", **_q())(x)
+    return _randomize(keras.Model(i, x, name="depthwise"), seed)
+
+
+def test_depthwise_and_separable_compile_bit_exact(tmp_path):
+    """QDepthwiseConv2D -> depthwise2d; QSeparableConv2D -> depthwise2d (no Keras counterpart) + 1x1 conv2d:
+    equal to QKeras layer by layer and at the output, also with depth_multiplier 2 (which hls4ml's
+    DepthwiseConv2D does not implement: the C-sim view says so)."""
+    from codesign.hls_view import HLSView
+
+    m = depthwise()
+    spec, summary = _compile(m, tmp_path / "dm1")
+    assert "4/4 layers bit-exact" in summary, summary
+    assert [l.kind for l in spec.layers[:3]] == ["depthwise2d", "depthwise2d", "conv2d"]
+    _emulator_equals_qkeras(m, spec)
+    m2 = depthwise(depth_multiplier=2)
+    spec2, summary = _compile(m2, tmp_path / "dm2")
+    assert "4/4 layers bit-exact" in summary and spec2.layers[0].output_shape == (9, 9, 6), summary
+    _emulator_equals_qkeras(m2, spec2)
+    with pytest.raises(ValueError, match="'dw' has depth_multiplier 2; hls4ml's DepthwiseConv2D implements"):
+        HLSView(spec2, tmp_path / "hls")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("build", [pools, pools1d, acts, scales], ids=["pools", "pools1d", "acts", "scales"])
+@pytest.mark.parametrize("build", [pools, pools1d, acts, scales, depthwise],
+                         ids=["pools", "pools1d", "acts", "scales", "depthwise"])
 def test_layers_csim_equals_emulator(tmp_path, build):
     """One C-sim build per model: hls4ml C-sim == emulator on real-valued inputs, every output integer."""
     m = build()
