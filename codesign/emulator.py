@@ -150,8 +150,10 @@ def _pool_windows(x: np.ndarray, layer: Layer, fill: int) -> np.ndarray:
 
 def maxpool2d_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
     """Max over each window; 'same' padding never wins (TF pools over the image's cells only: every
-    window holds at least one), so it pads with the int64 minimum. Type unchanged."""
-    return _pool_windows(x, layer, np.iinfo(np.int64).min).max(axis=(-2, -1))
+    window holds at least one), so it pads with the int64 minimum. Type unchanged; output reshaped to the
+    layer's (a global pool's (C,))."""
+    y = _pool_windows(x, layer, np.iinfo(np.int64).min).max(axis=(-2, -1))
+    return y.reshape((len(x),) + tuple(layer.output_shape))  # a global pool's (C,)
 
 
 def pool_counts(layer: Layer) -> np.ndarray:

@@ -208,12 +208,13 @@ WEIGHTED_KINDS = {**{c: ("dense", _dense_attrs) for c in QDENSE_CLASSES},
 
 
 POOL1D_CLASSES = ("MaxPooling1D", "AveragePooling1D")  # slide over (n, 1, c) as (k, 1) pools
-POOL_CLASSES = POOL1D_CLASSES + ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D")
+GLOBAL_POOL_CLASSES = ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D")
+POOL_CLASSES = POOL1D_CLASSES + ("MaxPooling2D", "AveragePooling2D") + GLOBAL_POOL_CLASSES
 
 
 def _pool_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Layer:
-    """A maxpool2d / avgpool2d spec layer (1-D pools as (k, 1) pools; a global average pool as one window
-    over the image, output (C,)). An average whose divisor is not a power of two has no exact
+    """A maxpool2d / avgpool2d spec layer (1-D pools as (k, 1) pools; a global pool as one window over the
+    image, output (C,)). An average whose divisor is not a power of two has no exact
     fixed-point value, so it is refused."""
     name = type(layer).__name__
     glob = name.startswith("Global")
@@ -275,10 +276,10 @@ def _plain_activation(layer):
     return quantizer_of(layer)
 
 
-SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, QDepthwiseConv2D, QSeparableConv2D, KronDense, WingsDense (with a fused or following "
-             "QActivation/Activation/ReLU), (Q)BatchNormalization, Flatten, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, "
-             "Dropout, Reshape or QActivation on the "
-             "input, a final softmax")
+SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, QDepthwiseConv2D, QSeparableConv2D, KronDense, "
+             "WingsDense (with a fused or following QActivation/Activation/ReLU), (Q)BatchNormalization, Flatten, "
+             "MaxPooling1D/2D, AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, binary/ternary/leaky QActivations, "
+             "Dropout, Reshape or QActivation on the input, a final softmax")
 
 
 @dataclass
@@ -326,7 +327,7 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         layer = layers[i]
         last = i == len(layers) - 1
         out_shape = tuple(layer.output_shape[1:])
-        if type(layer).__name__ in QCONV1D_CLASSES + POOL1D_CLASSES + ("GlobalAveragePooling1D",):
+        if type(layer).__name__ in QCONV1D_CLASSES + POOL1D_CLASSES + ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
             out_shape = _image(out_shape)
             if not out:
                 input_shape = shape = _image(shape)
@@ -429,7 +430,6 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
 UNSUPPORTED_HINTS = {
     "DepthwiseConv2D": "a float DepthwiseConv2D has no exact fixed-point form; use QDepthwiseConv2D with quantizers",
     "SeparableConv2D": "a float SeparableConv2D has no exact fixed-point form; use QSeparableConv2D with quantizers",
-    "GlobalMaxPooling2D": "global max pooling is not supported yet; use GlobalAveragePooling2D or Flatten (+ QDense)",
     "Dense": "a float Dense has no exact fixed-point form; use QDense with kernel/bias quantizers",
     "Conv2D": "a float Conv2D has no exact fixed-point form; use QConv2D with kernel/bias quantizers",
 }

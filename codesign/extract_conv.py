@@ -7,8 +7,6 @@ the per-output power-of-two or float scales of alpha='auto_po2' / 'auto' are not
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .errors import UnsupportedLayerError
 from .fixed import FixedType, FixedTypeError, exact_integers
 from .qtypes import accum_type, quantized_values, signed_type_for, where

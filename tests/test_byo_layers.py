@@ -35,7 +35,7 @@ def pools(seed=3):
 
 
 def pools1d(seed=4):
-    """The 1-D forms: MaxPooling1D 'same', AveragePooling1D, GlobalAveragePooling1D (as (k, 1) pools)."""
+    """The 1-D forms: MaxPooling1D 'same', AveragePooling1D, GlobalMaxPooling1D (as (k, 1) pools)."""
     from qkeras import QActivation, QConv1D, QDense
     from tensorflow import keras
 
@@ -44,7 +44,7 @@ def pools1d(seed=4):
     x = QConv1D(3, 3, activation="quantized_relu(6,2)", name="c1", **_q())(x)
     x = keras.layers.MaxPooling1D(2, padding="same", name="max1d")(x)
     x = keras.layers.AveragePooling1D(2, name="avg1d")(x)
-    x = keras.layers.GlobalAveragePooling1D(name="gap1d")(x)
+    x = keras.layers.GlobalMaxPooling1D(name="gmp1d")(x)
     x = QDense(4, name="out", **_q())(x)
     return _randomize(keras.Model(i, x, name="pools1d"), seed)
 
@@ -90,6 +90,26 @@ def test_pooling_1d_layers_compile_bit_exact(tmp_path):
     spec, summary = _compile(m, tmp_path)
     assert "5/5 layers bit-exact" in summary, summary
     _emulator_equals_qkeras(m, spec)
+
+
+def test_global_pools_compile_bit_exact(tmp_path):
+    """GlobalMaxPooling2D and GlobalAveragePooling1D (the global pools the models above do not hold): one window
+    over the whole image, output (C,); the RTL view names the global max pool it has no engine for."""
+    from qkeras import QActivation, QConv1D, QConv2D, QDense
+    from tensorflow import keras
+
+    from codesign.rtl_step import rtl_unsupported
+
+    for shape, conv, pool in (((6, 6, 2), QConv2D, keras.layers.GlobalMaxPooling2D(name="gp")),
+                              ((6, 2), QConv1D, keras.layers.GlobalAveragePooling1D(name="gp"))):  # 4 cells
+        i = keras.Input(shape)
+        x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+        x = pool(conv(3, 3, activation="quantized_relu(6,2)", name="c", **_q())(x))
+        m = _randomize(keras.Model(i, QDense(4, name="out", **_q())(x)))
+        spec, summary = _compile(m, tmp_path / pool.__class__.__name__)
+        assert "3/3 layers bit-exact" in summary and spec.layers[1].output_shape == (3,), summary
+        _emulator_equals_qkeras(m, spec)
+        assert any(s.startswith("gp (") for s in rtl_unsupported(spec))
 
 
 def test_average_pool_without_exact_mean_is_refused():
@@ -278,11 +298,50 @@ def test_depthwise_and_separable_compile_bit_exact(tmp_path):
         HLSView(spec2, tmp_path / "hls")
 
 
+def all_layers(seed=5):
+    """Every layer added here in one model, so one g++ build checks them all: 'same' max pooling on a signed and
+    an unsigned input, QDepthwiseConv2D, QSeparableConv2D, a standalone BatchNormalization, an alpha='auto'
+    QConv2D, 'same' average and global average pooling, a leaky quantized_relu, a ternary alpha='auto' QDense,
+    a QBatchNormalization, binary_tanh, ternary(), binary(alpha=1), ternary(alpha, threshold), binary(use_01)."""
+    from qkeras import (QActivation, QBatchNormalization, QConv2D, QDense, QDepthwiseConv2D, QSeparableConv2D, binary,
+                        quantized_bits, quantized_relu, ternary)
+    from tensorflow import keras
+
+    w, b = quantized_bits(6, 0, alpha=1), quantized_bits(8, 3, alpha=1)
+    L = keras.layers
+    i = keras.Input((9, 9, 3), name="img")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    x = L.MaxPooling2D(3, strides=2, padding="same", name="max_signed")(x)  # 5x5
+    x = QDepthwiseConv2D(3, padding="same", depthwise_quantizer=w, bias_quantizer=b, activation="quantized_relu(6,2)",
+                         name="dw")(x)
+    x = L.MaxPooling2D(2, padding="same", name="max_unsigned")(x)  # 3x3
+    x = QSeparableConv2D(4, 2, depthwise_quantizer=w, pointwise_quantizer=w, bias_quantizer=b, name="sep")(x)  # 2x2
+    x = L.BatchNormalization(name="bn")(x)
+    x = QActivation("quantized_relu(6,2)", name="bn_relu")(x)
+    x = QConv2D(4, 1, kernel_quantizer=quantized_bits(6, 0, alpha="auto"), bias_quantizer=b,
+                activation="quantized_relu(6,2)", name="c_auto")(x)
+    x = L.AveragePooling2D(2, strides=1, padding="same", name="avg")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = QDense(10, name="d0", kernel_quantizer=w, bias_quantizer=b)(x)
+    x = QActivation(quantized_relu(6, 2, negative_slope=0.25), name="leaky")(x)
+    x = QDense(10, kernel_quantizer=ternary(alpha="auto"), bias_quantizer=b, name="d_tern")(x)
+    x = QBatchNormalization(name="qbn")(x)
+    x = QActivation("quantized_bits(8,3)", name="qbn_q")(x)
+    for n, act in enumerate(["binary_tanh", ternary(), binary(alpha=1), ternary(alpha=0.5, threshold=0.25),
+                             binary(use_01=True)]):
+        x = QDense(10, name=f"d{n + 1}", kernel_quantizer=w, bias_quantizer=b)(x)
+        x = QActivation(act, name=f"act{n + 1}")(x)
+    x = QDense(5, name="out", kernel_quantizer=w, bias_quantizer=b)(x)
+    return _randomize(keras.Model(i, x, name="all_layers"), seed)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("build", [pools, pools1d, acts, scales, depthwise],
-                         ids=["pools", "pools1d", "acts", "scales", "depthwise"])
-def test_layers_csim_equals_emulator(tmp_path, build):
-    """One C-sim build per model: hls4ml C-sim == emulator on real-valued inputs, every output integer."""
-    m = build()
-    spec, _ = _compile(m, tmp_path)
+def test_layers_csim_equals_emulator(tmp_path):
+    """One C-sim build for every kind added here (all_layers): hls4ml C-sim == emulator on 300 real-valued inputs,
+    every output integer; the model compiles (the per-layer check) and its emulator equals QKeras."""
+    m = all_layers()
+    spec, summary = _compile(m, tmp_path)
+    kinds = {l.kind for l in spec.layers}
+    assert kinds >= {"maxpool2d", "depthwise2d", "scale", "avgpool2d", "leaky_relu", "multithreshold"}, kinds
+    _emulator_equals_qkeras(m, spec)
     _csim_equals_emulator(m, spec, tmp_path)

@@ -210,7 +210,7 @@ def _rejected_models():
     skip = keras.Model(i, L.Add(name="add")([a, b]))
     concat = keras.Model(i, L.Concatenate(name="cat")([a, b]))
     return [
-        (_chain(QConv2D(2, 3, name="c", **_q()), L.GlobalMaxPooling2D(name="gmp")), "'gmp' (GlobalMaxPooling2D)"),
+        (_chain(QConv2D(2, 3, name="c", **_q()), L.UpSampling2D(name="up")), "'up' (UpSampling2D)"),
         (concat, "merges 2 inputs"),
         (skip, "merges 2 inputs"),
         (_chain(QSeparableConv2D(2, 3, name="sc")), "'sc' (QSeparableConv2D) has no depthwise quantizer"),

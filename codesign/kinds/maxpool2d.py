@@ -21,12 +21,16 @@ def hls_twin(layer, x):
         x = keras.layers.ZeroPadding2D((_same_padding(h, ph, sh), _same_padding(w, pw, sw)),
                                        name=f"{layer.name}_pad")(x)
         padding = "valid"
-    return keras.layers.MaxPooling2D(tuple(a["pool_size"]), tuple(a["strides"]), padding=padding,
-                                     name=layer.name)(x)
+    x = keras.layers.MaxPooling2D(tuple(a["pool_size"]), tuple(a["strides"]), padding=padding, name=layer.name)(x)
+    if len(layer.output_shape) == 1:  # a global pool
+        x = keras.layers.Flatten(name=f"{layer.name}_flat")(x)
+    return x
 
 
 def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
     entry["Precision"] = {"result": layer.out_type.hls()}
+    if len(layer.output_shape) == 1:
+        names.setdefault(f"{layer.name}_flat", {})["Precision"] = {"result": layer.out_type.hls()}
     if layer.attrs.get("padding", "valid") == "same" and not layer.in_type.signed:
         names.setdefault(f"{layer.name}_pad", {})["Precision"] = {"result": layer.in_type.hls()}
 
@@ -48,6 +52,8 @@ def rtl_plan(layer, pe, simd, np_, mp, pp: int = 1):
 def rtl_unsupported(layer):
     from ..rtl.conv import pool_unsupported
 
+    if len(layer.output_shape) == 1:
+        return "a global max pool (output (C,)) has no engine yet; use MaxPooling2D + Flatten"
     return pool_unsupported(layer)
 
 
