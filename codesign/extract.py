@@ -218,7 +218,8 @@ def _pool_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Layer:
     fixed-point value, so it is refused."""
     name = type(layer).__name__
     glob = name.startswith("Global")
-    if getattr(layer, "data_format", "channels_last") != "channels_last" or (glob and layer.keepdims):
+    keepdims = glob and getattr(layer, "keepdims", False)
+    if getattr(layer, "data_format", "channels_last") != "channels_last" or keepdims:
         raise UnsupportedLayerError(f"{where(layer)}: data_format {layer.data_format!r} / keepdims not supported; "
                                     "use channels_last, keepdims=False")
     if glob:
