@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UnsupportedLayerError
-from .extract_act import elementwise_function, elementwise_layer
+from .extract_act import elementwise_function, elementwise_layer, float_slope
 from .extract_conv import DEPTHWISE_CLASSES, depthwise_layers
 from .extract_scale import batchnorm_scale_bias, is_per_channel_alpha, per_channel_layers, scale_layer
 from .fixed import FixedType, FixedTypeError, exact_integers
@@ -269,8 +269,8 @@ def _plain_activation(layer):
     if isinstance(layer, keras.layers.ReLU):
         c = layer.get_config()
         if c.get("max_value") is not None or float(c.get("negative_slope", 0)) or float(c.get("threshold", 0)):
-            raise UnsupportedLayerError(f"{where(layer)}: max_value/negative_slope/threshold are not supported; "
-                                        "use ReLU() or a QActivation('quantized_relu(bits, integer)')")
+            raise UnsupportedLayerError(f"{where(layer)}: max_value/threshold (or a negative_slope other than 2**-k) are "
+                                        "not supported; use ReLU() or a QActivation('quantized_relu(bits, integer)')")
         return "relu"
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
@@ -347,8 +347,8 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                                                 "move it into a QActivation right after the layer")
                 else:
                     fused = activation_of(layer, fn)
-            if (nxt is not None and _is_activation_layer(nxt) and act_name(_plain_activation(nxt)) != "softmax"
-                    and not elementwise_function(nxt)):  # binary/ternary/leaky: a layer of its own (below)
+            if (nxt is not None and _is_activation_layer(nxt) and not elementwise_function(nxt)
+                    and act_name(_plain_activation(nxt)) != "softmax"):  # binary/ternary/leaky: a layer of its own
                 if not builtin and not isinstance(nxt, QActivation):
                     raise UnsupportedLayerError(f"{where(nxt)} after {where(layer)}: only a "
                                                 "QActivation('quantized_relu(bits, integer)') may follow it")
@@ -388,8 +388,8 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         elif type(layer).__name__ in BATCHNORM_CLASSES:  # standalone: a scale layer (+ the activation after it)
             nxt = layers[i + 1] if i + 1 < len(layers) else None
             fused, source = ("linear", None), layer.name
-            if (nxt is not None and _is_activation_layer(nxt) and act_name(_plain_activation(nxt)) != "softmax"
-                    and not elementwise_function(nxt)):
+            if (nxt is not None and _is_activation_layer(nxt) and not elementwise_function(nxt)
+                    and act_name(_plain_activation(nxt)) != "softmax"):
                 fused, source = activation_of(nxt, _plain_activation(nxt)), nxt.name
                 i += 1
             out.append(scale_layer(layer, layer.name, shape, t, out_shape, *batchnorm_scale_bias(layer), fused))
@@ -404,10 +404,11 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         elif type(layer).__name__ in POOL_CLASSES:
             out.append(_pool_layer(layer, shape, t, out_shape))
             sources[layer.name] = layer.name
-        elif last and _is_activation_layer(layer) and act_name(_plain_activation(layer)) == "softmax":
+        elif (last and _is_activation_layer(layer) and not elementwise_function(layer)
+              and act_name(_plain_activation(layer)) == "softmax"):
             notes.append(f"the final softmax {layer.name!r} is not in the spec: the spec outputs the logits "
                          "(argmax unchanged)")
-        elif _is_activation_layer(layer) and elementwise_function(layer) and out:
+        elif (_is_activation_layer(layer) or float_slope(layer) is not None) and elementwise_function(layer) and out:
             out.append(elementwise_layer(layer, shape, t, out_shape))
             sources[layer.name] = layer.name
         elif _is_activation_layer(layer):

@@ -9,7 +9,9 @@ integers QKeras computes:
   sends x = 0 to -1), exact while x/2 + 1/2 is exact in float32 (input fraction bits <= 22);
 - ternary(alpha=a, threshold=t): |x| >= t -> sign(x) * a, else 0 (t default 0.33, compared in float32,
   so exact for inputs float32 holds: width <= 24);
-- quantized_relu(B, I, negative_slope=2**-k): see codesign/kinds/leaky_relu.py.
+- quantized_relu(B, I, negative_slope=2**-k): see codesign/kinds/leaky_relu.py;
+- a float LeakyReLU(alpha=2**-k) / ReLU(negative_slope=2**-k): the same kind with exact casts (k more
+  fraction bits).
 
 alpha 'auto'/'auto_po2' on an activation is a scale computed from each batch, so it has no fixed form.
 """
@@ -28,8 +30,23 @@ from .spec import Layer
 FLOAT32_BITS = 24
 
 
+def float_slope(layer) -> float | None:
+    """The negative slope of a Keras LeakyReLU, or of a ReLU(negative_slope=s) without max_value/threshold."""
+    from tensorflow import keras
+
+    if isinstance(layer, keras.layers.LeakyReLU):
+        return float(layer.get_config()["alpha"])
+    if isinstance(layer, keras.layers.ReLU):
+        c = layer.get_config()
+        if c.get("max_value") is None and not float(c.get("threshold") or 0) and float(c.get("negative_slope") or 0):
+            return float(c["negative_slope"])
+    return None
+
+
 def elementwise_function(layer):
-    """'step' or 'leaky' when `layer` is an activation layer of one of these, else None."""
+    """'step', 'leaky' or 'float_leaky' when `layer` is an activation layer of one of these, else None."""
+    if float_slope(layer) is not None:
+        return "float_leaky"
     from qkeras.quantizers import binary, binary_tanh, quantized_relu, stochastic_binary, stochastic_ternary, ternary
 
     q = quantizer_of(layer)
@@ -43,8 +60,11 @@ def elementwise_function(layer):
 
 def elementwise_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Layer:
     """The spec layer of an activation `elementwise_function` recognised, on input type `t`."""
-    if elementwise_function(layer) == "leaky":
+    function = elementwise_function(layer)
+    if function == "leaky":
         return _leaky(layer, shape, t, out_shape)
+    if function == "float_leaky":
+        return _float_leaky(layer, shape, t, out_shape)
     return _step(layer, shape, t, out_shape)
 
 
@@ -62,6 +82,21 @@ def _leaky(layer, shape, t, out_shape) -> Layer:
     types = {"input": t,
              "negative": FixedType(bits - k, integer + 1 - k, signed=True, rounding="RND_CONV", overflow="SAT"),
              "output": FixedType(bits, integer + 1, signed=True, rounding="RND_CONV", overflow="SAT")}
+    return Layer(layer.name, "leaky_relu", shape, out_shape, {"slope_shift": k}, types, {})
+
+
+def _float_leaky(layer, shape, t: FixedType, out_shape) -> Layer:
+    """A float LeakyReLU / ReLU(negative_slope=2**-k) on exact inputs: x * 2**-k is exact (k more fraction
+    bits), so the output type widens by k and nothing rounds (a leaky_relu layer whose casts are exact)."""
+    slope = float_slope(layer)
+    k = -int(np.round(np.log2(slope))) if slope > 0 else 0
+    if not 0 < slope < 1 or 2.0 ** -k != slope:
+        raise UnsupportedLayerError(f"{where(layer)}: negative slope {slope} is not 2**-k (k >= 1), so x * slope has "
+                                    "no exact fixed-point value; use a slope of 0.5, 0.25, ... or "
+                                    "QActivation(quantized_relu(bits, integer, negative_slope=2**-k))")
+    extra = 0 if t.signed else 1  # an unsigned input: a sign bit (its negative part never occurs)
+    types = {"input": t, "negative": FixedType(t.width + extra, t.integer + extra - k, signed=True),
+             "output": FixedType(t.width + extra + k, t.integer + extra, signed=True)}
     return Layer(layer.name, "leaky_relu", shape, out_shape, {"slope_shift": k}, types, {})
 
 

@@ -177,7 +177,7 @@ def test_activation_layers_compile_bit_exact(tmp_path):
 
 def test_activation_edges_equal_qkeras(tmp_path):
     """Every activation on the inputs where the rules differ: 0 (binary +1 but binary_tanh -1), the ternary
-    thresholds +-t exactly and one LSB either side, the leaky clip; a 1x1 identity QDense feeds each, so its
+    thresholds +-t exactly and one LSB either side, the leaky clip (and the float LeakyReLU / ReLU slopes); a 1x1 identity QDense feeds each, so its
     accumulator takes every value of a fine grid."""
     from qkeras import QActivation, QDense, binary, quantized_bits, quantized_relu, ternary
     from tensorflow import keras
@@ -186,11 +186,12 @@ def test_activation_edges_equal_qkeras(tmp_path):
 
     grid = (np.arange(-2 ** 9, 2 ** 9) / 2 ** 6).astype(np.float32)[:, None]  # -8 .. 8 in 1/64 steps
     for act in [binary(), binary(alpha=0.5, use_01=True), "binary_tanh", ternary(), ternary(alpha=2, threshold=0.25),
-                ternary(threshold=0.0), quantized_relu(5, 1, negative_slope=0.125), quantized_relu(4, 2, negative_slope=0.5)]:
+                ternary(threshold=0.0), quantized_relu(5, 1, negative_slope=0.125), quantized_relu(4, 2, negative_slope=0.5),
+                keras.layers.LeakyReLU(0.25, name="act"), keras.layers.ReLU(negative_slope=0.125, name="act")]:
         i = keras.Input((1,))
         x = QActivation(quantized_bits(10, 3), name="in_q")(i)
         x = QDense(1, kernel_quantizer=quantized_bits(4, 2, alpha=1), use_bias=False, name="identity")(x)
-        m = keras.Model(i, QActivation(act, name="act")(x))
+        m = keras.Model(i, (act if isinstance(act, keras.layers.Layer) else QActivation(act, name="act"))(x))
         m.get_layer("identity").set_weights([np.ones((1, 1), np.float32)])
         spec, summary = _compile(m, tmp_path / str(act).replace("(", "_")[:20])
         assert "2/2 layers bit-exact" in summary, (act, summary)
@@ -302,7 +303,8 @@ def all_layers(seed=5):
     """Every layer added here in one model, so one g++ build checks them all: 'same' max pooling on a signed and
     an unsigned input, QDepthwiseConv2D, QSeparableConv2D, a standalone BatchNormalization, an alpha='auto'
     QConv2D, 'same' average and global average pooling, a leaky quantized_relu, a ternary alpha='auto' QDense,
-    a QBatchNormalization, binary_tanh, ternary(), binary(alpha=1), ternary(alpha, threshold), binary(use_01)."""
+    a QBatchNormalization, binary_tanh, ternary(), binary(alpha=1), ternary(alpha, threshold), binary(use_01), a
+    float LeakyReLU."""
     from qkeras import (QActivation, QBatchNormalization, QConv2D, QDense, QDepthwiseConv2D, QSeparableConv2D, binary,
                         quantized_bits, quantized_relu, ternary)
     from tensorflow import keras
@@ -332,6 +334,7 @@ def all_layers(seed=5):
         x = QDense(10, name=f"d{n + 1}", kernel_quantizer=w, bias_quantizer=b)(x)
         x = QActivation(act, name=f"act{n + 1}")(x)
     x = QDense(5, name="out", kernel_quantizer=w, bias_quantizer=b)(x)
+    x = L.LeakyReLU(0.25, name="out_leaky")(x)
     return _randomize(keras.Model(i, x, name="all_layers"), seed)
 
 
