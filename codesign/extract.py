@@ -208,8 +208,26 @@ WEIGHTED_KINDS = {**{c: ("dense", _dense_attrs) for c in QDENSE_CLASSES},
 
 
 POOL1D_CLASSES = ("MaxPooling1D", "AveragePooling1D")  # slide over (n, 1, c) as (k, 1) pools
+def _qpool_scale(layer, pool: Layer) -> Layer | None:
+    """QAveragePooling2D / QGlobalAveragePooling2D: mean * area * average_quantizer(1/area), then the layer's
+    activation (QKeras' call). The mean is exact (an avgpool2d) and so is the factor area * q(1/area), a scale
+    layer with the activation fused; None when the factor is 1 and there is no activation (a plain average)."""
+    if not type(layer).__name__.startswith("Q"):
+        return None
+    area = int(np.prod(pool.attrs["pool_size"]))
+    aq = layer.average_quantizer_internal
+    factor = float(area * quantized_values(aq, np.float32(1.0 / area))) if aq is not None else 1.0
+    fused = activation_of(layer, layer.activation) if layer.activation is not None else ("linear", None)
+    if factor == 1.0 and fused == ("linear", None):
+        return None
+    c = int(pool.output_shape[-1])
+    return scale_layer(layer, layer.name, pool.output_shape, pool.out_type, pool.output_shape,
+                       np.full(c, factor), None, fused)
+
+
 GLOBAL_POOL_CLASSES = ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D")
-POOL_CLASSES = POOL1D_CLASSES + ("MaxPooling2D", "AveragePooling2D") + GLOBAL_POOL_CLASSES
+POOL_CLASSES = POOL1D_CLASSES + ("MaxPooling2D", "AveragePooling2D", "QAveragePooling2D", "QGlobalAveragePooling2D") + \
+    GLOBAL_POOL_CLASSES
 
 
 def _pool_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Layer:
@@ -217,7 +235,7 @@ def _pool_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Layer:
     image, output (C,)). An average whose divisor is not a power of two has no exact
     fixed-point value, so it is refused."""
     name = type(layer).__name__
-    glob = name.startswith("Global")
+    glob = "Global" in name
     keepdims = glob and getattr(layer, "keepdims", False)
     if getattr(layer, "data_format", "channels_last") != "channels_last" or keepdims:
         raise UnsupportedLayerError(f"{where(layer)}: data_format {layer.data_format!r} / keepdims not supported; "
@@ -402,8 +420,13 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
             sources[layer.name] = layer.name
         elif type(layer).__name__ in POOL_CLASSES:
-            out.append(_pool_layer(layer, shape, t, out_shape))
+            pool = _pool_layer(layer, shape, t, out_shape)
+            out.append(pool)
             sources[layer.name] = layer.name
+            scale = _qpool_scale(layer, pool)
+            if scale is not None:  # QKeras' average quantizer / activation: a scale layer after the mean
+                pool.name, sources[f"{layer.name}_mean"] = f"{layer.name}_mean", None
+                out.append(scale)
         elif (last and _is_activation_layer(layer) and not elementwise_function(layer)
               and act_name(_plain_activation(layer)) == "softmax"):
             notes.append(f"the final softmax {layer.name!r} is not in the spec: the spec outputs the logits "

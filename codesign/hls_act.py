@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fixed import to_real
+from .fixed import FixedType, to_real
 from .hls_ext import register_extension
 
 HEADER = "nnet_codesign_act.h"
+NO_BIAS = FixedType(2, 2)  # the zeros a scale layer without bias adds
 
 mt_config_template = """struct config{index} : nnet::multi_threshold_config {{
     static const unsigned n_in = {n_in};
@@ -127,15 +128,17 @@ def leaky_relu_twin(layer, x):
 def scale_twin(layer, x):
     k = twin_classes()["scale"](layer.attrs.get("activation") == "relu", name=layer.name)
     y = k(x)
-    bias = layer.params.get("bias", np.zeros(layer.params["scale"].shape, np.int64))
+    bias = layer.params.get("bias", np.zeros(layer.params["scale"].shape, np.int64))  # no bias: zeros
     k.set_weights([to_real(layer.params["scale"], layer.types["scale"]).astype(np.float64),
-                   to_real(bias, layer.types["bias"]).astype(np.float64)])
+                   to_real(bias, layer.types.get("bias", NO_BIAS)).astype(np.float64)])
     return y
 
 
 def precisions(layer, entry: dict, names: dict, model: dict) -> None:
     """result: the output type; the layer's other spec types (thresholds, levels, negative) by name."""
     entry["Precision"] = {"result": layer.out_type.hls()}
+    if "scale" in layer.types:
+        entry["Precision"]["bias"] = NO_BIAS.hls()  # replaced below by the layer's own bias type, if it has one
     for name, key in (("thresholds", "thresholds"), ("levels", "levels"), ("neg", "negative"), ("scale", "scale"),
                       ("bias", "bias"), ("accum", "accum")):
         if key in layer.types:

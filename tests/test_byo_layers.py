@@ -112,6 +112,26 @@ def test_global_pools_compile_bit_exact(tmp_path):
         assert any(s.startswith("gp (") for s in rtl_unsupported(spec))
 
 
+def test_qkeras_average_pools_compile_bit_exact(tmp_path):
+    """QAveragePooling2D / QGlobalAveragePooling2D: the exact mean, then mean * area * average_quantizer(1/area)
+    and the layer's activation as a scale layer (the mean named `<layer>_mean`, checked through it)."""
+    from qkeras import QActivation, QAveragePooling2D, QConv2D, QDense, QGlobalAveragePooling2D
+    from tensorflow import keras
+
+    i = keras.Input((6, 6, 2))
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    x = QConv2D(3, 3, activation="quantized_bits(8,3)", name="c", **_q())(x)
+    x = QAveragePooling2D(2, padding="same", average_quantizer="quantized_bits(8,0)", activation="quantized_relu(6,2)",
+                          name="qap")(x)
+    x = QGlobalAveragePooling2D(activation="quantized_bits(6,2)", name="qgap")(x)
+    m = _randomize(keras.Model(i, QDense(4, name="out", **_q())(x)))
+    spec, summary = _compile(m, tmp_path)
+    assert [(l.name, l.kind) for l in spec.layers[1:5]] == [("qap_mean", "avgpool2d"), ("qap", "scale"),
+                                                            ("qgap_mean", "avgpool2d"), ("qgap", "scale")]
+    assert "4/4 layers bit-exact" in summary, summary
+    _emulator_equals_qkeras(m, spec)
+
+
 def test_average_pool_without_exact_mean_is_refused():
     """A 3x3 mean (divisor 9) has no exact fixed-point value: refused in one line naming the layer."""
     from qkeras import QConv2D
@@ -302,11 +322,11 @@ def test_depthwise_and_separable_compile_bit_exact(tmp_path):
 def all_layers(seed=5):
     """Every layer added here in one model, so one g++ build checks them all: 'same' max pooling on a signed and
     an unsigned input, QDepthwiseConv2D, QSeparableConv2D, a standalone BatchNormalization, an alpha='auto'
-    QConv2D, 'same' average and global average pooling, a leaky quantized_relu, a ternary alpha='auto' QDense,
-    a QBatchNormalization, binary_tanh, ternary(), binary(alpha=1), ternary(alpha, threshold), binary(use_01), a
-    float LeakyReLU."""
-    from qkeras import (QActivation, QBatchNormalization, QConv2D, QDense, QDepthwiseConv2D, QSeparableConv2D, binary,
-                        quantized_bits, quantized_relu, ternary)
+    QConv2D, 'same' average pooling, a QGlobalAveragePooling2D with its activation, a leaky quantized_relu, a
+    ternary alpha='auto' QDense, a QBatchNormalization, binary_tanh, ternary(), binary(alpha=1),
+    ternary(alpha, threshold), binary(use_01), a float LeakyReLU."""
+    from qkeras import (QActivation, QBatchNormalization, QConv2D, QDense, QDepthwiseConv2D, QGlobalAveragePooling2D,
+                        QSeparableConv2D, binary, quantized_bits, quantized_relu, ternary)
     from tensorflow import keras
 
     w, b = quantized_bits(6, 0, alpha=1), quantized_bits(8, 3, alpha=1)
@@ -323,7 +343,7 @@ def all_layers(seed=5):
     x = QConv2D(4, 1, kernel_quantizer=quantized_bits(6, 0, alpha="auto"), bias_quantizer=b,
                 activation="quantized_relu(6,2)", name="c_auto")(x)
     x = L.AveragePooling2D(2, strides=1, padding="same", name="avg")(x)
-    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = QGlobalAveragePooling2D(activation="quantized_bits(8,3)", name="gap")(x)
     x = QDense(10, name="d0", kernel_quantizer=w, bias_quantizer=b)(x)
     x = QActivation(quantized_relu(6, 2, negative_slope=0.25), name="leaky")(x)
     x = QDense(10, kernel_quantizer=ternary(alpha="auto"), bias_quantizer=b, name="d_tern")(x)
