@@ -459,3 +459,32 @@ def test_bfa_attacks_the_convolutions_of_a_cnn():
     for k, r in enumerate(rows):
         faulty = apply(spec, [q["site"] for q in rows[:k + 1]])
         assert r["accuracy"] == float(np.mean(np.argmax(Emulator(faulty).run_int(xi), -1) == y))
+
+
+@pytest.mark.parametrize("attrs, shape, out", [
+    ({"pool_size": [2, 2], "strides": [2, 2], "padding": "same"}, (5, 5, 3), (3, 3, 3)),
+    ({"pool_size": [3, 3], "strides": [2, 2], "padding": "same"}, (6, 7, 2), (3, 4, 2)),
+    ({"pool_size": [4, 3], "strides": [4, 3], "padding": "valid"}, (4, 3, 2), (2,)),  # a global pool
+])
+def test_twin_max_pool_gradient_is_the_emulators_derivative(attrs, shape, out):
+    """The twin's max-pool gradient, 'same' padding and global pools included, is the derivative of
+    the emulator's kernel: raising one input by 1 (inputs distinct, spaced by 2, so no maximum moves
+    elsewhere) changes <g, y> by exactly that input's gradient."""
+    from codesign.emulator import maxpool2d_kernel
+    from codesign.faults import twin
+    from codesign.spec import Layer
+
+    t = FixedType(8, 4, True)
+    layer = Layer("pool", "maxpool2d", shape, out, attrs, {"input": t, "output": t})
+    rng = np.random.default_rng(1)
+    n, size = 2, int(np.prod(shape))
+    x = np.stack([rng.permutation(size) * 2 - size for _ in range(n)]).reshape((n,) + shape).astype(np.int64)
+    y = maxpool2d_kernel(x, layer)
+    g = rng.normal(size=(n, int(np.prod(out))))
+    dx = twin._maxpool(layer, x, y, g)
+    base = np.sum(g * y.reshape(n, -1), axis=1)
+    for k in range(size):
+        bumped = x.reshape(n, -1).copy()
+        bumped[:, k] += 1
+        change = np.sum(g * maxpool2d_kernel(bumped.reshape(x.shape), layer).reshape(n, -1), axis=1) - base
+        assert np.allclose(change, dx[:, k])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..emulator import KERNELS
+from ..emulator import KERNELS, _same_padding
 from ..fixed import to_real
 from ..kinds import registry as kinds
 from .model import flip_array
@@ -243,21 +243,30 @@ def _conv(layer, xr, g, s) -> np.ndarray:
 
 
 def _maxpool(layer, inp, y, g) -> np.ndarray:
-    """The gradient goes to the first maximum of each window (the window's value in the integers)."""
+    """The gradient goes to the first maximum of each window (the window's value in the integers).
+    'same' padding is the emulator's (int64 minimum, never a maximum) and is cut off again; a global
+    pool is one window over the image, output (C,)."""
     n = len(inp)
     ph, pw = layer.attrs["pool_size"]
     sh, sw = layer.attrs["strides"]
-    oh, ow, c = layer.output_shape
+    h, w, c = layer.input_shape
+    x = inp.reshape(n, h, w, c).astype(np.int64)
+    pt = pl = 0
+    if layer.attrs.get("padding", "valid") == "same":
+        (pt, pb), (pl, pr) = _same_padding(h, ph, sh), _same_padding(w, pw, sw)
+        x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=np.iinfo(np.int64).min)
+    oh, ow = -(-(x.shape[1] - ph + 1) // sh), -(-(x.shape[2] - pw + 1) // sw)
+    y = y.reshape(n, oh, ow, c)
     g = g.reshape(n, oh, ow, c)
-    dx = np.zeros(inp.shape)
+    dx = np.zeros(x.shape)
     taken = np.zeros(g.shape, bool)
     for i in range(ph):
         for j in range(pw):
             at = (slice(None), slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw))
-            hit = (inp[at] == y) & ~taken
+            hit = (x[at] == y) & ~taken
             dx[at] += np.where(hit, g, 0.0)
             taken |= hit
-    return dx.reshape(n, -1)
+    return dx[:, pt:pt + h, pl:pl + w].reshape(n, -1)
 
 
 # The twin's variants, named by a kind's `Kind.twin` (codesign/kinds/): the gradient code stays here
