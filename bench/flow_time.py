@@ -2,13 +2,18 @@
 
     python bench/flow_time.py [--examples mnist_mlp,mnist_cnn,mnist_mlp_kron,mnist_mlp_wings]
                               [--set train.epochs=2 ...] [--no-previous] [--runs runs/flow_time]
+                              [--previous-samples N] [--no-previous-synth] [--reuse]
 
 Each example runs through the public CLI (`codesign flow`), and its report.json `timing_s` gives the
 wall seconds of every step and of the RTL step's parts (generate, cocotb stall sample, C++ harness
 build and run, yosys; the harness build and yosys overlap the cocotb run). Then, on the same
-generated RTL, the previous implementation of the RTL step where one exists: every test sample under
-cocotb with stalls (the old bulk check, -O2 model) and yosys `synth_xilinx -flatten` (the old
-script), timed the same way. CPU seconds are recorded too, for the whole flow process and per step
+generated RTL, the previous implementation of the RTL step (every example has one: the RTL step is
+the only one that changed): every test sample under cocotb with stalls (the old bulk check, -O2
+model; --previous-samples N runs the first N and projects all of them from the measured rate), then
+yosys `synth_xilinx -flatten` (the old script; --no-previous-synth leaves it to
+bench/synth_compare.py, which runs both scripts alone on the same RTL), timed the same way; the row's
+`rtl_side_by_side` puts the two RTL steps next to each other and `board_fit` the resource estimate
+against the board's capacity (boards/boards.json). CPU seconds are recorded too, for the whole flow process and per step
 (report.json `timing_s.cpu_s`: the flow's own and its children's user + system seconds), with the
 load average (1, 5, 15 min) at the start and the end: the machine is shared, so wall time depends on
 what else runs, CPU seconds much less. Results: bench/results/flow_time.json.
@@ -27,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from synth_compare import board_fit  # bench/ is this script's folder, first on sys.path
 
 EXAMPLES = ["mnist_mlp", "mnist_cnn", "mnist_mlp_kron", "mnist_mlp_wings"]
 
@@ -69,8 +76,12 @@ def run_flow(name: str, out: Path, sets: list[str]) -> dict:
             "command": " ".join(["codesign", *cmd[3:]]), **collect(out)}
 
 
-def previous_rtl(run_dir: Path) -> dict:
-    """The old RTL step on the same RTL: cocotb on every test sample (stalls, -O2 model), flat yosys."""
+def previous_rtl(run_dir: Path, samples: int | None = None, synth: bool = True) -> dict:
+    """The old RTL step on the same RTL, one part after the other as it ran: cocotb on the test
+    samples (stalls, -O2 model; `samples` caps how many, and the time of all of them is then
+    projected from the measured rate, build included once), then yosys `synth_xilinx -flatten`."""
+    import numpy as np
+
     from codesign.config import load_config
     from codesign.data import load_dataset
     from codesign.emulator import Emulator
@@ -83,20 +94,42 @@ def previous_rtl(run_dir: Path) -> dict:
     data = load_dataset(cfg["data"], cfg["seed"])
     emu = Emulator(spec)
     x = emu.quantize_input(data.x_test)
-    out = {}
-    if cfg["rtl"]["synth"]:
-        t, c = time.time(), _cpu_children()
-        job = SynthJob(run_dir / "rtl", board=cfg["board"], top="model_top", flat=True)  # runs beside cocotb
+    expected = np.asarray(emu.run_int(x)).reshape(len(x), -1)
+    n = min(samples or len(x), len(x))
+    out = {"load_avg_start": _loads()}
     t1, c1 = time.time(), _cpu_children()
-    r = cocotb_run(spec, run_dir / "rtl", x, stalls=True, work_dir=run_dir / "sim_previous", opt="fast")
-    out["cocotb_all_samples"] = {"wall_s": round(time.time() - t1, 1), "samples": r.samples,
-                                 "mismatched": r.mismatched_samples, "inferences_per_s": round(r.inferences_per_s, 1)}
-    if cfg["rtl"]["synth"]:
-        res = job.result()
-        out["yosys_flat"] = {"wall_s": round(time.time() - t, 1), "cpu_s_children_all": round(_cpu_children() - c, 1),
+    r = cocotb_run(spec, run_dir / "rtl", x[:n], stalls=True, expected=expected[:n], work_dir=run_dir / "sim_previous",
+                   opt="fast")
+    wall = time.time() - t1
+    equal = int(np.sum(np.all(np.asarray(r.outputs).reshape(n, -1) == expected[:n], axis=1)))
+    out["cocotb"] = {"wall_s": round(wall, 1), "cpu_s": round(_cpu_children() - c1, 1), "samples": r.samples,
+                     "of_test_samples": len(x), "equal_to_emulator": equal, "mismatched": r.mismatched_samples,
+                     "inferences_per_s": round(r.inferences_per_s, 1)}
+    if n < len(x):  # build + n samples measured; the rest at the measured per-sample rate
+        out["cocotb"]["all_samples_projected_s"] = round(wall + (len(x) - n) / r.inferences_per_s, 1)
+    if synth and cfg["rtl"]["synth"]:
+        t, c = time.time(), _cpu_children()
+        res = SynthJob(run_dir / "rtl", board=cfg["board"], top="model_top", flat=True, keep_log=False).result()
+        out["yosys_flat"] = {"wall_s": round(time.time() - t, 1), "cpu_s": round(_cpu_children() - c, 1),
                              "resources": res}
-    out["cpu_s"] = round(_cpu_children() - c1, 1)
+    out["load_avg_end"] = _loads()
     return out
+
+
+def side_by_side(row: dict) -> dict:
+    """The RTL step now (flow) beside the previous one (cocotb on every sample, then flat yosys), in wall s."""
+    s, p = row["flow"]["steps_s"], row.get("previous_rtl")
+    parts = s.get("rtl_parts", {})
+    now = {"rtl_step_s": s.get("rtl"), "sim_s": round(parts.get("cocotb", 0) + parts.get("harness_run", 0), 1),
+           "yosys_s": parts.get("yosys")}
+    if not p:
+        return {"now": now}
+    c = p["cocotb"]
+    sim = c.get("all_samples_projected_s", c["wall_s"])
+    before = {"sim_s": sim, "sim_projected": "all_samples_projected_s" in c,
+              "yosys_s": p.get("yosys_flat", {}).get("wall_s")}
+    before["rtl_step_s"] = round(sim + (before["yosys_s"] or 0), 1) if before["yosys_s"] is not None else None
+    return {"now": now, "before": before}
 
 
 def main() -> None:
@@ -104,6 +137,10 @@ def main() -> None:
     ap.add_argument("--examples", default=",".join(EXAMPLES))
     ap.add_argument("--set", action="append", default=[], help="config override for every example (dotted=value)")
     ap.add_argument("--no-previous", action="store_true", help="skip the previous implementation's RTL step")
+    ap.add_argument("--previous-samples", type=int, default=None,
+                    help="cocotb on the first N test samples only in the previous RTL step (all of them projected)")
+    ap.add_argument("--no-previous-synth", action="store_true",
+                    help="leave flat yosys out of the previous RTL step (bench/synth_compare.py measures it alone)")
     ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "flow_time")
     ap.add_argument("--reuse", action="store_true", help="read RUNS/<example>/report.json where it exists "
                     "instead of running the flow again")
@@ -119,7 +156,11 @@ def main() -> None:
         reuse = args.reuse and (out / "report.json").exists()
         row = {"flow": dict(collect(out), reused=str(out)) if reuse else run_flow(name, out, args.set)}
         if not args.no_previous:
-            row["previous_rtl"] = previous_rtl(out)
+            row["previous_rtl"] = previous_rtl(out, args.previous_samples, synth=not args.no_previous_synth)
+        row["rtl_side_by_side"] = side_by_side(row)
+        if row["flow"].get("resources"):  # the resource estimate against the board's capacity
+            res = row["flow"]["resources"]
+            row["board_fit"] = board_fit(res, res["board"])
         results["examples"][name] = row
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))
@@ -130,11 +171,11 @@ def main() -> None:
         f = row["flow"]
         print(f"{name}: {line}; rtl parts {s.get('rtl_parts')}; whole flow {f.get('wall_s')} s wall, "
               f"{f.get('cpu_s')} CPU-s, load {f.get('load_avg_start')} -> {f.get('load_avg_end')}")
-        if "previous_rtl" in row:
-            p = row["previous_rtl"]
-            print(f"  previous: cocotb on all samples {p['cocotb_all_samples']['wall_s']} s "
-                  f"({p['cocotb_all_samples']['inferences_per_s']} inf/s), yosys -flatten "
-                  f"{p.get('yosys_flat', {}).get('wall_s')} s")
+        sbs = row["rtl_side_by_side"]
+        if "before" in sbs:
+            print(f"  RTL step now {sbs['now']}; before {sbs['before']}")
+        if "board_fit" in row:
+            print(f"  fits {row['board_fit']['board']}: {row['board_fit']['fits']} {row['board_fit']['fraction']}")
     print(f"results: {args.out}")
 
 

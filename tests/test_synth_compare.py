@@ -1,0 +1,70 @@
+"""bench/synth_compare.py and bench/flow_time.py bookkeeping: the before/after resource difference,
+the board-capacity check, the RTL step side by side, and a bad design named in one line (exit 2)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import flow_time
+    import synth_compare
+
+    return synth_compare, flow_time
+
+
+def test_resource_diff_percent_per_resource(bench):
+    sc, _ = bench
+    d = sc.resource_diff({"LUT": 200, "FF": 50, "DSP": 0, "BRAM36": 1.5},
+                         {"LUT": 194, "FF": 50, "DSP": 2, "BRAM36": 1.0})
+    assert d["LUT"] == {"before": 200, "after": 194, "delta": -6, "pct": -3.0}
+    assert d["FF"]["pct"] == 0.0
+    assert d["DSP"]["pct"] is None and d["DSP"]["delta"] == 2  # no percentage of zero
+    assert d["BRAM36"]["pct"] == -33.33
+
+
+def test_board_fit_against_the_catalogue(bench):
+    sc, _ = bench
+    cap = json.loads((ROOT / "boards" / "boards.json").read_text())["pynq-z2"]["capacity"]
+    full = {"LUT": cap["LUT"], "FF": 10, "DSP": 0, "BRAM36": 0}
+    f = sc.board_fit(full, "pynq-z2")
+    assert f["fits"] and f["binding"] == "LUT" and f["fraction"]["LUT"] == 1.0
+    over = sc.board_fit(dict(full, LUT=10, BRAM36=cap["BRAM36"] + 0.5), "pynq-z2")
+    assert not over["fits"] and over["binding"] == "BRAM36"
+
+
+def test_cell_diff_lists_changed_cells_largest_first(bench):
+    sc, _ = bench
+    d = sc.cell_diff({"LUT6": 100, "FDRE": 10, "CARRY4": 5}, {"LUT6": 90, "FDRE": 10, "LUT2": 30})
+    assert list(d) == ["LUT2", "LUT6", "CARRY4"]
+    assert d["CARRY4"] == [5, 0]
+
+
+def test_side_by_side_projects_a_capped_cocotb_run(bench):
+    _, ft = bench
+    row = {"flow": {"steps_s": {"rtl": 80.0, "rtl_parts": {"cocotb": 40.0, "harness_run": 2.0, "yosys": 70.0}}},
+           "previous_rtl": {"cocotb": {"wall_s": 30.0, "all_samples_projected_s": 130.0},
+                            "yosys_flat": {"wall_s": 300.0}}}
+    s = ft.side_by_side(row)
+    assert s["now"] == {"rtl_step_s": 80.0, "sim_s": 42.0, "yosys_s": 70.0}
+    assert s["before"] == {"sim_s": 130.0, "sim_projected": True, "yosys_s": 300.0, "rtl_step_s": 430.0}
+    del row["previous_rtl"]["yosys_flat"]
+    assert ft.side_by_side(row)["before"]["rtl_step_s"] is None  # flat yosys left to synth_compare
+
+
+def test_synth_compare_refuses_a_run_without_rtl(bench, tmp_path, monkeypatch, capsys):
+    sc, _ = bench
+    out = tmp_path / "out.json"
+    monkeypatch.setattr(sys, "argv", ["synth_compare.py", "--runs", str(tmp_path), "--compare", "mnist_mlp",
+                                      "--out", str(out)])
+    with pytest.raises(SystemExit) as e:
+        sc.main()
+    assert e.value.code == 2 and not out.exists()
+    assert "no generated RTL" in capsys.readouterr().err
