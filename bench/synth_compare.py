@@ -64,6 +64,20 @@ def cell_diff(before: dict, after: dict, top: int = 12) -> dict:
     return {c: [before.get(c, 0), after.get(c, 0)] for c in names[:top] if before.get(c, 0) != after.get(c, 0)}
 
 
+def yosys_log_times(log: str) -> dict:
+    """yosys' own account at the end of its log: seconds of the whole script (wall, user CPU) and the
+    passes it spent most time in ("Time spent: 18% 12x techmap (181 sec), ...")."""
+    import re
+
+    out = {}
+    if m := re.search(r"End of script\..*time: ([\d.]+)s, user: ([\d.]+)s", log):
+        out["yosys_time_s"], out["yosys_user_s"] = float(m.group(1)), float(m.group(2))
+    if m := re.search(r"^Time spent: (.*)$", log, re.MULTILINE):
+        out["passes"] = [{"pass": p, "calls": int(n), "pct": int(pc), "s": int(sec)} for pc, n, p, sec in
+                         re.findall(r"(\d+)% (\d+)x (\S+) \((\d+) sec\)", m.group(1))]
+    return out
+
+
 def _cpu_children() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -81,10 +95,27 @@ def run_script(rtl_dir: Path, flat: bool, board: str, timeout: float) -> dict:
         return {"error": str(e).splitlines()[0], "wall_s": round(time.time() - t, 1),
                 "cpu_s": round(_cpu_children() - c, 1), "load_avg_start": load0}
     detail = json.loads((rtl_dir / "model_top_resources.json").read_text())
+    log = rtl_dir / "synth" / "model_top" / "yosys.log"
     return {**{k: res[k] for k in RESOURCES}, "wall_s": round(time.time() - t, 1),
             "cpu_s": round(_cpu_children() - c, 1), "load_avg_start": load0,
-            "load_avg_end": [round(v, 2) for v in os.getloadavg()], "cells": detail["cells"],
+            "load_avg_end": [round(v, 2) for v in os.getloadavg()],
+            "yosys_log": yosys_log_times(log.read_text()) if log.exists() else {}, "cells": detail["cells"],
             "fit": board_fit(res, board)}
+
+
+def flow_synthesis(run: Path) -> dict:
+    """The per-module result `codesign flow` left in RUN/rtl (it ran beside the simulation, so its wall
+    time is the flow's rtl_parts.yosys and its CPU time yosys' own user seconds from the log)."""
+    detail = json.loads((run / "rtl" / "model_top_resources.json").read_text())
+    if detail.get("flat"):
+        raise SystemExit(f"{run}/rtl was synthesized with the flat script, not the flow's")
+    log = run / "rtl" / "synth" / "model_top" / "yosys.log"
+    times = yosys_log_times(log.read_text()) if log.exists() else {}
+    report = json.loads((run / "report.json").read_text())
+    res = {k: detail[k] for k in RESOURCES}
+    return {**res, "wall_s": report["timing_s"]["rtl_parts"]["yosys"], "cpu_s": times.get("yosys_user_s"),
+            "reused": f"{run}/rtl (codesign flow, yosys beside the simulation)", "yosys_log": times,
+            "cells": detail["cells"], "fit": board_fit(res, detail["board"])}
 
 
 def design_error(runs: Path, design: str) -> str | None:
@@ -121,6 +152,9 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, required=True, help="folder of finished flow runs, one per example")
     ap.add_argument("--compare", nargs="*", default=["mnist_mlp", "mnist_cnn"], help="EXAMPLE[:TARGET], both scripts")
     ap.add_argument("--fit", nargs="*", default=[], help="EXAMPLE[:TARGET], the flow's script only")
+    ap.add_argument("--reuse-flow-synth", nargs="*", default=[], metavar="EXAMPLE",
+                    help="take the per-module row of these --compare designs from the flow run's own yosys "
+                         "(RUNS/EXAMPLE/rtl) instead of running it again")
     ap.add_argument("--board", default="pynq-z2")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per yosys run")
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "synth_compare")
@@ -140,7 +174,10 @@ def main() -> None:
         row = {**origin, "command": " ".join(["python", "bench/synth_compare.py", *sys.argv[1:]])}
         for s in scripts:
             print(f"{design}: yosys {s} ...", flush=True)
-            row[s] = run_script(rtl, SCRIPTS[s], args.board, args.timeout)
+            if s == "per_module" and design in args.reuse_flow_synth:
+                row[s] = flow_synthesis(args.runs / design)
+            else:
+                row[s] = run_script(rtl, SCRIPTS[s], args.board, args.timeout)
             r = row[s]
             print(f"  {', '.join(f'{k} {r[k]}' for k in RESOURCES if k in r) or r.get('error')}; "
                   f"{r['wall_s']} s wall, {r['cpu_s']} CPU-s, load {r['load_avg_start']}", flush=True)
@@ -148,9 +185,11 @@ def main() -> None:
             row["diff_pct"] = resource_diff(row["flat"], row["per_module"])
             row["cells_differing"] = cell_diff(row["flat"]["cells"], row["per_module"]["cells"])
             row["speedup_wall"] = round(row["flat"]["wall_s"] / row["per_module"]["wall_s"], 2)
-            row["speedup_cpu"] = round(row["flat"]["cpu_s"] / max(row["per_module"]["cpu_s"], 0.1), 2)
+            cpu = [row[s].get("yosys_log", {}).get("yosys_user_s") for s in ("flat", "per_module")]
+            if all(cpu):  # yosys' own CPU seconds: the same measure for a run alone and one beside the flow
+                row["speedup_cpu"] = round(cpu[0] / cpu[1], 2)
             print(f"  per_module vs flat: {({k: v['pct'] for k, v in row['diff_pct'].items()})} %, "
-                  f"{row['speedup_wall']}x wall, {row['speedup_cpu']}x CPU", flush=True)
+                  f"{row['speedup_wall']}x wall, {row.get('speedup_cpu')}x yosys CPU", flush=True)
         doc.setdefault("designs", {})[design] = row
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(doc, indent=1) + "\n")

@@ -68,3 +68,14 @@ def test_synth_compare_refuses_a_run_without_rtl(bench, tmp_path, monkeypatch, c
         sc.main()
     assert e.value.code == 2 and not out.exists()
     assert "no generated RTL" in capsys.readouterr().err
+
+
+def test_yosys_log_times_reads_the_closing_lines(bench):
+    sc, _ = bench
+    log = ("19. Executing OPT_CLEAN pass\nEnd of script. Logfile hash: 3ec98b146c, time: 967.58s, user: 967.61s, "
+           "system: 0.00s\nYosys 0.70\nTime spent: 18% 12x techmap (181 sec), 13% 44x opt_clean (131 sec), ...\n")
+    t = sc.yosys_log_times(log)
+    assert (t["yosys_time_s"], t["yosys_user_s"]) == (967.58, 967.61)
+    assert t["passes"] == [{"pass": "techmap", "calls": 12, "pct": 18, "s": 181},
+                           {"pass": "opt_clean", "calls": 44, "pct": 13, "s": 131}]
+    assert sc.yosys_log_times("killed half way") == {}
