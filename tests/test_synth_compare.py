@@ -79,3 +79,23 @@ def test_yosys_log_times_reads_the_closing_lines(bench):
     assert t["passes"] == [{"pass": "techmap", "calls": 12, "pct": 18, "s": 181},
                            {"pass": "opt_clean", "calls": 44, "pct": 13, "s": 131}]
     assert sc.yosys_log_times("killed half way") == {}
+
+
+def test_flow_time_reuse_keeps_a_runs_own_timing_and_adds_board_fit(bench, tmp_path, monkeypatch, capsys):
+    _, ft = bench
+    run = tmp_path / "runs" / "mnist_mlp"
+    run.mkdir(parents=True)
+    res = {"board": "pynq-z2", "LUT": 13841, "FF": 6983, "DSP": 3, "BRAM36": 13.5, "fits": True}
+    steps = {"train": 41.2, "rtl": 81.0, "rtl_parts": {"cocotb": 78.9, "harness_run": 1.9, "yosys": 80.8}}
+    (run / "report.json").write_text(json.dumps({"timing_s": steps, "resources": res}))
+    out = tmp_path / "flow_time.json"
+    timed = {"wall_s": 144.5, "cpu_s": 234.4, "command": f"codesign flow mnist_mlp.yaml --out {run}",
+             "steps_s": steps, "resources": res}
+    out.write_text(json.dumps({"examples": {"mnist_mlp": {"flow": timed}}}))
+    monkeypatch.setattr(sys, "argv", ["flow_time.py", "--examples", "mnist_mlp", "--reuse", "--no-previous",
+                                      "--runs", str(tmp_path / "runs"), "--out", str(out)])
+    ft.main()
+    row = json.loads(out.read_text())["examples"]["mnist_mlp"]
+    assert row["flow"] == timed  # the run's wall/CPU/load kept, not just its report
+    assert row["rtl_side_by_side"] == {"now": {"rtl_step_s": 81.0, "sim_s": 80.8, "yosys_s": 80.8}}
+    assert row["board_fit"]["fits"] and row["board_fit"]["fraction"]["LUT"] == round(13841 / 53200, 4)
