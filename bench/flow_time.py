@@ -117,18 +117,30 @@ def previous_rtl(run_dir: Path, samples: int | None = None, synth: bool = True) 
 
 
 def side_by_side(row: dict) -> dict:
-    """The RTL step now (flow) beside the previous one (cocotb on every sample, then flat yosys), in wall s."""
-    s, p = row["flow"]["steps_s"], row.get("previous_rtl")
+    """The RTL step now (flow) beside the previous one (cocotb on every sample, then flat yosys), in wall s.
+
+    Without a measured previous step (--no-previous), the previous bulk check is projected from the
+    flow's own cocotb stall sample: its wall time (build + k samples) plus the other n - k samples at
+    its rate (sim_inferences_per_s_cocotb; the flow builds that model at rtl.opt, default "quick")."""
+    f = row["flow"]
+    s, p = f["steps_s"], row.get("previous_rtl")
     parts = s.get("rtl_parts", {})
     now = {"rtl_step_s": s.get("rtl"), "sim_s": round(parts.get("cocotb", 0) + parts.get("harness_run", 0), 1),
            "yosys_s": parts.get("yosys")}
-    if not p:
-        return {"now": now}
-    c = p["cocotb"]
-    sim = c.get("all_samples_projected_s", c["wall_s"])
-    before = {"sim_s": sim, "sim_projected": "all_samples_projected_s" in c,
-              "yosys_s": p.get("yosys_flat", {}).get("wall_s")}
-    before["rtl_step_s"] = round(sim + (before["yosys_s"] or 0), 1) if before["yosys_s"] is not None else None
+    if p:
+        c = p["cocotb"]
+        sim, how = c.get("all_samples_projected_s", c["wall_s"]), ("projected from a measured cocotb run of "
+                                                                 f"{c['samples']}" if "all_samples_projected_s" in c
+                                                                 else "measured")
+        yosys = p.get("yosys_flat", {}).get("wall_s")
+    else:
+        be, rate = f.get("bit_exact") or {}, (f.get("throughput") or {}).get("sim_inferences_per_s_cocotb")
+        n, k = be.get("rtl_samples"), be.get("rtl_samples_cocotb")
+        if not (rate and n and k and "cocotb" in parts):
+            return {"now": now}
+        sim, how, yosys = parts["cocotb"] + (n - k) / rate, f"projected from the flow's cocotb sample of {k}", None
+    before = {"sim_s": round(sim, 1), "sim": how, "yosys_s": yosys,
+              "rtl_step_s": round(sim + yosys, 1) if yosys is not None else None}
     return {"now": now, "before": before}
 
 

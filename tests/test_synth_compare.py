@@ -50,13 +50,19 @@ def test_cell_diff_lists_changed_cells_largest_first(bench):
 def test_side_by_side_projects_a_capped_cocotb_run(bench):
     _, ft = bench
     row = {"flow": {"steps_s": {"rtl": 80.0, "rtl_parts": {"cocotb": 40.0, "harness_run": 2.0, "yosys": 70.0}}},
-           "previous_rtl": {"cocotb": {"wall_s": 30.0, "all_samples_projected_s": 130.0},
+           "previous_rtl": {"cocotb": {"wall_s": 30.0, "samples": 500, "all_samples_projected_s": 130.0},
                             "yosys_flat": {"wall_s": 300.0}}}
     s = ft.side_by_side(row)
     assert s["now"] == {"rtl_step_s": 80.0, "sim_s": 42.0, "yosys_s": 70.0}
-    assert s["before"] == {"sim_s": 130.0, "sim_projected": True, "yosys_s": 300.0, "rtl_step_s": 430.0}
+    assert s["before"] == {"sim_s": 130.0, "sim": "projected from a measured cocotb run of 500", "yosys_s": 300.0,
+                           "rtl_step_s": 430.0}
     del row["previous_rtl"]["yosys_flat"]
     assert ft.side_by_side(row)["before"]["rtl_step_s"] is None  # flat yosys left to synth_compare
+    del row["previous_rtl"]  # projected from the flow's own cocotb sample: 40 s for 256, 1744 more at 8/s
+    row["flow"].update(bit_exact={"rtl_samples": 2000, "rtl_samples_cocotb": 256},
+                       throughput={"sim_inferences_per_s_cocotb": 8.0})
+    assert ft.side_by_side(row)["before"] == {"sim_s": 258.0, "sim": "projected from the flow's cocotb sample of 256",
+                                              "yosys_s": None, "rtl_step_s": None}
 
 
 def test_synth_compare_refuses_a_run_without_rtl(bench, tmp_path, monkeypatch, capsys):
