@@ -166,7 +166,9 @@ def main() -> None:
         if err := design_error(args.runs, d):
             ap.error(err)  # exit 2, nothing written
     doc = json.loads(args.out.read_text()) if args.out.exists() else {}  # keep other designs' rows
-    doc.update(machine={"cpus": os.cpu_count()}, board=args.board,
+    doc.update(note="yosys synth_xilinx resources before (flat) and after (per-module) the synthesis speed change, "
+                    "both on the same RTL, with wall/CPU seconds and the board fit", machine={"cpus": os.cpu_count()},
+               board=args.board,
                scripts={"flat": "synth_xilinx -flatten on the whole design (before)",
                         "per_module": "dot_simd kept as a module (mapped once per parameter set), then "
                                       "flatten + opt_merge before counting (after; the flow's default)"})
