@@ -50,7 +50,7 @@ module mac_pipe #(
     parameter int PDW = PE * (SH_W + B_W),
     parameter int SBW = 1,
     parameter int DOT_LVL = 2,                   // adder-tree levels a cycle in dot_simd (0: whole tree)
-    parameter int OP_REG = 1,                    // 1: register the operands before the products
+    parameter int OP_REG = 1,                    // operand register stages before the products (0, 1, 2 ...)
     parameter int CK = 0,                        // 1: the parameter memory with a checker (wmem_check)
     parameter logic [63:0] P_GOLD = '0,      // the spec's CRC-64 of the parameter image
     parameter int LOCK = 0,                      // 1: a lock unit in the epilogue (rtl/lock_unit.sv)
@@ -124,10 +124,17 @@ module mac_pipe #(
     logic [PE*SIMD*XW-1:0] xo;
     logic [PE*SIMD*WW-1:0] wo;
     if (OP_REG != 0) begin : g_opreg
+        // OP_REG stages (2: the first can sit by a wide memory's block RAMs, the second by the products);
+        // stage i at bits i*width of a shift register
+        localparam int XB = PE * SIMD * XW, WB = PE * SIMD * WW;
+        logic [OP_REG*XB-1:0] xq;
+        logic [OP_REG*WB-1:0] wq;
         always_ff @(posedge clk) begin
-            xo <= x;
-            wo <= w;
+            xq <= (xq << XB) | (OP_REG*XB)'(x);
+            wq <= (wq << WB) | (OP_REG*WB)'(w);
         end
+        assign xo = xq[(OP_REG-1)*XB +: XB];
+        assign wo = wq[(OP_REG-1)*WB +: WB];
     end else begin : g_opwire
         assign xo = x;
         assign wo = w;

@@ -190,7 +190,9 @@ module wings_gen #(
     localparam int A_PLUT = A_KLUT + KL;
     localparam int A_PROW = A_PLUT + (GRID != 0 ? PL : 0);
     localparam int A_PCOL = A_PROW + (GRID != 0 ? GR : 0);
-    localparam logic [2:0] PH_CURVE = 3'd0, PH_MID = 3'd1, PH_ROW = 3'd2, PH_WGT = 3'd3, PH_DONE = 3'd4;
+    localparam logic [2:0] PH_CURVE = 3'd0, PH_MID = 3'd1, PH_ROW = 3'd2, PH_WGT = 3'd3, PH_DONE = 3'd4,
+                           PH_SEL = 3'd5;
+    localparam int KB = $clog2(K + 1);                           // component counter 0 .. K
 
     // ------------------------------------------------------------------ load port decode
     wire [WAW:0] la = {1'b0, wl_addr};
@@ -239,13 +241,35 @@ module wings_gen #(
         if (we_pcol) pcol_t[off_pcol] <= PC_W'(wl_data);
     end
 
+    // ------------------------------------------------------------------ what a write makes stale
+    // Per component k: its curve row (cdirty: {sv, alpha}[k, :] or beta[k] written; klut: every k) and
+    // its basis rows (bdirty, GRID: z[k] written; plut, prow, pcol: every k). Reset marks all. A
+    // regeneration recomputes only the stale components' curve / basis, then every weight (each is a
+    // sum over all k): a write of one component's parameter (a run-time update, a fault campaign's
+    // flip) costs NO*S (curve) or GR*WD*GC + H*WD*GR (basis) cycles + the weight phase, not the whole
+    // K-fold generation. A write during a regeneration restarts it with the union of what is stale.
+    logic [K-1:0] cdirty, bdirty, set_c, set_b;
+    for (genvar k = 0; k < K; k++) begin : g_dirty
+        assign set_c[k] = (we_svr && la >= (WAW+1)'(k * S) && la < (WAW+1)'((k + 1) * S))
+                          || (we_beta && off_beta == KA'(k)) || we_klut;
+        if (GRID != 0) begin : g_b
+            assign set_b[k] = (we_z && off_z0 >= (WAW+1)'(k * GR * GC) && off_z0 < (WAW+1)'((k + 1) * GR * GC))
+                              || we_plut || we_prow || we_pcol;
+        end else begin : g_nb
+            assign set_b[k] = 1'b0;
+        end
+    end
+
     // ------------------------------------------------------------------ sequencer (issue)
+    // restart -> SEL(k=0): CURVE(k) if cdirty[k], then MID(k), ROW(k) if bdirty[k], SEL(k+1) ...
+    // SEL(K) -> WGT -> DONE. SEL takes one cycle a visit; each phase ends with its drain.
     logic [2:0] ph;
     logic drain, done;
     logic [CTW-1:0] c0, c1, c2, c3;                 // loop counters, c0 innermost
-    logic [KA-1:0] bk;                              // component of the MID/ROW phases
-    logic [SVA-1:0] svr_a;                          // {sv, alpha} word k*S + s
-    logic [ZA-1:0] z_a;                             // z word (k*GR + a)*GC + b
+    logic [KB-1:0] bk;                              // component of the CURVE/MID/ROW phases (K: all done)
+    logic [SVA-1:0] svr_a, svr_base;                // {sv, alpha} word k*S + s; base k*S
+    logic [ZA-1:0] z_a, z_base;                     // z word (k*GR + a)*GC + b; base k*GR*GC
+    logic [BAA-1:0] bas_base;                       // basis word k*SF (ROW's first word)
     logic [MA-1:0] mid_ra;                          // mid a*WD + c
     logic [BAA-1:0] bas_ra;                         // basis word k*SF + sf
     logic [CA-1:0] cur_ra;                          // curve (of*PE + p)*K + k
@@ -257,25 +281,44 @@ module wings_gen #(
     logic [CTW-1:0] lim0, lim1, lim2, lim3;         // last value of each counter in this phase
     always_comb begin
         case (ph)
-            PH_CURVE: begin lim0 = CTW'(S - 1);  lim1 = CTW'(NO - 1); lim2 = CTW'(K - 1);  lim3 = '0; end
+            PH_CURVE: begin lim0 = CTW'(S - 1);  lim1 = CTW'(NO - 1); lim2 = '0;           lim3 = '0; end
             PH_MID:   begin lim0 = CTW'(GC - 1); lim1 = CTW'(WD - 1); lim2 = CTW'(GR - 1); lim3 = '0; end
             PH_ROW:   begin lim0 = CTW'(GR - 1); lim1 = CTW'(WD - 1); lim2 = CTW'(H - 1);  lim3 = '0; end
             default:  begin lim0 = CTW'(K - 1);  lim1 = CTW'(PE - 1); lim2 = CTW'(SF - 1); lim3 = CTW'(NF - 1); end
         endcase
     end
     wire e0 = c0 == lim0, e1 = c1 == lim1, e2 = c2 == lim2, e3 = c3 == lim3;
-    wire iss = !done && !drain;
+    wire sel = ph == PH_SEL;
+    wire iss = !done && !drain && !sel;
     wire restart = rst || wl_we;
+    wire bk_end = bk == KB'(K);
+    wire bk_c = !bk_end && cdirty[KA'(bk)];
+    wire bk_b = GRID != 0 && !bk_end && bdirty[KA'(bk)];
+    wire ph_end = !restart && drain && pipe_empty;   // the phase's last write landed
+    wire [K-1:0] bk_hot = K'(1) << bk;
+
+    always_ff @(posedge clk) begin
+        if (rst) begin
+            cdirty <= '1;
+            bdirty <= GRID != 0 ? '1 : '0;
+        end else begin
+            cdirty <= (cdirty & ~(ph_end && ph == PH_CURVE ? bk_hot : '0)) | set_c;
+            bdirty <= (bdirty & ~(ph_end && ph == PH_ROW ? bk_hot : '0)) | set_b;
+        end
+    end
 
     always_ff @(posedge clk) begin
         if (restart) begin
-            ph <= PH_CURVE;
+            ph <= PH_SEL;
             drain <= 1'b0;
             done <= 1'b0;
             {c0, c1, c2, c3} <= '0;
             bk <= '0;
             svr_a <= '0;
             z_a <= '0;
+            svr_base <= '0;
+            z_base <= '0;
+            bas_base <= '0;
             mid_ra <= '0;
             bas_ra <= '0;
             cur_ra <= '0;
@@ -286,7 +329,7 @@ module wings_gen #(
             if (e0 && e1 && e2) c3 <= e3 ? '0 : c3 + CTW'(1);
             if (e0 && e1 && e2 && e3) drain <= 1'b1;
             case (ph)
-                PH_CURVE: svr_a <= (e0 && !e1) ? svr_a - SVA'(S - 1) : svr_a + SVA'(1);
+                PH_CURVE: svr_a <= e0 ? svr_base : svr_a + SVA'(1);
                 PH_MID: z_a <= (e0 && !e1) ? z_a - ZA'(GC - 1) : z_a + ZA'(1);
                 PH_ROW: mid_ra <= e0 ? (e1 ? '0 : MA'(c1) + MA'(1)) : mid_ra + MA'(WD);
                 default: begin
@@ -294,15 +337,26 @@ module wings_gen #(
                     cur_ra <= (e0 && e1 && !e2) ? cur_ra - CA'(PE * K - 1) : cur_ra + CA'(1);
                 end
             endcase
+        end else if (sel) begin
+            if (bk_end) ph <= PH_WGT;
+            else if (bk_c) begin
+                ph <= PH_CURVE;
+                svr_a <= svr_base;
+            end else if (bk_b) begin
+                ph <= PH_MID;
+                z_a <= z_base;
+            end else begin
+                bk <= bk + KB'(1);
+                svr_base <= svr_base + SVA'(S);
+                z_base <= z_base + ZA'(GR * GC);
+                bas_base <= bas_base + BAA'(SF);
+            end
         end else if (drain && pipe_empty) begin
             drain <= 1'b0;
             case (ph)
-                PH_CURVE: ph <= GRID != 0 ? PH_MID : PH_WGT;
+                PH_CURVE: ph <= PH_SEL;   // cdirty[bk] clears: SEL goes on to the basis or the next k
                 PH_MID: ph <= PH_ROW;
-                PH_ROW: begin
-                    ph <= bk == KA'(K - 1) ? PH_WGT : PH_MID;
-                    bk <= bk + KA'(1);
-                end
+                PH_ROW: ph <= PH_SEL;     // bdirty[bk] clears
                 default: begin
                     ph <= PH_DONE;
                     done <= 1'b1;
@@ -387,7 +441,7 @@ module wings_gen #(
     always_ff @(posedge clk) begin
         if (restart) {vA, vB, vC} <= '0;
         else {vA, vB, vC} <= {v1, vA, vB};
-        {phA, fA, lA, kA} <= {ph1, f1, l1, KA'(x2)};
+        {phA, fA, lA, kA} <= {ph1, f1, l1, KA'(bk)};  // bk holds while a phase's terms are in flight
         {phB, fB, lB, kB} <= {phA, fA, lA, kA};
         {phC, fC, lC, kC} <= {phB, fB, lB, kB};
         case (ph1)
@@ -445,12 +499,10 @@ module wings_gen #(
     // the accumulator type (the curve's beta added), stage 5 the rounded, saturated result; the
     // writes below act on stage 5 (w5) in issue order, so the casts never wait on a write counter.
     // output-side counters (the pipe emits results in issue order; reset when a phase starts)
-    logic [CTW-1:0] o_j, o_k;                        // CURVE: j, k
-    logic [CA-1:0] o_ca;                             // CURVE: j*K + k
+    logic [CA-1:0] o_ca;                             // CURVE: j*K + k (one component k a phase)
     logic [MA-1:0] o_ma;                             // MID: a*WD + c
     logic [OLW-1:0] o_lane;                         // ROW: i % SIMD; WGT: unused
     logic [BAA-1:0] o_bw;                            // ROW: basis word
-    logic [BAA-1:0] o_bbase;                         // ROW: k*SF
     logic [OIW-1:0] o_i;                          // ROW: pixel i
     logic [CTW-1:0] o_p, o_sf;                       // WGT: p, sf
     logic [MWAW-1:0] o_wa;                           // WGT: weight word of*SF + sf
@@ -459,7 +511,8 @@ module wings_gen #(
     logic v4, v5;
     logic [2:0] ph4, ph5;
     assign pipe_empty = !v1 && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5;
-    wire phase_start = !restart && !iss && drain && pipe_empty;
+    // the output counters start over at a phase's end and in SEL (the pipe is empty in both)
+    wire phase_start = ph_end || sel;
     always_ff @(posedge clk) begin
         if (restart) {v4, v5} <= '0;
         else {v4, v5} <= {v3, v4};
@@ -564,9 +617,7 @@ module wings_gen #(
         bas_gen_we <= 1'b0;
         mv_we <= 1'b0;
         if (restart || phase_start) begin
-            o_j <= '0;
-            o_k <= '0;
-            o_ca <= '0;
+            o_ca <= CA'(bk);
             o_ma <= '0;
             o_lane <= '0;
             o_i <= '0;
@@ -575,14 +626,11 @@ module wings_gen #(
             o_wa <= '0;
             o_jj <= '0;
             o_i0 <= '0;
-            if (restart) o_bbase <= '0;
-            o_bw <= restart ? '0 : o_bbase;
+            o_bw <= bas_base;
         end else if (w5) begin
             case (ph5)
                 PH_CURVE: begin
-                    o_j <= o_j == CTW'(NO - 1) ? '0 : o_j + CTW'(1);
-                    if (o_j == CTW'(NO - 1)) o_k <= o_k + CTW'(1);
-                    o_ca <= o_j == CTW'(NO - 1) ? CA'(o_k) + CA'(1) : o_ca + CA'(K);
+                    o_ca <= o_ca + CA'(K);
                 end
                 PH_MID: o_ma <= o_ma + MA'(1);
                 PH_ROW: begin
@@ -597,7 +645,6 @@ module wings_gen #(
                         bword <= bword_next;
                         o_lane <= o_lane + OLW'(1);
                     end
-                    if (last_i) o_bbase <= o_bbase + BAA'(SF);
                 end
                 default: begin  // PH_WGT
                     if (o_p == CTW'(PE - 1)) begin

@@ -20,6 +20,12 @@ from .plan import (MAX_EXACT_BITS, OVF_CODES, ROUND_CODES, LayerPlan, RTLError, 
 # idle cycles after each generator phase while the pipe empties: read, operand, distance and table
 # registers, product, accumulate, the two cast stages, write (rtl/wings_gen.sv)
 PHASE_DRAIN = 9
+# operand register stages of the dense part (mac_pipe OP_REG): the generated-weight buffer is as large
+# as a dense layer's weights, spread over ~90 block RAMs (MNIST WINGs MLP: 4,096 words x 392 bits);
+# placed and routed, one register between their outputs (5.8 ns clock-to-out on an ECP5) and the
+# products was 12.6 ns away (79.6 MHz). A second stage lets the placer put one register by the RAMs:
+# one more cycle of latency, none per inference.
+WEIGHT_OP_REG = 2
 
 
 @dataclass
@@ -52,13 +58,17 @@ class WingsPlan(LayerPlan):
 
     @property
     def gen_cycles(self) -> int:
-        """Cycles from reset (or a generator-parameter write) until inputs are accepted (one-time)."""
+        """Cycles from reset until inputs are accepted (one-time): every component stale."""
+        return self.regen_cycles(self.gen["K"], self.gen["K"] if self.grid else 0)
+
+    def regen_cycles(self, curves: int, bases: int) -> int:
+        """Cycles of a regeneration with `curves` components' curve rows and `bases` components' basis
+        rows stale (rtl/wings_gen.sv: a load-port write marks what it feeds): per component one SEL
+        cycle, plus SEL + phase for each stale part; then SEL + the weight phase."""
         g = self.gen
-        c = g["K"] * g["NO"] * g["S"] + PHASE_DRAIN
-        if self.grid:
-            c += g["K"] * (g["GR"] * g["WD"] * g["GC"] + g["H"] * g["WD"] * g["GR"] + 2 * PHASE_DRAIN)
-        c += self.nf * self.sf * self.pe * g["K"] + PHASE_DRAIN
-        return c
+        c = g["K"] + curves * (1 + g["NO"] * g["S"] + PHASE_DRAIN)
+        c += bases * (1 + g["GR"] * g["WD"] * g["GC"] + g["H"] * g["WD"] * g["GR"] + 2 * PHASE_DRAIN)
+        return c + 1 + self.nf * self.sf * self.pe * g["K"] + PHASE_DRAIN
 
     @property
     def w_word(self) -> int:  # the load word: widest region word
@@ -71,6 +81,7 @@ class WingsPlan(LayerPlan):
     def rtl_params(self) -> dict:
         d = super().rtl_params()
         del d["SH_W"]
+        d["OP_REG"] = WEIGHT_OP_REG
         d.update(self.gen)
         return d
 
