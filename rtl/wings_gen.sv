@@ -17,8 +17,9 @@
 // after reset / after a load-port write of a generator parameter costs one multiplier per phase
 // plus SIMD in the weight phase and leaves inference at exactly the dense mvau's (N/SIMD)*(M/PE)
 // cycles: generation adds no cycle per inference, only a one-time
-//   K*NO*S + GRID*K*(GR*WD*GC + H*WD*GR) + (M/PE)*(N/SIMD)*PE*K + 4*(phases)   cycles
-// (codesign/rtl/wings.py gen_cycles) during which s_tready is low. The price: the weight buffer
+//   K*NO*S + GRID*K*(GR*WD*GC + H*WD*GR) + (M/PE)*(N/SIMD)*PE*K + drains and phase selects   cycles
+// (codesign/rtl/wings.py gen_cycles) during which s_tready is low. After a load-port write only the
+// stale components' curve / basis rows are recomputed, then every weight (regen_cycles). The price: the weight buffer
 // is as large as a dense layer's weight memory (on-chip RAM). What WINGs saves here is what is
 // stored, loaded and exposed to parameter faults (the generator: alpha, beta, sv, klut, z, plut,
 // prow, pcol), not the buffer. The buffer is the mvau's own weight memory, written through its load
@@ -26,9 +27,9 @@
 //
 // Phases (one issue per cycle, pipeline issue -> read -> operands -> distance -> table -> product ->
 // accumulate -> cast (two stages) -> write, then a drain of 9 cycles before the next phase so no
-// read precedes the write it needs):
-//   CURVE  k, j, s   read {sv, alpha}[k*S+s]        -> curve[j*K+k]
-//   MID    a, c, b   read z[(k*GR+a)*GC+b]          -> mid[a*WD+c]          (per k, GRID only)
+// read precedes the write it needs), per component k whose rows are stale (SEL picks, a cycle each):
+//   CURVE  j, s      read {sv, alpha}[k*S+s]        -> curve[j*K+k]          (curve row k stale)
+//   MID    a, c, b   read z[(k*GR+a)*GC+b]          -> mid[a*WD+c]          (GRID, basis rows k stale)
 //   ROW    r, c, a   read mid[a*WD+c]               -> basis word k*SF+i/SIMD, lane i%SIMD
 //   WGT    of, sf, p, k  read basis[k*SF+sf] (SIMD lanes), curve[(of*PE+p)*K+k]
 //                    -> weight word of*SF+sf, lane (p, s) = w[sf*SIMD+s, of*PE+p] (mvau layout)
@@ -36,8 +37,8 @@
 // Load port wl_* (generator parameters, one word per address, regions in this order):
 //   {sv, alpha} K*S words (alpha low) | z K*GR*GC (GRID) | basis K*SF words of SIMD lanes (!GRID) |
 //   beta K | klut KL | plut PL (GRID) | prow GR (GRID) | pcol GC (GRID)
-// A write restarts generation (inputs are held off until it ends); write between samples, as with
-// mvau. pl_* writes the mvau's bias words directly (no regeneration needed).
+// A write restarts generation (inputs are held off until it ends) for what it makes stale; write
+// between samples, as with mvau. pl_* writes the mvau's bias words directly (no regeneration needed).
 // Input/output: AXI-Stream exactly as mvau (SIMD elements per input beat, PE per output beat).
 module wings_gen #(
     // ---- dense part (mvau)
@@ -250,11 +251,18 @@ module wings_gen #(
     // K-fold generation. A write during a regeneration restarts it with the union of what is stale.
     logic [K-1:0] cdirty, bdirty, set_c, set_b;
     for (genvar k = 0; k < K; k++) begin : g_dirty
-        assign set_c[k] = (we_svr && la >= (WAW+1)'(k * S) && la < (WAW+1)'((k + 1) * S))
-                          || (we_beta && off_beta == KA'(k)) || we_klut;
+        // the address is in component k's words: above its first (always, for k = 0) and below the next's
+        wire svr_k, z_k;
+        if (k == 0) begin : g_first
+            assign svr_k = la < (WAW+1)'(S);
+            assign z_k = off_z0 < (WAW+1)'(GR * GC);
+        end else begin : g_next
+            assign svr_k = la >= (WAW+1)'(k * S) && la < (WAW+1)'((k + 1) * S);
+            assign z_k = off_z0 >= (WAW+1)'(k * GR * GC) && off_z0 < (WAW+1)'((k + 1) * GR * GC);
+        end
+        assign set_c[k] = (we_svr && svr_k) || (we_beta && off_beta == KA'(k)) || we_klut;
         if (GRID != 0) begin : g_b
-            assign set_b[k] = (we_z && off_z0 >= (WAW+1)'(k * GR * GC) && off_z0 < (WAW+1)'((k + 1) * GR * GC))
-                              || we_plut || we_prow || we_pcol;
+            assign set_b[k] = (we_z && z_k) || we_plut || we_prow || we_pcol;
         end else begin : g_nb
             assign set_b[k] = 1'b0;
         end
