@@ -320,6 +320,35 @@ def test_rtl_crosscheck_regenerates_wings_weights_per_generator_fault(tmp_path):
             assert cyc["z"].max() < cyc["plut"].min(), cyc
 
 
+def test_wings_write_regenerates_only_what_it_makes_stale(tmp_path):
+    """rtl/wings_gen.sv after one load-port write (the word's own value: the outputs stay those of the
+    design): inputs are taken again exactly WingsPlan.regen_cycles(curves, bases) + 1 cycles later,
+    with one component's curve row stale for an {sv, alpha} or beta word, its basis rows for a z word,
+    every curve row for a klut word, every basis row for a pcol word; two writes, the union. Same RTL
+    as the cross-check above (a cached build)."""
+    from codesign.rtl import generate
+    from codesign.rtl.harness import Harness, _engines
+
+    spec = next(s for s in _specs() if s.name == "wings")
+    generate(spec, tmp_path / "rtl")
+    x = np.random.default_rng(3).integers(0, 2 ** INPUT_TYPE.width, (2, *spec.input_shape))
+    with Harness(tmp_path / "rtl") as h:
+        h.set_spec(spec)
+        first = h.run_checked(x)
+        _, plan, _ = next(iter(_engines(spec, h.meta)))
+        assert first.t_in_first[0] == plan.gen_cycles + 1  # after reset: every component
+        base, at, k = {}, 0, plan.gen["K"]  # first load-port address of each region
+        for name, n in plan.regions():
+            base[name], at = at, at + n
+        cases = [([plan.gen["S"]], (1, 0)), ([base["beta"] + 2], (1, 0)), ([base["z"] + 4], (0, 1)),
+                 ([base["klut"]], (k, 0)), ([base["pcol"]], (0, k)), ([0, base["z"]], (1, 1))]
+        for addrs, stale in cases:
+            h.write([(0, a, h.word(0, a)) for a in addrs])
+            r = h.run_checked(x)
+            assert r.t_in_first[0] == plan.regen_cycles(*stale) + 1, (addrs, stale, r.t_in_first[0])
+            assert np.array_equal(r.outputs, first.outputs)
+
+
 @pytest.mark.parametrize("spec", list(_specs()), ids=lambda s: s.name)
 def test_stored_bit_map_writes_what_the_generator_would(spec, tmp_path):
     """The load-port map of every stored bit (read off the memory-image generator by probing, no
