@@ -295,7 +295,7 @@ def test_rtl_crosscheck_regenerates_wings_weights_per_generator_fault(tmp_path):
     component's parameter (alpha, sv, beta: its curve row; z: its basis rows) re-runs only that
     component's (with the previous fault's undo, at most two of the three): fewer cycles a fault than
     the table feeding it (each parameter's first fault, which carries the previous parameter's undo,
-    left out)."""
+    left out), and a write re-runs exactly the cycles WingsPlan.regen_cycles names."""
     from codesign.faults.rtl import crosscheck
     from codesign.rtl import generate
 
@@ -318,21 +318,17 @@ def test_rtl_crosscheck_regenerates_wings_weights_per_generator_fault(tmp_path):
             cyc = {p: cycles[param == p][1:] for p in ("alpha", "sv", "beta", "z", "klut", "plut")}
             assert all(cyc[p].max() < cyc["klut"].min() for p in ("alpha", "sv", "beta")), cyc
             assert cyc["z"].max() < cyc["plut"].min(), cyc
+    _regenerates_what_a_write_makes_stale(spec, tmp_path / "rtl", x[:2])
 
 
-def test_wings_write_regenerates_only_what_it_makes_stale(tmp_path):
-    """rtl/wings_gen.sv after one load-port write (the word's own value: the outputs stay those of the
-    design): inputs are taken again exactly WingsPlan.regen_cycles(curves, bases) + 1 cycles later,
-    with one component's curve row stale for an {sv, alpha} or beta word, its basis rows for a z word,
-    every curve row for a klut word, every basis row for a pcol word; two writes, the union. Same RTL
-    as the cross-check above (a cached build)."""
-    from codesign.rtl import generate
+def _regenerates_what_a_write_makes_stale(spec, rtl_dir, x):
+    """rtl/wings_gen.sv after load-port writes (each word's own value: the outputs stay the design's):
+    inputs are taken again exactly WingsPlan.regen_cycles(curves, bases) + 1 cycles later, with one
+    component's curve row stale for an {sv, alpha} or beta word, its basis rows for a z word, every
+    curve row for a klut word, every basis row for a pcol word; two writes, the union."""
     from codesign.rtl.harness import Harness, _engines
 
-    spec = next(s for s in _specs() if s.name == "wings")
-    generate(spec, tmp_path / "rtl")
-    x = np.random.default_rng(3).integers(0, 2 ** INPUT_TYPE.width, (2, *spec.input_shape))
-    with Harness(tmp_path / "rtl") as h:
+    with Harness(rtl_dir) as h:
         h.set_spec(spec)
         first = h.run_checked(x)
         _, plan, _ = next(iter(_engines(spec, h.meta)))
