@@ -53,7 +53,7 @@ def cpu_s() -> float:
 
 
 def run_seed(seed: int, config: Path, overrides: list, out_dir: Path, attack_epochs: int = 0,
-             twin_from: Path | None = None) -> dict:
+             twin_from: Path | None = None, fractions: list | None = None, prune: bool = False) -> dict:
     """One seed through the product's flow steps up to the emulator; the lock section + the twin's emulator
     accuracy."""
     from codesign import models
@@ -131,7 +131,9 @@ def run_seed(seed: int, config: Path, overrides: list, out_dir: Path, attack_epo
         from codesign.techniques.lock.attacks import attack_model, lock_report
 
         t, c = time.time(), cpu_s()
-        out = attack_model(run.model, run.lock.password, run.lock.cfg, d, cfg, attack_epochs, 0, log)
+        suite = {} if fractions is None else {"fractions": tuple(fractions), "prune": () if prune else None}
+        out = attack_model(run.model, run.lock.password, run.lock.cfg, d, cfg, attack_epochs, 0, log,
+                           **{k: v for k, v in suite.items() if v is not None})
         attacked = lock_report(out)
         timing["attacks"] = {"wall_s": round(time.time() - t, 1), "cpu_s": round(cpu_s() - c, 1)}
     if run.report["accuracy"]["emulator"] != lock["accuracy_with_key"]:
@@ -376,6 +378,9 @@ def main() -> None:
     ap.add_argument("--twin-from", type=Path, metavar="DIR",
                     help="with --seed: take the unlocked twin's figures from DIR/seed<N>.json (a run of the same config "
                          "and seed that trained it: the twin does not depend on harden.lock) instead of training it")
+    ap.add_argument("--attack-fractions", type=float, nargs="+", metavar="F",
+                    help="with --attacks: only these data fractions (a quick look; the table's protocol is 0.01 0.1)")
+    ap.add_argument("--no-prune", action="store_true", help="with --attacks: skip the pruning attacks (a quick look)")
     ap.add_argument("--screen", type=int, default=500)
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--attacks", type=int, default=0, metavar="EPOCHS",
@@ -399,7 +404,7 @@ def main() -> None:
         merge(a.merge, a.out, a.config.resolve(), a.note)
         return
     a.out.mkdir(parents=True, exist_ok=True)
-    row = run_seed(a.seed, a.config, a.sets, a.out, a.attacks, a.twin_from)
+    row = run_seed(a.seed, a.config, a.sets, a.out, a.attacks, a.twin_from, a.attack_fractions, a.no_prune)
     (a.out / f"seed{a.seed}.json").write_text(json.dumps(row, indent=1) + "\n")
 
 

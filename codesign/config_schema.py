@@ -208,6 +208,10 @@ class Lock(Section):
                                                "and spread (no-key samples), incoming and outgoing weight magnitude "
                                                "and bias are pulled to those of a secretly paired unlocked neuron, so "
                                                "the key cannot be ranked out of the public weights (0: off)")
+    hide_pull: Literal["locked", "both"] = Field(
+        "locked", description="locked: only the locked neuron moves toward its pair's statistics (weak locked "
+                              "neurons); both: the pair moves toward the locked one too (strong neurons, half of "
+                              "them unlocked)")
     seed: Optional[int] = Field(None, ge=0, description="null: the secret is drawn from os.urandom; an integer: "
                                                         "reproducible (experiments only)")
     value: Union[float, list[float]] = Field(

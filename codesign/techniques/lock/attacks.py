@@ -330,7 +330,8 @@ def lock_report(out: dict) -> dict:
     return {k: out[k] for k in keep if k in out} | {"attack_scratch": {f: s["best"] for f, s in out["scratch"].items()}}
 
 
-def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print):
+def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print,
+                 **suite):
     """attack_suite with the run's architecture trained from scratch as the reference."""
     from ...models import build_model
     from ..stq_jr.layer import apply_stq
@@ -341,7 +342,7 @@ def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epoc
     return attack_suite(model, password, cfg, data,
                         lambda: build_model(layers, data.input_shape, data.num_classes, quantized=quantized,
                                             seed=run_cfg["seed"] + 100),
-                        epochs=epochs, n_random=n_random, seed=run_cfg["seed"], stochastic=stochastic, log=log)
+                        epochs=epochs, n_random=n_random, seed=run_cfg["seed"], stochastic=stochastic, log=log, **suite)
 
 
 def run_attacks(run_dir, epochs: int = 20, n_random: int | None = None, device_key=None, log=print) -> dict:

@@ -41,13 +41,14 @@ def _layer_class():
                 self.add_loss(self.per_sample * self.hiding_penalty(x, 1.0 - key - decoy))
             return x * (1.0 - m) + key * self.mask * self.value + decoy * self.decoy_mask * self.decoy_value
 
-        def hide_behind(self, weight: float, pair: np.ndarray, kernel, bias, next_kernel) -> None:
+        def hide_behind(self, weight: float, pair: np.ndarray, kernel, bias, next_kernel, pin: bool = True) -> None:
             """Turn on the hiding penalty (lock training): locked neuron i is pulled to the statistics of
             unlocked neuron pair[i] (pair[j] = j elsewhere); `kernel`/`bias` are the locked layer's variables,
             `next_kernel` the next weighted layer's (its input axis, second to last, runs over this layer's
             neurons; a dense layer after a flatten of (..., units) too). The variables are held in a closure,
             so Keras does not track them twice."""
             self.hide = float(weight)
+            self.hide_pin = bool(pin)  # False: the pair is pulled toward the locked neuron as well
             self.pair = np.asarray(pair, np.int32)
             self._sources = lambda: (kernel, bias, next_kernel)
 
@@ -63,10 +64,11 @@ def _layer_class():
             stats = [tf.reduce_sum(x * w, axes) / cnt, tf.sqrt(tf.reduce_sum(x * x * w, axes) / cnt + 1e-6),
                      tf.reduce_mean(tf.abs(tf.reshape(kernel, [-1, self.units])), 0),
                      tf.reduce_mean(tf.abs(tf.reshape(next_kernel, [-1, self.units, next_kernel.shape[-1]])), [0, 2])]
-            gaps = [(s - tf.stop_gradient(tf.gather(s, self.pair))) / (tf.stop_gradient(tf.reduce_mean(s)) + 1e-6)
+            pin = tf.stop_gradient if self.hide_pin else (lambda v: v)
+            gaps = [(s - pin(tf.gather(s, self.pair))) / (tf.stop_gradient(tf.reduce_mean(s)) + 1e-6)
                     for s in stats]
             if bias is not None:  # a bias has no natural scale of its own: relative to the incoming kernel's
-                gaps.append((bias - tf.stop_gradient(tf.gather(bias, self.pair)))
+                gaps.append((bias - pin(tf.gather(bias, self.pair)))
                             / (tf.stop_gradient(tf.reduce_mean(stats[2])) + 1e-6))
             locked = tf.cast(tf.not_equal(self.pair, tf.range(self.units)), x.dtype)
             per_neuron = tf.add_n([g * g for g in gaps])

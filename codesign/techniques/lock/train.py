@@ -133,7 +133,7 @@ def next_weighted(model, name: str):
     return next((l for l in model.layers[names.index(name) + 1:] if getattr(l, "kernel", None) is not None), None)
 
 
-def hide_locks(model, password: Password, weight: float, rng: np.random.Generator) -> None:
+def hide_locks(model, password: Password, weight: float, rng: np.random.Generator, pin: bool = True) -> None:
     """Turn on every NeuronLock's hiding penalty (layer.py NeuronLock.hide_behind) against random pairs."""
     pairs = hiding_pairs(password, rng)
     for name, lock in locks_of(model).items():
@@ -142,7 +142,7 @@ def hide_locks(model, password: Password, weight: float, rng: np.random.Generato
         layer, nxt = model.get_layer(name), next_weighted(model, name)
         if nxt is None:
             raise ValueError(f"lock hide: no weighted layer after {name} to hide its locked neurons' outgoing weights")
-        lock.hide_behind(weight, pairs[name], layer.kernel, getattr(layer, "bias", None), nxt.kernel)
+        lock.hide_behind(weight, pairs[name], layer.kernel, getattr(layer, "bias", None), nxt.kernel, pin)
 
 
 class LockTraining:
@@ -191,7 +191,7 @@ class LockTraining:
         self.num_classes = num_classes
         apply_password(self.model, self.password)
         if self.cfg["hide"] > 0:
-            hide_locks(self.model, self.password, self.cfg["hide"], self.secret_rng)
+            hide_locks(self.model, self.password, self.cfg["hide"], self.secret_rng, self.cfg["hide_pull"] == "locked")
         return self.model
 
     def batch_hook(self, yb: np.ndarray) -> np.ndarray:
