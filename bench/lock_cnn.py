@@ -224,6 +224,65 @@ def keras_keys(run_dir: Path, n: int, screen: int, top: int, out: Path) -> dict:
     return res
 
 
+def guesses(run_dir: Path, fractions: list, out: Path, epochs: int = 20) -> dict:
+    """The adaptive thief's ranked guesses (codesign/techniques/lock/attacks.py ranked_guesses: the k highest
+    or lowest neurons per locked layer by each statistic it can read off the public weights and its data,
+    zeroed or mean-ablated) on a finished seed's run folder, at each data fraction, without fine-tuning: each
+    guess's test accuracy and its hits on the password, against training from scratch on the same samples
+    (the attack protocol's: best of the learning-rate sweep, `epochs` epochs; taken from the run's report.json
+    when `codesign lock attacks` already trained it)."""
+    from codesign.config import load_config
+    from codesign.data import load_dataset
+    from codesign.models import build_model, load_model
+    from codesign.techniques.lock import attacks
+    from codesign.techniques.lock.keys import open_run_password
+    from codesign.techniques.lock.train import apply_password, locked_model
+    from codesign.techniques.stq_jr.layer import apply_stq
+
+    if not (run_dir / "lock" / "password.enc").exists():
+        fail(f"--guesses {run_dir}: no lock/password.enc there; give a seed run folder (OUT/seed<N>_run)")
+    cfg = load_config(run_dir / "config.yaml")
+    seed = cfg["seed"]
+    password = open_run_password(run_dir)
+    stolen = load_model(run_dir / "model")
+    d = load_dataset(cfg["data"], seed)
+    rep = run_dir / "report.json"
+    known = json.loads(rep.read_text()).get("lock", {}).get("attack_scratch", {}) if rep.exists() else {}
+    order = np.random.default_rng(seed + 1).permutation(len(d.x_train))  # as attacks.attack_suite
+    layers = apply_stq(cfg["model"]["layers"], cfg["harden"]["stq"])
+    t0, c0 = time.time(), cpu_s()
+    res = {"seed": seed, "neurons": password.neurons(), "by_fraction": {}}
+    model = locked_model(attacks._clone(stolen), list(password.layers))
+    for f in fractions:
+        idx = order[:int(round(f * len(d.x_train)))]
+        xs, ys = d.x_train[idx], d.y_train[idx]
+        by = {}
+        for name, key in attacks.ranked_guesses(stolen, password, cfg["harden"]["lock"], xs).items():
+            apply_password(model, key)
+            by[name] = {"accuracy": attacks.accuracy(model, d.x_test, d.y_test),
+                        "hits": sum(len(set(key.layers[n]["indices"]) & set(password.layers[n]["indices"]))
+                                    for n in password.layers)}
+        if str(f) in known:
+            scratch, source = known[str(f)], "report.json attack_scratch"
+        else:
+            scratch = attacks.best_finetune(lambda: build_model(layers, d.input_shape, d.num_classes, quantized=True,
+                                                                seed=seed + 100),
+                                            xs, ys, d.x_test, d.y_test, epochs, seed,
+                                            stochastic=cfg["train"]["stochastic"])["best"]
+            source = "trained here"
+        best = max(by, key=lambda g: by[g]["accuracy"])
+        res["by_fraction"][str(f)] = {"scratch": scratch, "scratch_from": source, "best_guess": best,
+                                      "best_guess_accuracy": by[best]["accuracy"],
+                                      "head_start_best_guess": round(100 * (by[best]["accuracy"] - scratch), 2),
+                                      "by_guess": by}
+        print(f"[{time.strftime('%H:%M:%S')} seed {seed}] f={f}: best guess {best} {by[best]} scratch {scratch}",
+              flush=True)
+    res.update(wall_s=round(time.time() - t0, 1), cpu_s=round(cpu_s() - c0, 1),
+               load_avg_end=[round(v, 2) for v in os.getloadavg()])
+    out.write_text(json.dumps(res, indent=1) + "\n")
+    return res
+
+
 def more_keys(run_dir: Path, n: int, out: Path) -> dict:
     """`n` random keys of the scheme on the emulator for a finished seed's run folder (its spec, sealed
     password and config), drawn from the same generator as the flow's (codesign/techniques/lock/flow.py
@@ -351,6 +410,9 @@ def merge(in_dir: Path, out: Path, config: Path, note: str = "") -> dict:
                                                                  "attack_scratch") if k in lock}
     if attacked:
         table["attacks_after"] = attacked
+    ranked = {p.stem: json.loads(p.read_text()) for p in sorted(in_dir.glob("seed*_guesses*.json"))}
+    if ranked:  # the adaptive thief's ranked guesses on the seeds' run folders (--guesses)
+        table["ranked_guesses"] = ranked
     near = {p.stem: json.loads(p.read_text()) for p in sorted(in_dir.glob("seed*_near*.json"))}
     if near:  # near-miss keys tried on the seeds' run folders (--near-keys)
         table["near_miss_keys"] = near
@@ -381,6 +443,9 @@ def main() -> None:
     ap.add_argument("--attack-fractions", type=float, nargs="+", metavar="F",
                     help="with --attacks: only these data fractions (a quick look; the table's protocol is 0.01 0.1)")
     ap.add_argument("--no-prune", action="store_true", help="with --attacks: skip the pruning attacks (a quick look)")
+    ap.add_argument("--guesses", type=Path, metavar="RUN_DIR",
+                    help="a finished seed's run folder: the adaptive thief's ranked guesses at --fractions")
+    ap.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1])
     ap.add_argument("--screen", type=int, default=500)
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--attacks", type=int, default=0, metavar="EPOCHS",
@@ -388,9 +453,12 @@ def main() -> None:
     ap.add_argument("--note", default="", help="with --merge: what this table's recipe changes, appended to its note")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
-    if sum(v is not None for v in (a.seed, a.merge, a.more_keys, a.near_keys, a.keras_keys)) != 1:
+    if sum(v is not None for v in (a.seed, a.merge, a.more_keys, a.near_keys, a.keras_keys, a.guesses)) != 1:
         ap.error("give exactly one of --seed N (run a seed), --more-keys RUN_DIR, --near-keys RUN_DIR or --merge DIR "
                  "(combine seed runs)")
+    if a.guesses:
+        guesses(a.guesses, a.fractions, a.out)
+        return
     if a.keras_keys:
         keras_keys(a.keras_keys, a.keys, a.screen, a.top, a.out)
         return

@@ -7,9 +7,10 @@
 Each --scheme NAME=FILE is a `bench/lock_cnn.py --merge` table of examples/mnist_cnn_stq_jr_lock.yaml under
 some harden.lock overrides (listed per row). Columns per seed and in mean: with key, with key minus the same
 network trained unlocked (points), no key, best of the random keys tried (and how many), and for the seeds
-whose attacks ran (bench/lock_cnn.py --attacks, or `codesign lock attacks RUN_DIR`) the head start H at 1%
-and 10% of the training data: by plain fine-tuning, the worst over every attack run at that fraction, and
-each attack's own H (attack accuracy minus training from scratch on the same samples, points).
+whose attacks ran (bench/lock_cnn.py --attacks, or `codesign lock attacks RUN_DIR`, and/or the adaptive
+thief's ranked guesses, bench/lock_cnn.py --guesses) the head start H at 1% and 10% of the training data: by
+plain fine-tuning, the worst over every attack run at that fraction (attacks_run says which), and each
+attack's own H (attack accuracy minus training from scratch on the same samples, points).
 """
 import argparse
 import json
@@ -42,16 +43,24 @@ def scheme_row(table: dict) -> dict:
                "random_keys": r.get("random_keys_all", r["random_keys"])}
         att = attacked.get(f"seed{r['seed']}")
         if att:
-            row.update(head_start_finetune=att["head_start"], head_start_worst=att["head_start_worst"],
+            row.update(head_start_finetune=att["head_start"], head_start_worst=dict(att["head_start_worst"]),
                        head_start_by_attack=attack_heads(att), attack_epochs=att.get("epochs", 20))
+        guessed = table.get("ranked_guesses", {}).get(f"seed{r['seed']}_guesses")
+        if guessed:  # bench/lock_cnn.py --guesses: the best ranked guess, without fine-tuning, is an attack too
+            worst, by = row.setdefault("head_start_worst", {}), row.setdefault("head_start_by_attack", {})
+            for f, g in guessed["by_fraction"].items():
+                by.setdefault(f, {})[f"ranked_guess_{g['best_guess']}"] = g["head_start_best_guess"]
+                worst[f] = max(worst.get(f, g["head_start_best_guess"]), g["head_start_best_guess"])
+            row["attacks_run"] = ("suite + " if att else "") + "ranked guesses"
         seeds[str(r["seed"])] = row
     mean = {k: round(float(np.mean([v[k] for v in seeds.values()])), 4)
             for k in ("accuracy_with_key", "with_key_minus_unlocked_points", "accuracy_without_key",
                       "accuracy_random_key_best")}
     hit = [v for v in seeds.values() if "head_start_worst" in v]
     for k in ("head_start_finetune", "head_start_worst"):
-        if hit:
-            mean[k] = {f: round(float(np.mean([v[k][f] for v in hit])), 2) for f in hit[0][k]}
+        got = [v for v in hit if k in v]
+        if got:
+            mean[k] = {f: round(float(np.mean([v[k][f] for v in got])), 2) for f in got[0][k]}
     if hit:
         mean["head_start_worst_max"] = {f: max(v["head_start_worst"][f] for v in hit) for f in hit[0]["head_start_worst"]}
     return {"overrides": table["overrides"], "seeds": sorted(seeds, key=int), "attacked_seeds": len(hit),

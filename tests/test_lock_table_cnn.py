@@ -23,6 +23,9 @@ def _merged(attacked: bool) -> dict:
                       "attack_scratch": {"0.01": 0.70, "0.1": 0.90},
                       "attacks": {"finetune_0.01": 0.20, "adaptive_guess_0.01": 0.71, "finetune_0.1": 0.50,
                                   "adaptive_guess_0.1": 0.925, "prune_0.1_finetune": 0.60}}}
+        table["ranked_guesses"] = {"seed1_guesses": {"by_fraction": {
+            "0.01": {"best_guess": "out_l1_high_value", "head_start_best_guess": 22.35},
+            "0.1": {"best_guess": "act_mean_high_value", "head_start_best_guess": -1.5}}}}
     return table
 
 
@@ -35,13 +38,17 @@ def test_cnn_lock_table(tmp_path):
                     "--scheme", f"plain={b}", "--out", str(out)], check=True, capture_output=True)
     t = json.loads(out.read_text())
     h = t["schemes"]["hidden"]
-    assert h["attacked_seeds"] == 1 and h["seeds"] == ["0", "1"]
+    assert h["attacked_seeds"] == 2 and h["seeds"] == ["0", "1"]
     by = h["by_seed"]["0"]["head_start_by_attack"]
     assert by["0.01"] == {"finetune_0.01": -50.0, "adaptive_guess_0.01": 1.0}
     assert by["0.1"] == {"finetune_0.1": -40.0, "adaptive_guess_0.1": 2.5, "prune_0.1_finetune": -30.0}
     assert h["mean"]["accuracy_without_key"] == 0.105 and h["mean"]["accuracy_random_key_best"] == 0.155
-    assert h["by_seed"]["1"]["random_keys"] == 1000 and "head_start_worst" not in h["by_seed"]["1"]
-    assert h["mean"]["head_start_worst_max"] == {"0.01": 1.0, "0.1": 2.5}
+    s1 = h["by_seed"]["1"]
+    assert s1["random_keys"] == 1000 and "head_start_finetune" not in s1 and s1["attacks_run"] == "ranked guesses"
+    assert s1["head_start_worst"] == {"0.01": 22.35, "0.1": -1.5}
+    assert s1["head_start_by_attack"]["0.01"] == {"ranked_guess_out_l1_high_value": 22.35}
+    assert h["mean"]["head_start_worst_max"] == {"0.01": 22.35, "0.1": 2.5}
+    assert h["mean"]["head_start_worst"] == {"0.01": 11.68, "0.1": 0.5}
     assert t["schemes"]["plain"]["attacked_seeds"] == 0 and "head_start_worst" not in t["schemes"]["plain"]["mean"]
     bad = subprocess.run([sys.executable, str(ROOT / "bench" / "lock_table_cnn.py"), "--scheme",
                           f"x={tmp_path / 'missing.json'}", "--out", str(out)], capture_output=True, text=True)
