@@ -58,11 +58,14 @@ def scheme_row(table: dict) -> dict:
                       "accuracy_random_key_best")}
     hit = [v for v in seeds.values() if "head_start_worst" in v]
     for k in ("head_start_finetune", "head_start_worst"):
-        got = [v for v in hit if k in v]
-        if got:
-            mean[k] = {f: round(float(np.mean([v[k][f] for v in got])), 2) for f in got[0][k]}
+        fs = sorted({f for v in hit if k in v for f in v[k]}, key=float)  # seeds may be attacked at fewer fractions
+        if fs:
+            mean[k] = {f: round(float(np.mean([v[k][f] for v in hit if f in v.get(k, {})])), 2) for f in fs}
+            mean[f"{k}_seeds"] = {f: sum(f in v.get(k, {}) for v in hit) for f in fs}
     if hit:
-        mean["head_start_worst_max"] = {f: max(v["head_start_worst"][f] for v in hit) for f in hit[0]["head_start_worst"]}
+        fs = sorted({f for v in hit for f in v["head_start_worst"]}, key=float)
+        mean["head_start_worst_max"] = {f: max(v["head_start_worst"][f] for v in hit if f in v["head_start_worst"])
+                                        for f in fs}
     return {"overrides": table["overrides"], "seeds": sorted(seeds, key=int), "attacked_seeds": len(hit),
             "mean": mean, "by_seed": seeds}
 
