@@ -201,6 +201,17 @@ class Lock(Section):
     fraction: float = Field(0.1, gt=0, le=1, description="neurons locked per layer (EdgePro: ~10%)")
     top: float = Field(0.3, gt=0, le=1, description="the draw is among the top `top` of neurons ranked by mean "
                                                     "activation")
+    select: Literal["activation", "uniform"] = Field(
+        "activation", description="activation: EdgePro's rank-weighted roulette among the top `top` by mean "
+                                  "activation; uniform: every neuron equally likely (nothing to read off activations)")
+    hide: float = Field(0.0, ge=0, description="weight of the hiding penalty: each locked neuron's activation mean "
+                                               "and spread (no-key samples), incoming and outgoing weight magnitude "
+                                               "and bias are pulled to those of a secretly paired unlocked neuron, so "
+                                               "the key cannot be ranked out of the public weights (0: off)")
+    hide_pull: Literal["locked", "both"] = Field(
+        "locked", description="locked: only the locked neuron moves toward its pair's statistics (weak locked "
+                              "neurons); both: the pair moves toward the locked one too (strong neurons, half of "
+                              "them unlocked)")
     seed: Optional[int] = Field(None, ge=0, description="null: the secret is drawn from os.urandom; an integer: "
                                                         "reproducible (experiments only)")
     value: Union[float, list[float]] = Field(

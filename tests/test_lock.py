@@ -182,6 +182,53 @@ def test_conv_lock_keras_and_emulator_agree(conv_locked):
     assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[0], outs[2])
 
 
+def test_hidden_conv_lock(tiny_locked):
+    """harden.lock.select uniform + hide: the locked channels are drawn without looking at the model (two
+    differently initialised nets get the same ones from the same secret seed), each is paired with a distinct
+    unlocked channel, training carries the hiding penalty in model.losses, and after the same 3 epochs the
+    locked channels' statistics a thief ranks by (attacks.neuron_statistics) sit closer to their pairs'
+    than without the penalty; every ranked guess of the adaptive thief is a key of the scheme's size."""
+    from codesign.models import build_model
+    from codesign.techniques.lock import attacks
+    from codesign.techniques.lock.config import check_lock
+    from codesign.techniques.lock.train import LockTraining, hiding_pairs, locks_of, public_model
+    from codesign.train import train_model
+
+    _, _, _, d = tiny_locked
+    layers = [{"conv2d": {"filters": 8, "kernel_size": 3, "kernel": "stochastic_ternary", "bias": {"bits": 8, "integer": 3}}},
+              {"relu": {"bits": 8, "integer": 3}}, {"flatten": {}},
+              {"dense": {"units": 10, "kernel": {"bits": 8, "integer": 0}}}]
+    gaps, chosen = {}, []
+    for hide, init in ((0.0, 0), (5.0, 0), (5.0, 1)):
+        cfg = check_lock({"fraction": 0.25, "select": "uniform", "hide": hide, "value": 0.0, "seed": 4,
+                          "wrong": 0.5}, layers)
+        lt = LockTraining(cfg, d.x_train, seed=0, batch_size=32)
+        model = lt.wrap(build_model(layers, d.input_shape, 10, seed=init), 10)
+        p = lt.password.layers["conv2d_1"]
+        chosen.append(p["indices"])
+        if init == 1:
+            break
+        train_model(model, d.x_train[:512], d.y_train[:512], epochs=3, batch_size=32, learning_rate=3e-3,
+                    batch_hook=lt.batch_hook)
+        lt.finish()
+        lock = locks_of(model)["conv2d_1"]
+        assert lock.hide == hide and (len(model.losses) > 0) == (hide > 0)
+        pair = hiding_pairs(lt.password, np.random.default_rng(0))["conv2d_1"]
+        idx = np.asarray(p["indices"])
+        assert len(set(pair[idx])) == len(idx) and not set(pair[idx]) & set(idx)
+        assert all(pair[j] == j for j in range(8) if j not in idx)
+        if hide:
+            pair = lock.pair
+        stats = attacks.neuron_statistics(public_model(model), ["conv2d_1"], d.x_train[:300])["conv2d_1"]
+        gaps[hide] = np.mean([np.mean(np.abs(stats[s][idx] - stats[s][pair[idx]])) / (np.mean(np.abs(stats[s])) + 1e-9)
+                              for s in ("act_mean", "act_rms", "kernel_l1", "out_l1")])
+        guesses = attacks.ranked_guesses(public_model(model), lt.password, cfg, d.x_train[:100])
+        assert len(guesses) == 2 * 2 * len(attacks.STATISTICS)
+        assert all(len(g.layers["conv2d_1"]["indices"]) == 2 for g in guesses.values())
+    assert chosen[1] == chosen[2] and len(chosen[0]) == 2
+    assert gaps[5.0] < 0.5 * gaps[0.0], gaps
+
+
 def test_conv_lock_csim_and_rtl_agree(conv_locked, tmp_path):
     """The conv channels' lock units in the hls4ml C-sim (key inputs broadcast over the pixels) and the
     RTL (the unit on the conv's NHWC stream, its counter wrapping every pixel): the emulator's integers
@@ -420,13 +467,18 @@ def test_lock_attacks_on_a_tiny_run(tiny_locked, tiny_locked_run, monkeypatch, t
     monkeypatch.setattr(attacks, "best_finetune", functools.partial(attacks.best_finetune, lrs=(3e-3,)))
     lock = attacks.run_attacks(run, epochs=1, n_random=2, log=lambda *_: None)
     assert set(lock["attacks"]) == {"finetune_0.1", "zero_bias_finetune_0.1", "first_kernel_finetune_0.1",
-                                    "prune_0.2_finetune", "adaptive_guess", "adaptive_guess_finetune"}
+                                    "prune_0.2_finetune", "adaptive_guess_0.1", "adaptive_guess_finetune_0.1"}
     assert all(0.0 <= v <= 1.0 for v in lock["attacks"].values()) and lock["random_keys"] == 2
     x_int = Emulator(spec).quantize_input(d.x_test)
     emu_nokey = float(np.mean(np.argmax(Emulator(spec).run_int(x_int), -1) == d.y_test))
     assert lock["accuracy_without_key"] == emu_nokey
-    hits, k = lock["adaptive_index_hits"].split("/")
-    assert k == "6" and 0 <= int(hits) <= 6
+    guesses = lock["adaptive_guesses"]["0.1"]
+    assert guesses["neurons"] == 6 and len(guesses["by_guess"]) == 2 * 2 * len(attacks.STATISTICS)
+    assert all(0 <= g["hits"] <= 6 for g in guesses["by_guess"].values()) and guesses["picked"] in guesses["by_guess"]
+    # the best guess is the adaptive attack's figure; the picked one is the best on the thief's own samples
+    assert lock["attacks"]["adaptive_guess_0.1"] == max(g["accuracy"] for g in guesses["by_guess"].values())
+    picked = guesses["by_guess"][guesses["picked"]]["own_accuracy"]
+    assert picked == max(g["own_accuracy"] for g in guesses["by_guess"].values())
     assert list(lock["head_start_worst"]) == ["0.1"] and lock["max_attack_head_start"] >= lock["head_start"]["0.1"]
     assert json.loads((run / "report.json").read_text())["lock"]["attacks"] == lock["attacks"]
     plain = example_config(tmp_path, "digits_mlp.yaml")
@@ -465,7 +517,7 @@ def test_input_perm_attacks_and_manifest_on_a_tiny_model(tiny_locked, monkeypatc
     out = attacks.attack_suite(model, password, cfg, d, lambda: build_model(LAYERS, d.input_shape, 10, seed=100),
                                fractions=(0.1,), epochs=1, prune=(), n_random=2, log=lambda *_: None)
     assert {"perm_guess_0.1", "perm_guess_finetune_0.1", "stolen_head_finetune_0.1"} <= set(out["attacks"])
-    assert all(0.0 <= v <= 1.0 for v in out["attacks"].values()) and "adaptive_guess" not in out["attacks"]
+    assert all(0.0 <= v <= 1.0 for v in out["attacks"].values()) and not any(k.startswith("adaptive_guess") for k in out["attacks"])
     hits, units = out["perm_guess_hits"]["0.1"].split("/")
     assert units == "64" and 0 <= int(hits) <= 64
     assert out["accuracy_with_key"] > out["accuracy_without_key"]

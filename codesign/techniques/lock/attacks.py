@@ -6,9 +6,13 @@
   same architecture trained from scratch on the same samples with the same epochs; each side gets the
   best test accuracy of a small learning-rate sweep. The head start H(f) is the difference, in points;
 - magnitude pruning of 10-50% of every kernel, then the same fine-tuning (f = 10%);
-- an adaptive thief who knows the scheme: forces the neurons with the highest mean activation on its
-  own data (the scheme picks from the most active ones) to the scheme's mean locking value x scale,
-  then fine-tunes with that guess in place.
+- an adaptive thief who knows the scheme (not the key), at each fraction: ranks every locked layer's
+  neurons by each statistic it can read off the public weights and its own data (activation mean, root
+  mean square, active share, incoming and outgoing weight magnitude, bias; highest and lowest), forces
+  the k it picks to the scheme's mean locking value or to their own mean activation, runs every such
+  guess, and fine-tunes from the one that scores best on its labelled data (ranked_guesses,
+  adaptive_attacks). EdgePro draws the key among the most active neurons, and lock training makes
+  value-0 neurons the most active: "the k most active, zeroed" is one of the guesses.
 - adaptive thieves who know the key acts in layer epilogues, after the products: one drops every
   trained bias (the epilogue's offsets the lock was trained around) and fine-tunes the stolen kernels;
   one keeps only the first layer's kernel (the features the lock cannot touch) and trains everything
@@ -113,6 +117,88 @@ def adaptive_guess(model, password: Password, cfg: dict, x_attacker) -> Password
     return Password(layers)
 
 
+STATISTICS = ("act_mean", "act_rms", "act_active", "kernel_l1", "bias", "out_l1")
+
+
+def neuron_statistics(stolen, names: list, x_attacker) -> dict:
+    """What a thief can rank the neurons of each locked layer by, from the public weights and its own data:
+    activation mean, root mean square and active share (ReLU output > 0), mean |incoming kernel|, bias, and
+    mean |outgoing kernel| (the next weighted layer's weights reading the neuron)."""
+    from .select import activation_after
+    from .train import next_weighted
+
+    x = to_model_input(x_attacker).reshape((len(x_attacker),) + tuple(stolen.input_shape[1:]))
+    out = {}
+    for name in names:
+        stop = activation_after(stolen, name).name
+        h = x
+        for layer in stolen.layers[1:]:
+            h = layer(h, training=False)
+            if layer.name == stop:
+                break
+        a = np.asarray(h).reshape(-1, np.asarray(h).shape[-1])
+        units = a.shape[-1]
+        layer, nxt = stolen.get_layer(name), next_weighted(stolen, name)
+        bias = getattr(layer, "bias", None)
+        out[name] = {"act_mean": a.mean(0), "act_rms": np.sqrt((a * a).mean(0)), "act_active": (a > 0).mean(0),
+                     "kernel_l1": np.abs(layer.kernel.numpy().reshape(-1, units)).mean(0),
+                     "bias": bias.numpy() if bias is not None else np.zeros(units),
+                     "out_l1": np.abs(nxt.kernel.numpy().reshape(-1, units, nxt.kernel.shape[-1])).mean((0, 2))}
+    return out
+
+
+def ranked_guesses(stolen, password: Password, cfg: dict, x_attacker) -> dict:
+    """The adaptive thief's candidate keys (it knows the scheme: layers, neurons per layer, value range):
+    per statistic of neuron_statistics and direction (the k highest or the k lowest per layer), the guessed
+    neurons forced to the scheme's mean locking value x scale, or to each neuron's own mean activation on
+    the thief's data (mean ablation: a constant that keeps the next layer's input mean)."""
+    names = list(password.layers)
+    stats = neuron_statistics(stolen, names, x_attacker)
+    value = float(np.mean(cfg["value"])) * float(np.mean(cfg["scale"]))
+    out = {}
+    for stat in STATISTICS:
+        for direction, sign in (("high", -1.0), ("low", 1.0)):
+            for fill in ("value", "mean"):
+                layers = {}
+                for name, p in password.layers.items():
+                    k = len(p["indices"])
+                    idx = sorted(int(i) for i in np.argsort(sign * stats[name][stat], kind="stable")[:k])
+                    vals = [value] * k if fill == "value" else [float(stats[name]["act_mean"][i]) for i in idx]
+                    layers[name] = {"units": p["units"], "indices": idx, "values": vals, "scales": [1.0] * k}
+                out[f"{stat}_{direction}_{fill}"] = Password(layers)
+    return out
+
+
+def adaptive_attacks(model, stolen, password: Password, cfg: dict, xs, ys, d, f, epochs, seed, stochastic,
+                     attacks: dict, out: dict) -> None:
+    """The neuron lock's adaptive thief at fraction f: every ranked guess (ranked_guesses, ranked on its
+    xs) run on the test split; the guess it would pick (best accuracy on its own labelled xs) fine-tuned with
+    the guess in place. attacks gets adaptive_guess_<f> (the best guess on the test split: the strictest
+    reading) and adaptive_guess_finetune_<f>; out["adaptive_guesses"][f] every guess's test accuracy and
+    its hits on the password's neurons."""
+    names = list(password.layers)
+    guesses = ranked_guesses(stolen, password, cfg, xs)
+    m = locked_model(_clone(stolen), names)
+    test, own = {}, {}
+    for g, pw in guesses.items():
+        apply_password(m, pw)
+        test[g], own[g] = accuracy(m, d.x_test, d.y_test), accuracy(m, xs, ys)
+    pick = max(own, key=own.get)
+    hits = {g: sum(len(set(pw.layers[n]["indices"]) & set(password.layers[n]["indices"])) for n in names)
+            for g, pw in guesses.items()}
+
+    def guessed():
+        mm = locked_model(_clone(stolen), names)
+        apply_password(mm, guesses[pick])
+        return mm
+    attacks[f"adaptive_guess_{f}"] = max(test.values())
+    attacks[f"adaptive_guess_finetune_{f}"] = best_finetune(guessed, xs, ys, d.x_test, d.y_test, epochs, seed,
+                                                            stochastic=stochastic)["best"]
+    out.setdefault("adaptive_guesses", {})[str(f)] = {
+        "picked": pick, "neurons": password.neurons(),
+        "by_guess": {g: {"accuracy": test[g], "own_accuracy": own[g], "hits": hits[g]} for g in guesses}}
+
+
 GREEDY_SWAPS = 2000  # steps of the adaptive thief's swap search on an input permutation
 
 
@@ -186,10 +272,12 @@ def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fr
     apply_password(model, None)
     out["accuracy_without_key"] = accuracy(model, d.x_test, d.y_test)
     apply_password(model, password)
-    racc = random_keys(model, password, cfg, d.x_test, d.y_test, n_random, seed)
-    out.update(accuracy_random_key_best=max(racc), accuracy_random_key_mean=float(np.mean(racc)), random_keys=n_random)
+    if n_random:  # 0: the caller sweeps random keys itself
+        racc = random_keys(model, password, cfg, d.x_test, d.y_test, n_random, seed)
+        out.update(accuracy_random_key_best=max(racc), accuracy_random_key_mean=float(np.mean(racc)),
+                   random_keys=n_random)
     log(f"attacks: key {out['accuracy_with_key']:.4f} no key {out['accuracy_without_key']:.4f} "
-        f"random best {max(racc):.4f}")
+        f"random best {out.get('accuracy_random_key_best')}")
     stolen = public_model(model)
     rng = np.random.default_rng(seed + 1)
     order = rng.permutation(len(d.x_train))
@@ -207,6 +295,8 @@ def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fr
                            ("first_kernel_finetune", lambda: _first_kernel_only(stolen, make_scratch()))):
             attacks[f"{name}_{f}"] = best_finetune(make, xs, ys, d.x_test, d.y_test, epochs, seed,
                                                    stochastic=stochastic)["best"]
+        if password.layers:
+            adaptive_attacks(model, stolen, password, cfg, xs, ys, d, f, epochs, seed, stochastic, attacks, out)
         if password.perms:
             _perm_attacks(stolen, password, d, xs, ys, f, make_scratch, epochs, seed, stochastic, attacks, out)
         log(f"attacks: f={f}: fine-tune {ft['best']:.4f} scratch {sc['best']:.4f} H {out['head_start'][str(f)]}")
@@ -219,26 +309,13 @@ def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fr
             return m
         attacks[f"prune_{p}_finetune"] = best_finetune(pruned, xs, ys, d.x_test, d.y_test, epochs, seed,
                                                        stochastic=stochastic)["best"]
-    if password.layers:  # the neuron lock's adaptive thief (the input permutation's ran per fraction)
-        guess = adaptive_guess(model, password, cfg, xs)
-        names = list(password.layers)
-
-        def adaptive():
-            m = locked_model(_clone(stolen), names)
-            apply_password(m, guess)
-            return m
-        attacks["adaptive_guess"] = accuracy(adaptive(), d.x_test, d.y_test)
-        attacks["adaptive_guess_finetune"] = best_finetune(adaptive, xs, ys, d.x_test, d.y_test, epochs, seed,
-                                                           stochastic=stochastic)["best"]
-        true_hits = sum(len(set(guess.layers[n]["indices"]) & set(password.layers[n]["indices"])) for n in names)
-        out["adaptive_index_hits"] = f"{true_hits}/{password.neurons()}"
     out["attacks"] = attacks
-    # worst head start per fraction over the attacks run at it (pruning and the guess at the largest)
+    # worst head start per fraction over the attacks run at it (pruning at the largest)
     out["head_start_worst"] = {}
     for f in fractions:
         at_f = [v for k, v in attacks.items() if k.endswith(f"_{f}")]
         if f == max(fractions):
-            at_f += [v for k, v in attacks.items() if k.startswith(("prune_", "adaptive_guess"))]
+            at_f += [v for k, v in attacks.items() if k.startswith("prune_")]
         out["head_start_worst"][str(f)] = round(100 * (max(at_f) - out["scratch"][str(f)]["best"]), 2)
     out["max_attack_head_start"] = max(out["head_start_worst"].values())
     log(f"attacks: {attacks}")
@@ -248,12 +325,13 @@ def attack_suite(model, password: Password, cfg: dict, data, make_scratch, *, fr
 def lock_report(out: dict) -> dict:
     """The report's lock entries of an attack_suite result (contract: head_start, attacks)."""
     keep = ("accuracy_without_key", "accuracy_random_key_best", "accuracy_random_key_mean", "random_keys",
-            "head_start", "head_start_worst", "attacks", "max_attack_head_start", "adaptive_index_hits",
+            "head_start", "head_start_worst", "attacks", "max_attack_head_start", "adaptive_guesses",
             "perm_guess_hits")
     return {k: out[k] for k in keep if k in out} | {"attack_scratch": {f: s["best"] for f, s in out["scratch"].items()}}
 
 
-def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print):
+def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epochs: int, n_random: int, log=print,
+                 **suite):
     """attack_suite with the run's architecture trained from scratch as the reference."""
     from ...models import build_model
     from ..stq_jr.layer import apply_stq
@@ -264,7 +342,7 @@ def attack_model(model, password: Password, cfg: dict, data, run_cfg: dict, epoc
     return attack_suite(model, password, cfg, data,
                         lambda: build_model(layers, data.input_shape, data.num_classes, quantized=quantized,
                                             seed=run_cfg["seed"] + 100),
-                        epochs=epochs, n_random=n_random, seed=run_cfg["seed"], stochastic=stochastic, log=log)
+                        epochs=epochs, n_random=n_random, seed=run_cfg["seed"], stochastic=stochastic, log=log, **suite)
 
 
 def run_attacks(run_dir, epochs: int = 20, n_random: int | None = None, device_key=None, log=print) -> dict:

@@ -19,6 +19,7 @@ def _layer_class():
         def __init__(self, units: int, capacity: int = 1024, **kw):
             super().__init__(**kw)
             self.units, self.capacity = int(units), int(capacity)
+            self.hide = 0.0  # hide_behind turns the hiding penalty on
 
         def build(self, input_shape):
             z = keras.initializers.Zeros()
@@ -36,7 +37,42 @@ def _layer_class():
             key = tf.cast(tf.equal(g, 1.0), x.dtype)
             decoy = tf.cast(tf.equal(g, 2.0), x.dtype)
             m = key * self.mask + decoy * self.decoy_mask
+            if self.hide > 0:  # lock training only (per_sample set): the hiding penalty
+                self.add_loss(self.per_sample * self.hiding_penalty(x, 1.0 - key - decoy))
             return x * (1.0 - m) + key * self.mask * self.value + decoy * self.decoy_mask * self.decoy_value
+
+        def hide_behind(self, weight: float, pair: np.ndarray, kernel, bias, next_kernel, pin: bool = True) -> None:
+            """Turn on the hiding penalty (lock training): locked neuron i is pulled to the statistics of
+            unlocked neuron pair[i] (pair[j] = j elsewhere); `kernel`/`bias` are the locked layer's variables,
+            `next_kernel` the next weighted layer's (its input axis, second to last, runs over this layer's
+            neurons; a dense layer after a flatten of (..., units) too). The variables are held in a closure,
+            so Keras does not track them twice."""
+            self.hide = float(weight)
+            self.hide_pin = bool(pin)  # False: the pair is pulled toward the locked neuron as well
+            self.pair = np.asarray(pair, np.int32)
+            self._sources = lambda: (kernel, bias, next_kernel)
+
+        def hiding_penalty(self, x, nokey):
+            """Mean over locked neurons of the squared relative gaps between each one's statistics and its
+            pair's (the pair's side held fixed): activation mean and root mean square over the no-key
+            samples (`nokey` 1 per such sample; what a thief who runs the public weights sees), mean |incoming
+            kernel|, bias and mean |outgoing kernel|."""
+            kernel, bias, next_kernel = self._sources()
+            axes = list(range(len(x.shape) - 1))
+            w = nokey * tf.ones_like(x[..., :1])
+            cnt = tf.maximum(tf.reduce_sum(w), 1.0)
+            stats = [tf.reduce_sum(x * w, axes) / cnt, tf.sqrt(tf.reduce_sum(x * x * w, axes) / cnt + 1e-6),
+                     tf.reduce_mean(tf.abs(tf.reshape(kernel, [-1, self.units])), 0),
+                     tf.reduce_mean(tf.abs(tf.reshape(next_kernel, [-1, self.units, next_kernel.shape[-1]])), [0, 2])]
+            pin = tf.stop_gradient if self.hide_pin else (lambda v: v)
+            gaps = [(s - pin(tf.gather(s, self.pair))) / (tf.stop_gradient(tf.reduce_mean(s)) + 1e-6)
+                    for s in stats]
+            if bias is not None:  # a bias has no natural scale of its own: relative to the incoming kernel's
+                gaps.append((bias - pin(tf.gather(bias, self.pair)))
+                            / (tf.stop_gradient(tf.reduce_mean(stats[2])) + 1e-6))
+            locked = tf.cast(tf.not_equal(self.pair, tf.range(self.units)), x.dtype)
+            per_neuron = tf.add_n([g * g for g in gaps])
+            return self.hide * tf.reduce_sum(locked * per_neuron) / tf.maximum(tf.reduce_sum(locked), 1.0)
 
         def set_key(self, mask: np.ndarray, value_real: np.ndarray) -> None:
             self.mask.assign(np.asarray(mask, np.float32))

@@ -112,6 +112,39 @@ def keyed_model(public, spec, key):
     return model
 
 
+def hiding_pairs(password: Password, rng: np.random.Generator) -> dict:
+    """Layer name -> pair array: each locked neuron paired with a distinct unlocked neuron drawn at random
+    (with repetition only when the locked ones outnumber the others), every other neuron with itself. The
+    pairs are training state, not part of the password (a thief who knew them would know the key)."""
+    out = {}
+    for name, p in password.layers.items():
+        pair = np.arange(p["units"])
+        idx = np.asarray(p["indices"], np.int64)
+        free = np.setdiff1d(pair, idx)
+        if len(free):
+            pair[idx] = rng.choice(free, len(idx), replace=len(idx) > len(free))
+        out[name] = pair
+    return out
+
+
+def next_weighted(model, name: str):
+    """The first layer after the named one that has a kernel (what consumes the named layer's neurons)."""
+    names = [l.name for l in model.layers]
+    return next((l for l in model.layers[names.index(name) + 1:] if getattr(l, "kernel", None) is not None), None)
+
+
+def hide_locks(model, password: Password, weight: float, rng: np.random.Generator, pin: bool = True) -> None:
+    """Turn on every NeuronLock's hiding penalty (layer.py NeuronLock.hide_behind) against random pairs."""
+    pairs = hiding_pairs(password, rng)
+    for name, lock in locks_of(model).items():
+        if is_input_perm(lock):
+            continue
+        layer, nxt = model.get_layer(name), next_weighted(model, name)
+        if nxt is None:
+            raise ValueError(f"lock hide: no weighted layer after {name} to hide its locked neurons' outgoing weights")
+        lock.hide_behind(weight, pairs[name], layer.kernel, getattr(layer, "bias", None), nxt.kernel, pin)
+
+
 class LockTraining:
     """What the flow's train step needs: wrap the model, gate every batch, end with the key applied."""
 
@@ -144,13 +177,21 @@ class LockTraining:
             self.model = locked_model(model, [], capacity=self.batch_size, perm_names=names)
             apply_password(self.model, self.password)
             return self.model
-        x = to_model_input(self.x_train[:SELECTION_SAMPLES]).reshape((-1,) + tuple(model.input_shape[1:]))
-        acts = mean_activations(model, names, x)
-        chosen = {n: choose_neurons(acts[n], self.cfg["fraction"], self.cfg["top"], self.secret_rng) for n in names}
-        self.password = draw_password({n: a.size for n, a in acts.items()}, chosen, self.cfg, self.secret_rng)
+        if self.cfg["select"] == "uniform":  # nothing about the neurons enters the draw
+            units = {n: int(model.get_layer(n).output_shape[-1]) for n in names}
+            chosen = {n: np.sort(self.secret_rng.choice(u, max(1, int(round(self.cfg["fraction"] * u))), replace=False))
+                      for n, u in units.items()}
+        else:
+            x = to_model_input(self.x_train[:SELECTION_SAMPLES]).reshape((-1,) + tuple(model.input_shape[1:]))
+            acts = mean_activations(model, names, x)
+            units = {n: a.size for n, a in acts.items()}
+            chosen = {n: choose_neurons(acts[n], self.cfg["fraction"], self.cfg["top"], self.secret_rng) for n in names}
+        self.password = draw_password(units, chosen, self.cfg, self.secret_rng)
         self.model = locked_model(model, names, capacity=self.batch_size)
         self.num_classes = num_classes
         apply_password(self.model, self.password)
+        if self.cfg["hide"] > 0:
+            hide_locks(self.model, self.password, self.cfg["hide"], self.secret_rng, self.cfg["hide_pull"] == "locked")
         return self.model
 
     def batch_hook(self, yb: np.ndarray) -> np.ndarray:
