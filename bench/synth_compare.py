@@ -190,7 +190,8 @@ def main() -> None:
                 row[s] = run_script(rtl, SCRIPTS[s], args.board, args.timeout)
             r = row[s]
             print(f"  {', '.join(f'{k} {r[k]}' for k in RESOURCES if k in r) or r.get('error')}; "
-                  f"{r['wall_s']} s wall, {r['cpu_s']} CPU-s, load {r['load_avg_start']}", flush=True)
+                  f"{r['wall_s']} s wall, {r['cpu_s']} CPU-s, load {r.get('load_avg_start', 'n/a (reused from a flow run)')}",
+                  flush=True)
         if all("error" not in row.get(s, {"error": 1}) for s in ("flat", "per_module")):
             row["diff_pct"] = resource_diff(row["flat"], row["per_module"])
             row["cells_differing"] = cell_diff(row["flat"]["cells"], row["per_module"]["cells"])
