@@ -59,10 +59,10 @@ def test_unsupported_layer(tmp_path):
 
     model = keras.Sequential([keras.Input((8,)), QDense(4, kernel_quantizer=quantized_bits(8, 0, alpha=1),
                                                         bias_quantizer=quantized_bits(8, 3, alpha=1), name="fc"),
-                              keras.layers.BatchNormalization(name="bn")])
+                              keras.layers.RepeatVector(2, name="rv")])
     model.save(tmp_path / "m.h5")
     proc = codesign("compile", tmp_path / "m.h5", "--out", tmp_path / "spec", check=False)
-    assert_user_error(proc, "'bn'", "BatchNormalization")
+    assert_user_error(proc, "'rv'", "RepeatVector")
     assert not (tmp_path / "spec" / "spec.json").exists()
 
 
