@@ -91,6 +91,23 @@ def assert_user_error(proc, *needles) -> str:
     return line
 
 
+
+def csim_equals_emulator(model, spec, tmp_path):
+    """hls4ml C-sim == emulator, every output integer, on 300 real-valued inputs drawn over the model's
+    input shape (quantized as the spec's input type says); returns (x, x_int, emulator outputs) for
+    further checks against Keras."""
+    import numpy as np
+    from codesign.emulator import Emulator
+    from codesign.hls_view import HLSView
+
+    emu = Emulator(spec)
+    x = np.random.default_rng(2).normal(0, 2, (300,) + tuple(model.input_shape[1:])).astype(np.float32)
+    x_int = emu.quantize_input(x)
+    ours = emu.run_int(x_int)
+    csim = HLSView(spec, tmp_path / "hls").compile().csim_int(x_int)
+    assert np.array_equal(csim.reshape(ours.shape), ours)
+    return x, x_int, ours
+
 @pytest.fixture(scope="session")
 def mnist_folder():
     folder = os.environ.get("CODESIGN_DATA")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import csim_equals_emulator
 from test_byo_models import _randomize
 
 
@@ -152,18 +153,6 @@ def test_average_pool_without_exact_mean_is_refused():
         with pytest.raises(UnsupportedLayerError) as e:
             extract_spec(model)
         assert needle in str(e.value) and f"'{layer.name}' (" in str(e.value) and "\n" not in str(e.value)
-
-
-def _csim_equals_emulator(model, spec, tmp_path, input_type=None):
-    from codesign.emulator import Emulator
-    from codesign.hls_view import HLSView
-
-    emu = Emulator(spec)
-    x = np.random.default_rng(2).normal(0, 2, (300,) + tuple(model.input_shape[1:])).astype(np.float32)
-    x_int = emu.quantize_input(x)
-    ours = emu.run_int(x_int)
-    csim = HLSView(spec, tmp_path / "hls").compile().csim_int(x_int)
-    assert np.array_equal(csim.reshape(ours.shape), ours)
 
 
 def acts(seed=3):
@@ -367,4 +356,4 @@ def test_layers_csim_equals_emulator(tmp_path):
     kinds = {l.kind for l in spec.layers}
     assert kinds >= {"maxpool2d", "depthwise2d", "scale", "avgpool2d", "leaky_relu", "multithreshold"}, kinds
     _emulator_equals_qkeras(m, spec)
-    _csim_equals_emulator(m, spec, tmp_path)
+    csim_equals_emulator(m, spec, tmp_path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import codesign
+from conftest import codesign, csim_equals_emulator
 
 
 def _randomize(model, seed=0, scale=0.5):
@@ -140,21 +140,14 @@ def test_compile_cli_fused_activations(tmp_path):
 def test_csim_equals_emulator_and_qkeras(tmp_path, build, input_type):
     """One C-sim build per model: hls4ml C-sim == emulator == QKeras on real-valued inputs, bit for bit."""
     from codesign.compile import compile_file
-    from codesign.emulator import Emulator
     from codesign.fixed import to_real
-    from codesign.hls_view import HLSView
     from codesign.spec import DesignSpec
 
     m = build()
     m.save(tmp_path / "m.h5")
     compile_file(tmp_path / "m.h5", tmp_path / "spec", input_type=input_type)
     spec = DesignSpec.load(tmp_path / "spec")
-    emu = Emulator(spec)
-    x = np.random.default_rng(2).normal(0, 2, (300,) + tuple(m.input_shape[1:])).astype(np.float32)
-    x_int = emu.quantize_input(x)
-    ours = emu.run_int(x_int)
-    csim = HLSView(spec, tmp_path / "hls").compile().csim_int(x_int)
-    assert np.array_equal(csim.reshape(ours.shape), ours)
+    x, x_int, ours = csim_equals_emulator(m, spec, tmp_path)
     keras_out = m.predict(to_real(x_int, spec.input_type).astype(np.float32).reshape(x.shape), verbose=0)
     if spec.meta.get("notes"):  # a dropped softmax: the argmax is what stays
         assert np.array_equal(np.argmax(keras_out, -1), np.argmax(ours, -1))

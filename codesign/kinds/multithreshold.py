@@ -5,26 +5,8 @@
 from __future__ import annotations
 
 from ..emulator import multithreshold_kernel
+from .act_hls import hls_precision, hls_register, twin
 from .registry import Kind, register
 
-
-def hls_twin(layer, x):
-    from ..hls_act import multithreshold_twin
-
-    return multithreshold_twin(layer, x)
-
-
-def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
-    from ..hls_act import precisions
-
-    precisions(layer, entry, names, model)
-
-
-def hls_register() -> None:
-    from ..hls_act import register as register_act
-
-    register_act()
-
-
-KIND = register(Kind("multithreshold", kernel=multithreshold_kernel, hls_twin=hls_twin, hls_precision=hls_precision,
-                     hls_register=hls_register))
+KIND = register(Kind("multithreshold", kernel=multithreshold_kernel, hls_twin=twin("multithreshold_twin"),
+                     hls_precision=hls_precision, hls_register=hls_register))

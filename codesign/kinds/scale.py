@@ -6,26 +6,8 @@ sum exact), output. hls4ml: hls/nnet_codesign_act.h (codesign/hls_act.py); no RT
 from __future__ import annotations
 
 from ..emulator import scale_kernel
+from .act_hls import hls_precision, hls_register, twin
 from .registry import Kind, register
 
-
-def hls_twin(layer, x):
-    from ..hls_act import scale_twin
-
-    return scale_twin(layer, x)
-
-
-def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
-    from ..hls_act import precisions
-
-    precisions(layer, entry, names, model)
-
-
-def hls_register() -> None:
-    from ..hls_act import register as register_act
-
-    register_act()
-
-
-KIND = register(Kind("scale", kernel=scale_kernel, hls_twin=hls_twin, hls_precision=hls_precision,
-                     hls_register=hls_register))
+KIND = register(Kind("scale", kernel=scale_kernel, hls_twin=twin("scale_twin"),
+                     hls_precision=hls_precision, hls_register=hls_register))
