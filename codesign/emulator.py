@@ -13,7 +13,7 @@ import numpy as np
 
 from .fixed import FixedType, cast, overflow, quantize_real, to_real
 from .kinds import registry as kinds
-from .spec import DesignSpec, Layer, SpecError
+from .spec import GRAPH_INPUT, DesignSpec, Layer, SpecError
 
 FLOAT64_EXACT = 2 ** 53
 
@@ -195,6 +195,30 @@ def leaky_relu_kernel(x: np.ndarray, layer: Layer) -> np.ndarray:
     return np.where(x >= 0, pos, neg)
 
 
+def forward(spec: DesignSpec, q: np.ndarray, step=None):
+    """Run the spec's layers in order on input integers `q`, yielding (layer, its output integers).
+
+    `step(layer, x)` computes one layer (default: its kind's kernel); `x` is one array, or a merge's list
+    of operands. A chain passes each output to the next layer; a graph keeps each output until its last
+    reader ran (codesign/spec.py: a layer's `inputs`)."""
+    step = step or (lambda layer, x: KERNELS[layer.kind](x, layer))
+    reads = spec.reads()
+    left = {}
+    for srcs in reads:
+        for s in srcs:
+            left[s] = left.get(s, 0) + 1
+    values = {GRAPH_INPUT: q}
+    for layer, srcs in zip(spec.layers, reads):
+        ops = [values[s] for s in srcs]
+        for s in srcs:
+            left[s] -= 1
+            if not left[s]:
+                del values[s]
+        y = step(layer, ops if kinds.get(layer.kind).merge_shape is not None else ops[0])
+        values[layer.name] = y
+        yield layer, y
+
+
 class _Kernels(Mapping):
     """kind -> emulator kernel, read from the layer-kind registry (codesign/kinds)."""
 
@@ -222,6 +246,7 @@ class Emulator:
         self.spec = spec
         self.key, self.perms = None, {}
         if key is not None or any(l.attrs.get("lock") for l in spec.layers):
+            spec.require_chain("a lock (its key)")
             from .techniques.lock.password import check_key
 
             checked = check_key(spec, key)
@@ -248,18 +273,22 @@ class Emulator:
             raise SpecError(f"emulator input must be real values (float) or uint8 pixels (p/256), got {x.dtype}")
         return quantize_real(x.astype(np.float32), self.spec.input_type)
 
+    def _step(self, layer: Layer, x) -> np.ndarray:
+        q = KERNELS[layer.kind](x, layer)
+        if self.key and layer.name in self.key:  # lock unit in the epilogue (codesign/techniques/lock/kernel.py)
+            from .techniques.lock.kernel import lock_unit
+
+            q = lock_unit(q, *self.key[layer.name])
+        if layer.name in self.perms:  # input-permutation lock on the layer's (flattened) output
+            from .techniques.lock.kernel import input_perm
+
+            q = input_perm(q, self.perms[layer.name])
+        return q
+
     def run_int(self, q: np.ndarray, upto: str | None = None) -> np.ndarray:
-        """Integer forward pass; `upto` stops after the named layer (for per-layer checks)."""
-        for layer in self.spec.layers:
-            q = KERNELS[layer.kind](q, layer)
-            if self.key and layer.name in self.key:  # lock unit in the epilogue (codesign/techniques/lock/kernel.py)
-                from .techniques.lock.kernel import lock_unit
-
-                q = lock_unit(q, *self.key[layer.name])
-            if layer.name in self.perms:  # input-permutation lock on the layer's (flattened) output
-                from .techniques.lock.kernel import input_perm
-
-                q = input_perm(q, self.perms[layer.name])
+        """Integer forward pass (a chain, or a graph: `forward`); `upto` stops after the named layer
+        (for per-layer checks)."""
+        for layer, q in forward(self.spec, q, self._step):
             if layer.name == upto:
                 break
         return q

@@ -32,7 +32,8 @@ from .qtypes import (
     signed_type_for,
     where,
 )
-from .spec import DesignSpec, Layer
+from .spec import GRAPH_INPUT, DesignSpec, Layer
+from .extract_graph import MERGE_CLASSES, keras_graph
 
 INPUT_TYPE = FixedType(8, 0, signed=False)
 
@@ -319,20 +320,24 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
     from qkeras import QActivation
     from tensorflow import keras
 
-    _check_chain(model)
-    layers = [l for l in model.layers
-              if not isinstance(l, (keras.layers.InputLayer, keras.layers.Dropout))]
+    g = keras_graph(model)  # a chain, or a graph with Add / Concatenate walked chain by chain
+    layers = g.order
+    tensor = {GRAPH_INPUT: GRAPH_INPUT}  # Keras layer name -> the spec layer holding its output
     input_shape = tuple(model.input_shape[1:])
     declared = None
     notes = []
     i = 0
     while i < len(layers):  # the input's own layers: a channel-adding Reshape, an input quantizer
         layer = layers[i]
+        if [tensor.get(n) for n in g.inbound[layer.name]] != [GRAPH_INPUT]:
+            break
+        tensor[layer.name] = GRAPH_INPUT
         if isinstance(layer, keras.layers.Reshape):
             input_shape = tuple(layer.output_shape[1:])
         elif isinstance(layer, QActivation) and declared is None:
             declared = quantizer_type(layer.quantizer, where(layer) + " on the input")
         else:
+            del tensor[layer.name]
             break
         i += 1
     if declared is not None and input_type is not None and not declared.same_values(input_type):
@@ -342,16 +347,23 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
     shape, t = input_shape, in_type
     out: list[Layer] = []
     sources, post = {}, {}
+    made = {}  # spec layer name -> Layer
     while i < len(layers):
         layer = layers[i]
         last = i == len(layers) - 1
         out_shape = tuple(layer.output_shape[1:])
+        first, start = len(out), i
+        src = tensor[g.inbound[layer.name][0]]  # the spec layer this Keras layer reads (a merge: the first)
+        shape, t = (input_shape, in_type) if src == GRAPH_INPUT else (made[src].output_shape, made[src].out_type)
+        if g.is_graph and type(layer).__name__ in ("NeuronLock", "InputPermute"):
+            raise UnsupportedLayerError(f"{where(layer)}: a lock in a model with Add/Concatenate is not supported; "
+                                        "locks take a chain of layers")
         if type(layer).__name__ in QCONV1D_CLASSES + POOL1D_CLASSES + ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
             out_shape = _image(out_shape)
             if not out:
                 input_shape = shape = _image(shape)
         if _is_weighted(layer):
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            nxt = g.follower(i)  # the next layer, if it reads this one alone (and only it reads it)
             builtin = _is_builtin(layer)
             fused, source, act_layer = ("linear", None), layer.name, None
             if builtin:
@@ -403,8 +415,14 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                                                 "after it)") from None
             out.append(layer_out)
             sources[layer_out.name] = source
+        elif type(layer).__name__ in MERGE_CLASSES:  # Add / Concatenate (+ the activation after it)
+            srcs = [tensor[s] for s in g.inbound[layer.name]]
+            merged, source, i = _merge_layer(layer, srcs, [made.get(s) for s in srcs], (input_shape, in_type),
+                                             g.follower(i), i)
+            out.append(merged)
+            sources[merged.name] = source
         elif type(layer).__name__ in BATCHNORM_CLASSES:  # standalone: a scale layer (+ the activation after it)
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            nxt = g.follower(i)
             fused, source = ("linear", None), layer.name
             if (nxt is not None and _is_activation_layer(nxt) and not elementwise_function(nxt)
                     and act_name(_plain_activation(nxt)) != "softmax"):
@@ -439,8 +457,13 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                                         "(or on the model input); move it there or fuse it into the layer")
         else:
             raise UnsupportedLayerError(f"{where(layer)} is not supported by the design spec{_hint(layer)}")
-        if out:
-            shape, t = out[-1].output_shape, out[-1].out_type
+        if len(out) > first:  # the first spec layer of this Keras layer names what it reads, unless the previous
+            default = out[first - 1].name if first else GRAPH_INPUT
+            if out[first].inputs is None and src != default:
+                out[first].inputs = [src]
+            made.update((l.name, l) for l in out[first:])
+        for k in layers[start:i + 1]:  # this Keras layer (and an activation fused into it) -> the spec's last
+            tensor[k.name] = out[-1].name if len(out) > first else src
         i += 1
     if not out:
         raise UnsupportedLayerError(f"model {model.name!r} has no layer the design spec can hold; supported: {SUPPORTED}")
@@ -474,14 +497,39 @@ def _image(shape: tuple) -> tuple:
     return (shape[0], 1, shape[1]) if len(shape) == 2 else tuple(shape)
 
 
-def _check_chain(model) -> None:
-    """Each layer must take exactly the previous layer's output (a Sequential-style chain)."""
-    for layer in model.layers:
-        for node in getattr(layer, "_inbound_nodes", []):
-            inbound = node.inbound_layers
-            if isinstance(inbound, (list, tuple)) and len(inbound) > 1:
-                raise UnsupportedLayerError(f"{where(layer)} merges {len(inbound)} inputs (a skip connection); "
-                                            "the design spec holds a chain of layers only: remove the branch")
+def _merge_layer(layer, srcs: list, producers: list, model_input: tuple, nxt, i: int):
+    """The spec layer of an Add / Concatenate reading spec layers `srcs` (None in `producers`: the model
+    input), with the activation `nxt` fused when it is one; returns (layer, its Keras source, index of the
+    last Keras layer used). Operand types are the producers' outputs, the accumulator their exact merge
+    (codesign/kinds/merge.py), the output the activation's type or the accumulator."""
+    from .kinds.merge import accum_type, add_shape, concatenate_shape
+
+    kind = MERGE_CLASSES[type(layer).__name__]
+    shapes = [tuple(p.output_shape) if p else tuple(model_input[0]) for p in producers]
+    types = [p.out_type if p else model_input[1] for p in producers]
+    attrs = {}
+    if kind == "concatenate":
+        ndim = len(layer.output_shape) - 1
+        axis = int(layer.axis) - 1 if int(layer.axis) >= 0 else ndim + int(layer.axis)
+        if len(shapes[0]) != ndim and axis != ndim - 1:  # a 1-D sequence held as an (n, 1, c) image
+            raise UnsupportedLayerError(f"{where(layer)}: concatenating 1-D sequences along axis {layer.axis} is not "
+                                        "supported; concatenate along the channels (axis=-1)")
+        attrs["axis"] = len(shapes[0]) - ndim + axis
+    fused, source = ("linear", None), layer.name
+    if (nxt is not None and _is_activation_layer(nxt) and not elementwise_function(nxt)
+            and act_name(_plain_activation(nxt)) != "softmax"):
+        fused, source = activation_of(nxt, _plain_activation(nxt)), nxt.name
+        i += 1
+    acc = accum_type(kind, types)
+    attrs["activation"] = fused[0]
+    typed = {"input": types[0], **{f"input_{k}": tk for k, tk in enumerate(types[1:], start=1)},
+             "accum": acc, "output": fused[1] or acc}
+    spec_layer = Layer(layer.name, kind, shapes[0], (), attrs, typed, {}, inputs=list(srcs))
+    try:
+        spec_layer.output_shape = (add_shape if kind == "add" else concatenate_shape)(spec_layer, shapes)
+    except ValueError as e:
+        raise UnsupportedLayerError(f"{where(layer)}: {e}") from None
+    return spec_layer, source, i
 
 
 def extract_spec(model, name: str | None = None, input_type: FixedType | None = None) -> DesignSpec:

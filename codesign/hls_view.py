@@ -19,7 +19,7 @@ import numpy as np
 from .config import BOARDS
 from .fixed import FixedType, to_real
 from .kinds import registry as kinds
-from .spec import DesignSpec, Layer
+from .spec import GRAPH_INPUT, DesignSpec, Layer
 
 
 def effective_weights(layer: Layer) -> tuple[np.ndarray, FixedType]:
@@ -39,15 +39,17 @@ def keras_twin(spec: DesignSpec):
 
     x = inp = keras.Input(tuple(spec.input_shape), name="input_1")
     inputs = [inp]  # + a locked design's key inputs (codesign/techniques/lock/hls.py)
-    for layer in spec.layers:
-        twin = kinds.get(layer.kind).hls_twin
-        if twin is None:
+    tensors = {GRAPH_INPUT: inp}  # a graph's layers read these by name (a chain: the previous one)
+    for layer, srcs in zip(spec.layers, spec.reads()):
+        kind = kinds.get(layer.kind)
+        if kind.hls_twin is None:
             raise ValueError(f"hls4ml view: layer {layer.name!r} kind {layer.kind!r} has no hls4ml mapping")
-        x = twin(layer, x)
+        x = kind.hls_twin(layer, [tensors[s] for s in srcs] if kind.merge_shape is not None else tensors[srcs[0]])
         if layer.attrs.get("lock"):
             from .techniques.lock.hls import twin as lock_twin
 
             x = lock_twin(layer, x, inputs)
+        tensors[layer.name] = x
     return keras.Model(inputs if len(inputs) > 1 else inp, x, name=spec.name)
 
 

@@ -23,6 +23,16 @@ Layer kinds and what they compute (all integer, types from ``Layer.types``):
               z, curve, basis, weight
 - ``maxpool2d`` y = max over windows (type unchanged)
 - ``flatten`` reshape, row-major (NHWC order, as Keras)
+- ``add`` / ``concatenate`` (codesign/kinds/merge.py): merge their operands (skip connections);
+              each operand aligned exactly to the ``accum`` type (common fraction bits, wide enough that
+              the sum never wraps), then the epilogue (ReLU, cast to ``output``) as a dense layer's.
+              Operand types ``input``, ``input_1``, ...
+
+A graph (optional): a layer may name the layers it reads in ``inputs`` (``@input`` is the model input);
+without it a layer reads the previous one, so a chain of layers is a spec without any ``inputs`` and
+loads, saves and behaves exactly as before graphs existed. Layers are listed in an order that computes
+(every operand earlier), the last is the output, and every other layer's output is read. A view or tool
+that walks the chain (RTL, fault campaigns, locks, deploy) refuses a graph (`DesignSpec.require_chain`).
 
 Types of a dense/conv layer: ``input``, ``weight``, ``bias``, ``weight_shift`` (when present,
 unsigned), ``product`` (input x weight, before the shift), ``accum``, ``output``.
@@ -43,6 +53,7 @@ from .kinds import registry as kinds
 
 SPEC_FORMAT = "codesign-spec/1"
 ACTIVATIONS = ("linear", "relu")
+GRAPH_INPUT = "@input"  # a layer's `inputs` entry naming the model input
 
 
 class SpecError(ValueError):
@@ -58,10 +69,16 @@ class Layer:
     attrs: dict = field(default_factory=dict)
     types: dict = field(default_factory=dict)  # str -> FixedType
     params: dict = field(default_factory=dict)  # str -> np.ndarray (int64)
+    inputs: list | None = None  # the layers (or GRAPH_INPUT) it reads; None: the previous layer
 
     @property
     def in_type(self) -> FixedType:
         return self.types["input"]
+
+    def operand_types(self) -> list:
+        """The type of each operand: ``input``, then ``input_1``, ``input_2``, ... (a merge's further operands)."""
+        n = len(self.inputs) if self.inputs else 1
+        return [self.types["input"]] + [self.types[f"input_{k}"] for k in range(1, n)]
 
     @property
     def out_type(self) -> FixedType:
@@ -94,6 +111,32 @@ class DesignSpec:
                 return layer
         raise SpecError(f"spec {self.name!r} has no layer {name!r}; layers: {[l.name for l in self.layers]}")
 
+    def reads(self) -> list:
+        """For each layer, the names of what it reads (the previous layer, or GRAPH_INPUT, when unnamed)."""
+        out, prev = [], GRAPH_INPUT
+        for layer in self.layers:
+            out.append(list(layer.inputs) if layer.inputs is not None else [prev])
+            prev = layer.name
+        return out
+
+    @property
+    def is_graph(self) -> bool:
+        """True when some layer reads other than the previous layer alone (a skip connection, a merge)."""
+        prev = GRAPH_INPUT
+        for layer in self.layers:
+            if layer.inputs is not None and list(layer.inputs) != [prev]:
+                return True
+            prev = layer.name
+        return False
+
+    def require_chain(self, what: str) -> None:
+        """Stop `what` (a view or tool that walks a chain of layers) on a graph spec, in one line."""
+        if self.is_graph:
+            merges = [l.name for l in self.layers if l.inputs is not None and len(l.inputs) > 1]
+            raise SpecError(f"{what} takes a chain of layers, but spec {self.name!r} is a graph (skip connections "
+                            f"merged by {', '.join(repr(m) for m in merges) or 'a layer reading an earlier one'}); "
+                            "use the emulator or the hls4ml C-sim for it, or a model without Add/Concatenate")
+
     def copy(self) -> "DesignSpec":
         return copy.deepcopy(self)
 
@@ -109,22 +152,68 @@ class DesignSpec:
         return bits
 
     def validate(self) -> None:
-        """Check every parameter fits its declared type and shapes chain."""
+        """Check every parameter fits its declared type and shapes chain (or, in a graph, each layer's
+        operands are the input or earlier layers of the right shape and type, and every output is read)."""
         shape = tuple(self.input_shape)
         t = self.input_type
-        for layer in self.layers:
+        graph = any(l.inputs is not None for l in self.layers)
+        outs = {GRAPH_INPUT: (shape, t)}
+        if graph and len({l.name for l in self.layers} | {GRAPH_INPUT}) != len(self.layers) + 1:
+            raise SpecError(f"spec {self.name!r}: layer names must be unique and not {GRAPH_INPUT!r} in a graph")
+        read = set()
+        for layer, srcs in zip(self.layers, self.reads()):
             if not kinds.known(layer.kind):
                 raise SpecError(f"layer {layer.name!r}: kind {layer.kind!r} unknown; known kinds: {kinds.names()}")
-            if tuple(layer.input_shape) != shape:
-                raise SpecError(f"layer {layer.name!r}: input shape {layer.input_shape} != previous output {shape}")
-            if not layer.in_type.same_values(t):
-                raise SpecError(f"layer {layer.name!r}: input type {layer.in_type.hls()} != previous output {t.hls()}")
+            kind = kinds.get(layer.kind)
+            missing = [s for s in srcs if s not in outs]
+            if missing:
+                raise SpecError(f"layer {layer.name!r} reads {missing[0]!r}, which is neither {GRAPH_INPUT!r} nor "
+                                "an earlier layer; list the layers in an order that computes")
+            read.update(srcs)
+            if kind.merge_shape is not None:
+                self._validate_merge(layer, kind, [outs[s] for s in srcs])
+            else:
+                if len(srcs) != 1:
+                    raise SpecError(f"layer {layer.name!r} ({layer.kind}) reads {len(srcs)} inputs; only a merge "
+                                    "(add, concatenate) reads more than one")
+                shape, t = outs[srcs[0]]
+                src = "previous output" if layer.inputs is None else f"output of {srcs[0]!r}"
+                if tuple(layer.input_shape) != tuple(shape):
+                    raise SpecError(f"layer {layer.name!r}: input shape {layer.input_shape} != {src} {shape}")
+                if not layer.in_type.same_values(t):
+                    raise SpecError(f"layer {layer.name!r}: input type {layer.in_type.hls()} != {src} {t.hls()}")
             for pname, arr in layer.params.items():
                 if not layer.types[pname].contains(arr):
                     raise SpecError(f"layer {layer.name!r}: {pname} values do not fit {layer.types[pname].hls()}")
             if layer.attrs.get("activation", "linear") not in ACTIVATIONS:
                 raise SpecError(f"layer {layer.name!r}: activation {layer.attrs['activation']!r} unknown")
-            shape, t = tuple(layer.output_shape), layer.out_type
+            outs[layer.name] = (tuple(layer.output_shape), layer.out_type)
+        unread = [l.name for l in self.layers[:-1] if l.name not in read]
+        if graph and unread:
+            raise SpecError(f"spec {self.name!r}: the output of layer {unread[0]!r} is never read; a spec has one "
+                            "output, its last layer")
+
+    @staticmethod
+    def _validate_merge(layer: Layer, kind, operands: list) -> None:
+        """A merge's operands: each operand type equals its source's output, the shapes merge (the kind says
+        how) to the layer's output shape, and the accumulator holds every result exactly."""
+        if len(operands) < 2:
+            raise SpecError(f"layer {layer.name!r} ({layer.kind}) merges {len(operands)} input; name at least two")
+        try:
+            types = layer.operand_types()
+        except KeyError as e:
+            raise SpecError(f"layer {layer.name!r} ({layer.kind}) has no type {e} for one of its operands") from None
+        for k, ((_, src_t), own) in enumerate(zip(operands, types)):
+            if not own.same_values(src_t):
+                raise SpecError(f"layer {layer.name!r}: operand {k} type {own.hls()} != output of "
+                                f"{layer.inputs[k]!r} {src_t.hls()}")
+        try:
+            want = tuple(kind.merge_shape(layer, [tuple(s) for s, _ in operands]))
+        except ValueError as e:
+            raise SpecError(f"layer {layer.name!r} ({layer.kind}): {e}") from None
+        if tuple(layer.input_shape) != tuple(operands[0][0]) or tuple(layer.output_shape) != want:
+            raise SpecError(f"layer {layer.name!r}: shapes {layer.input_shape} -> {layer.output_shape} != operands' "
+                            f"{tuple(operands[0][0])} -> {want}")
 
     # ---------------------------------------------------------------- persistence
     def save(self, folder: Path) -> Path:
@@ -135,7 +224,7 @@ class DesignSpec:
         for layer in self.layers:
             for pname, arr in layer.params.items():
                 arrays[f"{layer.name}/{pname}"] = np.asarray(arr, dtype=np.int64)
-            layers.append({
+            entry = {
                 "name": layer.name,
                 "kind": layer.kind,
                 "input_shape": list(layer.input_shape),
@@ -143,7 +232,10 @@ class DesignSpec:
                 "attrs": layer.attrs,
                 "types": {k: v.to_json() for k, v in layer.types.items()},
                 "params": {p: {"shape": list(a.shape), "key": f"{layer.name}/{p}"} for p, a in layer.params.items()},
-            })
+            }
+            if layer.inputs is not None:  # a graph only: a chain's spec.json stays as it was
+                entry["inputs"] = list(layer.inputs)
+            layers.append(entry)
         doc = {
             "format": SPEC_FORMAT,
             "name": self.name,
@@ -173,6 +265,7 @@ class DesignSpec:
                 attrs=d["attrs"],
                 types={k: FixedType.from_json(v) for k, v in d["types"].items()},
                 params={p: arrays[v["key"]] for p, v in d["params"].items()},
+                inputs=d.get("inputs"),
             )
             for d in doc["layers"]
         ]

@@ -62,7 +62,7 @@ def check_against_model(model, spec: DesignSpec, sources: dict, post: dict, x_in
     layer that differs. Returns {layers, samples, exact_layers, tolerance_layers}."""
     from tensorflow import keras
 
-    from .emulator import KERNELS
+    from .emulator import forward
 
     x_int = np.asarray(x_int[:limit], dtype=np.int64)
     # a spec layer with no Keras counterpart (source None: the integer part of a QDense whose kernel has
@@ -77,8 +77,7 @@ def check_against_model(model, spec: DesignSpec, sources: dict, post: dict, x_in
         outs = probe(x, training=False)
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
         outs = iter(outs)
-        for layer in spec.layers:
-            q = KERNELS[layer.kind](q, layer)
+        for layer, q in forward(spec, q):  # a chain, or a graph's layers in the spec's order
             if sources[layer.name] is None:
                 continue
             k_out = next(outs)

