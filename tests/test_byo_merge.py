@@ -146,3 +146,88 @@ def test_merge_csim_equals_emulator(compiled):
     x_int = emu.quantize_input(x[:300])
     view = HLSView(spec, tmp / "hls")  # the project compiled above (same folder): no second build
     assert np.array_equal(view.compile().csim_int(x_int), emu.run_int(x_int))
+
+
+def test_cli_compiles_a_residual_model(compiled, tmp_path):
+    """`codesign compile MODEL.h5 --data digits.npz` end to end: the summary on stdout, a graph spec.json whose
+    merges name their inputs; a chain's layers carry no `inputs` key (a chain's spec.json is as before graphs)."""
+    name, _, _, _, tmp = compiled
+    proc = codesign("compile", tmp / "m.h5", "--out", tmp_path / "spec", "--data", tmp / "digits.npz")
+    assert "layers bit-exact" in proc.stdout and "inputs of digits.npz" in proc.stdout, proc.stdout
+    doc = json.loads((tmp_path / "spec" / "spec.json").read_text())
+    with_inputs = {d["name"]: d["inputs"] for d in doc["layers"] if "inputs" in d}
+    if name == "residual":
+        assert with_inputs == {"add": ["c2", "c1"], "add_dense": ["d1", "d2"]}, with_inputs
+    else:
+        assert with_inputs == {"b1": ["@input"], "b3": ["@input"], "cat": ["b1", "b2", "b3"], "h2": ["flat"],
+                               "cat_dense": ["h1", "h2"]}, with_inputs
+
+
+def _break(monkeypatch, how):
+    """Patch the merge extraction: swap a concatenation's operands (types kept with their sources, so the spec
+    stays valid) or give an add's output one fraction bit less than its quantizer's."""
+    import codesign.extract as ex
+
+    real = ex._merge_layer
+
+    def broken(*a, **k):
+        layer, source, i = real(*a, **k)
+        if how == "order" and layer.kind == "concatenate":
+            types = layer.operand_types()[::-1]
+            layer.inputs = layer.inputs[::-1]
+            layer.input_shape = tuple(a[2][-1].output_shape)  # the shape of the (new) first operand
+            layer.types.update({"input": types[0], **{f"input_{j}": t for j, t in enumerate(types[1:], start=1)}})
+        if how == "type" and layer.kind == "add" and layer.attrs["activation"] == "relu":
+            out = layer.types["output"]
+            layer.types["output"] = out.with_(width=out.width - 1)
+        return layer, source, i
+
+    monkeypatch.setattr(ex, "_merge_layer", broken)
+
+
+@pytest.mark.parametrize("model,how,layer", [("inception", "order", "cat"), ("residual", "type", "add")])
+def test_broken_merge_extraction_is_caught(tmp_path, monkeypatch, model, how, layer):
+    """A merge extracted wrong (operand order, result type) stops compile at that merge; nothing is written."""
+    import tensorflow as tf
+
+    from codesign.compile import compile_file
+    from codesign.verify import ExtractionMismatchError
+
+    tf.keras.utils.set_random_seed(1)
+    MODELS[model]().save(tmp_path / "m.h5")
+    x, y = digits()
+    np.savez(tmp_path / "d.npz", x=x[:300], y=y[:300])
+    _break(monkeypatch, how)
+    with pytest.raises(ExtractionMismatchError, match=f"at layer '{layer}' \\({'concatenate' if how == 'order' else 'add'}"):
+        compile_file(tmp_path / "m.h5", tmp_path / "spec", data=tmp_path / "d.npz")
+    assert not (tmp_path / "spec").exists()
+
+
+def test_graph_spec_refused_by_the_chain_views(compiled, tmp_path):
+    """A graph spec in a run folder: the fault campaign and deploy stop with one line (exit 2), the RTL step
+    names the skip connections as the one reason it builds nothing, and a lock key or the fault engine refuse it."""
+    import shutil
+
+    from codesign.emulator import Emulator
+    from codesign.faults.engine import Engine
+    from codesign.rtl_step import rtl_unsupported
+    from codesign.spec import DesignSpec, SpecError
+
+    name, _, spec_dir, _, _ = compiled
+    if name != "residual":
+        pytest.skip("one graph is enough")
+    run = tmp_path / "run"
+    shutil.copytree(spec_dir, run / "spec")
+    shutil.copy(EXAMPLES / "digits_mlp.yaml", run / "config.yaml")
+    (run / "report.json").write_text("{}")
+    spec = DesignSpec.load(run / "spec")
+    assert rtl_unsupported(spec) == ["the skip connections merged by add, add_dense (the RTL streams a chain of "
+                                     "layers; a graph spec runs in the emulator and the hls4ml C-sim)"]
+    x_int = Emulator(spec).quantize_input(digits()[0][:8])
+    with pytest.raises(SpecError, match="a fault campaign takes a chain of layers.*merged by 'add', 'add_dense'"):
+        Engine(spec, x_int, np.zeros(8, np.int64))
+    with pytest.raises(SpecError, match="a lock"):
+        Emulator(spec, key="random")
+    assert_user_error(codesign("faults", run, check=False), "a fault campaign takes a chain of layers", "'add'")
+    assert_user_error(codesign("deploy", run, "--out", tmp_path / "pkg", check=False), "skip connections merged by add")
+    assert not (tmp_path / "pkg").exists()

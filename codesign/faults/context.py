@@ -67,6 +67,7 @@ def load_run(run_dir: Path):
                           "build one with `codesign flow CONFIG --out RUN_DIR`")
     cfg = load_config(run_dir / "config.yaml")
     spec = DesignSpec.load(run_dir / "spec")
+    spec.require_chain("a fault campaign")
     d = load_dataset(cfg["data"], cfg["seed"])
     emu = Emulator(spec)
     d.x_train, d.x_test = model_input(d.x_train, spec), model_input(d.x_test, spec)

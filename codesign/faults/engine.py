@@ -57,6 +57,7 @@ class Engine:
 
     def __init__(self, spec: DesignSpec, x_int: np.ndarray, y: np.ndarray, certify: bool = True, key=None):
         spec.validate()
+        spec.require_chain("a fault campaign")  # sites and incremental updates follow a chain of layers
         self.spec = spec
         self.key = key  # a locked design's key (None, Password or LockKey), as Emulator(spec, key=...) takes it
         lock = Emulator(spec, key=key).key or {}
