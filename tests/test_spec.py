@@ -97,7 +97,7 @@ def test_graph_spec_round_trips_and_adds_exactly(tmp_path):
      "the output of layer 'c' is never read"),
     (lambda s: s.layers[2].types.__setitem__("input_1", FixedType(4, 1)), "operand 1 type fixed<4,1> != output of 'b'"),
     (lambda s: s.layers[2].types.__setitem__("accum", FixedType(5, 2)), "does not hold every result"),
-    (lambda s: s.layers[0].__setattr__("inputs", ["@input", "b"]), "reads 2 inputs; only a merge"),
+    (lambda s: s.layers[1].__setattr__("inputs", ["@input", "a"]), "reads 2 inputs; only a merge"),
 ])
 def test_graph_validation_names_the_fault(change, needle):
     spec = tiny_graph()
