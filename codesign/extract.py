@@ -8,7 +8,9 @@ Decisions made here, once, for every view:
 - product: input x weight at full width; accumulator: wide enough for the worst case over every input
   the input type allows (computed from the integer weights), so sums are exact and wrap never occurs;
 - output of a dense/conv followed by ``quantized_relu(B, I)``: ``ufixed<B, I, RND_CONV, SAT>``, which is
-  what QKeras computes (tf.round is round-half-to-even, then a clip); without a ReLU: the accumulator.
+  what QKeras computes (tf.round is round-half-to-even, then a clip); without a ReLU: the accumulator;
+- Add / Concatenate: a merge layer naming its inputs (the spec becomes a graph, codesign/extract_graph.py
+  walks it chain by chain), operands aligned exactly (codesign/kinds/merge.py).
 Anything else stops with `UnsupportedLayerError` naming the layer and its class.
 """
 from __future__ import annotations
@@ -299,7 +301,7 @@ def _plain_activation(layer):
 SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, QDepthwiseConv2D, QSeparableConv2D, KronDense, "
              "WingsDense (with a fused or following QActivation/Activation/ReLU), (Q)BatchNormalization, Flatten, "
              "MaxPooling1D/2D, AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, binary/ternary/leaky QActivations, "
-             "Dropout, Reshape or QActivation on the input, a final softmax")
+             "Add, Concatenate, Dropout, Reshape or QActivation on the input, a final softmax")
 
 
 @dataclass
@@ -313,7 +315,7 @@ class Extraction:
 
 
 def extract(model, name: str | None = None, input_type: FixedType | None = None) -> Extraction:
-    """The design spec of a trained QKeras model (Sequential-style chain) and its Keras sources.
+    """The design spec of a trained QKeras model (a chain, or a graph with Add / Concatenate) and its Keras sources.
 
     The input type is, in order: a QActivation on the input (the model quantizes its own input), the
     `input_type` declared by the caller, or ``ufixed<8,0>`` (uint8 pixels p mean p/256)."""
