@@ -455,6 +455,12 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
             out.append(elementwise_layer(layer, shape, t, out_shape))
             sources[layer.name] = layer.name
         elif _is_activation_layer(layer):
+            before = g.inbound[layer.name][0]
+            readers = [n for n in g.consumers.get(before, []) if n != layer.name]
+            if readers and before != GRAPH_INPUT:  # a graph: the un-activated output is read elsewhere too
+                raise UnsupportedLayerError(f"{where(layer)}: an activation is fused into the layer before it, but "
+                                            f"{before!r} is also read by {readers[0]!r} before the activation; "
+                                            "branch after the activation (or quantize the other reader's input)")
             raise UnsupportedLayerError(f"{where(layer)}: an activation is supported right after a QDense/QConv2D "
                                         "(or on the model input); move it there or fuse it into the layer")
         else:

@@ -225,3 +225,34 @@ def test_graph_spec_refused_by_the_chain_views(compiled, tmp_path):
     assert_user_error(codesign("faults", run, check=False), "a fault campaign takes a chain of layers", "'add'")
     assert_user_error(codesign("deploy", run, "--out", tmp_path / "pkg", check=False), "skip connections merged by add")
     assert not (tmp_path / "pkg").exists()
+
+
+def test_identity_skip_from_the_input_and_an_unfusable_activation(tmp_path):
+    """An Add reading the input quantizer itself (`@input`: ResNet's identity skip) and a float relu after it
+    compiles bit-exact (inputs drawn over the input type); an activation whose layer is also read un-activated
+    by a merge cannot be fused, and is refused in one line naming both readers."""
+    from qkeras import QActivation, QConv2D, QDense
+    from tensorflow import keras
+
+    from codesign.compile import compile_file
+    from codesign.errors import UnsupportedLayerError
+    from codesign.extract import extract
+    from codesign.spec import DesignSpec
+    from test_byo_models import _randomize
+
+    L = keras.layers
+    i = keras.Input((6, 6, 2), name="img")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    c = QConv2D(2, 3, padding="same", name="c", activation="quantized_bits(6,2)", **_q())(x)
+    s = L.Activation("relu", name="r")(L.Add(name="add")([c, x]))
+    _randomize(keras.Model(i, QDense(3, name="o", **_q())(L.Flatten(name="f")(s))), 3).save(tmp_path / "m.h5")
+    summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    assert "4/4 layers bit-exact" in summary, summary
+    assert DesignSpec.load(tmp_path / "spec").layer("add").inputs == ["c", "@input"]
+
+    c = QConv2D(2, 3, padding="same", name="c2", **_q())(x)
+    r = QActivation("quantized_relu(6,2)", name="r2")(c)
+    m = keras.Model(i, L.Add(name="add2")([c, r]))
+    with pytest.raises(UnsupportedLayerError) as e:
+        extract(m)
+    assert "'c2' is also read by 'add2' before the activation" in str(e.value) and "\n" not in str(e.value)
