@@ -301,7 +301,7 @@ def _plain_activation(layer):
 SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, QDepthwiseConv2D, QSeparableConv2D, KronDense, "
              "WingsDense (with a fused or following QActivation/Activation/ReLU), (Q)BatchNormalization, Flatten, "
              "MaxPooling1D/2D, AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, binary/ternary/leaky QActivations, "
-             "Add, Concatenate, Dropout, Reshape or QActivation on the input, a final softmax")
+             "UpSampling1D/2D (nearest), Add, Concatenate, Dropout, Reshape or QActivation on the input, a final softmax")
 
 
 @dataclass
@@ -360,7 +360,8 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         if g.is_graph and type(layer).__name__ in ("NeuronLock", "InputPermute"):
             raise UnsupportedLayerError(f"{where(layer)}: a lock in a model with Add/Concatenate is not supported; "
                                         "locks take a chain of layers")
-        if type(layer).__name__ in QCONV1D_CLASSES + POOL1D_CLASSES + ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
+        if type(layer).__name__ in QCONV1D_CLASSES + POOL1D_CLASSES + ("GlobalAveragePooling1D", "GlobalMaxPooling1D",
+                                                                       "UpSampling1D"):
             out_shape = _image(out_shape)
             if not out:
                 input_shape = shape = _image(shape)
@@ -436,6 +437,9 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
             out[-1].attrs["lock"] = {"units": int(layer.units)}  # only its size: the key is a run-time input
         elif type(layer).__name__ == "InputPermute" and out:  # an input-permutation lock on the flatten's output
             out[-1].attrs["lock"] = {"units": int(layer.units), "scheme": "input_perm"}
+        elif type(layer).__name__ in ("UpSampling2D", "UpSampling1D"):
+            out.append(_upsample_layer(layer, shape, t, out_shape))
+            sources[layer.name] = layer.name
         elif isinstance(layer, keras.layers.Flatten):
             out.append(Layer(layer.name, "flatten", shape, out_shape, {}, {"input": t, "output": t}))
             sources[layer.name] = layer.name
@@ -503,6 +507,17 @@ def _is_builtin(layer) -> bool:
 def _image(shape: tuple) -> tuple:
     """A 1-D sequence (n, c) as the (n, 1, c) image the conv2d / maxpool2d kinds slide over (same memory order)."""
     return (shape[0], 1, shape[1]) if len(shape) == 2 else tuple(shape)
+
+
+def _upsample_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Layer:
+    """Nearest-neighbour upsampling: every value repeated, exact (an UpSampling1D as a (size, 1) one)."""
+    if getattr(layer, "interpolation", "nearest") != "nearest" or \
+            getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise UnsupportedLayerError(f"{where(layer)}: interpolation {getattr(layer, 'interpolation', None)!r} / "
+                                    "channels_first is not exact in fixed point; use interpolation='nearest', "
+                                    "channels_last")
+    size = [int(layer.size), 1] if type(layer).__name__ == "UpSampling1D" else [int(v) for v in layer.size]
+    return Layer(layer.name, "upsample2d", shape, out_shape, {"size": size}, {"input": t, "output": t})
 
 
 def _merge_layer(layer, srcs: list, producers: list, model_input: tuple, nxt, i: int):

@@ -23,6 +23,7 @@ Layer kinds and what they compute (all integer, types from ``Layer.types``):
               z, curve, basis, weight
 - ``maxpool2d`` y = max over windows (type unchanged)
 - ``flatten`` reshape, row-major (NHWC order, as Keras)
+- ``upsample2d`` nearest-neighbour: each value repeated ``size`` = [sh, sw] times (type unchanged)
 - ``add`` / ``concatenate`` (codesign/kinds/merge.py): merge their operands (skip connections);
               each operand aligned exactly to the ``accum`` type (common fraction bits, wide enough that
               the sum never wraps), then the epilogue (ReLU, cast to ``output``) as a dense layer's.

@@ -74,7 +74,25 @@ def inception():
     return keras.Model(i, y, name="inception")
 
 
-MODELS = {"residual": residual, "inception": inception}
+def unet():
+    """U-Net style: a pooled branch upsampled (UpSampling2D, nearest) and concatenated with the full-size skip."""
+    from qkeras import QActivation, QConv2D, QDense
+    from tensorflow import keras
+
+    L = keras.layers
+    i = keras.Input((8, 8, 1), name="img")
+    x = QActivation("quantized_relu(5,1)", name="in_q")(i)
+    c1 = QConv2D(4, 3, padding="same", name="c1", activation="quantized_relu(6,2)", **_q())(x)
+    p = L.MaxPooling2D(2, name="down")(c1)
+    c2 = QConv2D(4, 3, padding="same", name="c2", activation="quantized_relu(5,2)", **_q())(p)
+    u = L.UpSampling2D(2, name="up")(c2)
+    c = L.Concatenate(name="cat")([u, c1])
+    c = QConv2D(4, 3, strides=2, name="c3", activation="quantized_relu(6,2)", **_q())(c)
+    y = QDense(10, name="out", **_q())(L.Flatten(name="flat")(c))
+    return keras.Model(i, y, name="unet")
+
+
+MODELS = {"residual": residual, "inception": inception, "unet": unet}
 
 
 def _trained(name, epochs=6):
@@ -115,7 +133,7 @@ def test_merges_compile_bit_exact_on_digits(compiled):
     assert f"{n}/{n} layers bit-exact" in summary, summary
     assert spec.is_graph
     merges = {l.name: l for l in spec.layers if l.kind in ("add", "concatenate")}
-    assert set(merges) == ({"add", "add_dense"} if name == "residual" else {"cat", "cat_dense"}), merges
+    assert set(merges) == {"residual": {"add", "add_dense"}, "inception": {"cat", "cat_dense"}, "unet": {"cat"}}[name]
     x, y = digits()
     ours = Emulator(spec).predict(x)
     theirs = m.predict(x, verbose=0).astype(np.float64)
@@ -127,8 +145,10 @@ def test_merges_compile_bit_exact_on_digits(compiled):
         assert [t.frac for t in add.operand_types()] == [5, 4] and add.types["accum"].frac == 5
         assert add.attrs["activation"] == "relu" and add.out_type.hls() == "ufixed<6,2,RND_CONV,SAT>"
         assert merges["add_dense"].out_type == merges["add_dense"].types["accum"]
-    else:
+    elif name == "inception":
         assert merges["cat"].inputs == ["b1", "b2", "b3"] and merges["cat"].output_shape == (8, 8, 8)
+    else:  # the upsampled branch and the skip
+        assert merges["cat"].inputs == ["up", "c1"] and spec.layer("up").output_shape == (8, 8, 4)
 
 
 @pytest.mark.slow  # one g++ build per model (the fast loop's C-sim is test_byo_models' [cnn_bn])
@@ -146,6 +166,8 @@ def test_cli_compiles_a_residual_model(compiled, tmp_path):
     """`codesign compile MODEL.h5 --data digits.npz` end to end: the summary on stdout, a graph spec.json whose
     merges name their inputs; a chain's layers carry no `inputs` key (a chain's spec.json is as before graphs)."""
     name, _, _, _, tmp = compiled
+    if name == "unet":
+        pytest.skip("the CLI is shown on the residual and inception models")
     proc = codesign("compile", tmp / "m.h5", "--out", tmp_path / "spec", "--data", tmp / "digits.npz")
     assert "layers bit-exact" in proc.stdout and "inputs of digits.npz" in proc.stdout, proc.stdout
     doc = json.loads((tmp_path / "spec" / "spec.json").read_text())
@@ -256,3 +278,26 @@ def test_identity_skip_from_the_input_and_an_unfusable_activation(tmp_path):
     with pytest.raises(UnsupportedLayerError) as e:
         extract(m)
     assert "'c2' is also read by 'add2' before the activation" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_upsampling_1d_compiles_bit_exact(tmp_path):
+    """UpSampling1D (as a (size, 1) upsample2d over the (n, 1, c) image a sequence is held as): bit-exact with
+    QKeras; the RTL view names it as a layer without an engine. (UpSampling2D: the [unet] model above.)"""
+    from qkeras import QActivation, QConv1D, QDense
+    from tensorflow import keras
+
+    from codesign.compile import compile_file
+    from codesign.rtl_step import rtl_unsupported
+    from codesign.spec import DesignSpec
+    from test_byo_models import _randomize
+
+    L = keras.layers
+    i = keras.Input((7, 2), name="seq")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    x = QConv1D(3, 3, name="c", activation="quantized_relu(5,2)", **_q())(x)
+    x = L.UpSampling1D(3, name="up")(x)
+    _randomize(keras.Model(i, QDense(4, name="o", **_q())(L.Flatten(name="f")(x))), 5).save(tmp_path / "m.h5")
+    summary = compile_file(tmp_path / "m.h5", tmp_path / "spec")
+    assert "4/4 layers bit-exact" in summary, summary
+    spec = DesignSpec.load(tmp_path / "spec")
+    assert spec.layer("up").output_shape == (15, 1, 3) and rtl_unsupported(spec) == ["up (upsample2d)"]
