@@ -15,11 +15,11 @@ from codesign.spec import DesignSpec, SpecError
 
 def test_built_in_kinds_are_registered_and_an_unknown_kind_is_named():
     assert set(kinds.names()) >= {"dense", "conv2d", "maxpool2d", "flatten", "kron_dense", "wings_dense"}
-    with pytest.raises(kinds.UnknownKindError, match="'upsample2d' unknown; known kinds: .*'dense'"):
-        kinds.get("upsample2d")
+    with pytest.raises(kinds.UnknownKindError, match="'bilinear2d' unknown; known kinds: .*'dense'"):
+        kinds.get("bilinear2d")
     spec = DesignSpec("s", (4,), INPUT_TYPE, [random_dense(np.random.default_rng(0), "d", 4, 2, INPUT_TYPE)])
-    spec.layers[0].kind = "upsample2d"
-    with pytest.raises(SpecError, match="kind 'upsample2d' unknown"):
+    spec.layers[0].kind = "bilinear2d"
+    with pytest.raises(SpecError, match="kind 'bilinear2d' unknown"):
         spec.validate()
     with pytest.raises(ValueError, match="already registered"):
         kinds.register(kinds.Kind("dense", kernel=lambda x, layer: x))
