@@ -301,7 +301,7 @@ def _plain_activation(layer):
 SUPPORTED = ("QDense, QConv2D, QConv1D, QDenseBatchnorm, QConv2DBatchnorm, QDepthwiseConv2D, QSeparableConv2D, KronDense, "
              "WingsDense (with a fused or following QActivation/Activation/ReLU), (Q)BatchNormalization, Flatten, "
              "MaxPooling1D/2D, AveragePooling1D/2D, GlobalAverage/MaxPooling1D/2D, binary/ternary/leaky QActivations, "
-             "UpSampling1D/2D (nearest), Add, Concatenate, Dropout, Reshape or QActivation on the input, a final softmax")
+             "UpSampling1D/2D (nearest), Add, Subtract, Concatenate, Dropout, Reshape or QActivation on the input, a final softmax")
 
 
 @dataclass
@@ -525,7 +525,7 @@ def _merge_layer(layer, srcs: list, producers: list, model_input: tuple, nxt, i:
     input), with the activation `nxt` fused when it is one; returns (layer, its Keras source, index of the
     last Keras layer used). Operand types are the producers' outputs, the accumulator their exact merge
     (codesign/kinds/merge.py), the output the activation's type or the accumulator."""
-    from .kinds.merge import accum_type, add_shape, concatenate_shape
+    from .kinds.merge import accum_type, add_shape, concatenate_shape, subtract_shape
 
     kind = MERGE_CLASSES[type(layer).__name__]
     shapes = [tuple(p.output_shape) if p else tuple(model_input[0]) for p in producers]
@@ -549,7 +549,8 @@ def _merge_layer(layer, srcs: list, producers: list, model_input: tuple, nxt, i:
              "accum": acc, "output": fused[1] or acc}
     spec_layer = Layer(layer.name, kind, shapes[0], (), attrs, typed, {}, inputs=list(srcs))
     try:
-        spec_layer.output_shape = (add_shape if kind == "add" else concatenate_shape)(spec_layer, shapes)
+        spec_layer.output_shape = {"add": add_shape, "subtract": subtract_shape,
+                                   "concatenate": concatenate_shape}[kind](spec_layer, shapes)
     except ValueError as e:
         raise UnsupportedLayerError(f"{where(layer)}: {e}") from None
     return spec_layer, source, i

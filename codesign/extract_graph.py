@@ -15,7 +15,7 @@ from .errors import UnsupportedLayerError
 from .qtypes import where
 from .spec import GRAPH_INPUT
 
-MERGE_CLASSES = {"Add": "add", "Concatenate": "concatenate"}
+MERGE_CLASSES = {"Add": "add", "Subtract": "subtract", "Concatenate": "concatenate"}
 
 
 @dataclass
@@ -49,7 +49,7 @@ def _sources(model, layer) -> list:
 
 
 def _refuse_other_merges(model) -> None:
-    """A layer of several inputs other than Add / Concatenate (Multiply, Subtract, ...) stops extraction."""
+    """A layer of several inputs other than Add / Subtract / Concatenate (Multiply, Maximum, ...) stops extraction."""
     for layer in model.layers:
         if type(layer).__name__ in MERGE_CLASSES:
             continue

@@ -136,7 +136,7 @@ class DesignSpec:
             merges = [l.name for l in self.layers if l.inputs is not None and len(l.inputs) > 1]
             raise SpecError(f"{what} takes a chain of layers, but spec {self.name!r} is a graph (skip connections "
                             f"merged by {', '.join(repr(m) for m in merges) or 'a layer reading an earlier one'}); "
-                            "use the emulator or the hls4ml C-sim for it, or a model without Add/Concatenate")
+                            "use the emulator or the hls4ml C-sim for it, or a model without skip connections")
 
     def copy(self) -> "DesignSpec":
         return copy.deepcopy(self)

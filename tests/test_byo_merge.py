@@ -75,7 +75,8 @@ def inception():
 
 
 def unet():
-    """U-Net style: a pooled branch upsampled (UpSampling2D, nearest) and concatenated with the full-size skip."""
+    """U-Net style: a pooled branch upsampled (UpSampling2D, nearest) and concatenated with the full-size skip and
+    their difference (Subtract)."""
     from qkeras import QActivation, QConv2D, QDense
     from tensorflow import keras
 
@@ -86,7 +87,8 @@ def unet():
     p = L.MaxPooling2D(2, name="down")(c1)
     c2 = QConv2D(4, 3, padding="same", name="c2", activation="quantized_relu(5,2)", **_q())(p)
     u = L.UpSampling2D(2, name="up")(c2)
-    c = L.Concatenate(name="cat")([u, c1])
+    d = L.Subtract(name="sub")([c1, u])  # the detail the coarse branch misses (ufixed<6,2> - ufixed<5,2>)
+    c = L.Concatenate(name="cat")([u, c1, d])
     c = QConv2D(4, 3, strides=2, name="c3", activation="quantized_relu(6,2)", **_q())(c)
     y = QDense(10, name="out", **_q())(L.Flatten(name="flat")(c))
     return keras.Model(i, y, name="unet")
@@ -132,8 +134,8 @@ def test_merges_compile_bit_exact_on_digits(compiled):
     n = len(spec.layers)
     assert f"{n}/{n} layers bit-exact" in summary, summary
     assert spec.is_graph
-    merges = {l.name: l for l in spec.layers if l.kind in ("add", "concatenate")}
-    assert set(merges) == {"residual": {"add", "add_dense"}, "inception": {"cat", "cat_dense"}, "unet": {"cat"}}[name]
+    merges = {l.name: l for l in spec.layers if l.kind in ("add", "subtract", "concatenate")}
+    assert set(merges) == {"residual": {"add", "add_dense"}, "inception": {"cat", "cat_dense"}, "unet": {"cat", "sub"}}[name]
     x, y = digits()
     ours = Emulator(spec).predict(x)
     theirs = m.predict(x, verbose=0).astype(np.float64)
@@ -151,7 +153,8 @@ def test_merges_compile_bit_exact_on_digits(compiled):
         assert {l.name: l.inputs for l in spec.layers if l.inputs} == {
             "b1": ["@input"], "b3": ["@input"], "cat": ["b1", "b2", "b3"], "h2": ["flat"], "cat_dense": ["h1", "h2"]}
     else:  # the upsampled branch and the skip
-        assert merges["cat"].inputs == ["up", "c1"] and spec.layer("up").output_shape == (8, 8, 4)
+        assert merges["cat"].inputs == ["up", "c1", "sub"] and spec.layer("up").output_shape == (8, 8, 4)
+        assert merges["sub"].inputs == ["c1", "up"] and merges["sub"].types["accum"].hls() == "fixed<7,3>"
 
 
 @pytest.mark.slow  # one g++ build per model (the fast loop's C-sim is test_byo_models' [cnn_bn])

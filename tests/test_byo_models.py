@@ -200,11 +200,11 @@ def _rejected_models():
     i = keras.Input((8, 8, 2))
     a = QConv2D(2, 3, padding="same", name="ca", **_q())(i)
     b = QConv2D(2, 3, padding="same", name="cb", **_q())(i)
-    product = keras.Model(i, L.Multiply(name="mul")([a, b]))  # Add / Concatenate: tests/test_byo_merge.py
+    product = keras.Model(i, L.Multiply(name="mul")([a, b]))  # Add / Subtract / Concatenate: tests/test_byo_merge.py
     return [
         (_chain(QConv2D(2, 3, name="c", **_q()), L.UpSampling2D(interpolation="bilinear", name="up")),
          "'up' (UpSampling2D): interpolation 'bilinear'"),
-        (product, "'mul' (Multiply) merges 2 inputs; of the layers with several inputs the design spec holds Add, Concatenate"),
+        (product, "'mul' (Multiply) merges 2 inputs; of the layers with several inputs the design spec holds Add, Subtract, Concatenate"),
         (_chain(QSeparableConv2D(2, 3, name="sc")), "'sc' (QSeparableConv2D) has no depthwise quantizer"),
         (_chain(L.Flatten(), QDense(4, kernel_quantizer=quantized_bits(6, 0, alpha="auto_po2"), use_bias=False),
                 QActivation(binary(alpha="auto"), name="bin")), "'bin' (QActivation): activation binary(alpha='auto')"),

@@ -1,15 +1,17 @@
-"""``add`` and ``concatenate``: the merges of skip connections (a residual block's Add, an inception-style
-Concatenate), the only kinds that read more than one layer (codesign/spec.py: a layer's ``inputs``).
+"""``add``, ``subtract`` and ``concatenate``: the merges of skip connections (a residual block's Add, an
+inception-style Concatenate; Subtract: the first operand minus the second), the only kinds that read more than
+one layer (codesign/spec.py: a layer's ``inputs``).
 
 Integer semantics, exact: every operand (types ``input``, ``input_1``, ...) is shifted to the ``accum``
 type's fraction bits, the largest of the operands', so no operand is rounded; ``accum`` is wide enough that
-the sum of every operand's extreme values (add) or each operand (concatenate) fits, so nothing wraps. Then
+the sum of every operand's extreme values (add; subtract: the first's minus the second's) or each operand
+(concatenate) fits, so nothing wraps. Then
 the epilogue of a dense layer: ReLU when the activation after the merge is fused into it, and the cast to
 ``output`` (the quantizer that follows, e.g. QActivation('quantized_relu(4,0)'), or ``accum`` itself).
 This is what Keras computes on the fixed-point values: their float sum or concatenation, exact while the
 accumulator fits float32's 24-bit significand (codesign/verify.py compares it so).
 
-hls4ml: its own Merge layers (Add, Concatenate; two inputs each, so n operands become a chain of n - 1
+hls4ml: its own Merge layers (Add, Subtract, Concatenate; two inputs each, so n operands become a chain of n - 1
 nodes, each with result ``accum``, whose range holds every partial sum because every type's range holds 0),
 then a linear / ReLU activation with result ``output``. No RTL engine (the RTL view streams a chain).
 """
@@ -28,7 +30,12 @@ def accum_type(kind: str, operands: list) -> FixedType:
     frac = max(t.frac for t in operands)
     los = [t.qmin << (frac - t.frac) for t in operands]
     his = [t.qmax << (frac - t.frac) for t in operands]
-    lo, hi = (sum(los), sum(his)) if kind == "add" else (min(los), max(his))
+    if kind == "add":
+        lo, hi = sum(los), sum(his)
+    elif kind == "subtract":
+        lo, hi = los[0] - his[1], his[0] - los[1]
+    else:
+        lo, hi = min(los), max(his)
     signed = lo < 0
     width = bits_for_range(lo, hi, signed)
     return FixedType(width, width - frac, signed=signed)
@@ -51,6 +58,18 @@ def _aligned(ops: list, layer) -> list:
 def add_kernel(ops: list, layer) -> np.ndarray:
     """Elementwise sum of the operands aligned to the accumulator, then ReLU / the cast to ``output``."""
     return epilogue(sum(_aligned(ops, layer)), layer)
+
+
+def subtract_kernel(ops: list, layer) -> np.ndarray:
+    """The first operand minus the second, aligned to the accumulator, then ReLU / the cast to ``output``."""
+    a, b = _aligned(ops, layer)
+    return epilogue(a - b, layer)
+
+
+def subtract_shape(layer, shapes: list) -> tuple:
+    if len(shapes) != 2:
+        raise ValueError(f"a subtract takes 2 operands, not {len(shapes)}")
+    return add_shape(layer, shapes)
 
 
 def concatenate_kernel(ops: list, layer) -> np.ndarray:
@@ -80,8 +99,9 @@ def _keras_merge(layer, xs: list):
     """hls4ml's two-input Merge nodes: n operands as a chain of n - 1 (the last named as the spec layer)."""
     from tensorflow import keras
 
-    if layer.kind == "add":
-        make = lambda name: keras.layers.Add(name=name)  # noqa: E731
+    if layer.kind in ("add", "subtract"):  # a subtract has two operands: one node
+        cls = keras.layers.Add if layer.kind == "add" else keras.layers.Subtract
+        make = lambda name: cls(name=name)  # noqa: E731
     else:  # Keras counts the batch axis
         make = lambda name: keras.layers.Concatenate(axis=1 + int(layer.attrs["axis"]), name=name)  # noqa: E731
     y = xs[0]
@@ -114,5 +134,7 @@ def hls_precision(layer, entry: dict, names: dict, model: dict) -> None:
 
 
 ADD = register(Kind("add", kernel=add_kernel, merge_shape=add_shape, hls_twin=hls_twin, hls_precision=hls_precision))
+SUBTRACT = register(Kind("subtract", kernel=subtract_kernel, merge_shape=subtract_shape, hls_twin=hls_twin,
+                         hls_precision=hls_precision))
 CONCATENATE = register(Kind("concatenate", kernel=concatenate_kernel, merge_shape=concatenate_shape,
                             hls_twin=hls_twin, hls_precision=hls_precision))
