@@ -246,6 +246,11 @@ def test_graph_spec_refused_by_the_chain_views(compiled, tmp_path):
         Engine(spec, x_int, np.zeros(8, np.int64))
     with pytest.raises(SpecError, match="a lock"):
         Emulator(spec, key="random")
+    from codesign.rtl.generate import generate
+
+    with pytest.raises(SpecError, match="the RTL generator takes a chain of layers"):
+        generate(spec, tmp_path / "rtl")
+    assert not (tmp_path / "rtl").exists()
     assert_user_error(codesign("faults", run, check=False), "a fault campaign takes a chain of layers", "'add'")
     assert_user_error(codesign("deploy", run, "--out", tmp_path / "pkg", check=False), "skip connections merged by add")
     assert not (tmp_path / "pkg").exists()

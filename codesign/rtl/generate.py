@@ -283,6 +283,7 @@ def generate(spec: DesignSpec, out_dir, folding=None, target_cycles: int | None 
     checker: the weight-memory checker (codesign/rtl/checker.py) on every mvau engine's memories, its
     sticky alarm on the top's `ck_alarm` output.
     """
+    spec.require_chain("the RTL generator")  # before anything is written: no half-made IP folder
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plans = plan(spec, folding, target_cycles)
