@@ -120,6 +120,34 @@ def test_emulator_accuracy_comes_from_integer_outputs(jr_run):
     assert float(np.mean(np.argmax(qb, -1) == y)) != acc
 
 
+def test_attack_model_holds_the_quantized_weights_and_gives_the_model_s_logits(jr_run):
+    """The traced model the attacks call computes every weight quantizer once (frozen_quantizers):
+    its logits equal the QKeras model's own on real digits bit for bit, the layers get their own
+    quantizers back, and a wrong held weight is caught by `check`. Each attack's time is recorded."""
+    from codesign.config import load_config
+    from codesign.data import load_dataset
+    from codesign.models import load_model
+    from codesign.robustness import _Compiled, image_model
+
+    out, report = jr_run
+    cfg = load_config(out / "config.yaml")
+    d = load_dataset(cfg["data"], cfg["seed"])
+    model = image_model(load_model(out / "robustness" / "stq_jr"))
+    x = (d.x_test[:200].astype(np.float32) / 256).reshape(200, 28, 28, 1)
+    compiled = _Compiled(model)
+    assert len(compiled.held) == 6  # three kernels and three biases
+    compiled.check(x)
+    inner = [l for l in model.layers if hasattr(l, "layers")][0]
+    dense = [l for l in inner.layers if hasattr(l, "kernel_quantizer_internal")]
+    assert all(not getattr(l.kernel_quantizer_internal, "__name__", "") == "<lambda>" for l in dense)
+    compiled.held[0].assign(compiled.held[0] * 0)
+    with pytest.raises(AssertionError, match="differs from the model"):
+        compiled.check(x)
+    for res in report["robustness"].values():
+        assert set(res["seconds"]) == {"fgsm", "pgd", "square", "hopskipjump"}
+        assert all(t["wall"] > 0 and t["cpu"] > 0 for t in res["seconds"].values())
+
+
 def test_to_pixels_is_what_the_fpga_receives():
     from codesign.robustness import to_pixels
 
