@@ -78,7 +78,8 @@ def main() -> None:
     paired, plines = paired_gaps(runs, args.reference)
     lines += plines
     first = next(iter(runs.values()))
-    doc = {"seeds": args.seeds, "config": args.config, "overrides": args.set,
+    lines = [f"{len(runs)} seed(s): {', '.join(map(str, sorted(runs)))}", ""] + lines
+    doc = {"seeds": args.seeds, "n_seeds": len(runs), "config": args.config, "overrides": args.set,
            "command": "python " + shlex.join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), "std_ddof": 1,
            "robustness": {k: v for k, v in cfg["robustness"].items() if k != "enabled"},
            "samples": {v: next((r[v]["samples"] for r in runs.values() if "samples" in r[v]), None) for v in first},

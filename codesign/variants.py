@@ -63,12 +63,16 @@ def distills(cfg: dict, variant: str) -> bool:
 
 def train_variant(variant: str, cfg: dict, data, log=print, trained: dict | None = None):
     """One variant trained with the config's `train:` recipe (JR only for the *_jr variants; `stq_jr`
-    distilled from `float_jr` when `harden.distill` is on, the teacher taken from `trained` if there)."""
+    distilled from `float_jr` when `harden.distill` is on, the teacher taken from `trained` if there).
+    `float` is the plain float32 network: the recipe without `train.adversarial` too, so a config that
+    trains its hardened variants adversarially still compares clean accuracy with an ordinary model."""
     from .models import build_model
     from .train import train_from_config
 
     layers, quantized, jr = variant_layers(variant, cfg["model"]["layers"], cfg.get("harden"))
     t = cfg["train"]
+    if variant == "float":  # the plain float32 baseline ("clean within 2 points of float"): no PGD training either
+        t = {**t, "adversarial": None}
     model = build_model(layers, data.input_shape, data.num_classes, quantized=quantized, seed=cfg["seed"],
                         name=f"{cfg['name']}_{variant}")
     train_from_config(model, data.x_train, data.y_train, t, cfg["seed"], stochastic=quantized and t["stochastic"],

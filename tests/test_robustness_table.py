@@ -188,6 +188,7 @@ def test_merge_extends_a_table_of_several_seeds_with_new_seed_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     d = json.loads((tmp_path / "all.json").read_text())
     assert d["seeds"] == [0, 1, 2]
+    assert d["n_seeds"] == 3 and (tmp_path / "t" / "table.md").read_text().startswith("3 seed(s): 0, 1, 2\n")
     stq = d["table"]["stq_jr"]
     assert stq["worst_case@0.1"]["values"] == [0.85, 0.79, 0.80]
     assert stq["clean_accuracy_test"]["values"] == [0.96, 0.97, 0.965]
@@ -248,3 +249,25 @@ def test_float_clean_trains_the_plain_float_variant_and_pairs_it_by_seed(tmp_pat
     (tmp_path / "table.json").write_text(json.dumps(table))
     proc = _float_clean(tmp_path / "cfg.yaml", "--seeds", 0, "--against", tmp_path / "table.json")
     assert proc.returncode == 2 and "was measured on 'examples/mnist_mlp_stq_jr.yaml'" in proc.stderr.splitlines()[-1]
+
+
+def test_plain_float_variant_is_not_adversarially_trained(monkeypatch):
+    """A config with `train.adversarial` trains its hardened variants with PGD, but `float` (the plain
+    baseline of "clean within 2 points of float") gets the recipe without it; float_jr keeps it."""
+    import codesign.train
+    from codesign.config import check_config
+    from codesign.data import load_dataset
+    from codesign.variants import train_variant
+
+    seen = {}
+    monkeypatch.setattr(codesign.train, "train_from_config",
+                        lambda model, x, y, t, seed, **kw: seen.setdefault(model.name, t))
+    cfg = check_config({"name": "adv", "data": {"dataset": "digits"},
+                        "train": {"epochs": 1, "adversarial": {"epsilon": 0.1, "steps": 1}},
+                        "model": {"layers": [{"flatten": {}}, {"dense": {"units": 10}}]}}, "adv.yaml")
+    data = load_dataset(cfg["data"], 0)
+    for v in ("float", "float_jr"):
+        train_variant(v, cfg, data, log=lambda m: None)
+    assert seen["adv_float"]["adversarial"] is None
+    assert seen["adv_float_jr"]["adversarial"]["epsilon"] == 0.1
+    assert cfg["train"]["adversarial"]["epsilon"] == 0.1  # the run's own config untouched
