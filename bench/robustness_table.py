@@ -28,8 +28,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -72,8 +74,12 @@ def main() -> None:
         given.setdefault("robustness", {})["enabled"] = True
         cfg = check_config(given, args.config)
         out = args.out / f"seed{seed}"
+        start = (time.perf_counter(), _cpu_seconds(), os.getloadavg()[0])
         report = run_flow(cfg, out, log=lambda m, seed=seed: None if "epoch" in m else print(f"[seed {seed}] {m}", flush=True))
         runs[seed] = report["robustness"]
+        (out / SECONDS).write_text(json.dumps({"wall": round(time.perf_counter() - start[0], 1),
+                                               "cpu": round(_cpu_seconds() - start[1], 1),
+                                               "load": [round(start[2], 2), round(os.getloadavg()[0], 2)]}))
     table, lines = summarize(runs, args.reference)
     paired, plines = paired_gaps(runs, args.reference)
     lines += plines
@@ -84,6 +90,9 @@ def main() -> None:
            "robustness": {k: v for k, v in cfg["robustness"].items() if k != "enabled"},
            "samples": {v: next((r[v]["samples"] for r in runs.values() if "samples" in r[v]), None) for v in first},
            "table": table}
+    timing = seconds(runs, [args.out] + [Path(m.rpartition("=")[2]) for m in args.merge or []])
+    if timing:
+        doc["seconds"] = timing
     if args.note:
         doc["note"] = args.note
     if paired:
@@ -96,6 +105,33 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text)
     print("\n".join(lines))
+
+
+SECONDS = "seconds.json"  # a seed folder's wall and CPU seconds (the whole flow) and the load at its start and end
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its threads so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def seconds(runs: dict, folders: list) -> dict:
+    """{seed: {"seed": whole flow {wall, cpu, load}, variant: attacks' {wall, cpu}}} of the seeds whose
+    results recorded them: where a seed's time goes (the rest of a seed's CPU is training)."""
+    out = {}
+    for seed, rob in runs.items():
+        row = {}
+        for folder in folders:
+            f = Path(folder) / f"seed{seed}" / SECONDS
+            if f.is_file():
+                row["seed"] = json.loads(f.read_text())
+        for v, r in rob.items():
+            if r.get("seconds"):
+                row[v] = {k: round(sum(t[k] for t in r["seconds"].values()), 1) for k in ("wall", "cpu")}
+        if row:
+            out[str(seed)] = row
+    return out
 
 
 def merged(items: list[str], error) -> tuple[dict, dict]:

@@ -178,7 +178,10 @@ def test_merge_extends_a_table_of_several_seeds_with_new_seed_runs(tmp_path):
         for row in d["table"].values():
             del row["gradient_masking_values"]
         (tmp_path / name).write_text(json.dumps(d))
-    _seed_runs(tmp_path / "new", {2: (_result(0.99, 0.985, 0.91, 0.81), _result(0.96, 0.965, 0.87, 0.80))})
+    timed = _result(0.96, 0.965, 0.87, 0.80)
+    timed["seconds"] = {"pgd": {"wall": 2.0, "cpu": 1.5}, "square": {"wall": 30.0, "cpu": 20.25}}
+    _seed_runs(tmp_path / "new", {2: (_result(0.99, 0.985, 0.91, 0.81), timed)})
+    (tmp_path / "new" / "seed2" / "seconds.json").write_text(json.dumps({"wall": 900.0, "cpu": 500.0, "load": [9, 8]}))
     # without the one-seed table the flag of stq_jr on seeds 0 and 1 (1 of 2) cannot be told apart
     proc = _table("--merge", tmp_path / "s01.json", tmp_path / "new", "--out", tmp_path / "t", "--json",
                   tmp_path / "x.json")
@@ -188,6 +191,8 @@ def test_merge_extends_a_table_of_several_seeds_with_new_seed_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     d = json.loads((tmp_path / "all.json").read_text())
     assert d["seeds"] == [0, 1, 2]
+    assert d["seconds"] == {"2": {"seed": {"wall": 900.0, "cpu": 500.0, "load": [9, 8]},
+                                  "stq_jr": {"wall": 32.0, "cpu": 21.8}}}
     assert d["n_seeds"] == 3 and (tmp_path / "t" / "table.md").read_text().startswith("3 seed(s): 0, 1, 2\n")
     stq = d["table"]["stq_jr"]
     assert stq["worst_case@0.1"]["values"] == [0.85, 0.79, 0.80]
