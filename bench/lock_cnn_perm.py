@@ -1,0 +1,330 @@
+"""Keras-level prototype of a channel-permutation lock for the CNN (issue 14), before any view is built:
+
+    nice -n 10 python bench/lock_cnn_perm.py --scheme c1 c2 c3 --fractions 0.01 --label all3 \
+        --out bench/results/lock_cnn_perm_trials.json
+
+The scheme: a secret permutation of the channels at some layer boundaries of the example's CNN
+(examples/mnist_cnn_stq_jr_lock.yaml's layers: conv32-pool-conv32-pool-conv32-dense10). `c1` permutes
+conv1's (pooled) output channels as conv2 reads them, `c2` conv2's as conv3 reads them, `c3` conv3's as
+the dense layer reads them (its 3x3 pixels keep their place, only the channel index moves). In hardware
+each is free: the key is the next layer's input-channel weight slices written permuted over the load
+port (as scheme input_perm does with the first dense layer's rows). Lock training (as input_perm):
+every batch `mix` under the key with true labels, the rest with uniformly random labels, `wrong` of
+them under decoy permutations (fresh random ones per batch) and the others unpermuted (no key).
+
+The thief knows the scheme (which boundaries, not the permutations), holds the public weights and a
+fraction f of the training data with labels, and gets 20 epochs, the best of lr 3e-4/1e-3/3e-3 (as
+codesign/techniques/lock/attacks.py). H(f) = its best minus training from scratch, in points.
+Attacks, each fine-tuned afterwards:
+- finetune: the stolen weights as they are (identity permutations: the no-key model);
+- guess: per boundary, the stolen next layer's input slices ranked by mean |weight| matched to the
+  previous layer's channels ranked by mean activation on the thief's data (upstream guesses in place),
+  then GREEDY_SWAPS greedy swaps (a random boundary, two random positions; kept when the loss on its
+  labelled data drops); fine-tuned with the guess in place;
+- stitch: a learnable channel-mixing matrix (a 1x1 convolution, identity at start) inserted at every
+  locked boundary, trained with everything else (what model stitching does between two networks);
+  stitch_guess: the same, started from the guess's permutation matrices;
+- prefix_k: the first k weighted layers freshly initialised, the stolen rest with stitch matrices at
+  its locked boundaries (k = 1: conv1 relearned, which bypasses a conv1-only lock);
+- first_kernel: only conv1's stolen kernel under a fresh rest (what the clear conv1 is worth).
+Float Keras (no STQ/JR) for speed: a trial is a few CPU-minutes; a scheme that survives here is then
+built through the spine on the STQ + JR example.
+"""
+import argparse
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+CONFIG = Path(__file__).resolve().parents[1] / "examples" / "mnist_cnn_stq_jr_lock.yaml"
+BOUNDARIES = {"c1": "maxpool2d_1", "c2": "maxpool2d_2", "c3": "relu_3"}  # layer whose output channels move
+LEARNING_RATES = (3e-4, 1e-3, 3e-3)
+GREEDY_SWAPS = 2000
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Net:
+    """A chain model's layers run with a channel permutation (and optionally a mixing matrix) after each
+    boundary layer: forward(x, perms, mixes)."""
+
+    def __init__(self, model, bounds: list):
+        self.model = model
+        self.layers = model.layers[1:]
+        self.bounds = list(bounds)  # layer names, in model order
+        self.weighted = [l for l in self.layers if getattr(l, "kernel", None) is not None]
+
+    def forward(self, x, perms, mixes=None, training=False):
+        import tensorflow as tf
+
+        i = 0
+        for layer in self.layers:
+            x = layer(x, training=training)
+            if layer.name in self.bounds:
+                x = tf.gather(x, perms[i], axis=-1)
+                if mixes is not None:
+                    x = tf.einsum("...c,cd->...d", x, mixes[i])
+                i += 1
+        return x
+
+
+def build(seed: int):
+    from codesign.config import load_config
+    from codesign.models import build_model
+
+    layers = load_config(CONFIG)["model"]["layers"]
+    return build_model(layers, (28, 28), 10, quantized=False, seed=seed)
+
+
+def to_x(x_uint8):
+    from codesign.data import to_model_input
+
+    return to_model_input(x_uint8).reshape(len(x_uint8), 28, 28).astype(np.float32)
+
+
+def accuracy(net, perms, x, y, mixes=None) -> float:
+    out = np.concatenate([np.asarray(net.forward(x[i:i + 1000], perms, mixes)) for i in range(0, len(x), 1000)])
+    return float(np.mean(np.argmax(out, -1) == y))
+
+
+def loss_of(net, perms, x, y) -> float:
+    import tensorflow as tf
+
+    logits = net.forward(x, perms)
+    return float(tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)))
+
+
+def identity(bounds, c=32):
+    return [np.arange(c, dtype=np.int32) for _ in bounds]
+
+
+def lock_train(net, key, x, y, epochs, lr, mix, wrong, seed) -> None:
+    """Lock training: `mix` of every batch under the key with true labels, the rest random labels, `wrong`
+    of them under a fresh decoy permutation set, the others unpermuted."""
+    import tensorflow as tf
+
+    opt = tf.keras.optimizers.Adam(lr)
+    ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    nb = len(net.bounds)
+    variables = net.model.trainable_variables
+
+    @tf.function
+    def step(xk, yk, xn, yn, xd, yd, key, decoy, ident):
+        with tf.GradientTape() as tape:
+            logits = tf.concat([net.forward(xk, key, training=True), net.forward(xn, ident, training=True),
+                                net.forward(xd, decoy, training=True)], 0)
+            loss = ce(tf.concat([yk, yn, yd], 0), logits)
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    rng = np.random.default_rng(seed + 11)
+    ident = identity(net.bounds)
+    key = [np.asarray(k, np.int32) for k in key]
+    bs = 64
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        losses = []
+        for s in range(0, len(x) - bs + 1, bs):
+            idx = order[s:s + bs]
+            k = int(round(mix * bs))
+            w = int(round(wrong * (bs - k)))
+            yr = rng.integers(0, 10, bs - k)
+            decoy = [rng.permutation(32).astype(np.int32) for _ in range(nb)]
+            xk, xn, xd = x[idx[:k]], x[idx[k:bs - w]], x[idx[bs - w:]]
+            losses.append(float(step(xk, y[idx[:k]], xn, yr[:bs - k - w], xd, yr[bs - k - w:], key, decoy, ident)))
+        print(f"  lock epoch {epoch + 1}/{epochs} loss {np.mean(losses):.4f}", flush=True)
+
+
+def plain_train(net, perms, x, y, epochs, lr, seed, mixes=None, bs=32) -> None:
+    """Fine-tuning / from scratch: Adam on cross-entropy with fixed permutations (and trainable mixes)."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    opt = tf.keras.optimizers.Adam(lr)
+    ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    variables = net.model.trainable_variables + (list(mixes) if mixes is not None else [])
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = ce(yb, net.forward(xb, perms, mixes, training=True))
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for s in range(0, len(x), bs):
+            step(x[order[s:s + bs]], y[order[s:s + bs]])
+
+
+def guess_perms(stolen, bounds, xs, ys, steps, seed):
+    """Statistics matching then greedy swaps (module docstring); returns the guess per boundary."""
+    names = [l.name for l in stolen.layers]
+    guess = identity(bounds)
+    for b, name in enumerate(bounds):
+        # the boundary layer's output channels on the thief's data, upstream guesses in place
+        sub = Net(stolen, bounds[:b])
+        h = xs
+        for layer in sub.layers:
+            h = layer(h)
+            if layer.name in bounds[:b]:
+                h = np.asarray(h)[..., guess[bounds.index(layer.name)]]
+            if layer.name == name:
+                break
+        chan_mean = np.asarray(h).reshape(-1, 32).mean(0)
+        nxt = next(l for l in stolen.layers[names.index(name) + 1:] if getattr(l, "kernel", None) is not None)
+        k = nxt.kernel.numpy()
+        k = k.reshape(-1, 32, k.shape[-1]) if k.ndim == 2 else k.reshape(-1, k.shape[-2], k.shape[-1])
+        slice_norm = np.abs(k).mean((0, 2))
+        p = np.empty(32, np.int32)
+        p[np.argsort(-slice_norm, kind="stable")] = np.argsort(-chan_mean, kind="stable")
+        guess[b] = p
+    matched = [g.copy() for g in guess]
+    net = Net(stolen, bounds)
+    rng = np.random.default_rng(seed + 3)
+    best = loss_of(net, guess, xs, ys)
+    for _ in range(steps):
+        b = rng.integers(len(bounds))
+        i, j = rng.choice(32, 2, replace=False)
+        guess[b][[i, j]] = guess[b][[j, i]]
+        loss = loss_of(net, guess, xs, ys)
+        if loss < best:
+            best = loss
+        else:
+            guess[b][[i, j]] = guess[b][[j, i]]
+    return matched, guess
+
+
+def copy_model(src, seed):
+    m = build(seed)
+    m.set_weights(src.get_weights())
+    return m
+
+
+def best_of(make, xs, ys, xt, yt, epochs, seed) -> dict:
+    """make() -> (net, perms, mixes); the best test accuracy over the lr sweep."""
+    by = {}
+    for lr in LEARNING_RATES:
+        net, perms, mixes = make()
+        plain_train(net, perms, xs, ys, epochs, lr, seed, mixes)
+        by[str(lr)] = accuracy(net, perms, xt, yt, mixes)
+    return {"best": max(by.values()), "by_lr": by}
+
+
+def attacks(stolen, key, bounds, d, fractions, epochs, seed, log, swaps=GREEDY_SWAPS) -> dict:
+    import tensorflow as tf
+
+    xtr, ytr, xt, yt = to_x(d.x_train), np.asarray(d.y_train), to_x(d.x_test), np.asarray(d.y_test)
+    order = np.random.default_rng(seed + 1).permutation(len(xtr))
+    ident = identity(bounds)
+    out = {}
+    for f in fractions:
+        idx = order[:int(round(f * len(xtr)))]
+        xs, ys = xtr[idx], ytr[idx]
+        t = time.time()
+        matched, guess = guess_perms(stolen, bounds, xs, ys, swaps, seed)
+        r = {"guess_seconds": round(time.time() - t, 1),
+             "matched_hits": [int(np.sum(g == k)) for g, k in zip(matched, key)],
+             "guess_hits": [int(np.sum(g == k)) for g, k in zip(guess, key)]}
+        net0 = Net(stolen, bounds)
+        r["matched_accuracy"] = accuracy(net0, matched, xt, yt)
+        r["guess_accuracy"] = accuracy(net0, guess, xt, yt)
+
+        def mixes_from(ps):  # the permutation is gathered first; each matrix starts as the identity on it
+            return [tf.Variable(np.eye(32, dtype=np.float32)) for _ in ps]
+
+        def fresh_prefix(k):
+            m = copy_model(stolen, seed)
+            fresh = build(seed + 100)
+            wl = [l for l in m.layers if getattr(l, "kernel", None) is not None]
+            fl = [l for l in fresh.layers if getattr(l, "kernel", None) is not None]
+            for a, b in list(zip(wl, fl))[:k]:
+                a.set_weights(b.get_weights())
+            return m
+
+        def first_kernel():
+            m = build(seed + 100)
+            src = next(l for l in stolen.layers if getattr(l, "kernel", None) is not None)
+            dst = next(l for l in m.layers if getattr(l, "kernel", None) is not None)
+            dst.set_weights(src.get_weights())
+            return m
+        makers = {
+            "scratch": lambda: (Net(build(seed + 100), bounds), ident, None),
+            "finetune": lambda: (Net(copy_model(stolen, seed), bounds), ident, None),
+            "guess": lambda: (Net(copy_model(stolen, seed), bounds), guess, None),
+            "stitch": lambda: (Net(copy_model(stolen, seed), bounds), ident, mixes_from(ident)),
+            "stitch_guess": lambda: (Net(copy_model(stolen, seed), bounds), guess, mixes_from(guess)),
+            "first_kernel": lambda: (Net(first_kernel(), bounds), ident, None),
+        }
+        for k in (1, 2, 3):
+            makers[f"prefix_{k}"] = lambda k=k: (Net(fresh_prefix(k), bounds), ident, mixes_from(ident))
+        for name, make in makers.items():
+            t = time.time()
+            r[name] = best_of(make, xs, ys, xt, yt, epochs, seed)
+            log(f"f={f} {name}: {r[name]['best']:.4f} ({time.time() - t:.0f} s)")
+        sc = r["scratch"]["best"]
+        r["head_start"] = {n: round(100 * (r[n]["best"] - sc), 2) for n in makers if n != "scratch"}
+        r["head_start"]["guess_no_finetune"] = round(100 * (r["guess_accuracy"] - sc), 2)
+        r["head_start_worst"] = max(r["head_start"].values())
+        log(f"f={f}: H {r['head_start']}")
+        out[str(f)] = r
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scheme", nargs="+", choices=sorted(BOUNDARIES), default=["c1", "c2", "c3"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--mix", type=float, default=0.5)
+    ap.add_argument("--wrong", type=float, default=0.5)
+    ap.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1])
+    ap.add_argument("--attack-epochs", type=int, default=20)
+    ap.add_argument("--swaps", type=int, default=GREEDY_SWAPS)
+    ap.add_argument("--twin", action="store_true", help="also train the unlocked twin (same init, same epochs)")
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--out", type=Path, default=Path("bench/results/lock_cnn_perm_trials.json"))
+    a = ap.parse_args()
+    from codesign.data import load_dataset
+
+    t0, c0 = time.time(), cpu_s()
+    d = load_dataset({"dataset": "mnist", "train": 6000, "test": 2000}, a.seed)
+    xtr, ytr, xt, yt = to_x(d.x_train), np.asarray(d.y_train), to_x(d.x_test), np.asarray(d.y_test)
+    bounds = [BOUNDARIES[s] for s in sorted(a.scheme)]
+    secret = np.random.default_rng(a.seed + 7)
+    key = [secret.permutation(32).astype(np.int32) for _ in bounds]
+    net = Net(build(a.seed), bounds)
+    lock_train(net, key, xtr, ytr, a.epochs, a.lr, a.mix, a.wrong, a.seed)
+    res = {"scheme": sorted(a.scheme), "seed": a.seed, "epochs": a.epochs, "lr": a.lr, "mix": a.mix,
+           "wrong": a.wrong, "attack_epochs": a.attack_epochs, "model": "float Keras, example CNN layers",
+           "accuracy_with_key": accuracy(net, key, xt, yt),
+           "accuracy_without_key": accuracy(net, identity(bounds), xt, yt)}
+    rng = np.random.default_rng(a.seed + 99)
+    racc = [accuracy(net, [rng.permutation(32).astype(np.int32) for _ in bounds], xt, yt) for _ in range(100)]
+    res.update(accuracy_random_key_best=max(racc), accuracy_random_key_mean=float(np.mean(racc)), random_keys=100)
+    print(json.dumps(res), flush=True)
+    if a.twin:
+        twin = Net(build(a.seed), [])
+        plain_train(twin, [], xtr, ytr, a.epochs, a.lr, a.seed, bs=64)
+        res["accuracy_unlocked"] = accuracy(twin, [], xt, yt)
+    res["attacks"] = attacks(net.model, key, bounds, d, a.fractions, a.attack_epochs, a.seed, print, a.swaps)
+    res.update(seconds=round(time.time() - t0, 1), cpu_seconds=round(cpu_s() - c0, 1),
+               load_avg_1min_end=os.getloadavg()[0],
+               command=f"nice -n 10 python bench/lock_cnn_perm.py --scheme {' '.join(a.scheme)} --seed {a.seed} "
+                       f"--fractions {' '.join(map(str, a.fractions))} --label {a.label}"
+                       + (" --twin" if a.twin else ""))
+    all_ = json.loads(a.out.read_text()) if a.out.exists() else {"note": __doc__.split("\n\n")[2], "trials": {}}
+    all_["trials"][a.label] = res
+    a.out.write_text(json.dumps(all_, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
