@@ -34,13 +34,15 @@ import argparse
 import json
 import os
 import resource
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 CONFIG = Path(__file__).resolve().parents[1] / "examples" / "mnist_cnn_stq_jr_lock.yaml"
-BOUNDARIES = {"c1": "maxpool2d_1", "c2": "maxpool2d_2", "c3": "relu_3"}  # layer whose output channels move
+# lock position -> the weighted layer whose kernel rows the key permutes (its input: the previous layer's channels)
+LOCKS = {"c0": "conv2d_1", "c1": "conv2d_2", "c2": "conv2d_3", "c3": "dense_1"}
 LEARNING_RATES = (3e-4, 1e-3, 3e-3)
 GREEDY_SWAPS = 2000
 
@@ -50,27 +52,54 @@ def cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-class Net:
-    """A chain model's layers run with a channel permutation (and optionally a mixing matrix) after each
-    boundary layer: forward(x, perms, mixes)."""
+class Lock:
+    """One lock position: the layer whose kernel rows (kh, kw, cin order for a conv; the flatten's
+    pixel, channel order for the dense) the key permutes, and the grain of the key: `channel` (one
+    permutation of the input channels, the same at every tap/pixel) or `row` (any permutation of the
+    rows). The key is held at its grain; expand() gives the row permutation."""
 
-    def __init__(self, model, bounds: list):
+    def __init__(self, model, pos: str, grain: str):
+        self.layer = model.get_layer(LOCKS[pos])
+        k = self.layer.kernel.shape
+        self.cin = int(k[-2]) if len(k) == 4 else 32
+        self.rows = int(np.prod(k[:-1]))
+        self.grain = "row" if (grain == "row" or self.cin == 1) else "channel"
+        self.size = self.rows if self.grain == "row" else self.cin
+
+    def expand(self, p: np.ndarray) -> np.ndarray:
+        if self.grain == "row":
+            return np.asarray(p, np.int32)
+        t = self.rows // self.cin
+        return (np.arange(t)[:, None] * self.cin + np.asarray(p)[None, :]).reshape(-1).astype(np.int32)
+
+
+class Net:
+    """A chain model whose locked layers run with their kernel rows gathered by a row permutation (and
+    optionally a learnable channel-mixing matrix on their input): forward(x, rowperms, mixes)."""
+
+    def __init__(self, model, locks: list):
         self.model = model
         self.layers = model.layers[1:]
-        self.bounds = list(bounds)  # layer names, in model order
-        self.weighted = [l for l in self.layers if getattr(l, "kernel", None) is not None]
+        self.locked = [l.layer.name for l in locks]
 
     def forward(self, x, perms, mixes=None, training=False):
         import tensorflow as tf
 
-        i = 0
         for layer in self.layers:
-            x = layer(x, training=training)
-            if layer.name in self.bounds:
-                x = tf.gather(x, perms[i], axis=-1)
-                if mixes is not None:
-                    x = tf.einsum("...c,cd->...d", x, mixes[i])
-                i += 1
+            if layer.name not in self.locked:
+                x = layer(x, training=training)
+                continue
+            i = self.locked.index(layer.name)
+            if mixes is not None:  # on the channels (the dense layer's flattened input: its last axis)
+                c = mixes[i].shape[0]
+                x = tf.reshape(tf.einsum("...c,cd->...d", tf.reshape(x, [-1, x.shape[-1] // c, c]), mixes[i]),
+                               tf.shape(x)) if len(x.shape) == 2 else tf.einsum("...c,cd->...d", x, mixes[i])
+            k = layer.kernel
+            kk = tf.reshape(tf.gather(tf.reshape(k, [-1, k.shape[-1]]), perms[i], axis=0), k.shape)
+            if len(k.shape) == 4:
+                x = tf.nn.conv2d(x, kk, 1, "VALID") + layer.bias
+            else:
+                x = tf.matmul(x, kk) + layer.bias
         return x
 
 
@@ -100,18 +129,35 @@ def loss_of(net, perms, x, y) -> float:
     return float(tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)))
 
 
-def identity(bounds, c=32):
-    return [np.arange(c, dtype=np.int32) for _ in bounds]
+def identity(locks):
+    return [np.arange(l.size, dtype=np.int32) for l in locks]
 
 
-def lock_train(net, key, x, y, epochs, lr, mix, wrong, seed) -> None:
+def rows(locks, ps):
+    """Grain-level keys -> the row permutations forward() gathers by."""
+    return [l.expand(p) for l, p in zip(locks, ps)]
+
+
+def near_miss(key, rng, most: int):
+    """The key with 1..most random transpositions at every lock position (a decoy one swap away and up)."""
+    out = []
+    for k in key:
+        k = k.copy()
+        for _ in range(rng.integers(1, most + 1)):
+            i, j = rng.choice(len(k), 2, replace=False)
+            k[[i, j]] = k[[j, i]]
+        out.append(k)
+    return out
+
+
+def lock_train(net, locks, key, x, y, epochs, lr, mix, wrong, near, seed) -> None:
     """Lock training: `mix` of every batch under the key with true labels, the rest random labels, `wrong`
-    of them under a fresh decoy permutation set, the others unpermuted."""
+    of them under a decoy key (a fresh random one per batch, or with probability `near` a near miss of the
+    key: 1..8 transpositions per position), the others unpermuted (no key)."""
     import tensorflow as tf
 
     opt = tf.keras.optimizers.Adam(lr)
     ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    nb = len(net.bounds)
     variables = net.model.trainable_variables
 
     @tf.function
@@ -124,8 +170,7 @@ def lock_train(net, key, x, y, epochs, lr, mix, wrong, seed) -> None:
         return loss
 
     rng = np.random.default_rng(seed + 11)
-    ident = identity(net.bounds)
-    key = [np.asarray(k, np.int32) for k in key]
+    ident, key_rows = rows(locks, identity(locks)), rows(locks, key)
     bs = 64
     for epoch in range(epochs):
         order = rng.permutation(len(x))
@@ -135,14 +180,18 @@ def lock_train(net, key, x, y, epochs, lr, mix, wrong, seed) -> None:
             k = int(round(mix * bs))
             w = int(round(wrong * (bs - k)))
             yr = rng.integers(0, 10, bs - k)
-            decoy = [rng.permutation(32).astype(np.int32) for _ in range(nb)]
+            if rng.random() < near:
+                decoy = near_miss(key, rng, 8)
+            else:
+                decoy = [rng.permutation(l.size).astype(np.int32) for l in locks]
             xk, xn, xd = x[idx[:k]], x[idx[k:bs - w]], x[idx[bs - w:]]
-            losses.append(float(step(xk, y[idx[:k]], xn, yr[:bs - k - w], xd, yr[bs - k - w:], key, decoy, ident)))
+            losses.append(float(step(xk, y[idx[:k]], xn, yr[:bs - k - w], xd, yr[bs - k - w:], key_rows,
+                                     rows(locks, decoy), ident)))
         print(f"  lock epoch {epoch + 1}/{epochs} loss {np.mean(losses):.4f}", flush=True)
 
 
 def plain_train(net, perms, x, y, epochs, lr, seed, mixes=None, bs=32) -> None:
-    """Fine-tuning / from scratch: Adam on cross-entropy with fixed permutations (and trainable mixes)."""
+    """Fine-tuning / from scratch: Adam on cross-entropy with fixed row permutations (and trainable mixes)."""
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -164,37 +213,51 @@ def plain_train(net, perms, x, y, epochs, lr, seed, mixes=None, bs=32) -> None:
             step(x[order[s:s + bs]], y[order[s:s + bs]])
 
 
-def guess_perms(stolen, bounds, xs, ys, steps, seed):
-    """Statistics matching then greedy swaps (module docstring); returns the guess per boundary."""
-    names = [l.name for l in stolen.layers]
-    guess = identity(bounds)
-    for b, name in enumerate(bounds):
-        # the boundary layer's output channels on the thief's data, upstream guesses in place
-        sub = Net(stolen, bounds[:b])
-        h = xs
-        for layer in sub.layers:
+def layer_input(net, locks, guess, b, xs):
+    """The input of lock position b's layer on xs, with the guesses of the positions before it in place."""
+    import tensorflow as tf
+
+    sub = Net(net.model, locks[:b])
+    h = xs
+    for layer in sub.layers:
+        if layer.name == locks[b].layer.name:
+            return np.asarray(h)
+        if layer.name in sub.locked:
+            i = sub.locked.index(layer.name)
+            k = layer.kernel
+            kk = tf.reshape(tf.gather(tf.reshape(k, [-1, k.shape[-1]]), locks[i].expand(guess[i]), axis=0), k.shape)
+            h = tf.nn.conv2d(h, kk, 1, "VALID") + layer.bias if len(k.shape) == 4 else tf.matmul(h, kk) + layer.bias
+        else:
             h = layer(h)
-            if layer.name in bounds[:b]:
-                h = np.asarray(h)[..., guess[bounds.index(layer.name)]]
-            if layer.name == name:
-                break
-        chan_mean = np.asarray(h).reshape(-1, 32).mean(0)
-        nxt = next(l for l in stolen.layers[names.index(name) + 1:] if getattr(l, "kernel", None) is not None)
-        k = nxt.kernel.numpy()
-        k = k.reshape(-1, 32, k.shape[-1]) if k.ndim == 2 else k.reshape(-1, k.shape[-2], k.shape[-1])
-        slice_norm = np.abs(k).mean((0, 2))
-        p = np.empty(32, np.int32)
-        p[np.argsort(-slice_norm, kind="stable")] = np.argsort(-chan_mean, kind="stable")
+    raise ValueError(locks[b].layer.name)
+
+
+def guess_perms(stolen, locks, xs, ys, steps, seed):
+    """Statistics matching then greedy swaps (module docstring); returns (matched, guess) per position."""
+    import tensorflow as tf
+
+    net = Net(stolen, locks)
+    guess = identity(locks)
+    for b, lk in enumerate(locks):
+        h = layer_input(net, locks, guess, b, xs)
+        if h.ndim == 4 and len(lk.layer.kernel.shape) == 4:  # the im2col features, (kh, kw, cin) as the kernel rows
+            kh = int(lk.layer.kernel.shape[0])
+            h = np.asarray(tf.image.extract_patches(h, [1, kh, kh, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID"))
+        feat = h.reshape(-1, lk.rows).mean(0)
+        norm = np.abs(lk.layer.kernel.numpy().reshape(lk.rows, -1)).mean(1)
+        if lk.grain == "channel":
+            feat, norm = feat.reshape(-1, lk.cin).mean(0), norm.reshape(-1, lk.cin).mean(0)
+        p = np.empty(lk.size, np.int32)  # feature r (high mean) read by a kernel row of matching rank
+        p[np.argsort(-feat, kind="stable")] = np.argsort(-norm, kind="stable")
         guess[b] = p
     matched = [g.copy() for g in guess]
-    net = Net(stolen, bounds)
     rng = np.random.default_rng(seed + 3)
-    best = loss_of(net, guess, xs, ys)
+    best = loss_of(net, rows(locks, guess), xs, ys)
     for _ in range(steps):
-        b = rng.integers(len(bounds))
-        i, j = rng.choice(32, 2, replace=False)
+        b = rng.integers(len(locks))
+        i, j = rng.choice(locks[b].size, 2, replace=False)
         guess[b][[i, j]] = guess[b][[j, i]]
-        loss = loss_of(net, guess, xs, ys)
+        loss = loss_of(net, rows(locks, guess), xs, ys)
         if loss < best:
             best = loss
         else:
@@ -209,7 +272,7 @@ def copy_model(src, seed):
 
 
 def best_of(make, xs, ys, xt, yt, epochs, seed) -> dict:
-    """make() -> (net, perms, mixes); the best test accuracy over the lr sweep."""
+    """make() -> (net, row perms, mixes); the best test accuracy over the lr sweep."""
     by = {}
     for lr in LEARNING_RATES:
         net, perms, mixes = make()
@@ -218,27 +281,29 @@ def best_of(make, xs, ys, xt, yt, epochs, seed) -> dict:
     return {"best": max(by.values()), "by_lr": by}
 
 
-def attacks(stolen, key, bounds, d, fractions, epochs, seed, log, swaps=GREEDY_SWAPS) -> dict:
+def attacks(stolen, locks, key, d, fractions, epochs, seed, log, swaps=GREEDY_SWAPS, quick=False) -> dict:
     import tensorflow as tf
 
     xtr, ytr, xt, yt = to_x(d.x_train), np.asarray(d.y_train), to_x(d.x_test), np.asarray(d.y_test)
     order = np.random.default_rng(seed + 1).permutation(len(xtr))
-    ident = identity(bounds)
+    ident = rows(locks, identity(locks))
     out = {}
     for f in fractions:
         idx = order[:int(round(f * len(xtr)))]
         xs, ys = xtr[idx], ytr[idx]
         t = time.time()
-        matched, guess = guess_perms(stolen, bounds, xs, ys, swaps, seed)
-        r = {"guess_seconds": round(time.time() - t, 1),
-             "matched_hits": [int(np.sum(g == k)) for g, k in zip(matched, key)],
-             "guess_hits": [int(np.sum(g == k)) for g, k in zip(guess, key)]}
-        net0 = Net(stolen, bounds)
-        r["matched_accuracy"] = accuracy(net0, matched, xt, yt)
-        r["guess_accuracy"] = accuracy(net0, guess, xt, yt)
+        matched, guess = guess_perms(stolen, locks, xs, ys, swaps, seed)
+        r = {"guess_seconds": round(time.time() - t, 1), "swaps": swaps,
+             "matched_hits": [f"{int(np.sum(g == k))}/{len(k)}" for g, k in zip(matched, key)],
+             "guess_hits": [f"{int(np.sum(g == k))}/{len(k)}" for g, k in zip(guess, key)]}
+        net0 = Net(stolen, locks)
+        r["matched_accuracy"] = accuracy(net0, rows(locks, matched), xt, yt)
+        r["guess_accuracy"] = accuracy(net0, rows(locks, guess), xt, yt)
+        log(f"f={f}: guess {r}")
+        grows = rows(locks, guess)
 
-        def mixes_from(ps):  # the permutation is gathered first; each matrix starts as the identity on it
-            return [tf.Variable(np.eye(32, dtype=np.float32)) for _ in ps]
+        def mixes():  # channel mixing on each locked layer's input, identity at start
+            return [tf.Variable(np.eye(l.cin if l.cin > 1 else 1, dtype=np.float32)) for l in locks]
 
         def fresh_prefix(k):
             m = copy_model(stolen, seed)
@@ -256,15 +321,18 @@ def attacks(stolen, key, bounds, d, fractions, epochs, seed, log, swaps=GREEDY_S
             dst.set_weights(src.get_weights())
             return m
         makers = {
-            "scratch": lambda: (Net(build(seed + 100), bounds), ident, None),
-            "finetune": lambda: (Net(copy_model(stolen, seed), bounds), ident, None),
-            "guess": lambda: (Net(copy_model(stolen, seed), bounds), guess, None),
-            "stitch": lambda: (Net(copy_model(stolen, seed), bounds), ident, mixes_from(ident)),
-            "stitch_guess": lambda: (Net(copy_model(stolen, seed), bounds), guess, mixes_from(guess)),
-            "first_kernel": lambda: (Net(first_kernel(), bounds), ident, None),
+            "scratch": lambda: (Net(build(seed + 100), locks), ident, None),
+            "finetune": lambda: (Net(copy_model(stolen, seed), locks), ident, None),
+            "guess": lambda: (Net(copy_model(stolen, seed), locks), grows, None),
+            "stitch_guess": lambda: (Net(copy_model(stolen, seed), locks), grows, mixes()),
         }
-        for k in (1, 2, 3):
-            makers[f"prefix_{k}"] = lambda k=k: (Net(fresh_prefix(k), bounds), ident, mixes_from(ident))
+        if not quick:
+            makers.update({
+                "stitch": lambda: (Net(copy_model(stolen, seed), locks), ident, mixes()),
+                "scratch_stitch": lambda: (Net(build(seed + 100), locks), ident, mixes()),
+                "first_kernel": lambda: (Net(first_kernel(), locks), ident, None)})
+            for k in (1, 2, 3):
+                makers[f"prefix_{k}"] = lambda k=k: (Net(fresh_prefix(k), locks), ident, mixes())
         for name, make in makers.items():
             t = time.time()
             r[name] = best_of(make, xs, ys, xt, yt, epochs, seed)
@@ -280,15 +348,18 @@ def attacks(stolen, key, bounds, d, fractions, epochs, seed, log, swaps=GREEDY_S
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scheme", nargs="+", choices=sorted(BOUNDARIES), default=["c1", "c2", "c3"])
+    ap.add_argument("--scheme", nargs="+", choices=sorted(LOCKS), default=["c1", "c2", "c3"])
+    ap.add_argument("--grain", choices=("channel", "row"), default="channel")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--mix", type=float, default=0.5)
     ap.add_argument("--wrong", type=float, default=0.5)
+    ap.add_argument("--near", type=float, default=0.0, help="share of decoy batches that are near misses of the key")
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1])
     ap.add_argument("--attack-epochs", type=int, default=20)
     ap.add_argument("--swaps", type=int, default=GREEDY_SWAPS)
+    ap.add_argument("--quick", action="store_true", help="only scratch, finetune, guess, stitch_guess")
     ap.add_argument("--twin", action="store_true", help="also train the unlocked twin (same init, same epochs)")
     ap.add_argument("--label", required=True)
     ap.add_argument("--out", type=Path, default=Path("bench/results/lock_cnn_perm_trials.json"))
@@ -298,32 +369,36 @@ def main() -> None:
     t0, c0 = time.time(), cpu_s()
     d = load_dataset({"dataset": "mnist", "train": 6000, "test": 2000}, a.seed)
     xtr, ytr, xt, yt = to_x(d.x_train), np.asarray(d.y_train), to_x(d.x_test), np.asarray(d.y_test)
-    bounds = [BOUNDARIES[s] for s in sorted(a.scheme)]
+    model = build(a.seed)
+    locks = [Lock(model, s, a.grain) for s in sorted(a.scheme)]
     secret = np.random.default_rng(a.seed + 7)
-    key = [secret.permutation(32).astype(np.int32) for _ in bounds]
-    net = Net(build(a.seed), bounds)
-    lock_train(net, key, xtr, ytr, a.epochs, a.lr, a.mix, a.wrong, a.seed)
-    res = {"scheme": sorted(a.scheme), "seed": a.seed, "epochs": a.epochs, "lr": a.lr, "mix": a.mix,
-           "wrong": a.wrong, "attack_epochs": a.attack_epochs, "model": "float Keras, example CNN layers",
-           "accuracy_with_key": accuracy(net, key, xt, yt),
-           "accuracy_without_key": accuracy(net, identity(bounds), xt, yt)}
+    key = [secret.permutation(l.size).astype(np.int32) for l in locks]
+    net = Net(model, locks)
+    lock_train(net, locks, key, xtr, ytr, a.epochs, a.lr, a.mix, a.wrong, a.near, a.seed)
+    res = {"scheme": sorted(a.scheme), "grain": a.grain, "key_sizes": [l.size for l in locks], "seed": a.seed,
+           "epochs": a.epochs, "lr": a.lr, "mix": a.mix, "wrong": a.wrong, "near": a.near,
+           "attack_epochs": a.attack_epochs, "model": "float Keras, example CNN layers",
+           "accuracy_with_key": accuracy(net, rows(locks, key), xt, yt),
+           "accuracy_without_key": accuracy(net, rows(locks, identity(locks)), xt, yt)}
     rng = np.random.default_rng(a.seed + 99)
-    racc = [accuracy(net, [rng.permutation(32).astype(np.int32) for _ in bounds], xt, yt) for _ in range(100)]
+    racc = [accuracy(net, rows(locks, [rng.permutation(l.size) for l in locks]), xt, yt) for _ in range(100)]
     res.update(accuracy_random_key_best=max(racc), accuracy_random_key_mean=float(np.mean(racc)), random_keys=100)
+    nacc = [accuracy(net, rows(locks, near_miss(key, rng, 1)), xt, yt) for _ in range(20)]
+    res.update(accuracy_one_swap_key_mean=float(np.mean(nacc)), accuracy_one_swap_key_best=max(nacc))
     print(json.dumps(res), flush=True)
     if a.twin:
         twin = Net(build(a.seed), [])
         plain_train(twin, [], xtr, ytr, a.epochs, a.lr, a.seed, bs=64)
         res["accuracy_unlocked"] = accuracy(twin, [], xt, yt)
-    res["attacks"] = attacks(net.model, key, bounds, d, a.fractions, a.attack_epochs, a.seed, print, a.swaps)
-    res.update(seconds=round(time.time() - t0, 1), cpu_seconds=round(cpu_s() - c0, 1),
-               load_avg_1min_end=os.getloadavg()[0],
-               command=f"nice -n 10 python bench/lock_cnn_perm.py --scheme {' '.join(a.scheme)} --seed {a.seed} "
-                       f"--fractions {' '.join(map(str, a.fractions))} --label {a.label}"
-                       + (" --twin" if a.twin else ""))
-    all_ = json.loads(a.out.read_text()) if a.out.exists() else {"note": __doc__.split("\n\n")[2], "trials": {}}
-    all_["trials"][a.label] = res
-    a.out.write_text(json.dumps(all_, indent=1) + "\n")
+    res["attacks"] = {}
+    for f in a.fractions:  # saved after each fraction (a long run leaves what it finished)
+        res["attacks"].update(attacks(model, locks, key, d, [f], a.attack_epochs, a.seed, print, a.swaps, a.quick))
+        res.update(seconds=round(time.time() - t0, 1), cpu_seconds=round(cpu_s() - c0, 1),
+                   load_avg_1min_end=os.getloadavg()[0],
+                   command="nice -n 10 python bench/lock_cnn_perm.py " + " ".join(sys.argv[1:]))
+        all_ = json.loads(a.out.read_text()) if a.out.exists() else {"note": __doc__.split("\n\n")[2], "trials": {}}
+        all_["trials"][a.label] = res
+        a.out.write_text(json.dumps(all_, indent=1) + "\n")
 
 
 if __name__ == "__main__":
