@@ -3,29 +3,34 @@
     nice -n 10 python bench/lock_cnn_perm.py --scheme c1 c2 c3 --fractions 0.01 --label all3 \
         --out bench/results/lock_cnn_perm_trials.json
 
-The scheme: a secret permutation of the channels at some layer boundaries of the example's CNN
-(examples/mnist_cnn_stq_jr_lock.yaml's layers: conv32-pool-conv32-pool-conv32-dense10). `c1` permutes
-conv1's (pooled) output channels as conv2 reads them, `c2` conv2's as conv3 reads them, `c3` conv3's as
-the dense layer reads them (its 3x3 pixels keep their place, only the channel index moves). In hardware
-each is free: the key is the next layer's input-channel weight slices written permuted over the load
-port (as scheme input_perm does with the first dense layer's rows). Lock training (as input_perm):
-every batch `mix` under the key with true labels, the rest with uniformly random labels, `wrong` of
-them under decoy permutations (fresh random ones per batch) and the others unpermuted (no key).
+The scheme: the key permutes the kernel rows of some weighted layers of the example's CNN
+(examples/mnist_cnn_stq_jr_lock.yaml's layers: conv32-pool-conv32-pool-conv32-dense10): `c0` conv1's 9
+taps, `c1` conv2's rows, `c2` conv3's, `c3` the dense layer's (its flattened 3x3x32 input). Grain
+`channel`: one permutation of the 32 input channels, the same at every tap/pixel (= a secret
+permutation of the previous layer's output channels as the layer reads them); grain `row`: any
+permutation of the 288 (tap, channel) rows. In hardware each is free: the key is the layer's weight
+rows written permuted over the load port (as scheme input_perm does with the first dense layer's rows).
+Lock training (as input_perm): every batch `mix` under the key with true labels, the rest with
+uniformly random labels, `wrong` of them under decoy keys (fresh random ones per batch, or with
+probability `near` a near miss of the key: 1..8 transpositions at every position) and the others
+unpermuted (no key).
 
 The thief knows the scheme (which boundaries, not the permutations), holds the public weights and a
 fraction f of the training data with labels, and gets 20 epochs, the best of lr 3e-4/1e-3/3e-3 (as
 codesign/techniques/lock/attacks.py). H(f) = its best minus training from scratch, in points.
 Attacks, each fine-tuned afterwards:
 - finetune: the stolen weights as they are (identity permutations: the no-key model);
-- guess: per boundary, the stolen next layer's input slices ranked by mean |weight| matched to the
-  previous layer's channels ranked by mean activation on the thief's data (upstream guesses in place),
-  then GREEDY_SWAPS greedy swaps (a random boundary, two random positions; kept when the loss on its
-  labelled data drops); fine-tuned with the guess in place;
-- stitch: a learnable channel-mixing matrix (a 1x1 convolution, identity at start) inserted at every
-  locked boundary, trained with everything else (what model stitching does between two networks);
+- guess: per position, the stolen kernel's rows (or channel slices) ranked by mean |weight| matched to
+  the layer's input features (im2col (tap, channel) features, or channels) ranked by mean on the
+  thief's data (upstream guesses in place), then GREEDY_SWAPS greedy swaps (a random position, two
+  random entries; kept when the loss on its labelled data drops); fine-tuned with the guess in place;
+- stitch: a learnable channel-mixing matrix (a 1x1 convolution, identity at start) on the input of
+  every locked layer, trained with everything else (what model stitching does between two networks);
   stitch_guess: the same, started from the guess's permutation matrices;
-- prefix_k: the first k weighted layers freshly initialised, the stolen rest with stitch matrices at
-  its locked boundaries (k = 1: conv1 relearned, which bypasses a conv1-only lock);
+- scratch_stitch: training from scratch with the same mixing matrices (the control for stitch: an
+  extra linear map changes the optimisation, not only the information);
+- prefix_k: the first k weighted layers freshly initialised, the stolen rest with stitch matrices on
+  its locked layers (k = 1: conv1 relearned, which bypasses a conv1-only lock);
 - first_kernel: only conv1's stolen kernel under a fresh rest (what the clear conv1 is worth).
 Float Keras (no STQ/JR) for speed: a trial is a few CPU-minutes; a scheme that survives here is then
 built through the spine on the STQ + JR example.
@@ -92,8 +97,7 @@ class Net:
             i = self.locked.index(layer.name)
             if mixes is not None:  # on the channels (the dense layer's flattened input: its last axis)
                 c = mixes[i].shape[0]
-                x = tf.reshape(tf.einsum("...c,cd->...d", tf.reshape(x, [-1, x.shape[-1] // c, c]), mixes[i]),
-                               tf.shape(x)) if len(x.shape) == 2 else tf.einsum("...c,cd->...d", x, mixes[i])
+                x = tf.reshape(tf.matmul(tf.reshape(x, [-1, c]), mixes[i]), tf.shape(x))
             k = layer.kernel
             kk = tf.reshape(tf.gather(tf.reshape(k, [-1, k.shape[-1]]), perms[i], axis=0), k.shape)
             if len(k.shape) == 4:
@@ -359,7 +363,8 @@ def main() -> None:
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1])
     ap.add_argument("--attack-epochs", type=int, default=20)
     ap.add_argument("--swaps", type=int, default=GREEDY_SWAPS)
-    ap.add_argument("--quick", action="store_true", help="only scratch, finetune, guess, stitch_guess")
+    ap.add_argument("--quick-at", type=float, nargs="*", default=[],
+                    help="fractions at which only scratch, finetune, guess and stitch_guess run")
     ap.add_argument("--twin", action="store_true", help="also train the unlocked twin (same init, same epochs)")
     ap.add_argument("--label", required=True)
     ap.add_argument("--out", type=Path, default=Path("bench/results/lock_cnn_perm_trials.json"))
@@ -392,7 +397,8 @@ def main() -> None:
         res["accuracy_unlocked"] = accuracy(twin, [], xt, yt)
     res["attacks"] = {}
     for f in a.fractions:  # saved after each fraction (a long run leaves what it finished)
-        res["attacks"].update(attacks(model, locks, key, d, [f], a.attack_epochs, a.seed, print, a.swaps, a.quick))
+        res["attacks"].update(attacks(model, locks, key, d, [f], a.attack_epochs, a.seed, print, a.swaps,
+                                      f in a.quick_at))
         res.update(seconds=round(time.time() - t0, 1), cpu_seconds=round(cpu_s() - c0, 1),
                    load_avg_1min_end=os.getloadavg()[0],
                    command="nice -n 10 python bench/lock_cnn_perm.py " + " ".join(sys.argv[1:]))
