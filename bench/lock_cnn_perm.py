@@ -285,7 +285,11 @@ def best_of(make, xs, ys, xt, yt, epochs, seed) -> dict:
     return {"best": max(by.values()), "by_lr": by}
 
 
-def attacks(stolen, locks, key, d, fractions, epochs, seed, log, swaps=GREEDY_SWAPS, quick=False) -> dict:
+def attacks(stolen, locks, key, d, fractions, epochs, seed, log, swaps=GREEDY_SWAPS, quick=False, only=None,
+            aseed: int = 0) -> dict:
+    """The module docstring's attacks at each fraction (the thief's samples: the first f of a seed + 1
+    permutation of the training split). `only`: a subset of the attacks (scratch always runs); `aseed`
+    > 0 repeats them with other fresh initialisations (seed + 100 + 1000 aseed) and batch orders."""
     import tensorflow as tf
 
     xtr, ytr, xt, yt = to_x(d.x_train), np.asarray(d.y_train), to_x(d.x_test), np.asarray(d.y_test)
@@ -296,6 +300,8 @@ def attacks(stolen, locks, key, d, fractions, epochs, seed, log, swaps=GREEDY_SW
         idx = order[:int(round(f * len(xtr)))]
         xs, ys = xtr[idx], ytr[idx]
         t = time.time()
+        if only is not None and not {"guess", "stitch_guess"} & set(only):
+            swaps = 0
         matched, guess = guess_perms(stolen, locks, xs, ys, swaps, seed)
         r = {"guess_seconds": round(time.time() - t, 1), "swaps": swaps,
              "matched_hits": [f"{int(np.sum(g == k))}/{len(k)}" for g, k in zip(matched, key)],
@@ -305,13 +311,14 @@ def attacks(stolen, locks, key, d, fractions, epochs, seed, log, swaps=GREEDY_SW
         r["guess_accuracy"] = accuracy(net0, rows(locks, guess), xt, yt)
         log(f"f={f}: guess {r}")
         grows = rows(locks, guess)
+        fresh_seed = seed + 100 + 1000 * aseed
 
         def mixes():  # channel mixing on each locked layer's input, identity at start
             return [tf.Variable(np.eye(l.cin if l.cin > 1 else 1, dtype=np.float32)) for l in locks]
 
         def fresh_prefix(k):
             m = copy_model(stolen, seed)
-            fresh = build(seed + 100)
+            fresh = build(fresh_seed)
             wl = [l for l in m.layers if getattr(l, "kernel", None) is not None]
             fl = [l for l in fresh.layers if getattr(l, "kernel", None) is not None]
             for a, b in list(zip(wl, fl))[:k]:
@@ -319,13 +326,13 @@ def attacks(stolen, locks, key, d, fractions, epochs, seed, log, swaps=GREEDY_SW
             return m
 
         def first_kernel():
-            m = build(seed + 100)
+            m = build(fresh_seed)
             src = next(l for l in stolen.layers if getattr(l, "kernel", None) is not None)
             dst = next(l for l in m.layers if getattr(l, "kernel", None) is not None)
             dst.set_weights(src.get_weights())
             return m
         makers = {
-            "scratch": lambda: (Net(build(seed + 100), locks), ident, None),
+            "scratch": lambda: (Net(build(fresh_seed), locks), ident, None),
             "finetune": lambda: (Net(copy_model(stolen, seed), locks), ident, None),
             "guess": lambda: (Net(copy_model(stolen, seed), locks), grows, None),
             "stitch_guess": lambda: (Net(copy_model(stolen, seed), locks), grows, mixes()),
@@ -333,13 +340,15 @@ def attacks(stolen, locks, key, d, fractions, epochs, seed, log, swaps=GREEDY_SW
         if not quick:
             makers.update({
                 "stitch": lambda: (Net(copy_model(stolen, seed), locks), ident, mixes()),
-                "scratch_stitch": lambda: (Net(build(seed + 100), locks), ident, mixes()),
+                "scratch_stitch": lambda: (Net(build(fresh_seed), locks), ident, mixes()),
                 "first_kernel": lambda: (Net(first_kernel(), locks), ident, None)})
             for k in (1, 2, 3):
                 makers[f"prefix_{k}"] = lambda k=k: (Net(fresh_prefix(k), locks), ident, mixes())
+        if only is not None:
+            makers = {n: m for n, m in makers.items() if n == "scratch" or n in only}
         for name, make in makers.items():
             t = time.time()
-            r[name] = best_of(make, xs, ys, xt, yt, epochs, seed)
+            r[name] = best_of(make, xs, ys, xt, yt, epochs, seed + aseed)
             log(f"f={f} {name}: {r[name]['best']:.4f} ({time.time() - t:.0f} s)")
         sc = r["scratch"]["best"]
         r["head_start"] = {n: round(100 * (r[n]["best"] - sc), 2) for n in makers if n != "scratch"}
@@ -365,6 +374,9 @@ def main() -> None:
     ap.add_argument("--swaps", type=int, default=GREEDY_SWAPS)
     ap.add_argument("--quick-at", type=float, nargs="*", default=[],
                     help="fractions at which only scratch, finetune, guess and stitch_guess run")
+    ap.add_argument("--only", nargs="+", help="run only these attacks (and scratch)")
+    ap.add_argument("--attack-seeds", type=int, nargs="+", default=[0],
+                    help="repeat the attacks with other fresh initialisations and batch orders (0: the default)")
     ap.add_argument("--twin", action="store_true", help="also train the unlocked twin (same init, same epochs)")
     ap.add_argument("--label", required=True)
     ap.add_argument("--out", type=Path, default=Path("bench/results/lock_cnn_perm_trials.json"))
@@ -397,8 +409,10 @@ def main() -> None:
         res["accuracy_unlocked"] = accuracy(twin, [], xt, yt)
     res["attacks"] = {}
     for f in a.fractions:  # saved after each fraction (a long run leaves what it finished)
-        res["attacks"].update(attacks(model, locks, key, d, [f], a.attack_epochs, a.seed, print, a.swaps,
-                                      f in a.quick_at))
+        for s in a.attack_seeds:
+            r = attacks(model, locks, key, d, [f], a.attack_epochs, a.seed, print, a.swaps, f in a.quick_at,
+                        a.only, s)
+            res["attacks"].update(r if s == 0 else {f"{f}_attack_seed{s}": r[str(f)]})
         res.update(seconds=round(time.time() - t0, 1), cpu_seconds=round(cpu_s() - c0, 1),
                    load_avg_1min_end=os.getloadavg()[0],
                    command="nice -n 10 python bench/lock_cnn_perm.py " + " ".join(sys.argv[1:]))
