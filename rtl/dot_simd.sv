@@ -7,11 +7,19 @@
 // DOT_W from the input and weight types and the layer's fan-in, so no sum can wrap).
 //
 // Why pipelined: a SIMD=49 add/subtract tree in one cycle was the critical path of a placed and
-// routed design (36.9 MHz on an ECP5). The products (level 0: an add/subtract counts as one level,
-// a multiplier as LVL) and the clog2(SIMD) levels of the binary adder tree are cut by a register
-// after every LVL levels, giving STAGES register stages (0 when LVL = 0: combinational, as
+// routed design (36.9 MHz on an ECP5). The products (level 0, a stage of their own) and the
+// clog2(SIMD) levels of the binary adder tree are cut by a register after the products and then
+// after every LVL tree levels, giving STAGES = ceil(clog2(SIMD) / LVL) register stages (0 when LVL = 0: combinational, as
 // before); the caller registers the output and delays its control by STAGES. Every register advances on `en`
 // (mac_pipe ties it high: its pipe never stalls), so throughput is one product vector a cycle at any depth.
+//
+// Why the products alone (an add/subtract product too, not only a multiplier): the PE lanes of a
+// layer whose lanes share their input (a convolution's filters, mvau's PE lanes) hold identical operand
+// registers, which the synthesizer merges into one; its outputs then fan out to every lane across the
+// chip, and that route (5 ns of the MNIST CNN's 10.26 ns critical path on an ECP5, 97.5 MHz) plus a
+// product and the first adder level in one cycle was the routed critical path. With the products
+// registered on their own, the long route feeds one add/subtract; the stage count is ceil(T/LVL) for
+// any product (one more than before only when T is odd).
 //
 // Why SPLIT: an input one bit wider than the hard multiplier's signed operand (MUL_W = 18: an ECP5
 // MULT18X18D, a DSP48's B port), e.g. kron_matvec's 19-bit `mid` operands, makes the synthesizer
@@ -43,8 +51,9 @@ module dot_simd #(
     localparam int T = SIMD > 1 ? $clog2(SIMD) : 0;      // adder-tree levels
     localparam int SUM_W = (PW + T < DOT_W) ? PW + T : DOT_W;
     localparam int NW = SUM_W;                           // storage width of every tree node
-    // a multiplier (WW > 2) fills a whole stage, an add/subtract product counts as one adder level
-    localparam int PL = WW <= 2 ? 1 : (LVL > 0 ? LVL : 1);
+    // the products fill a whole stage (a multiplier, and an add/subtract too: see "Why the products
+    // alone" above), so the first register follows them and then one every LVL adder levels
+    localparam int PL = LVL > 0 ? LVL : 1;
     /* verilator lint_off UNUSEDPARAM */
     // registers after the levels l < T with (PL + l) % LVL == 0; mirrored by mac_pipe and codesign/rtl/pipeline.py
     localparam int STAGES = LVL > 0 ? (PL + T - 1) / LVL - (PL - 1) / LVL : 0;

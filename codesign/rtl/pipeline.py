@@ -18,13 +18,13 @@ def tree_levels(simd: int) -> int:
 
 
 def dot_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL) -> int:
-    """dot_simd's register stages: after tree level l < clog2(SIMD) when (PL + l) % DOT_LVL == 0, where
-    the products weigh PL = 1 level (add/subtract, WW <= 2) or a whole stage (a multiplier)."""
+    """dot_simd's register stages: after the products (a whole stage, a multiplier or an add/subtract:
+    the shared operand register's long route to every lane feeds them) and then every DOT_LVL tree
+    levels, never after the last level: ceil(clog2(SIMD) / DOT_LVL). WW is kept for the callers: the
+    depth no longer depends on it."""
     if dot_lvl <= 0:
         return 0
-    pl = 1 if ww <= 2 else dot_lvl
-    t = tree_levels(simd)
-    return (pl + t - 1) // dot_lvl - (pl - 1) // dot_lvl
+    return -(-tree_levels(simd) // dot_lvl)
 
 
 def mac_extra_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL, op_reg: int = OP_REG) -> int:
