@@ -21,6 +21,13 @@
 // registered on their own, the long route feeds one add/subtract; the stage count is ceil(T/LVL) for
 // any product (one more than before only when T is odd).
 //
+// Why MS (multiplier lanes, LVL > 0): a hard multiplier sits in a fixed DSP row, away from the
+// fabric registers around it; register -> MULT18X18D -> register had 8.4 ns of routing in its 12.8 ns
+// and was the routed critical path of the MNIST Kronecker example (78 MHz on an ECP5). So the lane
+// registers the multiplier's operands (xm, wm) and copies its product register (pc), giving the
+// register on each side of the multiplier a neighbour with a whole cycle of route, free to sit next
+// to the DSP: two more stages for a multiplier lane (latency only; the caller counts them, as STAGES).
+//
 // Why SPLIT: an input one bit wider than the hard multiplier's signed operand (MUL_W = 18: an ECP5
 // MULT18X18D, a DSP48's B port), e.g. kron_matvec's 19-bit `mid` operands, makes the synthesizer
 // split the product into a multiplier, a small LUT multiply of the top bits and an adder; that adder
@@ -56,7 +63,8 @@ module dot_simd #(
     localparam int PL = LVL > 0 ? LVL : 1;
     /* verilator lint_off UNUSEDPARAM */
     // registers after the levels l < T with (PL + l) % LVL == 0; mirrored by mac_pipe and codesign/rtl/pipeline.py
-    localparam int STAGES = LVL > 0 ? (PL + T - 1) / LVL - (PL - 1) / LVL : 0;
+    localparam int MS = (WW > 2 && LVL > 0) ? 1 : 0;     // multiplier lanes: operand and product copy registers
+    localparam int STAGES = LVL > 0 ? (PL + T - 1) / LVL - (PL - 1) / LVL + 2 * MS : 0;
     /* verilator lint_on UNUSEDPARAM */
     localparam int XS = XW + 1;                          // width of the sign- or zero-extended input
     localparam int XE = X_SIGNED != 0 ? XW : XW + 1;     // its significant width
@@ -86,10 +94,26 @@ module dot_simd #(
                     end else begin : g_one
                         assign prod = ws[0] ? -xe : '0;
                     end
-                end else if (SPLIT == 0) begin : g_mul
+                end else if (MS == 0) begin : g_mul
                     assign prod = xs * ws;
+                end else if (SPLIT == 0) begin : g_mulreg
+                    // MS: operands, product and its copy registered (see "Why MS")
+                    logic signed [XW:0]   xm;
+                    logic signed [WW-1:0] wm;
+                    logic signed [PW-1:0] pm, pc;
+                    always_ff @(posedge clk) if (en) begin
+                        xm <= xs;
+                        wm <= ws;
+                        pm <= xm * wm;
+                        pc <= pm;
+                    end
+                    if (T > 0) begin : g_copy
+                        assign prod = pc;
+                    end else begin : g_nocopy
+                        assign prod = pm;
+                    end
                 end else begin : g_split
-                    // the level-0 register holds the two partial products; their sum follows it
+                    // the partial products are registered, then copied (MS); their sum follows the copy
                     // the few top bits by shift and add (a `*` would take a second hard multiplier)
                     wire signed [K:0]        xl = $signed({1'b0, xs[K-1:0]});
                     wire        [XH-1:0]     xh = xs[XE-1:K];
@@ -99,13 +123,21 @@ module dot_simd #(
                         for (int i = 0; i < XH; i++)
                             if (xh[i]) hs = (i == XH - 1) ? hs - ((XH+WW)'(ws) <<< i) : hs + ((XH+WW)'(ws) <<< i);
                     end
-                    logic signed [K+WW:0]    pl;
-                    logic signed [XH+WW-1:0] ph;
+                    logic signed [K:0]       xlm;
+                    logic signed [WW-1:0]    wm;
+                    logic signed [XH+WW-1:0] hm;
+                    logic signed [K+WW:0]    pl, plc;
+                    logic signed [XH+WW-1:0] ph, phc;
                     always_ff @(posedge clk) if (en) begin
-                        pl <= xl * ws;
-                        ph <= hs;
+                        xlm <= xl;
+                        wm <= ws;
+                        hm <= hs;
+                        pl <= xlm * wm;
+                        ph <= hm;
+                        plc <= pl;
+                        phc <= ph;
                     end
-                    assign prod = (PW'(ph) <<< K) + PW'(pl);
+                    assign prod = (PW'(phc) <<< K) + PW'(plc);
                 end
                 assign d[s*NW +: NW] = NW'(prod);
             end
@@ -125,8 +157,8 @@ module dot_simd #(
         end
         // a register after level l when LVL levels (the products weigh PL) have passed since the last
         // one (never after the last level: the caller's output register follows it)
-        // (SPLIT: level 0's register is the partial products' own, inside g_split)
-        if (LVL > 0 && l < T && (PL + l) % LVL == 0 && !(SPLIT != 0 && l == 0)) begin : g_reg
+        // (MS: level 0's registers are the multiplier lane's own, inside g_mulreg / g_split)
+        if (LVL > 0 && l < T && (PL + l) % LVL == 0 && !(MS != 0 && l == 0)) begin : g_reg
             logic [N*NW-1:0] r;
             always_ff @(posedge clk) if (en) r <= d;
             assign q = r;

@@ -20,11 +20,11 @@ def tree_levels(simd: int) -> int:
 def dot_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL) -> int:
     """dot_simd's register stages: after the products (a whole stage, a multiplier or an add/subtract:
     the shared operand register's long route to every lane feeds them) and then every DOT_LVL tree
-    levels, never after the last level: ceil(clog2(SIMD) / DOT_LVL). WW is kept for the callers: the
-    depth no longer depends on it."""
+    levels, never after the last level: ceil(clog2(SIMD) / DOT_LVL); a multiplier lane (WW > 2) adds
+    two (its operands registered before the hard multiplier and its product copied after it: MS)."""
     if dot_lvl <= 0:
         return 0
-    return -(-tree_levels(simd) // dot_lvl)
+    return -(-tree_levels(simd) // dot_lvl) + (2 if ww > 2 else 0)
 
 
 def mac_extra_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL, op_reg: int = OP_REG) -> int:
