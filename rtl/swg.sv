@@ -127,12 +127,21 @@ module swg #(
             f_win <= win_here;
         end
     end
-    logic fetch_pix, shift_lb, fetch_lb;              // copies of fetch / shift for the wide registers
-    swg_ctl u_ctl_pix (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
-                       .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(), .fetch(fetch_pix));
-    swg_ctl u_ctl_lb (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
-                      .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(shift_lb), .fetch(fetch_lb));
-    always_ff @(posedge clk) if (fetch_pix) f_pix <= pad ? '0 : s_tdata;
+    // The fetched pixels and the line buffer's read register load on `take` (a group may be taken: the
+    // fetch register is empty or shifts out this cycle), not on `fetch` (= take and an input beat or a
+    // pad position): while take holds and no beat comes, px stays and nothing writes the line buffer
+    // (writes come with shift, which needs f_full), so the last load, in the fetch cycle itself, is the
+    // fetch's, and between fetch and shift take is low and the registers hold. So their enables come
+    // from the engine's own registers and the output FIFO's registered ready, not from the input
+    // FIFO's valid across the chip; each pixel's slice (PW bits) has its own copy (swg_ctl): the MNIST
+    // CNN's conv2 routed at 79 MHz with s_tvalid -> fetch -> the 256-bit line-buffer read enable in one
+    // cycle, 11.6 of its 12.6 ns in routing.
+    for (genvar q = 0; q < PP; q++) begin : g_fpix
+        logic take;
+        swg_ctl u_ctl (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
+                       .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(), .fetch(), .take(take));
+        always_ff @(posedge clk) if (take) f_pix[q*PW +: PW] <= pad ? '0 : s_tdata[q*PW +: PW];
+    end
 
     // ------------------------------------------------------------------ line buffer: KH-1 rows
     // word x: for each of the group's PP columns q, the KH-1 pixels above it at q*LBW
@@ -147,11 +156,17 @@ module swg #(
             assign lb_w[q*LBW +: LBW] = '0;
         end
     end
+    // one memory a pixel of the word (column q, row r of the KH-1), each with its own take / shift copy
     if (KH > 1) begin : g_lb
-        wmem #(.DW(PP * LBW), .DEPTH(WG), .AW(XAW), .INIT_EN(0)) u_lb (
-            .clk(clk), .re(fetch_lb), .raddr(px), .rdata(lb_r),
-            .we(shift_lb), .waddr(f_x), .wdata(lb_w)
-        );
+        for (genvar k = 0; k < PP * (KH - 1); k++) begin : g_px
+            logic take, sh;
+            swg_ctl u_ctl (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
+                           .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(sh), .fetch(), .take(take));
+            wmem #(.DW(PW), .DEPTH(WG), .AW(XAW), .INIT_EN(0)) u_lb (
+                .clk(clk), .re(take), .raddr(px), .rdata(lb_r[k*PW +: PW]),
+                .we(sh), .waddr(f_x), .wdata(lb_w[k*PW +: PW])
+            );
+        end
     end else begin : g_nolb
         assign lb_r = '0;
     end
@@ -166,7 +181,7 @@ module swg #(
         for (genvar c = 0; c < KWE; c++) begin : g_wcol
             logic sh;
             swg_ctl u_sh (.f_full(f_full), .emitting(emitting), .o_tready(o_tready), .last_beat(last_beat),
-                          .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(sh), .fetch());
+                          .one_left(one_left), .pad(pad), .s_tvalid(s_tvalid), .shift(sh), .fetch(), .take());
             if (c < KWE - PP) begin : g_old
                 always_ff @(posedge clk) if (sh) win[(kh*KWE + c)*PW +: PW] <= win[(kh*KWE + c + PP)*PW +: PW];
             end else begin : g_new
@@ -233,7 +248,7 @@ module swg #(
 endmodule
 
 // One copy of swg's control (shift: the window register moves by PP columns; fetch: the next group is
-// taken): keep_hierarchy so synthesis keeps the copies apart and each drives only its own slice of the
+// taken; take: a group may be taken): keep_hierarchy so synthesis keeps the copies apart and each drives only its own slice of the
 // window register, the line buffer or the fetched pixels.
 (* keep_hierarchy *)
 module swg_ctl (
@@ -245,8 +260,10 @@ module swg_ctl (
     input  logic pad,
     input  logic s_tvalid,
     output logic shift,
-    output logic fetch
+    output logic fetch,
+    output logic take
 );
     assign shift = f_full && (!emitting || (o_tready && last_beat && one_left));
-    assign fetch = (!f_full || shift) && (pad || s_tvalid);
+    assign take = !f_full || shift;
+    assign fetch = take && (pad || s_tvalid);
 endmodule
