@@ -27,6 +27,9 @@
 // registers the multiplier's operands (xm, wm) and copies its product register (pc), giving the
 // register on each side of the multiplier a neighbour with a whole cycle of route, free to sit next
 // to the DSP: two more stages for a multiplier lane (latency only; the caller counts them, as STAGES).
+// MREG = 0 leaves them out: kron_matvec's mid writes would land two edges later, which costs its MNIST
+// example's folding two drain cycles a sample (352 -> 354), so it keeps MREG = 0 until a route shows
+// the gain (codesign/rtl/kron.py KRON_MREG).
 //
 // Why SPLIT: an input one bit wider than the hard multiplier's signed operand (MUL_W = 18: an ECP5
 // MULT18X18D, a DSP48's B port), e.g. kron_matvec's 19-bit `mid` operands, makes the synthesizer
@@ -44,7 +47,8 @@ module dot_simd #(
     parameter int WW = 2,
     parameter int DOT_W = 16,
     parameter int LVL = 0,          // adder levels (products count as one) between registers; 0: none
-    parameter int MUL_W = 18        // signed operand width of the target's hard multiplier (see SPLIT)
+    parameter int MUL_W = 18,       // signed operand width of the target's hard multiplier (see SPLIT)
+    parameter int MREG = 1          // multiplier lanes: 1 the MS registers (see "Why MS"), 0 none
 ) (
     input  logic                      clk,
     input  logic                      en,
@@ -63,7 +67,7 @@ module dot_simd #(
     localparam int PL = LVL > 0 ? LVL : 1;
     /* verilator lint_off UNUSEDPARAM */
     // registers after the levels l < T with (PL + l) % LVL == 0; mirrored by mac_pipe and codesign/rtl/pipeline.py
-    localparam int MS = (WW > 2 && LVL > 0) ? 1 : 0;     // multiplier lanes: operand and product copy registers
+    localparam int MS = (WW > 2 && LVL > 0 && MREG != 0) ? 1 : 0;     // multiplier lanes: operand and product copy registers
     localparam int STAGES = LVL > 0 ? (PL + T - 1) / LVL - (PL - 1) / LVL + 2 * MS : 0;
     /* verilator lint_on UNUSEDPARAM */
     localparam int XS = XW + 1;                          // width of the sign- or zero-extended input

@@ -72,6 +72,7 @@ module kron_matvec #(
     parameter int DRAIN = 3,         // idle issue slots between stage 1 and stage 2 (0..15)
     parameter int DOT_LVL = 2,       // mac_pipe's adder-tree levels a cycle
     parameter int OP_REG = 1,        // mac_pipe's operand register
+    parameter int MREG = 1,          // mac_pipe's multiplier-lane registers (codesign/rtl/kron.py KRON_MREG)
     parameter A_INIT = "a.mem",
     parameter B_INIT = "b.mem",
     parameter P_INIT = "p.mem",
@@ -297,7 +298,8 @@ module kron_matvec #(
         .PE(PE), .SIMD(SIMD), .XW(UW), .X_SIGNED(1), .WW(WU), .DOT_W(DOT_W), .SH_W(1),
         .B_W(B_W), .PS(PS), .BS(BS), .RW(RW), .ACC_W(ACC_W), .ACC_SIGNED(ACC_SIGNED), .ACC_OVF(ACC_OVF),
         .RELU(RELU), .OS(OS), .RND(RND), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
-        .P_INIT(P_INIT), .NP(NB), .PAW(PAW), .PDW(PDW), .SBW(SBC + MAW), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG)
+        .P_INIT(P_INIT), .NP(NB), .PAW(PAW), .PDW(PDW), .SBW(SBC + MAW), .DOT_LVL(DOT_LVL), .OP_REG(OP_REG),
+        .MREG(MREG)
     ) u_mac (
         .clk(clk), .rst(rst), .room(room),
         .issue(issue), .first(s2 ? kf == '0 : i1f == '0), .last(s2 ? last_kf : last_i1f),

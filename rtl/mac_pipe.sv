@@ -51,6 +51,7 @@ module mac_pipe #(
     parameter int SBW = 1,
     parameter int DOT_LVL = 2,                   // adder-tree levels a cycle in dot_simd (0: whole tree)
     parameter int OP_REG = 1,                    // operand register stages before the products (0, 1, 2 ...)
+    parameter int MREG = 1,                      // dot_simd's multiplier-lane registers (MS: 2 stages when WW > 2)
     parameter int CK = 0,                        // 1: the parameter memory with a checker (wmem_check)
     parameter logic [63:0] P_GOLD = '0,      // the spec's CRC-64 of the parameter image
     parameter int LOCK = 0,                      // 1: a lock unit in the epilogue (rtl/lock_unit.sv)
@@ -91,7 +92,7 @@ module mac_pipe #(
     // stages between 1 and 2: the operand register and dot_simd's STAGES (same formula)
     localparam int T = SIMD > 1 ? $clog2(SIMD) : 0;
     localparam int PL = DOT_LVL > 0 ? DOT_LVL : 1;
-    localparam int DS = OP_REG + (DOT_LVL > 0 ? (PL + T - 1) / DOT_LVL - (PL - 1) / DOT_LVL + (WW > 2 ? 2 : 0) : 0);
+    localparam int DS = OP_REG + (DOT_LVL > 0 ? (PL + T - 1) / DOT_LVL - (PL - 1) / DOT_LVL + (WW > 2 && MREG != 0 ? 2 : 0) : 0);
     // a sum's credit is held from its last issue to its FIFO read, DS + 6 cycles when the stream is
     // ready: FD beats (a power of two > DS + 6) keep the engine at one term a cycle
     localparam int FD = 1 << $clog2(DS + 8);
@@ -167,7 +168,7 @@ module mac_pipe #(
     logic [PAW-1:0] pa2;
     logic [SBW-1:0] sb2;
     for (genvar p = 0; p < PE; p++) begin : g_pe
-        dot_simd #(.SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .LVL(DOT_LVL)) u_dot (
+        dot_simd #(.SIMD(SIMD), .XW(XW), .X_SIGNED(X_SIGNED), .WW(WW), .DOT_W(DOT_W), .LVL(DOT_LVL), .MREG(MREG)) u_dot (
             .clk(clk), .en(1'b1), .x(xo[p*SIMD*XW +: SIMD*XW]), .w(wo[p*SIMD*WW +: SIMD*WW]), .dot(dot1[p])
         );
         always_ff @(posedge clk) dot2[p] <= dot1[p];

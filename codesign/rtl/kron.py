@@ -20,11 +20,16 @@ from .pipeline import mac_extra_stages, pipeline_params
 # without extra MAC stages a mid word is written 4 edges after its last stage-1 issue (read, dot,
 # accumulate, the registered mid cast); stage 2 reads it at its issue edge
 MAX_DRAIN = 4
+# dot_simd's multiplier-lane registers (MS) in kron_matvec's MAC lanes: off. They land each mid write two
+# edges later, which costs the MNIST example's folding (PE 16, SIMD 7) two drain cycles a sample
+# (352 -> 354, and the issue asks for the same cycles per inference); turn on once a route shows their gain
+# on the register -> MULT18X18D -> register path (78 MHz, 8.4 ns routing; bench/results/pnr_fmax.json).
+KRON_MREG = 0
 
 
 def max_drain(simd: int, wu: int) -> int:
     """Edges from a row's last stage-1 issue to its mid write: 4 plus mac_pipe's extra stages."""
-    return MAX_DRAIN + mac_extra_stages(simd, wu)
+    return MAX_DRAIN + mac_extra_stages(simd, wu, mreg=KRON_MREG)
 
 
 def drain_cycles(d: dict, pe: int, simd: int) -> int:
@@ -151,6 +156,7 @@ class KronPlan(RequantFields):
         d.update({k: getattr(self, k) for k in keys})
         d["DRAIN"] = self.drain
         d.update(pipeline_params())
+        d["MREG"] = KRON_MREG
         return d
 
     def mem_names(self) -> dict:

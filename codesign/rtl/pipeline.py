@@ -10,6 +10,7 @@ from __future__ import annotations
 
 DOT_LVL = 2   # adder-tree levels between registers in dot_simd (0: the whole tree in one cycle)
 OP_REG = 1    # 1: register the MAC operands (memory outputs) before the products
+MREG = 1      # 1: a multiplier lane registers its operands and copies its product (dot_simd MS)
 
 
 def tree_levels(simd: int) -> int:
@@ -17,19 +18,19 @@ def tree_levels(simd: int) -> int:
     return max(0, (int(simd) - 1).bit_length())
 
 
-def dot_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL) -> int:
+def dot_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL, mreg: int = MREG) -> int:
     """dot_simd's register stages: after the products (a whole stage, a multiplier or an add/subtract:
     the shared operand register's long route to every lane feeds them) and then every DOT_LVL tree
     levels, never after the last level: ceil(clog2(SIMD) / DOT_LVL); a multiplier lane (WW > 2) adds
-    two (its operands registered before the hard multiplier and its product copied after it: MS)."""
+    two when mreg (its operands registered before the hard multiplier and its product copied after it: MS)."""
     if dot_lvl <= 0:
         return 0
-    return -(-tree_levels(simd) // dot_lvl) + (2 if ww > 2 else 0)
+    return -(-tree_levels(simd) // dot_lvl) + (2 if ww > 2 and mreg else 0)
 
 
-def mac_extra_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL, op_reg: int = OP_REG) -> int:
+def mac_extra_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL, op_reg: int = OP_REG, mreg: int = MREG) -> int:
     """Cycles mac_pipe adds between its operand stage and its dot-product register (its DS)."""
-    return int(op_reg) + dot_stages(simd, ww, dot_lvl)
+    return int(op_reg) + dot_stages(simd, ww, dot_lvl, mreg)
 
 
 def pipeline_params() -> dict:
