@@ -7,19 +7,17 @@
 // DOT_W from the input and weight types and the layer's fan-in, so no sum can wrap).
 //
 // Why pipelined: a SIMD=49 add/subtract tree in one cycle was the critical path of a placed and
-// routed design (36.9 MHz on an ECP5). The products (level 0, a stage of their own) and the
-// clog2(SIMD) levels of the binary adder tree are cut by a register after the products and then
-// after every LVL tree levels, giving STAGES = ceil(clog2(SIMD) / LVL) register stages (0 when LVL = 0: combinational, as
+// routed design (36.9 MHz on an ECP5). The products (level 0: an add/subtract counts as one level,
+// a multiplier as LVL) and the clog2(SIMD) levels of the binary adder tree are cut by a register
+// after every LVL levels, giving STAGES register stages (0 when LVL = 0: combinational, as
 // before); the caller registers the output and delays its control by STAGES. Every register advances on `en`
 // (mac_pipe ties it high: its pipe never stalls), so throughput is one product vector a cycle at any depth.
 //
-// Why the products alone (an add/subtract product too, not only a multiplier): the PE lanes of a
-// layer whose lanes share their input (a convolution's filters, mvau's PE lanes) hold identical operand
-// registers, which the synthesizer merges into one; its outputs then fan out to every lane across the
-// chip, and that route (5 ns of the MNIST CNN's 10.26 ns critical path on an ECP5, 97.5 MHz) plus a
-// product and the first adder level in one cycle was the routed critical path. With the products
-// registered on their own, the long route feeds one add/subtract; the stage count is ceil(T/LVL) for
-// any product (one more than before only when T is odd).
+// An add/subtract product is not registered on its own: with a register after every product (a stage
+// more when clog2(SIMD) is odd) the MNIST CNN routed at 79.3, 87.7 and 93.8 MHz on an ECP5 as its
+// other paths were fixed, below the 97.5 MHz without it (bench/results/pnr_fmax.json labels
+// product_stage, swg_take, maxpool1); its critical path then was the shared operand register's route
+// plus a product and an adder level (10.26 ns).
 //
 // Why MS (multiplier lanes, LVL > 0): a hard multiplier sits in a fixed DSP row, away from the
 // fabric registers around it; register -> MULT18X18D -> register had 8.4 ns of routing in its 12.8 ns
@@ -62,9 +60,8 @@ module dot_simd #(
     localparam int T = SIMD > 1 ? $clog2(SIMD) : 0;      // adder-tree levels
     localparam int SUM_W = (PW + T < DOT_W) ? PW + T : DOT_W;
     localparam int NW = SUM_W;                           // storage width of every tree node
-    // the products fill a whole stage (a multiplier, and an add/subtract too: see "Why the products
-    // alone" above), so the first register follows them and then one every LVL adder levels
-    localparam int PL = LVL > 0 ? LVL : 1;
+    // a multiplier (WW > 2) fills a whole stage, an add/subtract product counts as one adder level
+    localparam int PL = WW <= 2 ? 1 : (LVL > 0 ? LVL : 1);
     /* verilator lint_off UNUSEDPARAM */
     // registers after the levels l < T with (PL + l) % LVL == 0; mirrored by mac_pipe and codesign/rtl/pipeline.py
     localparam int MS = (WW > 2 && LVL > 0 && MREG != 0) ? 1 : 0;     // multiplier lanes: operand and product copy registers
@@ -98,7 +95,7 @@ module dot_simd #(
                     end else begin : g_one
                         assign prod = ws[0] ? -xe : '0;
                     end
-                end else if (MS == 0) begin : g_mul
+                end else if (MS == 0 && SPLIT == 0) begin : g_mul
                     assign prod = xs * ws;
                 end else if (SPLIT == 0) begin : g_mulreg
                     // MS: operands, product and its copy registered (see "Why MS")
@@ -117,7 +114,8 @@ module dot_simd #(
                         assign prod = pm;
                     end
                 end else begin : g_split
-                    // the partial products are registered, then copied (MS); their sum follows the copy
+                    // the partial products are registered (level 0's register), then copied (MS); their sum
+                    // follows the copy (MS) or the register
                     // the few top bits by shift and add (a `*` would take a second hard multiplier)
                     wire signed [K:0]        xl = $signed({1'b0, xs[K-1:0]});
                     wire        [XH-1:0]     xh = xs[XE-1:K];
@@ -127,21 +125,31 @@ module dot_simd #(
                         for (int i = 0; i < XH; i++)
                             if (xh[i]) hs = (i == XH - 1) ? hs - ((XH+WW)'(ws) <<< i) : hs + ((XH+WW)'(ws) <<< i);
                     end
-                    logic signed [K:0]       xlm;
-                    logic signed [WW-1:0]    wm;
-                    logic signed [XH+WW-1:0] hm;
-                    logic signed [K+WW:0]    pl, plc;
-                    logic signed [XH+WW-1:0] ph, phc;
-                    always_ff @(posedge clk) if (en) begin
-                        xlm <= xl;
-                        wm <= ws;
-                        hm <= hs;
-                        pl <= xlm * wm;
-                        ph <= hm;
-                        plc <= pl;
-                        phc <= ph;
+                    if (MS != 0) begin : g_ms
+                        logic signed [K:0]       xlm;
+                        logic signed [WW-1:0]    wm;
+                        logic signed [XH+WW-1:0] hm;
+                        logic signed [K+WW:0]    pl, plc;
+                        logic signed [XH+WW-1:0] ph, phc;
+                        always_ff @(posedge clk) if (en) begin
+                            xlm <= xl;
+                            wm <= ws;
+                            hm <= hs;
+                            pl <= xlm * wm;
+                            ph <= hm;
+                            plc <= pl;
+                            phc <= ph;
+                        end
+                        assign prod = (PW'(phc) <<< K) + PW'(plc);
+                    end else begin : g_nms
+                        logic signed [K+WW:0]    pl;
+                        logic signed [XH+WW-1:0] ph;
+                        always_ff @(posedge clk) if (en) begin
+                            pl <= xl * ws;
+                            ph <= hs;
+                        end
+                        assign prod = (PW'(ph) <<< K) + PW'(pl);
                     end
-                    assign prod = (PW'(phc) <<< K) + PW'(plc);
                 end
                 assign d[s*NW +: NW] = NW'(prod);
             end
@@ -161,8 +169,8 @@ module dot_simd #(
         end
         // a register after level l when LVL levels (the products weigh PL) have passed since the last
         // one (never after the last level: the caller's output register follows it)
-        // (MS: level 0's registers are the multiplier lane's own, inside g_mulreg / g_split)
-        if (LVL > 0 && l < T && (PL + l) % LVL == 0 && !(MS != 0 && l == 0)) begin : g_reg
+        // (MS or SPLIT: level 0's registers are the multiplier lane's own, inside g_mulreg / g_split)
+        if (LVL > 0 && l < T && (PL + l) % LVL == 0 && !((MS != 0 || SPLIT != 0) && l == 0)) begin : g_reg
             logic [N*NW-1:0] r;
             always_ff @(posedge clk) if (en) r <= d;
             assign q = r;

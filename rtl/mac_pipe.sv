@@ -91,7 +91,7 @@ module mac_pipe #(
     // ------------------------------------------------------------------ credits of the output FIFO
     // stages between 1 and 2: the operand register and dot_simd's STAGES (same formula)
     localparam int T = SIMD > 1 ? $clog2(SIMD) : 0;
-    localparam int PL = DOT_LVL > 0 ? DOT_LVL : 1;
+    localparam int PL = WW <= 2 ? 1 : (DOT_LVL > 0 ? DOT_LVL : 1);
     localparam int DS = OP_REG + (DOT_LVL > 0 ? (PL + T - 1) / DOT_LVL - (PL - 1) / DOT_LVL + (WW > 2 && MREG != 0 ? 2 : 0) : 0);
     // a sum's credit is held from its last issue to its FIFO read, DS + 6 cycles when the stream is
     // ready: FD beats (a power of two > DS + 6) keep the engine at one term a cycle

@@ -19,13 +19,15 @@ def tree_levels(simd: int) -> int:
 
 
 def dot_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL, mreg: int = MREG) -> int:
-    """dot_simd's register stages: after the products (a whole stage, a multiplier or an add/subtract:
-    the shared operand register's long route to every lane feeds them) and then every DOT_LVL tree
-    levels, never after the last level: ceil(clog2(SIMD) / DOT_LVL); a multiplier lane (WW > 2) adds
-    two when mreg (its operands registered before the hard multiplier and its product copied after it: MS)."""
+    """dot_simd's register stages: after tree level l < clog2(SIMD) when (PL + l) % DOT_LVL == 0, where
+    the products weigh PL = 1 level (add/subtract, WW <= 2) or a whole stage (a multiplier); a multiplier
+    lane adds two when mreg (its operands registered before the hard multiplier and its product copied
+    after it: dot_simd MS)."""
     if dot_lvl <= 0:
         return 0
-    return -(-tree_levels(simd) // dot_lvl) + (2 if ww > 2 and mreg else 0)
+    pl = 1 if ww <= 2 else dot_lvl
+    t = tree_levels(simd)
+    return (pl + t - 1) // dot_lvl - (pl - 1) // dot_lvl + (2 if ww > 2 and mreg else 0)
 
 
 def mac_extra_stages(simd: int, ww: int, dot_lvl: int = DOT_LVL, op_reg: int = OP_REG, mreg: int = MREG) -> int:
