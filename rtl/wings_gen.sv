@@ -26,8 +26,8 @@
 // port by the weight phase; its image file is empty (a comment): nothing of w is stored anywhere.
 //
 // Phases (one issue per cycle, pipeline issue -> read -> operands -> distance -> table -> product ->
-// accumulate -> cast (two stages) -> write, then a drain of 9 cycles before the next phase so no
-// read precedes the write it needs), per component k whose rows are stale (SEL picks, a cycle each):
+// accumulate -> cast (three stages: accumulator type, rounding, overflow) -> write, then a drain of 10
+// cycles before the next phase so no read precedes the write it needs), per component k whose rows are stale (SEL picks, a cycle each):
 //   CURVE  j, s      read {sv, alpha}[k*S+s]        -> curve[j*K+k]          (curve row k stale)
 //   MID    a, c, b   read z[(k*GR+a)*GC+b]          -> mid[a*WD+c]          (GRID, basis rows k stale)
 //   ROW    r, c, a   read mid[a*WD+c]               -> basis word k*SF+i/SIMD, lane i%SIMD
@@ -502,10 +502,14 @@ module wings_gen #(
         always_ff @(posedge clk) if (v2) gacc[s] <= (f2 ? '0 : gacc[s]) + pg2[s];
     end
 
-    // ------------------------------------------------------------------ stages 4-5: casts, then writes
-    // Each cast is a requant lane cut in two by a register, as in mac_pipe: stage 4 holds the value in
-    // the accumulator type (the curve's beta added), stage 5 the rounded, saturated result; the
-    // writes below act on stage 5 (w5) in issue order, so the casts never wait on a write counter.
+    // ------------------------------------------------------------------ stages 4-6: casts, then writes
+    // Each cast is a requant lane cut in three by registers: stage 4 holds the value in the accumulator
+    // type (the curve's beta added), stage 5 the rounded value (exact, RX bits: no overflow yet), stage
+    // 6 the result brought into the output type. Why rounding and overflow apart: placed and routed,
+    // the rounding adder followed by the 40-bit saturation compares was the WINGs design's critical
+    // path (12.1 ns at 82.6 MHz on an ECP5); generation is one-time, so the stage costs a cycle a
+    // phase, none a sample. The writes below act on stage 6 (w6) in issue order, so the casts never
+    // wait on a write counter.
     // output-side counters (the pipe emits results in issue order; reset when a phase starts)
     logic [CA-1:0] o_ca;                             // CURVE: j*K + k (one component k a phase)
     logic [MA-1:0] o_ma;                             // MID: a*WD + c
@@ -516,79 +520,105 @@ module wings_gen #(
     logic [MWAW-1:0] o_wa;                           // WGT: weight word of*SF + sf
     logic [OJW-1:0] o_jj;                             // WGT: j = of*PE + p
     logic [OIW-1:0] o_i0;                        // WGT: sf*SIMD
-    logic v4, v5;
-    logic [2:0] ph4, ph5;
-    assign pipe_empty = !v1 && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5;
+    logic v4, v5, v6;
+    logic [2:0] ph4, ph5, ph6;
+    assign pipe_empty = !v1 && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5 && !v6;
     // the output counters start over at a phase's end and in SEL (the pipe is empty in both)
     wire phase_start = ph_end || sel;
     always_ff @(posedge clk) begin
-        if (restart) {v4, v5} <= '0;
-        else {v4, v5} <= {v3, v4};
+        if (restart) {v4, v5, v6} <= '0;
+        else {v4, v5, v6} <= {v3, v4, v5};
         ph4 <= ph3;
         ph5 <= ph4;
+        ph6 <= ph5;
     end
 
     // curve cast: stage 4 sum + beta (accumulator type), stage 5 rounding and overflow
     localparam int C_AX = C_ACC_W + 1;
+    localparam int C_RX = C_AX + (C_OS < 0 ? -C_OS : 0);          // rounded value, before overflow
     logic [C_ACC_W-1:0] c_a3;
     logic [C_AX-1:0] c_a4;
-    logic [C_OUT_W-1:0] c_y4, c_y;
+    logic [C_RX-1:0] c_r4, c_r5;
+    logic [C_OUT_W-1:0] c_y5, c_y;
     requant #(
         .DOT_W(C_SW), .SH_W(1), .B_W(BE_W), .PS(C_PS), .BS(C_BS), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
         .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(C_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
     ) u_ccast_acc (.dot(acc[C_SW-1:0]), .shift(1'b0), .bias(beta_t[k3]), .y(c_a3));
     requant #(
         .DOT_W(C_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(C_OS), .RND(C_RND), .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF),
+        .ACC_OVF(0), .RELU(0), .OS(C_OS), .RND(C_RND), .OUT_W(C_RX), .OUT_SIGNED(1), .OUT_OVF(0),
         .PART(2)
-    ) u_ccast_out (.dot(c_a4), .shift(1'b0), .bias(1'b0), .y(c_y4));
+    ) u_ccast_rnd (.dot(c_a4), .shift(1'b0), .bias(1'b0), .y(c_r4));
+    requant #(
+        .DOT_W(C_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF),
+        .PART(2)
+    ) u_ccast_out (.dot(c_r5), .shift(1'b0), .bias(1'b0), .y(c_y5));
     // basis cast (no bias): stage 4 the sum in the accumulator type, stage 5 rounding and overflow
     localparam int B_AX = B_ACC_W + 1;
+    localparam int B_RX = B_AX + (B_OS < 0 ? -B_OS : 0);
     logic [B_ACC_W-1:0] b_a3;
     logic [B_AX-1:0] b_a4;
-    logic [B_OUT_W-1:0] b_y4, b_y;
+    logic [B_RX-1:0] b_r4, b_r5;
+    logic [B_OUT_W-1:0] b_y5, b_y;
     requant #(
         .DOT_W(B_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
         .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(B_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
     ) u_bcast_acc (.dot(acc[B_SW-1:0]), .shift(1'b0), .bias(1'b0), .y(b_a3));
     requant #(
         .DOT_W(B_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(B_OS), .RND(B_RND), .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF),
+        .ACC_OVF(0), .RELU(0), .OS(B_OS), .RND(B_RND), .OUT_W(B_RX), .OUT_SIGNED(1), .OUT_OVF(0),
         .PART(2)
-    ) u_bcast_out (.dot(b_a4), .shift(1'b0), .bias(1'b0), .y(b_y4));
-    logic [M_SW-1:0] mid4, mid5;
+    ) u_bcast_rnd (.dot(b_a4), .shift(1'b0), .bias(1'b0), .y(b_r4));
+    requant #(
+        .DOT_W(B_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF),
+        .PART(2)
+    ) u_bcast_out (.dot(b_r5), .shift(1'b0), .bias(1'b0), .y(b_y5));
+    logic [M_SW-1:0] mid4, mid5, mid6;
     always_ff @(posedge clk) begin
         c_a4 <= {c_a3[C_ACC_W-1], c_a3};
         b_a4 <= {b_a3[B_ACC_W-1], b_a3};
         mid4 <= acc[M_SW-1:0];
-        c_y <= c_y4;
-        b_y <= b_y4;
+        c_r5 <= c_r4;
+        b_r5 <= b_r4;
         mid5 <= mid4;
+        c_y <= c_y5;
+        b_y <= b_y5;
+        mid6 <= mid5;
     end
     // stored (two's complement) forms: an unsigned type gets a zero sign bit
     wire [CV_W-1:0] c_st = CV_W'({1'b0, c_y});
     wire [BA_W-1:0] b_st = BA_W'({1'b0, b_y});
 
-    // weight casts (stage 4 / 5 as above), masked to 0 on padded rows/columns at the write
+    // weight casts (stages 4 / 5 / 6 as above), masked to 0 on padded rows/columns at the write
     localparam int G_AX = G_ACC_W + 1;
+    localparam int G_RX = G_AX + (G_OS < 0 ? -G_OS : 0);
     logic [SIMD*WW-1:0] g_lanes;
     wire col_ok = o_jj < OJW'(NO);
     for (genvar s = 0; s < SIMD; s++) begin : g_gcast
         logic [G_ACC_W-1:0] g_a3;
         logic [G_AX-1:0] g_a4;
-        logic [G_OUT_W-1:0] g_y4, g_y;
+        logic [G_RX-1:0] g_r4, g_r5;
+        logic [G_OUT_W-1:0] g_y5, g_y;
         requant #(
             .DOT_W(G_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
             .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(G_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
         ) u_gcast_acc (.dot(gacc[s]), .shift(1'b0), .bias(1'b0), .y(g_a3));
         requant #(
             .DOT_W(G_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
-            .ACC_OVF(0), .RELU(0), .OS(G_OS), .RND(G_RND), .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF),
+            .ACC_OVF(0), .RELU(0), .OS(G_OS), .RND(G_RND), .OUT_W(G_RX), .OUT_SIGNED(1), .OUT_OVF(0),
             .PART(2)
-        ) u_gcast_out (.dot(g_a4), .shift(1'b0), .bias(1'b0), .y(g_y4));
+        ) u_gcast_rnd (.dot(g_a4), .shift(1'b0), .bias(1'b0), .y(g_r4));
+        requant #(
+            .DOT_W(G_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
+            .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF),
+            .PART(2)
+        ) u_gcast_out (.dot(g_r5), .shift(1'b0), .bias(1'b0), .y(g_y5));
         always_ff @(posedge clk) begin
             g_a4 <= {g_a3[G_ACC_W-1], g_a3};
-            g_y <= g_y4;
+            g_r5 <= g_r4;
+            g_y <= g_y5;
         end
         wire row_ok = o_i0 + OIW'(s) < OIW'(NI);
         assign g_lanes[s*WW +: WW] = (row_ok && col_ok) ? WW'({1'b0, g_y}) : '0;
@@ -600,7 +630,7 @@ module wings_gen #(
     logic mv_we;
     logic [MWAW-1:0] mv_wa;
     logic [PE*SIMD*WW-1:0] mv_wd;
-    wire w5 = v5 && !restart;
+    wire w6 = v6 && !restart;
     wire last_i = o_i == OIW'(NI - 1);
     // the word with this result in its lane / group (a decoder and 2:1 muxes, no barrel shifter)
     logic [SIMD*BA_W-1:0] bword_next;
@@ -613,12 +643,12 @@ module wings_gen #(
     end
 
     always_comb begin
-        cur_we = w5 && ph5 == PH_CURVE;
+        cur_we = w6 && ph6 == PH_CURVE;
         cur_wa = o_ca;
         cur_wd = c_st;
-        mid_we = w5 && ph5 == PH_MID;
+        mid_we = w6 && ph6 == PH_MID;
         mid_wa = o_ma;
-        mid_wd = mid5;
+        mid_wd = mid6;
     end
 
     always_ff @(posedge clk) begin
@@ -635,8 +665,8 @@ module wings_gen #(
             o_jj <= '0;
             o_i0 <= '0;
             o_bw <= bas_base;
-        end else if (w5) begin
-            case (ph5)
+        end else if (w6) begin
+            case (ph6)
                 PH_CURVE: begin
                     o_ca <= o_ca + CA'(K);
                 end
