@@ -170,6 +170,7 @@ module wings_gen #(
     localparam int MD = GR * WD;                                  // mid entries
     localparam int MA = MD > 1 ? $clog2(MD) : 1;
     localparam int KA = K > 1 ? $clog2(K) : 1;
+    localparam int SFA = SF > 1 ? $clog2(SF) : 1;
     localparam int KLA = KL > 1 ? $clog2(KL) : 1;
     localparam int PLA = PL > 1 ? $clog2(PL) : 1;
     localparam int GRA = GR > 1 ? $clog2(GR) : 1;
@@ -286,6 +287,20 @@ module wings_gen #(
     logic pipe_empty;                               // no term in stages 1-5 (the phase's writes landed)
     logic f1, l1, f2, l2;
 
+    // What the weight phase must rewrite (why: a fault campaign's generator flip changes a few curve
+    // entries or basis words, and the weight phase, 80% of a one-component regeneration, rewrote all
+    // NF*SF words): wcol[of] (column group of: some curve entry j = of*PE + p changed) and wrow[sf]
+    // (basis word sf of some component changed), set by comparing each curve / basis write with the
+    // word it replaces; all set at reset, cleared when a weight phase ends. The weight phase issues
+    // the (of, sf) words with wcol[of] | wrow[sf] and spends one cycle on each other word (one on a
+    // whole column when no basis word changed). colsh / rowsh are their copies, rotated as the
+    // phase walks, so the decision reads bit 0 (no 256:1 multiplexer on the issue path).
+    logic [NF-1:0] wcol, wcol_nx, colsh;
+    logic [SF-1:0] wrow, wrow_nx, rowsh;
+    logic rclean;                                   // this weight phase: no basis word changed
+    logic [MWAW-1:0] wa_i;                          // weight word of*SF + sf of the issued pair
+    logic cmp_busy;                                 // a basis-word comparison still in flight
+
     logic [CTW-1:0] lim0, lim1, lim2, lim3;         // last value of each counter in this phase
     always_comb begin
         case (ph)
@@ -297,7 +312,10 @@ module wings_gen #(
     end
     wire e0 = c0 == lim0, e1 = c1 == lim1, e2 = c2 == lim2, e3 = c3 == lim3;
     wire sel = ph == PH_SEL;
-    wire iss = !done && !drain && !sel;
+    wire pair0 = c0 == '0 && c1 == '0;              // WGT: first term of an (of, sf) word
+    wire skip = ph == PH_WGT && !done && !drain && pair0 && !colsh[0] && !rowsh[0];
+    wire iss = !done && !drain && !sel && !skip;
+    wire [SF-1:0] rowsh_rot = (rowsh >> 1) | (rowsh << (SF - 1));   // rotate: word sf + 1 to bit 0
     wire restart = rst || wl_we;
     wire bk_end = bk == KB'(K);
     wire bk_c = !bk_end && cdirty[KA'(bk)];
@@ -343,11 +361,40 @@ module wings_gen #(
                 default: begin
                     bas_ra <= e0 ? (e1 ? (e2 ? '0 : BAA'(c2) + BAA'(1)) : BAA'(c2)) : bas_ra + BAA'(SF);
                     cur_ra <= (e0 && e1 && !e2) ? cur_ra - CA'(PE * K - 1) : cur_ra + CA'(1);
+                    if (e0 && e1) begin                 // the word's last term: on to the next word
+                        wa_i <= wa_i + MWAW'(1);
+                        rowsh <= rowsh_rot;
+                        if (e2) colsh <= colsh >> 1;
+                    end
                 end
             endcase
+        end else if (skip) begin                       // a word (or column) nothing changed: no term
+            if (rclean) begin                          // no basis word changed: the whole column (sf = 0)
+                c3 <= e3 ? '0 : c3 + CTW'(1);
+                wa_i <= wa_i + MWAW'(SF);
+                colsh <= colsh >> 1;
+                cur_ra <= cur_ra + CA'(PE * K);
+                if (e3) drain <= 1'b1;
+            end else begin
+                c2 <= e2 ? '0 : c2 + CTW'(1);
+                if (e2) c3 <= e3 ? '0 : c3 + CTW'(1);
+                wa_i <= wa_i + MWAW'(1);
+                rowsh <= rowsh_rot;
+                if (e2) colsh <= colsh >> 1;
+                bas_ra <= e2 ? '0 : BAA'(c2) + BAA'(1);
+                if (e2) cur_ra <= cur_ra + CA'(PE * K);
+                if (e2 && e3) drain <= 1'b1;
+            end
         end else if (sel) begin
-            if (bk_end) ph <= PH_WGT;
-            else if (bk_c) begin
+            if (bk_end) begin
+                if (!cmp_busy) begin                   // every compare has reached wcol / wrow
+                    ph <= PH_WGT;
+                    colsh <= wcol_nx;
+                    rowsh <= wrow_nx;
+                    rclean <= wrow_nx == '0;
+                    wa_i <= '0;
+                end
+            end else if (bk_c) begin
                 ph <= PH_CURVE;
                 svr_a <= svr_base;
             end else if (bk_b) begin
@@ -375,6 +422,16 @@ module wings_gen #(
 
     // ------------------------------------------------------------------ stage 1: memory read
     logic [CTW-1:0] x0, x1, x2;                     // c0, c1, c2 of the issued term
+    // WGT: each term carries its weight word and whether it is the last row word / column group (the
+    // only ones with padded lanes / columns) to the write: words are skipped, so no output counter
+    localparam int TW = MWAW + 2;
+    logic [TW-1:0] tg [0:8];                        // stages 1, A, B, C, 2, 3, 4, 5, 6
+    always_ff @(posedge clk) begin
+        tg[0] <= {wa_i, c2 == CTW'(SF - 1), c3 == CTW'(NF - 1)};
+        for (int i = 1; i < 9; i++) tg[i] <= tg[i - 1];
+    end
+    wire [MWAW-1:0] t6_wa = tg[8][TW-1:2];
+    wire t6_lsf = tg[8][1], t6_lof = tg[8][0];
     always_ff @(posedge clk) begin
         if (restart) v1 <= 1'b0;
         else v1 <= iss;
@@ -395,18 +452,23 @@ module wings_gen #(
         .clk(clk), .re(1'b1), .raddr(z_a), .rdata(z_q),
         .we(we_z), .waddr(off_z), .wdata(Z_W'(wl_data))
     );
-    // basis: written by the ROW phase (GRID) or the load port (stored basis)
+    // basis: written by the ROW phase (GRID) or the load port (stored basis). In the ROW phase its read
+    // port (idle then) reads the word being assembled, so the write can be compared with what it replaces;
+    // the curve's likewise in the CURVE phase (the address of the next result's write)
+    logic [BAA-1:0] bas_rd;
+    logic [CA-1:0] cur_rd;
     logic [SIMD*BA_W-1:0] bas_q, bas_wd;
     logic bas_we;
     logic [BAA-1:0] bas_wa;
     logic [SIMD*BA_W-1:0] bas_gen_wd;
     logic bas_gen_we;
     logic [BAA-1:0] bas_gen_wa;
+    logic [CTW-1:0] bas_gen_sf;
     assign bas_we = GRID != 0 ? bas_gen_we : we_bas_lp;
     assign bas_wa = GRID != 0 ? bas_gen_wa : off_bas;
     assign bas_wd = GRID != 0 ? bas_gen_wd : (SIMD*BA_W)'(wl_data);
     wmem #(.DW(SIMD * BA_W), .DEPTH(BD), .AW(BAA), .INIT(BASIS_INIT)) u_basis (
-        .clk(clk), .re(1'b1), .raddr(bas_ra), .rdata(bas_q),
+        .clk(clk), .re(1'b1), .raddr(bas_rd), .rdata(bas_q),
         .we(bas_we), .waddr(bas_wa), .wdata(bas_wd)
     );
     // curve and mid: generated (written before they are read, so no image), registered reads
@@ -418,7 +480,7 @@ module wings_gen #(
     logic [CV_W-1:0] cur_wd;
     logic [M_SW-1:0] mid_wd;
     wmem #(.DW(CV_W), .DEPTH(CD), .AW(CA), .INIT_EN(0)) u_curve (
-        .clk(clk), .re(1'b1), .raddr(cur_ra), .rdata(cur_q),
+        .clk(clk), .re(1'b1), .raddr(cur_rd), .rdata(cur_q),
         .we(cur_we), .waddr(cur_wa), .wdata(cur_wd)
     );
     wmem #(.DW(M_SW), .DEPTH(MD), .AW(MA), .INIT_EN(0)) u_mid (
@@ -516,10 +578,11 @@ module wings_gen #(
     logic [OLW-1:0] o_lane;                         // ROW: i % SIMD; WGT: unused
     logic [BAA-1:0] o_bw;                            // ROW: basis word
     logic [OIW-1:0] o_i;                          // ROW: pixel i
-    logic [CTW-1:0] o_p, o_sf;                       // WGT: p, sf
-    logic [MWAW-1:0] o_wa;                           // WGT: weight word of*SF + sf
-    logic [OJW-1:0] o_jj;                             // WGT: j = of*PE + p
-    logic [OIW-1:0] o_i0;                        // WGT: sf*SIMD
+    logic [CTW-1:0] o_p;                             // WGT: p
+    logic [CA-1:0] o_ca_nx;                          // CURVE: o_ca + K (the next write's address)
+    logic [CTW-1:0] o_cp;                            // CURVE: j % PE
+    logic [PAW-1:0] o_cof;                           // CURVE: j / PE
+    logic [CTW-1:0] o_bsf;                           // ROW: the basis word's sf (word k*SF + sf)
     logic v4, v5, v6;
     logic [2:0] ph4, ph5, ph6;
     assign pipe_empty = !v1 && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5 && !v6;
@@ -595,7 +658,7 @@ module wings_gen #(
     localparam int G_AX = G_ACC_W + 1;
     localparam int G_RX = G_AX + (G_OS < 0 ? -G_OS : 0);
     logic [SIMD*WW-1:0] g_lanes;
-    wire col_ok = o_jj < OJW'(NO);
+    wire col_ok = !t6_lof || CTW'((NF - 1) * PE) + o_p < CTW'(NO);
     for (genvar s = 0; s < SIMD; s++) begin : g_gcast
         logic [G_ACC_W-1:0] g_a3;
         logic [G_AX-1:0] g_a4;
@@ -620,7 +683,7 @@ module wings_gen #(
             g_r5 <= g_r4;
             g_y <= g_y5;
         end
-        wire row_ok = o_i0 + OIW'(s) < OIW'(NI);
+        wire row_ok = !t6_lsf || (SF - 1) * SIMD + s < NI;
         assign g_lanes[s*WW +: WW] = (row_ok && col_ok) ? WW'({1'b0, g_y}) : '0;
     end
 
@@ -635,8 +698,12 @@ module wings_gen #(
     // the word with this result in its lane / group (a decoder and 2:1 muxes, no barrel shifter)
     logic [SIMD*BA_W-1:0] bword_next;
     logic [PE*SIMD*WW-1:0] wword_next;
+    // a component's last word: its padded lanes (i >= NI) are written 0, not what the previous word
+    // left there, so its comparison sees only real basis values
+    logic [SIMD*BA_W-1:0] bword_last;
     for (genvar s = 0; s < SIMD; s++) begin : g_blane
         assign bword_next[s*BA_W +: BA_W] = o_lane == OLW'(s) ? b_st : bword[s*BA_W +: BA_W];
+        assign bword_last[s*BA_W +: BA_W] = (SF - 1) * SIMD + s < NI ? bword_next[s*BA_W +: BA_W] : '0;
     end
     for (genvar q = 0; q < PE; q++) begin : g_wgrp
         assign wword_next[q*SIMD*WW +: SIMD*WW] = o_p == CTW'(q) ? g_lanes : wword[q*SIMD*WW +: SIMD*WW];
@@ -656,19 +723,22 @@ module wings_gen #(
         mv_we <= 1'b0;
         if (restart || phase_start) begin
             o_ca <= CA'(bk);
+            o_ca_nx <= CA'(bk) + CA'(K);
+            o_cp <= '0;
+            o_cof <= '0;
             o_ma <= '0;
             o_lane <= '0;
             o_i <= '0;
             o_p <= '0;
-            o_sf <= '0;
-            o_wa <= '0;
-            o_jj <= '0;
-            o_i0 <= '0;
             o_bw <= bas_base;
+            o_bsf <= '0;
         end else if (w6) begin
             case (ph6)
                 PH_CURVE: begin
-                    o_ca <= o_ca + CA'(K);
+                    o_ca <= o_ca_nx;
+                    o_ca_nx <= o_ca_nx + CA'(K);
+                    o_cp <= o_cp == CTW'(PE - 1) ? '0 : o_cp + CTW'(1);
+                    if (o_cp == CTW'(PE - 1)) o_cof <= o_cof + PAW'(1);
                 end
                 PH_MID: o_ma <= o_ma + MA'(1);
                 PH_ROW: begin
@@ -676,9 +746,11 @@ module wings_gen #(
                     if (o_lane == OLW'(SIMD - 1) || last_i) begin
                         bas_gen_we <= 1'b1;
                         bas_gen_wa <= o_bw;
-                        bas_gen_wd <= bword_next;
+                        bas_gen_sf <= o_bsf;
+                        bas_gen_wd <= last_i ? bword_last : bword_next;
                         o_lane <= '0;
                         o_bw <= o_bw + BAA'(1);
+                        o_bsf <= o_bsf + CTW'(1);
                     end else begin
                         bword <= bword_next;
                         o_lane <= o_lane + OLW'(1);
@@ -687,20 +759,57 @@ module wings_gen #(
                 default: begin  // PH_WGT
                     if (o_p == CTW'(PE - 1)) begin
                         mv_we <= 1'b1;
-                        mv_wa <= o_wa;
+                        mv_wa <= t6_wa;
                         mv_wd <= wword_next;
                         o_p <= '0;
-                        o_wa <= o_wa + MWAW'(1);
-                        o_sf <= o_sf == CTW'(SF - 1) ? '0 : o_sf + CTW'(1);
-                        o_i0 <= o_sf == CTW'(SF - 1) ? '0 : o_i0 + OIW'(SIMD);
-                        o_jj <= o_sf == CTW'(SF - 1) ? o_jj + OJW'(1) : o_jj - OJW'(PE - 1);
                     end else begin
                         wword <= wword_next;
                         o_p <= o_p + CTW'(1);
-                        o_jj <= o_jj + OJW'(1);
                     end
                 end
             endcase
+        end
+    end
+
+    // ------------------------------------------------------------------ what changed (wcol / wrow)
+    // read addresses: the compare's in the CURVE / ROW phase, the weight phase's otherwise
+    assign cur_rd = ph == PH_CURVE ? (w6 ? o_ca_nx : o_ca) : cur_ra;
+    assign bas_rd = GRID != 0 && ph == PH_ROW ? o_bw : bas_ra;
+    // curve: the word read is the one the write at stage 6 replaces; registered compare
+    logic chg_c;
+    logic [PAW-1:0] chg_of;
+    always_ff @(posedge clk) begin
+        chg_c <= cur_we && cur_q != c_st;
+        chg_of <= o_cof;
+    end
+    // basis (ROW): bas_q is the word bas_gen_we overwrites; operands registered, then compared
+    logic chk_b, chg_b;
+    logic [SIMD*BA_W-1:0] bq_r, bw_r;
+    logic [CTW-1:0] chk_sf, chg_sf;
+    always_ff @(posedge clk) begin
+        chk_b <= GRID != 0 && bas_gen_we;
+        bq_r <= bas_q;
+        bw_r <= bas_gen_wd;
+        chk_sf <= bas_gen_sf;
+        chg_b <= chk_b && bq_r != bw_r;
+        chg_sf <= chk_sf;
+    end
+    assign cmp_busy = bas_gen_we || chk_b;
+    wire wgt_end = ph_end && ph == PH_WGT;
+    always_comb begin
+        wcol_nx = wcol;
+        if (chg_c) wcol_nx[chg_of] = 1'b1;
+        wrow_nx = wrow;
+        if (chg_b) wrow_nx[chg_sf[SFA-1:0]] = 1'b1;
+        if (we_bas_lp) wrow_nx = '1;               // a stored basis word: every row (no comparison)
+    end
+    always_ff @(posedge clk) begin
+        if (rst) begin
+            wcol <= '1;
+            wrow <= '1;
+        end else begin
+            wcol <= wgt_end ? '0 : wcol_nx;
+            wrow <= wgt_end ? '0 : wrow_nx;
         end
     end
 

@@ -62,14 +62,51 @@ class WingsPlan(LayerPlan):
         """Cycles from reset until inputs are accepted (one-time): every component stale."""
         return self.regen_cycles(self.gen["K"], self.gen["K"] if self.grid else 0)
 
-    def regen_cycles(self, curves: int, bases: int) -> int:
+    def regen_cycles(self, curves: int, bases: int, cols=None, rows=None) -> int:
         """Cycles of a regeneration with `curves` components' curve rows and `bases` components' basis
         rows stale (rtl/wings_gen.sv: a load-port write marks what it feeds): per component one SEL
-        cycle, plus SEL + phase for each stale part; then SEL + the weight phase."""
+        cycle, plus SEL + phase for each stale part; then SEL + the weight phase (`weight_cycles`)."""
         g = self.gen
         c = g["K"] + curves * (1 + g["NO"] * g["S"] + PHASE_DRAIN)
         c += bases * (1 + g["GR"] * g["WD"] * g["GC"] + g["H"] * g["WD"] * g["GR"] + 2 * PHASE_DRAIN)
-        return c + 1 + self.nf * self.sf * self.pe * g["K"] + PHASE_DRAIN
+        return c + 1 + self.weight_cycles(cols, rows)
+
+    def weight_cycles(self, cols=None, rows=None) -> int:
+        """Cycles of the weight phase when the column groups `cols` (nf bools: a curve entry of one of
+        its PE columns changed) and the basis words `rows` (sf bools: a component's basis word changed)
+        are what changed since the last one (None: all, as after reset). rtl/wings_gen.sv issues the
+        PE*K terms of each weight word (of, sf) with cols[of] or rows[sf], spends one cycle on every
+        other word (on a whole column when no row changed), then drains the pipe."""
+        cols = np.ones(self.nf, bool) if cols is None else np.asarray(cols, bool)
+        rows = np.ones(self.sf, bool) if rows is None else np.asarray(rows, bool)
+        word = self.pe * self.gen["K"]
+        if not rows.any():
+            t = int(cols.sum()) * self.sf * word + int((~cols).sum())
+            last = None
+            if cols.any():  # the last issued term: the last dirty column's last word
+                of = int(np.nonzero(cols)[0][-1])
+                last = int(cols[:of + 1].sum()) * self.sf * word + int((~cols[:of]).sum()) - 1
+        else:
+            dirty = cols[:, None] | rows[None, :]                 # (nf, sf) words in issue order
+            cost = np.where(dirty, word, 1).reshape(-1)
+            t = int(cost.sum())
+            flat = dirty.reshape(-1)
+            last = int(cost[:np.nonzero(flat)[0][-1] + 1].sum()) - 1 if flat.any() else None
+        return t + 1 if last is None else max(t + 1, last + PHASE_DRAIN + 1)
+
+    def changed(self, before: Layer, after: Layer) -> tuple[np.ndarray, np.ndarray]:
+        """(cols, rows) of `weight_cycles` for a change of the generator parameters from `before` to
+        `after`: the column groups whose curve entries differ, the basis words whose values differ."""
+        from ..techniques.wings.gen import basis_int, curves_int
+
+        g = self.gen
+        dc = np.zeros(self.nf * self.pe, bool)
+        dc[:g["NO"]] = (curves_int(before) != curves_int(after)).any(axis=0)[:g["NO"]]
+        db = np.zeros(self.sf * self.simd, bool)
+        db[:g["NI"]] = (basis_int(before) != basis_int(after)).reshape(g["K"], -1).any(axis=0)[:g["NI"]]
+        if not self.grid and db.any():  # a stored basis word written: every row (the RTL does not compare)
+            db[:] = True
+        return dc.reshape(self.nf, self.pe).any(axis=1), db.reshape(self.sf, self.simd).any(axis=1)
 
     @property
     def w_word(self) -> int:  # the load word: widest region word
