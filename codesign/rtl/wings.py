@@ -66,10 +66,22 @@ class WingsPlan(LayerPlan):
         """Cycles of a regeneration with `curves` components' curve rows and `bases` components' basis
         rows stale (rtl/wings_gen.sv: a load-port write marks what it feeds): per component one SEL
         cycle, plus SEL + phase for each stale part; then SEL + the weight phase (`weight_cycles`)."""
+        return sum(self.regen_phases(curves, bases, cols, rows).values())
+
+    def regen_phases(self, curves: int, bases: int, cols=None, rows=None) -> dict:
+        """`regen_cycles` by phase: select (SEL visits), curve, basis (MID + ROW), weight."""
         g = self.gen
-        c = g["K"] + curves * (1 + g["NO"] * g["S"] + PHASE_DRAIN)
-        c += bases * (1 + g["GR"] * g["WD"] * g["GC"] + g["H"] * g["WD"] * g["GR"] + 2 * PHASE_DRAIN)
-        return c + 1 + self.weight_cycles(cols, rows)
+        return {"select": g["K"] + curves + bases + 1,
+                "curve": curves * (g["NO"] * g["S"] + PHASE_DRAIN),
+                "basis": bases * (g["GR"] * g["WD"] * g["GC"] + g["H"] * g["WD"] * g["GR"] + 2 * PHASE_DRAIN),
+                "weight": self.weight_cycles(cols, rows)}
+
+    def stale(self, param: str) -> tuple[int, int]:
+        """(curve rows, basis rows) a write of one word of generator parameter `param` makes stale
+        (rtl/wings_gen.sv set_c / set_b): a component's own parameter one row, a shared table all."""
+        k = self.gen["K"]
+        return {"alpha": (1, 0), "sv": (1, 0), "beta": (1, 0), "klut": (k, 0), "z": (0, 1),
+                "plut": (0, k), "prow": (0, k), "pcol": (0, k)}.get(param, (0, 0))
 
     def weight_cycles(self, cols=None, rows=None) -> int:
         """Cycles of the weight phase when the column groups `cols` (nf bools: a curve entry of one of
