@@ -12,7 +12,8 @@ next), whose larger one bounds the rate on an unshared 2-core machine.
     ... RUN_MLP --samples 1 2 --merge     # digits a fault side by side, added to the JSON
 
 Each run's `by_cost` splits the faults whose RTL run re-ran a weight generation (a WINGs generator
-parameter: the written component's curve or basis rows, a table's all of them, then every weight;
+parameter: the written component's curve or basis rows, a table's all of them, then the weight words
+they changed;
 the full generation after reset is rtl_meta.json generation_cycles, ~418k cycles on the MNIST example)
 from the direct ones, with their simulated cycles and simulation CPU-seconds: on a WINGs design the
 former set the rate; `covered` has the cycles a fault per parameter.

@@ -19,7 +19,8 @@
 // cycles: generation adds no cycle per inference, only a one-time
 //   K*NO*S + GRID*K*(GR*WD*GC + H*WD*GR) + (M/PE)*(N/SIMD)*PE*K + drains and phase selects   cycles
 // (codesign/rtl/wings.py gen_cycles) during which s_tready is low. After a load-port write only the
-// stale components' curve / basis rows are recomputed, then every weight (regen_cycles). The price: the weight buffer
+// stale components' curve / basis rows are recomputed, then only the weight words whose curve column or basis
+// word changed (compared at the write; wcol / wrow below; WingsPlan.regen_cycles). The price: the weight buffer
 // is as large as a dense layer's weight memory (on-chip RAM). What WINGs saves here is what is
 // stored, loaded and exposed to parameter faults (the generator: alpha, beta, sv, klut, z, plut,
 // prow, pcol), not the buffer. The buffer is the mvau's own weight memory, written through its load
@@ -183,7 +184,6 @@ module wings_gen #(
     localparam int DW = (CTW > DW1 ? CTW : DW1) + 1;              // distance width
     localparam int OLW = $clog2(SIMD + 1);                        // lane counter
     localparam int OIW = CTW + OLW + 9;                           // pixel index / row offset
-    localparam int OJW = CTW + 9;                                 // neuron index
     // load-port region bases
     localparam int A_Z = R_SVR;
     localparam int A_BAS = A_Z + R_Z;
@@ -246,7 +246,7 @@ module wings_gen #(
     // ------------------------------------------------------------------ what a write makes stale
     // Per component k: its curve row (cdirty: {sv, alpha}[k, :] or beta[k] written; klut: every k) and
     // its basis rows (bdirty, GRID: z[k] written; plut, prow, pcol: every k). Reset marks all. A
-    // regeneration recomputes only the stale components' curve / basis, then every weight (each is a
+    // regeneration recomputes only the stale components' curve / basis, then the weights they changed (each is a
     // sum over all k): a write of one component's parameter (a run-time update, a fault campaign's
     // flip) costs NO*S (curve) or GR*WD*GC + H*WD*GR (basis) cycles + the weight phase, not the whole
     // K-fold generation. A write during a regeneration restarts it with the union of what is stale.
@@ -463,7 +463,7 @@ module wings_gen #(
     logic [SIMD*BA_W-1:0] bas_gen_wd;
     logic bas_gen_we;
     logic [BAA-1:0] bas_gen_wa;
-    logic [CTW-1:0] bas_gen_sf;
+    logic [SFA-1:0] bas_gen_sf;
     assign bas_we = GRID != 0 ? bas_gen_we : we_bas_lp;
     assign bas_wa = GRID != 0 ? bas_gen_wa : off_bas;
     assign bas_wd = GRID != 0 ? bas_gen_wd : (SIMD*BA_W)'(wl_data);
@@ -582,7 +582,7 @@ module wings_gen #(
     logic [CA-1:0] o_ca_nx;                          // CURVE: o_ca + K (the next write's address)
     logic [CTW-1:0] o_cp;                            // CURVE: j % PE
     logic [PAW-1:0] o_cof;                           // CURVE: j / PE
-    logic [CTW-1:0] o_bsf;                           // ROW: the basis word's sf (word k*SF + sf)
+    logic [SFA-1:0] o_bsf;                           // ROW: the basis word's sf (word k*SF + sf)
     logic v4, v5, v6;
     logic [2:0] ph4, ph5, ph6;
     assign pipe_empty = !v1 && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5 && !v6;
@@ -750,7 +750,7 @@ module wings_gen #(
                         bas_gen_wd <= last_i ? bword_last : bword_next;
                         o_lane <= '0;
                         o_bw <= o_bw + BAA'(1);
-                        o_bsf <= o_bsf + CTW'(1);
+                        o_bsf <= o_bsf + SFA'(1);
                     end else begin
                         bword <= bword_next;
                         o_lane <= o_lane + OLW'(1);
@@ -785,7 +785,7 @@ module wings_gen #(
     // basis (ROW): bas_q is the word bas_gen_we overwrites; operands registered, then compared
     logic chk_b, chg_b;
     logic [SIMD*BA_W-1:0] bq_r, bw_r;
-    logic [CTW-1:0] chk_sf, chg_sf;
+    logic [SFA-1:0] chk_sf, chg_sf;
     always_ff @(posedge clk) begin
         chk_b <= GRID != 0 && bas_gen_we;
         bq_r <= bas_q;
@@ -800,7 +800,7 @@ module wings_gen #(
         wcol_nx = wcol;
         if (chg_c) wcol_nx[chg_of] = 1'b1;
         wrow_nx = wrow;
-        if (chg_b) wrow_nx[chg_sf[SFA-1:0]] = 1'b1;
+        if (chg_b) wrow_nx[chg_sf] = 1'b1;
         if (we_bas_lp) wrow_nx = '1;               // a stored basis word: every row (no comparison)
     end
     always_ff @(posedge clk) begin
