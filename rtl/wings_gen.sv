@@ -26,8 +26,8 @@
 // prow, pcol), not the buffer. The buffer is the mvau's own weight memory, written through its load
 // port by the weight phase; its image file is empty (a comment): nothing of w is stored anywhere.
 //
-// Phases (one issue per cycle, pipeline issue -> read -> operands -> distance -> table -> product ->
-// accumulate -> cast (three stages: accumulator type, rounding, overflow) -> write, then a drain of 10
+// Phases (one issue per cycle, pipeline issue -> read -> memory register -> operands -> distance -> table ->
+// product -> accumulate -> cast (three stages: accumulator type, rounding, overflow) -> write, then a drain of 11
 // cycles before the next phase so no read precedes the write it needs), per component k whose rows are stale (SEL picks, a cycle each):
 //   CURVE  j, s      read {sv, alpha}[k*S+s]        -> curve[j*K+k]          (curve row k stale)
 //   MID    a, c, b   read z[(k*GR+a)*GC+b]          -> mid[a*WD+c]          (GRID, basis rows k stale)
@@ -425,13 +425,13 @@ module wings_gen #(
     // WGT: each term carries its weight word and whether it is the last row word / column group (the
     // only ones with padded lanes / columns) to the write: words are skipped, so no output counter
     localparam int TW = MWAW + 2;
-    logic [TW-1:0] tg [0:8];                        // stages 1, A, B, C, 2, 3, 4, 5, 6
+    logic [TW-1:0] tg [0:9];                        // stages 1, R, A, B, C, 2, 3, 4, 5, 6
     always_ff @(posedge clk) begin
         tg[0] <= {wa_i, c2 == CTW'(SF - 1), c3 == CTW'(NF - 1)};
-        for (int i = 1; i < 9; i++) tg[i] <= tg[i - 1];
+        for (int i = 1; i < 10; i++) tg[i] <= tg[i - 1];
     end
-    wire [MWAW-1:0] t6_wa = tg[8][TW-1:2];
-    wire t6_lsf = tg[8][1], t6_lof = tg[8][0];
+    wire [MWAW-1:0] t6_wa = tg[9][TW-1:2];
+    wire t6_lsf = tg[9][1], t6_lof = tg[9][0];
     always_ff @(posedge clk) begin
         if (restart) v1 <= 1'b0;
         else v1 <= iss;
@@ -488,17 +488,33 @@ module wings_gen #(
         .we(mid_we), .waddr(mid_wa), .wdata(mid_wd)
     );
 
-    // ------------------------------------------------------------------ stages A-C: operands, distance, table
-    // Why three stages before the products: placed and routed, a block RAM's clock-to-out (5.8 ns on
+    // ------------------------------------------------------------------ stages R, A-C: operands, distance, table
+    // Why four stages before the products: placed and routed, a block RAM's clock-to-out (5.8 ns on
     // an ECP5), the |j - sv| distance, the table lookup and a multiplier in one cycle were the layer's
-    // critical path. A registers the memory outputs (the phase's operand and distance inputs), B the
-    // distance, C the table entry; generation is one-time, so they cost 3 cycles a phase, none a sample.
+    // critical path. R registers the memory outputs as they are (no logic after the block RAMs: with the
+    // phase's operand select there, the z table's output to opA was the routed critical path, 12.15 ns
+    // at 82.3 MHz), A the phase's operand and distance inputs, B the distance, C the table entry;
+    // generation is one-time, so they cost 4 cycles a phase, none a sample.
+    logic vR, fR, lR;
+    logic [2:0] phR;
+    logic [CTW-1:0] xR0, xR1, xR2;
+    logic [SV_W+AL_W-1:0] svr_r;
+    logic [Z_W-1:0] z_r;
+    logic [M_SW-1:0] mid_r;
+    logic [SIMD*BA_W-1:0] bas_r;
+    logic [CV_W-1:0] cur_r;
+    always_ff @(posedge clk) begin
+        if (restart) vR <= 1'b0;
+        else vR <= v1;
+        {phR, fR, lR, xR0, xR1, xR2} <= {ph1, f1, l1, x0, x1, x2};
+        {svr_r, z_r, mid_r, bas_r, cur_r} <= {svr_q, z_q, mid_q, bas_q, cur_q};
+    end
     function automatic logic [DW-1:0] absdiff(input logic [DW-1:0] a, input logic [DW-1:0] b);
         absdiff = a > b ? a - b : b - a;
     endfunction
-    wire signed [AL_W-1:0] alpha_v = $signed(svr_q[AL_W-1:0]);
-    wire signed [Z_W-1:0] z_v = $signed(z_q);
-    wire signed [M_SW-1:0] mid_v = $signed(mid_q);
+    wire signed [AL_W-1:0] alpha_v = $signed(svr_r[AL_W-1:0]);
+    wire signed [Z_W-1:0] z_v = $signed(z_r);
+    wire signed [M_SW-1:0] mid_v = $signed(mid_r);
     logic vA, vB, vC;
     logic [2:0] phA, phB, phC;
     logic fA, lA, fB, lB, fC, lC;
@@ -510,17 +526,17 @@ module wings_gen #(
     logic [CV_W-1:0] curA, curB, curC;
     always_ff @(posedge clk) begin
         if (restart) {vA, vB, vC} <= '0;
-        else {vA, vB, vC} <= {v1, vA, vB};
-        {phA, fA, lA, kA} <= {ph1, f1, l1, KA'(bk)};  // bk holds while a phase's terms are in flight
+        else {vA, vB, vC} <= {vR, vA, vB};
+        {phA, fA, lA, kA} <= {phR, fR, lR, KA'(bk)};  // bk holds while a phase's terms are in flight
         {phB, fB, lB, kB} <= {phA, fA, lA, kA};
         {phC, fC, lC, kC} <= {phB, fB, lB, kB};
-        case (ph1)
-            PH_CURVE: begin daA <= DW'(x1); dbA <= DW'(svr_q[AL_W +: SV_W]); opA <= SA_W'(alpha_v); end
-            PH_MID:   begin daA <= DW'(x1); dbA <= DW'(pcol_t[GCA'(x0)]);   opA <= SA_W'(z_v); end
-            default:  begin daA <= DW'(x2); dbA <= DW'(prow_t[GRA'(x0)]);   opA <= SA_W'(mid_v); end
+        case (phR)
+            PH_CURVE: begin daA <= DW'(xR1); dbA <= DW'(svr_r[AL_W +: SV_W]); opA <= SA_W'(alpha_v); end
+            PH_MID:   begin daA <= DW'(xR1); dbA <= DW'(pcol_t[GCA'(xR0)]);   opA <= SA_W'(z_v); end
+            default:  begin daA <= DW'(xR2); dbA <= DW'(prow_t[GRA'(xR0)]);   opA <= SA_W'(mid_v); end
         endcase
-        basA <= bas_q;
-        curA <= cur_q;
+        basA <= bas_r;
+        curA <= cur_r;
         dB <= absdiff(daA, dbA);
         opB <= opA;
         basB <= basA;
@@ -585,7 +601,7 @@ module wings_gen #(
     logic [SFA-1:0] o_bsf;                           // ROW: the basis word's sf (word k*SF + sf)
     logic v4, v5, v6;
     logic [2:0] ph4, ph5, ph6;
-    assign pipe_empty = !v1 && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5 && !v6;
+    assign pipe_empty = !v1 && !vR && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5 && !v6;
     // the output counters start over at a phase's end and in SEL (the pipe is empty in both)
     wire phase_start = ph_end || sel;
     always_ff @(posedge clk) begin

@@ -17,10 +17,10 @@ from ..spec import Layer
 from .plan import (MAX_EXACT_BITS, OVF_CODES, ROUND_CODES, LayerPlan, RTLError, _absmax, _pack_words,
                    _stored_width, param_words, plan_layer)
 
-# idle cycles after each generator phase while the pipe empties: read, operand, distance and table
-# registers, product, accumulate, the three cast stages (accumulator type, rounding, overflow), write
-# (rtl/wings_gen.sv)
-PHASE_DRAIN = 10
+# idle cycles after each generator phase while the pipe empties: read, memory output, operand, distance
+# and table registers, product, accumulate, the three cast stages (accumulator type, rounding, overflow),
+# write (rtl/wings_gen.sv)
+PHASE_DRAIN = 11
 # operand register stages of the dense part (mac_pipe OP_REG): the generated-weight buffer is as large
 # as a dense layer's weights, spread over ~90 block RAMs (MNIST WINGs MLP: 4,096 words x 392 bits);
 # placed and routed, one register between their outputs (5.8 ns clock-to-out on an ECP5) and the
