@@ -19,15 +19,16 @@
 // cycles: generation adds no cycle per inference, only a one-time
 //   K*NO*S + GRID*K*(GR*WD*GC + H*WD*GR) + (M/PE)*(N/SIMD)*PE*K + drains and phase selects   cycles
 // (codesign/rtl/wings.py gen_cycles) during which s_tready is low. After a load-port write only the
-// stale components' curve / basis rows are recomputed, then every weight (regen_cycles). The price: the weight buffer
+// stale components' curve / basis rows are recomputed, then only the weight words whose curve column or basis
+// word changed (compared at the write; wcol / wrow below; WingsPlan.regen_cycles). The price: the weight buffer
 // is as large as a dense layer's weight memory (on-chip RAM). What WINGs saves here is what is
 // stored, loaded and exposed to parameter faults (the generator: alpha, beta, sv, klut, z, plut,
 // prow, pcol), not the buffer. The buffer is the mvau's own weight memory, written through its load
 // port by the weight phase; its image file is empty (a comment): nothing of w is stored anywhere.
 //
-// Phases (one issue per cycle, pipeline issue -> read -> operands -> distance -> table -> product ->
-// accumulate -> cast (two stages) -> write, then a drain of 9 cycles before the next phase so no
-// read precedes the write it needs), per component k whose rows are stale (SEL picks, a cycle each):
+// Phases (one issue per cycle, pipeline issue -> read -> memory register -> operands -> distance -> table ->
+// product -> accumulate -> cast (three stages: accumulator type, rounding, overflow) -> write, then a drain of 11
+// cycles before the next phase so no read precedes the write it needs), per component k whose rows are stale (SEL picks, a cycle each):
 //   CURVE  j, s      read {sv, alpha}[k*S+s]        -> curve[j*K+k]          (curve row k stale)
 //   MID    a, c, b   read z[(k*GR+a)*GC+b]          -> mid[a*WD+c]          (GRID, basis rows k stale)
 //   ROW    r, c, a   read mid[a*WD+c]               -> basis word k*SF+i/SIMD, lane i%SIMD
@@ -170,6 +171,7 @@ module wings_gen #(
     localparam int MD = GR * WD;                                  // mid entries
     localparam int MA = MD > 1 ? $clog2(MD) : 1;
     localparam int KA = K > 1 ? $clog2(K) : 1;
+    localparam int SFA = SF > 1 ? $clog2(SF) : 1;
     localparam int KLA = KL > 1 ? $clog2(KL) : 1;
     localparam int PLA = PL > 1 ? $clog2(PL) : 1;
     localparam int GRA = GR > 1 ? $clog2(GR) : 1;
@@ -182,7 +184,6 @@ module wings_gen #(
     localparam int DW = (CTW > DW1 ? CTW : DW1) + 1;              // distance width
     localparam int OLW = $clog2(SIMD + 1);                        // lane counter
     localparam int OIW = CTW + OLW + 9;                           // pixel index / row offset
-    localparam int OJW = CTW + 9;                                 // neuron index
     // load-port region bases
     localparam int A_Z = R_SVR;
     localparam int A_BAS = A_Z + R_Z;
@@ -245,7 +246,7 @@ module wings_gen #(
     // ------------------------------------------------------------------ what a write makes stale
     // Per component k: its curve row (cdirty: {sv, alpha}[k, :] or beta[k] written; klut: every k) and
     // its basis rows (bdirty, GRID: z[k] written; plut, prow, pcol: every k). Reset marks all. A
-    // regeneration recomputes only the stale components' curve / basis, then every weight (each is a
+    // regeneration recomputes only the stale components' curve / basis, then the weights they changed (each is a
     // sum over all k): a write of one component's parameter (a run-time update, a fault campaign's
     // flip) costs NO*S (curve) or GR*WD*GC + H*WD*GR (basis) cycles + the weight phase, not the whole
     // K-fold generation. A write during a regeneration restarts it with the union of what is stale.
@@ -286,6 +287,20 @@ module wings_gen #(
     logic pipe_empty;                               // no term in stages 1-5 (the phase's writes landed)
     logic f1, l1, f2, l2;
 
+    // What the weight phase must rewrite (why: a fault campaign's generator flip changes a few curve
+    // entries or basis words, and the weight phase, 80% of a one-component regeneration, rewrote all
+    // NF*SF words): wcol[of] (column group of: some curve entry j = of*PE + p changed) and wrow[sf]
+    // (basis word sf of some component changed), set by comparing each curve / basis write with the
+    // word it replaces; all set at reset, cleared when a weight phase ends. The weight phase issues
+    // the (of, sf) words with wcol[of] | wrow[sf] and spends one cycle on each other word (one on a
+    // whole column when no basis word changed). colsh / rowsh are their copies, rotated as the
+    // phase walks, so the decision reads bit 0 (no 256:1 multiplexer on the issue path).
+    logic [NF-1:0] wcol, wcol_nx, colsh;
+    logic [SF-1:0] wrow, wrow_nx, rowsh;
+    logic rclean;                                   // this weight phase: no basis word changed
+    logic [MWAW-1:0] wa_i;                          // weight word of*SF + sf of the issued pair
+    logic cmp_busy;                                 // a basis-word comparison still in flight
+
     logic [CTW-1:0] lim0, lim1, lim2, lim3;         // last value of each counter in this phase
     always_comb begin
         case (ph)
@@ -297,7 +312,10 @@ module wings_gen #(
     end
     wire e0 = c0 == lim0, e1 = c1 == lim1, e2 = c2 == lim2, e3 = c3 == lim3;
     wire sel = ph == PH_SEL;
-    wire iss = !done && !drain && !sel;
+    wire pair0 = c0 == '0 && c1 == '0;              // WGT: first term of an (of, sf) word
+    wire skip = ph == PH_WGT && !done && !drain && pair0 && !colsh[0] && !rowsh[0];
+    wire iss = !done && !drain && !sel && !skip;
+    wire [SF-1:0] rowsh_rot = (rowsh >> 1) | (rowsh << (SF - 1));   // rotate: word sf + 1 to bit 0
     wire restart = rst || wl_we;
     wire bk_end = bk == KB'(K);
     wire bk_c = !bk_end && cdirty[KA'(bk)];
@@ -343,11 +361,40 @@ module wings_gen #(
                 default: begin
                     bas_ra <= e0 ? (e1 ? (e2 ? '0 : BAA'(c2) + BAA'(1)) : BAA'(c2)) : bas_ra + BAA'(SF);
                     cur_ra <= (e0 && e1 && !e2) ? cur_ra - CA'(PE * K - 1) : cur_ra + CA'(1);
+                    if (e0 && e1) begin                 // the word's last term: on to the next word
+                        wa_i <= wa_i + MWAW'(1);
+                        rowsh <= rowsh_rot;
+                        if (e2) colsh <= colsh >> 1;
+                    end
                 end
             endcase
+        end else if (skip) begin                       // a word (or column) nothing changed: no term
+            if (rclean) begin                          // no basis word changed: the whole column (sf = 0)
+                c3 <= e3 ? '0 : c3 + CTW'(1);
+                wa_i <= wa_i + MWAW'(SF);
+                colsh <= colsh >> 1;
+                cur_ra <= cur_ra + CA'(PE * K);
+                if (e3) drain <= 1'b1;
+            end else begin
+                c2 <= e2 ? '0 : c2 + CTW'(1);
+                if (e2) c3 <= e3 ? '0 : c3 + CTW'(1);
+                wa_i <= wa_i + MWAW'(1);
+                rowsh <= rowsh_rot;
+                if (e2) colsh <= colsh >> 1;
+                bas_ra <= e2 ? '0 : BAA'(c2) + BAA'(1);
+                if (e2) cur_ra <= cur_ra + CA'(PE * K);
+                if (e2 && e3) drain <= 1'b1;
+            end
         end else if (sel) begin
-            if (bk_end) ph <= PH_WGT;
-            else if (bk_c) begin
+            if (bk_end) begin
+                if (!cmp_busy) begin                   // every compare has reached wcol / wrow
+                    ph <= PH_WGT;
+                    colsh <= wcol_nx;
+                    rowsh <= wrow_nx;
+                    rclean <= wrow_nx == '0;
+                    wa_i <= '0;
+                end
+            end else if (bk_c) begin
                 ph <= PH_CURVE;
                 svr_a <= svr_base;
             end else if (bk_b) begin
@@ -375,6 +422,16 @@ module wings_gen #(
 
     // ------------------------------------------------------------------ stage 1: memory read
     logic [CTW-1:0] x0, x1, x2;                     // c0, c1, c2 of the issued term
+    // WGT: each term carries its weight word and whether it is the last row word / column group (the
+    // only ones with padded lanes / columns) to the write: words are skipped, so no output counter
+    localparam int TW = MWAW + 2;
+    logic [TW-1:0] tg [0:9];                        // stages 1, R, A, B, C, 2, 3, 4, 5, 6
+    always_ff @(posedge clk) begin
+        tg[0] <= {wa_i, c2 == CTW'(SF - 1), c3 == CTW'(NF - 1)};
+        for (int i = 1; i < 10; i++) tg[i] <= tg[i - 1];
+    end
+    wire [MWAW-1:0] t6_wa = tg[9][TW-1:2];
+    wire t6_lsf = tg[9][1], t6_lof = tg[9][0];
     always_ff @(posedge clk) begin
         if (restart) v1 <= 1'b0;
         else v1 <= iss;
@@ -395,18 +452,23 @@ module wings_gen #(
         .clk(clk), .re(1'b1), .raddr(z_a), .rdata(z_q),
         .we(we_z), .waddr(off_z), .wdata(Z_W'(wl_data))
     );
-    // basis: written by the ROW phase (GRID) or the load port (stored basis)
+    // basis: written by the ROW phase (GRID) or the load port (stored basis). In the ROW phase its read
+    // port (idle then) reads the word being assembled, so the write can be compared with what it replaces;
+    // the curve's likewise in the CURVE phase (the address of the next result's write)
+    logic [BAA-1:0] bas_rd;
+    logic [CA-1:0] cur_rd;
     logic [SIMD*BA_W-1:0] bas_q, bas_wd;
     logic bas_we;
     logic [BAA-1:0] bas_wa;
     logic [SIMD*BA_W-1:0] bas_gen_wd;
     logic bas_gen_we;
     logic [BAA-1:0] bas_gen_wa;
+    logic [SFA-1:0] bas_gen_sf;
     assign bas_we = GRID != 0 ? bas_gen_we : we_bas_lp;
     assign bas_wa = GRID != 0 ? bas_gen_wa : off_bas;
     assign bas_wd = GRID != 0 ? bas_gen_wd : (SIMD*BA_W)'(wl_data);
     wmem #(.DW(SIMD * BA_W), .DEPTH(BD), .AW(BAA), .INIT(BASIS_INIT)) u_basis (
-        .clk(clk), .re(1'b1), .raddr(bas_ra), .rdata(bas_q),
+        .clk(clk), .re(1'b1), .raddr(bas_rd), .rdata(bas_q),
         .we(bas_we), .waddr(bas_wa), .wdata(bas_wd)
     );
     // curve and mid: generated (written before they are read, so no image), registered reads
@@ -418,7 +480,7 @@ module wings_gen #(
     logic [CV_W-1:0] cur_wd;
     logic [M_SW-1:0] mid_wd;
     wmem #(.DW(CV_W), .DEPTH(CD), .AW(CA), .INIT_EN(0)) u_curve (
-        .clk(clk), .re(1'b1), .raddr(cur_ra), .rdata(cur_q),
+        .clk(clk), .re(1'b1), .raddr(cur_rd), .rdata(cur_q),
         .we(cur_we), .waddr(cur_wa), .wdata(cur_wd)
     );
     wmem #(.DW(M_SW), .DEPTH(MD), .AW(MA), .INIT_EN(0)) u_mid (
@@ -426,17 +488,33 @@ module wings_gen #(
         .we(mid_we), .waddr(mid_wa), .wdata(mid_wd)
     );
 
-    // ------------------------------------------------------------------ stages A-C: operands, distance, table
-    // Why three stages before the products: placed and routed, a block RAM's clock-to-out (5.8 ns on
+    // ------------------------------------------------------------------ stages R, A-C: operands, distance, table
+    // Why four stages before the products: placed and routed, a block RAM's clock-to-out (5.8 ns on
     // an ECP5), the |j - sv| distance, the table lookup and a multiplier in one cycle were the layer's
-    // critical path. A registers the memory outputs (the phase's operand and distance inputs), B the
-    // distance, C the table entry; generation is one-time, so they cost 3 cycles a phase, none a sample.
+    // critical path. R registers the memory outputs as they are (no logic after the block RAMs: with the
+    // phase's operand select there, the z table's output to opA was the routed critical path, 12.15 ns
+    // at 82.3 MHz), A the phase's operand and distance inputs, B the distance, C the table entry;
+    // generation is one-time, so they cost 4 cycles a phase, none a sample.
+    logic vR, fR, lR;
+    logic [2:0] phR;
+    logic [CTW-1:0] xR0, xR1, xR2;
+    logic [SV_W+AL_W-1:0] svr_r;
+    logic [Z_W-1:0] z_r;
+    logic [M_SW-1:0] mid_r;
+    logic [SIMD*BA_W-1:0] bas_r;
+    logic [CV_W-1:0] cur_r;
+    always_ff @(posedge clk) begin
+        if (restart) vR <= 1'b0;
+        else vR <= v1;
+        {phR, fR, lR, xR0, xR1, xR2} <= {ph1, f1, l1, x0, x1, x2};
+        {svr_r, z_r, mid_r, bas_r, cur_r} <= {svr_q, z_q, mid_q, bas_q, cur_q};
+    end
     function automatic logic [DW-1:0] absdiff(input logic [DW-1:0] a, input logic [DW-1:0] b);
         absdiff = a > b ? a - b : b - a;
     endfunction
-    wire signed [AL_W-1:0] alpha_v = $signed(svr_q[AL_W-1:0]);
-    wire signed [Z_W-1:0] z_v = $signed(z_q);
-    wire signed [M_SW-1:0] mid_v = $signed(mid_q);
+    wire signed [AL_W-1:0] alpha_v = $signed(svr_r[AL_W-1:0]);
+    wire signed [Z_W-1:0] z_v = $signed(z_r);
+    wire signed [M_SW-1:0] mid_v = $signed(mid_r);
     logic vA, vB, vC;
     logic [2:0] phA, phB, phC;
     logic fA, lA, fB, lB, fC, lC;
@@ -448,17 +526,17 @@ module wings_gen #(
     logic [CV_W-1:0] curA, curB, curC;
     always_ff @(posedge clk) begin
         if (restart) {vA, vB, vC} <= '0;
-        else {vA, vB, vC} <= {v1, vA, vB};
-        {phA, fA, lA, kA} <= {ph1, f1, l1, KA'(bk)};  // bk holds while a phase's terms are in flight
+        else {vA, vB, vC} <= {vR, vA, vB};
+        {phA, fA, lA, kA} <= {phR, fR, lR, KA'(bk)};  // bk holds while a phase's terms are in flight
         {phB, fB, lB, kB} <= {phA, fA, lA, kA};
         {phC, fC, lC, kC} <= {phB, fB, lB, kB};
-        case (ph1)
-            PH_CURVE: begin daA <= DW'(x1); dbA <= DW'(svr_q[AL_W +: SV_W]); opA <= SA_W'(alpha_v); end
-            PH_MID:   begin daA <= DW'(x1); dbA <= DW'(pcol_t[GCA'(x0)]);   opA <= SA_W'(z_v); end
-            default:  begin daA <= DW'(x2); dbA <= DW'(prow_t[GRA'(x0)]);   opA <= SA_W'(mid_v); end
+        case (phR)
+            PH_CURVE: begin daA <= DW'(xR1); dbA <= DW'(svr_r[AL_W +: SV_W]); opA <= SA_W'(alpha_v); end
+            PH_MID:   begin daA <= DW'(xR1); dbA <= DW'(pcol_t[GCA'(xR0)]);   opA <= SA_W'(z_v); end
+            default:  begin daA <= DW'(xR2); dbA <= DW'(prow_t[GRA'(xR0)]);   opA <= SA_W'(mid_v); end
         endcase
-        basA <= bas_q;
-        curA <= cur_q;
+        basA <= bas_r;
+        curA <= cur_r;
         dB <= absdiff(daA, dbA);
         opB <= opA;
         basB <= basA;
@@ -502,95 +580,126 @@ module wings_gen #(
         always_ff @(posedge clk) if (v2) gacc[s] <= (f2 ? '0 : gacc[s]) + pg2[s];
     end
 
-    // ------------------------------------------------------------------ stages 4-5: casts, then writes
-    // Each cast is a requant lane cut in two by a register, as in mac_pipe: stage 4 holds the value in
-    // the accumulator type (the curve's beta added), stage 5 the rounded, saturated result; the
-    // writes below act on stage 5 (w5) in issue order, so the casts never wait on a write counter.
+    // ------------------------------------------------------------------ stages 4-6: casts, then writes
+    // Each cast is a requant lane cut in three by registers: stage 4 holds the value in the accumulator
+    // type (the curve's beta added), stage 5 the rounded value (exact, RX bits: no overflow yet), stage
+    // 6 the result brought into the output type. Why rounding and overflow apart: placed and routed,
+    // the rounding adder followed by the 40-bit saturation compares was the WINGs design's critical
+    // path (12.1 ns at 82.6 MHz on an ECP5); generation is one-time, so the stage costs a cycle a
+    // phase, none a sample. The writes below act on stage 6 (w6) in issue order, so the casts never
+    // wait on a write counter.
     // output-side counters (the pipe emits results in issue order; reset when a phase starts)
     logic [CA-1:0] o_ca;                             // CURVE: j*K + k (one component k a phase)
     logic [MA-1:0] o_ma;                             // MID: a*WD + c
     logic [OLW-1:0] o_lane;                         // ROW: i % SIMD; WGT: unused
     logic [BAA-1:0] o_bw;                            // ROW: basis word
     logic [OIW-1:0] o_i;                          // ROW: pixel i
-    logic [CTW-1:0] o_p, o_sf;                       // WGT: p, sf
-    logic [MWAW-1:0] o_wa;                           // WGT: weight word of*SF + sf
-    logic [OJW-1:0] o_jj;                             // WGT: j = of*PE + p
-    logic [OIW-1:0] o_i0;                        // WGT: sf*SIMD
-    logic v4, v5;
-    logic [2:0] ph4, ph5;
-    assign pipe_empty = !v1 && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5;
+    logic [CTW-1:0] o_p;                             // WGT: p
+    logic [CA-1:0] o_ca_nx;                          // CURVE: o_ca + K (the next write's address)
+    logic [CTW-1:0] o_cp;                            // CURVE: j % PE
+    logic [PAW-1:0] o_cof;                           // CURVE: j / PE
+    logic [SFA-1:0] o_bsf;                           // ROW: the basis word's sf (word k*SF + sf)
+    logic v4, v5, v6;
+    logic [2:0] ph4, ph5, ph6;
+    assign pipe_empty = !v1 && !vR && !vA && !vB && !vC && !v2 && !v3 && !v4 && !v5 && !v6;
     // the output counters start over at a phase's end and in SEL (the pipe is empty in both)
     wire phase_start = ph_end || sel;
     always_ff @(posedge clk) begin
-        if (restart) {v4, v5} <= '0;
-        else {v4, v5} <= {v3, v4};
+        if (restart) {v4, v5, v6} <= '0;
+        else {v4, v5, v6} <= {v3, v4, v5};
         ph4 <= ph3;
         ph5 <= ph4;
+        ph6 <= ph5;
     end
 
     // curve cast: stage 4 sum + beta (accumulator type), stage 5 rounding and overflow
     localparam int C_AX = C_ACC_W + 1;
+    localparam int C_RX = C_AX + (C_OS < 0 ? -C_OS : 0);          // rounded value, before overflow
     logic [C_ACC_W-1:0] c_a3;
     logic [C_AX-1:0] c_a4;
-    logic [C_OUT_W-1:0] c_y4, c_y;
+    logic [C_RX-1:0] c_r4, c_r5;
+    logic [C_OUT_W-1:0] c_y5, c_y;
     requant #(
         .DOT_W(C_SW), .SH_W(1), .B_W(BE_W), .PS(C_PS), .BS(C_BS), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
         .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(C_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
     ) u_ccast_acc (.dot(acc[C_SW-1:0]), .shift(1'b0), .bias(beta_t[k3]), .y(c_a3));
     requant #(
         .DOT_W(C_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(C_OS), .RND(C_RND), .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF),
+        .ACC_OVF(0), .RELU(0), .OS(C_OS), .RND(C_RND), .OUT_W(C_RX), .OUT_SIGNED(1), .OUT_OVF(0),
         .PART(2)
-    ) u_ccast_out (.dot(c_a4), .shift(1'b0), .bias(1'b0), .y(c_y4));
+    ) u_ccast_rnd (.dot(c_a4), .shift(1'b0), .bias(1'b0), .y(c_r4));
+    requant #(
+        .DOT_W(C_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF),
+        .PART(2)
+    ) u_ccast_out (.dot(c_r5), .shift(1'b0), .bias(1'b0), .y(c_y5));
     // basis cast (no bias): stage 4 the sum in the accumulator type, stage 5 rounding and overflow
     localparam int B_AX = B_ACC_W + 1;
+    localparam int B_RX = B_AX + (B_OS < 0 ? -B_OS : 0);
     logic [B_ACC_W-1:0] b_a3;
     logic [B_AX-1:0] b_a4;
-    logic [B_OUT_W-1:0] b_y4, b_y;
+    logic [B_RX-1:0] b_r4, b_r5;
+    logic [B_OUT_W-1:0] b_y5, b_y;
     requant #(
         .DOT_W(B_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
         .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(B_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
     ) u_bcast_acc (.dot(acc[B_SW-1:0]), .shift(1'b0), .bias(1'b0), .y(b_a3));
     requant #(
         .DOT_W(B_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(B_OS), .RND(B_RND), .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF),
+        .ACC_OVF(0), .RELU(0), .OS(B_OS), .RND(B_RND), .OUT_W(B_RX), .OUT_SIGNED(1), .OUT_OVF(0),
         .PART(2)
-    ) u_bcast_out (.dot(b_a4), .shift(1'b0), .bias(1'b0), .y(b_y4));
-    logic [M_SW-1:0] mid4, mid5;
+    ) u_bcast_rnd (.dot(b_a4), .shift(1'b0), .bias(1'b0), .y(b_r4));
+    requant #(
+        .DOT_W(B_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF),
+        .PART(2)
+    ) u_bcast_out (.dot(b_r5), .shift(1'b0), .bias(1'b0), .y(b_y5));
+    logic [M_SW-1:0] mid4, mid5, mid6;
     always_ff @(posedge clk) begin
         c_a4 <= {c_a3[C_ACC_W-1], c_a3};
         b_a4 <= {b_a3[B_ACC_W-1], b_a3};
         mid4 <= acc[M_SW-1:0];
-        c_y <= c_y4;
-        b_y <= b_y4;
+        c_r5 <= c_r4;
+        b_r5 <= b_r4;
         mid5 <= mid4;
+        c_y <= c_y5;
+        b_y <= b_y5;
+        mid6 <= mid5;
     end
     // stored (two's complement) forms: an unsigned type gets a zero sign bit
     wire [CV_W-1:0] c_st = CV_W'({1'b0, c_y});
     wire [BA_W-1:0] b_st = BA_W'({1'b0, b_y});
 
-    // weight casts (stage 4 / 5 as above), masked to 0 on padded rows/columns at the write
+    // weight casts (stages 4 / 5 / 6 as above), masked to 0 on padded rows/columns at the write
     localparam int G_AX = G_ACC_W + 1;
+    localparam int G_RX = G_AX + (G_OS < 0 ? -G_OS : 0);
     logic [SIMD*WW-1:0] g_lanes;
-    wire col_ok = o_jj < OJW'(NO);
+    wire col_ok = !t6_lof || CTW'((NF - 1) * PE) + o_p < CTW'(NO);
     for (genvar s = 0; s < SIMD; s++) begin : g_gcast
         logic [G_ACC_W-1:0] g_a3;
         logic [G_AX-1:0] g_a4;
-        logic [G_OUT_W-1:0] g_y4, g_y;
+        logic [G_RX-1:0] g_r4, g_r5;
+        logic [G_OUT_W-1:0] g_y5, g_y;
         requant #(
             .DOT_W(G_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
             .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(G_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
         ) u_gcast_acc (.dot(gacc[s]), .shift(1'b0), .bias(1'b0), .y(g_a3));
         requant #(
             .DOT_W(G_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
-            .ACC_OVF(0), .RELU(0), .OS(G_OS), .RND(G_RND), .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF),
+            .ACC_OVF(0), .RELU(0), .OS(G_OS), .RND(G_RND), .OUT_W(G_RX), .OUT_SIGNED(1), .OUT_OVF(0),
             .PART(2)
-        ) u_gcast_out (.dot(g_a4), .shift(1'b0), .bias(1'b0), .y(g_y4));
+        ) u_gcast_rnd (.dot(g_a4), .shift(1'b0), .bias(1'b0), .y(g_r4));
+        requant #(
+            .DOT_W(G_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
+            .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF),
+            .PART(2)
+        ) u_gcast_out (.dot(g_r5), .shift(1'b0), .bias(1'b0), .y(g_y5));
         always_ff @(posedge clk) begin
             g_a4 <= {g_a3[G_ACC_W-1], g_a3};
-            g_y <= g_y4;
+            g_r5 <= g_r4;
+            g_y <= g_y5;
         end
-        wire row_ok = o_i0 + OIW'(s) < OIW'(NI);
+        wire row_ok = !t6_lsf || (SF - 1) * SIMD + s < NI;
         assign g_lanes[s*WW +: WW] = (row_ok && col_ok) ? WW'({1'b0, g_y}) : '0;
     end
 
@@ -600,25 +709,29 @@ module wings_gen #(
     logic mv_we;
     logic [MWAW-1:0] mv_wa;
     logic [PE*SIMD*WW-1:0] mv_wd;
-    wire w5 = v5 && !restart;
+    wire w6 = v6 && !restart;
     wire last_i = o_i == OIW'(NI - 1);
     // the word with this result in its lane / group (a decoder and 2:1 muxes, no barrel shifter)
     logic [SIMD*BA_W-1:0] bword_next;
     logic [PE*SIMD*WW-1:0] wword_next;
+    // a component's last word: its padded lanes (i >= NI) are written 0, not what the previous word
+    // left there, so its comparison sees only real basis values
+    logic [SIMD*BA_W-1:0] bword_last;
     for (genvar s = 0; s < SIMD; s++) begin : g_blane
         assign bword_next[s*BA_W +: BA_W] = o_lane == OLW'(s) ? b_st : bword[s*BA_W +: BA_W];
+        assign bword_last[s*BA_W +: BA_W] = (SF - 1) * SIMD + s < NI ? bword_next[s*BA_W +: BA_W] : '0;
     end
     for (genvar q = 0; q < PE; q++) begin : g_wgrp
         assign wword_next[q*SIMD*WW +: SIMD*WW] = o_p == CTW'(q) ? g_lanes : wword[q*SIMD*WW +: SIMD*WW];
     end
 
     always_comb begin
-        cur_we = w5 && ph5 == PH_CURVE;
+        cur_we = w6 && ph6 == PH_CURVE;
         cur_wa = o_ca;
         cur_wd = c_st;
-        mid_we = w5 && ph5 == PH_MID;
+        mid_we = w6 && ph6 == PH_MID;
         mid_wa = o_ma;
-        mid_wd = mid5;
+        mid_wd = mid6;
     end
 
     always_ff @(posedge clk) begin
@@ -626,19 +739,22 @@ module wings_gen #(
         mv_we <= 1'b0;
         if (restart || phase_start) begin
             o_ca <= CA'(bk);
+            o_ca_nx <= CA'(bk) + CA'(K);
+            o_cp <= '0;
+            o_cof <= '0;
             o_ma <= '0;
             o_lane <= '0;
             o_i <= '0;
             o_p <= '0;
-            o_sf <= '0;
-            o_wa <= '0;
-            o_jj <= '0;
-            o_i0 <= '0;
             o_bw <= bas_base;
-        end else if (w5) begin
-            case (ph5)
+            o_bsf <= '0;
+        end else if (w6) begin
+            case (ph6)
                 PH_CURVE: begin
-                    o_ca <= o_ca + CA'(K);
+                    o_ca <= o_ca_nx;
+                    o_ca_nx <= o_ca_nx + CA'(K);
+                    o_cp <= o_cp == CTW'(PE - 1) ? '0 : o_cp + CTW'(1);
+                    if (o_cp == CTW'(PE - 1)) o_cof <= o_cof + PAW'(1);
                 end
                 PH_MID: o_ma <= o_ma + MA'(1);
                 PH_ROW: begin
@@ -646,9 +762,11 @@ module wings_gen #(
                     if (o_lane == OLW'(SIMD - 1) || last_i) begin
                         bas_gen_we <= 1'b1;
                         bas_gen_wa <= o_bw;
-                        bas_gen_wd <= bword_next;
+                        bas_gen_sf <= o_bsf;
+                        bas_gen_wd <= last_i ? bword_last : bword_next;
                         o_lane <= '0;
                         o_bw <= o_bw + BAA'(1);
+                        o_bsf <= o_bsf + SFA'(1);
                     end else begin
                         bword <= bword_next;
                         o_lane <= o_lane + OLW'(1);
@@ -657,20 +775,57 @@ module wings_gen #(
                 default: begin  // PH_WGT
                     if (o_p == CTW'(PE - 1)) begin
                         mv_we <= 1'b1;
-                        mv_wa <= o_wa;
+                        mv_wa <= t6_wa;
                         mv_wd <= wword_next;
                         o_p <= '0;
-                        o_wa <= o_wa + MWAW'(1);
-                        o_sf <= o_sf == CTW'(SF - 1) ? '0 : o_sf + CTW'(1);
-                        o_i0 <= o_sf == CTW'(SF - 1) ? '0 : o_i0 + OIW'(SIMD);
-                        o_jj <= o_sf == CTW'(SF - 1) ? o_jj + OJW'(1) : o_jj - OJW'(PE - 1);
                     end else begin
                         wword <= wword_next;
                         o_p <= o_p + CTW'(1);
-                        o_jj <= o_jj + OJW'(1);
                     end
                 end
             endcase
+        end
+    end
+
+    // ------------------------------------------------------------------ what changed (wcol / wrow)
+    // read addresses: the compare's in the CURVE / ROW phase, the weight phase's otherwise
+    assign cur_rd = ph == PH_CURVE ? (w6 ? o_ca_nx : o_ca) : cur_ra;
+    assign bas_rd = GRID != 0 && ph == PH_ROW ? o_bw : bas_ra;
+    // curve: the word read is the one the write at stage 6 replaces; registered compare
+    logic chg_c;
+    logic [PAW-1:0] chg_of;
+    always_ff @(posedge clk) begin
+        chg_c <= cur_we && cur_q != c_st;
+        chg_of <= o_cof;
+    end
+    // basis (ROW): bas_q is the word bas_gen_we overwrites; operands registered, then compared
+    logic chk_b, chg_b;
+    logic [SIMD*BA_W-1:0] bq_r, bw_r;
+    logic [SFA-1:0] chk_sf, chg_sf;
+    always_ff @(posedge clk) begin
+        chk_b <= GRID != 0 && bas_gen_we;
+        bq_r <= bas_q;
+        bw_r <= bas_gen_wd;
+        chk_sf <= bas_gen_sf;
+        chg_b <= chk_b && bq_r != bw_r;
+        chg_sf <= chk_sf;
+    end
+    assign cmp_busy = bas_gen_we || chk_b;
+    wire wgt_end = ph_end && ph == PH_WGT;
+    always_comb begin
+        wcol_nx = wcol;
+        if (chg_c) wcol_nx[chg_of] = 1'b1;
+        wrow_nx = wrow;
+        if (chg_b) wrow_nx[chg_sf] = 1'b1;
+        if (we_bas_lp) wrow_nx = '1;               // a stored basis word: every row (no comparison)
+    end
+    always_ff @(posedge clk) begin
+        if (rst) begin
+            wcol <= '1;
+            wrow <= '1;
+        end else begin
+            wcol <= wgt_end ? '0 : wcol_nx;
+            wrow <= wgt_end ? '0 : wrow_nx;
         end
     end
 

@@ -12,7 +12,8 @@ while Python prepares the next (emulator reference on a pool of digits, from the
 a dense/conv flip recomputing only its output column: tail.LayerCache), so the two CPU costs overlap. The simulation is the floor: the pipeline drains between faults, so a
 fault costs the design's latency plus one inference interval per further digit. A WINGs
 generator-parameter write restarts the weight generation: the written component's curve or basis
-rows (a table: every component's), then every weight (`WingsPlan.regen_cycles`; the full generation
+rows (a table: every component's), then the weight words whose curve column or basis word changed
+(`WingsPlan.regen_cycles`; the full generation
 after reset is `generation_cycles` in rtl_meta.json), so those faults cost that much more each.
 
 A locked design runs under the campaign's key on both sides: the emulator reference applies its lock
@@ -366,7 +367,7 @@ def crosscheck(run_dir, spec, x_int, faults: int = 2000, samples: int = 2, seed:
                          "sim_cpu_s_per_fault": round(float(sim_cpu[on].mean()), 5),
                          "equal": int(equal[on].sum()), "visible": int(visible[on].sum())}
     # where the simulated time goes: faults whose run re-ran a weight generation (a WINGs generator
-    # parameter write restarts it: the stale components' curve or basis, then every weight; the full
+    # parameter write restarts it: the stale components' curve or basis, then the weights they change; the full
     # generation after reset is rtl_meta.json generation_cycles) and the others
     regen = np.array([spec.layers[sm.blocks[b].layer].kind == "wings_dense" and sm.blocks[b].param != "bias"
                       for b in d["block"]], bool)

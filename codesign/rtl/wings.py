@@ -17,9 +17,10 @@ from ..spec import Layer
 from .plan import (MAX_EXACT_BITS, OVF_CODES, ROUND_CODES, LayerPlan, RTLError, _absmax, _pack_words,
                    _stored_width, param_words, plan_layer)
 
-# idle cycles after each generator phase while the pipe empties: read, operand, distance and table
-# registers, product, accumulate, the two cast stages, write (rtl/wings_gen.sv)
-PHASE_DRAIN = 9
+# idle cycles after each generator phase while the pipe empties: read, memory output, operand, distance
+# and table registers, product, accumulate, the three cast stages (accumulator type, rounding, overflow),
+# write (rtl/wings_gen.sv)
+PHASE_DRAIN = 11
 # operand register stages of the dense part (mac_pipe OP_REG): the generated-weight buffer is as large
 # as a dense layer's weights, spread over ~90 block RAMs (MNIST WINGs MLP: 4,096 words x 392 bits);
 # placed and routed, one register between their outputs (5.8 ns clock-to-out on an ECP5) and the
@@ -61,14 +62,63 @@ class WingsPlan(LayerPlan):
         """Cycles from reset until inputs are accepted (one-time): every component stale."""
         return self.regen_cycles(self.gen["K"], self.gen["K"] if self.grid else 0)
 
-    def regen_cycles(self, curves: int, bases: int) -> int:
+    def regen_cycles(self, curves: int, bases: int, cols=None, rows=None) -> int:
         """Cycles of a regeneration with `curves` components' curve rows and `bases` components' basis
         rows stale (rtl/wings_gen.sv: a load-port write marks what it feeds): per component one SEL
-        cycle, plus SEL + phase for each stale part; then SEL + the weight phase."""
+        cycle, plus SEL + phase for each stale part; then SEL + the weight phase (`weight_cycles`)."""
+        return sum(self.regen_phases(curves, bases, cols, rows).values())
+
+    def regen_phases(self, curves: int, bases: int, cols=None, rows=None) -> dict:
+        """`regen_cycles` by phase: select (SEL visits), curve, basis (MID + ROW), weight."""
         g = self.gen
-        c = g["K"] + curves * (1 + g["NO"] * g["S"] + PHASE_DRAIN)
-        c += bases * (1 + g["GR"] * g["WD"] * g["GC"] + g["H"] * g["WD"] * g["GR"] + 2 * PHASE_DRAIN)
-        return c + 1 + self.nf * self.sf * self.pe * g["K"] + PHASE_DRAIN
+        return {"select": g["K"] + curves + bases + 1,
+                "curve": curves * (g["NO"] * g["S"] + PHASE_DRAIN),
+                "basis": bases * (g["GR"] * g["WD"] * g["GC"] + g["H"] * g["WD"] * g["GR"] + 2 * PHASE_DRAIN),
+                "weight": self.weight_cycles(cols, rows)}
+
+    def stale(self, param: str) -> tuple[int, int]:
+        """(curve rows, basis rows) a write of one word of generator parameter `param` makes stale
+        (rtl/wings_gen.sv set_c / set_b): a component's own parameter one row, a shared table all."""
+        k = self.gen["K"]
+        return {"alpha": (1, 0), "sv": (1, 0), "beta": (1, 0), "klut": (k, 0), "z": (0, 1),
+                "plut": (0, k), "prow": (0, k), "pcol": (0, k)}.get(param, (0, 0))
+
+    def weight_cycles(self, cols=None, rows=None) -> int:
+        """Cycles of the weight phase when the column groups `cols` (nf bools: a curve entry of one of
+        its PE columns changed) and the basis words `rows` (sf bools: a component's basis word changed)
+        are what changed since the last one (None: all, as after reset). rtl/wings_gen.sv issues the
+        PE*K terms of each weight word (of, sf) with cols[of] or rows[sf], spends one cycle on every
+        other word (on a whole column when no row changed), then drains the pipe."""
+        cols = np.ones(self.nf, bool) if cols is None else np.asarray(cols, bool)
+        rows = np.ones(self.sf, bool) if rows is None else np.asarray(rows, bool)
+        word = self.pe * self.gen["K"]
+        if not rows.any():
+            t = int(cols.sum()) * self.sf * word + int((~cols).sum())
+            last = None
+            if cols.any():  # the last issued term: the last dirty column's last word
+                of = int(np.nonzero(cols)[0][-1])
+                last = int(cols[:of + 1].sum()) * self.sf * word + int((~cols[:of]).sum()) - 1
+        else:
+            dirty = cols[:, None] | rows[None, :]                 # (nf, sf) words in issue order
+            cost = np.where(dirty, word, 1).reshape(-1)
+            t = int(cost.sum())
+            flat = dirty.reshape(-1)
+            last = int(cost[:np.nonzero(flat)[0][-1] + 1].sum()) - 1 if flat.any() else None
+        return t + 1 if last is None else max(t + 1, last + PHASE_DRAIN + 1)
+
+    def changed(self, before: Layer, after: Layer) -> tuple[np.ndarray, np.ndarray]:
+        """(cols, rows) of `weight_cycles` for a change of the generator parameters from `before` to
+        `after`: the column groups whose curve entries differ, the basis words whose values differ."""
+        from ..techniques.wings.gen import basis_int, curves_int
+
+        g = self.gen
+        dc = np.zeros(self.nf * self.pe, bool)
+        dc[:g["NO"]] = (curves_int(before) != curves_int(after)).any(axis=0)[:g["NO"]]
+        db = np.zeros(self.sf * self.simd, bool)
+        db[:g["NI"]] = (basis_int(before) != basis_int(after)).reshape(g["K"], -1).any(axis=0)[:g["NI"]]
+        if not self.grid and db.any():  # a stored basis word written: every row (the RTL does not compare)
+            db[:] = True
+        return dc.reshape(self.nf, self.pe).any(axis=1), db.reshape(self.sf, self.simd).any(axis=1)
 
     @property
     def w_word(self) -> int:  # the load word: widest region word
