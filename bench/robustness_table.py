@@ -111,14 +111,16 @@ SECONDS = "seconds.json"  # a seed folder's wall and CPU seconds (the whole flow
 
 
 def _cpu_seconds() -> float:
-    """User + system CPU seconds of this process and its threads so far."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """User + system CPU seconds of this process, its threads and its finished children (the hls4ml g++ build,
+    Verilator, yosys) so far."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def seconds(runs: dict, folders: list) -> dict:
     """{seed: {"seed": whole flow {wall, cpu, load}, variant: attacks' {wall, cpu}}} of the seeds whose
-    results recorded them: where a seed's time goes (the rest of a seed's CPU is training)."""
+    results recorded them: where a seed's time goes (the rest of a seed's CPU is training, the C-sim build and
+    the RTL simulation)."""
     out = {}
     for seed, rob in runs.items():
         row = {}

@@ -9,7 +9,7 @@ Decisions made here, once, for every view:
   the input type allows (computed from the integer weights), so sums are exact and wrap never occurs;
 - output of a dense/conv followed by ``quantized_relu(B, I)``: ``ufixed<B, I, RND_CONV, SAT>``, which is
   what QKeras computes (tf.round is round-half-to-even, then a clip); without a ReLU: the accumulator;
-- Add / Concatenate: a merge layer naming its inputs (the spec becomes a graph, codesign/extract_graph.py
+- Add / Subtract / Concatenate: a merge layer naming its inputs (the spec becomes a graph, codesign/extract_graph.py
   walks it chain by chain), operands aligned exactly (codesign/kinds/merge.py).
 Anything else stops with `UnsupportedLayerError` naming the layer and its class.
 """
@@ -315,14 +315,14 @@ class Extraction:
 
 
 def extract(model, name: str | None = None, input_type: FixedType | None = None) -> Extraction:
-    """The design spec of a trained QKeras model (a chain, or a graph with Add / Concatenate) and its Keras sources.
+    """The design spec of a trained QKeras model (a chain, or a graph with Add / Subtract / Concatenate) and its Keras sources.
 
     The input type is, in order: a QActivation on the input (the model quantizes its own input), the
     `input_type` declared by the caller, or ``ufixed<8,0>`` (uint8 pixels p mean p/256)."""
     from qkeras import QActivation
     from tensorflow import keras
 
-    g = keras_graph(model)  # a chain, or a graph with Add / Concatenate walked chain by chain
+    g = keras_graph(model)  # a chain, or a graph with Add / Subtract / Concatenate walked chain by chain
     layers = g.order
     tensor = {GRAPH_INPUT: GRAPH_INPUT}  # Keras layer name -> the spec layer holding its output
     input_shape = tuple(model.input_shape[1:])
@@ -342,6 +342,13 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
             del tensor[layer.name]
             break
         i += 1
+    if i:  # the input's own layers were taken: a later layer must read their output, not the raw input
+        for later in layers[i:]:
+            if GRAPH_INPUT in g.inbound[later.name]:
+                raise UnsupportedLayerError(
+                    f"{where(later)} reads the model input before its {type(layers[i - 1]).__name__} "
+                    f"{layers[i - 1].name!r}; read {layers[i - 1].name!r} instead (the design takes its input once, "
+                    "as that layer makes it)")
     if declared is not None and input_type is not None and not declared.same_values(input_type):
         raise UnsupportedLayerError(f"the model quantizes its input to {declared.hls()} but the input type "
                                     f"{input_type.hls()} was declared; drop the declaration or make them equal")
@@ -418,7 +425,7 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
                                                 "after it)") from None
             out.append(layer_out)
             sources[layer_out.name] = source
-        elif type(layer).__name__ in MERGE_CLASSES:  # Add / Concatenate (+ the activation after it)
+        elif type(layer).__name__ in MERGE_CLASSES:  # Add / Subtract / Concatenate (+ the activation after it)
             srcs = [tensor[s] for s in g.inbound[layer.name]]
             merged, source, i = _merge_layer(layer, srcs, [made.get(s) for s in srcs], (input_shape, in_type),
                                              g.follower(i), i)
@@ -521,7 +528,7 @@ def _upsample_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Laye
 
 
 def _merge_layer(layer, srcs: list, producers: list, model_input: tuple, nxt, i: int):
-    """The spec layer of an Add / Concatenate reading spec layers `srcs` (None in `producers`: the model
+    """The spec layer of an Add / Subtract / Concatenate reading spec layers `srcs` (None in `producers`: the model
     input), with the activation `nxt` fused when it is one; returns (layer, its Keras source, index of the
     last Keras layer used). Operand types are the producers' outputs, the accumulator their exact merge
     (codesign/kinds/merge.py), the output the activation's type or the accumulator."""

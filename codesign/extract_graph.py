@@ -1,7 +1,7 @@
 """The layer graph of a Keras model, as the extractor (codesign/extract.py) walks it.
 
 A Sequential-style model is a chain and is walked in `model.layers` order, as always. A functional model
-with Add / Concatenate (skip connections, inception-style branches) is walked in a topological order that
+with Add / Subtract / Concatenate (skip connections, inception-style branches) is walked in a topological order that
 keeps each chain of layers together (depth first: after a layer, its consumer when that has all its
 inputs), so the extractor's "the activation right after a layer is fused into it" still sees the
 activation next, and fuses it only when it is the layer's sole reader (`follower`). Keras lists a
@@ -23,7 +23,7 @@ class KerasGraph:
     order: list                                      # the Keras layers to extract, in walking order
     inbound: dict = field(default_factory=dict)      # layer name -> its source names (GRAPH_INPUT: the input)
     consumers: dict = field(default_factory=dict)    # name (or GRAPH_INPUT) -> the layers reading it
-    is_graph: bool = False                           # some layer merges (Add / Concatenate)
+    is_graph: bool = False                           # some layer merges (Add / Subtract / Concatenate)
 
     def follower(self, i: int):
         """The layer after order[i] when it reads order[i] alone and is its only reader (so it may be fused
@@ -62,7 +62,7 @@ def _refuse_other_merges(model) -> None:
 
 def keras_graph(model) -> KerasGraph:
     """The graph of `model` (Dropout passes its input on; the InputLayer is GRAPH_INPUT). A model without
-    Add / Concatenate is the chain of its layers in `model.layers` order, as before graphs existed."""
+    Add / Subtract / Concatenate is the chain of its layers in `model.layers` order, as before graphs existed."""
     from tensorflow import keras
 
     _refuse_other_merges(model)

@@ -87,6 +87,8 @@ def frozen_quantizers(model):
                 yield from layers(layer)
 
     for layer in layers(model):
+        if type(layer).__name__.endswith("Batchnorm"):  # QKeras quantizes the folded kernel, not self.kernel:
+            continue  # left as it is (correct, only not sped up)
         for attr, weight in _QUANTIZED_WEIGHTS.items():
             quantizer, w = getattr(layer, attr, None), getattr(layer, weight, None)
             if quantizer is None or w is None:

@@ -24,7 +24,7 @@ Layer kinds and what they compute (all integer, types from ``Layer.types``):
 - ``maxpool2d`` y = max over windows (type unchanged)
 - ``flatten`` reshape, row-major (NHWC order, as Keras)
 - ``upsample2d`` nearest-neighbour: each value repeated ``size`` = [sh, sw] times (type unchanged)
-- ``add`` / ``concatenate`` (codesign/kinds/merge.py): merge their operands (skip connections);
+- ``add`` / ``subtract`` / ``concatenate`` (codesign/kinds/merge.py): merge their operands (skip connections);
               each operand aligned exactly to the ``accum`` type (common fraction bits, wide enough that
               the sum never wraps), then the epilogue (ReLU, cast to ``output``) as a dense layer's.
               Operand types ``input``, ``input_1``, ...
@@ -176,7 +176,7 @@ class DesignSpec:
             else:
                 if len(srcs) != 1:
                     raise SpecError(f"layer {layer.name!r} ({layer.kind}) reads {len(srcs)} inputs; only a merge "
-                                    "(add, concatenate) reads more than one")
+                                    "(add, subtract, concatenate) reads more than one")
                 shape, t = outs[srcs[0]]
                 src = "previous output" if layer.inputs is None else f"output of {srcs[0]!r}"
                 if tuple(layer.input_shape) != tuple(shape):

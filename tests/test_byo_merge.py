@@ -286,6 +286,12 @@ def test_identity_skip_from_the_input_and_an_unfusable_activation(tmp_path):
         extract(m)
     assert "'c2' is also read by 'add2' before the activation" in str(e.value) and "\n" not in str(e.value)
 
+    # the raw input read beside its quantizer: Keras would add unquantized values the design never sees
+    raw = keras.Model(i, L.Add(name="add3")([QConv2D(2, 3, padding="same", name="c3", **_q())(x), i]))
+    with pytest.raises(UnsupportedLayerError) as e:
+        extract(raw)
+    assert "'add3'" in str(e.value) and "reads the model input before its QActivation 'in_q'" in str(e.value)
+
 
 def test_upsampling_1d_compiles_bit_exact(tmp_path):
     """UpSampling1D (as a (size, 1) upsample2d over the (n, 1, c) image a sequence is held as): bit-exact with

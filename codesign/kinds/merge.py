@@ -85,7 +85,9 @@ def add_shape(layer, shapes: list) -> tuple:
 
 
 def concatenate_shape(layer, shapes: list) -> tuple:
-    axis = int(layer.attrs.get("axis", -1))
+    if "axis" not in layer.attrs:
+        raise ValueError(f"concatenate {layer.name!r} has no axis; give attrs.axis (0-based, batch excluded)")
+    axis = int(layer.attrs["axis"])
     if not 0 <= axis < len(shapes[0]):
         raise ValueError(f"axis {axis} is not an axis of a sample of shape {shapes[0]} (0-based, batch excluded)")
     rest = {s[:axis] + s[axis + 1:] for s in shapes}

@@ -38,7 +38,7 @@ class Kind:
     kernel: Callable                          # emulator: (x int64 (N, ...), layer) -> y int64
     macs: Callable = lambda layer: 0          # multiply-accumulates of one inference
     reshape: bool = False                     # values pass unchanged, only the shape changes (flatten)
-    # a merge (add, concatenate: codesign/kinds/merge.py): (layer, operand shapes) -> its output shape, or
+    # a merge (add, subtract, concatenate: codesign/kinds/merge.py): (layer, operand shapes) -> its output shape, or
     # ValueError; its kernel and hls_twin take the list of operands instead of one array / tensor
     merge_shape: Callable | None = None
     # the kernel is emulator.dense_kernel (acc = x @ (W << weight_shift) + bias, then the epilogue) on
