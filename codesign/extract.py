@@ -468,7 +468,7 @@ def extract(model, name: str | None = None, input_type: FixedType | None = None)
         elif _is_activation_layer(layer):
             before = g.inbound[layer.name][0]
             readers = [n for n in g.consumers.get(before, []) if n != layer.name]
-            if readers and before != GRAPH_INPUT:  # a graph: the un-activated output is read elsewhere too
+            if readers and tensor.get(before) != GRAPH_INPUT:  # a graph: the un-activated output is read elsewhere
                 raise UnsupportedLayerError(f"{where(layer)}: an activation is fused into the layer before it, but "
                                             f"{before!r} is also read by {readers[0]!r} before the activation; "
                                             "branch after the activation (or quantize the other reader's input)")
@@ -518,11 +518,13 @@ def _image(shape: tuple) -> tuple:
 
 def _upsample_layer(layer, shape: tuple, t: FixedType, out_shape: tuple) -> Layer:
     """Nearest-neighbour upsampling: every value repeated, exact (an UpSampling1D as a (size, 1) one)."""
-    if getattr(layer, "interpolation", "nearest") != "nearest" or \
-            getattr(layer, "data_format", "channels_last") != "channels_last":
-        raise UnsupportedLayerError(f"{where(layer)}: interpolation {getattr(layer, 'interpolation', None)!r} / "
-                                    "channels_first is not exact in fixed point; use interpolation='nearest', "
-                                    "channels_last")
+    interpolation = getattr(layer, "interpolation", "nearest")
+    if interpolation != "nearest":
+        raise UnsupportedLayerError(f"{where(layer)}: interpolation {interpolation!r} is not exact in fixed point; "
+                                    "use interpolation='nearest'")
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise UnsupportedLayerError(f"{where(layer)}: data_format 'channels_first' is not supported; "
+                                    "use channels_last (the spec holds images as NHWC)")
     size = [int(layer.size), 1] if type(layer).__name__ == "UpSampling1D" else [int(v) for v in layer.size]
     return Layer(layer.name, "upsample2d", shape, out_shape, {"size": size}, {"input": t, "output": t})
 

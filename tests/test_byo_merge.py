@@ -314,3 +314,21 @@ def test_upsampling_1d_compiles_bit_exact(tmp_path):
     assert "4/4 layers bit-exact" in summary, summary
     spec = DesignSpec.load(tmp_path / "spec")
     assert spec.layer("up").output_shape == (15, 1, 3) and rtl_unsupported(spec) == ["up (upsample2d)"]
+
+
+def test_bilinear_upsampling_is_refused_naming_its_cause():
+    """Bilinear interpolation has no exact fixed-point value here: one line naming the interpolation (not the
+    data format), and the fix."""
+    from qkeras import QActivation
+    from tensorflow import keras
+
+    from codesign.errors import UnsupportedLayerError
+    from codesign.extract import extract
+
+    i = keras.Input((4, 4, 2), name="img")
+    x = QActivation("quantized_bits(6,2)", name="in_q")(i)
+    m = keras.Model(i, keras.layers.UpSampling2D(2, interpolation="bilinear", name="up")(x))
+    with pytest.raises(UnsupportedLayerError) as e:
+        extract(m)
+    text = str(e.value)
+    assert "'up'" in text and "interpolation 'bilinear'" in text and "channels" not in text and "\n" not in text
