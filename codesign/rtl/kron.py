@@ -24,6 +24,13 @@ MAX_DRAIN = 4
 # edges later, which costs the MNIST example's folding (PE 16, SIMD 7) two drain cycles a sample
 # (352 -> 354, and the issue asks for the same cycles per inference); turn on once a route shows their gain
 # on the register -> MULT18X18D -> register path (78 MHz, 8.4 ns routing; bench/results/pnr_fmax.json).
+# No reordering of either stage's schedule hides them: mac_pipe accumulates an output's terms in consecutive
+# slots with one accumulator a lane, so stage 1's last slot finishes a row (its mid word written max_drain
+# edges later), every stage-2 output reads that row's word, and the first output reads it within its KF
+# slots (MNIST: max_drain 9 with MS, KF 8, so 2 idle slots whatever the k-fold or output order). Keeping
+# 352 with MS needs a datapath change: forward the mid word being written (ymid, held one more cycle) into
+# the lane's operand register for a stage-2 read issued up to two edges before the write, or take two
+# edges off the stage-1 -> mid-write path (OP_REG 0 when MS brings its own operand register is one of them).
 KRON_MREG = 0
 
 
