@@ -98,13 +98,26 @@ class Net:
             if mixes is not None:  # on the channels (the dense layer's flattened input: its last axis)
                 c = mixes[i].shape[0]
                 x = tf.reshape(tf.matmul(tf.reshape(x, [-1, c]), mixes[i]), tf.shape(x))
-            k = layer.kernel
+            k, bias = quantized_params(layer)
             kk = tf.reshape(tf.gather(tf.reshape(k, [-1, k.shape[-1]]), perms[i], axis=0), k.shape)
             if len(k.shape) == 4:
-                x = tf.nn.conv2d(x, kk, 1, "VALID") + layer.bias
+                x = tf.nn.conv2d(x, kk, 1, "VALID") + bias
             else:
-                x = tf.matmul(x, kk) + layer.bias
+                x = tf.matmul(x, kk) + bias
         return x
+
+
+def quantized_params(layer):
+    """The kernel and bias a layer computes with: through its QKeras quantizers (--stq) when it has them
+    (quantizing the kernel before the row gather is the same as after: the quantizers act per element
+    or per output column), the float variables otherwise."""
+    kq = getattr(layer, "kernel_quantizer_internal", None)
+    bq = getattr(layer, "bias_quantizer_internal", None)
+    return (kq(layer.kernel) if kq is not None else layer.kernel,
+            bq(layer.bias) if bq is not None else layer.bias)
+
+
+QUANTIZED = False  # --stq: the example's QKeras layers (STQ conv kernels, 8-bit dense/biases, quantized ReLUs)
 
 
 def build(seed: int):
@@ -112,7 +125,7 @@ def build(seed: int):
     from codesign.models import build_model
 
     layers = load_config(CONFIG)["model"]["layers"]
-    return build_model(layers, (28, 28), 10, quantized=False, seed=seed)
+    return build_model(layers, (28, 28), 10, quantized=QUANTIZED, seed=seed)
 
 
 def to_x(x_uint8):
@@ -228,9 +241,9 @@ def layer_input(net, locks, guess, b, xs):
             return np.asarray(h)
         if layer.name in sub.locked:
             i = sub.locked.index(layer.name)
-            k = layer.kernel
+            k, bias = quantized_params(layer)
             kk = tf.reshape(tf.gather(tf.reshape(k, [-1, k.shape[-1]]), locks[i].expand(guess[i]), axis=0), k.shape)
-            h = tf.nn.conv2d(h, kk, 1, "VALID") + layer.bias if len(k.shape) == 4 else tf.matmul(h, kk) + layer.bias
+            h = tf.nn.conv2d(h, kk, 1, "VALID") + bias if len(k.shape) == 4 else tf.matmul(h, kk) + bias
         else:
             h = layer(h)
     raise ValueError(locks[b].layer.name)
@@ -378,9 +391,13 @@ def main() -> None:
     ap.add_argument("--attack-seeds", type=int, nargs="+", default=[0],
                     help="repeat the attacks with other fresh initialisations and batch orders (0: the default)")
     ap.add_argument("--twin", action="store_true", help="also train the unlocked twin (same init, same epochs)")
+    ap.add_argument("--stq", action="store_true",
+                    help="the example's quantized layers (STQ convs, no JR) instead of the float copy")
     ap.add_argument("--label", required=True)
     ap.add_argument("--out", type=Path, default=Path("bench/results/lock_cnn_perm_trials.json"))
     a = ap.parse_args()
+    global QUANTIZED
+    QUANTIZED = a.stq
     from codesign.data import load_dataset
 
     t0, c0 = time.time(), cpu_s()
@@ -394,7 +411,8 @@ def main() -> None:
     lock_train(net, locks, key, xtr, ytr, a.epochs, a.lr, a.mix, a.wrong, a.near, a.seed)
     res = {"scheme": sorted(a.scheme), "grain": a.grain, "key_sizes": [l.size for l in locks], "seed": a.seed,
            "epochs": a.epochs, "lr": a.lr, "mix": a.mix, "wrong": a.wrong, "near": a.near,
-           "attack_epochs": a.attack_epochs, "model": "float Keras, example CNN layers",
+           "attack_epochs": a.attack_epochs, "model": ("QKeras, example CNN layers (STQ convs, no JR)" if a.stq
+                                                     else "float Keras, example CNN layers"),
            "accuracy_with_key": accuracy(net, rows(locks, key), xt, yt),
            "accuracy_without_key": accuracy(net, rows(locks, identity(locks)), xt, yt)}
     rng = np.random.default_rng(a.seed + 99)
