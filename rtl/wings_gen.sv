@@ -612,58 +612,21 @@ module wings_gen #(
         ph6 <= ph5;
     end
 
-    // curve cast: stage 4 sum + beta (accumulator type), stage 5 rounding and overflow
-    localparam int C_AX = C_ACC_W + 1;
-    localparam int C_RX = C_AX + (C_OS < 0 ? -C_OS : 0);          // rounded value, before overflow
-    logic [C_ACC_W-1:0] c_a3;
-    logic [C_AX-1:0] c_a4;
-    logic [C_RX-1:0] c_r4, c_r5;
-    logic [C_OUT_W-1:0] c_y5, c_y;
-    requant #(
-        .DOT_W(C_SW), .SH_W(1), .B_W(BE_W), .PS(C_PS), .BS(C_BS), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(C_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
-    ) u_ccast_acc (.dot(acc[C_SW-1:0]), .shift(1'b0), .bias(beta_t[k3]), .y(c_a3));
-    requant #(
-        .DOT_W(C_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(C_OS), .RND(C_RND), .OUT_W(C_RX), .OUT_SIGNED(1), .OUT_OVF(0),
-        .PART(2)
-    ) u_ccast_rnd (.dot(c_a4), .shift(1'b0), .bias(1'b0), .y(c_r4));
-    requant #(
-        .DOT_W(C_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(C_RW), .ACC_W(C_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF),
-        .PART(2)
-    ) u_ccast_out (.dot(c_r5), .shift(1'b0), .bias(1'b0), .y(c_y5));
-    // basis cast (no bias): stage 4 the sum in the accumulator type, stage 5 rounding and overflow
-    localparam int B_AX = B_ACC_W + 1;
-    localparam int B_RX = B_AX + (B_OS < 0 ? -B_OS : 0);
-    logic [B_ACC_W-1:0] b_a3;
-    logic [B_AX-1:0] b_a4;
-    logic [B_RX-1:0] b_r4, b_r5;
-    logic [B_OUT_W-1:0] b_y5, b_y;
-    requant #(
-        .DOT_W(B_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(B_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
-    ) u_bcast_acc (.dot(acc[B_SW-1:0]), .shift(1'b0), .bias(1'b0), .y(b_a3));
-    requant #(
-        .DOT_W(B_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(B_OS), .RND(B_RND), .OUT_W(B_RX), .OUT_SIGNED(1), .OUT_OVF(0),
-        .PART(2)
-    ) u_bcast_rnd (.dot(b_a4), .shift(1'b0), .bias(1'b0), .y(b_r4));
-    requant #(
-        .DOT_W(B_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .ACC_SIGNED(1),
-        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF),
-        .PART(2)
-    ) u_bcast_out (.dot(b_r5), .shift(1'b0), .bias(1'b0), .y(b_y5));
+    // curve cast (sum + beta) and basis cast (no bias): wings_cast, three register stages (4, 5, 6)
+    logic [C_OUT_W-1:0] c_y;
+    logic [B_OUT_W-1:0] b_y;
+    wings_cast #(
+        .DOT_W(C_SW), .B_W(BE_W), .PS(C_PS), .BS(C_BS), .W(C_RW), .ACC_W(C_ACC_W), .OS(C_OS), .RND(C_RND),
+        .OUT_W(C_OUT_W), .OUT_SIGNED(C_SIGNED), .OUT_OVF(C_OVF)
+    ) u_ccast (.clk(clk), .dot(acc[C_SW-1:0]), .bias(beta_t[k3]), .y(c_y));
+    wings_cast #(
+        .DOT_W(B_SW), .B_W(1), .PS(0), .BS(0), .W(B_RW), .ACC_W(B_ACC_W), .OS(B_OS), .RND(B_RND),
+        .OUT_W(B_OUT_W), .OUT_SIGNED(B_SIGNED), .OUT_OVF(B_OVF)
+    ) u_bcast (.clk(clk), .dot(acc[B_SW-1:0]), .bias(1'b0), .y(b_y));
     logic [M_SW-1:0] mid4, mid5, mid6;
     always_ff @(posedge clk) begin
-        c_a4 <= {c_a3[C_ACC_W-1], c_a3};
-        b_a4 <= {b_a3[B_ACC_W-1], b_a3};
         mid4 <= acc[M_SW-1:0];
-        c_r5 <= c_r4;
-        b_r5 <= b_r4;
         mid5 <= mid4;
-        c_y <= c_y5;
-        b_y <= b_y5;
         mid6 <= mid5;
     end
     // stored (two's complement) forms: an unsigned type gets a zero sign bit
@@ -671,34 +634,14 @@ module wings_gen #(
     wire [BA_W-1:0] b_st = BA_W'({1'b0, b_y});
 
     // weight casts (stages 4 / 5 / 6 as above), masked to 0 on padded rows/columns at the write
-    localparam int G_AX = G_ACC_W + 1;
-    localparam int G_RX = G_AX + (G_OS < 0 ? -G_OS : 0);
     logic [SIMD*WW-1:0] g_lanes;
     wire col_ok = !t6_lof || CTW'((NF - 1) * PE) + o_p < CTW'(NO);
     for (genvar s = 0; s < SIMD; s++) begin : g_gcast
-        logic [G_ACC_W-1:0] g_a3;
-        logic [G_AX-1:0] g_a4;
-        logic [G_RX-1:0] g_r4, g_r5;
-        logic [G_OUT_W-1:0] g_y5, g_y;
-        requant #(
-            .DOT_W(G_SW), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
-            .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(G_ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
-        ) u_gcast_acc (.dot(gacc[s]), .shift(1'b0), .bias(1'b0), .y(g_a3));
-        requant #(
-            .DOT_W(G_AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
-            .ACC_OVF(0), .RELU(0), .OS(G_OS), .RND(G_RND), .OUT_W(G_RX), .OUT_SIGNED(1), .OUT_OVF(0),
-            .PART(2)
-        ) u_gcast_rnd (.dot(g_a4), .shift(1'b0), .bias(1'b0), .y(g_r4));
-        requant #(
-            .DOT_W(G_RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .ACC_SIGNED(1),
-            .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF),
-            .PART(2)
-        ) u_gcast_out (.dot(g_r5), .shift(1'b0), .bias(1'b0), .y(g_y5));
-        always_ff @(posedge clk) begin
-            g_a4 <= {g_a3[G_ACC_W-1], g_a3};
-            g_r5 <= g_r4;
-            g_y <= g_y5;
-        end
+        logic [G_OUT_W-1:0] g_y;
+        wings_cast #(
+            .DOT_W(G_SW), .B_W(1), .PS(0), .BS(0), .W(G_RW), .ACC_W(G_ACC_W), .OS(G_OS), .RND(G_RND),
+            .OUT_W(G_OUT_W), .OUT_SIGNED(G_SIGNED), .OUT_OVF(G_OVF)
+        ) u_gcast (.clk(clk), .dot(gacc[s]), .bias(1'b0), .y(g_y));
         wire row_ok = !t6_lsf || (SF - 1) * SIMD + s < NI;
         assign g_lanes[s*WW +: WW] = (row_ok && col_ok) ? WW'({1'b0, g_y}) : '0;
     end
@@ -844,4 +787,44 @@ module wings_gen #(
         .wl_we(mv_we), .wl_addr(mv_wa), .wl_data(mv_wd),
         .pl_we(pl_we), .pl_addr(pl_addr), .pl_data(pl_data), .ck_alarm()
     );
+endmodule
+
+// A generator cast in three register stages (the previous session's routed critical path was the weight
+// cast's rounding adder plus its saturation compare in one cycle): stage 4 the sum (+ bias) in the
+// accumulator type, stage 5 the rounding, stage 6 the overflow to the output type; y is registered, three
+// cycles after dot. One module for the curve, basis and weight casts, which differ only in their types.
+module wings_cast #(
+    parameter int DOT_W = 8, parameter int B_W = 1, parameter int PS = 0, parameter int BS = 0,
+    parameter int W = 8, parameter int ACC_W = 8, parameter int OS = 0, parameter int RND = 0,
+    parameter int OUT_W = 8, parameter int OUT_SIGNED = 1, parameter int OUT_OVF = 0
+) (
+    input  logic             clk,
+    input  logic [DOT_W-1:0] dot,
+    input  logic [B_W-1:0]   bias,
+    output logic [OUT_W-1:0] y
+);
+    localparam int AX = ACC_W + 1;
+    localparam int RX = AX + (OS < 0 ? -OS : 0);                  // rounded value, before overflow
+    logic [ACC_W-1:0] a3;
+    logic [AX-1:0] a4;
+    logic [RX-1:0] r4, r5;
+    logic [OUT_W-1:0] y5;
+    requant #(
+        .DOT_W(DOT_W), .SH_W(1), .B_W(B_W), .PS(PS), .BS(BS), .W(W), .ACC_W(ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(ACC_W), .OUT_SIGNED(1), .OUT_OVF(0), .PART(1)
+    ) u_acc (.dot(dot), .shift(1'b0), .bias(bias), .y(a3));
+    requant #(
+        .DOT_W(AX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(W), .ACC_W(ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(OS), .RND(RND), .OUT_W(RX), .OUT_SIGNED(1), .OUT_OVF(0), .PART(2)
+    ) u_rnd (.dot(a4), .shift(1'b0), .bias(1'b0), .y(r4));
+    requant #(
+        .DOT_W(RX), .SH_W(1), .B_W(1), .PS(0), .BS(0), .W(W), .ACC_W(ACC_W), .ACC_SIGNED(1),
+        .ACC_OVF(0), .RELU(0), .OS(0), .RND(0), .OUT_W(OUT_W), .OUT_SIGNED(OUT_SIGNED), .OUT_OVF(OUT_OVF),
+        .PART(2)
+    ) u_out (.dot(r5), .shift(1'b0), .bias(1'b0), .y(y5));
+    always_ff @(posedge clk) begin
+        a4 <= {a3[ACC_W-1], a3};
+        r5 <= r4;
+        y <= y5;
+    end
 endmodule
